@@ -37,6 +37,11 @@ class Faults:
             self._rules = []
             self._log = []
 
+    def reset_rules(self):
+        """Removes the rules but keeps the log of faults applied."""
+        with self._lock:
+            self._rules = []
+
     def add(self, spec):
         if not isinstance(spec, dict):
             raise FaultError("a fault is a JSON object")
