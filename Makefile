@@ -1,0 +1,94 @@
+# mlops: Azure Machine Learning CI/CD workflows as one C program.
+#
+#   make            build build/mlops (Debian's -dev packages; `make deps` installs them)
+#   make test       unit tests, sandbox tests, workflow tests against the sandbox
+#   make check      the same unit tests under AddressSanitizer + UBSan, then `make test`
+#   make static     the fully static release binary, build/static/mlops
+#   make rootfs     the container image's filesystem as a directory, build/rootfs
+#   make demo       the whole flow on the local sandbox
+#   make sandbox / sandbox-stop   start / stop the local Azure sandbox
+
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD     ?= build
+PKGS      := libcurl libcjson yaml-0.1 libarchive openssl
+
+WARNINGS  := -Wall -Wextra -Werror -Wformat-security -Wstrict-prototypes -Wvla \
+             -Wwrite-strings -fno-common -Wshadow -Wpointer-arith
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) -Isrc \
+             $(shell $(PKG_CONFIG) --cflags $(PKGS)) -MMD -MP
+LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread -lm
+
+VERSION   := $(shell cat VERSION)
+LIB_SRC   := $(sort $(wildcard src/core/*.c src/ci/*.c src/azure/*.c src/mlops/*.c) \
+             $(filter-out src/cmd/main.c,$(wildcard src/cmd/*.c)))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(sort $(wildcard tests/core/*.c tests/ci/*.c tests/azure/*.c tests/mlops/*.c \
+             tests/cmd/*.c tests/support/*.c))
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps test unit check static rootfs demo sandbox sandbox-stop clean actions
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/mlops
+
+# Installs missing Debian packages (once; see scripts/bootstrap.sh).
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: scripts/bootstrap.sh
+	@mkdir -p $(@D)
+	@scripts/bootstrap.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DMLOPS_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(BUILD)/libmlops.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/mlops: $(BUILD)/src/cmd/main.o $(BUILD)/libmlops.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(TEST_OBJ) $(BUILD)/libmlops.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
+unit: $(BUILD)/unit-tests $(BUILD)/mlops
+	$(BUILD)/unit-tests --jobs 2
+
+test: unit
+	tests/run-integration.sh $(BUILD)/mlops
+
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer,
+# in a build tree of their own, then the ordinary suite.
+check:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/unit-tests build/asan/mlops
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		build/asan/unit-tests --jobs 2
+	$(MAKE) test
+
+static:
+	scripts/build-static.sh
+
+rootfs: static
+	scripts/make-rootfs.sh build/static/mlops build/rootfs
+
+# Regenerates every action.yml from the program's own input tables.
+actions: $(BUILD)/mlops
+	scripts/gen-actions.sh $(BUILD)/mlops
+
+sandbox:
+	@sandbox/sandbox.sh start
+
+sandbox-stop:
+	@sandbox/sandbox.sh stop
+
+demo: $(BUILD)/mlops
+	scripts/demo.sh $(BUILD)/mlops
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cmd/main.d

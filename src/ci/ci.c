@@ -1,0 +1,482 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ci/host.h"
+#include "core/encode.h"
+#include "core/banned.h"
+
+static const char *env_or_empty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? v : "";
+}
+
+static void log_line(enum log_level level, const char *text, void *ctx)
+{
+	struct ci *ci = ctx;
+
+	ci->host->line(ci, level, text);
+}
+
+static void log_new_secret(const char *secret, void *ctx)
+{
+	struct ci *ci = ctx;
+
+	ci->host->secret(ci, secret);
+}
+
+static const struct input_spec *find_input(const struct ci_spec *spec, const char *name)
+{
+	const struct input_spec *in;
+
+	for (in = spec->inputs; in && in->name; in++)
+		if (!strcmp(in->name, name))
+			return in;
+	return NULL;
+}
+
+static int parse_flags(struct ci *ci, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq;
+		struct buf name = BUF_INIT;
+		const char *value;
+
+		if (strncmp(arg, "--", 2) || !arg[2])
+			return error_set(ERR_INPUT, "unexpected argument '%s' (inputs are --name value)", arg);
+		arg += 2;
+		eq = strchr(arg, '=');
+		buf_add(&name, arg, eq ? (size_t)(eq - arg) : strlen(arg));
+		if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			error_set(ERR_INPUT, "--%s needs a value", name.data);
+			buf_release(&name);
+			return ERR_INPUT;
+		}
+		if (!strcmp(name.data, "summary")) {
+			ci->summary_file = value;
+		} else if (!strcmp(name.data, "artifacts")) {
+			ci->artifacts_dir = value;
+		} else if (!find_input(ci->spec, name.data)) {
+			error_set(ERR_INPUT, "unknown input --%s (see '%s --help')",
+				  name.data, ci->spec->name);
+			buf_release(&name);
+			return ERR_INPUT;
+		} else {
+			ci->flags = xrealloc(ci->flags, (ci->nr_flags + 1) * sizeof(*ci->flags));
+			ci->flags[ci->nr_flags].name = buf_detach(&name, NULL);
+			ci->flags[ci->nr_flags].value = xstrdup(value);
+			ci->nr_flags++;
+		}
+		buf_release(&name);
+	}
+	return 0;
+}
+
+static void read_context(struct ci *ci)
+{
+	struct ci_context *c = &ci->context;
+
+	if (ci->host->kind == CI_PIPELINES) {
+		c->repository = env_or_empty("BUILD_REPOSITORY_NAME");
+		c->sha = env_or_empty("BUILD_SOURCEVERSION");
+		c->ref = env_or_empty("BUILD_SOURCEBRANCH");
+		c->run_id = env_or_empty("BUILD_BUILDID");
+		c->run_attempt = env_or_empty("SYSTEM_JOBATTEMPT");
+		c->job = env_or_empty("SYSTEM_JOBNAME");
+		c->actor = env_or_empty("BUILD_REQUESTEDFOR");
+		c->server_url = env_or_empty("SYSTEM_COLLECTIONURI");
+		c->workspace = env_or_empty("BUILD_SOURCESDIRECTORY");
+		c->event_name = env_or_empty("BUILD_REASON");
+	} else {
+		/* GitHub's names; a terminal run may set them too. */
+		c->repository = env_or_empty("GITHUB_REPOSITORY");
+		c->sha = env_or_empty("GITHUB_SHA");
+		c->ref = env_or_empty("GITHUB_REF");
+		c->run_id = env_or_empty("GITHUB_RUN_ID");
+		c->run_attempt = env_or_empty("GITHUB_RUN_ATTEMPT");
+		c->job = env_or_empty("GITHUB_JOB");
+		c->actor = env_or_empty("GITHUB_ACTOR");
+		c->server_url = env_or_empty("GITHUB_SERVER_URL");
+		c->workspace = env_or_empty("GITHUB_WORKSPACE");
+		c->event_name = env_or_empty("GITHUB_EVENT_NAME");
+	}
+	if (!*c->workspace)
+		c->workspace = ".";
+}
+
+static const struct ci_host *detect_host(void)
+{
+	const char *tf = getenv("TF_BUILD");
+
+	if (tf && !strcasecmp(tf, "true"))
+		return &ci_pipelines_host;
+	if (!strcmp(env_or_empty("GITHUB_ACTIONS"), "true"))
+		return &ci_github_host;
+	return &ci_terminal_host;
+}
+
+int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv)
+{
+	struct ci *ci = xcalloc(1, sizeof(*ci));
+	const struct input_spec *in;
+	struct log_sink sink;
+	int ret = 0;
+
+	*out = NULL;
+	ci->spec = spec;
+	ci->host = detect_host();
+	summary_init(&ci->summary, SUMMARY_LIMIT);
+	if (ci->host->kind == CI_TERMINAL)
+		ret = parse_flags(ci, argc, argv);
+	else if (argc > 0)
+		ret = error_set(ERR_INPUT, "unexpected argument '%s': under %s, inputs come from the "
+				"environment (INPUT_<NAME>)", argv[0], ci->host->name);
+	read_context(ci);
+
+	sink.line = log_line;
+	sink.secret = log_new_secret;
+	sink.ctx = ci;
+	log_set_sink(&sink);
+	if (ci->host->kind == CI_GITHUB)
+		log_set_debug(!strcmp(env_or_empty("RUNNER_DEBUG"), "1"));
+	else if (ci->host->kind == CI_PIPELINES)
+		log_set_debug(!strcasecmp(env_or_empty("SYSTEM_DEBUG"), "true"));
+	else
+		log_set_debug(!strcmp(env_or_empty("MLOPS_DEBUG"), "1"));
+
+	/* Secrets are masked before anything could print them. */
+	for (in = spec->inputs; in && in->name; in++)
+		if (in->flags & INPUT_SECRET) {
+			const char *v = ci->host->input(ci, in->name);
+			if (v && *v)
+				log_secret(v);
+		}
+	*out = ci;
+	return ret;
+}
+
+enum ci_kind ci_kind(const struct ci *ci)
+{
+	return ci->host->kind;
+}
+
+const char *ci_kind_name(const struct ci *ci)
+{
+	return ci->host->name;
+}
+
+const struct ci_context *ci_context(const struct ci *ci)
+{
+	return &ci->context;
+}
+
+struct summary *ci_summary(struct ci *ci)
+{
+	return &ci->summary;
+}
+
+int ci_http(struct ci *ci, struct http_client **out)
+{
+	int ret = 0;
+
+	if (!ci->http)
+		ret = http_client_new(&ci->http, NULL);
+	*out = ci->http;
+	return ret;
+}
+
+void ci_input_env_name(struct buf *out, const char *name)
+{
+	buf_addstr(out, "INPUT_");
+	for (; *name; name++)
+		buf_addch(out, *name == ' ' ? '_' : (char)toupper((unsigned char)*name));
+}
+
+static char *trimmed(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addstr(&b, s);
+	buf_trim(&b);
+	return buf_detach(&b, NULL);
+}
+
+int ci_input(struct ci *ci, const char *name, const char **out)
+{
+	const struct input_spec *in = find_input(ci->spec, name);
+	const char *raw;
+	char *value;
+	size_t i;
+
+	if (!in) {
+		/* A workflow asking for an input it did not declare is a bug. */
+		fprintf(stderr, "BUG: workflow %s reads undeclared input '%s'\n",
+			ci->spec->name, name);
+		abort();
+	}
+	for (i = 0; i < ci->nr_inputs; i++)
+		if (!strcmp(ci->inputs[i].name, name)) {
+			*out = ci->inputs[i].value;
+			return 0;
+		}
+	raw = ci->host->input(ci, name);
+	value = trimmed(raw ? raw : "");
+	if (!*value && in->default_value) {
+		free(value);
+		value = trimmed(in->default_value);
+	}
+	if (!*value && (in->flags & INPUT_REQUIRED)) {
+		free(value);
+		return error_set(ERR_INPUT, "Input required and not supplied: %s", name);
+	}
+	if ((in->flags & INPUT_SECRET) && *value)
+		log_secret(value);
+	ci->inputs = xrealloc(ci->inputs, (ci->nr_inputs + 1) * sizeof(*ci->inputs));
+	ci->inputs[ci->nr_inputs].name = xstrdup(name);
+	ci->inputs[ci->nr_inputs].value = value;
+	ci->nr_inputs++;
+	*out = value;
+	return 0;
+}
+
+int ci_input_bool(struct ci *ci, const char *name, int *out)
+{
+	const char *v;
+	int ret = ci_input(ci, name, &v);
+
+	if (ret)
+		return ret;
+	if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE") || !*v)
+		*out = 0;
+	else
+		return error_set(ERR_INPUT,
+				 "Input %s is '%s', not a boolean: use true | True | TRUE | "
+				 "false | False | FALSE", name, v);
+	return 0;
+}
+
+int ci_input_int(struct ci *ci, const char *name, long min, long max, long *out)
+{
+	const char *v;
+	char *end;
+	long n;
+	int ret = ci_input(ci, name, &v);
+
+	if (ret)
+		return ret;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n < min || n > max)
+		return error_set(ERR_INPUT, "Input %s is '%s', expected a whole number from %ld to %ld",
+				 name, v, min, max);
+	*out = n;
+	return 0;
+}
+
+int ci_input_lines(struct ci *ci, const char *name, const char *const **out)
+{
+	const char *v, *line, *nl;
+	char **lines = NULL;
+	size_t n = 0;
+	int ret = ci_input(ci, name, &v);
+
+	if (ret)
+		return ret;
+	for (line = v; *line; line = nl + 1) {
+		struct buf b = BUF_INIT;
+
+		nl = strchr(line, '\n');
+		buf_add(&b, line, nl ? (size_t)(nl - line) : strlen(line));
+		buf_trim(&b);
+		if (b.len) {
+			lines = xrealloc(lines, (n + 2) * sizeof(*lines));
+			lines[n++] = buf_detach(&b, NULL);
+		}
+		buf_release(&b);
+		if (!nl)
+			break;
+	}
+	lines = xrealloc(lines, (n + 1) * sizeof(*lines));
+	lines[n] = NULL;
+	ci->lists = xrealloc(ci->lists, (ci->nr_lists + 1) * sizeof(*ci->lists));
+	ci->lists[ci->nr_lists++] = lines;
+	*out = (const char *const *)lines;
+	return 0;
+}
+
+static int valid_output_name(const char *name)
+{
+	if (!*name)
+		return 0;
+	for (; *name; name++)
+		if (!isalnum((unsigned char)*name) && *name != '-' && *name != '_')
+			return 0;
+	return 1;
+}
+
+int ci_output(struct ci *ci, const char *name, const char *value)
+{
+	struct buf masked = BUF_INIT;
+	int ret;
+
+	if (!valid_output_name(name))
+		return error_set(ERR_INPUT, "invalid output name '%s'", name);
+	/* Outputs are not masked by the runner; a secret must never be one. */
+	buf_addstr(&masked, value);
+	log_mask(&masked);
+	if (strcmp(masked.data, value)) {
+		buf_release(&masked);
+		return error_set(ERR_INPUT, "output '%s' would reveal a secret; not set", name);
+	}
+	buf_release(&masked);
+	ret = ci->host->output(ci, name, value);
+	if (!ret) {
+		ci->outputs = xrealloc(ci->outputs, (ci->nr_outputs + 1) * sizeof(*ci->outputs));
+		ci->outputs[ci->nr_outputs].name = xstrdup(name);
+		ci->outputs[ci->nr_outputs].value = xstrdup(value);
+		ci->nr_outputs++;
+	}
+	return ret;
+}
+
+void ci_secret(struct ci *ci, const char *value)
+{
+	(void)ci;
+	log_secret(value);
+}
+
+void ci_annotate(struct ci *ci, enum log_level level,
+		 const struct error_location *where, const char *title,
+		 const char *message)
+{
+	struct buf masked = BUF_INIT;
+
+	buf_addstr(&masked, message);
+	log_mask(&masked);
+	ci->host->annotate(ci, level, where, title, masked.data);
+	buf_release(&masked);
+}
+
+void ci_group_begin(struct ci *ci, const char *title)
+{
+	if (ci->in_group)
+		ci_group_end(ci);
+	ci->host->group(ci, title);
+	ci->in_group = 1;
+}
+
+void ci_group_end(struct ci *ci)
+{
+	if (!ci->in_group)
+		return;
+	ci->host->group(ci, NULL);
+	ci->in_group = 0;
+}
+
+int ci_upload_artifact(struct ci *ci, const char *name, const char *root, char **url_out)
+{
+	if (url_out)
+		*url_out = NULL;
+	return ci->host->upload_artifact(ci, name, root, url_out);
+}
+
+int ci_id_token(struct ci *ci, const char *audience, char **token_out)
+{
+	*token_out = NULL;
+	return ci->host->id_token(ci, audience, token_out);
+}
+
+static void free_values(struct ci_value *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+int ci_close(struct ci *ci)
+{
+	struct buf text = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	if (!ci)
+		return 0;
+	ci_group_end(ci);
+	summary_finish(&ci->summary);
+	if (ci->summary.text.len) {
+		/* Our own masking first: a terminal or Pipelines has no runner to do it. */
+		buf_addstr(&text, ci->summary.text.data);
+		log_mask(&text);
+		ret = ci->host->write_summary(ci, text.data);
+		if (ret)
+			log_warning("step summary not written: %s", error_message());
+	}
+	if (ci->host->finish && ci->host->finish(ci) && !ret)
+		ret = error_last();
+	log_set_sink(NULL);
+	buf_release(&text);
+	summary_release(&ci->summary);
+	http_client_free(ci->http);
+	free_values(ci->inputs, ci->nr_inputs);
+	free_values(ci->outputs, ci->nr_outputs);
+	free_values(ci->flags, ci->nr_flags);
+	for (i = 0; i < ci->nr_lists; i++) {
+		char **l;
+		for (l = ci->lists[i]; *l; l++)
+			free(*l);
+		free(ci->lists[i]);
+	}
+	free(ci->lists);
+	free(ci);
+	return ret;
+}
+
+void ci_escape_data(struct buf *out, const char *text)
+{
+	for (; *text; text++) {
+		if (*text == '%')
+			buf_addstr(out, "%25");
+		else if (*text == '\r')
+			buf_addstr(out, "%0D");
+		else if (*text == '\n')
+			buf_addstr(out, "%0A");
+		else
+			buf_addch(out, *text);
+	}
+}
+
+void ci_escape_property(struct buf *out, const char *text)
+{
+	for (; *text; text++) {
+		if (*text == '%')
+			buf_addstr(out, "%25");
+		else if (*text == '\r')
+			buf_addstr(out, "%0D");
+		else if (*text == '\n')
+			buf_addstr(out, "%0A");
+		else if (*text == ':')
+			buf_addstr(out, "%3A");
+		else if (*text == ',')
+			buf_addstr(out, "%2C");
+		else
+			buf_addch(out, *text);
+	}
+}

@@ -1,0 +1,75 @@
+#ifndef CI_HOST_H
+#define CI_HOST_H
+
+/* Internal to src/ci: what each host (github.c, pipelines.c, terminal.c)
+ * provides behind the one interface of ci.h. */
+
+#include "ci/ci.h"
+#include "ci/summary.h"
+#include "core/http.h"
+
+struct ci;
+
+struct ci_host {
+	enum ci_kind kind;
+	const char *name;
+	/* The raw value of an input, or NULL when the host has none. */
+	const char *(*input)(struct ci *ci, const char *name);
+	int (*output)(struct ci *ci, const char *name, const char *value);
+	void (*secret)(struct ci *ci, const char *value);
+	void (*line)(struct ci *ci, enum log_level level, const char *text);
+	void (*annotate)(struct ci *ci, enum log_level level,
+			 const struct error_location *where, const char *title,
+			 const char *message);
+	void (*group)(struct ci *ci, const char *title); /* NULL ends it */
+	int (*write_summary)(struct ci *ci, const char *markdown);
+	int (*upload_artifact)(struct ci *ci, const char *name, const char *root,
+			       char **url_out);
+	int (*id_token)(struct ci *ci, const char *audience, char **token_out);
+	int (*finish)(struct ci *ci);
+};
+
+struct ci_value {
+	char *name;
+	char *value;
+};
+
+struct ci {
+	const struct ci_host *host;
+	const struct ci_spec *spec;
+	struct ci_context context;
+	struct summary summary;
+	struct http_client *http;     /* created on first need */
+	/* inputs read so far and outputs set so far (terminal prints them) */
+	struct ci_value *inputs, *outputs;
+	size_t nr_inputs, nr_outputs;
+	char ***lists;                /* ci_input_lines results */
+	size_t nr_lists;
+	/* terminal */
+	struct ci_value *flags;
+	size_t nr_flags;
+	const char *summary_file;
+	const char *artifacts_dir;
+	int in_group;
+};
+
+extern const struct ci_host ci_github_host;
+extern const struct ci_host ci_pipelines_host;
+extern const struct ci_host ci_terminal_host;
+
+/* The shared HTTP client for host calls (OIDC, artifacts). */
+int ci_http(struct ci *ci, struct http_client **out);
+
+/* Escaping for ::command:: data and property values (actions-contract 3.3). */
+void ci_escape_data(struct buf *out, const char *text);
+void ci_escape_property(struct buf *out, const char *text);
+
+/* INPUT_<NAME>: upper-cased, spaces to '_', hyphens kept (the runner's rule). */
+void ci_input_env_name(struct buf *out, const char *name);
+
+/* GitHub pieces, exposed for tests. */
+int github_format_output(struct buf *out, const char *name, const char *value);
+void github_annotation(struct buf *props, const struct error_location *where,
+		       const char *title);
+
+#endif

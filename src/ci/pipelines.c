@@ -1,0 +1,234 @@
+/*
+ * Azure Pipelines (a container step, or a script step running the binary):
+ * inputs from INPUT_<NAME> variables (also INPUT_<NAME> with '-' as '_',
+ * since a pipeline's env names are usually written that way), everything
+ * else as ##vso logging commands (azure-pipelines-task-lib's format).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ci/host.h"
+#include "core/crypto.h"
+#include "core/fs.h"
+#include "core/banned.h"
+
+static const char *ado_input(struct ci *ci, const char *name)
+{
+	struct buf env = BUF_INIT;
+	const char *v;
+	size_t i;
+
+	(void)ci;
+	ci_input_env_name(&env, name);
+	v = getenv(env.data);
+	if (!v) {
+		for (i = 0; i < env.len; i++)
+			if (env.data[i] == '-')
+				env.data[i] = '_';
+		v = getenv(env.data);
+	}
+	buf_release(&env);
+	return v;
+}
+
+/* task-lib's escaping: data escapes %, CR, LF; properties also ; and ]. */
+static void escape(struct buf *out, const char *text, int property)
+{
+	for (; *text; text++) {
+		switch (*text) {
+		case '%': buf_addstr(out, "%AZP25"); break;
+		case '\r': buf_addstr(out, "%0D"); break;
+		case '\n': buf_addstr(out, "%0A"); break;
+		case ';':
+			buf_addstr(out, property ? "%3B" : ";");
+			break;
+		case ']':
+			buf_addstr(out, property ? "%5D" : "]");
+			break;
+		default:
+			buf_addch(out, *text);
+		}
+	}
+}
+
+static void vso(const char *area_action, const struct buf *props, const char *data)
+{
+	struct buf line = BUF_INIT;
+
+	buf_addf(&line, "##vso[%s%s%s]", area_action, props && props->len ? " " : "",
+		 props ? props->data : "");
+	escape(&line, data ? data : "", 0);
+	buf_addch(&line, '\n');
+	fwrite(line.data, 1, line.len, stdout);
+	fflush(stdout);
+	buf_release(&line);
+}
+
+void pipelines_format_output(struct buf *out, const char *name, const char *value)
+{
+	buf_addstr(out, "##vso[task.setvariable variable=");
+	escape(out, name, 1);
+	buf_addstr(out, ";isOutput=true]");
+	escape(out, value, 0);
+	buf_addch(out, '\n');
+}
+
+static int ado_output(struct ci *ci, const char *name, const char *value)
+{
+	struct buf line = BUF_INIT;
+
+	(void)ci;
+	pipelines_format_output(&line, name, value);
+	fwrite(line.data, 1, line.len, stdout);
+	fflush(stdout);
+	buf_release(&line);
+	return 0;
+}
+
+static void ado_secret(struct ci *ci, const char *value)
+{
+	(void)ci;
+	vso("task.setsecret", NULL, value);
+}
+
+static void plain(const char *prefix, const char *text)
+{
+	const char *t = text + strspn(text, " \t");
+
+	/* A line that looks like a command is printed, not obeyed. */
+	if (!strncmp(t, "##vso[", 6) || !strncmp(t, "##[", 3))
+		fputs("  ", stdout);
+	fprintf(stdout, "%s%s\n", prefix, text);
+	fflush(stdout);
+}
+
+static void ado_line(struct ci *ci, enum log_level level, const char *text)
+{
+	struct buf props = BUF_INIT;
+
+	(void)ci;
+	switch (level) {
+	case LOG_DEBUG:
+		fprintf(stdout, "##[debug]%s\n", text);
+		fflush(stdout);
+		break;
+	case LOG_INFO:
+		plain("", text);
+		break;
+	case LOG_NOTICE:
+		plain("", text);
+		break;
+	case LOG_WARNING:
+	case LOG_ERROR:
+		buf_addstr(&props, level == LOG_ERROR ? "type=error" : "type=warning");
+		vso("task.logissue", &props, text);
+		break;
+	}
+	buf_release(&props);
+}
+
+static void ado_annotate(struct ci *ci, enum log_level level,
+			 const struct error_location *where, const char *title,
+			 const char *message)
+{
+	struct buf props = BUF_INIT, text = BUF_INIT;
+
+	(void)ci;
+	if (level != LOG_ERROR && level != LOG_WARNING) {
+		/* Pipelines has no notice issue type: a plain line serves. */
+		plain("", message);
+		return;
+	}
+	buf_addstr(&props, level == LOG_ERROR ? "type=error" : "type=warning");
+	if (where && where->file && *where->file) {
+		buf_addstr(&props, ";sourcepath=");
+		escape(&props, where->file, 1);
+		if (where->line > 0)
+			buf_addf(&props, ";linenumber=%d", where->line);
+		if (where->line > 0 && where->column > 0)
+			buf_addf(&props, ";columnnumber=%d", where->column);
+	}
+	if (title && *title)
+		buf_addf(&text, "%s: ", title);
+	buf_addstr(&text, message);
+	vso("task.logissue", &props, text.data);
+	buf_release(&props);
+	buf_release(&text);
+}
+
+static void ado_group(struct ci *ci, const char *title)
+{
+	(void)ci;
+	if (title)
+		fprintf(stdout, "##[group]%s\n", title);
+	else
+		fputs("##[endgroup]\n", stdout);
+	fflush(stdout);
+}
+
+static const char *temp_dir(void)
+{
+	const char *d = getenv("AGENT_TEMPDIRECTORY");
+
+	if (!d || !*d)
+		d = getenv("TMPDIR");
+	return d && *d ? d : "/tmp";
+}
+
+static int ado_write_summary(struct ci *ci, const char *markdown)
+{
+	struct buf path = BUF_INIT, props = BUF_INIT;
+	int ret;
+
+	buf_addf(&path, "%s/mlops-%s-summary-", temp_dir(), ci->spec->name);
+	random_hex(&path, 4);
+	buf_addstr(&path, ".md");
+	ret = fs_write_file(path.data, markdown, strlen(markdown));
+	if (!ret)
+		vso("task.uploadsummary", NULL, path.data);
+	buf_release(&path);
+	buf_release(&props);
+	return ret;
+}
+
+static int ado_upload_artifact(struct ci *ci, const char *name, const char *root,
+			       char **url_out)
+{
+	struct buf props = BUF_INIT;
+
+	(void)ci;
+	(void)url_out;
+	/* The agent uploads the folder itself once the command is read. */
+	buf_addstr(&props, "containerfolder=");
+	escape(&props, name, 1);
+	buf_addstr(&props, ";artifactname=");
+	escape(&props, name, 1);
+	vso("artifact.upload", &props, root);
+	buf_release(&props);
+	return 0;
+}
+
+static int ado_id_token(struct ci *ci, const char *audience, char **token_out)
+{
+	(void)ci;
+	(void)audience;
+	(void)token_out;
+	return error_set(ERR_AUTH, "OIDC federation is not available on Azure Pipelines "
+			 "in this version; use a client secret, a certificate or a managed identity");
+}
+
+const struct ci_host ci_pipelines_host = {
+	.kind = CI_PIPELINES,
+	.name = "Azure Pipelines",
+	.input = ado_input,
+	.output = ado_output,
+	.secret = ado_secret,
+	.line = ado_line,
+	.annotate = ado_annotate,
+	.group = ado_group,
+	.write_summary = ado_write_summary,
+	.upload_artifact = ado_upload_artifact,
+	.id_token = ado_id_token,
+	.finish = NULL,
+};

@@ -1,0 +1,188 @@
+/*
+ * A terminal: inputs from --name value flags (then INPUT_<NAME> variables,
+ * so one environment serves every host), logs on stderr, the outputs as one
+ * JSON object on stdout at the end, the summary to --summary FILE, and
+ * artifacts as zips under --artifacts DIR (default ./artifacts).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ci/host.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/zip.h"
+#include "core/banned.h"
+
+static const char *term_input(struct ci *ci, const char *name)
+{
+	struct buf env = BUF_INIT;
+	const char *v = NULL;
+	size_t i;
+
+	for (i = ci->nr_flags; i > 0; i--)
+		if (!strcmp(ci->flags[i - 1].name, name))
+			return ci->flags[i - 1].value;
+	ci_input_env_name(&env, name);
+	v = getenv(env.data);
+	if (!v) {
+		for (i = 0; i < env.len; i++)
+			if (env.data[i] == '-')
+				env.data[i] = '_';
+		v = getenv(env.data);
+	}
+	buf_release(&env);
+	return v;
+}
+
+static int term_output(struct ci *ci, const char *name, const char *value)
+{
+	(void)ci;
+	(void)name;
+	(void)value;
+	return 0; /* printed together at the end (term_finish) */
+}
+
+static void term_secret(struct ci *ci, const char *value)
+{
+	(void)ci;
+	(void)value; /* log.c masks our own lines; there is no runner to tell */
+}
+
+static void term_line(struct ci *ci, enum log_level level, const char *text)
+{
+	static const char *const prefix[] = {
+		[LOG_DEBUG] = "debug: ", [LOG_INFO] = "",
+		[LOG_NOTICE] = "notice: ", [LOG_WARNING] = "warning: ",
+		[LOG_ERROR] = "error: ",
+	};
+
+	(void)ci;
+	fprintf(stderr, "%s%s\n", prefix[level], text);
+}
+
+static void term_annotate(struct ci *ci, enum log_level level,
+			  const struct error_location *where, const char *title,
+			  const char *message)
+{
+	struct buf line = BUF_INIT;
+
+	/* The compiler's form, file:line:col, which editors can jump to;
+	 * skipped when the message already starts with it. */
+	if (where && where->file && *where->file && strncmp(message, where->file, strlen(where->file))) {
+		buf_addstr(&line, where->file);
+		if (where->line > 0)
+			buf_addf(&line, ":%d", where->line);
+		if (where->line > 0 && where->column > 0)
+			buf_addf(&line, ":%d", where->column);
+		buf_addstr(&line, ": ");
+	}
+	if (title && *title)
+		buf_addf(&line, "%s: ", title);
+	buf_addstr(&line, message);
+	term_line(ci, level == LOG_DEBUG ? LOG_INFO : level, line.data);
+	buf_release(&line);
+}
+
+static void term_group(struct ci *ci, const char *title)
+{
+	(void)ci;
+	if (title)
+		fprintf(stderr, "== %s\n", title);
+}
+
+static int term_write_summary(struct ci *ci, const char *markdown)
+{
+	if (!ci->summary_file)
+		return 0;
+	return fs_write_file(ci->summary_file, markdown, strlen(markdown));
+}
+
+static int write_to_file(const void *data, size_t len, void *ctx)
+{
+	FILE *f = ctx;
+
+	if (fwrite(data, 1, len, f) != len)
+		return error_set(ERR_IO, "writing the artifact zip: %s", strerror(errno));
+	return 0;
+}
+
+static int term_upload_artifact(struct ci *ci, const char *name, const char *root,
+				char **url_out)
+{
+	const char *dir = ci->artifacts_dir ? ci->artifacts_dir : "artifacts";
+	struct zip_writer *zip = NULL;
+	struct buf path = BUF_INIT;
+	FILE *f = NULL;
+	int ret;
+
+	if ((ret = fs_mkdirs(dir)))
+		goto done;
+	buf_addf(&path, "%s/%s.zip", dir, name);
+	f = fopen(path.data, "wb");
+	if (!f) {
+		ret = error_set(ERR_IO, "%s: %s", path.data, strerror(errno));
+		goto done;
+	}
+	if ((ret = zip_writer_open(&zip, ZIP_DEFAULT_LEVEL, write_to_file, f)) ||
+	    (ret = zip_add_tree(zip, root)) || (ret = zip_writer_close(zip)))
+		goto done;
+	if (fclose(f)) {
+		f = NULL;
+		ret = error_set(ERR_IO, "%s: %s", path.data, strerror(errno));
+		goto done;
+	}
+	f = NULL;
+	log_info("artifact '%s' written to %s", name, path.data);
+	if (url_out)
+		*url_out = buf_detach(&path, NULL);
+done:
+	zip_writer_free(zip);
+	if (f)
+		fclose(f);
+	buf_release(&path);
+	return ret;
+}
+
+static int term_id_token(struct ci *ci, const char *audience, char **token_out)
+{
+	(void)ci;
+	(void)audience;
+	(void)token_out;
+	return error_set(ERR_AUTH, "no OIDC token outside GitHub Actions: use a client secret, "
+			 "a certificate or a managed identity");
+}
+
+static int term_finish(struct ci *ci)
+{
+	cJSON *obj = json_new_object();
+	struct buf text = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ci->nr_outputs; i++) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, ci->outputs[i].name);
+		json_add_string(obj, ci->outputs[i].name, ci->outputs[i].value);
+	}
+	json_write(&text, obj);
+	fprintf(stdout, "%s\n", text.data);
+	fflush(stdout);
+	cJSON_Delete(obj);
+	buf_release(&text);
+	return 0;
+}
+
+const struct ci_host ci_terminal_host = {
+	.kind = CI_TERMINAL,
+	.name = "terminal",
+	.input = term_input,
+	.output = term_output,
+	.secret = term_secret,
+	.line = term_line,
+	.annotate = term_annotate,
+	.group = term_group,
+	.write_summary = term_write_summary,
+	.upload_artifact = term_upload_artifact,
+	.id_token = term_id_token,
+	.finish = term_finish,
+};

@@ -1,0 +1,58 @@
+#ifndef CMD_WORKFLOW_H
+#define CMD_WORKFLOW_H
+
+#include <stdio.h>
+
+#include "ci/ci.h"
+#include "core/buf.h"
+
+/*
+ * One workflow: its declared inputs and outputs (the single source of truth
+ * for its action.yml and its --help) and the function that runs it.
+ * `run` returns 0 or a negative error code with the message set; run.c
+ * turns that into an annotation, a summary line and the exit code.
+ */
+struct workflow {
+	struct ci_spec spec;
+	const char *title;        /* "Model CD" */
+	const char *description;  /* one sentence for action.yml and --help */
+	int (*run)(struct ci *ci);
+};
+
+/* The six workflows, NULL-terminated, in the order the docs list them. */
+extern const struct workflow *const workflows[];
+
+const struct workflow *workflow_find(const char *name);
+
+/* Exit codes: what a script or the runner can tell apart. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,      /* the workflow ran and failed (Azure said no, a check failed) */
+	EXIT_USAGE = 2,       /* bad inputs or files: nothing was changed in Azure */
+};
+
+/* Runs `wf` under the detected host; returns the process exit code. */
+int workflow_run(const struct workflow *wf, int argc, char **argv);
+
+/* Prints `wf`'s inputs and outputs as help text. */
+void workflow_help(const struct workflow *wf, FILE *out);
+
+/* Writes the action.yml for `wf`, or the top-level one (all workflows,
+ * picked by the `workflow` input) when `wf` is NULL. */
+void workflow_action_yml(struct buf *out, const struct workflow *wf);
+
+/* The inputs every Azure workflow shares: authentication and workspace. */
+#define AZURE_INPUTS \
+	{ "creds", "Azure credentials JSON as azure/login takes it (AZURE_CREDENTIALS: clientId, clientSecret, tenantId, subscriptionId). Alternative to the separate inputs below.", NULL, INPUT_SECRET }, \
+	{ "client-id", "Application (client) ID of the service principal or user-assigned managed identity.", NULL, 0 }, \
+	{ "tenant-id", "Microsoft Entra tenant ID.", NULL, 0 }, \
+	{ "subscription-id", "Azure subscription ID.", NULL, 0 }, \
+	{ "client-secret", "Client secret of the service principal.", NULL, INPUT_SECRET }, \
+	{ "client-certificate", "PEM certificate and private key of the service principal (contents, not a path).", NULL, INPUT_SECRET }, \
+	{ "auth", "How to sign in: auto, secret, certificate, oidc (GitHub workload identity federation) or managed-identity. auto picks from the inputs given.", "auto", 0 }, \
+	{ "resource-group", "Resource group of the workspace.", NULL, INPUT_REQUIRED }
+
+#define WORKSPACE_INPUT \
+	{ "workspace-name", "Azure Machine Learning workspace name.", NULL, INPUT_REQUIRED }
+
+#endif

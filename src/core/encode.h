@@ -1,0 +1,27 @@
+#ifndef CORE_ENCODE_H
+#define CORE_ENCODE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* Text encodings. Encoders append to `out`; decoders return 0 or ERR_INPUT. */
+
+void hex_encode(struct buf *out, const void *data, size_t len);
+void base64_encode(struct buf *out, const void *data, size_t len);
+/* base64url without padding (JWT segments). */
+void base64url_encode(struct buf *out, const void *data, size_t len);
+/* Accepts standard or url alphabets, with or without padding. */
+int base64_decode(struct buf *out, const char *text, size_t len);
+
+/* RFC 3986 percent-encoding of everything but unreserved characters. */
+void url_encode(struct buf *out, const char *s);
+/* application/x-www-form-urlencoded value (space as %20, as curl does). */
+#define form_encode url_encode
+
+/* Appends `url` without its query string and fragment (for logs). */
+void url_without_query(struct buf *out, const char *url);
+/* The scheme://host[:port] part of `url`; ERR_INPUT when it has none. */
+int url_origin(struct buf *out, const char *url);
+
+#endif

@@ -1,0 +1,107 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/banned.h"
+
+static _Thread_local struct {
+	int code;
+	struct buf msg;
+	struct buf file;
+	struct error_location where;
+	int has_where;
+} last;
+
+static int vset(int code, const char *fmt, va_list ap)
+{
+	buf_reset(&last.msg);
+	buf_vaddf(&last.msg, fmt, ap);
+	last.code = code;
+	last.has_where = 0;
+	return code;
+}
+
+int error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int error_set_at(int code, const char *file, int line, int column,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(code, fmt, ap);
+	va_end(ap);
+	buf_reset(&last.file);
+	buf_addstr(&last.file, file ? file : "");
+	last.where.file = last.file.data;
+	last.where.line = line;
+	last.where.column = column;
+	last.has_where = 1;
+	return code;
+}
+
+int error_prefix(const char *fmt, ...)
+{
+	struct buf prefixed = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&prefixed, fmt, ap);
+	va_end(ap);
+	buf_addstr(&prefixed, ": ");
+	buf_add(&prefixed, last.msg.data, last.msg.len);
+	buf_release(&last.msg);
+	last.msg = prefixed;
+	return last.code;
+}
+
+const char *error_message(void)
+{
+	return last.msg.len ? last.msg.data : "unknown error";
+}
+
+int error_last(void)
+{
+	return last.code;
+}
+
+const struct error_location *error_where(void)
+{
+	return last.has_where ? &last.where : NULL;
+}
+
+void error_clear(void)
+{
+	buf_release(&last.msg);
+	buf_release(&last.file);
+	last.code = ERR_OK;
+	last.has_where = 0;
+}
+
+const char *error_name(int code)
+{
+	switch (code) {
+	case ERR_OK: return "ok";
+	case ERR_NOT_FOUND: return "not found";
+	case ERR_AUTH: return "authentication";
+	case ERR_HTTP: return "http";
+	case ERR_NETWORK: return "network";
+	case ERR_JSON: return "json";
+	case ERR_YAML: return "yaml";
+	case ERR_IO: return "io";
+	case ERR_INPUT: return "input";
+	case ERR_CONFLICT: return "conflict";
+	case ERR_TIMEOUT: return "timeout";
+	}
+	return "error";
+}

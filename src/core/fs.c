@@ -1,0 +1,231 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/banned.h"
+
+int fs_read_file(struct buf *out, const char *path, size_t cap)
+{
+	char chunk[16384];
+	size_t total = 0;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "%s: %s",
+				 path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+			break;
+		}
+		total += (size_t)n;
+		if (total > cap) {
+			ret = error_set(ERR_INPUT, "%s: larger than the %zu bytes allowed",
+					path, cap);
+			break;
+		}
+		buf_add(out, chunk, (size_t)n);
+	}
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const char *path, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_append(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int ret;
+
+	if (fd < 0)
+		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	ret = write_all(fd, path, data, len);
+	if (close(fd) && !ret)
+		ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	return ret;
+}
+
+int fs_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+	int ret;
+
+	if (fd < 0)
+		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	ret = write_all(fd, path, data, len);
+	if (close(fd) && !ret)
+		ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	return ret;
+}
+
+int fs_mkdirs(const char *path)
+{
+	struct buf p = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	buf_addstr(&p, path);
+	for (i = 1; i <= p.len; i++) {
+		if (p.data[i] != '/' && p.data[i] != '\0')
+			continue;
+		p.data[i] = '\0';
+		if (mkdir(p.data, 0755) && errno != EEXIST) {
+			ret = error_set(ERR_IO, "%s: %s", p.data, strerror(errno));
+			break;
+		}
+		if (i < p.len)
+			p.data[i] = '/';
+	}
+	buf_release(&p);
+	return ret;
+}
+
+int fs_is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+int fs_is_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+struct walk {
+	fs_walk_fn fn;
+	void *ctx;
+	size_t root_len;
+	/* device/inode of each directory on the current path, against loops */
+	dev_t *devs;
+	ino_t *inos;
+	size_t depth;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(struct walk *w, struct buf *path)
+{
+	char **names = NULL;
+	size_t nr = 0, alloc = 0, i, base = path->len;
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	dir = opendir(path->data);
+	if (!dir)
+		return error_set(ERR_IO, "%s: %s", path->data, strerror(errno));
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (nr == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			names = xrealloc(names, alloc * sizeof(*names));
+		}
+		names[nr++] = xstrdup(de->d_name);
+	}
+	closedir(dir);
+	qsort(names, nr, sizeof(*names), cmp_names);
+
+	for (i = 0; i < nr && !ret; i++) {
+		struct fs_entry e;
+		struct stat st;
+		size_t d;
+
+		buf_setlen(path, base);
+		buf_addch(path, '/');
+		buf_addstr(path, names[i]);
+		if (stat(path->data, &st)) {
+			ret = error_set(ERR_IO, "%s: %s", path->data, strerror(errno));
+			break;
+		}
+		e.path = path->data;
+		e.rel = path->data + w->root_len + 1;
+		e.size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		e.is_dir = S_ISDIR(st.st_mode);
+		if (!e.is_dir && !S_ISREG(st.st_mode))
+			continue; /* sockets, fifos, devices: not data */
+		if ((ret = w->fn(&e, w->ctx)))
+			break;
+		if (!e.is_dir)
+			continue;
+		for (d = 0; d < w->depth; d++)
+			if (w->devs[d] == st.st_dev && w->inos[d] == st.st_ino) {
+				ret = error_set(ERR_IO, "%s: symbolic link loop", path->data);
+				break;
+			}
+		if (ret)
+			break;
+		w->devs = xrealloc(w->devs, (w->depth + 1) * sizeof(*w->devs));
+		w->inos = xrealloc(w->inos, (w->depth + 1) * sizeof(*w->inos));
+		w->devs[w->depth] = st.st_dev;
+		w->inos[w->depth] = st.st_ino;
+		w->depth++;
+		ret = walk_dir(w, path);
+		w->depth--;
+	}
+	for (i = 0; i < nr; i++)
+		free(names[i]);
+	free(names);
+	buf_setlen(path, base);
+	return ret;
+}
+
+int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
+{
+	struct walk w = { fn, ctx, 0, NULL, NULL, 0 };
+	struct buf path = BUF_INIT;
+	struct stat st;
+	int ret;
+
+	buf_addstr(&path, root);
+	while (path.len > 1 && path.data[path.len - 1] == '/')
+		buf_setlen(&path, path.len - 1);
+	w.root_len = path.len;
+	if (stat(path.data, &st) || !S_ISDIR(st.st_mode)) {
+		ret = error_set(ERR_IO, "%s: not a directory", root);
+		goto done;
+	}
+	w.devs = xmalloc(sizeof(*w.devs));
+	w.inos = xmalloc(sizeof(*w.inos));
+	w.devs[0] = st.st_dev;
+	w.inos[0] = st.st_ino;
+	w.depth = 1;
+	ret = walk_dir(&w, &path);
+done:
+	free(w.devs);
+	free(w.inos);
+	buf_release(&path);
+	return ret;
+}

@@ -1,0 +1,42 @@
+#ifndef CORE_FS_H
+#define CORE_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* Files and directories. Errors are ERR_IO (or ERR_INPUT for a too-large
+ * file) with the path and the system's reason in the message. */
+
+/* Reads a whole file of at most `cap` bytes into `out` (appending). */
+int fs_read_file(struct buf *out, const char *path, size_t cap);
+/* Writes `len` bytes to `path` in one append-mode write(2), creating the
+ * file if needed, so concurrent writers never interleave within a block. */
+int fs_append(const char *path, const void *data, size_t len);
+/* Creates or replaces `path` with `len` bytes. */
+int fs_write_file(const char *path, const void *data, size_t len);
+/* Creates a directory and its parents (mode 0755); existing ones are fine. */
+int fs_mkdirs(const char *path);
+
+int fs_is_dir(const char *path);
+int fs_is_file(const char *path);
+
+/* One regular file met by fs_walk. */
+struct fs_entry {
+	const char *path;     /* as opened: root + "/" + rel */
+	const char *rel;      /* relative to the root, '/'-separated */
+	uint64_t size;
+	int is_dir;           /* directories are reported too (before contents) */
+};
+
+/*
+ * Calls `fn` for every entry under `root` in a stable (byte-wise sorted)
+ * order, depth first; symbolic links are followed, as the artifact toolkit
+ * does, but a link back up the tree is an error rather than a loop.
+ * A non-zero return from `fn` stops the walk and is returned.
+ */
+typedef int (*fs_walk_fn)(const struct fs_entry *entry, void *ctx);
+int fs_walk(const char *root, fs_walk_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,104 @@
+#ifndef CORE_HTTP_H
+#define CORE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/*
+ * The HTTP client: one libcurl handle reused across requests (so TLS
+ * sessions and connections are kept), connect and per-attempt timeouts,
+ * capped response bodies, request bodies from memory or streamed from a
+ * slice of a file, and retries on 408/429/500/502/503/504 and on network
+ * errors with exponential backoff and full jitter, honouring Retry-After
+ * (seconds or an HTTP date) within a bound on the total time spent
+ * retrying. TLS verification is always on; SSL_CERT_FILE or CURL_CA_BUNDLE
+ * name the CA bundle when set; HTTPS_PROXY / NO_PROXY are honoured (libcurl
+ * reads them). Each attempt is logged at debug level as method, URL without
+ * its query string, status and milliseconds; headers are never logged.
+ */
+
+struct http_options {
+	long connect_timeout_ms;  /* default 30 s */
+	long attempt_timeout_ms;  /* one attempt, whole transfer; default 300 s */
+	int max_attempts;         /* default 6 (1 = no retries) */
+	long retry_base_ms;       /* first backoff; default 800 ms */
+	long retry_max_delay_ms;  /* one wait at most; default 60 s */
+	long retry_budget_ms;     /* all waits together at most; default 300 s */
+	const char *user_agent;   /* default "mlops/<version>" */
+};
+
+/* Where a request body comes from; at most one of memory or file. */
+struct http_request {
+	const char *method;          /* GET, PUT, POST, PATCH, DELETE, HEAD */
+	const char *url;
+	const char *const *headers;  /* "Name: value" strings, NULL-terminated */
+	const void *body;            /* in memory ... */
+	size_t body_len;
+	const char *body_file;       /* ... or streamed from this file */
+	uint64_t file_offset;
+	uint64_t file_length;
+	size_t max_response;         /* body cap; 0 means 16 MiB */
+	int no_retry;                /* one attempt only */
+	/* Streams the response body here instead of into `body` (downloads).
+	 * `reset` is called before a retry starts the body again. Return 0 to
+	 * continue, non-zero to abort. */
+	int (*sink)(const void *data, size_t len, void *ctx);
+	void (*sink_reset)(void *ctx);
+	void *sink_ctx;
+};
+
+struct http_response {
+	long status;
+	struct buf body;
+	struct buf headers; /* the final response's header lines, "name: value\n" */
+	int attempts;
+};
+#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, 0 }
+
+struct http_client;
+
+/* `opts` may be NULL for the defaults. */
+int http_client_new(struct http_client **out, const struct http_options *opts);
+void http_client_free(struct http_client *c);
+
+/*
+ * Sends `req`, retrying as described above. Returns 0 once a response has
+ * arrived, whatever its status (a retried status that never cleared is
+ * returned as the last response); ERR_NETWORK when no answer came (the
+ * message names the method, the URL without query and curl's reason);
+ * ERR_HTTP when the response exceeded its cap; ERR_IO when the body file
+ * could not be read. `out` is reset first; release it with
+ * http_response_release.
+ */
+int http_send(struct http_client *c, const struct http_request *req,
+	      struct http_response *out);
+void http_response_release(struct http_response *r);
+
+/* The value of header `name` (case-insensitive) in the final response, trimmed. */
+int http_header(const struct http_response *r, const char *name, struct buf *out);
+
+/*
+ * Sets the error for a response whose status is not 2xx and returns its
+ * code: 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/412 ERR_CONFLICT, other
+ * statuses ERR_HTTP. The message is "<METHOD> <url without query>: HTTP
+ * <status>" plus `detail` when not NULL.
+ */
+int http_status_error(const struct http_response *r, const char *method,
+		      const char *url, const char *detail);
+
+/*
+ * The wait a Retry-After header asks for, in milliseconds, or -1 when it is
+ * absent or unreadable. Accepts delta-seconds and HTTP dates (relative to
+ * `now`, epoch seconds).
+ */
+long http_retry_after_ms(const char *value, long long now);
+
+/* The backoff before attempt `attempt` (1 = the first retry), with jitter. */
+long http_backoff_ms(const struct http_options *o, int attempt);
+
+/* Whether a status is worth retrying (408, 429, 500, 502, 503, 504). */
+int http_status_retryable(long status);
+
+#endif
