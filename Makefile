@@ -42,7 +42,10 @@ $(BUILD)/.deps: scripts/bootstrap.sh
 
 $(BUILD)/%.o: %.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DMLOPS_VERSION='"$(VERSION)"' -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -DMLOPS_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(TEST_OBJ): ALL_CFLAGS += -Itests
 
 $(BUILD)/libmlops.a: $(LIB_OBJ)
 	@rm -f $@

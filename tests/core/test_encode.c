@@ -1,0 +1,123 @@
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/encode.h"
+#include "core/crypto.h"
+#include "support/check.h"
+
+Test(encode, base64_round_trips_every_length)
+{
+	unsigned char data[40];
+	size_t n, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 37 + 11);
+	for (n = 0; n <= sizeof(data); n++) {
+		struct buf enc = BUF_INIT, dec = BUF_INIT;
+
+		base64_encode(&enc, data, n);
+		cr_assert_eq(enc.len % 4, 0);
+		cr_assert_ok(base64_decode(&dec, enc.data, enc.len));
+		cr_assert_eq(dec.len, n);
+		cr_assert(!memcmp(dec.data, data, n));
+		buf_release(&enc);
+		buf_release(&dec);
+	}
+}
+
+Test(encode, base64_known_vectors)
+{
+	struct buf b = BUF_INIT;
+
+	base64_encode(&b, "foobar", 6);
+	cr_assert_str_eq(b.data, "Zm9vYmFy");
+	buf_reset(&b);
+	base64_encode(&b, "fo", 2);
+	cr_assert_str_eq(b.data, "Zm8=");
+	buf_reset(&b);
+	base64url_encode(&b, "\xfb\xff", 2);
+	cr_assert_str_eq(b.data, "-_8");
+	buf_release(&b);
+}
+
+Test(encode, base64_rejects_garbage)
+{
+	struct buf b = BUF_INIT;
+
+	cr_assert_fails(base64_decode(&b, "ab$d", 4), ERR_INPUT, "invalid base64");
+	buf_release(&b);
+}
+
+Test(encode, url_encoding_keeps_only_unreserved)
+{
+	struct buf b = BUF_INIT;
+
+	url_encode(&b, "api://AzureADTokenExchange a+b/c~d");
+	cr_assert_str_eq(b.data, "api%3A%2F%2FAzureADTokenExchange%20a%2Bb%2Fc~d");
+	buf_release(&b);
+}
+
+Test(encode, url_without_query_drops_secrets_in_the_query)
+{
+	struct buf b = BUF_INIT;
+
+	url_without_query(&b, "https://a.blob.core.windows.net/c/b?sv=1&sig=SECRET");
+	cr_assert_str_eq(b.data, "https://a.blob.core.windows.net/c/b");
+	buf_release(&b);
+}
+
+Test(encode, url_origin)
+{
+	struct buf b = BUF_INIT;
+
+	cr_assert_ok(url_origin(&b, "https://results.example:8443/some/path?q"));
+	cr_assert_str_eq(b.data, "https://results.example:8443");
+	buf_reset(&b);
+	cr_assert_fails(url_origin(&b, "no-scheme"), ERR_INPUT, "absolute");
+	buf_release(&b);
+}
+
+Test(crypto, sha256_and_hmac_known_vectors)
+{
+	unsigned char d[SHA256_LEN];
+	struct buf hex = BUF_INIT;
+
+	sha256_digest(d, "abc", 3);
+	hex_encode(&hex, d, sizeof(d));
+	cr_assert_str_eq(hex.data, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	buf_reset(&hex);
+	/* RFC 4231 test case 2 */
+	hmac_sha256(d, "Jefe", 4, "what do ya want for nothing?", 28);
+	hex_encode(&hex, d, sizeof(d));
+	cr_assert_str_eq(hex.data, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	buf_release(&hex);
+}
+
+Test(crypto, streaming_sha256_equals_one_shot)
+{
+	unsigned char a[SHA256_LEN], b[SHA256_LEN];
+	struct sha256 h = SHA256_INIT;
+	const char *text = "the quick brown fox jumps over the lazy dog";
+
+	sha256_begin(&h);
+	sha256_update(&h, text, 10);
+	sha256_update(&h, text + 10, strlen(text) - 10);
+	sha256_end(&h, a);
+	sha256_digest(b, text, strlen(text));
+	cr_assert(!memcmp(a, b, sizeof(a)));
+}
+
+Test(crypto, random_uuid_is_version_4)
+{
+	struct buf u = BUF_INIT, v = BUF_INIT;
+
+	random_uuid(&u);
+	random_uuid(&v);
+	cr_assert_eq(u.len, 36);
+	cr_assert_eq(u.data[14], '4');
+	cr_assert(strchr("89ab", u.data[19]) != NULL);
+	cr_assert_str_neq(u.data, v.data);
+	buf_release(&u);
+	buf_release(&v);
+}

@@ -1,0 +1,125 @@
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/json.h"
+#include "core/yaml.h"
+#include "support/check.h"
+
+static void load(struct yaml_doc *doc, const char *text)
+{
+	cr_assert_ok(yaml_load_string(doc, text, strlen(text), "env.yml"));
+}
+
+Test(yaml, maps_scalars_by_the_core_schema)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	load(&doc, "name: train\nversion: 1.10\ncount: 3\nflag: true\nnothing: ~\n"
+		   "quoted: \"42\"\nlist: [a, 2]\n");
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(doc.root, "name")));
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(doc.root, "count")));
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(doc.root, "flag")));
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(doc.root, "nothing")));
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(doc.root, "quoted")));
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc.root, "list")), 2);
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, text_getter_keeps_a_version_as_written)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const char *v;
+
+	load(&doc, "version: 1.10\n");
+	cr_assert_ok(yaml_get_text(&doc, &v, doc.root, "version"));
+	cr_assert_str_eq(v, "1.10");
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, remembers_lines_and_columns)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	int line, col;
+
+	load(&doc, "name: x\nconda:\n  channels:\n    - conda-forge\n");
+	cr_assert_ok(yaml_where(&doc, json_find(doc.root, "conda.channels[0]"), &line, &col));
+	cr_assert_eq(line, 4);
+	cr_assert_eq(col, 7);
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, missing_field_error_names_file_line_and_field)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const char *v;
+
+	load(&doc, "name: x\nbuild:\n  context: ./docker\n");
+	cr_assert_fails(yaml_get_string(&doc, &v, doc.root, "build.dockerfile"), ERR_YAML,
+			"env.yml:3:3: required field 'build.dockerfile' is missing");
+	cr_assert_not_null(error_where());
+	cr_assert_str_eq(error_where()->file, "env.yml");
+	cr_assert_eq(error_where()->line, 3);
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, wrong_type_error_points_at_the_value)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const char *v;
+
+	load(&doc, "name:\n  - a\n");
+	cr_assert_fails(yaml_get_string(&doc, &v, doc.root, "name"), ERR_YAML,
+			"env.yml:2:3: field 'name' is an array, expected a string");
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, syntax_errors_carry_a_position)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	cr_assert_fails(yaml_load_string(&doc, "a: [1, 2\nb: 3\n", 14, "bad.yml"), ERR_YAML, "bad.yml:");
+	cr_assert_not_null(error_where());
+	cr_assert_gt(error_where()->line, 0);
+}
+
+Test(yaml, duplicate_keys_are_errors)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	cr_assert_fails(yaml_load_string(&doc, "a: 1\na: 2\n", 10, "d.yml"), ERR_YAML,
+			"d.yml:2:1: duplicate key 'a'");
+}
+
+Test(yaml, aliases_expand_and_billion_laughs_is_refused)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const char *bomb =
+		"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+
+	load(&doc, "base: &base {image: python}\nchild: *base\n");
+	cr_assert_str_eq(json_string_or(doc.root, "child.image", ""), "python");
+	yaml_doc_release(&doc);
+	cr_assert_fails(yaml_load_string(&doc, bomb, strlen(bomb), "bomb.yml"), ERR_YAML, "nodes");
+}
+
+Test(yaml, empty_and_multi_document_files_are_errors)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	cr_assert_fails(yaml_load_string(&doc, "", 0, "e.yml"), ERR_YAML, "empty");
+	cr_assert_fails(yaml_load_string(&doc, "a: 1\n---\nb: 2\n", 14, "m.yml"), ERR_YAML,
+			"one YAML document");
+}
+
+Test(yaml, missing_file_is_not_found)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	cr_assert_fails(yaml_load_file(&doc, "/nonexistent/x.yml"), ERR_NOT_FOUND, "/nonexistent/x.yml");
+}
