@@ -1,0 +1,508 @@
+#!/bin/bash
+# Runs the container image's filesystem (make rootfs) the way a GitHub runner
+# and act run a Docker container action, without a docker engine:
+#
+#   tests/container/rootfs-test.sh [ROOTFS]        (default build/rootfs; as root)
+#
+# Each run gets a fresh copy of ROOTFS as its root (a container's writable
+# layer), its own mount and PID namespaces (unshare --mount --pid --fork), the
+# bind mounts docker would make (the runner's /github/* dirs, or act's
+# workspace at a host path and /var/run/act), /proc, a small /dev, the
+# injected /etc/hosts and /etc/resolv.conf, then chroot + workdir
+# (unshare --root --wd) and `env -i` with only the variables the runner or act
+# would pass. Every mount lives in a namespace that dies with its run, and the
+# EXIT trap unmounts anything left under the scratch dir anyway.
+#
+# Two layouts:
+#   runner  workdir /github/workspace; /github/{workspace,file_commands,home,
+#           workflow,runner_temp} mounted; GITHUB_OUTPUT=/github/file_commands/
+#           set_output_<guid> ...; HOME=/github/home
+#   act     workspace mounted at its host path /home/runner/work/<repo>/<repo>
+#           (also the workdir and GITHUB_WORKSPACE); /var/run/act/workflow/
+#           {outputcmd.txt,SUMMARY.md,envs.txt,statecmd.txt,pathcmd.txt}; no
+#           HOME; RUNNER_TEMP=/tmp; ACT=true. After an act run the root must
+#           hold nothing new: nothing may write to a hard-coded /github path.
+#
+# Cases are functions named case_*; add one per behaviour (e.g. a successful
+# run of a workflow against the sandbox) and call it from main at the end.
+# Exit: 0 all passed, 1 a failure, 77 skipped (not root, no unshare/chroot).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+ROOTFS=${1:-$REPO/build/rootfs}
+
+skip() { echo "rootfs-test: SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (mount namespaces, chroot)"
+for tool in unshare mount umount chroot env; do
+	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
+done
+UNSHARE=$(command -v unshare)
+ENV=$(command -v env)
+unshare --mount --pid --fork --propagation private true 2>/dev/null ||
+	skip "unshare --mount --pid does not work here (nested container without CAP_SYS_ADMIN?)"
+"$UNSHARE" --help 2>&1 | grep -q -- '--wd' || skip "unshare has no --root/--wd (util-linux < 2.36)"
+[ -x "$ROOTFS/usr/bin/mlops" ] || { echo "rootfs-test: no $ROOTFS/usr/bin/mlops (run make rootfs)"; exit 1; }
+
+T=$(mktemp -d /tmp/rootfs-test.XXXXXX)
+SERVERS_PID=""
+cleanup() {
+	[ -n "$SERVERS_PID" ] && kill "$SERVERS_PID" 2>/dev/null
+	# Mounts die with each run's namespace; this catches anything that
+	# escaped (deepest first).
+	grep -o " $T[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; [ -n "${RUN_DIR:-}" ] && show_run; }
+show_run() {
+	sed 's/^/     | /' "$RUN_DIR/stdout" "$RUN_DIR/stderr" 2>/dev/null | head -n 40
+}
+
+# --- the two layouts ---------------------------------------------------------
+
+# Host-side state of the current run, set by setup_runner / setup_act.
+LAYOUT=""      # runner | act
+ROOT=""        # this run's root (a copy of ROOTFS)
+WD=""          # working directory inside the container
+MOUNTS=()      # "host-path container-path" pairs
+CENV=()        # the container's environment, NAME=VALUE
+OUTPUT_FILE="" # host paths of the file commands
+SUMMARY_FILE=""
+OTHER_FILES=() # GITHUB_ENV, GITHUB_STATE, GITHUB_PATH (host paths)
+RUN_N=0
+
+GUID() { cat /proc/sys/kernel/random/uuid; }
+
+# A fresh writable root, as docker gives each container.
+new_root() {
+	RUN_N=$((RUN_N + 1))
+	RUN_DIR=$T/run$RUN_N
+	ROOT=$RUN_DIR/root
+	mkdir -p "$RUN_DIR"
+	cp -a "$ROOTFS" "$ROOT"
+	# docker's own: /proc, /dev, and /etc/hosts, /etc/resolv.conf, /etc/hostname
+	# bind-mounted from files it writes.
+	mkdir -p "$ROOT/proc" "$ROOT/dev"
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n172.17.0.2\t%s\n127.0.0.1\tmlops-probe.test\n' \
+		"$CONTAINER_HOSTNAME" >"$RUN_DIR/hosts"
+	echo "$CONTAINER_HOSTNAME" >"$RUN_DIR/hostname"
+	MOUNTS=("$RUN_DIR/hosts /etc/hosts" "$RUN_DIR/hostname /etc/hostname")
+	[ -f /etc/resolv.conf ] && MOUNTS+=("/etc/resolv.conf /etc/resolv.conf")
+}
+CONTAINER_HOSTNAME=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+
+# The variables both the runner and act pass (github and runner contexts).
+common_env() {
+	CENV=(
+		"PATH=/usr/bin" # the image's ENV
+		"HOSTNAME=$CONTAINER_HOSTNAME"
+		"GITHUB_ACTIONS=true" "CI=true"
+		"GITHUB_REPOSITORY=octo-org/ml-project" "GITHUB_REPOSITORY_OWNER=octo-org"
+		"GITHUB_REPOSITORY_ID=123456" "GITHUB_REPOSITORY_OWNER_ID=654321"
+		"GITHUB_SHA=0123456789abcdef0123456789abcdef01234567"
+		"GITHUB_REF=refs/heads/main" "GITHUB_REF_NAME=main" "GITHUB_REF_TYPE=branch"
+		"GITHUB_REF_PROTECTED=false" "GITHUB_BASE_REF=" "GITHUB_HEAD_REF="
+		"GITHUB_EVENT_NAME=push" "GITHUB_RUN_ID=987654321" "GITHUB_RUN_NUMBER=7"
+		"GITHUB_RUN_ATTEMPT=1" "GITHUB_JOB=mlops" "GITHUB_ACTION=__octo-org_ml-project"
+		"GITHUB_ACTOR=octocat" "GITHUB_ACTOR_ID=1" "GITHUB_TRIGGERING_ACTOR=octocat"
+		"GITHUB_WORKFLOW=MLOps" "GITHUB_WORKFLOW_REF=octo-org/ml-project/.github/workflows/mlops.yml@refs/heads/main"
+		"GITHUB_WORKFLOW_SHA=0123456789abcdef0123456789abcdef01234567"
+		"GITHUB_SERVER_URL=https://github.com" "GITHUB_API_URL=https://api.github.com"
+		"GITHUB_GRAPHQL_URL=https://api.github.com/graphql" "GITHUB_RETENTION_DAYS=90"
+		"RUNNER_OS=Linux" "RUNNER_ARCH=X64" "RUNNER_NAME=GitHub Actions 2"
+		"RUNNER_ENVIRONMENT=github-hosted" "RUNNER_TOOL_CACHE=/opt/hostedtoolcache"
+	)
+}
+
+write_event() {
+	cat >"$1" <<-'EOF'
+	{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567",
+	 "repository":{"full_name":"octo-org/ml-project","default_branch":"main"},
+	 "sender":{"login":"octocat"}}
+	EOF
+}
+
+# The GitHub runner: ContainerActionHandler's mounts and translated paths.
+setup_runner() {
+	local g h
+	LAYOUT=runner
+	new_root
+	g=$(GUID)
+	h=$RUN_DIR/host # the runner's _work/_temp and the workspace
+	mkdir -p "$h/_temp/_runner_file_commands" "$h/_temp/_github_home" \
+		"$h/_temp/_github_workflow" "$h/work/ml-project/ml-project"
+	write_event "$h/_temp/_github_workflow/event.json"
+	for f in set_output_$g step_summary_$g set_env_$g save_state_$g add_path_$g; do
+		: >"$h/_temp/_runner_file_commands/$f"
+	done
+	OUTPUT_FILE=$h/_temp/_runner_file_commands/set_output_$g
+	SUMMARY_FILE=$h/_temp/_runner_file_commands/step_summary_$g
+	OTHER_FILES=("$h/_temp/_runner_file_commands/set_env_$g"
+		"$h/_temp/_runner_file_commands/save_state_$g"
+		"$h/_temp/_runner_file_commands/add_path_$g")
+	MOUNTS+=("$h/_temp /github/runner_temp"
+		"$h/_temp/_github_home /github/home"
+		"$h/_temp/_github_workflow /github/workflow"
+		"$h/_temp/_runner_file_commands /github/file_commands"
+		"$h/work/ml-project/ml-project /github/workspace")
+	WD=/github/workspace
+	common_env
+	CENV+=("HOME=/github/home"
+		"GITHUB_WORKSPACE=/github/workspace"
+		"GITHUB_EVENT_PATH=/github/workflow/event.json"
+		"GITHUB_OUTPUT=/github/file_commands/set_output_$g"
+		"GITHUB_STEP_SUMMARY=/github/file_commands/step_summary_$g"
+		"GITHUB_ENV=/github/file_commands/set_env_$g"
+		"GITHUB_STATE=/github/file_commands/save_state_$g"
+		"GITHUB_PATH=/github/file_commands/add_path_$g"
+		"RUNNER_TEMP=/github/runner_temp"
+		"RUNNER_WORKSPACE=/home/runner/work/ml-project"
+		"ACTIONS_RUNTIME_URL=https://pipelines.actions.githubusercontent.com/abc/"
+		"ACTIONS_RUNTIME_TOKEN=not-a-real-token"
+		"ACTIONS_RESULTS_URL=https://results-receiver.actions.githubusercontent.com/")
+}
+
+# act: the workspace at the host project's absolute path, /var/run/act.
+setup_act() {
+	local h ws=/home/runner/work/ml-project/ml-project
+	LAYOUT=act
+	new_root
+	h=$RUN_DIR/host
+	mkdir -p "$h/project" "$h/act/workflow" "$h/toolcache"
+	write_event "$h/act/workflow/event.json"
+	for f in outputcmd.txt SUMMARY.md envs.txt statecmd.txt pathcmd.txt; do
+		: >"$h/act/workflow/$f"
+	done
+	OUTPUT_FILE=$h/act/workflow/outputcmd.txt
+	SUMMARY_FILE=$h/act/workflow/SUMMARY.md
+	OTHER_FILES=("$h/act/workflow/envs.txt" "$h/act/workflow/statecmd.txt" "$h/act/workflow/pathcmd.txt")
+	MOUNTS+=("$h/project $ws" "$h/act /var/run/act" "$h/toolcache /opt/hostedtoolcache")
+	WD=$ws
+	common_env
+	CENV+=("ACT=true"
+		"GITHUB_WORKSPACE=$ws"
+		"GITHUB_EVENT_PATH=/var/run/act/workflow/event.json"
+		"GITHUB_OUTPUT=/var/run/act/workflow/outputcmd.txt"
+		"GITHUB_STEP_SUMMARY=/var/run/act/workflow/SUMMARY.md"
+		"GITHUB_ENV=/var/run/act/workflow/envs.txt"
+		"GITHUB_STATE=/var/run/act/workflow/statecmd.txt"
+		"GITHUB_PATH=/var/run/act/workflow/pathcmd.txt"
+		"RUNNER_TEMP=/tmp")
+}
+
+setup() { "setup_$1"; }
+
+# --- running -----------------------------------------------------------------
+
+# run EXE [ARGS...] [-- VAR=VALUE...]: runs EXE (a path inside the root) in
+# the current layout with CENV plus the extra variables; sets RC and leaves
+# stdout/stderr in $RUN_DIR. Mount points are made first (docker makes them
+# in the container's layer), then the root is listed so changes can be seen.
+RC=0
+run() {
+	local exe=$1 args=() extra=() m src dst script
+	shift
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+	[ "${1:-}" = "--" ] && { shift; extra=("$@"); }
+	script='set -e; root=$1; shift'
+	for m in "${MOUNTS[@]}"; do
+		src=${m% *}
+		dst=${m#* }
+		if [ -d "$src" ]; then mkdir -p "$ROOT$dst"; else mkdir -p "$(dirname "$ROOT$dst")" && touch "$ROOT$dst"; fi
+		script+="; mount --bind $(printf %q "$src") \"\$root\"$(printf %q "$dst")"
+	done
+	for d in null zero full random urandom; do : >"$ROOT/dev/$d" 2>/dev/null || true; done
+	script+='; mount -t proc proc "$root/proc"'
+	script+='; for d in null zero full random urandom; do mount --bind /dev/$d "$root/dev/$d"; done'
+	script+='; exec "$@"'
+	(cd "$ROOT" && find . -xdev | sort) >"$RUN_DIR/before"
+	RC=0
+	"$UNSHARE" --mount --pid --fork --propagation private \
+		bash -c "$script" rootfs-run "$ROOT" \
+		"$ENV" -i "${CENV[@]}" "${extra[@]}" \
+		"$UNSHARE" --root="$ROOT" --wd="$WD" "$exe" "${args[@]}" \
+		>"$RUN_DIR/stdout" 2>"$RUN_DIR/stderr" </dev/null || RC=$?
+	(cd "$ROOT" && find . -xdev | sort) >"$RUN_DIR/after"
+}
+
+# --- checks ------------------------------------------------------------------
+
+declare -A OUT # the outputs parsed from GITHUB_OUTPUT
+PARSE_ERR=""
+
+# The runner's EnvFileKeyValuePairs rules (actions-contract.md 2.1), plus
+# act's: LF only, no blank lines, NAME=VALUE or NAME<<DELIM ... DELIM.
+parse_file_command() {
+	local file=$1 line name delim value eq hd lines=() i=0 n
+	OUT=()
+	PARSE_ERR=""
+	[ -s "$file" ] || return 0
+	if grep -q $'\r' "$file"; then PARSE_ERR="CR in $file"; return 1; fi
+	if [ "$(tail -c 1 "$file" | od -An -c | tr -d ' ')" != '\n' ]; then
+		PARSE_ERR="last line not LF-terminated"; return 1
+	fi
+	mapfile -t lines <"$file"
+	n=${#lines[@]}
+	while [ $i -lt $n ]; do
+		line=${lines[$i]}
+		i=$((i + 1))
+		if [ -z "$line" ]; then PARSE_ERR="blank line $i (act rejects it)"; return 1; fi
+		eq=${line%%=*}
+		hd=${line%%<<*}
+		if [[ $line == *"<<"* ]] && { [[ $line != *=* ]] || [ ${#hd} -lt ${#eq} ]; }; then
+			name=${line%%<<*}
+			delim=${line#*<<}
+			[ -n "$name" ] && [ -n "$delim" ] || { PARSE_ERR="empty name or delimiter on line $i"; return 1; }
+			value=""
+			local first=1 closed=0
+			while [ $i -lt $n ]; do
+				line=${lines[$i]}
+				i=$((i + 1))
+				if [ "$line" = "$delim" ]; then closed=1; break; fi
+				if [ $first -eq 1 ]; then value=$line; first=0; else value+=$'\n'$line; fi
+			done
+			[ $closed -eq 1 ] || { PARSE_ERR="matching delimiter not found for $name"; return 1; }
+			OUT[$name]=$value
+		elif [[ $line == *=* ]]; then
+			name=${line%%=*}
+			[ -n "$name" ] || { PARSE_ERR="empty name on line $i"; return 1; }
+			OUT[$name]=${line#*=}
+		else
+			PARSE_ERR="line $i is neither NAME=VALUE nor NAME<<DELIM"
+			return 1
+		fi
+	done
+}
+
+# The file commands after a run: every one parses; none holds a CR. Leaves
+# the outputs in OUT, or the reason in PARSE_ERR.
+check_file_commands() {
+	local f
+	for f in "${OTHER_FILES[@]}"; do
+		parse_file_command "$f" || { PARSE_ERR="$(basename "$f"): $PARSE_ERR"; return 1; }
+	done
+	if grep -q $'\r' "$SUMMARY_FILE"; then PARSE_ERR="step summary has CR"; return 1; fi
+	# Last, so OUT holds the outputs.
+	parse_file_command "$OUTPUT_FILE" || { PARSE_ERR="GITHUB_OUTPUT: $PARSE_ERR"; return 1; }
+}
+
+# After an act run the root's own files are as before: nothing was written
+# to a hard-coded path such as /github/... (the runner layout mounts those,
+# so only act can catch it).
+check_root_unchanged() {
+	local diff
+	[ "$LAYOUT" = act ] || return 0
+	diff=$(comm -3 "$RUN_DIR/before" "$RUN_DIR/after")
+	[ -z "$diff" ] || { echo "the root changed: $diff"; return 1; }
+}
+
+both() { cat "$RUN_DIR/stdout" "$RUN_DIR/stderr"; }
+
+# --- cases -------------------------------------------------------------------
+
+WORKFLOWS=()
+declare -A HELP # each workflow's --help text
+
+case_list() {
+	local links
+	setup runner
+	run /usr/bin/mlops --list
+	mapfile -t WORKFLOWS <"$RUN_DIR/stdout"
+	links=$(cd "$ROOT/usr/bin" && find . -type l | sed 's|^\./||' | sort)
+	if [ $RC -ne 0 ] || [ ${#WORKFLOWS[@]} -eq 0 ]; then
+		fail "mlops --list exits 0 and lists workflows (rc=$RC)"
+	elif [ "$(printf '%s\n' "${WORKFLOWS[@]}" | sort)" != "$links" ]; then
+		fail "one /usr/bin link per workflow in --list (links: $(echo $links))"
+	else
+		pass "mlops --list: ${WORKFLOWS[*]}; one link each in /usr/bin"
+	fi
+}
+
+case_help() {
+	local wf
+	setup runner
+	run /usr/bin/mlops --help
+	if [ $RC -eq 0 ] && [ -s "$RUN_DIR/stdout" ]; then pass "mlops --help"; else fail "mlops --help (rc=$RC)"; fi
+	for wf in "${WORKFLOWS[@]}"; do
+		run /usr/bin/mlops "$wf" --help
+		HELP[$wf]=$(cat "$RUN_DIR/stdout")
+		if [ $RC -eq 0 ] && [ -s "$RUN_DIR/stdout" ]; then pass "mlops $wf --help"; else fail "mlops $wf --help (rc=$RC)"; fi
+		run "/usr/bin/$wf" --help
+		if [ $RC -eq 0 ] && [ -s "$RUN_DIR/stdout" ]; then pass "$wf --help (link)"; else fail "$wf --help (link) (rc=$RC)"; fi
+	done
+}
+
+case_version() {
+	local want
+	want=$(cat "$REPO/VERSION" 2>/dev/null)
+	setup runner
+	run /usr/bin/mlops version
+	if [ $RC -eq 0 ] && grep -qF "$want" "$RUN_DIR/stdout"; then
+		pass "mlops version: $(head -n 1 "$RUN_DIR/stdout")"
+	else
+		fail "mlops version prints $want (rc=$RC)"
+	fi
+}
+
+# A required input missing, as the runner passes it (declared, so present but
+# empty): exit 2, a ::error naming the input, a summary that says so, file
+# commands in the runner's format, nothing written elsewhere.
+# missing_input LAYOUT WORKFLOW HOW (HOW: arg = mlops WORKFLOW, link = /usr/bin/WORKFLOW)
+missing_input() {
+	local layout=$1 wf=$2 how=$3 what err name msg
+	what="$layout: $([ "$how" = link ] && echo "$wf" || echo "mlops $wf") without required inputs"
+	setup "$layout"
+	if [ "$how" = link ]; then
+		run "/usr/bin/$wf" -- "INPUT_RESOURCE-GROUP=" "INPUT_WORKSPACE-NAME=" "INPUT_AUTH=auto"
+	else
+		run /usr/bin/mlops "$wf" -- "INPUT_RESOURCE-GROUP=" "INPUT_WORKSPACE-NAME=" "INPUT_AUTH=auto"
+	fi
+	err=$(both | grep -m 1 '^::error[ :].*Input required and not supplied: ')
+	name=$(printf '%s\n' "$err" | sed -n 's/.*Input required and not supplied: \([A-Za-z0-9_.-]*\).*/\1/p')
+	if [ $RC -ne 2 ]; then
+		fail "$what: exit 2 (got $RC)"
+	elif [ -z "$name" ]; then
+		fail "$what: a '::error ...Input required and not supplied: NAME' line"
+	elif ! grep -qF -- "$name" <<<"${HELP[$wf]:-}"; then
+		fail "$what: the missing input '$name' is one of $wf's inputs (--help)"
+	elif ! check_file_commands; then
+		fail "$what: file commands: $PARSE_ERR"
+	elif ! [ -s "$SUMMARY_FILE" ] || ! grep -qF -- "$name" "$SUMMARY_FILE"; then
+		fail "$what: the step summary names '$name'"
+	elif ! msg=$(check_root_unchanged); then
+		fail "$what: $msg"
+	else
+		pass "$what: exit 2, $err, summary $(wc -c <"$SUMMARY_FILE") bytes, ${#OUT[@]} outputs"
+	fi
+}
+
+case_missing_input() {
+	local layout wf
+	for layout in runner act; do
+		for wf in "${WORKFLOWS[@]}"; do
+			missing_input "$layout" "$wf" arg
+			missing_input "$layout" "$wf" link
+		done
+	done
+}
+
+# --- network: the static libcurl and glibc in the image's root ---------------
+# The probe (probe.c) is linked the way the release binary is and copied into
+# this run's root only (not into ROOTFS).
+PROBE=""
+build_probe() {
+	local prefix=$REPO/build/static-deps/prefix ma
+	[ -f "$prefix/lib/libcurl.a" ] || return 1
+	ma=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+	PROBE=$T/probe
+	PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig:/usr/lib/$ma/pkgconfig:/usr/share/pkgconfig \
+		sh -c 'cc -O2 -static -o "$1" "$2" $(pkg-config --static --cflags --libs libcurl)' \
+		probe "$PROBE" "$HERE/probe.c" >"$T/probe.log" 2>&1 || { cat "$T/probe.log"; PROBE=""; return 1; }
+}
+
+start_servers() {
+	local i
+	command -v openssl >/dev/null && command -v python3 >/dev/null || return 1
+	(
+		cd "$T" &&
+			openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=rootfs-test CA" \
+				-keyout ca.key -out ca.crt &&
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=mlops-probe.test" \
+				-keyout server.key -out server.csr &&
+			printf 'subjectAltName=DNS:mlops-probe.test,DNS:mlops-proxied.test\n' >san.ext &&
+			openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+				-days 1 -extfile san.ext -out server.crt
+	) >"$T/openssl.log" 2>&1 || return 1
+	python3 "$HERE/servers.py" "$T/server.crt" "$T/server.key" "$T/ports" "$T/proxy.log" &
+	SERVERS_PID=$!
+	for i in $(seq 50); do [ -s "$T/ports" ] && break; sleep 0.1; done
+	[ -s "$T/ports" ] || return 1
+	read -r HTTPS_PORT PROXY_PORT <"$T/ports"
+}
+
+with_probe() { cp "$PROBE" "$ROOT/usr/bin/probe"; cp "$T/ca.crt" "$ROOT/tmp/test-ca.crt"; }
+
+case_network() {
+	if ! build_probe; then
+		echo "skip - network cases: no static deps (run make static) or probe link failed"
+		return
+	fi
+	if ! start_servers; then
+		echo "skip - network cases: need openssl and python3"
+		return
+	fi
+	setup runner
+	with_probe
+	run /usr/bin/probe cainfo
+	if [ $RC -eq 0 ] && [ "$(cat "$RUN_DIR/stdout")" = /etc/ssl/certs/ca-certificates.crt ] &&
+		[ -s "$ROOT/etc/ssl/certs/ca-certificates.crt" ]; then
+		pass "libcurl's default CA bundle is /etc/ssl/certs/ca-certificates.crt, and the image has it"
+	else
+		fail "libcurl's default CA bundle (got '$(cat "$RUN_DIR/stdout")')"
+	fi
+
+	# Static glibc resolves from the injected /etc/hosts: files and dns are
+	# built into libc since 2.34, no NSS module is dlopen'ed.
+	run /usr/bin/probe resolve mlops-probe.test
+	if [ $RC -eq 0 ] && grep -qx 127.0.0.1 "$RUN_DIR/stdout"; then
+		pass "getaddrinfo in the empty root: /etc/hosts name -> 127.0.0.1"
+	else fail "getaddrinfo of an /etc/hosts name in the empty root"; fi
+	run /usr/bin/probe resolve "$CONTAINER_HOSTNAME"
+	if [ $RC -eq 0 ] && grep -qx 172.17.0.2 "$RUN_DIR/stdout"; then
+		pass "getaddrinfo: the container's own hostname"
+	else fail "getaddrinfo of the container's hostname"; fi
+	# DNS proper, only where the host itself can resolve a public name.
+	if getent hosts deb.debian.org >/dev/null 2>&1; then
+		run /usr/bin/probe resolve deb.debian.org
+		if [ $RC -eq 0 ] && [ -s "$RUN_DIR/stdout" ]; then
+			pass "getaddrinfo via DNS (/etc/resolv.conf) in the empty root: deb.debian.org -> $(head -n 1 "$RUN_DIR/stdout")"
+		else fail "DNS lookup in the empty root"; fi
+	else
+		echo "skip - DNS lookup: the host cannot resolve deb.debian.org either"
+	fi
+
+	# TLS: verification is on and uses the default bundle (the test CA is
+	# not in it), and CURL_CA_BUNDLE replaces it, as the program does.
+	run /usr/bin/probe get "https://mlops-probe.test:$HTTPS_PORT/"
+	if [ $RC -ne 0 ] && grep -q '^curl=60 ' "$RUN_DIR/stdout"; then
+		pass "TLS to a server the bundle does not trust fails verification (curl 60)"
+	else fail "TLS verification against the default bundle"; fi
+	run /usr/bin/probe get "https://mlops-probe.test:$HTTPS_PORT/" -- CURL_CA_BUNDLE=/tmp/test-ca.crt
+	if [ $RC -eq 0 ] && grep -q '^status=200' "$RUN_DIR/stdout"; then
+		pass "HTTPS with CURL_CA_BUNDLE in the empty root: 200"
+	else fail "HTTPS with CURL_CA_BUNDLE"; fi
+
+	# HTTPS_PROXY from the environment: a CONNECT tunnel, the name resolved
+	# by the proxy (mlops-proxied.test is in no hosts file); NO_PROXY obeyed.
+	: >"$T/proxy.log"
+	run /usr/bin/probe get "https://mlops-proxied.test:$HTTPS_PORT/" -- \
+		CURL_CA_BUNDLE=/tmp/test-ca.crt "HTTPS_PROXY=http://127.0.0.1:$PROXY_PORT"
+	if [ $RC -eq 0 ] && grep -q "^CONNECT mlops-proxied.test:$HTTPS_PORT" "$T/proxy.log"; then
+		pass "HTTPS_PROXY: CONNECT tunnel through the proxy: 200"
+	else fail "HTTPS through HTTPS_PROXY (proxy log: $(cat "$T/proxy.log"))"; fi
+	: >"$T/proxy.log"
+	run /usr/bin/probe get "https://mlops-probe.test:$HTTPS_PORT/" -- \
+		CURL_CA_BUNDLE=/tmp/test-ca.crt "HTTPS_PROXY=http://127.0.0.1:$PROXY_PORT" NO_PROXY=mlops-probe.test
+	if [ $RC -eq 0 ] && [ ! -s "$T/proxy.log" ]; then
+		pass "NO_PROXY: a listed host bypasses the proxy"
+	else fail "NO_PROXY bypass"; fi
+}
+
+# --- main --------------------------------------------------------------------
+echo "rootfs-test: $ROOTFS"
+case_list
+case_help
+case_version
+case_missing_input
+case_network
+RUN_DIR=""
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
