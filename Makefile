@@ -28,7 +28,7 @@ TEST_SRC  := $(sort $(wildcard tests/core/*.c tests/ci/*.c tests/azure/*.c tests
              tests/cmd/*.c tests/support/*.c))
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test unit check static rootfs demo sandbox sandbox-stop clean actions
+.PHONY: all deps test unit check check-asan static rootfs demo sandbox sandbox-stop clean actions
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/mlops
@@ -63,14 +63,18 @@ unit: $(BUILD)/unit-tests $(BUILD)/mlops
 test: unit
 	tests/run-integration.sh $(BUILD)/mlops
 
-# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer,
-# in a build tree of their own, then the ordinary suite.
-check:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" build/asan/unit-tests build/asan/mlops
+# The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a
+# build tree of their own, then the command-line tests on the sanitized
+# binary; `make check` adds the whole ordinary suite.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN)" \
+		LDFLAGS="$(SAN)" build/asan/unit-tests build/asan/mlops
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		build/asan/unit-tests --jobs 2
-	$(MAKE) test
+	ASAN_OPTIONS=detect_leaks=1 tests/cli/cli-test.sh build/asan/mlops
+
+check: check-asan test
 
 static:
 	scripts/build-static.sh

@@ -110,12 +110,12 @@ static void yaml_quoted(struct buf *out, const char *s)
 }
 
 static void yaml_input(struct buf *out, const struct input_spec *in, const char *desc,
-		       int required)
+		       int required, int with_default)
 {
 	buf_addf(out, "  %s:\n    description: ", in->name);
 	yaml_quoted(out, desc);
 	buf_addf(out, "\n    required: %s\n", required ? "true" : "false");
-	if (in->default_value) {
+	if (with_default && in->default_value) {
 		buf_addstr(out, "    default: ");
 		yaml_quoted(out, in->default_value);
 		buf_addch(out, '\n');
@@ -148,7 +148,7 @@ static void one_action(struct buf *out, const struct workflow *wf)
 	yaml_quoted(out, wf->description);
 	buf_addstr(out, "\nbranding:\n  icon: cloud\n  color: blue\ninputs:\n");
 	for (in = wf->spec.inputs; in->name; in++)
-		yaml_input(out, in, in->description, in->flags & INPUT_REQUIRED);
+		yaml_input(out, in, in->description, in->flags & INPUT_REQUIRED, 1);
 	buf_addstr(out, "outputs:\n");
 	for (o = wf->spec.outputs; o->name; o++)
 		yaml_output(out, o);
@@ -181,6 +181,59 @@ static int seen_output(const struct workflow *const *upto, const char *name)
 	return 0;
 }
 
+/* " (model-ci, model-ct: required; default: 120)" or " (all workflows)". */
+static void describe_users(struct buf *desc, const char *name)
+{
+	const struct workflow *const *wf;
+	const struct input_spec *in;
+	int users = 0, all = 1;
+	size_t mark;
+
+	buf_addstr(desc, " (");
+	mark = desc->len;
+	for (wf = workflows; *wf; wf++) {
+		for (in = (*wf)->spec.inputs; in->name && strcmp(in->name, name); in++)
+			;
+		if (!in->name) {
+			all = 0;
+			continue;
+		}
+		buf_addf(desc, "%s%s", users++ ? "; " : "", (*wf)->spec.name);
+		if (in->flags & INPUT_REQUIRED)
+			buf_addstr(desc, ": required");
+		if (in->default_value)
+			buf_addf(desc, ": default %s", in->default_value);
+	}
+	if (all) {
+		int same = 1;
+		const char *def = NULL;
+		unsigned flags = 0;
+
+		/* When every workflow takes it alike, say so briefly. */
+		for (wf = workflows; *wf; wf++) {
+			for (in = (*wf)->spec.inputs; strcmp(in->name, name); in++)
+				;
+			if (wf == workflows) {
+				def = in->default_value;
+				flags = in->flags & INPUT_REQUIRED;
+			} else if ((in->flags & INPUT_REQUIRED) != flags ||
+				   (def != in->default_value && (!def || !in->default_value ||
+								 strcmp(def, in->default_value)))) {
+				same = 0;
+			}
+		}
+		if (same) {
+			buf_setlen(desc, mark);
+			buf_addstr(desc, "all workflows");
+			if (flags)
+				buf_addstr(desc, ": required");
+			if (def)
+				buf_addf(desc, ": default %s", def);
+		}
+	}
+	buf_addch(desc, ')');
+}
+
 /* The top-level action: any workflow, chosen by the `workflow` input. */
 static void all_actions(struct buf *out)
 {
@@ -197,27 +250,19 @@ static void all_actions(struct buf *out)
 	for (wf = workflows; *wf; wf++)
 		buf_addf(out, "%s %s", wf == workflows ? "" : ",", (*wf)->spec.name);
 	buf_addstr(out, ".\"\n    required: true\n");
+	/*
+	 * Each input once, with the workflows that take it. No defaults here:
+	 * they differ between workflows, and the runner would pass the first
+	 * one to all; the program applies each workflow's own default.
+	 */
 	for (wf = workflows; *wf; wf++)
 		for (in = (*wf)->spec.inputs; in->name; in++) {
-			const struct workflow *const *user;
-
 			if (seen_input(wf, in->name))
 				continue;
 			buf_reset(&desc);
 			buf_addstr(&desc, in->description);
-			buf_addstr(&desc, " (");
-			for (user = wf; *user; user++) {
-				const struct input_spec *u;
-				for (u = (*user)->spec.inputs; u->name; u++)
-					if (!strcmp(u->name, in->name))
-						break;
-				if (!u->name)
-					continue;
-				buf_addf(&desc, "%s%s%s", desc.data[desc.len - 1] == '(' ? "" : ", ",
-					 (*user)->spec.name, u->flags & INPUT_REQUIRED ? ": required" : "");
-			}
-			buf_addch(&desc, ')');
-			yaml_input(out, in, desc.data, 0);
+			describe_users(&desc, in->name);
+			yaml_input(out, in, desc.data, 0, 0);
 		}
 	buf_addstr(out, "outputs:\n");
 	for (wf = workflows; *wf; wf++)

@@ -156,7 +156,8 @@ static int walk_dir(struct walk *w, struct buf *path)
 		names[nr++] = xstrdup(de->d_name);
 	}
 	closedir(dir);
-	qsort(names, nr, sizeof(*names), cmp_names);
+	if (nr)
+		qsort(names, nr, sizeof(*names), cmp_names);
 
 	for (i = 0; i < nr && !ret; i++) {
 		struct fs_entry e;

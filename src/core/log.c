@@ -61,11 +61,24 @@ static void add_one_secret(const char *value, size_t len)
 	nr_secrets++;
 }
 
+static int known_secret(const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < nr_secrets; i++)
+		if (!strcmp(secrets[i], value))
+			return 1;
+	return 0;
+}
+
 void log_secret(const char *value)
 {
 	const char *line, *nl;
 
 	if (!value || !*value)
+		return;
+	/* Told to the host once: repeating ::add-mask:: would only add noise. */
+	if (known_secret(value))
 		return;
 	if (sink.secret)
 		sink.secret(value, sink.ctx);

@@ -1,0 +1,128 @@
+/* Azure Pipelines and terminal hosts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+
+#include "ci/ci.h"
+#include "ci/summary.h"
+#include "core/fs.h"
+#include "support/check.h"
+
+static const struct input_spec spec_inputs[] = {
+	{ "resource-group", "rg", NULL, INPUT_REQUIRED },
+	{ "client-secret", "secret", NULL, INPUT_SECRET },
+	{ "count", "n", "3", 0 },
+	{ NULL, NULL, NULL, 0 },
+};
+static const struct output_spec spec_outputs[] = { { "result", "r" }, { NULL, NULL } };
+static const struct ci_spec spec = { "test-flow", spec_inputs, spec_outputs };
+
+static void pipelines_env(void)
+{
+	unsetenv("GITHUB_ACTIONS");
+	setenv("TF_BUILD", "True", 1);
+	setenv("AGENT_TEMPDIRECTORY", "/tmp", 1);
+	cr_redirect_stdout();
+}
+
+TestSuite(pipelines, .init = pipelines_env);
+
+Test(pipelines, detected_from_tf_build_with_underscore_input_names)
+{
+	struct ci *ci;
+	const char *v;
+
+	setenv("INPUT_RESOURCE_GROUP", "rg1", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_eq(ci_kind(ci), CI_PIPELINES);
+	cr_assert_ok(ci_input(ci, "resource-group", &v));
+	cr_assert_str_eq(v, "rg1");
+	ci_close(ci);
+	unsetenv("INPUT_RESOURCE_GROUP");
+}
+
+Test(pipelines, logging_commands_are_escaped)
+{
+	struct error_location where = { "envs/a.yml", 4, 2 };
+	struct ci *ci;
+
+	setenv("INPUT_CLIENT-SECRET", "pipeline-secret", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_ok(ci_output(ci, "result", "50%\nx;y]"));
+	ci_annotate(ci, LOG_ERROR, &where, NULL, "bad; value]");
+	ci_group_begin(ci, "Deploy");
+	ci_group_end(ci);
+	ci_close(ci);
+	unsetenv("INPUT_CLIENT-SECRET");
+	log_reset_secrets();
+	fflush(stdout);
+	cr_assert_stdout_eq_str(
+		"##vso[task.setsecret]pipeline-secret\n"
+		"##vso[task.setvariable variable=result;isOutput=true]50%AZP25%0Ax;y]\n"
+		"##vso[task.logissue type=error;sourcepath=envs/a.yml;linenumber=4;columnnumber=2]bad; value]\n"
+		"##[group]Deploy\n##[endgroup]\n");
+}
+
+static void terminal_env(void)
+{
+	unsetenv("GITHUB_ACTIONS");
+	unsetenv("TF_BUILD");
+	cr_redirect_stdout();
+	cr_redirect_stderr();
+}
+
+TestSuite(terminal, .init = terminal_env);
+
+Test(terminal, flags_win_over_environment_and_outputs_print_as_json)
+{
+	char a0[] = "--resource-group", a1[] = "from-flag", a2[] = "--count=7";
+	char *argv[] = { a0, a1, a2 };
+	struct ci *ci;
+	const char *v;
+
+	setenv("INPUT_RESOURCE-GROUP", "from-env", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 3, argv));
+	cr_assert_eq(ci_kind(ci), CI_TERMINAL);
+	cr_assert_ok(ci_input(ci, "resource-group", &v));
+	cr_assert_str_eq(v, "from-flag");
+	cr_assert_ok(ci_input(ci, "count", &v));
+	cr_assert_str_eq(v, "7");
+	cr_assert_ok(ci_output(ci, "result", "line1\n\"q\""));
+	ci_close(ci);
+	unsetenv("INPUT_RESOURCE-GROUP");
+	fflush(stdout);
+	cr_assert_stdout_eq_str("{\"result\":\"line1\\n\\\"q\\\"\"}\n");
+}
+
+Test(terminal, unknown_flags_are_input_errors)
+{
+	char a0[] = "--no-such", a1[] = "x";
+	char *argv[] = { a0, a1 };
+	struct ci *ci;
+
+	cr_assert_fails(ci_open(&ci, &spec, 2, argv), ERR_INPUT, "unknown input --no-such");
+	ci_close(ci);
+}
+
+Test(terminal, summary_goes_to_the_named_file_masked)
+{
+	char path[] = "/tmp/term-summary-XXXXXX";
+	char a0[] = "--summary", a2[] = "--client-secret", a3[] = "hunter2-long";
+	char *argv[] = { a0, path, a2, a3 };
+	struct buf text = BUF_INIT;
+	struct ci *ci;
+
+	close(mkstemp(path));
+	cr_assert_ok(ci_open(&ci, &spec, 4, argv));
+	summary_text(ci_summary(ci), "token hunter2-long used");
+	ci_close(ci);
+	log_reset_secrets();
+	cr_assert_ok(fs_read_file(&text, path, 4096));
+	cr_assert_str_eq(text.data, "token *** used\n\n");
+	unlink(path);
+	buf_release(&text);
+}

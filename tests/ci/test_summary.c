@@ -1,0 +1,79 @@
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "ci/summary.h"
+
+Test(summary, escapes_html_and_table_cells)
+{
+	struct summary s;
+	const char *head[] = { "name", "note" };
+	const char *row[] = { "a|b", "<script>&\nnext" };
+
+	summary_init(&s, SUMMARY_LIMIT);
+	summary_heading(&s, 3, "Environments <2>");
+	summary_table_begin(&s, head, 2);
+	summary_table_row(&s, row, 2);
+	summary_table_end(&s);
+	cr_assert_str_eq(summary_finish(&s),
+			 "### Environments &lt;2&gt;\n\n"
+			 "| name | note |\n| --- | --- |\n"
+			 "| a\\|b | &lt;script&gt;&amp;<br>next |\n\n");
+	summary_release(&s);
+}
+
+Test(summary, code_fence_outgrows_backticks_inside)
+{
+	struct summary s;
+
+	summary_init(&s, SUMMARY_LIMIT);
+	summary_code(&s, "diff", "a ```` b");
+	cr_assert_str_eq(summary_finish(&s), "`````diff\na ```` b\n`````\n\n");
+	summary_release(&s);
+}
+
+Test(summary, details_wrap_content)
+{
+	struct summary s;
+
+	summary_init(&s, SUMMARY_LIMIT);
+	summary_details_begin(&s, "Log <tail>");
+	summary_text(&s, "x");
+	summary_details_end(&s);
+	cr_assert_str_eq(summary_finish(&s),
+			 "<details><summary>Log &lt;tail&gt;</summary>\n\nx\n\n</details>\n\n");
+	summary_release(&s);
+}
+
+Test(summary, stays_under_its_limit_and_says_it_truncated)
+{
+	struct summary s;
+	char line[1000];
+	int i;
+
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	summary_init(&s, 10000);
+	for (i = 0; i < 50; i++)
+		summary_text(&s, line);
+	summary_finish(&s);
+	cr_assert_leq(s.text.len, 10000);
+	cr_assert(strstr(s.text.data, "Summary truncated") != NULL);
+	summary_release(&s);
+}
+
+Test(summary, a_full_megabyte_budget_holds_at_github_limit)
+{
+	struct summary s;
+	char line[4096];
+	int i;
+
+	memset(line, 'y', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	summary_init(&s, SUMMARY_LIMIT);
+	for (i = 0; i < 400; i++)
+		summary_text(&s, line);
+	summary_finish(&s);
+	cr_assert_leq(s.text.len, 1048576);
+	summary_release(&s);
+}

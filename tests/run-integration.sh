@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Everything after the unit tests, each part its own script with its own
+# "N passed, M failed" line; this one adds them up into the last line.
+#   tests/cli/cli-test.sh            the binary under GitHub, Pipelines, terminal
+#   action-validator                 every action.yml against the schema
+#   sandbox/sandbox.sh test          the local Azure sandbox's own tests
+#   tests/container/rootfs-test.sh   the static binary in the image's root (as root)
+set -u
+mlops=${1:-build/mlops}
+cd "$(dirname "$0")/.."
+total_pass=0 total_fail=0 total_skip=0
+
+run_part() {
+	local name=$1 log line p f s
+	shift
+	log=$(mktemp)
+	echo "== $name"
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "FAIL $name: no result line"
+		total_fail=$((total_fail + 1))
+	else
+		p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+		f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
+		s=$(grep -Eo '[0-9]+ skipped' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
+		total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+	fi
+	rm -f "$log"
+}
+
+validate_actions() {
+	local v=tests/tools/node_modules/.bin/action-validator p=0 f=0 file
+	if [ ! -x "$v" ]; then
+		(cd tests/tools && npm ci --no-audit --no-fund --silent) || { echo "0 passed, 1 failed"; return; }
+	fi
+	for file in action.yml */action.yml .github/workflows/*.yml; do
+		[ -f "$file" ] || continue
+		if "$v" "$file" >/dev/null 2>&1; then p=$((p + 1)); echo "ok   $file"
+		else f=$((f + 1)); echo "FAIL $file"; "$v" "$file" 2>&1 | head -n 20; fi
+	done
+	echo "$p passed, $f failed"
+}
+
+run_part "command line" tests/cli/cli-test.sh "$mlops"
+run_part "action.yml schema" validate_actions
+if [ -x sandbox/sandbox.sh ]; then
+	run_part "sandbox" sandbox/sandbox.sh test
+fi
+if [ -x tests/container/rootfs-test.sh ] && [ "${MLOPS_SKIP_CONTAINER:-0}" != 1 ]; then
+	run_part "container root" bash -c 'make -s rootfs >/dev/null && tests/container/rootfs-test.sh build/rootfs'
+fi
+
+echo
+if [ "$total_skip" -gt 0 ]; then
+	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+	echo "$total_pass passed, $total_fail failed"
+fi
+[ "$total_fail" -eq 0 ]
