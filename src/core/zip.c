@@ -45,21 +45,26 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *data, size_
 }
 
 /*
- * Records a failure of the archive as sticky: a half-written entry leaves
- * the archive corrupt, so nothing more may be added. The callback's own
- * message wins over libarchive's, which only says the callback failed.
+ * Makes the error just set sticky: a half-written entry leaves the archive
+ * corrupt, so nothing more may be added and close must fail too.
  */
-static int fail(struct zip_writer *w, const char *what)
+static int stick(struct zip_writer *w, int code)
 {
-	if (w->callback_err)
-		w->failed = w->callback_err;
-	else
-		w->failed = error_set(ERR_IO, "zip: %s: %s", what,
-				      archive_error_string(w->a) ? archive_error_string(w->a)
-								 : "libarchive failed");
+	w->failed = code;
 	buf_reset(&w->failure);
 	buf_addstr(&w->failure, error_message());
-	return w->failed;
+	return code;
+}
+
+/* A failed libarchive call; the callback's own message beats libarchive's,
+ * which only says that the callback failed. */
+static int fail(struct zip_writer *w, const char *what)
+{
+	const char *why = archive_error_string(w->a);
+
+	if (w->callback_err)
+		return stick(w, w->callback_err);
+	return stick(w, error_set(ERR_IO, "zip: %s: %s", what, why ? why : "libarchive failed"));
 }
 
 /* Repeats the sticky error, so every later call reports the real cause. */
@@ -175,25 +180,17 @@ static int copy_data(struct zip_writer *w, int fd, uint64_t size, const char *pa
 
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			w->failed = error_set(ERR_IO, "%s: %s", path, strerror(errno));
-			goto sticky;
-		}
-		if (got == 0) {
-			/* The header promised `size` bytes; fewer would corrupt it. */
-			w->failed = error_set(ERR_IO, "%s: file shrank while being zipped", path);
-			goto sticky;
-		}
+		if (got < 0)
+			return stick(w, error_set(ERR_IO, "%s: %s", path, strerror(errno)));
+		/* The header promised `size` bytes; fewer would corrupt the entry. */
+		if (got == 0)
+			return stick(w, error_set(ERR_IO, "%s: file shrank while being zipped", path));
 		if (archive_write_data(w->a, w->chunk, (size_t)got) != got)
 			return fail(w, path);
 		left -= (uint64_t)got;
 	}
 	/* A file still growing (a live log) is taken as it was when opened. */
 	return 0;
-sticky:
-	buf_reset(&w->failure);
-	buf_addstr(&w->failure, error_message());
-	return w->failed;
 }
 
 int zip_add_file(struct zip_writer *w, const char *path, const char *name)

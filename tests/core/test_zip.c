@@ -14,12 +14,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/zip.h"
-
-#define assert_ok(expr)                                                        \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		cr_assert_eq(rc_, 0, "%s -> %d: %s", #expr, rc_, error_message()); \
-	} while (0)
+#include "support/check.h"
 
 #define UTF8_NAME "d\xc3\xa9j\xc3\xa0/na\xc3\xafve \xe2\x9c\x93.txt" /* déjà/naïve ✓.txt */
 #define BIG (3 * 1024 * 1024)
@@ -50,8 +45,8 @@ static void put(const char *rel, const void *data, size_t len)
 	buf_addf(&path, "%s/%s", tmp, rel);
 	slash = strrchr(path.data, '/');
 	buf_add(&dir, path.data, (size_t)(slash - path.data));
-	assert_ok(fs_mkdirs(dir.data));
-	assert_ok(fs_write_file(path.data, data, len));
+	cr_assert_ok(fs_mkdirs(dir.data));
+	cr_assert_ok(fs_write_file(path.data, data, len));
 	buf_release(&path);
 	buf_release(&dir);
 }
@@ -61,7 +56,7 @@ static void mkdir_in_tmp(const char *rel)
 	struct buf path = BUF_INIT;
 
 	buf_addf(&path, "%s/%s", tmp, rel);
-	assert_ok(fs_mkdirs(path.data));
+	cr_assert_ok(fs_mkdirs(path.data));
 	buf_release(&path);
 }
 
@@ -171,9 +166,9 @@ static void zip_tree_to(const char *zip_path, int level, struct sink *s)
 
 	s->f = fopen(zip_path, "wb");
 	cr_assert_not_null(s->f);
-	assert_ok(zip_writer_open(&w, level, to_file, s));
-	assert_ok(zip_add_tree(w, tmp));
-	assert_ok(zip_writer_close(w));
+	cr_assert_ok(zip_writer_open(&w, level, to_file, s));
+	cr_assert_ok(zip_add_tree(w, tmp));
+	cr_assert_ok(zip_writer_close(w));
 	zip_writer_free(w);
 	cr_assert_eq(fclose(s->f), 0);
 }
@@ -248,7 +243,7 @@ Test(zip, names_are_utf8_flagged_and_deflated)
 	close(fd);
 	put(UTF8_NAME, "some text some text some text", 29);
 	zip_tree_to(zip_path, ZIP_DEFAULT_LEVEL, &s);
-	assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
+	cr_assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
 	local_header(&zip, UTF8_NAME, &flags, &method);
 	cr_assert(flags & (1u << 11), "UTF-8 flag (bit 11) not set: flags %#x", flags);
 	cr_assert_eq(method, 8, "method %u, want deflate", method);
@@ -269,7 +264,7 @@ Test(zip, level_zero_stores)
 	close(fd);
 	put("plain.txt", "stored as is", 12);
 	zip_tree_to(zip_path, 0, &s);
-	assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
+	cr_assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
 	local_header(&zip, "plain.txt", &flags, &method);
 	cr_assert_eq(method, 0, "method %u, want store", method);
 	read_back(&l, zip_path);
@@ -291,7 +286,7 @@ Test(zip, empty_tree_makes_a_valid_empty_zip)
 	cr_assert_geq(fd, 0);
 	close(fd);
 	zip_tree_to(zip_path, ZIP_DEFAULT_LEVEL, &s);
-	assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
+	cr_assert_ok(fs_read_file(&zip, zip_path, 1 << 20));
 	/* Just the end of central directory record, no padding after it. */
 	cr_assert_eq(zip.len, 22, "%zu bytes", zip.len);
 	cr_assert(!memcmp(zip.data, "PK\x05\x06", 4));
@@ -355,11 +350,11 @@ Test(zip, bad_name_is_refused_naming_the_file)
 	struct sink s = { 0 };
 
 	put("ok.txt", "ok", 2);
-	assert_ok(zip_writer_open(&w, 6, to_file, &s));
+	cr_assert_ok(zip_writer_open(&w, 6, to_file, &s));
 	cr_assert_eq(zip_add_file(w, "/dev/null", "../escape"), ERR_INPUT);
 	cr_assert(strstr(error_message(), "../escape"), "%s", error_message());
 	/* A refused name writes nothing, so the archive can still be finished. */
-	assert_ok(zip_writer_close(w));
+	cr_assert_ok(zip_writer_close(w));
 	zip_writer_free(w);
 }
 
@@ -369,7 +364,7 @@ Test(zip, tree_with_a_forbidden_character_is_refused)
 	struct sink s = { 0 };
 
 	put("sub/what?.txt", "?", 1);
-	assert_ok(zip_writer_open(&w, 6, to_file, &s));
+	cr_assert_ok(zip_writer_open(&w, 6, to_file, &s));
 	cr_assert_eq(zip_add_tree(w, tmp), ERR_INPUT);
 	cr_assert(strstr(error_message(), "sub/what?.txt"), "%s", error_message());
 	zip_writer_free(w);
@@ -389,7 +384,7 @@ Test(zip, missing_file_is_an_io_error)
 	struct zip_writer *w = NULL;
 	struct sink s = { 0 };
 
-	assert_ok(zip_writer_open(&w, 6, to_file, &s));
+	cr_assert_ok(zip_writer_open(&w, 6, to_file, &s));
 	cr_assert_eq(zip_add_file(w, "/nonexistent/file", "file"), ERR_IO);
 	cr_assert(strstr(error_message(), "/nonexistent/file"), "%s", error_message());
 	zip_writer_free(w);
@@ -407,7 +402,7 @@ Test(zip, callback_error_stops_the_writer_with_its_error)
 	s.fail_after = 2;
 	put("big.bin", big, BIG);
 	put("later.txt", "later", 5);
-	assert_ok(zip_writer_open(&w, 6, to_file, &s));
+	cr_assert_ok(zip_writer_open(&w, 6, to_file, &s));
 	cr_assert_eq(zip_add_tree(w, tmp), ERR_NETWORK, "%s", error_message());
 	cr_assert_str_eq(error_message(), "sink refused chunk 3");
 	calls = s.calls;
@@ -427,8 +422,8 @@ Test(zip, freeing_an_unclosed_writer_does_not_call_back)
 	struct sink s = { 0 };
 
 	put("f.txt", "f", 1);
-	assert_ok(zip_writer_open(&w, 6, to_file, &s));
-	assert_ok(zip_add_tree(w, tmp));
+	cr_assert_ok(zip_writer_open(&w, 6, to_file, &s));
+	cr_assert_ok(zip_add_tree(w, tmp));
 	s.calls = 0;
 	zip_writer_free(w);
 	cr_assert_eq(s.calls, 0, "callback called from zip_writer_free");
