@@ -1,21 +1,464 @@
-from .httpcore import arm_error
+"""The local job executor: a submitted command job really runs.
+
+Each job gets a fresh directory under SANDBOX_DIR/jobs/<name>/ holding the
+code snapshot (downloaded from Azurite through the code version's codeUri),
+its inputs (downloaded from the datastore) and one folder per output. The
+command runs with `bash -c` in its own process group, with MLflow variables
+pointing at the sandbox's tracking API and the sandbox's mlflow stand-in on
+PYTHONPATH. Its output lines are appended, while it runs, to the append blob
+azureml/ExperimentRun/dcid.<job>/user_logs/std_log.txt in the workspace
+storage account; outputs are uploaded when it ends.
+
+Status walk: NotStarted -> Queued -> Preparing -> Running -> Finalizing ->
+Completed | Failed; cancel: CancelRequested -> Canceled.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+from . import config as cfg
+from .blob import BlobError
+
+JOBENV_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobenv")
+TERMINAL = ("Completed", "Failed", "Canceled")
+MAX_PARALLEL_JOBS = 4
+LOG_FLUSH_SECONDS = 0.5
+
+
+class JobFailure(Exception):
+    def __init__(self, message, code="UserError"):
+        super().__init__(message)
+        self.code = code
+
+
+def parse_duration(text):
+    """ISO 8601 duration (PT2H, PT5M30S, P1D) -> seconds, or None."""
+    m = re.match(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", text or "")
+    if not m or text in ("P", "PT"):
+        return None
+    d, h, mi, s = m.groups()
+    return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+
+
+class JobRun:
+    def __init__(self, ws, job):
+        self.ws = ws
+        self.job = job
+        self.name = job["name"]
+        self.status = "NotStarted"
+        self.error = None
+        self.cancel = threading.Event()
+        self.proc = None
+        self.thread = None
+        self.lock = threading.Lock()
 
 
 class Executor:
     def __init__(self, app):
         self.app = app
+        self.lock = threading.Lock()
+        self.runs = {}
+        self.slots = threading.BoundedSemaphore(MAX_PARALLEL_JOBS)
+        self.root = os.path.join(app.dir, "jobs")
+
+    # -- public ---------------------------------------------------------------------
+
+    def key(self, ws, name):
+        return (ws.rg.lower(), ws.name.lower(), name)
+
+    def submit(self, ws, job, fail=False):
+        run = JobRun(ws, job)
+        run.inject_failure = fail
+        with self.lock:
+            self.runs[self.key(ws, job["name"])] = run
+        ws_key = "%s/%s" % (ws.rg.lower(), ws.name.lower())
+        self.app.mlflow.create_run(ws_key, job["properties"].get("experimentName", "Default"), run_id=job["name"],
+                                   run_name=job["properties"].get("displayName"), status="SCHEDULED",
+                                   tags={"mlflow.user": "sandbox-user", "azureml.runsource": "azureml.scriptrun"})
+        run.thread = threading.Thread(target=self._run, args=(run,), name="job-" + job["name"], daemon=True)
+        run.thread.start()
+
+    def status(self, ws, name):
+        run = self.runs.get(self.key(ws, name))
+        if run is None:
+            return "NotStarted"
+        if run.cancel.is_set() and run.status not in TERMINAL:
+            return "CancelRequested"
+        return run.status
+
+    def error(self, ws, name):
+        run = self.runs.get(self.key(ws, name))
+        return run.error if run else None
+
+    def cancel(self, ws, name):
+        run = self.runs.get(self.key(ws, name))
+        if run is None or run.status in TERMINAL:
+            return
+        run.cancel.set()
+        self._kill(run)
 
     def reset(self):
-        pass
+        self.shutdown()
+        with self.lock:
+            self.runs = {}
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def shutdown(self):
-        pass
+        with self.lock:
+            runs = list(self.runs.values())
+        for run in runs:
+            if run.status not in TERMINAL:
+                run.cancel.set()
+                self._kill(run)
+        for run in runs:
+            if run.thread:
+                run.thread.join(timeout=10)
 
-    def dump(self):
-        return {}
+    # -- the job thread -----------------------------------------------------------------
 
-    def handle(self, req, segs=None):
-        return arm_error(501, "NotImplemented", "not yet")
+    def _wait(self, run, seconds):
+        """Sleeps unless canceled; True when canceled."""
+        return run.cancel.wait(seconds)
 
-    handle_basic = handle
-    score = handle
+    def _set(self, run, status):
+        run.status = status
+        self.app.log("job %s: %s" % (run.name, status))
+
+    def _run(self, run):
+        step = float(self.app.settings["job_step_seconds"])
+        ws_key = "%s/%s" % (run.ws.rg.lower(), run.ws.name.lower())
+        mlflow_status = "FAILED"
+        acquired = False
+        try:
+            if self._wait(run, step):
+                raise _Canceled()
+            self._set(run, "Queued")
+            while not self.slots.acquire(timeout=0.5):
+                if run.cancel.is_set():
+                    raise _Canceled()
+            acquired = True
+            if self._wait(run, step):
+                raise _Canceled()
+            self._set(run, "Preparing")
+            if run.inject_failure:
+                raise JobFailure("The job failed while preparing its environment (injected by the sandbox fault script).", "ServiceError")
+            workdir, code_dir, outputs, command, env = self._prepare(run)
+            if run.cancel.is_set():
+                raise _Canceled()
+            self._set(run, "Running")
+            self.app.mlflow.set_status(ws_key, run.name, "RUNNING")
+            rc = self._execute(run, workdir, code_dir, command, env)
+            if run.cancel.is_set():
+                raise _Canceled()
+            self._set(run, "Finalizing")
+            self._upload_outputs(run, code_dir, outputs)
+            if rc != 0:
+                raise JobFailure("Execution failed. User process 'bash' exited with status code %d. Please check log file "
+                                 "'user_logs/std_log.txt' for error details." % rc, "UserError")
+            self._set(run, "Completed")
+            mlflow_status = "FINISHED"
+        except _Canceled:
+            self._set(run, "Canceled")
+            mlflow_status = "KILLED"
+        except JobFailure as exc:
+            run.error = {"code": exc.code, "message": str(exc)}
+            self._append_log(run, "\n[sandbox] job failed: %s\n" % exc)
+            self._set(run, "Failed")
+        except Exception as exc:  # a sandbox bug still ends the job, visibly
+            self.app.log("job %s crashed: %r" % (run.name, exc))
+            run.error = {"code": "SystemError", "message": "Sandbox executor error: %s" % exc}
+            self._set(run, "Failed")
+        finally:
+            if acquired:
+                self.slots.release()
+            self.app.mlflow.set_status(ws_key, run.name, mlflow_status)
+
+    # -- preparation ----------------------------------------------------------------------
+
+    def _prepare(self, run):
+        props = run.job["properties"]
+        workdir = os.path.join(self.root, run.name)
+        shutil.rmtree(workdir, ignore_errors=True)
+        code_dir = os.path.join(workdir, "code")
+        os.makedirs(code_dir)
+        os.makedirs(os.path.join(workdir, "inputs"))
+        self._check_environment(run.ws, props.get("environmentId"))
+        if props.get("codeId"):
+            self._fetch_code(run.ws, props["codeId"], code_dir)
+        subst = {}
+        env_extra = {}
+        for name, inp in (props.get("inputs") or {}).items():
+            if inp.get("jobInputType") == "literal":
+                subst["inputs." + name] = str(inp.get("value", ""))
+            else:
+                local = self._fetch_input(run.ws, name, inp, os.path.join(workdir, "inputs", name))
+                subst["inputs." + name] = local
+                env_extra["AZURE_ML_INPUT_" + name] = local
+        outputs = {}
+        for name, out in (props.get("outputs") or {}).items():
+            local = os.path.join(workdir, "outputs", name)
+            os.makedirs(local, exist_ok=True)
+            if out.get("jobOutputType") == "uri_file":
+                local = os.path.join(local, name)
+            outputs[name] = (out, local)
+            subst["outputs." + name] = local
+            env_extra["AZURE_ML_OUTPUT_" + name] = local
+        command = props["command"]
+
+        def replace(m):
+            key = m.group(1).strip()
+            if key not in subst:
+                raise JobFailure("The command references ${{%s}} but the job defines no such input or output." % key)
+            return subst[key]
+        command = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", replace, command)
+        env = self._environment(run, env_extra)
+        return workdir, code_dir, outputs, command, env
+
+    def _check_environment(self, ws, env_id):
+        if not env_id:
+            raise JobFailure("The job has no environmentId.")
+        if env_id.startswith("azureml://registries/") or env_id.startswith("azureml:AzureML-"):
+            return
+        m = re.search(r"/environments/([^/]+)/versions/([^/]+)$", env_id) or re.match(r"^azureml:([^:@]+)[:@]([^:@]+)$", env_id)
+        if m is None:
+            raise JobFailure("Environment '%s' is not a valid environment reference." % env_id, "UserError")
+        name, version = m.groups()
+        cont = ws.assets["environments"].get(name)
+        if cont is None or (version != "latest" and version not in cont["versions"]):
+            raise JobFailure("Environment %s:%s was not found in workspace %s." % (name, version, ws.name))
+
+    def _resolve_version(self, ws, kind, ref):
+        m = re.search(r"/%s/([^/]+)/versions/([^/]+)$" % kind, ref) or re.match(r"^azureml:([^:@/]+)[:@]([^:@/]+)$", ref)
+        if m is None:
+            return None
+        name, version = m.groups()
+        cont = ws.assets[kind].get(name)
+        if cont is None:
+            return None
+        if version == "latest" and cont["versions"]:
+            return max(cont["versions"].values(), key=lambda r: r["seq"])
+        return cont["versions"].get(version)
+
+    def _blob_location(self, ws, uri):
+        """(account, container, prefix) of an azureml:// datastore path or a blob URL in the sandbox."""
+        m = re.match(r"^https://([a-z0-9]+)\.blob\.core\.windows\.net/([^/?]+)/?([^?]*)", uri)
+        if m:
+            if m.group(1) not in self.app.accounts:
+                raise JobFailure("Storage account %s is not reachable from the sandbox." % m.group(1))
+            return m.group(1), m.group(2), m.group(3)
+        m = re.match(r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/Microsoft\.MachineLearningServices/)?workspaces/[^/]+/)?datastores/([^/]+)/paths/(.*)$", uri)
+        if m:
+            ds = ws.datastores.get(m.group(1))
+            if ds is None:
+                raise JobFailure("Datastore %s not found." % m.group(1))
+            return ds["properties"]["accountName"], ds["properties"]["containerName"], m.group(2)
+        m = re.match(r"^azureml://jobs/([^/]+)/outputs/artifacts/paths/(.*)$", uri)
+        if m:
+            return cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, "ExperimentRun/dcid.%s/%s" % m.groups()
+        raise JobFailure("Unsupported URI '%s'." % uri)
+
+    def _download_prefix(self, account, container, prefix, dest, single=False):
+        from urllib.parse import unquote
+        prefix = unquote(prefix)
+        blobs = self.app.blob.list_blobs(account, container, prefix)
+        if single or (len(blobs) == 1 and blobs[0][0] == prefix):
+            match = [b for b in blobs if b[0] == prefix]
+            if not match:
+                raise JobFailure("The file %s/%s/%s does not exist." % (account, container, prefix))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            self.app.blob.download_to(account, container, prefix, dest)
+            return dest
+        base = prefix.rstrip("/") + "/" if prefix else ""
+        if not blobs:
+            raise JobFailure("The folder %s/%s/%s is empty or does not exist." % (account, container, prefix))
+        for name, _ in blobs:
+            if base and not name.startswith(base):
+                continue
+            rel = name[len(base):]
+            if not rel or ".." in rel.split("/"):
+                continue
+            target = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self.app.blob.download_to(account, container, name, target)
+        return dest
+
+    def _fetch_code(self, ws, code_id, code_dir):
+        ver = self._resolve_version(ws, "codes", code_id)
+        if ver is None:
+            raise JobFailure("Code asset '%s' was not found." % code_id)
+        uri = ver["properties"].get("codeUri")
+        if not uri:
+            raise JobFailure("Code asset '%s' has no codeUri." % code_id)
+        account, container, prefix = self._blob_location(ws, uri)
+        tmp = code_dir + ".dl"
+        self._download_prefix(account, container, prefix, tmp)
+        if os.path.isfile(tmp):
+            shutil.move(tmp, os.path.join(code_dir, os.path.basename(prefix)))
+        else:
+            for entry in os.listdir(tmp):
+                shutil.move(os.path.join(tmp, entry), os.path.join(code_dir, entry))
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _fetch_input(self, ws, name, inp, dest):
+        uri = inp.get("uri") or ""
+        kind = inp.get("jobInputType")
+        if uri.startswith("azureml:") and not uri.startswith("azureml://") or "/data/" in uri and "/versions/" in uri:
+            ver = self._resolve_version(ws, "data", uri[len("azureml:"):] if uri.startswith("azureml:/") else uri)
+            if ver is None:
+                raise JobFailure("Data asset '%s' for input '%s' was not found." % (uri, name))
+            uri = ver["properties"]["dataUri"]
+        try:
+            account, container, prefix = self._blob_location(ws, uri)
+        except JobFailure as exc:
+            raise JobFailure("Input '%s': %s" % (name, exc))
+        try:
+            if kind == "uri_file":
+                return self._download_prefix(account, container, prefix, os.path.join(dest, os.path.basename(prefix)), single=True)
+            return self._download_prefix(account, container, prefix, dest)
+        except BlobError as exc:
+            raise JobFailure("Input '%s' could not be downloaded: %s" % (name, exc.code))
+
+    def _environment(self, run, extra):
+        app = self.app
+        ws = run.ws
+        props = run.job["properties"]
+        token, _, _ = app.entra.issue("https://management.azure.com", cfg.MI_CLIENT_ID, cfg.MI_PRINCIPAL_ID, "2",
+                                      lifetime=max(3600, int(app.settings["job_timeout_seconds"]) + 600))
+        tracking = "https://%s.api.azureml.ms/mlflow/v1.0%s" % (ws.location, app.azureml.ws_id(ws))
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": JOBENV_DIR,
+            "HTTPS_PROXY": "http://127.0.0.1:%d" % app.conf["ports"]["proxy"],
+            "https_proxy": "http://127.0.0.1:%d" % app.conf["ports"]["proxy"],
+            "NO_PROXY": "127.0.0.1,localhost", "SSL_CERT_FILE": app.conf["ca_cert"], "CURL_CA_BUNDLE": app.conf["ca_cert"],
+            "REQUESTS_CA_BUNDLE": app.conf["ca_cert"],
+            "MLFLOW_TRACKING_URI": tracking, "MLFLOW_TRACKING_TOKEN": token, "AZUREML_RUN_TOKEN": token,
+            "MLFLOW_RUN_ID": run.name, "MLFLOW_EXPERIMENT_NAME": props.get("experimentName", "Default"),
+            "AZUREML_RUN_ID": run.name, "AZUREML_ARM_SUBSCRIPTION": app.subscription_id,
+            "AZUREML_ARM_RESOURCEGROUP": ws.rg, "AZUREML_ARM_WORKSPACE_NAME": ws.name,
+            "AZUREML_ARM_PROJECT_NAME": props.get("experimentName", "Default"),
+            "AZUREML_SERVICE_ENDPOINT": "https://%s.api.azureml.ms" % ws.location,
+            "AZUREML_SANDBOX": "1",
+        }
+        env.update(extra)
+        env.update({k: str(v) for k, v in (props.get("environmentVariables") or {}).items()})
+        return env
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _log_blob(self, run):
+        return "ExperimentRun/dcid.%s/user_logs/std_log.txt" % run.name
+
+    def _append_log(self, run, text):
+        if not text:
+            return
+        data = text.encode() if isinstance(text, str) else text
+        try:
+            if not getattr(run, "log_created", False):
+                self.app.blob.append_blob_create(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, self._log_blob(run))
+                run.log_created = True
+            for i in range(0, len(data), 4 << 20):       # an append block holds at most 4 MiB
+                self.app.blob.append_block(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, self._log_blob(run), data[i:i + (4 << 20)])
+        except BlobError as exc:
+            self.app.log("job %s: cannot append log: %s" % (run.name, exc))
+
+    def _execute(self, run, workdir, code_dir, command, env):
+        limit = float(self.app.settings["job_timeout_seconds"])
+        declared = parse_duration(((run.job["properties"].get("limits") or {}).get("timeout")) or "")
+        if declared:
+            limit = min(limit, declared)
+        with run.lock:
+            run.proc = subprocess.Popen(["bash", "-c", command], cwd=code_dir, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = run.proc
+        buffer = bytearray()
+        buf_lock = threading.Lock()
+        done = threading.Event()
+
+        def reader():
+            with open(os.path.join(workdir, "std_log.txt"), "wb") as local:
+                for line in iter(proc.stdout.readline, b""):
+                    local.write(line)
+                    with buf_lock:
+                        buffer.extend(line)
+                        if len(buffer) > (8 << 20):     # bounded: flush inline when a burst piles up
+                            data = bytes(buffer)
+                            buffer.clear()
+                            self._append_log(run, data)
+            done.set()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        deadline = time.time() + limit
+        timed_out = False
+        while not done.wait(LOG_FLUSH_SECONDS):
+            with buf_lock:
+                data = bytes(buffer)
+                buffer.clear()
+            self._append_log(run, data)
+            if time.time() > deadline:
+                timed_out = True
+                self._kill(run)
+        t.join(timeout=5)
+        rc = proc.wait()
+        with buf_lock:
+            data = bytes(buffer)
+            buffer.clear()
+        self._append_log(run, data)
+        if timed_out:
+            raise JobFailure("The job exceeded its time limit of %d seconds and was stopped." % limit, "JobTimeout")
+        return rc
+
+    def _kill(self, run):
+        with run.lock:
+            proc = run.proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+
+        def reaper():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        threading.Thread(target=reaper, daemon=True).start()
+
+    def _upload_dir(self, local, container, prefix, account=cfg.WORKSPACE_STORAGE_ACCOUNT):
+        for root, _, files in os.walk(local):
+            for f in files:
+                path = os.path.join(root, f)
+                rel = os.path.relpath(path, local).replace(os.sep, "/")
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                self.app.blob.put_blob(account, container, prefix + rel, data)
+
+    def _upload_outputs(self, run, code_dir, outputs):
+        art = "ExperimentRun/dcid.%s/" % run.name
+        for sub in ("outputs", "logs"):
+            d = os.path.join(code_dir, sub)
+            if os.path.isdir(d):
+                self._upload_dir(d, cfg.ARTIFACT_CONTAINER, art + sub + "/")
+        for name, (out, local) in outputs.items():
+            folder = local if os.path.isdir(local) else os.path.dirname(local)
+            # Named outputs land on the default datastore as Azure ML puts them, and (a
+            # sandbox convenience) also as run artifacts at <output name>/, so that
+            # azureml://jobs/<job>/outputs/artifacts/paths/<name>/ resolves.
+            self._upload_dir(folder, cfg.WORKSPACE_BLOB_CONTAINER, "azureml/%s/%s/" % (run.name, name))
+            self._upload_dir(folder, cfg.ARTIFACT_CONTAINER, art + name + "/")
+            if not out.get("uri"):
+                out["uri"] = "azureml://datastores/workspaceblobstore/paths/azureml/%s/%s/" % (run.name, name)
+
+
+class _Canceled(Exception):
+    pass

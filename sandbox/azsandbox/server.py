@@ -198,6 +198,8 @@ class App:
         if len(low) >= 2 and low[0] == "subscriptions":
             if segs[1].lower() != self.subscription_id:
                 return arm_error(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % segs[1])
+            if len(low) == 4 and low[2] == "operationresults":
+                return self.arm.subscription_operation_result(req, segs[3])
             if "microsoft.machinelearningservices" in low:
                 return self.azureml.handle(req, segs)
             if "microsoft.resources" in low or "deployments" in low:
