@@ -220,6 +220,10 @@ int artifact_parse_finalize_reply(char **out, const char *body, size_t len)
 	if ((ret = parse_ok_reply(&root, body, len, "FinalizeArtifact")))
 		goto done;
 	ret = json_get_int64(&id, root, json_pick(root, "artifact_id", "artifactId"));
+	if (ret == ERR_NOT_FOUND) {
+		ret = error_set(ERR_JSON, "FinalizeArtifact reply has no artifact_id");
+		goto done;
+	}
 	if (ret) {
 		error_prefix("FinalizeArtifact reply");
 		goto done;

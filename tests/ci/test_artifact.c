@@ -185,7 +185,7 @@ Test(artifact, finalize_replies_with_int64_as_string_or_number)
 		{ "{\"ok\":true,\"artifactId\":\"9007199254740993\"}", 0, "9007199254740993" },
 		{ "{\"ok\":true,\"artifactId\":3735928559}", 0, "3735928559" },
 		{ "{\"ok\":false,\"artifact_id\":\"1\"}", ERR_HTTP, NULL },
-		{ "{\"ok\":true}", ERR_NOT_FOUND, NULL },
+		{ "{\"ok\":true}", ERR_JSON, NULL },
 		{ "{\"ok\":true,\"artifact_id\":\"12a\"}", ERR_JSON, NULL },
 		{ "{\"ok\":true,\"artifact_id\":1.5}", ERR_JSON, NULL },
 		{ "", ERR_JSON, NULL },
