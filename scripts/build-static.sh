@@ -322,7 +322,7 @@ log "linking $OUT/mlops"
 # glibc's link-time notes about getaddrinfo and dlopen in a static binary are
 # expected (see the DNS note above) and filtered out; everything else shows.
 status=0
-make -s BUILD="$OUT" PKG_CONFIG="pkg-config --static" LDFLAGS="-static" \
+make -s BUILD="$OUT" PKG_CONFIG="pkg-config --static" LDFLAGS="-static -Wl,--gc-sections" \
 	CFLAGS="${CFLAGS:--O2 -g}" "$OUT/mlops" >"$OUT/make.log" 2>&1 || status=$?
 grep -v -e "statically linked applications requires at runtime" \
 	-e "in function .*':$" "$OUT/make.log" >&2 || true
