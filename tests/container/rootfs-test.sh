@@ -25,6 +25,7 @@
 #
 # Cases are functions named case_*; add one per behaviour (e.g. a successful
 # run of a workflow against the sandbox) and call it from main at the end.
+# Last line: "N passed, M failed" (", K skipped" when a case could not run).
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root, no unshare/chroot).
 set -u
 
@@ -32,7 +33,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 ROOTFS=${1:-$REPO/build/rootfs}
 
-skip() { echo "rootfs-test: SKIP: $*"; exit 77; }
+# Skipping the whole test still prints a result line, for run-integration.sh.
+skip() { echo "rootfs-test: SKIP: $*"; echo "0 passed, 0 failed, 1 skipped"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (mount namespaces, chroot)"
 for tool in unshare mount umount chroot env; do
 	command -v "$tool" >/dev/null 2>&1 || skip "no $tool"
@@ -60,6 +62,8 @@ trap 'exit 130' INT TERM
 
 PASSED=0
 FAILED=0
+SKIPPED=0
+skip_case() { SKIPPED=$((SKIPPED + 1)); echo "skip - $*"; }
 pass() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; [ -n "${RUN_DIR:-}" ] && show_run; }
 show_run() {
@@ -432,11 +436,11 @@ with_probe() { cp "$PROBE" "$ROOT/usr/bin/probe"; cp "$T/ca.crt" "$ROOT/tmp/test
 
 case_network() {
 	if ! build_probe; then
-		echo "skip - network cases: no static deps (run make static) or probe link failed"
+		skip_case "network cases: no static deps (run make static) or probe link failed"
 		return
 	fi
 	if ! start_servers; then
-		echo "skip - network cases: need openssl and python3"
+		skip_case "network cases: need openssl and python3"
 		return
 	fi
 	setup runner
@@ -466,7 +470,7 @@ case_network() {
 			pass "getaddrinfo via DNS (/etc/resolv.conf) in the empty root: deb.debian.org -> $(head -n 1 "$RUN_DIR/stdout")"
 		else fail "DNS lookup in the empty root"; fi
 	else
-		echo "skip - DNS lookup: the host cannot resolve deb.debian.org either"
+		skip_case "DNS lookup: the host cannot resolve deb.debian.org either"
 	fi
 
 	# TLS: verification is on and uses the default bundle (the test CA is
@@ -504,5 +508,9 @@ case_version
 case_missing_input
 case_network
 RUN_DIR=""
-echo "$PASSED passed, $FAILED failed"
+if [ "$SKIPPED" -gt 0 ]; then
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+	echo "$PASSED passed, $FAILED failed"
+fi
 [ "$FAILED" -eq 0 ]
