@@ -28,7 +28,7 @@ TEST_SRC  := $(sort $(wildcard tests/core/*.c tests/ci/*.c tests/azure/*.c tests
              tests/cmd/*.c tests/support/*.c))
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test unit check check-asan static rootfs demo sandbox sandbox-stop clean actions
+.PHONY: all deps test unit check check-asan fuzz static rootfs demo sandbox sandbox-stop clean actions
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/mlops
@@ -75,6 +75,28 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1 tests/cli/cli-test.sh build/asan/mlops
 
 check: check-asan test
+
+# libFuzzer targets for the parsers, each run for FUZZ_SECONDS from its seed
+# corpus in fuzz/corpus/<name>/ (new finds go to build/fuzz/corpus/).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="-O1 -g $(FUZZ_FLAGS)" \
+		build/fuzz/libmlops.a
+	@for t in $(FUZZ_TARGETS); do \
+		clang -std=c17 -D_GNU_SOURCE -O1 -g -Isrc $$($(PKG_CONFIG) --cflags $(PKGS)) \
+			-fsanitize=fuzzer,address,undefined fuzz/$$t.c build/fuzz/libmlops.a \
+			$(LIBS) -o build/fuzz/$$t || exit 1; \
+		name=$${t#fuzz_}; mkdir -p build/fuzz/corpus/$$name; \
+		echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+		if ! build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$name fuzz/corpus/$$name \
+			> build/fuzz/$$name.log 2>&1; then \
+			tail -n 40 build/fuzz/$$name.log; exit 1; \
+		fi; \
+		grep -E '^stat::number_of_executed_units' build/fuzz/$$name.log || true; \
+	done
 
 static:
 	scripts/build-static.sh

@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential pkg-config libcurl4-openssl-dev libssl-dev
 libcjson-dev libyaml-dev libarchive-dev libcriterion-dev python3 openssl
-curl ca-certificates zip unzip file util-linux"
+curl ca-certificates zip unzip file util-linux clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

@@ -332,6 +332,8 @@ static int load_node(struct loader *ld, cJSON **out, int depth)
 {
 	yaml_event_t *ev = &ld->event;
 	int line = (int)ev->start_mark.line + 1, column = (int)ev->start_mark.column + 1;
+	/* `ev` is overwritten as children are read: keep what we need now. */
+	const yaml_event_type_t type = ev->type;
 	const yaml_char_t *anchor = NULL;
 	cJSON *node = NULL;
 	int ret = 0;
@@ -343,7 +345,7 @@ static int load_node(struct loader *ld, cJSON **out, int depth)
 	if (++ld->nodes > MAX_NODES)
 		return fail_at(ld, &ev->start_mark, "more than %d nodes", MAX_NODES);
 
-	switch (ev->type) {
+	switch (type) {
 	case YAML_SCALAR_EVENT:
 		node = scalar_node(ev);
 		if (!node)
@@ -385,7 +387,7 @@ static int load_node(struct loader *ld, cJSON **out, int depth)
 	default:
 		return fail_at(ld, &ev->start_mark, "unexpected YAML event");
 	}
-	if (ev->type != YAML_SCALAR_EVENT && anchor) {
+	if (type != YAML_SCALAR_EVENT && type != YAML_ALIAS_EVENT && anchor) {
 		/* Collections register their anchor once complete (no recursion). */
 		if (!ret)
 			remember_anchor(ld, anchor, node);
