@@ -633,9 +633,10 @@ class AzureML:
                                                 "errorMessage": None, "port": None, "properties": None})
         props["services"].setdefault("Tracking", {"jobServiceType": "Tracking", "endpoint": self.tracking_uri(ws), "status": None,
                                                   "errorMessage": None, "port": None, "properties": None})
-        for out in (props.get("outputs") or {}).values():
-            if isinstance(out, dict) and not out.get("uri"):
-                pass
+        for svc in props["services"].values():
+            if isinstance(svc, dict):
+                svc.setdefault("status", None)
+                svc.setdefault("errorMessage", None)
         err = self.app.executor.error(ws, job["name"])
         if err:
             props["error"] = err
