@@ -112,7 +112,7 @@ int http_status_retryable(long status)
 	       status == 503 || status == 504;
 }
 
-static int curl_retryable(CURLcode rc)
+int http_curl_retryable(int rc)
 {
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -319,6 +319,30 @@ static int on_seek(void *ctx, curl_off_t offset, int origin)
 	return rewind_body(t) ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
+/* ---- settings every handle shares (http_send and core/http_multi.c) ---- */
+
+const struct http_options *http_client_options(const struct http_client *c)
+{
+	return &c->opts;
+}
+
+void http_easy_defaults(struct http_client *c, void *easy)
+{
+	CURL *e = easy;
+
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.attempt_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (c->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+}
+
 /* ---- one attempt ---- */
 
 static CURLcode perform(struct http_client *c, struct transfer *t)
@@ -334,17 +358,7 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	c->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.attempt_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	if (c->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	http_easy_defaults(c, e);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -399,7 +413,7 @@ static long long now_ms(void)
 }
 
 /* The wait the server asked for: Azure's retry-after-ms forms, then Retry-After. */
-static long server_delay_ms(const struct http_response *r)
+long http_server_delay_ms(const struct http_response *r)
 {
 	static const char *const ms_headers[] = { "retry-after-ms", "x-ms-retry-after-ms" };
 	struct buf v = BUF_INIT;
@@ -475,7 +489,7 @@ int http_send(struct http_client *c, const struct http_request *req,
 		if (rc == CURLE_OK)
 			retry = http_status_retryable(out->status);
 		else
-			retry = curl_retryable(rc);
+			retry = http_curl_retryable(rc);
 		if (!retry || req->no_retry || attempt >= c->opts.max_attempts) {
 			if (rc != CURLE_OK)
 				ret = error_set(rc == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : ERR_NETWORK,
@@ -483,7 +497,7 @@ int http_send(struct http_client *c, const struct http_request *req,
 						c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 			goto done;
 		}
-		delay = rc == CURLE_OK ? server_delay_ms(out) : -1;
+		delay = rc == CURLE_OK ? http_server_delay_ms(out) : -1;
 		if (delay < 0)
 			delay = http_backoff_ms(&c->opts, attempt);
 		if (delay > c->opts.retry_max_delay_ms)

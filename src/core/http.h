@@ -101,4 +101,21 @@ long http_backoff_ms(const struct http_options *o, int attempt);
 /* Whether a status is worth retrying (408, 429, 500, 502, 503, 504). */
 int http_status_retryable(long status);
 
+/*
+ * Shared with core/http_multi.c, so parallel transfers behave exactly as
+ * http_send does (same timeouts, TLS, CA bundle, proxy, retry rules).
+ */
+
+/* The client's options, defaults filled in; borrowed from `c`. */
+const struct http_options *http_client_options(const struct http_client *c);
+/* Applies the client's common settings (user agent, timeouts, TLS
+ * verification and CA bundle, protocols) to a libcurl easy handle, passed
+ * as void * so that this header need not include curl.h. */
+void http_easy_defaults(struct http_client *c, void *easy);
+/* Whether a libcurl result code (a CURLcode) is a network error worth retrying. */
+int http_curl_retryable(int curl_code);
+/* The wait a response asks for (retry-after-ms, x-ms-retry-after-ms, then
+ * Retry-After) in milliseconds, or -1 when it asks for none. */
+long http_server_delay_ms(const struct http_response *r);
+
 #endif
