@@ -27,6 +27,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(sort $(wildcard tests/core/*.c tests/ci/*.c tests/azure/*.c tests/mlops/*.c \
              tests/cmd/*.c tests/support/*.c))
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
+SANDBOX_TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sandbox/*.c))
 
 .PHONY: all deps test unit check check-asan fuzz static rootfs demo sandbox sandbox-stop clean actions
 .DELETE_ON_ERROR:
@@ -45,7 +47,7 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -DMLOPS_VERSION='"$(VERSION)"' -c $< -o $@
 
-$(TEST_OBJ): ALL_CFLAGS += -Itests
+$(TEST_OBJ) $(SANDBOX_TEST_OBJ): ALL_CFLAGS += -Itests
 
 $(BUILD)/libmlops.a: $(LIB_OBJ)
 	@rm -f $@
@@ -57,10 +59,14 @@ $(BUILD)/mlops: $(BUILD)/src/cmd/main.o $(BUILD)/libmlops.a
 $(BUILD)/unit-tests: $(TEST_OBJ) $(BUILD)/libmlops.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
 
+# Tests of the real clients against a live sandbox (tests/sandbox/run.sh).
+$(BUILD)/sandbox-tests: $(SANDBOX_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmlops.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcriterion
+
 unit: $(BUILD)/unit-tests $(BUILD)/mlops
 	$(BUILD)/unit-tests --jobs 2
 
-test: unit
+test: unit $(BUILD)/sandbox-tests
 	tests/run-integration.sh $(BUILD)/mlops
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a
@@ -120,4 +126,4 @@ demo: $(BUILD)/mlops
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/src/cmd/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(SANDBOX_TEST_OBJ:.o=.d) $(BUILD)/src/cmd/main.d
