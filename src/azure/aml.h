@@ -1,0 +1,45 @@
+#ifndef AZURE_AML_H
+#define AZURE_AML_H
+
+#include "azure/arm.h"
+#include "core/buf.h"
+
+/*
+ * The Azure Machine Learning workspace the clients work in, and the rules
+ * Azure applies to names, checked locally before any call so that a bad
+ * name fails fast with the input named (azure-contract.md 3).
+ * The asset, job and endpoint clients (aml_*.h) build on this.
+ */
+
+#define AML_API_VERSION "2025-12-01"
+
+struct aml {
+	struct arm *arm;         /* borrowed */
+	char *resource_group;
+	char *workspace;
+	char *workspace_path;    /* /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<ws> */
+};
+
+/* Checks the names and fills `aml`; ERR_INPUT naming the bad one. */
+int aml_init(struct aml *aml, struct arm *arm, const char *resource_group,
+	     const char *workspace);
+void aml_release(struct aml *aml);
+
+/* Appends the workspace path followed by the formatted suffix
+ * ("/models/%s/versions/%s"); arguments must be checked names. */
+void aml_path(struct buf *out, const struct aml *aml, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Asset, job and endpoint names: ^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$.
+ * `what` names the thing in the message ("model name"). */
+int aml_check_name(const char *name, const char *what);
+/* Asset versions: 1-50 of letters, digits, '-', '_' and '.', starting with
+ * a letter or digit. */
+int aml_check_version(const char *version, const char *what);
+/* Resource group: 1-90 of letters, digits, '-', '_', '.', '(' and ')',
+ * not ending in '.'. */
+int aml_check_resource_group(const char *name);
+/* Workspace: 3-33 of letters, digits, '-' and '_', starting with a letter or digit. */
+int aml_check_workspace(const char *name);
+
+#endif
