@@ -35,6 +35,7 @@ Test(aml, paths_are_under_the_workspace)
 	aml_path(&p, &aml, "/models/%s/versions/%s", "m", "3");
 	cr_assert_str_eq(p.data, "/subscriptions/sub/resourceGroups/rg/providers/"
 				 "Microsoft.MachineLearningServices/workspaces/ws1/models/m/versions/3");
+	aml_release(&aml);
 	cr_assert_fails(aml_init(&aml, &arm, "rg", "w"), ERR_INPUT, "workspace name 'w'");
 	buf_release(&p);
 	aml_release(&aml);
