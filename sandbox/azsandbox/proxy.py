@@ -163,9 +163,9 @@ class TunnelHandler(BaseHTTPRequestHandler):
 
     def _drop_after(self, body):
         """Fault: end the connection with the response half sent."""
-        if body and self.command != "HEAD":
+        if len(body) >= 2 and self.command != "HEAD":
             self.end_headers()
-            self.wfile.write(body[: max(1, len(body) // 2)])
+            self.wfile.write(body[: len(body) // 2])
         else:
             self._headers_buffer = self._headers_buffer[:1]
             self.wfile.write(b"HTTP/1.1 20")
@@ -269,7 +269,8 @@ class TunnelHandler(BaseHTTPRequestHandler):
         if use_chunked:
             self.send_header("Transfer-Encoding", "chunked")
         if drop:
-            first = upstream.read(max(1, int(length or 2) // 2)) if self.command != "HEAD" else b""
+            half = int(length) // 2 if length and length.isdigit() else 1
+            first = upstream.read(half) if self.command != "HEAD" and half > 0 else b""
             if not first:
                 self._headers_buffer = []
                 self.wfile.write(b"HTTP/1.1 20")

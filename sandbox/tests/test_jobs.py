@@ -1,0 +1,117 @@
+"""The executor: a job that prints and logs a metric, a failing job, cancel; MLflow reads."""
+import base64
+
+from .helpers import ENV, SandboxTest, call, control, wait_for, ws_url, SUB, RG, WS
+
+MLFLOW = "https://eastus.api.azureml.ms/mlflow/v1.0/subscriptions/%s/resourceGroups/%s/providers/Microsoft.MachineLearningServices/workspaces/%s/api/2.0/mlflow/"
+TRAIN = b"""import sys, mlflow
+print("training with lr", sys.argv[1])
+mlflow.log_param("lr", sys.argv[1])
+for step in range(3):
+    mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+mlflow.log_metric("accuracy", 0.93)
+open(sys.argv[2] + "/model.txt", "w").write("weights")
+print("done")
+"""
+
+
+class JobTests(SandboxTest):
+    def setUp(self):
+        super().setUp()
+        env = {"properties": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"}}
+        self.assertEqual(call("PUT", ws_url("/environments/py/versions/1"), body=env, token=self.tok).status, 201)
+        self.env_id = ws_url("/environments/py/versions/1").split("?")[0].replace("https://management.azure.com", "")
+
+    def upload_code(self, files):
+        r = call("POST", ws_url("/codes/src/versions/1/startPendingUpload"), body={"pendingUploadType": "TemporaryBlobReference"}, token=self.tok)
+        ref = r.json()["blobReferenceForConsumption"]
+        base, _, sas = ref["credential"]["sasUri"].partition("?")
+        for name, data in files.items():
+            self.assertEqual(call("PUT", "%s/%s?%s" % (base, name, sas), raw=data, headers={"x-ms-blob-type": "BlockBlob"}).status, 201)
+        call("PUT", ws_url("/codes/src/versions/1"), body={"properties": {"codeUri": ref["blobUri"]}}, token=self.tok)
+        return ws_url("/codes/src/versions/1").split("?")[0].replace("https://management.azure.com", "")
+
+    def submit(self, name, command, code_id=None, **extra):
+        props = {"jobType": "Command", "command": command, "environmentId": self.env_id, "experimentName": "exp"}
+        if code_id:
+            props["codeId"] = code_id
+        props.update(extra)
+        r = call("PUT", ws_url("/jobs/" + name), body={"properties": props}, token=self.tok)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["properties"]["status"], "NotStarted")
+
+    def wait_status(self, name, wanted, timeout=30):
+        seen = []
+        def poll():
+            s = call("GET", ws_url("/jobs/" + name), token=self.tok).json()["properties"]["status"]
+            if not seen or seen[-1] != s:
+                seen.append(s)
+            return s if s in wanted else None
+        wait_for(poll, timeout, 0.05)
+        return seen
+
+    def std_log(self, name):
+        d = control("GET", "/state")
+        import urllib.request
+        r = call("POST", ws_url("/datastores/workspaceblobstore/listSecrets"), token=self.tok)
+        return r
+
+    def test_job_runs_prints_and_logs_metrics(self):
+        code = self.upload_code({"train.py": TRAIN})
+        self.submit("job-ok", "python3 train.py ${{inputs.lr}} ${{outputs.model}}", code,
+                    inputs={"lr": {"jobInputType": "literal", "value": "0.01"}},
+                    outputs={"model": {"jobOutputType": "uri_folder"}})
+        seen = self.wait_status("job-ok", ("Completed", "Failed"))
+        self.assertEqual(seen[-1], "Completed", seen)
+        for s in ("Queued", "Running"):
+            self.assertIn(s, seen)
+        tok = self.tok
+        run = call("GET", MLFLOW % (SUB, RG, WS) + "runs/get?run_id=job-ok", token=tok).json()["run"]
+        metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+        self.assertEqual(metrics["accuracy"], 0.93)
+        self.assertEqual(run["data"]["params"], [{"key": "lr", "value": "0.01"}])
+        self.assertEqual(run["info"]["status"], "FINISHED")
+        hist = call("GET", MLFLOW % (SUB, RG, WS) + "metrics/get-history?run_id=job-ok&metric_key=loss&max_results=2", token=tok).json()
+        self.assertEqual(len(hist["metrics"]), 2)
+        self.assertIn("next_page_token", hist)
+        acct = "https://mlopssandboxsa.blob.core.windows.net/azureml/ExperimentRun/dcid.job-ok/"
+        storage = call("POST", "https://login.microsoftonline.com/%s/oauth2/v2.0/token" % ENV["AZURE_TENANT_ID"], form={
+            "grant_type": "client_credentials", "client_id": ENV["AZURE_CLIENT_ID"], "client_secret": ENV["AZURE_CLIENT_SECRET"],
+            "scope": "https://storage.azure.com/.default"}).json()["access_token"]
+        log = call("GET", acct + "user_logs/std_log.txt", token=storage, headers={"x-ms-version": "2021-12-02"})
+        self.assertEqual(log.status, 200, log.body)
+        self.assertIn(b"training with lr 0.01", log.body)
+        model = call("GET", acct + "model/model.txt", token=storage, headers={"x-ms-version": "2021-12-02"})
+        self.assertEqual(model.body, b"weights")
+
+    def test_failing_job(self):
+        self.submit("job-bad", "echo about to fail; exit 3")
+        seen = self.wait_status("job-bad", ("Completed", "Failed"))
+        self.assertEqual(seen[-1], "Failed")
+        job = call("GET", ws_url("/jobs/job-bad"), token=self.tok).json()
+        self.assertIn("status code 3", job["properties"]["error"]["message"])
+
+    def test_missing_environment_fails_and_required_fields(self):
+        r = call("PUT", ws_url("/jobs/j-x"), body={"properties": {"jobType": "Command", "command": "true"}}, token=self.tok)
+        self.assertEqual(r.status, 400)
+        self.submit("job-noenv", "true", environmentId="azureml:nope:9")
+        self.assertEqual(self.wait_status("job-noenv", ("Completed", "Failed"))[-1], "Failed")
+
+    def test_cancel(self):
+        self.submit("job-long", "echo started; sleep 60")
+        self.wait_status("job-long", ("Running",))
+        r = call("POST", ws_url("/jobs/job-long/cancel"), token=self.tok)
+        self.assertEqual(r.status, 202)
+        seen = self.wait_status("job-long", ("Canceled",), 15)
+        self.assertEqual(seen[-1], "Canceled")
+        done = wait_for(lambda: (lambda x: x if x.status != 202 else None)(call("GET", r.header("Location"), token=self.tok)))
+        self.assertEqual(done.status, 200)
+
+    def test_job_list_and_tag_update(self):
+        self.submit("job-t", "true", tags={"a": "1"})
+        self.assertEqual(call("PUT", ws_url("/jobs/job-t"), body={"properties": {"jobType": "Command", "command": "true",
+                              "environmentId": self.env_id, "experimentName": "exp", "tags": {"a": "2"}}}, token=self.tok).status, 200)
+        names = [j["name"] for j in call("GET", ws_url("/jobs?tag=a"), token=self.tok).json()["value"]]
+        self.assertEqual(names, ["job-t"])
+        r = call("PUT", ws_url("/jobs/job-t"), body={"properties": {"jobType": "Command", "command": "false", "environmentId": self.env_id}}, token=self.tok)
+        self.assertEqual(r.status, 400)
