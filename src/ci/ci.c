@@ -213,6 +213,11 @@ static char *trimmed(const char *s)
 	return buf_detach(&b, NULL);
 }
 
+int ci_has_input(const struct ci *ci, const char *name)
+{
+	return find_input(ci->spec, name) != NULL;
+}
+
 int ci_input(struct ci *ci, const char *name, const char **out)
 {
 	const struct input_spec *in = find_input(ci->spec, name);

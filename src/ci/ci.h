@@ -74,6 +74,8 @@ const char *ci_kind_name(const struct ci *ci);
  * default yields "".
  */
 int ci_input(struct ci *ci, const char *name, const char **out);
+/* Whether the workflow declares input `name` (shared code asks first). */
+int ci_has_input(const struct ci *ci, const char *name);
 int ci_input_bool(struct ci *ci, const char *name, int *out);
 /* A positive integer within [min, max]. */
 int ci_input_int(struct ci *ci, const char *name, long min, long max, long *out);
