@@ -1,0 +1,142 @@
+#ifndef AZURE_AML_ASSETS_H
+#define AZURE_AML_ASSETS_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "azure/aml.h"
+#include "core/buf.h"
+
+/*
+ * What the four Azure ML asset kinds share (contract 3, "General rules"):
+ * containers (PUT/GET W/<kind>/{name}), the ResourceBase + AssetBase fields
+ * of every version, version lists with $skip/nextLink paging, and the
+ * immutability error. The kinds themselves: aml_data.h, aml_code.h,
+ * aml_environment.h, aml_model.h; the workspace and datastores:
+ * aml_workspace.h.
+ *
+ * Every call checks its names with aml_check_name/aml_check_version first
+ * (ERR_INPUT naming the input, no HTTP call). Errors are arm_call's
+ * (ERR_AUTH, ERR_NOT_FOUND, ERR_HTTP, ERR_NETWORK, ...) plus:
+ *   ERR_CONFLICT  a version PUT that would change a create-only field of an
+ *                 existing version, or replace one of its `properties`
+ *                 values: Azure answers 400 UserError "... is already
+ *                 registered and cannot be changed" (contract 3.4, 3.6, 5);
+ *                 the message is Azure's, only the code is refined, so the
+ *                 domain can tell "exists and differs" from other failures.
+ *   ERR_JSON      a reply without a field we rely on, or of the wrong type;
+ *                 the message names the asset and the JSON path.
+ *
+ * Ownership: every struct here owns all its strings and cJSON objects;
+ * x_release frees the contents and leaves the struct zeroed (so a fresh
+ * {0} value or a released one may be released again).
+ */
+
+enum aml_asset_kind {
+	AML_DATA,          /* W/data */
+	AML_CODE,          /* W/codes */
+	AML_ENVIRONMENT,   /* W/environments */
+	AML_MODEL,         /* W/models */
+};
+
+/* The path segment ("data", "codes", ...) and the word used in messages. */
+const char *aml_asset_segment(enum aml_asset_kind kind);
+const char *aml_asset_noun(enum aml_asset_kind kind);
+
+/* ResourceBase + AssetBase, and the envelope of a version resource. */
+struct aml_asset {
+	char *id;              /* ARM id; read-only */
+	char *name;            /* the container name */
+	char *version;         /* the envelope's `name` of a version resource */
+	char *description;     /* NULL: not set */
+	cJSON *tags;           /* object of string -> string; NULL: none */
+	cJSON *properties;     /* object of string -> string, add-only on update; NULL: none */
+	int is_anonymous;
+	int is_archived;
+	char *provisioning_state;  /* read-only */
+	char *created_at;          /* systemData.createdAt; read-only */
+};
+void aml_asset_release(struct aml_asset *a);
+
+/* A container: PUT/GET W/<kind>/{name}. */
+struct aml_container {
+	struct aml_asset asset;    /* `version` unused */
+	char *data_type;           /* data containers: uri_file|uri_folder|mltable (create-only) */
+	char *latest_version;      /* read-only; NULL when there is none yet */
+	char *next_version;        /* read-only */
+};
+void aml_container_release(struct aml_container *c);
+
+/* GET W/<kind>/{name}. ERR_NOT_FOUND when it does not exist. */
+int aml_container_get(struct aml_container *out, struct aml *aml, enum aml_asset_kind kind,
+		      const char *name);
+/* PUT W/<kind>/{name} with the description, tags, properties, isArchived
+ * (and dataType for data) of `c`; 200 or 201. `out` receives Azure's view. */
+int aml_container_put(struct aml_container *out, struct aml *aml, enum aml_asset_kind kind,
+		      const struct aml_container *c);
+
+/* Query options of a version list; every field may be NULL. */
+struct aml_list_options {
+	/* "tag1,tag2=value2": sent as `$tags` for data and `tags` for models
+	 * (contract 3.2, 3.6: the two kinds spell it differently); ignored
+	 * (ERR_INPUT) for kinds that have no tag filter. */
+	const char *tags;
+	const char *order_by;        /* "createdtime desc" (Azure's default), "modifiedtime asc" */
+	const char *list_view_type;  /* ActiveOnly (default), ArchivedOnly, All */
+};
+
+/* ---- pure pieces, exported for tests and the per-kind clients ---- */
+
+/* Parses the envelope and ResourceBase/AssetBase fields of `json`, a version
+ * (or container, `is_version` 0) resource; `what` names it in messages
+ * ("model version m:3"). The container name comes from the id
+ * ".../<kind>/{name}/versions/{v}", else from `name` for a container. */
+int aml_asset_parse(struct aml_asset *out, const cJSON *json, int is_version, const char *what);
+/* Adds description, tags, properties, isAnonymous, isArchived of `a` to
+ * the `properties` object of a request body (absent ones left out). */
+void aml_asset_build(cJSON *props, const struct aml_asset *a);
+
+int aml_container_parse(struct aml_container *out, const cJSON *json, enum aml_asset_kind kind);
+/* {"properties":{description, tags, properties, isArchived[, dataType]}}; caller frees. */
+cJSON *aml_container_body(const struct aml_container *c, enum aml_asset_kind kind);
+
+/* Whether an answer is Azure's "already registered and cannot be changed"
+ * (or "cannot be replaced ... without increasing the version") rejection:
+ * status 400, envelope code UserError. */
+int aml_is_immutable_error(long status, const cJSON *json);
+
+/* The version list query ("?$tags=...&$orderBy=...") for `kind`; ERR_INPUT
+ * for a tag filter on a kind without one. */
+int aml_list_query(struct buf *out, enum aml_asset_kind kind, const struct aml_list_options *o);
+
+/* A copy of the string at `path` of `root` into `*out` (NULL when absent
+ * or null, or ERR_JSON "<what>: field '<path>' is missing" when
+ * `required`); ERR_JSON "<what>: field '<path>' is a number, ..." when of
+ * another type. */
+int aml_json_string(char **out, const cJSON *root, const char *path, int required,
+		    const char *what);
+/* A copy of the object of string values at `path` (tags, properties);
+ * NULL when absent or null; ERR_JSON naming the path otherwise. */
+int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *what);
+/* A boolean at `path`; `fallback` when absent or null. */
+int aml_json_bool(int *out, const cJSON *root, const char *path, int fallback, const char *what);
+
+/* ---- calls shared by the per-kind clients (aml_data.c, ...) ---- */
+
+/* GET W/<kind>/{name}/versions/{version}; `*out` is the body (caller frees). */
+int aml_version_get_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+			 const char *name, const char *version);
+/* PUT W/<kind>/{name}/versions/{version} with `body`; `*out` is Azure's
+ * answer (caller frees). The immutability rejection becomes ERR_CONFLICT. */
+int aml_version_put_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+			 const char *name, const char *version, const cJSON *body);
+/* GET W/<kind>/{name}/versions with `o`, every page; `*out` is an array
+ * of version resources (caller frees). */
+int aml_version_list_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+			  const char *name, const struct aml_list_options *o);
+/* The container's latestVersion; ERR_NOT_FOUND when the container is
+ * missing or has no version yet. `*out` is the caller's. */
+int aml_latest_version(char **out, struct aml *aml, enum aml_asset_kind kind, const char *name);
+
+#endif
