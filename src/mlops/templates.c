@@ -1,0 +1,171 @@
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "mlops/templates.h"
+#include "core/banned.h"
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+int templates_load_json(cJSON **out, const char *path)
+{
+	struct buf text = BUF_INIT;
+	const char *end = NULL;
+	int ret, line = 1, col = 1;
+	const char *p;
+
+	*out = NULL;
+	if ((ret = fs_read_file(&text, path, TEMPLATE_MAX_FILE)))
+		goto done;
+	*out = cJSON_ParseWithLengthOpts(text.data, text.len, &end, 0);
+	if (!*out) {
+		/* cJSON gives a byte offset; people want a line and a column. */
+		for (p = text.data; end && p < end; p++) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		ret = error_set_at(ERR_INPUT, path, line, col, "%s:%d:%d: invalid JSON", path, line, col);
+	}
+done:
+	buf_release(&text);
+	return ret;
+}
+
+static int cmp_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every match of every pattern, parameter files left out, sorted, unique. */
+static int expand(char ***paths_out, size_t *nr_out, const char *base,
+		  const char *const *patterns)
+{
+	const char *const *pat;
+	char **paths = NULL;
+	size_t nr = 0, i, j;
+	int ret = 0;
+
+	for (pat = patterns; *pat && !ret; pat++) {
+		struct buf full = BUF_INIT;
+		glob_t g;
+		int rc;
+
+		if ((*pat)[0] == '/')
+			buf_addstr(&full, *pat);
+		else
+			buf_addf(&full, "%s/%s", base, *pat);
+		rc = glob(full.data, 0, NULL, &g);
+		if (rc == GLOB_NOMATCH)
+			ret = error_set(ERR_INPUT, "Input templates: '%s' matches no file", *pat);
+		else if (rc)
+			ret = error_set(ERR_IO, "Input templates: cannot expand '%s'", *pat);
+		for (i = 0; !rc && i < g.gl_pathc; i++) {
+			if (has_suffix(g.gl_pathv[i], ".parameters.json") || !fs_is_file(g.gl_pathv[i]))
+				continue;
+			paths = xrealloc(paths, (nr + 1) * sizeof(*paths));
+			paths[nr++] = xstrdup(g.gl_pathv[i]);
+		}
+		if (!rc)
+			globfree(&g);
+		buf_release(&full);
+	}
+	if (nr)
+		qsort(paths, nr, sizeof(*paths), cmp_paths);
+	for (i = j = 0; i < nr; i++) {
+		if (j && !strcmp(paths[j - 1], paths[i]))
+			free(paths[i]);
+		else
+			paths[j++] = paths[i];
+	}
+	*paths_out = paths;
+	*nr_out = j;
+	return ret;
+}
+
+static int load_one(struct arm_template *t, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct buf params = BUF_INIT;
+	cJSON *pfile = NULL;
+	int ret;
+
+	t->path = xstrdup(path);
+	t->name = xstrndup(base, has_suffix(base, ".json") ? strlen(base) - 5 : strlen(base));
+	if ((ret = templates_load_json(&t->template, path)))
+		goto done;
+	if (!cJSON_IsObject(t->template) || !json_find(t->template, "$schema") ||
+	    !json_find(t->template, "resources")) {
+		ret = error_set_at(ERR_INPUT, path, 0, 0,
+				   "%s: not an ARM template (it needs $schema and resources)", path);
+		goto done;
+	}
+	buf_add(&params, path, strlen(path) - (has_suffix(path, ".json") ? 5 : 0));
+	buf_addstr(&params, ".parameters.json");
+	if (!fs_is_file(params.data))
+		goto done;
+	t->parameters_path = buf_detach(&params, NULL);
+	if ((ret = templates_load_json(&pfile, t->parameters_path)))
+		goto done;
+	t->parameters = cJSON_DetachItemFromObjectCaseSensitive(pfile, "parameters");
+	if (!cJSON_IsObject(t->parameters))
+		ret = error_set_at(ERR_INPUT, t->parameters_path, 0, 0,
+				   "%s: a parameters file needs a \"parameters\" object", t->parameters_path);
+done:
+	cJSON_Delete(pfile);
+	buf_release(&params);
+	return ret;
+}
+
+int templates_find(struct template_list *out, const char *base, const char *const *patterns)
+{
+	char **paths = NULL;
+	size_t nr = 0, i;
+	int ret;
+
+	out->items = NULL;
+	out->nr = 0;
+	ret = expand(&paths, &nr, base, patterns);
+	if (!ret && !nr)
+		ret = error_set(ERR_INPUT, "Input templates: no ARM template found");
+	if (!ret) {
+		out->items = xcalloc(nr, sizeof(*out->items));
+		out->nr = nr;
+		for (i = 0; i < nr && !ret; i++)
+			ret = load_one(&out->items[i], paths[i]);
+	}
+	for (i = 0; i < nr; i++)
+		free(paths[i]);
+	free(paths);
+	if (ret)
+		templates_release(out);
+	return ret;
+}
+
+void templates_release(struct template_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->nr; i++) {
+		free(list->items[i].path);
+		free(list->items[i].name);
+		free(list->items[i].parameters_path);
+		cJSON_Delete(list->items[i].template);
+		cJSON_Delete(list->items[i].parameters);
+	}
+	free(list->items);
+	list->items = NULL;
+	list->nr = 0;
+}

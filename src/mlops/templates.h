@@ -1,0 +1,44 @@
+#ifndef MLOPS_TEMPLATES_H
+#define MLOPS_TEMPLATES_H
+
+#include <cjson/cJSON.h>
+
+/*
+ * The ARM templates Workspace-CD deploys: found by glob patterns (by
+ * default every .json file in .cloud), each paired with
+ * NAME.parameters.json beside it when there is one. Parameter files
+ * themselves are never templates.
+ */
+struct arm_template {
+	char *path;              /* NAME.json */
+	char *name;              /* NAME: the file name without .json */
+	char *parameters_path;   /* NAME.parameters.json, or NULL */
+	cJSON *template;         /* parsed */
+	cJSON *parameters;       /* the file's "parameters" object, or NULL */
+};
+
+struct template_list {
+	struct arm_template *items;
+	size_t nr;
+};
+#define TEMPLATE_LIST_INIT { NULL, 0 }
+
+/* The largest template or parameters file read. */
+#define TEMPLATE_MAX_FILE (4u << 20)
+
+/*
+ * Expands each pattern (glob(3), relative to `base`), drops parameter
+ * files, sorts and de-duplicates, then loads each template and its
+ * parameters. A pattern that matches nothing is an ERR_INPUT naming it;
+ * malformed JSON is ERR_INPUT naming the file, line and column; a template
+ * without $schema or resources, or a parameters file without a
+ * "parameters" object, is ERR_INPUT naming the file.
+ */
+int templates_find(struct template_list *out, const char *base,
+		   const char *const *patterns);
+void templates_release(struct template_list *list);
+
+/* Loads a JSON file with errors that give line and column. */
+int templates_load_json(cJSON **out, const char *path);
+
+#endif
