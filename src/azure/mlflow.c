@@ -1,0 +1,383 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "azure/mlflow.h"
+#include "core/encode.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/banned.h"
+
+#define MAX_HISTORY_PAGES 10000
+#define API_SUFFIX "/api/2.0/mlflow"
+
+int mlflow_rest_base(struct buf *out, const char *uri)
+{
+	const char *rest;
+
+	if (!strncmp(uri, "azureml://", 10))
+		rest = uri + 10;
+	else if (!strncmp(uri, "https://", 8))
+		rest = uri + 8;
+	else
+		return error_set(ERR_INPUT, "tracking URI '%.120s' is not azureml:// or https://", uri);
+	/* Contract 3.8: replace azureml:// with https:// and append
+	 * /api/2.0/mlflow/<method>. A host alone would call the wrong API. */
+	if (!strchr(rest, '/') || rest[0] == '/')
+		return error_set(ERR_INPUT, "tracking URI '%.120s' has no host or path", uri);
+	buf_addstr(out, "https://");
+	buf_addstr(out, rest);
+	while (out->len && out->data[out->len - 1] == '/')
+		buf_setlen(out, out->len - 1);
+	if (out->len < strlen(API_SUFFIX) ||
+	    strcmp(out->data + out->len - strlen(API_SUFFIX), API_SUFFIX))
+		buf_addstr(out, API_SUFFIX);
+	return 0;
+}
+
+int mlflow_init(struct mlflow *m, struct http_client *http, arm_token_fn token,
+		void *token_ctx, const char *tracking_uri, const char *scope)
+{
+	struct buf base = BUF_INIT;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	if ((ret = mlflow_rest_base(&base, tracking_uri)))
+		return ret;
+	m->http = http;
+	m->token = token;
+	m->token_ctx = token_ctx;
+	m->base = buf_detach(&base, NULL);
+	m->scope = xstrdup(scope ? scope : "https://management.azure.com/.default");
+	return 0;
+}
+
+void mlflow_release(struct mlflow *m)
+{
+	if (!m)
+		return;
+	free(m->base);
+	free(m->scope);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- parsing ---- */
+
+static void free_pairs(struct mlflow_pair *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].key);
+		free(p[i].value);
+	}
+	free(p);
+}
+
+void mlflow_metrics_release(struct mlflow_metrics *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->items[i].key);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+void mlflow_run_release(struct mlflow_run *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	free(r->run_id);
+	free(r->experiment_id);
+	free(r->run_name);
+	free(r->status);
+	free(r->artifact_uri);
+	for (i = 0; i < r->metrics_nr; i++)
+		free(r->metrics[i].key);
+	free(r->metrics);
+	free_pairs(r->params, r->params_nr);
+	free_pairs(r->tags, r->tags_nr);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *dup_or_null(const cJSON *root, const char *path)
+{
+	const char *s = json_string_or(root, path, NULL);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+/* MLflow writes int64s as JSON numbers or strings; 0 when absent. */
+static int64_t int64_or_zero(const cJSON *root, const char *path)
+{
+	int64_t v = 0;
+
+	if (json_get_int64(&v, root, path))
+		error_clear();
+	return v;
+}
+
+static int parse_metric(struct mlflow_metric *out, const cJSON *m)
+{
+	const cJSON *value = json_find(m, "value");
+	const char *key = json_string_or(m, "key", NULL);
+
+	if (!key)
+		return error_set(ERR_JSON, "MLflow metric: no key");
+	/* MLflow's JSON writes non-finite values as the strings "NaN",
+	 * "Infinity" and "-Infinity". */
+	if (cJSON_IsNumber(value))
+		out->value = value->valuedouble;
+	else if (cJSON_IsString(value) && !strcmp(value->valuestring, "NaN"))
+		out->value = NAN;
+	else if (cJSON_IsString(value) && !strcmp(value->valuestring, "Infinity"))
+		out->value = INFINITY;
+	else if (cJSON_IsString(value) && !strcmp(value->valuestring, "-Infinity"))
+		out->value = -INFINITY;
+	else
+		return error_set(ERR_JSON, "MLflow metric '%s': value is %s, not a number", key,
+				 json_type_name(value));
+	out->key = xstrdup(key);
+	out->timestamp = int64_or_zero(m, "timestamp");
+	out->step = int64_or_zero(m, "step");
+	return 0;
+}
+
+static int parse_pairs(struct mlflow_pair **out, size_t *nr, const cJSON *list,
+		       const char *what)
+{
+	const cJSON *item;
+	size_t n = (size_t)cJSON_GetArraySize(list);
+
+	if (list && !cJSON_IsArray(list))
+		return error_set(ERR_JSON, "MLflow run: %s is not an array", what);
+	*out = n ? xcalloc(n, sizeof(**out)) : NULL;
+	cJSON_ArrayForEach(item, list) {
+		const char *key = json_string_or(item, "key", NULL);
+
+		if (!key)
+			return error_set(ERR_JSON, "MLflow run: a %s entry has no key", what);
+		(*out)[*nr].key = xstrdup(key);
+		(*out)[*nr].value = xstrdup(json_string_or(item, "value", ""));
+		(*nr)++;
+	}
+	return 0;
+}
+
+int mlflow_run_parse(struct mlflow_run *out, const cJSON *json)
+{
+	const cJSON *info = json_find(json, "run.info");
+	const cJSON *data = json_find(json, "run.data");
+	const cJSON *metrics = json_find(data, "metrics"), *m;
+	int ret;
+
+	mlflow_run_release(out);
+	if (!json_string_or(info, "run_id", NULL) && !json_string_or(info, "run_uuid", NULL))
+		return error_set(ERR_JSON, "MLflow run: no run.info.run_id");
+	/* run_uuid is the deprecated spelling older servers still send. */
+	out->run_id = xstrdup(json_string_or(info, "run_id", json_string_or(info, "run_uuid", "")));
+	out->experiment_id = dup_or_null(info, "experiment_id");
+	out->run_name = dup_or_null(info, "run_name");
+	out->status = dup_or_null(info, "status");
+	out->artifact_uri = dup_or_null(info, "artifact_uri");
+	out->start_time = int64_or_zero(info, "start_time");
+	out->end_time = int64_or_zero(info, "end_time");
+	if (metrics && !cJSON_IsArray(metrics)) {
+		ret = error_set(ERR_JSON, "MLflow run: metrics is not an array");
+		goto done;
+	}
+	out->metrics = xcalloc((size_t)cJSON_GetArraySize(metrics) + 1, sizeof(*out->metrics));
+	cJSON_ArrayForEach(m, metrics) {
+		if ((ret = parse_metric(&out->metrics[out->metrics_nr], m)))
+			goto done;
+		out->metrics_nr++;
+	}
+	if ((ret = parse_pairs(&out->params, &out->params_nr, json_find(data, "params"), "params")))
+		goto done;
+	ret = parse_pairs(&out->tags, &out->tags_nr, json_find(data, "tags"), "tags");
+done:
+	if (ret)
+		mlflow_run_release(out);
+	return ret;
+}
+
+int mlflow_history_parse(struct mlflow_metrics *out, char **next_out, const cJSON *json)
+{
+	const cJSON *metrics = json_find(json, "metrics"), *m;
+	const char *next = json_string_or(json, "next_page_token", NULL);
+
+	*next_out = NULL;
+	if (metrics && !cJSON_IsArray(metrics))
+		return error_set(ERR_JSON, "MLflow history: metrics is not an array");
+	cJSON_ArrayForEach(m, metrics) {
+		int ret;
+
+		if (out->nr == out->alloc) {
+			out->alloc = out->alloc ? out->alloc * 2 : 16;
+			out->items = xrealloc(out->items, out->alloc * sizeof(*out->items));
+		}
+		memset(&out->items[out->nr], 0, sizeof(out->items[0]));
+		if ((ret = parse_metric(&out->items[out->nr], m)))
+			return ret;
+		out->nr++;
+	}
+	if (next && *next)
+		*next_out = xstrdup(next);
+	return 0;
+}
+
+const struct mlflow_metric *mlflow_run_metric(const struct mlflow_run *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->metrics_nr; i++)
+		if (!strcmp(r->metrics[i].key, key))
+			return &r->metrics[i];
+	return NULL;
+}
+
+static const char *find_pair(const struct mlflow_pair *p, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(p[i].key, key))
+			return p[i].value;
+	return NULL;
+}
+
+const char *mlflow_run_param(const struct mlflow_run *r, const char *key)
+{
+	return find_pair(r->params, r->params_nr, key);
+}
+
+const char *mlflow_run_tag(const struct mlflow_run *r, const char *key)
+{
+	return find_pair(r->tags, r->tags_nr, key);
+}
+
+int mlflow_error(long status, const char *body, size_t len, const char *what)
+{
+	cJSON *json = NULL;
+	const char *code = NULL, *message = NULL;
+	int ret;
+
+	if (len && !json_parse(&json, body, len, "MLflow error"))
+		code = json_string_or(json, "error_code", NULL);
+	message = json_string_or(json, "message", NULL);
+	error_clear();
+	if (code && !strcmp(code, "RESOURCE_DOES_NOT_EXIST"))
+		ret = ERR_NOT_FOUND;
+	else if (status == 401 || status == 403)
+		ret = ERR_AUTH;
+	else if (status == 404 && !code)
+		ret = ERR_NOT_FOUND;
+	else
+		ret = ERR_HTTP;
+	if (code || message)
+		error_set(ret, "%s: HTTP %ld %s%s%s", what, status, code ? code : "",
+			  code && message ? ": " : "", message ? message : "");
+	else
+		error_set(ret, "%s: HTTP %ld%s%.*s", what, status, len ? " " : "",
+			  (int)(len < 200 ? len : 200), body);
+	cJSON_Delete(json);
+	return ret;
+}
+
+/* ---- calls ---- */
+
+/* GET <base>/<method>?<query>; `*out` receives the parsed body. */
+static int mlflow_get(cJSON **out, struct mlflow *m, const char *method, const char *query)
+{
+	struct http_request req = { 0 };
+	struct http_response res = HTTP_RESPONSE_INIT;
+	struct buf url = BUF_INIT, auth = BUF_INIT, what = BUF_INIT;
+	const char *headers[3], *token;
+	int ret;
+
+	*out = NULL;
+	buf_addf(&url, "%s/%s?%s", m->base, method, query);
+	buf_addf(&what, "GET ");
+	url_without_query(&what, url.data);
+	if ((ret = m->token(m->token_ctx, m->scope, &token))) {
+		error_prefix("%s", what.data);
+		goto done;
+	}
+	buf_addf(&auth, "Authorization: Bearer %s", token);
+	headers[0] = auth.data;
+	headers[1] = "Accept: application/json";
+	headers[2] = NULL;
+	req.method = "GET";
+	req.url = url.data;
+	req.headers = headers;
+	if ((ret = http_send(m->http, &req, &res)))
+		goto done;
+	if (res.status < 200 || res.status >= 300) {
+		ret = mlflow_error(res.status, res.body.data, res.body.len, what.data);
+		goto done;
+	}
+	if ((ret = json_parse(out, res.body.data, res.body.len, "MLflow reply")))
+		error_prefix("%s", what.data);
+done:
+	http_response_release(&res);
+	buf_wipe(&auth);
+	buf_release(&url);
+	buf_release(&what);
+	return ret;
+}
+
+int mlflow_run_get(struct mlflow_run *out, struct mlflow *m, const char *run_id)
+{
+	struct buf q = BUF_INIT;
+	cJSON *json = NULL;
+	int ret;
+
+	buf_addstr(&q, "run_id=");
+	url_encode(&q, run_id);
+	if (!(ret = mlflow_get(&json, m, "runs/get", q.data)) &&
+	    (ret = mlflow_run_parse(out, json)))
+		error_prefix("GET runs/get %s", run_id);
+	cJSON_Delete(json);
+	buf_release(&q);
+	return ret;
+}
+
+int mlflow_metric_history(struct mlflow_metrics *out, struct mlflow *m, const char *run_id,
+			  const char *key)
+{
+	struct buf q = BUF_INIT;
+	char *token = NULL;
+	int pages, ret = 0;
+
+	for (pages = 0; pages < MAX_HISTORY_PAGES; pages++) {
+		cJSON *json = NULL;
+		char *next = NULL;
+
+		buf_reset(&q);
+		buf_addstr(&q, "run_id=");
+		url_encode(&q, run_id);
+		buf_addstr(&q, "&metric_key=");
+		url_encode(&q, key);
+		if (token) {
+			buf_addstr(&q, "&page_token=");
+			url_encode(&q, token);
+		}
+		if (!(ret = mlflow_get(&json, m, "metrics/get-history", q.data)) &&
+		    (ret = mlflow_history_parse(out, &next, json)))
+			error_prefix("GET metrics/get-history %s %s", run_id, key);
+		cJSON_Delete(json);
+		free(token);
+		token = next;
+		if (ret || !token)
+			break;
+	}
+	if (!ret && token)
+		ret = error_set(ERR_HTTP, "GET metrics/get-history %s %s: more than %d pages",
+				run_id, key, MAX_HISTORY_PAGES);
+	free(token);
+	buf_release(&q);
+	return ret;
+}
