@@ -1,0 +1,663 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "azure/aml_endpoint.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+#define SHOWN "%.80s"
+
+/* ---- names and traffic ---- */
+
+static int check_dns_label(const char *name, const char *what, int letter_first)
+{
+	size_t n = strlen(name), i;
+	int ok = n >= 3 && n <= 32 && isalnum((unsigned char)name[n - 1]) &&
+		 (letter_first ? isalpha((unsigned char)name[0]) : isalnum((unsigned char)name[0]));
+
+	for (i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)name[i]) || name[i] == '-';
+	if (!ok)
+		return error_set(ERR_INPUT, "%s '" SHOWN "' is not valid: use 3-32 letters, digits "
+				 "and '-', starting with a %s and ending with a letter or digit",
+				 what, name, letter_first ? "letter" : "letter or digit");
+	return 0;
+}
+
+int aml_check_endpoint_name(const char *name)
+{
+	/* The endpoint name is the first label of its scoring host name
+	 * (<name>.<region>.inference.ml.azure.com), hence the DNS rules. */
+	return check_dns_label(name, "endpoint name", 1);
+}
+
+int aml_check_deployment_name(const char *name)
+{
+	return check_dns_label(name, "deployment name", 0);
+}
+
+int aml_traffic_check(const struct aml_traffic *t, size_t nr)
+{
+	size_t i, j;
+	int sum = 0, ret;
+
+	for (i = 0; i < nr; i++) {
+		if (!t[i].deployment)
+			return error_set(ERR_INPUT, "traffic: a share has no deployment");
+		if ((ret = aml_check_deployment_name(t[i].deployment)))
+			return error_prefix("traffic");
+		if (t[i].percent < 0 || t[i].percent > 100)
+			return error_set(ERR_INPUT, "traffic: %s gets %d%%; use 0-100",
+					 t[i].deployment, t[i].percent);
+		for (j = 0; j < i; j++)
+			if (!strcmp(t[i].deployment, t[j].deployment))
+				return error_set(ERR_INPUT, "traffic: %s appears twice", t[i].deployment);
+		sum += t[i].percent;
+	}
+	/* Contract 3.7: the values must sum to 100, or the map be empty. */
+	if (nr && sum != 100)
+		return error_set(ERR_INPUT, "traffic shares sum to %d%%, not 100%%", sum);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static int add_pairs(cJSON *parent, const char *key, const char *const *pairs, const char *what)
+{
+	cJSON *map = json_add_object(parent, key);
+
+	for (; pairs && pairs[0]; pairs += 2) {
+		if (!pairs[1])
+			return error_set(ERR_INPUT, "%s '%s' has no value", what, pairs[0]);
+		json_add_string(map, pairs[0], pairs[1]);
+	}
+	return 0;
+}
+
+static void add_optional(cJSON *o, const char *key, const char *value)
+{
+	if (value && *value)
+		json_add_string(o, key, value);
+}
+
+static char *dup_or_null(const cJSON *root, const char *path)
+{
+	const char *s = json_string_or(root, path, NULL);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+static cJSON *dup_object(const cJSON *root, const char *path)
+{
+	const cJSON *o = json_find(root, path);
+
+	return cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
+}
+
+static void add_traffic(cJSON *props, const struct aml_traffic *t, size_t nr)
+{
+	cJSON *map = json_add_object(props, "traffic");
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		json_add_number(map, t[i].deployment, t[i].percent);
+}
+
+/* ---- endpoints: bodies ---- */
+
+int aml_endpoint_body(cJSON **out, const struct aml_endpoint_spec *spec)
+{
+	const char *mode = spec->auth_mode ? spec->auth_mode : "Key";
+	cJSON *root = NULL, *props, *identity;
+	int ret;
+
+	*out = NULL;
+	if (!spec->location || !*spec->location)
+		return error_set(ERR_INPUT, "the endpoint has no location");
+	if (strcmp(mode, "Key") && strcmp(mode, "AMLToken") && strcmp(mode, "AADToken"))
+		return error_set(ERR_INPUT, "auth mode '" SHOWN "' is not Key, AMLToken or AADToken", mode);
+	if ((ret = aml_traffic_check(spec->traffic, spec->traffic_nr)))
+		return ret;
+	root = json_new_object();
+	json_add_string(root, "location", spec->location);
+	json_add_string(root, "kind", "Managed");
+	identity = json_add_object(root, "identity");
+	json_add_string(identity, "type", "SystemAssigned");
+	if ((ret = add_pairs(root, "tags", spec->tags, "endpoint tag"))) {
+		cJSON_Delete(root);
+		return ret;
+	}
+	props = json_add_object(root, "properties");
+	json_add_string(props, "authMode", mode);
+	add_optional(props, "description", spec->description);
+	add_traffic(props, spec->traffic, spec->traffic_nr);
+	*out = root;
+	return 0;
+}
+
+void aml_endpoint_release(struct aml_endpoint *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	free(e->name);
+	free(e->location);
+	free(e->auth_mode);
+	free(e->provisioning_state);
+	free(e->scoring_uri);
+	free(e->swagger_uri);
+	for (i = 0; i < e->traffic_nr; i++)
+		free(e->traffic[i].deployment);
+	free(e->traffic);
+	cJSON_Delete(e->tags);
+	memset(e, 0, sizeof(*e));
+}
+
+int aml_endpoint_traffic(const struct aml_endpoint *e, const char *deployment)
+{
+	size_t i;
+
+	for (i = 0; i < e->traffic_nr; i++)
+		if (!strcmp(e->traffic[i].deployment, deployment))
+			return e->traffic[i].percent;
+	return 0;
+}
+
+int aml_endpoint_parse(struct aml_endpoint *out, const cJSON *json)
+{
+	const cJSON *props = json_find(json, "properties");
+	const cJSON *traffic = json_find(props, "traffic"), *t;
+	const cJSON *map = cJSON_IsObject(traffic) ? traffic : NULL;
+
+	aml_endpoint_release(out);
+	if (!json_string_or(json, "name", NULL) || !cJSON_IsObject(props))
+		return error_set(ERR_JSON, "online endpoint: no name or properties");
+	if (traffic && !cJSON_IsNull(traffic) && !cJSON_IsObject(traffic))
+		return error_set(ERR_JSON, "online endpoint: traffic is not an object");
+	out->name = dup_or_null(json, "name");
+	out->location = dup_or_null(json, "location");
+	out->auth_mode = dup_or_null(props, "authMode");
+	out->provisioning_state = dup_or_null(props, "provisioningState");
+	out->scoring_uri = dup_or_null(props, "scoringUri");
+	out->swagger_uri = dup_or_null(props, "swaggerUri");
+	out->tags = dup_object(json, "tags");
+	out->traffic = xcalloc((size_t)cJSON_GetArraySize(traffic) + 1, sizeof(*out->traffic));
+	cJSON_ArrayForEach(t, map) {
+		if (!cJSON_IsNumber(t)) {
+			aml_endpoint_release(out);
+			return error_set(ERR_JSON, "online endpoint: traffic.%s is not a number", t->string);
+		}
+		out->traffic[out->traffic_nr].deployment = xstrdup(t->string);
+		out->traffic[out->traffic_nr].percent = t->valueint;
+		out->traffic_nr++;
+	}
+	return 0;
+}
+
+int aml_endpoint_traffic_body(cJSON **out, const cJSON *current, const struct aml_traffic *t,
+			      size_t nr)
+{
+	static const char *const keep[] = { "location", "kind", "tags", "sku", NULL };
+	static const char *const read_only[] = {
+		"provisioningState", "scoringUri", "swaggerUri", "keys", "traffic", NULL,
+	};
+	const char *const *k;
+	const cJSON *props = json_find(current, "properties");
+	const char *identity = json_string_or(current, "identity.type", NULL);
+	cJSON *root, *copy;
+	int ret;
+
+	*out = NULL;
+	if ((ret = aml_traffic_check(t, nr)))
+		return ret;
+	if (!cJSON_IsObject(props) || !json_string_or(current, "location", NULL))
+		return error_set(ERR_JSON, "online endpoint: no location or properties");
+	root = json_new_object();
+	for (k = keep; *k; k++)
+		if (json_find(current, *k) && !cJSON_IsNull(json_find(current, *k)))
+			cJSON_AddItemToObject(root, *k, cJSON_Duplicate(json_find(current, *k), 1));
+	/* Only the identity's type: principalId and tenantId are read-only. */
+	if (identity)
+		json_add_string(json_add_object(root, "identity"), "type", identity);
+	copy = cJSON_Duplicate(props, 1);
+	for (k = read_only; *k; k++)
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, *k);
+	cJSON_AddItemToObject(root, "properties", copy);
+	add_traffic(copy, t, nr);
+	*out = root;
+	return 0;
+}
+
+/* ---- deployments: bodies ---- */
+
+int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
+{
+	cJSON *root, *props, *o;
+	int ret;
+
+	*out = NULL;
+	if (!spec->location || !*spec->location)
+		return error_set(ERR_INPUT, "the deployment has no location");
+	if (!spec->instance_type || !*spec->instance_type)
+		return error_set(ERR_INPUT, "the deployment has no instance type");
+	if (spec->instance_count < 0)
+		return error_set(ERR_INPUT, "instance count %d is negative", spec->instance_count);
+	if (!!spec->code_id != !!spec->scoring_script)
+		return error_set(ERR_INPUT, "a deployment's code needs both a code id and a scoring script");
+	root = json_new_object();
+	json_add_string(root, "location", spec->location);
+	json_add_string(root, "kind", "Managed");
+	o = json_add_object(root, "sku");
+	json_add_string(o, "name", "Default");
+	json_add_number(o, "capacity", spec->instance_count ? spec->instance_count : 1);
+	if ((ret = add_pairs(root, "tags", spec->tags, "deployment tag")))
+		goto done;
+	props = json_add_object(root, "properties");
+	json_add_string(props, "endpointComputeType", "Managed");
+	add_optional(props, "description", spec->description);
+	add_optional(props, "model", spec->model_id);
+	add_optional(props, "environmentId", spec->environment_id);
+	add_optional(props, "instanceType", spec->instance_type);
+	if (spec->code_id) {
+		o = json_add_object(props, "codeConfiguration");
+		json_add_string(o, "codeId", spec->code_id);
+		json_add_string(o, "scoringScript", spec->scoring_script);
+	}
+	ret = add_pairs(props, "environmentVariables", spec->environment_variables,
+			"environment variable");
+done:
+	if (ret)
+		cJSON_Delete(root);
+	else
+		*out = root;
+	return ret;
+}
+
+void aml_deployment_release(struct aml_deployment *d)
+{
+	if (!d)
+		return;
+	free(d->name);
+	free(d->provisioning_state);
+	free(d->model_id);
+	free(d->environment_id);
+	free(d->code_id);
+	free(d->scoring_script);
+	free(d->instance_type);
+	cJSON_Delete(d->tags);
+	memset(d, 0, sizeof(*d));
+}
+
+int aml_deployment_parse(struct aml_deployment *out, const cJSON *json)
+{
+	const cJSON *props = json_find(json, "properties");
+	const cJSON *capacity = json_find(json, "sku.capacity");
+
+	aml_deployment_release(out);
+	if (!json_string_or(json, "name", NULL) || !cJSON_IsObject(props))
+		return error_set(ERR_JSON, "online deployment: no name or properties");
+	out->name = dup_or_null(json, "name");
+	out->provisioning_state = dup_or_null(props, "provisioningState");
+	out->model_id = dup_or_null(props, "model");
+	out->environment_id = dup_or_null(props, "environmentId");
+	out->code_id = dup_or_null(props, "codeConfiguration.codeId");
+	out->scoring_script = dup_or_null(props, "codeConfiguration.scoringScript");
+	out->instance_type = dup_or_null(props, "instanceType");
+	out->instance_count = cJSON_IsNumber(capacity) ? capacity->valueint : 0;
+	out->tags = dup_object(json, "tags");
+	return 0;
+}
+
+/* Zeroes a secret in a way the compiler may not drop as a dead store. */
+static void wipe(char *s)
+{
+	volatile char *p = s;
+
+	while (p && *p)
+		*p++ = 0;
+}
+
+void aml_endpoint_keys_release(struct aml_endpoint_keys *k)
+{
+	wipe(k->primary);
+	wipe(k->secondary);
+	free(k->primary);
+	free(k->secondary);
+	k->primary = k->secondary = NULL;
+}
+
+/* ---- calls ---- */
+
+static int endpoint_path(struct buf *path, struct aml *aml, const char *endpoint,
+			 const char *deployment)
+{
+	int ret;
+
+	if ((ret = aml_check_endpoint_name(endpoint)))
+		return ret;
+	if (deployment && (ret = aml_check_deployment_name(deployment)))
+		return ret;
+	aml_path(path, aml, "/onlineEndpoints/%s", endpoint);
+	if (deployment)
+		buf_addf(path, "/deployments/%s", deployment);
+	return 0;
+}
+
+/* One write (PUT/PATCH/DELETE), then arm_wait; `final` may be NULL. */
+static int write_and_wait(struct arm_response *final, struct aml *aml, const char *method,
+			  const char *path, const cJSON *body, const char *what, long timeout_s)
+{
+	struct arm_response started = ARM_RESPONSE_INIT;
+	int ret;
+
+	if (!(ret = arm_call(aml->arm, method, path, AML_API_VERSION, body, &started))) {
+		/* DELETE's final GET would be a 404: follow without the resource. */
+		const char *resource = strcmp(method, "DELETE") ? path : NULL;
+
+		if (started.status == 204)
+			goto done;
+		ret = arm_wait(aml->arm, &started, resource, AML_API_VERSION, what, timeout_s, final);
+	}
+done:
+	arm_response_release(&started);
+	return ret;
+}
+
+int aml_endpoint_put(struct aml_endpoint *out, struct aml *aml, const char *name,
+		     const struct aml_endpoint_spec *spec, long timeout_s)
+{
+	struct arm_response final = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = NULL;
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, name, NULL)) || (ret = aml_endpoint_body(&body, spec)))
+		goto done;
+	buf_addf(&what, "endpoint %s", name);
+	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
+	if (!ret && out)
+		ret = aml_endpoint_parse(out, final.json);
+done:
+	cJSON_Delete(body);
+	arm_response_release(&final);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+/* GET `path` and parse it with `parse`. */
+static int get_parsed(struct aml *aml, const char *path, int (*parse)(void *, const cJSON *),
+		      void *out)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	int ret;
+
+	if (!(ret = arm_call(aml->arm, "GET", path, AML_API_VERSION, NULL, &r)))
+		ret = parse(out, r.json);
+	arm_response_release(&r);
+	return ret;
+}
+
+static int parse_endpoint(void *out, const cJSON *json)
+{
+	return aml_endpoint_parse(out, json);
+}
+
+static int parse_deployment(void *out, const cJSON *json)
+{
+	return aml_deployment_parse(out, json);
+}
+
+int aml_endpoint_get(struct aml_endpoint *out, struct aml *aml, const char *name)
+{
+	struct buf path = BUF_INIT;
+	int ret;
+
+	if (!(ret = endpoint_path(&path, aml, name, NULL)))
+		ret = get_parsed(aml, path.data, parse_endpoint, out);
+	buf_release(&path);
+	return ret;
+}
+
+int aml_endpoint_set_tags(struct aml *aml, const char *name, const char *const *tags,
+			  long timeout_s)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = json_new_object();
+	int ret;
+
+	/* Contract 3.7: PATCH takes only tags and identity. */
+	if ((ret = endpoint_path(&path, aml, name, NULL)) ||
+	    (ret = add_pairs(body, "tags", tags, "endpoint tag")))
+		goto done;
+	buf_addf(&what, "endpoint %s tags", name);
+	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, what.data, timeout_s);
+done:
+	cJSON_Delete(body);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_endpoint_set_traffic(struct aml_endpoint *out, struct aml *aml, const char *name,
+			     const struct aml_traffic *traffic, size_t nr, long timeout_s)
+{
+	struct arm_response current = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = NULL;
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, name, NULL)) || (ret = aml_traffic_check(traffic, nr)) ||
+	    (ret = arm_call(aml->arm, "GET", path.data, AML_API_VERSION, NULL, &current)) ||
+	    (ret = aml_endpoint_traffic_body(&body, current.json, traffic, nr)))
+		goto done;
+	buf_addf(&what, "endpoint %s traffic", name);
+	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
+	if (!ret && out)
+		ret = aml_endpoint_parse(out, final.json);
+done:
+	cJSON_Delete(body);
+	arm_response_release(&current);
+	arm_response_release(&final);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_endpoint_delete(struct aml *aml, const char *name, long timeout_s)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	int ret;
+
+	if (!(ret = endpoint_path(&path, aml, name, NULL))) {
+		buf_addf(&what, "delete endpoint %s", name);
+		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, what.data, timeout_s);
+	}
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_endpoint_list_keys(struct aml_endpoint_keys *out, struct aml *aml, const char *name)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT;
+	const char *primary, *secondary;
+	int ret;
+
+	aml_endpoint_keys_release(out);
+	if ((ret = endpoint_path(&path, aml, name, NULL)))
+		goto done;
+	buf_addstr(&path, "/listKeys");
+	if ((ret = arm_call(aml->arm, "POST", path.data, AML_API_VERSION, NULL, &r)))
+		goto done;
+	primary = json_string_or(r.json, "primaryKey", NULL);
+	secondary = json_string_or(r.json, "secondaryKey", NULL);
+	/* Masked before anything else could print them. */
+	if (primary)
+		log_secret(primary);
+	if (secondary)
+		log_secret(secondary);
+	if (!primary) {
+		ret = error_set(ERR_JSON, "POST %s: no primaryKey (auth mode not Key?)", path.data);
+		goto done;
+	}
+	out->primary = xstrdup(primary);
+	out->secondary = secondary ? xstrdup(secondary) : NULL;
+done:
+	/* The reply body holds the keys too. */
+	buf_wipe(&r.http.body);
+	arm_response_release(&r);
+	buf_release(&path);
+	return ret;
+}
+
+int aml_deployment_put(struct aml_deployment *out, struct aml *aml, const char *endpoint,
+		       const char *name, const struct aml_deployment_spec *spec, long timeout_s)
+{
+	struct arm_response final = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = NULL;
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, endpoint, name)) ||
+	    (ret = aml_deployment_body(&body, spec)))
+		goto done;
+	buf_addf(&what, "deployment %s/%s", endpoint, name);
+	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
+	if (!ret && out)
+		ret = aml_deployment_parse(out, final.json);
+done:
+	cJSON_Delete(body);
+	arm_response_release(&final);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_deployment_get(struct aml_deployment *out, struct aml *aml, const char *endpoint,
+		       const char *name)
+{
+	struct buf path = BUF_INIT;
+	int ret;
+
+	if (!(ret = endpoint_path(&path, aml, endpoint, name)))
+		ret = get_parsed(aml, path.data, parse_deployment, out);
+	buf_release(&path);
+	return ret;
+}
+
+void aml_deployment_list_release(struct aml_deployment_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		aml_deployment_release(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->nr = 0;
+}
+
+int aml_deployment_list(struct aml_deployment_list *out, struct aml *aml, const char *endpoint)
+{
+	struct buf path = BUF_INIT;
+	cJSON *items = NULL;
+	const cJSON *item;
+	int ret;
+
+	aml_deployment_list_release(out);
+	if ((ret = endpoint_path(&path, aml, endpoint, NULL)))
+		goto done;
+	buf_addstr(&path, "/deployments");
+	if ((ret = arm_list(aml->arm, path.data, AML_API_VERSION, &items)))
+		goto done;
+	out->items = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*out->items));
+	cJSON_ArrayForEach(item, items) {
+		if ((ret = aml_deployment_parse(&out->items[out->nr], item))) {
+			error_prefix("GET %s", path.data);
+			break;
+		}
+		out->nr++;
+	}
+done:
+	if (ret)
+		aml_deployment_list_release(out);
+	cJSON_Delete(items);
+	buf_release(&path);
+	return ret;
+}
+
+int aml_deployment_update(struct aml *aml, const char *endpoint, const char *name,
+			  const char *const *tags, int instance_count, long timeout_s)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = json_new_object();
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, endpoint, name)))
+		goto done;
+	if (instance_count < 0) {
+		ret = error_set(ERR_INPUT, "instance count %d is negative", instance_count);
+		goto done;
+	}
+	/* Contract 3.7: PATCH D takes {"tags", "sku":{"capacity"}}. */
+	if (tags && (ret = add_pairs(body, "tags", tags, "deployment tag")))
+		goto done;
+	if (instance_count)
+		json_add_number(json_add_object(body, "sku"), "capacity", instance_count);
+	buf_addf(&what, "deployment %s/%s update", endpoint, name);
+	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, what.data, timeout_s);
+done:
+	cJSON_Delete(body);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_deployment_delete(struct aml *aml, const char *endpoint, const char *name,
+			  long timeout_s)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	int ret;
+
+	if (!(ret = endpoint_path(&path, aml, endpoint, name))) {
+		buf_addf(&what, "delete deployment %s/%s", endpoint, name);
+		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, what.data, timeout_s);
+	}
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
+int aml_deployment_logs(struct buf *out, struct aml *aml, const char *endpoint,
+			const char *name, const char *container_type, int tail)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT;
+	cJSON *body = json_new_object();
+	const char *content;
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, endpoint, name)))
+		goto done;
+	buf_addstr(&path, "/getLogs");
+	json_add_string(body, "containerType", container_type ? container_type : "InferenceServer");
+	if (tail > 0)
+		json_add_number(body, "tail", tail);
+	if ((ret = arm_call(aml->arm, "POST", path.data, AML_API_VERSION, body, &r)))
+		goto done;
+	if ((ret = json_get_string(&content, r.json, "content"))) {
+		error_prefix("POST %s", path.data);
+		goto done;
+	}
+	buf_addstr(out, content);
+done:
+	cJSON_Delete(body);
+	arm_response_release(&r);
+	buf_release(&path);
+	return ret;
+}
