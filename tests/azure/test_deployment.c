@@ -1,0 +1,644 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "azure/deployment.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "support/check.h"
+#include "support/stub_server.h"
+
+/* The official examples, read where they are (never copied into the repo). */
+#define EXAMPLES "../shared/azure-examples/resources-deployments-2025-04-01/"
+
+static cJSON *parse(const char *text)
+{
+	cJSON *json = NULL;
+
+	cr_assert_ok(json_parse(&json, text, strlen(text), "test JSON"));
+	return json;
+}
+
+/* The example file, or a polite skip when the examples are not here. */
+static cJSON *example(const char *name)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT;
+	cJSON *json = NULL;
+
+	buf_addf(&path, EXAMPLES "%s", name);
+	if (!fs_is_file(path.data)) {
+		buf_release(&path);
+		cr_skip_test("official examples not found at " EXAMPLES);
+	}
+	cr_assert_ok(fs_read_file(&text, path.data, 1 << 20));
+	cr_assert_ok(json_parse(&json, text.data, text.len, path.data));
+	buf_release(&path);
+	buf_release(&text);
+	return json;
+}
+
+static void assert_json_eq(const cJSON *got, const cJSON *want)
+{
+	struct buf g = BUF_INIT, w = BUF_INIT;
+
+	json_write(&g, got);
+	json_write(&w, want);
+	cr_assert(cJSON_Compare(got, want, 1), "got  %s\nwant %s", g.data, w.data);
+	buf_release(&g);
+	buf_release(&w);
+}
+
+static void assert_json_text(const cJSON *got, const char *want_text)
+{
+	cJSON *want = parse(want_text);
+
+	assert_json_eq(got, want);
+	cJSON_Delete(want);
+}
+
+/* ---- names -------------------------------------------------------------------- */
+
+Test(deployment, name_follows_arm_rules)
+{
+	char long_name[66];
+
+	cr_assert_ok(deployment_name_check("workspace-cd_main.(1)"));
+	cr_assert_fails(deployment_name_check(""), ERR_INPUT, "1-64 characters");
+	memset(long_name, 'a', 65);
+	long_name[65] = '\0';
+	cr_assert_fails(deployment_name_check(long_name), ERR_INPUT, "1-64 characters");
+	long_name[64] = '\0';
+	cr_assert_ok(deployment_name_check(long_name));
+	cr_assert_fails(deployment_name_check("a/b"), ERR_INPUT, "'a/b' may hold only");
+	cr_assert_fails(deployment_name_check("a b"), ERR_INPUT, "may hold only");
+}
+
+/* ---- the body against the official request shapes ----------------------------- */
+
+struct body_case {
+	const char *file;
+	enum deployment_on_error on_error;
+};
+
+static void check_example_body(const struct body_case *c)
+{
+	cJSON *ex = example(c->file), *body = NULL;
+	const cJSON *want = json_find(ex, "parameters.parameters");
+	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+
+	req.template_uri = json_string_or(want, "properties.templateLink.uri", NULL);
+	req.template_query = json_string_or(want, "properties.templateLink.queryString", NULL);
+	req.parameters = json_find(want, "properties.parameters");
+	req.mode = !strcmp(json_string_or(want, "properties.mode", ""), "Complete") ?
+		DEPLOYMENT_COMPLETE : DEPLOYMENT_INCREMENTAL;
+	req.on_error = c->on_error;
+	req.on_error_deployment = json_string_or(want, "properties.onErrorDeployment.deploymentName", NULL);
+	cr_assert_ok(deployment_body(&body, &req));
+	assert_json_eq(body, want);
+	cJSON_Delete(body);
+	cJSON_Delete(ex);
+}
+
+Test(deployment, body_matches_the_official_example_requests)
+{
+	static const struct body_case cases[] = {
+		{ "PutDeploymentResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
+		{ "PostDeploymentValidateOnResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
+		{ "PostDeploymentWhatIfOnResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
+		{ "PutDeploymentWithOnErrorDeploymentLastSuccessful.json", DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL },
+		{ "PutDeploymentWithOnErrorDeploymentSpecificDeployment.json", DEPLOYMENT_ON_ERROR_SPECIFIC },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_example_body(&cases[i]);
+}
+
+Test(deployment, body_carries_an_inline_template_location_and_tags)
+{
+	cJSON *template = parse("{\"$schema\":\"s\",\"resources\":[]}");
+	cJSON *params = parse("{\"p\":{\"value\":1}}"), *tags = parse("{\"team\":\"ml\"}"), *body = NULL;
+	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+
+	req.template = template;
+	req.parameters = params;
+	req.mode = DEPLOYMENT_COMPLETE;
+	req.location = "westeurope";
+	req.tags = tags;
+	cr_assert_ok(deployment_body(&body, &req));
+	assert_json_text(body, ("{\"location\":\"westeurope\",\"tags\":{\"team\":\"ml\"},\"properties\":"
+				   "{\"mode\":\"Complete\",\"template\":{\"$schema\":\"s\",\"resources\":[]},"
+				   "\"parameters\":{\"p\":{\"value\":1}}}}"));
+	cJSON_Delete(body);
+	cJSON_Delete(template);
+	cJSON_Delete(params);
+	cJSON_Delete(tags);
+}
+
+Test(deployment, body_needs_exactly_one_template_form)
+{
+	cJSON *template = parse("{}"), *body = NULL;
+	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+
+	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "not neither");
+	req.template = template;
+	req.template_uri = "https://x/t.json";
+	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "not both");
+	req.template_uri = NULL;
+	req.on_error = DEPLOYMENT_ON_ERROR_SPECIFIC;
+	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "needs a deployment name");
+	cr_assert_null(body);
+	cJSON_Delete(template);
+}
+
+/* ---- parameters ------------------------------------------------------------------- */
+
+static const char *typed_template =
+	"{\"parameters\":{"
+	"\"name\":{\"type\":\"string\"},\"count\":{\"type\":\"int\"},\"enabled\":{\"type\":\"bool\"},"
+	"\"settings\":{\"type\":\"object\"},\"zones\":{\"type\":\"array\"},"
+	"\"adminPassword\":{\"type\":\"securestring\"},\"connection\":{\"type\":\"secureObject\"},"
+	"\"fromVault\":{\"type\":\"securestring\"}}}";
+
+Test(deployment, merge_types_each_override_by_its_declared_type)
+{
+	cJSON *template = parse(typed_template), *out = NULL;
+	const char *overrides[] = {
+		"name=my=name", "COUNT=-42", "enabled=TRUE", "settings={\"a\":[1,2]}", "zones=[\"1\",\"2\"]",
+		"adminPassword=s3cret-pass", "connection={\"key\":\"obj-secret-1\"}",
+	};
+
+	cr_assert_ok(deployment_parameters_merge(&out, template, NULL, NULL, overrides, 7));
+	assert_json_text(out, ("{\"name\":{\"value\":\"my=name\"},\"count\":{\"value\":-42},"
+				  "\"enabled\":{\"value\":true},\"settings\":{\"value\":{\"a\":[1,2]}},"
+				  "\"zones\":{\"value\":[\"1\",\"2\"]},\"adminPassword\":{\"value\":\"s3cret-pass\"},"
+				  "\"connection\":{\"value\":{\"key\":\"obj-secret-1\"}}}"));
+	cJSON_Delete(out);
+	cJSON_Delete(template);
+}
+
+Test(deployment, merge_puts_overrides_over_the_parameters_file)
+{
+	cJSON *template = parse(typed_template), *out = NULL;
+	cJSON *file = parse("{\"$schema\":\"https://schema.management.azure.com/schemas/2019-04-01/"
+			    "deploymentParameters.json#\",\"contentVersion\":\"1.0.0.0\",\"parameters\":{"
+			    "\"Name\":{\"value\":\"from-file\"},\"count\":{\"value\":3},"
+			    "\"fromVault\":{\"reference\":{\"keyVault\":{\"id\":\"/kv\"},\"secretName\":\"s\"}}}}");
+	const char *overrides[] = { "name=from-input" };
+
+	cr_assert_ok(deployment_parameters_merge(&out, template, file, "main.parameters.json", overrides, 1));
+	/* One key per parameter, in the template's spelling; references untouched. */
+	assert_json_text(out, ("{\"count\":{\"value\":3},\"fromVault\":{\"reference\":{\"keyVault\":"
+				  "{\"id\":\"/kv\"},\"secretName\":\"s\"}},\"name\":{\"value\":\"from-input\"}}"));
+	cJSON_Delete(out);
+	cJSON_Delete(file);
+	cJSON_Delete(template);
+}
+
+struct bad_override {
+	const char *override;
+	const char *needle;
+};
+
+Test(deployment, merge_rejects_what_does_not_fit_the_template)
+{
+	static const struct bad_override cases[] = {
+		{ "colour=red", "parameter override 'colour' is not declared by the template (it declares: name, count," },
+		{ "count=12abc", "parameter 'count' is an int; '12abc' is not a whole number" },
+		{ "count=", "parameter 'count' is an int" },
+		{ "count=99999999999999999999", "is not a whole number" },
+		{ "enabled=yes", "parameter 'enabled' is a bool; 'yes' is not true or false" },
+		{ "settings=[1]", "parameter 'settings' is of type object; the value given is not a JSON object" },
+		{ "zones={", "parameter 'zones' is of type array" },
+		{ "connection=oops", "parameter 'connection' is of type secureObject" },
+		{ "just-a-value", "is not name=value" },
+		{ "=x", "is not name=value" },
+	};
+	cJSON *template = parse(typed_template), *out = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_fails(deployment_parameters_merge(&out, template, NULL, NULL, &cases[i].override, 1),
+				ERR_INPUT, cases[i].needle);
+		cr_assert_null(out);
+	}
+	cJSON_Delete(template);
+}
+
+Test(deployment, merge_rejects_an_undeclared_parameter_in_the_file)
+{
+	cJSON *template = parse(typed_template), *out = NULL;
+	cJSON *file = parse("{\"parameters\":{\"sku\":{\"value\":\"S1\"}}}");
+	cJSON *bad = parse("{\"parameters\":{\"name\":\"bare\"}}");
+
+	cr_assert_fails(deployment_parameters_merge(&out, template, file, "a.parameters.json", NULL, 0),
+			ERR_INPUT, "a.parameters.json: parameter 'sku' is not declared by the template");
+	cr_assert_fails(deployment_parameters_merge(&out, template, bad, "b.parameters.json", NULL, 0),
+			ERR_INPUT, "b.parameters.json: parameter 'name' must be an object with a 'value'");
+	cJSON_Delete(file);
+	cJSON_Delete(bad);
+	cJSON_Delete(template);
+}
+
+Test(deployment, merge_masks_secure_parameters)
+{
+	cJSON *template = parse(typed_template), *out = NULL;
+	cJSON *file = parse("{\"parameters\":{\"adminPassword\":{\"value\":\"file-secret-9\"}}}");
+	const char *overrides[] = { "connection={\"key\":\"obj-secret-2\"}", "name=visible-name" };
+	struct buf line = BUF_INIT;
+
+	log_reset_secrets();
+	cr_assert_ok(deployment_parameters_merge(&out, template, file, NULL, overrides, 2));
+	buf_addstr(&line, "file-secret-9 obj-secret-2 visible-name");
+	log_mask(&line);
+	cr_assert_str_eq(line.data, "*** *** visible-name");
+	log_reset_secrets();
+	buf_release(&line);
+	cJSON_Delete(out);
+	cJSON_Delete(file);
+	cJSON_Delete(template);
+}
+
+/* ---- what-if ---------------------------------------------------------------------- */
+
+Test(deployment, whatif_parses_the_official_example)
+{
+	cJSON *ex = example("PostDeploymentWhatIfOnResourceGroup.json");
+	struct deployment_whatif w;
+	struct buf lines = BUF_INIT;
+	size_t counts[DEPLOYMENT_CHANGE_COUNT];
+
+	deployment_whatif_init(&w);
+	cr_assert_ok(deployment_whatif_parse(&w, json_find(ex, "responses.200.body")));
+	cr_assert_str_eq(w.status, "Succeeded");
+	cr_assert_eq(w.n_changes, 2);
+	cr_assert(strstr(w.changes[0].resource_id, "/userAssignedIdentities/myExistingIdentity") != NULL);
+	cr_assert_eq(w.changes[0].type, DEPLOYMENT_CHANGE_MODIFY);
+	cr_assert_eq(w.changes[0].n_delta, 1);
+	cr_assert_str_eq(w.changes[0].delta[0].path, "tags.myNewTag");
+	cr_assert_eq(w.changes[0].delta[0].change, DEPLOYMENT_PROPERTY_CREATE);
+	cr_assert_null(w.changes[0].delta[0].before);
+	cr_assert_str_eq(w.changes[0].delta[0].after->valuestring, "my tag value");
+	cr_assert_eq(w.changes[1].type, DEPLOYMENT_CHANGE_CREATE);
+	cr_assert_eq(w.changes[1].n_delta, 0);
+	deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_MODIFY], 1);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_CREATE], 1);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_DELETE], 0);
+	deployment_change_lines(&lines, &w.changes[0], 80);
+	cr_assert_str_eq(lines.data, "tags.myNewTag: (none) -> \"my tag value\"\n");
+	cr_assert_str_eq(deployment_change_type_name(w.changes[0].type), "Modify");
+	buf_release(&lines);
+	deployment_whatif_release(&w);
+	deployment_whatif_release(&w); /* released twice: still fine */
+	cJSON_Delete(ex);
+}
+
+Test(deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
+{
+	cJSON *json = parse(
+		"{\"status\":\"Succeeded\",\"properties\":{\"changes\":[{\"resourceId\":\"/r\",\"changeType\":\"Modify\","
+		"\"delta\":[{\"path\":\"properties.rules\",\"propertyChangeType\":\"Array\",\"children\":["
+		"{\"path\":\"0\",\"propertyChangeType\":\"Modify\",\"before\":{\"port\":80},\"after\":{\"port\":443}},"
+		"{\"path\":\"1\",\"propertyChangeType\":\"Delete\",\"before\":\"old\"}]},"
+		"{\"path\":\"properties.readOnly\",\"propertyChangeType\":\"NoEffect\",\"after\":1},"
+		"{\"path\":\"properties.description\",\"propertyChangeType\":\"Modify\","
+		"\"before\":\"short\",\"after\":\"a very long description indeed\"}]},"
+		"{\"resourceId\":\"/x\",\"changeType\":\"Teleport\"},"
+		"{\"resourceId\":\"/y\",\"changeType\":\"Ignore\"}]}}");
+	struct deployment_whatif w;
+	struct buf lines = BUF_INIT;
+	size_t counts[DEPLOYMENT_CHANGE_COUNT];
+
+	deployment_whatif_init(&w);
+	cr_assert_ok(deployment_whatif_parse(&w, json));
+	deployment_change_lines(&lines, &w.changes[0], 12);
+	cr_assert_str_eq(lines.data,
+			 "properties.rules[0]: {\"port\":80} -> {\"port\":443}\n"
+			 "properties.rules[1]: \"old\" -> (none)\n"
+			 "properties.description: \"short\" -> \"a very long...\n");
+	/* A change type newer than this code is listed as Unsupported, saying why. */
+	cr_assert_eq(w.changes[1].type, DEPLOYMENT_CHANGE_UNSUPPORTED);
+	cr_assert(strstr(w.changes[1].unsupported_reason, "'Teleport'") != NULL);
+	deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_IGNORE], 1);
+	buf_release(&lines);
+	deployment_whatif_release(&w);
+	cJSON_Delete(json);
+}
+
+Test(deployment, whatif_failure_is_reported)
+{
+	cJSON *json = parse("{\"status\":\"Failed\",\"error\":{\"code\":\"InvalidTemplate\",\"message\":\"bad\"}}");
+	struct deployment_whatif w;
+
+	deployment_whatif_init(&w);
+	cr_assert_fails(deployment_whatif_parse(&w, json), ERR_HTTP, "what-if Failed: InvalidTemplate: bad");
+	deployment_whatif_release(&w);
+	cJSON_Delete(json);
+}
+
+/* ---- the result ------------------------------------------------------------------------ */
+
+Test(deployment, result_parses_the_official_example)
+{
+	cJSON *ex = example("PutDeploymentResourceGroup.json");
+	struct deployment_result r;
+
+	deployment_result_init(&r);
+	cr_assert_ok(deployment_result_parse(&r, json_find(ex, "responses.200.body")));
+	cr_assert_str_eq(r.name, "my-deployment");
+	cr_assert_str_eq(r.provisioning_state, "Succeeded");
+	cr_assert_str_eq(r.duration, "PT22.8356799S");
+	cr_assert_str_eq(r.correlation_id, "00000000-0000-0000-0000-000000000000");
+	cr_assert_eq(r.n_output_resources, 1);
+	cr_assert(strstr(r.output_resources[0], "/storageAccounts/my-storage-account") != NULL);
+	cr_assert_eq(r.n_outputs, 0);
+	deployment_result_release(&r);
+	cJSON_Delete(ex);
+}
+
+Test(deployment, result_outputs_are_typed_and_secure_ones_masked)
+{
+	cJSON *json = parse("{\"name\":\"d\",\"properties\":{\"provisioningState\":\"Succeeded\",\"outputs\":{"
+			    "\"storageId\":{\"type\":\"String\",\"value\":\"/subs/sa\"},"
+			    "\"replicas\":{\"type\":\"Int\",\"value\":3},"
+			    "\"endpoints\":{\"type\":\"Object\",\"value\":{\"blob\":\"https://b\"}},"
+			    "\"adminKey\":{\"type\":\"SecureString\",\"value\":\"out-secret-77\"},"
+			    "\"hidden\":{\"type\":\"SecureObject\"}}}}");
+	struct deployment_result r;
+	const struct deployment_output *o;
+	struct buf line = BUF_INIT;
+
+	log_reset_secrets();
+	deployment_result_init(&r);
+	cr_assert_ok(deployment_result_parse(&r, json));
+	cr_assert_eq(r.n_outputs, 5);
+	o = deployment_output_find(&r, "STORAGEID");
+	cr_assert_str_eq(o->value->valuestring, "/subs/sa");
+	cr_assert_not(o->secure);
+	cr_assert_eq(deployment_output_find(&r, "replicas")->value->valuedouble, 3);
+	cr_assert_str_eq(json_string_or(deployment_output_find(&r, "endpoints")->value, "blob", ""), "https://b");
+	o = deployment_output_find(&r, "adminKey");
+	cr_assert(o->secure);
+	cr_assert_str_eq(o->type, "SecureString");
+	o = deployment_output_find(&r, "hidden");
+	cr_assert(o->secure);
+	cr_assert_null(o->value);
+	cr_assert_null(deployment_output_find(&r, "nope"));
+	buf_addstr(&line, "key=out-secret-77");
+	log_mask(&line);
+	cr_assert_str_eq(line.data, "key=***");
+	log_reset_secrets();
+	buf_release(&line);
+	deployment_result_release(&r);
+	cJSON_Delete(json);
+}
+
+static const char *failed_operations =
+	"[{\"operationId\":\"A\",\"properties\":{\"provisioningState\":\"Succeeded\",\"targetResource\":"
+	"{\"id\":\"/kv\",\"resourceType\":\"Microsoft.KeyVault/vaults\",\"resourceName\":\"kv1\"}}},"
+	"{\"operationId\":\"B\",\"properties\":{\"provisioningState\":\"Failed\",\"statusCode\":\"Conflict\","
+	"\"statusMessage\":{\"status\":\"Failed\",\"error\":{\"code\":\"StorageAccountAlreadyTaken\","
+	"\"message\":\"The storage account named sa1 is already taken.\"}},\"targetResource\":"
+	"{\"id\":\"/sa\",\"resourceType\":\"Microsoft.Storage/storageAccounts\",\"resourceName\":\"sa1\"}}}]";
+
+Test(deployment, failure_is_the_first_failed_operation)
+{
+	cJSON *ops = parse(failed_operations), *none = parse("[]");
+	struct deployment_failure f;
+
+	deployment_failure_init(&f);
+	cr_assert_ok(deployment_failure_find(&f, ops));
+	cr_assert_str_eq(f.resource_type, "Microsoft.Storage/storageAccounts");
+	cr_assert_str_eq(f.resource_name, "sa1");
+	cr_assert_str_eq(f.resource_id, "/sa");
+	cr_assert_str_eq(f.code, "StorageAccountAlreadyTaken");
+	cr_assert_str_eq(f.message, "The storage account named sa1 is already taken.");
+	cr_assert_fails(deployment_failure_find(&f, none), ERR_NOT_FOUND, "no deployment operation failed");
+	deployment_failure_release(&f);
+	cJSON_Delete(ops);
+	cJSON_Delete(none);
+}
+
+/* ---- calls against the scripted server ------------------------------------------------ */
+
+static const struct http_options fast = {
+	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
+};
+
+static int fixed_token(void *ctx, const char *scope, const char **out)
+{
+	(void)ctx;
+	(void)scope;
+	*out = "test-token";
+	return 0;
+}
+
+struct fixture {
+	struct stub_server *stub;
+	struct http_client *http;
+	struct arm arm;
+	struct deployment_target target;
+	cJSON *template;
+	struct deployment_request req;
+	char header[512];
+};
+
+static void start(struct fixture *f, struct stub_reply *script, size_t n)
+{
+	f->stub = stub_start(script, n);
+	cr_assert_ok(http_client_new(&f->http, &fast));
+	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
+	f->arm.poll_default_ms = 1;
+	f->target = (struct deployment_target){ &f->arm, "rg-1", "main", 60 };
+	f->template = parse("{\"$schema\":\"s\",\"resources\":[]}");
+	f->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
+	f->req.template = f->template;
+}
+
+/* Points script[i]'s `name` header at the stub itself (after it started). */
+static void point_back(struct fixture *f, struct stub_reply *reply, const char *name, const char *path)
+{
+	snprintf(f->header, sizeof(f->header), "%s: %s%s\r\nRetry-After: 0\r\n", name, stub_url(f->stub), path);
+	reply->headers = f->header;
+}
+
+static void stop(struct fixture *f)
+{
+	cJSON_Delete(f->template);
+	arm_release(&f->arm);
+	http_client_free(f->http);
+	stub_stop(f->stub);
+}
+
+#define DEP_PATH "/subscriptions/sub-1/resourcegroups/rg-1/providers/Microsoft.Resources/deployments/main"
+
+Test(deployment, validate_names_the_resource_an_invalid_template_targets)
+{
+	cJSON *ex = example("PostDeploymentValidateOnResourceGroup.json");
+	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.400.body"));
+	struct stub_reply script[] = { { .status = 400, .headers = "x-ms-request-id: dccf\r\n", .body = body } };
+	struct deployment_validation v;
+	struct fixture f;
+
+	start(&f, script, 1);
+	deployment_validation_init(&v);
+	cr_assert_fails(deployment_validate(&v, &f.target, &f.req), ERR_HTTP,
+			"validate deployment main: AccountNameInvalid on resource 'a': a is not a valid "
+			"storage account name.");
+	cr_assert(strstr(error_message(), "HTTP 400 InvalidTemplateDeployment: The template deployment") != NULL);
+	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/validate?api-version=2025-04-01 ") != NULL);
+	deployment_validation_release(&v);
+	stop(&f);
+	cJSON_free(body);
+	cJSON_Delete(ex);
+}
+
+Test(deployment, validate_waits_on_a_202_location)
+{
+	struct stub_reply script[] = {
+		{ .status = 202 },
+		{ .status = 200, .body = "{\"properties\":{\"provisioningState\":\"Succeeded\",\"validatedResources\":"
+					 "[{\"id\":\"/sa\"}],\"diagnostics\":[{\"level\":\"Warning\",\"code\":\"W1\","
+					 "\"message\":\"careful\"}]}}" },
+	};
+	struct deployment_validation v;
+	struct fixture f;
+	size_t len;
+
+	start(&f, script, 2);
+	point_back(&f, &script[0], "Location", "/subscriptions/sub-1/operationResults/v1?api-version=2025-04-01");
+	deployment_validation_init(&v);
+	cr_assert_ok(deployment_validate(&v, &f.target, &f.req));
+	cr_assert_str_eq(v.provisioning_state, "Succeeded");
+	cr_assert_eq(v.n_validated_resources, 1);
+	cr_assert_str_eq(v.validated_resources[0], "/sa");
+	cr_assert_str_eq(v.diagnostics[0].code, "W1");
+	cr_assert(strstr(stub_head(f.stub, 1), "GET /subscriptions/sub-1/operationResults/v1?") != NULL);
+	cr_assert(strstr(stub_body(f.stub, 0, &len), "\"mode\":\"Incremental\"") != NULL);
+	deployment_validation_release(&v);
+	stop(&f);
+}
+
+Test(deployment, what_if_follows_its_location_to_the_result)
+{
+	cJSON *ex = example("PostDeploymentWhatIfOnResourceGroup.json");
+	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.200.body"));
+	struct stub_reply script[] = { { .status = 202 }, { .status = 202, .headers = "Retry-After: 0\r\n" },
+				       { .status = 200, .body = body } };
+	struct deployment_whatif w;
+	struct fixture f;
+
+	start(&f, script, 3);
+	point_back(&f, &script[0], "Location", "/subscriptions/sub-1/operationresults/w1?api-version=2025-04-01");
+	deployment_whatif_init(&w);
+	cr_assert_ok(deployment_what_if(&w, &f.target, &f.req));
+	cr_assert_eq(w.n_changes, 2);
+	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/whatIf?api-version=2025-04-01 ") != NULL);
+	cr_assert_eq(stub_count(f.stub), 3);
+	deployment_whatif_release(&w);
+	stop(&f);
+	cJSON_free(body);
+	cJSON_Delete(ex);
+}
+
+Test(deployment, deploy_follows_the_operation_and_reads_outputs)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+		{ .status = 200, .body = "{\"status\":\"Running\"}", .headers = "Retry-After: 0\r\n" },
+		{ .status = 200, .body = "{\"status\":\"Succeeded\"}" },
+		{ .status = 200, .body = "{\"id\":\"" DEP_PATH "\",\"name\":\"main\",\"properties\":{"
+					 "\"provisioningState\":\"Succeeded\",\"duration\":\"PT12.5S\","
+					 "\"correlationId\":\"c-1\",\"outputs\":{\"vaultUri\":{\"type\":\"String\","
+					 "\"value\":\"https://kv1.vault.azure.net/\"}},\"outputResources\":"
+					 "[{\"id\":\"/sa\"},{\"id\":\"/kv\"}]}}" },
+	};
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 4);
+	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op1?api-version=2025-04-01");
+	deployment_result_init(&r);
+	cr_assert_ok(deployment_deploy(&r, &f.target, &f.req));
+	cr_assert_str_eq(r.provisioning_state, "Succeeded");
+	cr_assert_str_eq(r.duration, "PT12.5S");
+	cr_assert_str_eq(r.correlation_id, "c-1");
+	cr_assert_str_eq(deployment_output_find(&r, "vaultUri")->value->valuestring, "https://kv1.vault.azure.net/");
+	cr_assert_eq(r.n_output_resources, 2);
+	cr_assert(strstr(stub_head(f.stub, 0), "PUT " DEP_PATH "?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.stub, 3), "GET " DEP_PATH "?api-version=2025-04-01 ") != NULL);
+	deployment_result_release(&r);
+	stop(&f);
+}
+
+Test(deployment, failed_deployment_names_the_failing_resource)
+{
+	char ops[2048];
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+		{ .status = 200, .body = "{\"status\":\"Failed\",\"error\":{\"code\":\"DeploymentFailed\",\"message\":"
+					 "\"At least one resource deployment operation failed.\"}}" },
+		{ .status = 200, .body = "{\"name\":\"main\",\"properties\":{\"provisioningState\":\"Failed\","
+					 "\"error\":{\"code\":\"DeploymentFailed\",\"message\":\"At least one\"}}}" },
+		{ .status = 200, .body = ops },
+	};
+	struct deployment_result r;
+	struct fixture f;
+
+	snprintf(ops, sizeof(ops), "{\"value\":%s}", failed_operations);
+	start(&f, script, 4);
+	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op2");
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+			"deployment main: resource Microsoft.Storage/storageAccounts 'sa1' failed: "
+			"StorageAccountAlreadyTaken: The storage account named sa1 is already taken.: "
+			"deployment main: Failed: DeploymentFailed: At least one resource deployment operation failed.");
+	cr_assert_str_eq(r.provisioning_state, "Failed");
+	cr_assert_str_eq(r.error_code, "DeploymentFailed");
+	cr_assert_str_eq(r.failure.resource_name, "sa1");
+	cr_assert(strstr(stub_head(f.stub, 3), "GET " DEP_PATH "/operations?api-version=2025-04-01 ") != NULL);
+	deployment_result_release(&r);
+	stop(&f);
+}
+
+Test(deployment, failed_deployment_keeps_arms_message_when_operations_are_unreadable)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{}" },
+		{ .status = 200, .body = "{\"status\":\"Failed\",\"error\":{\"code\":\"DeploymentFailed\",\"message\":\"m\"}}" },
+		{ .status = 404, .body = "{\"error\":{\"code\":\"DeploymentNotFound\",\"message\":\"gone\"}}" },
+	};
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 3);
+	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op3");
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+			"deployment main: Failed: DeploymentFailed: m");
+	cr_assert(strncmp(error_message(), "deployment main: Failed", 23) == 0, "%s", error_message());
+	deployment_result_release(&r);
+	stop(&f);
+}
+
+Test(deployment, bad_names_fail_before_any_call)
+{
+	struct stub_reply script[] = { { .status = 500 } };
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 1);
+	deployment_result_init(&r);
+	f.target.name = "no/slashes";
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_INPUT, "deployment name 'no/slashes'");
+	f.target.name = "main";
+	f.target.resource_group = "rg?x=1";
+	cr_assert_fails(deployment_get(&r, &f.target), ERR_INPUT, "resource group 'rg?x=1'");
+	cr_assert_eq(stub_count(f.stub), 0);
+	deployment_result_release(&r);
+	stop(&f);
+}
