@@ -15,7 +15,6 @@
 #define TENANT "5f0c6f2a-8a3b-4c1d-9e2f-7a6b5c4d3e21"
 #define CLIENT "0e3f8a51-7b2c-4d9e-8f10-1a2b3c4d5e61"
 #define SECRET "s3cr3t~Value.With+Chars"
-#define ARM ".default" /* prefixed below */
 #define ARM_SCOPE "https://management.azure.com/.default"
 #define STORAGE_SCOPE "https://storage.azure.com/.default"
 

@@ -50,7 +50,6 @@ static void slurp(struct buf *out, const char *name)
 
 static void make_fixture(void)
 {
-	strcpy(dir, "/tmp/test_jwt.XXXXXX");
 	cr_assert(mkdtemp(dir));
 	run("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
 	    "-subj /CN=mlops-unit-test -days 1 2>/dev/null", dir);
