@@ -1,0 +1,363 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "azure/aml_endpoint.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "support/check.h"
+#include "support/stub_server.h"
+
+#define EXAMPLES "../shared/azure-examples/"
+
+static cJSON *example(const char *name)
+{
+	char path[512];
+	struct buf text = BUF_INIT;
+	char chunk[4096];
+	cJSON *json = NULL;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), EXAMPLES "%s", name);
+	f = fopen(path, "rb");
+	if (!f)
+		cr_skip_test("official example %s is not available", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&text, chunk, n);
+	fclose(f);
+	cr_assert_ok(json_parse(&json, text.data, text.len, path));
+	buf_release(&text);
+	return json;
+}
+
+/* Every key we send is in the example with the same type ("string" keys
+ * are the example's placeholder for any map key). */
+static void assert_shape(const cJSON *mine, const cJSON *ex, const char *where)
+{
+	const cJSON *item;
+
+	/* An empty object in the example ("tags": {}) is a free map. */
+	if (!cJSON_IsObject(mine) || !ex->child)
+		return;
+	cJSON_ArrayForEach(item, mine) {
+		const cJSON *want = cJSON_GetObjectItemCaseSensitive(ex, item->string);
+
+		if (!want)
+			want = cJSON_GetObjectItemCaseSensitive(ex, "string");
+		cr_assert_not_null(want, "%s.%s is not in the official example", where, item->string);
+		cr_assert_str_eq(json_type_name(item), json_type_name(want), "%s.%s", where, item->string);
+		assert_shape(item, want, item->string);
+	}
+}
+
+static cJSON *parse(const char *text)
+{
+	cJSON *json = NULL;
+
+	cr_assert_ok(json_parse(&json, text, strlen(text), "test"));
+	return json;
+}
+
+static const char *const tags[] = { "sha", "abc", NULL };
+
+Test(aml_endpoint, traffic_sums_to_100_or_is_empty)
+{
+	struct aml_traffic ok[] = { { "blue", 90 }, { "green", 10 } };
+	struct aml_traffic low[] = { { "blue", 90 } };
+	struct aml_traffic dup[] = { { "blue", 50 }, { "blue", 50 } };
+	struct aml_traffic neg[] = { { "blue", 110 }, { "green", -10 } };
+
+	cr_assert_ok(aml_traffic_check(ok, 2));
+	cr_assert_ok(aml_traffic_check(NULL, 0));
+	cr_assert_fails(aml_traffic_check(low, 1), ERR_INPUT, "sum to 90%, not 100%");
+	cr_assert_fails(aml_traffic_check(dup, 2), ERR_INPUT, "blue appears twice");
+	cr_assert_fails(aml_traffic_check(neg, 2), ERR_INPUT, "blue gets 110%");
+}
+
+Test(aml_endpoint, names_follow_the_dns_label_rules)
+{
+	cr_assert_ok(aml_check_endpoint_name("my-endpoint-1"));
+	cr_assert_fails(aml_check_endpoint_name("1abc"), ERR_INPUT, "starting with a letter");
+	cr_assert_fails(aml_check_endpoint_name("ab"), ERR_INPUT, "3-32");
+	cr_assert_fails(aml_check_endpoint_name("ab_c"), ERR_INPUT, "endpoint name 'ab_c'");
+	cr_assert_fails(aml_check_endpoint_name("abc-"), ERR_INPUT, "ending with");
+	cr_assert_ok(aml_check_deployment_name("1blue"));
+}
+
+Test(aml_endpoint, endpoint_body_matches_the_official_example_shape)
+{
+	cJSON *ex = example("machinelearningservices-2025-12-01/Workspace/OnlineEndpoint/createOrUpdate.json");
+	struct aml_traffic t[] = { { "blue", 100 } };
+	struct aml_endpoint_spec s = { .location = "eastus", .auth_mode = "AMLToken", .description = "d",
+				       .tags = tags, .traffic = t, .traffic_nr = 1 };
+	cJSON *body = NULL;
+
+	cr_assert_ok(aml_endpoint_body(&body, &s));
+	assert_shape(body, json_find(ex, "parameters.body"), "body");
+	cr_assert_str_eq(json_string_or(body, "properties.authMode", ""), "AMLToken");
+	cr_assert_eq(json_find(body, "properties.traffic.blue")->valueint, 100);
+	cr_assert_str_eq(json_string_or(body, "tags.sha", ""), "abc");
+	cJSON_Delete(body);
+	s.auth_mode = "Password";
+	cr_assert_fails(aml_endpoint_body(&body, &s), ERR_INPUT, "auth mode 'Password'");
+	cJSON_Delete(ex);
+}
+
+Test(aml_endpoint, parses_the_official_endpoint_answer)
+{
+	cJSON *ex = example("machinelearningservices-2025-12-01/Workspace/OnlineEndpoint/get.json");
+	struct aml_endpoint e = AML_ENDPOINT_INIT;
+
+	cr_assert_ok(aml_endpoint_parse(&e, json_find(ex, "responses.200.body")));
+	cr_assert_str_eq(e.scoring_uri, "https://www.contoso.com/example");
+	cr_assert_str_eq(e.provisioning_state, "Creating");
+	cr_assert_str_eq(e.auth_mode, "AMLToken");
+	cr_assert_eq(aml_endpoint_traffic(&e, "string"), 1);
+	cr_assert_eq(aml_endpoint_traffic(&e, "other"), 0);
+	aml_endpoint_release(&e);
+	cJSON_Delete(ex);
+}
+
+Test(aml_endpoint, traffic_body_is_the_full_resource_with_the_new_map)
+{
+	cJSON *cur = parse("{\"id\":\"x\",\"name\":\"ep\",\"location\":\"eastus\",\"kind\":\"Managed\","
+			   "\"tags\":{\"a\":\"b\"},\"identity\":{\"type\":\"SystemAssigned\",\"principalId\":\"p\"},"
+			   "\"systemData\":{},\"properties\":{\"authMode\":\"Key\",\"provisioningState\":\"Succeeded\","
+			   "\"scoringUri\":\"u\",\"swaggerUri\":\"s\",\"keys\":null,\"traffic\":{\"blue\":100},"
+			   "\"mirrorTraffic\":{},\"description\":\"d\"}}");
+	struct aml_traffic t[] = { { "blue", 0 }, { "green", 100 } };
+	cJSON *body = NULL;
+
+	cr_assert_ok(aml_endpoint_traffic_body(&body, cur, t, 2));
+	cr_assert_str_eq(json_string_or(body, "location", ""), "eastus");
+	cr_assert_str_eq(json_string_or(body, "tags.a", ""), "b");
+	cr_assert_str_eq(json_string_or(body, "identity.type", ""), "SystemAssigned");
+	cr_assert_null(json_find(body, "identity.principalId"));
+	cr_assert_null(json_find(body, "id"));
+	cr_assert_null(json_find(body, "systemData"));
+	cr_assert_null(json_find(body, "properties.provisioningState"));
+	cr_assert_null(json_find(body, "properties.scoringUri"));
+	cr_assert_str_eq(json_string_or(body, "properties.description", ""), "d");
+	cr_assert_eq(json_find(body, "properties.traffic.green")->valueint, 100);
+	cr_assert_eq(json_find(body, "properties.traffic.blue")->valueint, 0);
+	cJSON_Delete(body);
+	t[1].percent = 50;
+	cr_assert_fails(aml_endpoint_traffic_body(&body, cur, t, 2), ERR_INPUT, "sum to 50%");
+	cJSON_Delete(cur);
+}
+
+Test(aml_endpoint, deployment_body_matches_the_official_example_shape)
+{
+	cJSON *ex = example("machinelearningservices-2025-12-01/OnlineDeployment/ManagedOnlineDeployment/"
+			    "createOrUpdate.json");
+	static const char *const env[] = { "WORKERS", "2", NULL };
+	struct aml_deployment_spec s = {
+		.location = "eastus", .model_id = "/models/m/versions/3", .environment_id = "/environments/e/versions/2",
+		.code_id = "/codes/c/versions/1", .scoring_script = "score.py", .instance_type = "Standard_DS3_v2",
+		.instance_count = 2, .description = "d", .environment_variables = env, .tags = tags,
+	};
+	cJSON *body = NULL;
+
+	cr_assert_ok(aml_deployment_body(&body, &s));
+	assert_shape(body, json_find(ex, "parameters.body"), "body");
+	cr_assert_eq(json_find(body, "sku.capacity")->valueint, 2);
+	cr_assert_str_eq(json_string_or(body, "properties.endpointComputeType", ""), "Managed");
+	cr_assert_str_eq(json_string_or(body, "properties.codeConfiguration.scoringScript", ""), "score.py");
+	cJSON_Delete(body);
+	s.scoring_script = NULL;
+	cr_assert_fails(aml_deployment_body(&body, &s), ERR_INPUT, "both a code id and a scoring script");
+	cJSON_Delete(ex);
+}
+
+Test(aml_endpoint, parses_the_official_deployment_answer)
+{
+	cJSON *ex = example("machinelearningservices-2025-12-01/OnlineDeployment/ManagedOnlineDeployment/get.json");
+	struct aml_deployment d = AML_DEPLOYMENT_INIT;
+
+	cr_assert_ok(aml_deployment_parse(&d, json_find(ex, "responses.200.body")));
+	cr_assert_str_eq(d.scoring_script, "string");
+	cr_assert_eq(d.instance_count, 1);
+	cr_assert_not_null(d.provisioning_state);
+	aml_deployment_release(&d);
+	cJSON_Delete(ex);
+}
+
+/* ---- against the stub server ---- */
+
+static const struct http_options fast = {
+	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
+};
+
+static int fixed_token(void *ctx, const char *scope, const char **out)
+{
+	(void)ctx;
+	(void)scope;
+	*out = "test-token";
+	return 0;
+}
+
+struct fixture {
+	struct stub_server *stub;
+	struct http_client *http;
+	struct arm arm;
+	struct aml aml;
+	char hdr[512];
+};
+
+static void start(struct fixture *f, struct stub_reply *script, size_t n)
+{
+	f->stub = stub_start(script, n);
+	cr_assert_ok(http_client_new(&f->http, &fast));
+	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
+	f->arm.poll_default_ms = 1;
+	cr_assert_ok(aml_init(&f->aml, &f->arm, "rg", "ws1"));
+}
+
+static void stop(struct fixture *f)
+{
+	aml_release(&f->aml);
+	arm_release(&f->arm);
+	http_client_free(f->http);
+	stub_stop(f->stub);
+}
+
+Test(aml_endpoint, put_waits_on_the_async_operation_then_reads_the_endpoint)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"name\":\"ep1\",\"properties\":{\"provisioningState\":\"Creating\"}}" },
+		{ .status = 200, .body = "{\"status\":\"InProgress\"}", .headers = "Retry-After: 0\r\n" },
+		{ .status = 200, .body = "{\"status\":\"Succeeded\"}" },
+		{ .status = 200, .body = "{\"name\":\"ep1\",\"properties\":{\"provisioningState\":\"Succeeded\","
+					 "\"scoringUri\":\"https://ep1.eastus.inference.ml.azure.com/score\",\"traffic\":{}}}" },
+	};
+	struct aml_endpoint_spec s = { .location = "eastus" };
+	struct aml_endpoint e = AML_ENDPOINT_INIT;
+	struct fixture f;
+
+	start(&f, script, 4);
+	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/1\r\nRetry-After: 0\r\n", stub_url(f.stub));
+	script[0].headers = f.hdr;
+	cr_assert_ok(aml_endpoint_put(&e, &f.aml, "ep1", &s, 60));
+	cr_assert_str_eq(e.provisioning_state, "Succeeded");
+	cr_assert_str_eq(e.scoring_uri, "https://ep1.eastus.inference.ml.azure.com/score");
+	cr_assert(strstr(stub_head(f.stub, 3), "GET /subscriptions/sub-1/resourceGroups/rg/providers/"
+				  "Microsoft.MachineLearningServices/workspaces/ws1/onlineEndpoints/ep1?") != NULL);
+	aml_endpoint_release(&e);
+	stop(&f);
+}
+
+Test(aml_endpoint, failed_operation_is_http_error_with_its_message)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"name\":\"ep1\",\"properties\":{}}" },
+		{ .status = 200, .body = "{\"status\":\"Failed\",\"error\":{\"code\":\"ResourceNotReady\","
+					 "\"message\":\"liveness probe failed\"}}" },
+	};
+	struct aml_deployment_spec s = { .location = "eastus", .instance_type = "Standard_DS3_v2" };
+	struct fixture f;
+
+	start(&f, script, 2);
+	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
+	script[0].headers = f.hdr;
+	cr_assert_fails(aml_deployment_put(NULL, &f.aml, "ep1", "blue", &s, 60), ERR_HTTP,
+			"deployment ep1/blue: Failed: ResourceNotReady: liveness probe failed");
+	stop(&f);
+}
+
+Test(aml_endpoint, set_traffic_gets_then_puts_the_whole_endpoint)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"name\":\"ep1\",\"location\":\"eastus\",\"properties\":{\"authMode\":\"Key\","
+					 "\"traffic\":{\"blue\":100},\"provisioningState\":\"Succeeded\"}}" },
+		{ .status = 200, .body = "{\"name\":\"ep1\",\"location\":\"eastus\",\"properties\":{\"authMode\":\"Key\","
+					 "\"traffic\":{\"blue\":20,\"green\":80},\"provisioningState\":\"Succeeded\"}}" },
+	};
+	struct aml_traffic t[] = { { "blue", 20 }, { "green", 80 } };
+	struct aml_traffic bad[] = { { "blue", 20 } };
+	struct aml_endpoint e = AML_ENDPOINT_INIT;
+	const char *sent;
+	struct fixture f;
+
+	start(&f, script, 2);
+	cr_assert_fails(aml_endpoint_set_traffic(NULL, &f.aml, "ep1", bad, 1, 60), ERR_INPUT, "sum to 20%");
+	cr_assert_eq(stub_count(f.stub), 0);
+	cr_assert_ok(aml_endpoint_set_traffic(&e, &f.aml, "ep1", t, 2, 60));
+	cr_assert_eq(aml_endpoint_traffic(&e, "green"), 80);
+	cr_assert(strstr(stub_head(f.stub, 1), "PUT /subscriptions/") != NULL);
+	sent = stub_body(f.stub, 1, NULL);
+	cr_assert(strstr(sent, "\"traffic\":{\"blue\":20,\"green\":80}") != NULL, "%s", sent);
+	cr_assert(strstr(sent, "\"location\":\"eastus\"") != NULL);
+	cr_assert(strstr(sent, "provisioningState") == NULL);
+	aml_endpoint_release(&e);
+	stop(&f);
+}
+
+Test(aml_endpoint, tags_patch_follows_the_location)
+{
+	struct stub_reply script[] = {
+		{ .status = 202 },
+		{ .status = 202, .headers = "Retry-After: 0\r\n" },
+		{ .status = 200, .body = "{}" },
+	};
+	struct fixture f;
+
+	start(&f, script, 3);
+	snprintf(f.hdr, sizeof(f.hdr), "Location: %s/results/9\r\nRetry-After: 0\r\n", stub_url(f.stub));
+	script[0].headers = f.hdr;
+	cr_assert_ok(aml_endpoint_set_tags(&f.aml, "ep1", tags, 60));
+	cr_assert(strstr(stub_head(f.stub, 0), "PATCH /subscriptions/") != NULL);
+	cr_assert_str_eq(stub_body(f.stub, 0, NULL), "{\"tags\":{\"sha\":\"abc\"}}");
+	cr_assert(strstr(stub_head(f.stub, 2), "GET /results/9 ") != NULL);
+	stop(&f);
+}
+
+Test(aml_endpoint, list_keys_masks_both_keys_at_once)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"primaryKey\":\"primary-key-1\",\"secondaryKey\":\"secondary-key-2\"}" },
+	};
+	struct aml_endpoint_keys k = AML_ENDPOINT_KEYS_INIT;
+	struct buf line = BUF_INIT;
+	struct fixture f;
+
+	start(&f, script, 1);
+	cr_assert_ok(aml_endpoint_list_keys(&k, &f.aml, "ep1"));
+	cr_assert_str_eq(k.primary, "primary-key-1");
+	buf_addstr(&line, "p=primary-key-1 s=secondary-key-2");
+	log_mask(&line);
+	cr_assert_str_eq(line.data, "p=*** s=***");
+	cr_assert(strstr(stub_head(f.stub, 0), "POST /subscriptions/sub-1/resourceGroups/rg/providers/"
+				  "Microsoft.MachineLearningServices/workspaces/ws1/onlineEndpoints/ep1/listKeys?") != NULL);
+	aml_endpoint_keys_release(&k);
+	buf_release(&line);
+	log_reset_secrets();
+	stop(&f);
+}
+
+Test(aml_endpoint, get_logs_posts_container_type_and_tail)
+{
+	struct stub_reply script[] = { { .status = 200, .body = "{\"content\":\"a\\nb\\n\"}" } };
+	struct buf out = BUF_INIT;
+	struct fixture f;
+
+	start(&f, script, 1);
+	cr_assert_ok(aml_deployment_logs(&out, &f.aml, "ep1", "blue", "StorageInitializer", 50));
+	cr_assert_str_eq(out.data, "a\nb\n");
+	cr_assert_str_eq(stub_body(f.stub, 0, NULL), "{\"containerType\":\"StorageInitializer\",\"tail\":50}");
+	buf_release(&out);
+	stop(&f);
+}
+
+Test(aml_endpoint, delete_of_a_missing_endpoint_is_fine)
+{
+	struct stub_reply script[] = { { .status = 204 } };
+	struct fixture f;
+
+	start(&f, script, 1);
+	cr_assert_ok(aml_endpoint_delete(&f.aml, "ep1", 60));
+	cr_assert_eq(stub_count(f.stub), 1);
+	stop(&f);
+}
