@@ -1,0 +1,836 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/yaml.h"
+#include "mlops/conda.h"
+#include "core/banned.h"
+
+/* Specs are echoed in messages; a hostile one must not flood the log. */
+#define SHOWN "%.200s"
+
+/* ---- conda match specs ---- */
+
+static int is_name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+/* conda's VersionSpec accepts [*.+!_0-9a-z] once lowercased (conda/models/version.py). */
+static int is_version_char(int c)
+{
+	return isalnum(c) || (c && strchr("._+!*", c));
+}
+
+static int is_channel_char(int c)
+{
+	return isalnum(c) || (c && strchr("-_./:~%+@", c));
+}
+
+static int bad_spec(const char *spec, const char *fmt, const char *detail)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	buf_addf(&why, fmt, detail);
+	ret = error_set(ERR_INPUT, "invalid conda spec '" SHOWN "': %s", spec, why.data);
+	buf_release(&why);
+	return ret;
+}
+
+static size_t operator_len(const char *s, int pip)
+{
+	static const char *const ops[] = { "===", "==", "!=", ">=", "<=", "~=", ">", "<", "=", NULL };
+	size_t i;
+
+	for (i = 0; ops[i]; i++) {
+		size_t n = strlen(ops[i]);
+		if (pip && !strcmp(ops[i], "="))
+			continue;
+		if (!strncmp(s, ops[i], n))
+			return n;
+	}
+	return 0;
+}
+
+/* One version without operator: "1.24.*", "2!1.0+local"; no empty segments. */
+static int check_version_word(const char *spec, const char *v, size_t n)
+{
+	struct buf word = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	buf_add(&word, v, n);
+	for (i = 0; i < n && !ret; i++)
+		if (!is_version_char((unsigned char)v[i])) {
+			char c[2] = { v[i], 0 };
+			ret = bad_spec(spec, "illegal character '%s' in the version", c);
+		}
+	if (!ret && (strstr(word.data, "..") || strchr("._", v[0]) || strchr("._", v[n - 1])))
+		ret = bad_spec(spec, "version '%s' has an empty segment", word.data);
+	buf_release(&word);
+	return ret;
+}
+
+/*
+ * A version expression: constraints joined by ',' (and) or '|' (or), each an
+ * optional operator and a version. `first_bare` forbids an operator on the
+ * first constraint (after "name=", where "name=>1" is a typo, not a spec).
+ */
+static int check_version_expr(const char *spec, const char *s, size_t n, int first_bare)
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t start = i, op, end = i;
+		struct buf opbuf = BUF_INIT;
+
+		while (end < n && s[end] != ',' && s[end] != '|')
+			end++;
+		op = operator_len(s + start, 0);
+		if (op > end - start)
+			op = end - start;
+		if (op && first_bare && start == 0) {
+			char c[2] = { s[0], 0 };
+			return bad_spec(spec, "'=' followed by the operator '%s'", c);
+		}
+		if (start + op == end) {
+			int ret;
+			buf_add(&opbuf, s + start, op);
+			ret = op ? bad_spec(spec, "'%s' needs a version after it", opbuf.data)
+				 : bad_spec(spec, "%s", "an empty version constraint (a stray ',' or '|')");
+			buf_release(&opbuf);
+			return ret;
+		}
+		if (check_version_word(spec, s + start + op, end - start - op))
+			return ERR_INPUT;
+		if (end == n)
+			return 0;
+		i = end + 1;
+	}
+}
+
+static int check_build(const char *spec, const char *b, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return bad_spec(spec, "%s", "'=' at the end needs a build string after it");
+	for (i = 0; i < n; i++)
+		if (!is_version_char((unsigned char)b[i])) {
+			char c[2] = { b[i], 0 };
+			return bad_spec(spec, "illegal character '%s' in the build string", c);
+		}
+	return 0;
+}
+
+/* "[version='>=1.2', build=py*]": conda's bracket form. */
+static int check_brackets(const char *spec, const char **pp)
+{
+	static const char *const keys[] = { "version", "build", "build_number", "channel",
+					    "subdir", "md5", "sha256", "license", "fn", "url", NULL };
+	const char *p = *pp + 1, *close = strchr(p, ']');
+
+	if (!close)
+		return bad_spec(spec, "%s", "'[' without a closing ']'");
+	while (p < close) {
+		const char *key = p, *val;
+		size_t klen, i;
+
+		while (p < close && *p != '=')
+			p++;
+		klen = (size_t)(p - key);
+		for (i = 0; keys[i]; i++)
+			if (strlen(keys[i]) == klen && !strncmp(keys[i], key, klen))
+				break;
+		if (!keys[i] || p == close) {
+			struct buf k = BUF_INIT;
+			int ret;
+			buf_add(&k, key, klen);
+			ret = bad_spec(spec, "unknown bracket key '%s'", k.data);
+			buf_release(&k);
+			return ret;
+		}
+		val = ++p;
+		if (*p == '\'' || *p == '"') {
+			const char *q = memchr(p + 1, *p, (size_t)(close - p - 1));
+			if (!q)
+				return bad_spec(spec, "%s", "an unterminated quote inside '[...]'");
+			val = p + 1;
+			p = q + 1;
+			if (q == val)
+				return bad_spec(spec, "%s", "an empty value inside '[...]'");
+		} else {
+			while (p < close && *p != ',')
+				p++;
+			if (p == val)
+				return bad_spec(spec, "%s", "an empty value inside '[...]'");
+		}
+		while (p < close && *p == ' ')
+			p++;
+		if (p < close && *p++ != ',')
+			return bad_spec(spec, "%s", "values inside '[...]' are separated by ','");
+		while (p < close && *p == ' ')
+			p++;
+	}
+	*pp = close + 1;
+	return 0;
+}
+
+/*
+ * conda drops white space around operators and separators before it parses
+ * ("numpy >= 1.2, <2" is "numpy>=1.2,<2"); what remains separates the
+ * version from the build string ("numpy 1.24.* py311_0").
+ */
+static void squeeze_operators(struct buf *out, const char *s)
+{
+	static const char ops[] = "<>=!~,|";
+	const char *p;
+
+	for (p = s; *p; p++) {
+		if (*p == ' ' || *p == '\t') {
+			const char *q = p;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (!*q || strchr(ops, *q) || (out->len && strchr(ops, out->data[out->len - 1]))) {
+				p = q - 1;
+				continue;
+			}
+			buf_addch(out, ' ');
+			p = q - 1;
+			continue;
+		}
+		buf_addch(out, *p);
+	}
+}
+
+static int check_version_part(const char *spec, const char *rest)
+{
+	struct buf v = BUF_INIT;
+	const char *s, *sp, *eq;
+	int ret;
+
+	squeeze_operators(&v, rest);
+	s = v.data;
+	if (s[0] == '=' && s[1] != '=') {
+		/* "name=version[=build]" */
+		s++;
+		eq = strchr(s, '=');
+		ret = check_version_expr(spec, s, eq ? (size_t)(eq - s) : strlen(s), 1);
+		if (!ret && eq)
+			ret = check_build(spec, eq + 1, strlen(eq + 1));
+	} else if (s[0] == ' ' || operator_len(s, 0)) {
+		/* "name version [build]", "name>=1.2,<2 [build]" */
+		if (*s == ' ')
+			s++;
+		sp = strchr(s, ' ');
+		if (sp && strchr(sp + 1, ' '))
+			ret = bad_spec(spec, "%s", "too many parts: use 'name version build'");
+		else
+			ret = check_version_expr(spec, s, sp ? (size_t)(sp - s) : strlen(s), 0);
+		if (!ret && sp)
+			ret = check_build(spec, sp + 1, strlen(sp + 1));
+	} else {
+		char c[2] = { *s, 0 };
+		ret = bad_spec(spec, "illegal character '%s' after the package name", c);
+	}
+	buf_release(&v);
+	return ret;
+}
+
+int conda_check_spec(const char *spec)
+{
+	const char *p = spec, *sep = strstr(spec, "::"), *q;
+
+	if (!*spec)
+		return bad_spec(spec, "%s", "the spec is empty");
+	if (sep) {
+		if (sep == spec)
+			return bad_spec(spec, "%s", "an empty channel before '::'");
+		for (q = spec; q < sep; q++)
+			if (!is_channel_char((unsigned char)*q)) {
+				char c[2] = { *q, 0 };
+				return bad_spec(spec, "illegal character '%s' in the channel", c);
+			}
+		p = sep + 2;
+	}
+	if (!*p)
+		return bad_spec(spec, "%s", "no package name");
+	if (!isalnum((unsigned char)*p))
+		return bad_spec(spec, "%s", "the package name must start with a letter or digit");
+	while (is_name_char((unsigned char)*p))
+		p++;
+	if (*p == '[' && check_brackets(spec, &p))
+		return ERR_INPUT;
+	if (!*p)
+		return 0;
+	return check_version_part(spec, p);
+}
+
+/* ---- pip requirement lines ---- */
+
+static int bad_pip(const char *spec, const char *fmt, const char *detail)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	buf_addf(&why, fmt, detail);
+	ret = error_set(ERR_INPUT, "invalid pip requirement '" SHOWN "': %s", spec, why.data);
+	buf_release(&why);
+	return ret;
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* "scheme://..." where scheme is letters, digits, '+', '-', '.' ("git+https"). */
+static int starts_with_url(const char *p)
+{
+	if (!isalpha((unsigned char)*p))
+		return 0;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return !strncmp(p, "://", 3);
+}
+
+/* A URL up to white space; returns the end or NULL when malformed. */
+static const char *scan_url(const char *p)
+{
+	const char *start;
+
+	if (!starts_with_url(p))
+		return NULL;
+	start = strstr(p, "://") + 3;
+	for (p = start; *p && *p != ' ' && *p != '\t'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	return p > start ? p : NULL;
+}
+
+/* Options pip accepts in a requirements file (pip/_internal/req/req_file.py). */
+static int check_pip_option(const char *spec)
+{
+	static const char *const with_value[] = {
+		"-r", "--requirement", "-c", "--constraint", "-e", "--editable",
+		"-i", "--index-url", "--extra-index-url", "-f", "--find-links",
+		"--trusted-host", "--no-binary", "--only-binary", "--use-feature",
+		"--config-settings", "--global-option", NULL };
+	static const char *const flags[] = {
+		"--pre", "--no-index", "--prefer-binary", "--require-hashes", NULL };
+	const char *end = spec, *val;
+	size_t n, i;
+
+	while (*end && *end != ' ' && *end != '\t' && *end != '=')
+		end++;
+	n = (size_t)(end - spec);
+	for (i = 0; flags[i]; i++)
+		if (strlen(flags[i]) == n && !strncmp(flags[i], spec, n))
+			return *skip_ws(end) ? bad_pip(spec, "option '%s' takes no value", flags[i]) : 0;
+	for (i = 0; with_value[i]; i++)
+		if (strlen(with_value[i]) == n && !strncmp(with_value[i], spec, n))
+			break;
+	if (!with_value[i]) {
+		struct buf opt = BUF_INIT;
+		int ret;
+		buf_add(&opt, spec, n);
+		ret = bad_pip(spec, "unknown pip option '%s'", opt.data);
+		buf_release(&opt);
+		return ret;
+	}
+	val = *end == '=' ? end + 1 : skip_ws(end);
+	if (!*val || *val == ' ')
+		return bad_pip(spec, "option '%s' needs a value", with_value[i]);
+	while (*val && *val != ' ' && *val != '\t')
+		val++;
+	if (*skip_ws(val))
+		return bad_pip(spec, "option '%s' takes one value", with_value[i]);
+	return 0;
+}
+
+/* PEP 508 names and extras: letters and digits, with '.', '_', '-' inside. */
+static const char *scan_identifier(const char *p)
+{
+	const char *start = p;
+
+	if (!isalnum((unsigned char)*p))
+		return NULL;
+	while (is_name_char((unsigned char)*p))
+		p++;
+	return isalnum((unsigned char)p[-1]) || p == start ? p : NULL;
+}
+
+static int check_extras(const char *spec, const char **pp)
+{
+	const char *p = skip_ws(*pp + 1);
+
+	if (*p == ']') {
+		*pp = p + 1;
+		return 0;
+	}
+	for (;;) {
+		p = scan_identifier(p);
+		if (!p)
+			return bad_pip(spec, "%s", "an extra must be a name ('pkg[extra1,extra2]')");
+		p = skip_ws(p);
+		if (*p == ']')
+			break;
+		if (*p != ',')
+			return bad_pip(spec, "%s", "extras are separated by ',' and closed by ']'");
+		p = skip_ws(p + 1);
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+/* PEP 440 specifiers: "op version" clauses joined by ','. */
+static int check_pip_versions(const char *spec, const char **pp)
+{
+	const char *p = *pp;
+
+	for (;;) {
+		size_t op;
+		const char *v;
+		struct buf opbuf = BUF_INIT;
+
+		p = skip_ws(p);
+		op = operator_len(p, 1);
+		if (!op)
+			return bad_pip(spec, "%s", "expected a version operator (==, >=, <=, !=, ~=, >, <, ===)");
+		buf_add(&opbuf, p, op);
+		v = p = skip_ws(p + op);
+		if (op == 3) {
+			while (*p && *p != ' ' && *p != ',' && *p != ';' && *p != ')')
+				p++;
+		} else {
+			while (isalnum((unsigned char)*p) || (*p && strchr("._+!*-", *p)))
+				p++;
+		}
+		if (p == v) {
+			int ret = bad_pip(spec, "'%s' needs a version after it", opbuf.data);
+			buf_release(&opbuf);
+			return ret;
+		}
+		buf_release(&opbuf);
+		if (!isalnum((unsigned char)*v) && op != 3)
+			return bad_pip(spec, "%s", "a version starts with a letter or digit");
+		p = skip_ws(p);
+		if (*p != ',')
+			break;
+		p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* Environment markers after ';': checked for shape, not evaluated. */
+static int check_markers(const char *spec, const char *p)
+{
+	char quote = 0;
+	int depth = 0;
+
+	p = skip_ws(p);
+	if (!*p)
+		return bad_pip(spec, "%s", "';' needs an environment marker after it");
+	for (; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+			continue;
+		}
+		if (*p == '\'' || *p == '"')
+			quote = *p;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth < 0)
+			break;
+		else if (!isalnum((unsigned char)*p) && !strchr(" \t._-<>=!~", *p))
+			return bad_pip(spec, "%s", "an illegal character in the environment marker");
+	}
+	if (quote || depth)
+		return bad_pip(spec, "%s", "unbalanced quotes or parentheses in the environment marker");
+	return 0;
+}
+
+/* Per-requirement options pip allows after a requirement ("--hash=sha256:..."). */
+static int check_trailing_options(const char *spec, const char *p)
+{
+	while (*(p = skip_ws(p))) {
+		const char *h;
+		if (strncmp(p, "--hash=", 7))
+			return bad_pip(spec, "unexpected '" SHOWN "'", p);
+		h = strchr(p + 7, ':');
+		if (!h || h == p + 7 || !isxdigit((unsigned char)h[1]))
+			return bad_pip(spec, "%s", "--hash needs 'algorithm:hexdigest'");
+		for (p = h + 1; isxdigit((unsigned char)*p); p++)
+			;
+		if (*p && *p != ' ' && *p != '\t')
+			return bad_pip(spec, "%s", "--hash needs 'algorithm:hexdigest'");
+	}
+	return 0;
+}
+
+int conda_check_pip_spec(const char *spec)
+{
+	const char *p = spec, *url_end;
+
+	if (!*spec)
+		return bad_pip(spec, "%s", "the requirement is empty");
+	if (*spec == '-')
+		return check_pip_option(spec);
+	if (starts_with_url(spec)) {
+		url_end = scan_url(spec);
+		if (!url_end)
+			return bad_pip(spec, "%s", "a malformed URL");
+		return *skip_ws(url_end) && *skip_ws(url_end) != ';' ?
+		       bad_pip(spec, "unexpected '" SHOWN "' after the URL", skip_ws(url_end)) :
+		       *skip_ws(url_end) == ';' ? check_markers(spec, skip_ws(url_end) + 1) : 0;
+	}
+	p = scan_identifier(spec);
+	if (!p)
+		return bad_pip(spec, "%s", "a requirement starts with a package name "
+			       "(letters, digits, '.', '_', '-'), a URL or an option");
+	p = skip_ws(p);
+	if (*p == '[' && check_extras(spec, &p))
+		return ERR_INPUT;
+	p = skip_ws(p);
+	if (*p == '@') {
+		p = skip_ws(p + 1);
+		url_end = scan_url(p);
+		if (!url_end)
+			return bad_pip(spec, "%s", "'@' needs a URL after it");
+		p = skip_ws(url_end);
+		if (*p == ';') {
+			if (url_end == p)
+				return bad_pip(spec, "%s", "a space must separate the URL from ';'");
+			return check_markers(spec, p + 1);
+		}
+		return check_trailing_options(spec, p);
+	}
+	if (*p == '(') {
+		p++;
+		if (check_pip_versions(spec, &p))
+			return ERR_INPUT;
+		if (*p != ')')
+			return bad_pip(spec, "%s", "'(' without a closing ')'");
+		p = skip_ws(p + 1);
+	} else if (*p && *p != ';' && *p != '-') {
+		if (check_pip_versions(spec, &p))
+			return ERR_INPUT;
+	}
+	if (*p == ';')
+		return check_markers(spec, p + 1);
+	return check_trailing_options(spec, p);
+}
+
+void conda_spec_name(struct buf *out, const char *spec)
+{
+	const char *sep = strstr(spec, "::"), *p = sep ? sep + 2 : spec;
+
+	if (*spec == '-' || starts_with_url(spec) || !isalnum((unsigned char)*p)) {
+		buf_addstr(out, spec);
+		return;
+	}
+	/* PEP 503: case and runs of '-', '_', '.' do not distinguish names. */
+	for (; is_name_char((unsigned char)*p); p++)
+		buf_addch(out, (*p == '_' || *p == '.') ? '-' : (char)tolower((unsigned char)*p));
+}
+
+/* ---- the document ---- */
+
+/* Re-sets the spec checkers' message at the item, naming the field. */
+static int located(const struct yaml_doc *doc, const cJSON *item, const char *field, int index)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	buf_addstr(&why, error_message());
+	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s[%d]': %s", field, index, why.data);
+	buf_release(&why);
+	return ret;
+}
+
+static int check_pip_section(const struct yaml_doc *doc, const cJSON *map, int dep_index)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(map, "pip"), *item;
+	struct buf field = BUF_INIT;
+	int i = 0, ret = 0;
+
+	buf_addf(&field, "dependencies[%d].pip", dep_index);
+	if (cJSON_GetArraySize(map) != 1 || !list) {
+		ret = yaml_error_at(doc, map, ERR_INPUT,
+				    "field 'dependencies[%d]': a mapping among the dependencies must be "
+				    "exactly {pip: [...]}", dep_index);
+		goto done;
+	}
+	if (!cJSON_IsArray(list)) {
+		ret = yaml_error_at(doc, list, ERR_YAML, "field '%s' is %s, expected a list of pip requirements",
+				    field.data, json_type_name(list));
+		goto done;
+	}
+	cJSON_ArrayForEach(item, list) {
+		if (!cJSON_IsString(item)) {
+			ret = yaml_error_at(doc, item, ERR_YAML, "field '%s[%d]' is %s, expected a pip requirement string",
+					    field.data, i, json_type_name(item));
+			goto done;
+		}
+		if (conda_check_pip_spec(item->valuestring)) {
+			ret = located(doc, item, field.data, i);
+			goto done;
+		}
+		i++;
+	}
+done:
+	buf_release(&field);
+	return ret;
+}
+
+static int check_dependencies(const struct yaml_doc *doc)
+{
+	const cJSON *deps, *item, *pip = NULL;
+	int i = 0, ret;
+
+	if ((ret = yaml_get_array(doc, &deps, doc->root, "dependencies")))
+		return ret;
+	cJSON_ArrayForEach(item, deps) {
+		if (cJSON_IsString(item)) {
+			if (conda_check_spec(item->valuestring))
+				return located(doc, item, "dependencies", i);
+		} else if (cJSON_IsObject(item)) {
+			if (pip)
+				return yaml_error_at(doc, item, ERR_INPUT,
+						     "field 'dependencies[%d]': a second pip section; "
+						     "list every pip requirement in one", i);
+			if ((ret = check_pip_section(doc, item, i)))
+				return ret;
+			pip = item;
+		} else {
+			return yaml_error_at(doc, item, ERR_YAML,
+					     "field 'dependencies[%d]' is %s, expected a conda spec string "
+					     "or {pip: [...]}", i, json_type_name(item));
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int check_channels(const struct yaml_doc *doc)
+{
+	const cJSON *channels, *item;
+	int i = 0, ret;
+
+	if (!cJSON_GetObjectItemCaseSensitive(doc->root, "channels"))
+		return 0;
+	if ((ret = yaml_get_array(doc, &channels, doc->root, "channels")))
+		return ret;
+	cJSON_ArrayForEach(item, channels) {
+		if (!cJSON_IsString(item) || !*item->valuestring)
+			return yaml_error_at(doc, item, ERR_INPUT,
+					     "field 'channels[%d]': a channel is a non-empty name or URL", i);
+		i++;
+	}
+	return 0;
+}
+
+static int check_variables(const struct yaml_doc *doc)
+{
+	const cJSON *vars, *item;
+	int ret;
+
+	if (!cJSON_GetObjectItemCaseSensitive(doc->root, "variables"))
+		return 0;
+	if ((ret = yaml_get_object(doc, &vars, doc->root, "variables")))
+		return ret;
+	cJSON_ArrayForEach(item, vars)
+		if (!cJSON_IsString(item) && !cJSON_IsNumber(item) && !cJSON_IsBool(item))
+			return yaml_error_at(doc, item, ERR_YAML,
+					     "field 'variables.%s' is %s, expected a string, number or boolean",
+					     item->string, json_type_name(item));
+	return 0;
+}
+
+static int check_optional_string(const struct yaml_doc *doc, const char *key)
+{
+	const char *s;
+
+	if (!cJSON_GetObjectItemCaseSensitive(doc->root, key))
+		return 0;
+	return yaml_get_string(doc, &s, doc->root, key);
+}
+
+static int check_document(const struct yaml_doc *doc)
+{
+	static const char *const known[] = { "name", "channels", "dependencies", "prefix",
+					     "variables", NULL };
+	const cJSON *item;
+	int ret;
+
+	if (!cJSON_IsObject(doc->root))
+		return yaml_error_at(doc, doc->root, ERR_YAML,
+				     "a conda file is a mapping with 'dependencies' (and 'name', "
+				     "'channels', 'prefix', 'variables'), not %s",
+				     json_type_name(doc->root));
+	cJSON_ArrayForEach(item, doc->root) {
+		size_t i;
+		for (i = 0; known[i] && strcmp(known[i], item->string); i++)
+			;
+		if (!known[i])
+			return yaml_error_at(doc, item, ERR_INPUT,
+					     "field '%s': unknown in a conda file (known: name, channels, "
+					     "dependencies, prefix, variables)", item->string);
+	}
+	if ((ret = check_optional_string(doc, "name")) ||
+	    (ret = check_optional_string(doc, "prefix")) ||
+	    (ret = check_channels(doc)) ||
+	    (ret = check_dependencies(doc)) ||
+	    (ret = check_variables(doc)))
+		return ret;
+	return 0;
+}
+
+/* ---- canonical JSON ---- */
+
+static void write_json_string(struct buf *out, const char *s)
+{
+	const unsigned char *p;
+
+	buf_addch(out, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_addch(out, '\\');
+			buf_addch(out, (char)*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			buf_addf(out, "\\u%04x", *p);
+		} else {
+			buf_addch(out, (char)*p);
+		}
+	}
+	buf_addch(out, '"');
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+static void write_scalar(struct buf *out, const struct yaml_doc *doc, const cJSON *node)
+{
+	const char *text = doc ? yaml_scalar_text(doc, node) : NULL;
+
+	if (cJSON_IsString(node)) {
+		write_json_string(out, node->valuestring);
+	} else if (text) {
+		write_json_string(out, text);
+	} else if (cJSON_IsBool(node)) {
+		write_json_string(out, cJSON_IsTrue(node) ? "true" : "false");
+	} else if (cJSON_IsNumber(node)) {
+		struct buf num = BUF_INIT;
+		json_write(&num, node);
+		write_json_string(out, num.data);
+		buf_release(&num);
+	} else {
+		buf_addstr(out, "null");
+	}
+}
+
+void conda_write_canonical(struct buf *out, const struct yaml_doc *doc, const cJSON *node)
+{
+	const cJSON **children = NULL, *child;
+	size_t n = 0, i;
+
+	if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) {
+		write_scalar(out, doc, node);
+		return;
+	}
+	children = xcalloc((size_t)cJSON_GetArraySize(node) + 1, sizeof(*children));
+	cJSON_ArrayForEach(child, node)
+		children[n++] = child;
+	if (cJSON_IsObject(node) && n > 1)
+		qsort(children, n, sizeof(*children), cmp_keys);
+	buf_addch(out, cJSON_IsObject(node) ? '{' : '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(out, ',');
+		if (cJSON_IsObject(node)) {
+			write_json_string(out, children[i]->string);
+			buf_addch(out, ':');
+		}
+		conda_write_canonical(out, doc, children[i]);
+	}
+	buf_addch(out, cJSON_IsObject(node) ? '}' : ']');
+	free(children);
+}
+
+/* ---- loading ---- */
+
+void conda_file_init(struct conda_file *c)
+{
+	struct conda_file fresh = CONDA_FILE_INIT;
+
+	*c = fresh;
+}
+
+void conda_file_release(struct conda_file *c)
+{
+	if (!c)
+		return;
+	yaml_doc_release(&c->doc);
+	free(c->canonical);
+	conda_file_init(c);
+}
+
+static int finish_load(struct conda_file *out)
+{
+	struct buf canon = BUF_INIT;
+	int ret;
+
+	if ((ret = check_document(&out->doc)))
+		return ret;
+	conda_write_canonical(&canon, &out->doc, out->doc.root);
+	out->canonical = buf_detach(&canon, NULL);
+	return 0;
+}
+
+int conda_load_file(struct conda_file *out, const char *path)
+{
+	int ret;
+
+	conda_file_init(out);
+	ret = yaml_load_file(&out->doc, path);
+	if (!ret)
+		ret = finish_load(out);
+	if (ret)
+		conda_file_release(out);
+	return ret;
+}
+
+int conda_load_string(struct conda_file *out, const char *text, size_t len, const char *name)
+{
+	int ret;
+
+	conda_file_init(out);
+	ret = yaml_load_string(&out->doc, text, len, name);
+	if (!ret)
+		ret = finish_load(out);
+	if (ret)
+		conda_file_release(out);
+	return ret;
+}
+
+int conda_canonical_text(struct buf *out, const char *text, size_t len, const char *name)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	int ret;
+
+	ret = yaml_load_string(&doc, text, len, name);
+	if (!ret)
+		conda_write_canonical(out, &doc, doc.root);
+	yaml_doc_release(&doc);
+	return ret;
+}
