@@ -1,0 +1,156 @@
+/* Command jobs against the sandbox: its executor really runs them, and their
+ * log grows in Azurite while they run. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+
+#include "azure/aml_job.h"
+#include "core/json.h"
+#include "support/check.h"
+#include "support/sandbox.h"
+
+/* Registry environments need no asset in the workspace. */
+#define ENV_ID "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
+
+struct ctx {
+	struct http_client *http;
+	struct arm arm;
+	struct aml aml;
+};
+
+static void setup(struct ctx *c)
+{
+	sandbox_require();
+	sandbox_reset();
+	sandbox_config("{\"job_step_seconds\":0.05,\"lro_step_seconds\":0.05,\"retry_after_seconds\":0}");
+	c->http = sandbox_http();
+	sandbox_arm(&c->arm, c->http);
+	c->arm.poll_default_ms = 100;
+	cr_assert_ok(aml_init(&c->aml, &c->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
+			      sandbox_env("AZURE_ML_WORKSPACE")));
+}
+
+static void teardown(struct ctx *c)
+{
+	aml_release(&c->aml);
+	arm_release(&c->arm);
+	http_client_free(c->http);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Polls the job until `until` (or a terminal status); returns the last. */
+static enum aml_job_status wait_for(struct ctx *c, const char *name, enum aml_job_status until,
+				    struct aml_job *out)
+{
+	time_t deadline = time(NULL) + 60;
+
+	for (;;) {
+		cr_assert_ok(aml_job_get(out, &c->aml, name));
+		if (out->status == until || aml_job_status_terminal(out->status))
+			return out->status;
+		cr_assert(time(NULL) < deadline, "job %s still %s", name, out->status_text);
+		sleep_ms(100);
+	}
+}
+
+Test(aml_job_sandbox, runs_to_completed_while_its_log_is_read_incrementally)
+{
+	struct aml_job_spec spec = {
+		.display_name = "sandbox hello", .experiment_name = "sandbox-tests", .environment_id = ENV_ID,
+		.command = "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.3; done",
+	};
+	struct aml_job job = AML_JOB_INIT;
+	struct aml_job_log log = AML_JOB_LOG_INIT;
+	struct buf text = BUF_INIT;
+	uint64_t offset = 0;
+	int reads_with_news = 0;
+	time_t deadline;
+	size_t got;
+	struct ctx c;
+
+	setup(&c);
+	cr_assert_ok(aml_job_create(&job, &c.aml, "", &spec));
+	cr_assert_eq(strncmp(job.name, "mlops-", 6), 0);
+	cr_assert_not_null(job.studio_url);
+	cr_assert_ok(aml_job_log_open(&log, &c.aml, job.name, NULL, NULL));
+	deadline = time(NULL) + 60;
+	while (!aml_job_status_terminal(job.status)) {
+		char *name = xstrdup(job.name);
+
+		cr_assert_ok(aml_job_log_read(&text, &got, &log, offset, 0));
+		if (got)
+			reads_with_news++;
+		offset += got;
+		cr_assert_ok(aml_job_get(&job, &c.aml, name));
+		free(name);
+		cr_assert(time(NULL) < deadline);
+		sleep_ms(250);
+	}
+	cr_assert_ok(aml_job_log_read(&text, &got, &log, offset, 0));
+	offset += got;
+	cr_assert_eq(job.status, AML_JOB_COMPLETED, "status %s: %s", job.status_text, job.error);
+	cr_assert_geq(reads_with_news, 2, "the log arrived in %d reads", reads_with_news);
+	cr_assert(strstr(text.data, "line 1\n") != NULL, "%s", text.data);
+	cr_assert(strstr(text.data, "line 8\n") != NULL, "%s", text.data);
+	cr_assert_eq(offset, text.len);
+	aml_job_log_release(&log);
+	aml_job_release(&job);
+	buf_release(&text);
+	teardown(&c);
+}
+
+Test(aml_job_sandbox, failing_command_ends_failed_with_its_status)
+{
+	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = "echo oops; exit 3" };
+	struct aml_job job = AML_JOB_INIT;
+	struct ctx c;
+
+	setup(&c);
+	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-fails", &spec));
+	cr_assert_eq(wait_for(&c, "sbx-fails", AML_JOB_COMPLETED, &job), AML_JOB_FAILED);
+	cr_assert_not_null(job.error);
+	cr_assert(strstr(job.error, "status code 3") != NULL, "%s", job.error);
+	aml_job_release(&job);
+	teardown(&c);
+}
+
+Test(aml_job_sandbox, cancel_stops_a_running_job)
+{
+	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = "echo start; sleep 120" };
+	struct aml_job job = AML_JOB_INIT;
+	struct aml_job_list list = AML_JOB_LIST_INIT;
+	const char *const tags[] = { "purpose", "cancel-test", NULL };
+	struct ctx c;
+
+	setup(&c);
+	spec.tags = tags;
+	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-cancel", &spec));
+	cr_assert_eq(wait_for(&c, "sbx-cancel", AML_JOB_RUNNING, &job), AML_JOB_RUNNING);
+	cr_assert_ok(aml_job_cancel(&c.aml, "sbx-cancel", 30));
+	cr_assert_ok(aml_job_get(&job, &c.aml, "sbx-cancel"));
+	cr_assert_eq(job.status, AML_JOB_CANCELED, "status %s", job.status_text);
+	cr_assert_ok(aml_job_list(&list, &c.aml, "purpose=cancel-test"));
+	cr_assert_eq(list.nr, 1);
+	cr_assert_str_eq(list.items[0].name, "sbx-cancel");
+	aml_job_list_release(&list);
+	aml_job_release(&job);
+	teardown(&c);
+}
+
+Test(aml_job_sandbox, missing_job_is_not_found)
+{
+	struct aml_job job = AML_JOB_INIT;
+	struct ctx c;
+
+	setup(&c);
+	cr_assert_fails(aml_job_get(&job, &c.aml, "no-such-job"), ERR_NOT_FOUND, "HTTP 404");
+	teardown(&c);
+}
