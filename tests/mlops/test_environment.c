@@ -1,0 +1,540 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "mlops/environment.h"
+#include "support/check.h"
+
+#define FIXTURES "tests/fixtures/environments/"
+#define IMAGE "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+
+static char root[] = "/tmp/environment-test-XXXXXX";
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(root));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(environment, .init = setup, .fini = teardown);
+
+static void write_file(const char *rel, const char *text)
+{
+	struct buf path = BUF_INIT;
+	char *slash;
+
+	buf_addf(&path, "%s/%s", root, rel);
+	slash = strrchr(path.data, '/');
+	*slash = '\0';
+	cr_assert_ok(fs_mkdirs(path.data));
+	*slash = '/';
+	cr_assert_ok(fs_write_file(path.data, text, strlen(text)));
+	buf_release(&path);
+}
+
+/* Writes environments <dir>/environment.yml and <dir>/conda.yml and loads them. */
+static void load_env(struct environment *env, const char *dir, const char *yml, const char *conda)
+{
+	struct buf rel = BUF_INIT, path = BUF_INIT;
+
+	buf_addf(&rel, "%s/environment.yml", dir);
+	write_file(rel.data, yml);
+	if (conda) {
+		buf_reset(&rel);
+		buf_addf(&rel, "%s/conda.yml", dir);
+		write_file(rel.data, conda);
+	}
+	buf_addf(&path, "%s/%s", root, dir);
+	cr_assert_ok(environment_load(env, path.data, ENV_VERSIONING_DECLARED));
+	buf_release(&rel);
+	buf_release(&path);
+}
+
+static const char *const base_yml =
+	"name: train\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n";
+static const char *const base_conda =
+	"name: train\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n"
+	"  - pip:\n      - mlflow==2.12.2\n      - pandas==2.2.2\n";
+
+/* ---- validation: every error names file, line, column and field ---- */
+
+struct bad_case {
+	const char *dir;
+	int code;
+	const char *where;   /* "<file>:<line>:<col>" */
+	const char *field;   /* the field (or what is wrong) named in the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "malformed-yaml", ERR_YAML, "malformed-yaml/environment.yml:4:", "did not find expected" },
+	{ "missing-name", ERR_YAML, "missing-name/environment.yml:2:1:", "'name'" },
+	{ "missing-version", ERR_INPUT, "missing-version/environment.yml:1:7:", "field 'version'" },
+	{ "bad-name", ERR_INPUT, "bad-name/environment.yml:1:7:", "field 'name'" },
+	{ "image-and-build", ERR_INPUT, "image-and-build/environment.yml:5:3:",
+	  "fields 'image' (line 3) and 'build' (line 5)" },
+	{ "conda-missing", ERR_INPUT, "conda-missing/environment.yml:4:13:", "field 'conda_file'" },
+	{ "bad-conda-spec", ERR_INPUT, "bad-conda-spec/conda.yml:5:5:",
+	  "field 'dependencies[1]': invalid conda spec 'numpy>=': '>=' needs a version" },
+	{ "bad-pip-spec", ERR_INPUT, "bad-pip-spec/conda.yml:8:9:",
+	  "field 'dependencies[2].pip[1]': invalid pip requirement 'pandas=2.2.2'" },
+	{ "bad-image", ERR_INPUT, "bad-image/environment.yml:3:8:",
+	  "field 'image': 'mcr.microsoft.com/AzureML/openmpi:latest' is not a Docker image "
+	  "reference: repository names must be lowercase" },
+	{ "unknown-field", ERR_INPUT, "unknown-field/environment.yml:4:8:", "field 'conda': unknown" },
+	{ "unknown-conda-key", ERR_INPUT, "unknown-conda-key/conda.yml:4:3:",
+	  "field 'dependency': unknown" },
+	{ "build-escape", ERR_INPUT, "build-escape/environment.yml:4:9:",
+	  "field 'build.path': '../build-ok/docker' must be a folder inside" },
+	{ "tag-list", ERR_YAML, "tag-list/environment.yml:6:11:",
+	  "field 'tags.owners' is an array, expected a string, number or boolean" },
+	{ "conda-with-build", ERR_INPUT, "conda-with-build/environment.yml:5:13:",
+	  "field 'conda_file': only with 'image'" },
+	{ "bad-os-type", ERR_INPUT, "bad-os-type/environment.yml:4:10:", "field 'os_type'" },
+};
+
+Test(environment, every_validation_error_names_file_line_column_and_field)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct environment env = ENVIRONMENT_INIT;
+		struct buf dir = BUF_INIT;
+		const struct error_location *where;
+
+		buf_addf(&dir, FIXTURES "%s", c->dir);
+		cr_assert_fails(environment_load(&env, dir.data, ENV_VERSIONING_DECLARED), c->code, c->where);
+		cr_assert(strstr(error_message(), c->field), "%s: message '%s' lacks '%s'", c->dir,
+			  error_message(), c->field);
+		where = error_where();
+		cr_assert_not_null(where, "%s: no error location", c->dir);
+		cr_assert_gt(where->line, 0, "%s: no line", c->dir);
+		cr_assert_null(env.yaml_path, "%s: a failed load leaves the environment released", c->dir);
+		buf_release(&dir);
+	}
+}
+
+Test(environment, a_missing_version_is_fine_in_auto_mode)
+{
+	struct environment env = ENVIRONMENT_INIT;
+
+	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
+	cr_assert_null(env.version);
+	cr_assert_eq(env.version_at.line, 1);
+	environment_release(&env);
+}
+
+Test(environment, finds_the_yaml_by_shape_and_reads_versions_as_written)
+{
+	struct environment env = ENVIRONMENT_INIT;
+
+	cr_assert_ok(environment_load(&env, FIXTURES "discovered/", ENV_VERSIONING_DECLARED));
+	cr_assert_str_eq(env.yaml_path, FIXTURES "discovered/train-env.yaml");
+	cr_assert_str_eq(env.name, "discovered");
+	cr_assert_str_eq(env.version, "1.9");
+	cr_assert_str_eq(env.os_type, "linux");
+	cr_assert_str_eq(env.conda_path, FIXTURES "discovered/deps.yml");
+	cr_assert_eq(env.version_at.line, 2);
+	cr_assert_str_eq(env.version_at.file, env.yaml_path);
+	environment_release(&env);
+}
+
+Test(environment, loads_a_build_context_and_hashes_its_files)
+{
+	struct environment env = ENVIRONMENT_INIT;
+
+	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
+	cr_assert_null(env.image);
+	cr_assert_str_eq(env.build_path, FIXTURES "build-ok/docker");
+	cr_assert_str_eq(env.dockerfile_path, "Dockerfile.gpu");
+	cr_assert(strstr(env.canonical, "dockerfile \"Dockerfile.gpu\"\n"));
+	cr_assert(strstr(env.canonical, " \"scripts/setup.sh\"\n"), "%s", env.canonical);
+	cr_assert(strstr(env.canonical, " \"requirements.txt\"\n"));
+	cr_assert_eq(strlen(env.content_hash), 64);
+	environment_release(&env);
+}
+
+Test(environment, the_shipped_examples_validate)
+{
+	static const char *const dirs[] = { "environments/train", "environments/inference" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct environment env = ENVIRONMENT_INIT;
+
+		cr_assert_ok(environment_load(&env, dirs[i], ENV_VERSIONING_DECLARED));
+		cr_assert_not_null(env.image);
+		cr_assert_not_null(env.conda.canonical);
+		cr_assert(strstr(env.conda.canonical, "==") != NULL, "pip deps are pinned");
+		environment_release(&env);
+	}
+}
+
+Test(environment, versioning_input_is_declared_or_auto)
+{
+	enum env_versioning v;
+
+	cr_assert_ok(env_versioning_parse(&v, "auto"));
+	cr_assert_eq(v, ENV_VERSIONING_AUTO);
+	cr_assert_ok(env_versioning_parse(&v, "declared"));
+	cr_assert_eq(v, ENV_VERSIONING_DECLARED);
+	cr_assert_fails(env_versioning_parse(&v, "always"), ERR_INPUT, "'always' is not valid");
+}
+
+Test(environment, image_references_follow_the_docker_grammar)
+{
+	static const char *const good[] = {
+		"ubuntu", "ubuntu:22.04", "library/ubuntu", "localhost:5000/team/img:v1",
+		"myregistry.azurecr.io/azureml/azureml_abc123:latest", "a/b__c/d-e---f.g",
+		"mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04@sha256:"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	};
+	static const char *const bad[] = {
+		"Ubuntu", "ubuntu:", "ubuntu:-x", "reg.io//img", "img/", "-img", "img_",
+		"reg.io/img@sha256:1234", "reg.io:port/img", "img:tag with space",
+	};
+	char dir[256];
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s/img", root);
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct environment env = ENVIRONMENT_INIT;
+		struct buf yml = BUF_INIT;
+
+		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", good[i]);
+		write_file("img/environment.yml", yml.data);
+		cr_assert_ok(environment_load(&env, dir,
+					      ENV_VERSIONING_DECLARED));
+		environment_release(&env);
+		buf_release(&yml);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct environment env = ENVIRONMENT_INIT;
+		struct buf yml = BUF_INIT;
+
+		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", bad[i]);
+		write_file("img/environment.yml", yml.data);
+		cr_assert_fails(environment_load(&env, dir,
+						 ENV_VERSIONING_DECLARED),
+				ERR_INPUT, "environment.yml:3:8: field 'image'");
+		buf_release(&yml);
+	}
+}
+
+/* ---- the content hash ---- */
+
+Test(environment, formatting_comments_key_order_and_quoting_do_not_change_the_hash)
+{
+	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
+
+	load_env(&a, "a", base_yml, base_conda);
+	load_env(&b, "b",
+		 "# the same environment, written differently\n"
+		 "description: other words\ntags: {team: ml}\n"
+		 "conda_file: ./conda.yml\nimage: '" IMAGE "'\nversion: 7\nname: other-name\n",
+		 "# comment\ndependencies: [\"python=3.11\", pip, {pip: ['mlflow==2.12.2', pandas==2.2.2]}]\n"
+		 "channels: [conda-forge]   # trailing comment\nname: \"train\"\n");
+	cr_assert_str_eq(a.conda.canonical, b.conda.canonical);
+	cr_assert_str_eq(a.content_hash, b.content_hash);
+	environment_release(&a);
+	environment_release(&b);
+}
+
+static void assert_hash_differs(const char *yml, const char *conda)
+{
+	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
+
+	load_env(&a, "a", base_yml, base_conda);
+	load_env(&b, "b", yml, conda);
+	cr_assert_str_neq(a.content_hash, b.content_hash, "%s\n%s", a.canonical, b.canonical);
+	environment_release(&a);
+	environment_release(&b);
+}
+
+Test(environment, a_changed_dependency_image_tag_or_os_changes_the_hash)
+{
+	struct buf conda = BUF_INIT;
+	const char *pin = strstr(base_conda, "pandas==2.2.2");
+
+	buf_add(&conda, base_conda, (size_t)(pin - base_conda));
+	buf_addstr(&conda, "pandas==2.2.1\n");
+	assert_hash_differs(base_yml, conda.data);
+	assert_hash_differs("name: train\nversion: \"1\"\nimage: mcr.microsoft.com/azureml/"
+			    "openmpi4.1.0-ubuntu22.04:20240101\nconda_file: conda.yml\n", base_conda);
+	assert_hash_differs("name: train\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n"
+			    "os_type: windows\n", base_conda);
+	buf_release(&conda);
+}
+
+Test(environment, a_changed_build_file_changes_the_hash_and_metadata_does_not)
+{
+	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT, c = ENVIRONMENT_INIT;
+	char dir[256];
+
+	write_file("ctx/docker/Dockerfile", "FROM ubuntu:22.04\n");
+	write_file("ctx/docker/app/req.txt", "mlflow==2.12.2\n");
+	snprintf(dir, sizeof(dir), "%s/ctx", root);
+	load_env(&a, "ctx", "name: ctx\nversion: \"1\"\nbuild:\n  path: docker\n", NULL);
+	load_env(&b, "ctx", "name: ctx\nversion: \"2\"\ndescription: new words\nbuild: {path: ./docker}\n", NULL);
+	cr_assert_str_eq(a.content_hash, b.content_hash);
+	write_file("ctx/docker/app/req.txt", "mlflow==2.12.1\n");
+	cr_assert_ok(environment_load(&c, dir, ENV_VERSIONING_DECLARED));
+	cr_assert_str_neq(a.content_hash, c.content_hash);
+	environment_release(&a);
+	environment_release(&b);
+	environment_release(&c);
+}
+
+/* ---- comparing with what is registered ---- */
+
+static struct env_registered registered(const char *version, const char *conda_text)
+{
+	struct env_registered r = { version, IMAGE, conda_text, NULL, "Linux", 0 };
+
+	return r;
+}
+
+Test(environment, a_registered_conda_string_compares_equal_to_the_local_file)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_diff diff = ENV_DIFF_INIT;
+	/* As another tool would have serialised it: other order, quoting, flow style. */
+	struct env_registered reg = registered("1",
+		"channels:\n- conda-forge\ndependencies:\n- python=3.11\n- pip\n- pip:\n"
+		"  - mlflow==2.12.2\n  - 'pandas==2.2.2'\nname: train\n");
+
+	load_env(&env, "a", base_yml, base_conda);
+	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_SAME);
+	cr_assert_eq(diff.nr, 0);
+	env_diff_release(&diff);
+	environment_release(&env);
+}
+
+static const struct env_change *find_change(const struct env_diff *d, const char *fieldname,
+					    const char *before, const char *after)
+{
+	size_t i;
+
+	for (i = 0; i < d->nr; i++)
+		if (!strcmp(d->items[i].field, fieldname) &&
+		    !(before ? !d->items[i].before || strcmp(d->items[i].before, before) : !!d->items[i].before) &&
+		    !(after ? !d->items[i].after || strcmp(d->items[i].after, after) : !!d->items[i].after))
+			return &d->items[i];
+	return NULL;
+}
+
+Test(environment, the_diff_lists_changed_added_and_removed_dependencies)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_diff diff = ENV_DIFF_INIT;
+	struct env_registered reg = registered("1",
+		"name: train\nchannels: [defaults]\ndependencies:\n  - python=3.10\n  - pip\n"
+		"  - numpy\n  - pip:\n    - mlflow==2.11.0\n    - pandas==2.2.2\n    - scipy\n");
+
+	reg.image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:old";
+	load_env(&env, "a", base_yml, base_conda);
+	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_DIFFERENT);
+	cr_assert_not_null(find_change(&diff, "image", reg.image, IMAGE));
+	cr_assert_not_null(find_change(&diff, "conda_file.channels", "[\"defaults\"]", "[\"conda-forge\"]"));
+	cr_assert_not_null(find_change(&diff, "conda_file.dependencies", "python=3.10", "python=3.11"));
+	cr_assert_not_null(find_change(&diff, "conda_file.dependencies", "numpy", NULL));
+	cr_assert_not_null(find_change(&diff, "conda_file.dependencies.pip", "mlflow==2.11.0", "mlflow==2.12.2"));
+	cr_assert_not_null(find_change(&diff, "conda_file.dependencies.pip", "scipy", NULL));
+	cr_assert_eq(diff.nr, 6, "unexpected extra changes: %zu", diff.nr);
+	env_diff_release(&diff);
+	environment_release(&env);
+}
+
+Test(environment, a_build_context_is_compared_by_our_hash_tag)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_diff diff = ENV_DIFF_INIT;
+	struct env_registered reg = { "3", NULL, NULL, NULL, NULL, 1 };
+
+	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
+	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_UNKNOWN);
+	cr_assert_eq(diff.nr, 1);
+	env_diff_release(&diff);
+	reg.content_hash_tag = env.content_hash;
+	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_SAME);
+	reg.content_hash_tag = "0000";
+	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_DIFFERENT);
+	cr_assert_not_null(find_change(&diff, "build", "0000", env.content_hash));
+	env_diff_release(&diff);
+	environment_release(&env);
+}
+
+/* ---- next version and the decision table ---- */
+
+Test(environment, next_version_increments_integers_and_the_last_dotted_part)
+{
+	static const char *const cases[][2] = {
+		{ "3", "4" }, { "1.9", "1.10" }, { "9", "10" }, { "99", "100" },
+		{ "2.0.19", "2.0.20" }, { "1.99", "1.100" }, { "007", "008" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out = BUF_INIT;
+
+		cr_assert_ok(env_next_version(&out, cases[i][0]));
+		cr_assert_str_eq(out.data, cases[i][1]);
+		buf_release(&out);
+	}
+}
+
+Test(environment, next_version_refuses_what_it_cannot_increment)
+{
+	static const char *const cases[] = { "beta", "1.0-rc1", "1..2", "1.", ".1", "v2" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf out = BUF_INIT;
+
+		cr_assert_fails(env_next_version(&out, cases[i]), ERR_INPUT,
+				"set the next version explicitly");
+		buf_release(&out);
+	}
+}
+
+Test(environment, declared_mode_decisions)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_decision d = ENV_DECISION_INIT;
+	struct env_registered same = registered("1", base_conda), latest = registered("3", base_conda);
+	struct env_registered changed = registered("1", "dependencies: [python=3.10]\n");
+
+	load_env(&env, "a", base_yml, base_conda);
+
+	cr_assert_ok(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(d.status, ENV_NEW);
+	cr_assert_str_eq(d.version, "1");
+	env_decision_release(&d);
+
+	cr_assert_ok(env_decide(&d, &env, &same, &latest, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(d.status, ENV_UNCHANGED);
+	cr_assert_eq(d.diff.nr, 0);
+	env_decision_release(&d);
+
+	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(d.status, ENV_NEEDS_BUMP);
+	cr_assert_str_eq(d.version, "1");
+	cr_assert_str_eq(d.next_version, "4");
+	cr_assert_gt(d.diff.nr, 0);
+	cr_assert_str_eq(env_status_name(d.status), "needs-version-bump");
+	env_decision_release(&d);
+
+	latest.version = "beta";
+	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(d.status, ENV_NEEDS_BUMP);
+	cr_assert_null(d.next_version, "no next version can be computed after 'beta'");
+	env_decision_release(&d);
+	environment_release(&env);
+}
+
+Test(environment, declared_mode_requires_a_version)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_decision d = ENV_DECISION_INIT;
+
+	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
+	cr_assert_fails(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"missing-version/environment.yml:1:7: field 'version'");
+	environment_release(&env);
+}
+
+Test(environment, auto_mode_decisions)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_decision d = ENV_DECISION_INIT;
+	struct env_registered latest = registered("1.9", base_conda);
+	struct env_registered changed = registered("1.9", "dependencies: [python=3.10]\n");
+
+	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
+
+	cr_assert_ok(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_NEW);
+	cr_assert_str_eq(d.version, "1");
+	env_decision_release(&d);
+
+	latest.conda_text = NULL; /* missing-version has an image and no conda file */
+	cr_assert_ok(env_decide(&d, &env, NULL, &latest, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_UNCHANGED);
+	cr_assert_str_eq(d.version, "1.9");
+	env_decision_release(&d);
+
+	cr_assert_ok(env_decide(&d, &env, NULL, &changed, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
+	cr_assert_str_eq(d.version, "1.10");
+	cr_assert_str_eq(d.next_version, "1.10");
+	cr_assert_not_null(find_change(&d.diff, "conda_file", "a conda file", NULL));
+	env_decision_release(&d);
+
+	changed.version = "beta";
+	cr_assert_fails(env_decide(&d, &env, NULL, &changed, ENV_VERSIONING_AUTO), ERR_INPUT,
+			"'beta', which cannot be incremented");
+	cr_assert_null(d.version);
+	environment_release(&env);
+}
+
+Test(environment, auto_mode_with_a_declared_version)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_decision d = ENV_DECISION_INIT;
+	struct env_registered same = registered("1", base_conda), latest = registered("5", "dependencies: [x]\n");
+	struct env_registered changed = registered("1", "dependencies: [python=3.10]\n");
+
+	load_env(&env, "a", base_yml, base_conda);
+
+	/* Declared and not registered: created as declared. */
+	cr_assert_ok(env_decide(&d, &env, NULL, &latest, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_NEW);
+	cr_assert_str_eq(d.version, "1");
+	env_decision_release(&d);
+
+	/* Declared, registered and the same: the declared version pins it. */
+	cr_assert_ok(env_decide(&d, &env, &same, &latest, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_UNCHANGED);
+	cr_assert_str_eq(d.version, "1");
+	env_decision_release(&d);
+
+	/* Declared, registered and different: the version after the latest. */
+	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
+	cr_assert_str_eq(d.version, "6");
+	env_decision_release(&d);
+	environment_release(&env);
+}
+
+Test(environment, an_uncomparable_build_context)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_decision d = ENV_DECISION_INIT;
+	struct env_registered reg = { "3", NULL, NULL, NULL, NULL, 1 };
+
+	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
+	cr_assert_ok(env_decide(&d, &env, &reg, &reg, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(d.status, ENV_UNCHANGED);
+	cr_assert(d.uncertain);
+	env_decision_release(&d);
+
+	cr_assert_ok(env_decide(&d, &env, &reg, &reg, ENV_VERSIONING_AUTO));
+	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
+	cr_assert_str_eq(d.version, "4");
+	cr_assert(d.uncertain);
+	env_decision_release(&d);
+	environment_release(&env);
+}
