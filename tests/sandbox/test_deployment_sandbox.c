@@ -1,0 +1,253 @@
+/* ARM template deployments against the sandbox: the real template in
+ * tests/fixtures/arm/ validated, what-if'd, deployed and re-examined, a
+ * failing resource named, a rejected template, and a throttled poll. */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "azure/deployment.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "support/check.h"
+#include "support/sandbox.h"
+
+#define FIXTURES "tests/fixtures/arm/"
+#define RG_API "2025-04-01"
+
+static cJSON *load(const char *name)
+{
+	struct buf text = BUF_INIT;
+	cJSON *json = NULL;
+
+	cr_assert_ok(fs_read_file(&text, name, 1 << 20));
+	cr_assert_ok(json_parse(&json, text.data, text.len, name));
+	buf_release(&text);
+	return json;
+}
+
+/* Progress lines arm_wait logs, kept for the test to read. */
+static struct buf progress_lines = BUF_INIT;
+
+static void keep_line(enum log_level level, const char *text, void *ctx)
+{
+	(void)level;
+	(void)ctx;
+	buf_addf(&progress_lines, "%s\n", text);
+}
+
+struct env {
+	struct http_client *http;
+	struct arm arm;
+	struct deployment_target target;
+	cJSON *template, *params_file, *params;
+	struct deployment_request req;
+};
+
+/* A fresh sandbox, an empty resource group of our own, quick async walks. */
+static void setup(struct env *e, const char *rg, const char *const *overrides, size_t n)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct buf path = BUF_INIT;
+	cJSON *body = json_new_object();
+
+	sandbox_require();
+	sandbox_reset();
+	/* 4 steps (2 resources + 2) of 1.2 s, polled every second: the first
+	 * poll still sees Accepted, the later ones Running. */
+	sandbox_config("{\"lro_step_seconds\":1.2,\"retry_after_seconds\":1}");
+	e->http = sandbox_http();
+	sandbox_arm(&e->arm, e->http);
+	e->arm.progress_every_ms = 0; /* a progress line per poll, to see the walk */
+	json_add_string(body, "location", "westeurope");
+	buf_addf(&path, "/subscriptions/%s/resourcegroups/%s", e->arm.subscription_id, rg);
+	cr_assert_ok(arm_call(&e->arm, "PUT", path.data, RG_API, body, &r));
+	e->target = (struct deployment_target){ &e->arm, rg, "storage-vault", 120 };
+	e->template = load(FIXTURES "storage-vault.json");
+	e->params_file = load(FIXTURES "storage-vault.parameters.json");
+	e->params = NULL;
+	cr_assert_ok(deployment_parameters_merge(&e->params, e->template, e->params_file,
+						 "storage-vault.parameters.json", overrides, n));
+	e->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
+	e->req.template = e->template;
+	e->req.parameters = e->params;
+	arm_response_release(&r);
+	buf_release(&path);
+	cJSON_Delete(body);
+}
+
+static void reparameterise(struct env *e, const char *const *overrides, size_t n)
+{
+	cJSON_Delete(e->params);
+	cr_assert_ok(deployment_parameters_merge(&e->params, e->template, e->params_file, NULL, overrides, n));
+	e->req.parameters = e->params;
+}
+
+static void teardown(struct env *e)
+{
+	cJSON_Delete(e->template);
+	cJSON_Delete(e->params_file);
+	cJSON_Delete(e->params);
+	arm_release(&e->arm);
+	http_client_free(e->http);
+	log_set_sink(NULL);
+	buf_release(&progress_lines);
+	log_reset_secrets();
+}
+
+static const struct deployment_change *change_of_type(const struct deployment_whatif *w,
+						      const char *type_suffix)
+{
+	size_t i, n = strlen(type_suffix);
+
+	for (i = 0; i < w->n_changes; i++) {
+		size_t len = strlen(w->changes[i].resource_id);
+		const char *id = w->changes[i].resource_id;
+
+		if (len > n && strstr(id, type_suffix))
+			return &w->changes[i];
+	}
+	cr_assert_fail("no change for %s", type_suffix);
+	return NULL;
+}
+
+Test(deployment_sandbox, validate_whatif_deploy_and_whatif_again)
+{
+	/* Not storageSku: the sandbox's what-if drops nested "name" keys (sku.name). */
+	static const char *const bigger[] = { "storageTags={\"team\":\"ml\"}", "softDeleteDays=30" };
+	struct log_sink sink = { keep_line, NULL, NULL };
+	struct deployment_validation v;
+	struct deployment_whatif w;
+	struct deployment_result r;
+	const struct deployment_output *o;
+	size_t counts[DEPLOYMENT_CHANGE_COUNT];
+	struct buf lines = BUF_INIT, masked = BUF_INIT;
+	struct env e;
+
+	setup(&e, "deploy-e2e-rg", NULL, 0);
+	deployment_validation_init(&v);
+	deployment_whatif_init(&w);
+	deployment_result_init(&r);
+
+	cr_assert_ok(deployment_validate(&v, &e.target, &e.req));
+	cr_assert_str_eq(v.provisioning_state, "Succeeded");
+	cr_assert_eq(v.n_validated_resources, 2);
+
+	/* A fresh resource group: everything is created. */
+	cr_assert_ok(deployment_what_if(&w, &e.target, &e.req));
+	deployment_whatif_count(counts, &w);
+	cr_assert_eq(w.n_changes, 2);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_CREATE], 2);
+
+	log_set_sink(&sink);
+	cr_assert_ok(deployment_deploy(&r, &e.target, &e.req));
+	log_set_sink(NULL);
+	cr_assert(strstr(progress_lines.data, "deployment storage-vault: Accepted (") != NULL, "%s",
+		  progress_lines.data);
+	cr_assert(strstr(progress_lines.data, "deployment storage-vault: Running (") != NULL, "%s",
+		  progress_lines.data);
+	cr_assert_str_eq(r.provisioning_state, "Succeeded");
+	cr_assert_not_null(r.duration);
+	cr_assert_not_null(r.correlation_id);
+	cr_assert_eq(r.n_output_resources, 2);
+	o = deployment_output_find(&r, "blobEndpoint");
+	cr_assert_not_null(o);
+	cr_assert(strstr(o->value->valuestring, ".blob.core.windows.net/") != NULL);
+	cr_assert(strstr(deployment_output_find(&r, "vaultUri")->value->valuestring, ".vault.azure.net/") != NULL);
+	cr_assert_eq(deployment_output_find(&r, "softDeleteDays")->value->valuedouble, 7);
+	o = deployment_output_find(&r, "adminSecretEcho");
+	cr_assert(o->secure);
+	buf_addstr(&masked, "echo sandbox-admin-secret-42");
+	log_mask(&masked);
+	cr_assert_str_eq(masked.data, "echo ***");
+
+	/* The same again changes nothing... */
+	cr_assert_ok(deployment_what_if(&w, &e.target, &e.req));
+	deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_NO_CHANGE], 2, "%zu creates, %zu modifies",
+		     counts[DEPLOYMENT_CHANGE_CREATE], counts[DEPLOYMENT_CHANGE_MODIFY]);
+
+	/* ...and other parameters modify both resources, property by property. */
+	reparameterise(&e, bigger, 2);
+	cr_assert_ok(deployment_what_if(&w, &e.target, &e.req));
+	deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[DEPLOYMENT_CHANGE_MODIFY], 2, "%zu changes: %s %s, %s %s", w.n_changes,
+		     deployment_change_type_name(w.changes[0].type), w.changes[0].resource_id,
+		     w.n_changes > 1 ? deployment_change_type_name(w.changes[1].type) : "", 
+		     w.n_changes > 1 ? w.changes[1].resource_id : "");
+	deployment_change_lines(&lines, change_of_type(&w, "/storageAccounts/"), 200);
+	cr_assert_str_eq(lines.data, "tags.team: (none) -> \"ml\"\n");
+	buf_reset(&lines);
+	deployment_change_lines(&lines, change_of_type(&w, "/vaults/"), 200);
+	cr_assert_str_eq(lines.data, "properties.softDeleteRetentionInDays: 7 -> 30\n");
+
+	buf_release(&lines);
+	buf_release(&masked);
+	deployment_validation_release(&v);
+	deployment_whatif_release(&w);
+	deployment_result_release(&r);
+	teardown(&e);
+}
+
+Test(deployment_sandbox, failed_deployment_names_the_failing_resource)
+{
+	/* The sandbox fails a resource tagged sandbox-fail with that code. */
+	static const char *const failing[] = { "storageTags={\"sandbox-fail\":\"StorageAccountAlreadyTaken\"}" };
+	struct deployment_result r;
+	struct env e;
+
+	setup(&e, "deploy-fail-rg", failing, 1);
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &e.target, &e.req), ERR_HTTP,
+			"deployment storage-vault: resource Microsoft.Storage/storageAccounts 'mlopssa");
+	cr_assert(strstr(error_message(), "' failed: StorageAccountAlreadyTaken: ") != NULL, "%s", error_message());
+	cr_assert(strstr(error_message(), "DeploymentFailed") != NULL, "%s", error_message());
+	cr_assert_str_eq(r.provisioning_state, "Failed");
+	cr_assert_str_eq(r.failure.resource_type, "Microsoft.Storage/storageAccounts");
+	cr_assert_str_eq(r.failure.code, "StorageAccountAlreadyTaken");
+	deployment_result_release(&r);
+	teardown(&e);
+}
+
+Test(deployment_sandbox, invalid_template_fails_validation)
+{
+	struct deployment_validation v;
+	cJSON *bad = load(FIXTURES "invalid-function.json");
+	static const char *const bad_name[] = { "prefix=BAD_" };
+	struct env e;
+
+	setup(&e, "deploy-invalid-rg", NULL, 0);
+	deployment_validation_init(&v);
+	e.req.template = bad;
+	e.req.parameters = NULL;
+	cr_assert_fails(deployment_validate(&v, &e.target, &e.req), ERR_HTTP, "HTTP 400 InvalidTemplate: ");
+	cr_assert(strstr(error_message(), "noSuchFunction") != NULL, "%s", error_message());
+
+	/* A preflight failure names the resource it is about. */
+	e.req.template = e.template;
+	reparameterise(&e, bad_name, 1);
+	cr_assert_fails(deployment_validate(&v, &e.target, &e.req), ERR_HTTP,
+			"validate deployment storage-vault: AccountNameInvalid on resource 'BAD_sa");
+	cr_assert(strstr(error_message(), "InvalidTemplateDeployment") != NULL, "%s", error_message());
+	deployment_validation_release(&v);
+	cJSON_Delete(bad);
+	teardown(&e);
+}
+
+Test(deployment_sandbox, throttled_status_poll_recovers)
+{
+	struct deployment_result r;
+	char *throttle;
+	struct env e;
+
+	setup(&e, "deploy-throttle-rg", NULL, 0);
+	throttle = sandbox_fault("{\"kind\":\"status\",\"status\":429,\"retry_after\":1,\"count\":1,"
+				 "\"method\":\"GET\",\"path\":\"/operationStatuses/\"}");
+	deployment_result_init(&r);
+	cr_assert_ok(deployment_deploy(&r, &e.target, &e.req));
+	cr_assert_str_eq(r.provisioning_state, "Succeeded");
+	cr_assert_eq(sandbox_fault_applied(throttle), 1);
+	free(throttle);
+	deployment_result_release(&r);
+	teardown(&e);
+}
