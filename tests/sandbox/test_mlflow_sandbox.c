@@ -1,0 +1,108 @@
+/* MLflow reads against the sandbox: a job logs through the sandbox's mlflow
+ * shim, and the client reads what it logged. */
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+
+#include "azure/aml_job.h"
+#include "azure/mlflow.h"
+#include "core/json.h"
+#include "support/check.h"
+#include "support/sandbox.h"
+
+#define ENV_ID "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
+
+struct ctx {
+	struct http_client *http;
+	struct arm arm;
+	struct aml aml;
+	struct mlflow mlflow;
+};
+
+/* The tracking URI comes from the workspace, as a workflow would pass it. */
+static void setup(struct ctx *c)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	const char *uri;
+
+	sandbox_require();
+	sandbox_reset();
+	sandbox_config("{\"job_step_seconds\":0.05}");
+	c->http = sandbox_http();
+	sandbox_arm(&c->arm, c->http);
+	cr_assert_ok(aml_init(&c->aml, &c->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
+			      sandbox_env("AZURE_ML_WORKSPACE")));
+	cr_assert_ok(arm_call(&c->arm, "GET", sandbox_workspace_path(), AML_API_VERSION, NULL, &r));
+	cr_assert_ok(json_get_string(&uri, r.json, "properties.mlFlowTrackingUri"));
+	cr_assert_eq(strncmp(uri, "azureml://", 10), 0, "%s", uri);
+	cr_assert_ok(mlflow_init(&c->mlflow, c->http, sandbox_token, NULL, uri, NULL));
+	arm_response_release(&r);
+}
+
+static void teardown(struct ctx *c)
+{
+	mlflow_release(&c->mlflow);
+	aml_release(&c->aml);
+	arm_release(&c->arm);
+	http_client_free(c->http);
+}
+
+static void run_job(struct ctx *c, const char *name, const char *command)
+{
+	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = command };
+	struct aml_job job = AML_JOB_INIT;
+	time_t deadline = time(NULL) + 60;
+	struct timespec pause = { 0, 200 * 1000000L };
+
+	cr_assert_ok(aml_job_create(NULL, &c->aml, name, &spec));
+	do {
+		cr_assert(time(NULL) < deadline);
+		nanosleep(&pause, NULL);
+		cr_assert_ok(aml_job_get(&job, &c->aml, name));
+	} while (!aml_job_status_terminal(job.status));
+	cr_assert_eq(job.status, AML_JOB_COMPLETED, "%s: %s", job.status_text, job.error);
+	aml_job_release(&job);
+}
+
+Test(mlflow_sandbox, run_shows_the_latest_value_and_history_every_step)
+{
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct mlflow_metrics hist = MLFLOW_METRICS_INIT;
+	const struct mlflow_metric *m;
+	struct ctx c;
+	size_t i;
+
+	setup(&c);
+	run_job(&c, "sbx-mlflow", "python3 -c \"import mlflow\n"
+		"mlflow.log_param('lr', '0.1')\n"
+		"mlflow.set_tag('stage', 'test')\n"
+		"for i in range(6): mlflow.log_metric('loss', 1.0 / (i + 1), step=i)\"");
+	cr_assert_ok(mlflow_run_get(&run, &c.mlflow, "sbx-mlflow"));
+	cr_assert_str_eq(run.run_id, "sbx-mlflow");
+	cr_assert_str_eq(run.status, "FINISHED");
+	m = mlflow_run_metric(&run, "loss");
+	cr_assert_not_null(m);
+	cr_assert_eq(m->step, 5);
+	cr_assert_float_eq(m->value, 1.0 / 6, 1e-9);
+	cr_assert_str_eq(mlflow_run_param(&run, "lr"), "0.1");
+	cr_assert_str_eq(mlflow_run_tag(&run, "stage"), "test");
+	cr_assert_ok(mlflow_metric_history(&hist, &c.mlflow, "sbx-mlflow", "loss"));
+	cr_assert_eq(hist.nr, 6);
+	for (i = 0; i < hist.nr; i++)
+		cr_assert_eq(hist.items[i].step, (int64_t)i);
+	mlflow_metrics_release(&hist);
+	mlflow_run_release(&run);
+	teardown(&c);
+}
+
+Test(mlflow_sandbox, missing_run_is_not_found)
+{
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct ctx c;
+
+	setup(&c);
+	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run"), ERR_NOT_FOUND,
+			"RESOURCE_DOES_NOT_EXIST");
+	teardown(&c);
+}
