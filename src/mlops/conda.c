@@ -259,8 +259,9 @@ int conda_check_spec(const char *spec)
 	}
 	if (!*p)
 		return bad_spec(spec, "%s", "no package name");
-	if (!isalnum((unsigned char)*p))
-		return bad_spec(spec, "%s", "the package name must start with a letter or digit");
+	/* '_' too: conda's own "_libgcc_mutex" and "_openmp_mutex" start with it. */
+	if (!isalnum((unsigned char)*p) && *p != '_')
+		return bad_spec(spec, "%s", "the package name must start with a letter, digit or '_'");
 	while (is_name_char((unsigned char)*p))
 		p++;
 	if (*p == '[' && check_brackets(spec, &p))

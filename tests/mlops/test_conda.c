@@ -1,0 +1,188 @@
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+#include "mlops/conda.h"
+#include "support/check.h"
+
+TestSuite(conda);
+
+Test(conda, accepts_the_conda_spec_forms_conda_accepts)
+{
+	static const char *const good[] = {
+		"numpy", "numpy=1.24", "numpy==1.24.3", "numpy>=1.2,<2", "numpy 1.24.*",
+		"numpy 1.24.* py311h64a7726_0", "python=3.11=h955ad1f_0", "pkg=1.2|1.3",
+		"conda-forge::numpy>=1.24", "pkgs/main::python", "https://conda.anaconda.org/conda-forge::numpy",
+		"libgcc-ng", "_libgcc_mutex", "r-base>=4.1", "numpy >= 1.2, < 2", "numpy!=1.25.0",
+		"numpy~=1.24", "numpy=1.24.*", "pytorch=*=*cuda*", "openssl>=3.0.0,<4.0a0",
+		"numpy[version='>=1.20',build=py*]", "python 3.11.*", "numpy 2!1.0+local",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_ok(conda_check_spec(good[i]));
+}
+
+Test(conda, rejects_malformed_conda_specs_with_the_reason)
+{
+	static const char *const bad[][2] = {
+		{ "", "the spec is empty" },
+		{ "numpy>=", "'>=' needs a version after it" },
+		{ "numpy==", "'==' needs a version after it" },
+		{ "numpy>=1.2,", "empty version constraint" },
+		{ "numpy=>1.2", "'=' followed by the operator" },
+		{ "::numpy", "empty channel" },
+		{ "conda-forge::", "no package name" },
+		{ "-numpy", "must start with a letter, digit or '_'" },
+		{ "numpy$", "illegal character '$' after the package name" },
+		{ "numpy=1.2=", "needs a build string" },
+		{ "numpy 1.2 py_0 extra", "too many parts" },
+		{ "numpy>=1..2", "empty segment" },
+		{ "numpy=1.2;", "illegal character ';' in the version" },
+		{ "numpy[colour=red]", "unknown bracket key 'colour'" },
+		{ "numpy[version='>=1.2'", "without a closing ']'" },
+		{ "conda forge::numpy", "illegal character ' ' in the channel" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_fails(conda_check_spec(bad[i][0]), ERR_INPUT, bad[i][1]);
+}
+
+Test(conda, accepts_pep508_url_and_option_pip_lines)
+{
+	static const char *const good[] = {
+		"mlflow", "mlflow==2.12.2", "scikit-learn>=1.3,<1.5", "requests[socks,security]>=2.31",
+		"requests [socks] >= 2.31", "numpy (>=1.24, <2)", "pkg~=1.4.2", "pkg===1.0-weird",
+		"pkg!=1.5.*", "pkg>=1.0; python_version < \"3.12\" and sys_platform == 'linux'",
+		"torch @ https://download.pytorch.org/whl/cpu/torch-2.2.0%2Bcpu-cp311-linux_x86_64.whl",
+		"pkg @ git+https://github.com/org/pkg.git@v1.0 ; python_version >= '3.8'",
+		"git+https://github.com/org/pkg.git@main#egg=pkg",
+		"https://example.com/pkg-1.0.tar.gz",
+		"--extra-index-url https://pypi.example.com/simple", "--index-url=https://pypi.org/simple",
+		"-r requirements.txt", "--pre", "-e git+https://github.com/org/pkg.git#egg=pkg",
+		"mlflow==2.12.2 --hash=sha256:0123abcd", "azureml-inference-server-http==1.2.2",
+		"zope.interface>=6", "pkg_name==1.0",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_ok(conda_check_pip_spec(good[i]));
+}
+
+Test(conda, rejects_malformed_pip_lines_with_the_reason)
+{
+	static const char *const bad[][2] = {
+		{ "", "the requirement is empty" },
+		{ "pandas=2.2.2", "expected a version operator" },
+		{ "pandas>=", "'>=' needs a version after it" },
+		{ "pandas>=2,", "expected a version operator" },
+		{ "pandas-", "starts with a package name" },
+		{ "[extra]pkg", "starts with a package name" },
+		{ "pkg[extra", "extras are separated by ','" },
+		{ "pkg @", "'@' needs a URL after it" },
+		{ "pkg @ not-a-url", "'@' needs a URL after it" },
+		{ "pkg>=1;", "';' needs an environment marker" },
+		{ "pkg>=1; python_version > '3.8", "unbalanced quotes" },
+		{ "--extra-index-url", "needs a value" },
+		{ "--pre now", "takes no value" },
+		{ "--frobnicate x", "unknown pip option '--frobnicate'" },
+		{ "pkg==1.0 trailing", "unexpected 'trailing'" },
+		{ "pkg (>=1.0", "without a closing ')'" },
+		{ "https://", "a malformed URL" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_fails(conda_check_pip_spec(bad[i][0]), ERR_INPUT, bad[i][1]);
+}
+
+static void load(struct conda_file *c, const char *text)
+{
+	cr_assert_ok(conda_load_string(c, text, strlen(text), "conda.yml"));
+}
+
+Test(conda, document_errors_name_the_line_column_and_field)
+{
+	static const char *const cases[][2] = {
+		{ "- numpy\n", "conda.yml:1:1: a conda file is a mapping" },
+		{ "name: x\n", "conda.yml:1:1: required field 'dependencies' is missing" },
+		{ "dependencies: numpy\n", "conda.yml:1:15: field 'dependencies' is a string" },
+		{ "channels: [conda-forge, '']\ndependencies: [numpy]\n", "conda.yml:1:25: field 'channels[1]'" },
+		{ "dependencies:\n  - numpy\n  - 42\n", "conda.yml:3:5: field 'dependencies[1]' is a number" },
+		{ "dependencies:\n  - {pip: [a], conda: [b]}\n", "conda.yml:2:5: field 'dependencies[0]': a mapping" },
+		{ "dependencies:\n  - pip: mlflow\n", "conda.yml:2:10: field 'dependencies[0].pip' is a string" },
+		{ "dependencies:\n  - pip: [mlflow]\n  - pip: [pandas]\n", "conda.yml:3:5: field 'dependencies[1]': a second pip section" },
+		{ "dependencies:\n  - pip:\n    - ok\n    - 3\n", "conda.yml:4:7: field 'dependencies[0].pip[1]' is a number" },
+		{ "dependencies: [numpy]\nvariables: {A: [1]}\n", "conda.yml:2:16: field 'variables.A' is an array" },
+		{ "dependencies: [numpy]\nname: [x]\n", "conda.yml:2:7: field 'name' is an array" },
+		{ "dependencies: [numpy]\nprefix_: /opt\n", "conda.yml:2:10: field 'prefix_': unknown" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conda_file c = CONDA_FILE_INIT;
+
+		cr_assert(conda_load_string(&c, cases[i][0], strlen(cases[i][0]), "conda.yml") < 0,
+			  "case %zu was accepted", i);
+		cr_assert(strstr(error_message(), cases[i][1]), "case %zu: '%s' lacks '%s'", i,
+			  error_message(), cases[i][1]);
+		cr_assert_not_null(error_where());
+		cr_assert_null(c.canonical);
+	}
+}
+
+Test(conda, canonical_json_sorts_keys_keeps_list_order_and_scalars_as_written)
+{
+	struct conda_file c = CONDA_FILE_INIT;
+
+	load(&c, "# comment\nname: 'x'\nvariables: {B: 1.10, A: true, C: \"s\"}\n"
+		 "dependencies:\n  - python=3.11   # why\n  - pip:\n    - b==1\n    - a==2\n"
+		 "channels: [conda-forge, defaults]\nprefix: /opt/env\n");
+	cr_assert_str_eq(c.canonical,
+			 "{\"channels\":[\"conda-forge\",\"defaults\"],\"dependencies\":[\"python=3.11\","
+			 "{\"pip\":[\"b==1\",\"a==2\"]}],\"name\":\"x\",\"prefix\":\"/opt/env\","
+			 "\"variables\":{\"A\":\"true\",\"B\":\"1.10\",\"C\":\"s\"}}");
+	conda_file_release(&c);
+	conda_file_release(&c); /* released twice is fine */
+	conda_file_release(NULL);
+}
+
+Test(conda, canonical_text_of_registered_yaml_or_json_matches_the_file)
+{
+	struct conda_file c = CONDA_FILE_INIT;
+	struct buf yaml_form = BUF_INIT, json_form = BUF_INIT;
+	const char *registered_yaml = "channels:\n- conda-forge\ndependencies:\n- python=3.11\n- pip:\n  - mlflow==2.12.2\n";
+	const char *registered_json = "{\"dependencies\": [\"python=3.11\", {\"pip\": [\"mlflow==2.12.2\"]}],"
+				      " \"channels\": [\"conda-forge\"]}";
+
+	load(&c, "dependencies:\n  - \"python=3.11\"\n  - pip: [mlflow==2.12.2]\nchannels:\n  - conda-forge\n");
+	cr_assert_ok(conda_canonical_text(&yaml_form, registered_yaml, strlen(registered_yaml), "registered"));
+	cr_assert_ok(conda_canonical_text(&json_form, registered_json, strlen(registered_json), "registered"));
+	cr_assert_str_eq(yaml_form.data, c.canonical);
+	cr_assert_str_eq(json_form.data, c.canonical);
+	cr_assert_fails(conda_canonical_text(&yaml_form, "a: [", 4, "registered"), ERR_YAML, "registered:");
+	buf_release(&yaml_form);
+	buf_release(&json_form);
+	conda_file_release(&c);
+}
+
+Test(conda, spec_names_key_the_diff)
+{
+	static const char *const cases[][2] = {
+		{ "conda-forge::NumPy>=1.2", "numpy" }, { "scikit_learn==1.4", "scikit-learn" },
+		{ "requests[socks]>=2", "requests" }, { "--pre", "--pre" },
+		{ "git+https://x/y.git", "git+https://x/y.git" }, { "python 3.11.*", "python" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf name = BUF_INIT;
+
+		conda_spec_name(&name, cases[i][0]);
+		cr_assert_str_eq(name.data, cases[i][1]);
+		buf_release(&name);
+	}
+}
