@@ -663,6 +663,12 @@ static int managed_identity_token(struct token_reply *out, struct credential *c,
 	if (c->identity_endpoint) {
 		buf_addf(&secret_header, "X-IDENTITY-HEADER: %s", c->secrets.identity_header.data);
 		headers[0] = secret_header.data;
+	} else {
+		/* IMDS is link-local: never through a proxy (a runner's http_proxy
+		 * would swallow it), and off Azure it does not answer at all, so
+		 * fail in seconds rather than after the usual connect timeout. */
+		req.no_proxy = 1;
+		req.connect_timeout_ms = 2000;
 	}
 	req.url = url.data;
 	ret = send_and_read(out, c, &req, "managed identity token");

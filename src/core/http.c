@@ -359,6 +359,10 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	http_easy_defaults(c, e);
+	if (req->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	if (req->connect_timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

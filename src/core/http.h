@@ -41,6 +41,8 @@ struct http_request {
 	uint64_t file_length;
 	size_t max_response;         /* body cap; 0 means 16 MiB */
 	int no_retry;                /* one attempt only */
+	int no_proxy;                /* connect directly, whatever HTTPS_PROXY says */
+	long connect_timeout_ms;     /* this request's connect timeout; 0: the client's */
 	/* Streams the response body here instead of into `body` (downloads).
 	 * `reset` is called before a retry starts the body again. Return 0 to
 	 * continue, non-zero to abort. */

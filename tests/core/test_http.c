@@ -3,6 +3,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 #include <criterion/criterion.h>
 
 #include "core/http.h"
@@ -307,6 +309,27 @@ Test(http, debug_log_has_method_url_status_but_no_query_or_authorization)
 	cr_assert_null(strstr(logged.data, "TOKENVALUE"));
 	buf_release(&logged);
 	buf_release(&url);
+	http_response_release(&r);
+	http_client_free(c);
+	stub_stop(s);
+}
+
+Test(http, a_request_can_bypass_the_proxy)
+{
+	struct stub_reply script[] = { { .status = 200, .body = "direct" } };
+	struct stub_server *s = stub_start(script, 1);
+	struct http_client *c;
+	struct http_response r = HTTP_RESPONSE_INIT;
+	struct http_request req = { .method = "GET", .no_proxy = 1, .connect_timeout_ms = 500 };
+
+	/* A proxy that does not exist: only a direct request can succeed. */
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	c = client(&fast);
+	req.url = stub_url(s);
+	cr_assert_ok(http_send(c, &req, &r));
+	cr_assert_str_eq(r.body.data, "direct");
 	http_response_release(&r);
 	http_client_free(c);
 	stub_stop(s);
