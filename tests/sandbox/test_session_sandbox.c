@@ -1,0 +1,134 @@
+/* Signing in from the workflow inputs, in every mode, against the sandbox. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "cmd/session.h"
+#include "cmd/workflow.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "support/check.h"
+#include "support/sandbox.h"
+
+static const struct input_spec inputs[] = { AZURE_INPUTS, WORKSPACE_INPUT, { NULL, NULL, NULL, 0 } };
+static const struct output_spec outputs[] = { { NULL, NULL } };
+static const struct ci_spec spec = { "session-test", inputs, outputs };
+
+static void clear_inputs(void)
+{
+	static const char *const names[] = {
+		"INPUT_CREDS", "INPUT_CLIENT-ID", "INPUT_TENANT-ID", "INPUT_SUBSCRIPTION-ID",
+		"INPUT_CLIENT-SECRET", "INPUT_CLIENT-CERTIFICATE", "INPUT_AUTH", NULL,
+	};
+	const char *const *n;
+
+	for (n = names; *n; n++)
+		unsetenv(*n);
+	setenv("INPUT_RESOURCE-GROUP", sandbox_env("AZURE_RESOURCE_GROUP"), 1);
+	setenv("INPUT_WORKSPACE-NAME", sandbox_env("AZURE_ML_WORKSPACE"), 1);
+}
+
+/* Opens a session on the given host and reads the workspace with it. */
+static void sign_in_and_read_workspace(int github)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct session s;
+	struct ci *ci;
+
+	if (github)
+		setenv("GITHUB_ACTIONS", "true", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_ok(session_open(&s, ci));
+	cr_assert(s.has_workspace);
+	cr_assert_ok(arm_call(&s.arm, "GET", s.aml.workspace_path, AML_API_VERSION, NULL, &r));
+	cr_assert_str_eq(json_string_or(r.json, "name", ""), sandbox_env("AZURE_ML_WORKSPACE"));
+	arm_response_release(&r);
+	session_close(&s);
+	ci_close(ci);
+}
+
+TestSuite(session_sandbox, .init = sandbox_require);
+
+Test(session_sandbox, creds_json)
+{
+	clear_inputs();
+	setenv("INPUT_CREDS", sandbox_env("AZURE_CREDENTIALS"), 1);
+	sign_in_and_read_workspace(0);
+}
+
+Test(session_sandbox, client_secret)
+{
+	clear_inputs();
+	setenv("INPUT_CLIENT-ID", sandbox_env("AZURE_CLIENT_ID"), 1);
+	setenv("INPUT_TENANT-ID", sandbox_env("AZURE_TENANT_ID"), 1);
+	setenv("INPUT_SUBSCRIPTION-ID", sandbox_env("AZURE_SUBSCRIPTION_ID"), 1);
+	setenv("INPUT_CLIENT-SECRET", sandbox_env("AZURE_CLIENT_SECRET"), 1);
+	sign_in_and_read_workspace(0);
+}
+
+Test(session_sandbox, certificate)
+{
+	struct buf pem = BUF_INIT;
+
+	clear_inputs();
+	cr_assert_ok(fs_read_file(&pem, sandbox_env("AZURE_CLIENT_CERTIFICATE_PATH"), 1 << 20));
+	setenv("INPUT_CLIENT-ID", sandbox_env("SANDBOX_CERT_CLIENT_ID"), 1);
+	setenv("INPUT_TENANT-ID", sandbox_env("AZURE_TENANT_ID"), 1);
+	setenv("INPUT_SUBSCRIPTION-ID", sandbox_env("AZURE_SUBSCRIPTION_ID"), 1);
+	setenv("INPUT_CLIENT-CERTIFICATE", pem.data, 1);
+	sign_in_and_read_workspace(0);
+	buf_release(&pem);
+}
+
+Test(session_sandbox, github_oidc_federation)
+{
+	clear_inputs();
+	setenv("INPUT_CLIENT-ID", sandbox_env("SANDBOX_OIDC_CLIENT_ID"), 1);
+	setenv("INPUT_TENANT-ID", sandbox_env("AZURE_TENANT_ID"), 1);
+	setenv("INPUT_SUBSCRIPTION-ID", sandbox_env("AZURE_SUBSCRIPTION_ID"), 1);
+	sign_in_and_read_workspace(1);
+}
+
+Test(session_sandbox, managed_identity)
+{
+	clear_inputs();
+	setenv("INPUT_AUTH", "managed-identity", 1);
+	setenv("INPUT_SUBSCRIPTION-ID", sandbox_env("AZURE_SUBSCRIPTION_ID"), 1);
+	sign_in_and_read_workspace(0);
+}
+
+Test(session_sandbox, no_way_to_sign_in_is_an_input_error)
+{
+	struct session s;
+	struct ci *ci;
+
+	clear_inputs();
+	setenv("INPUT_SUBSCRIPTION-ID", "x", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_fails(session_open(&s, ci), ERR_INPUT, "no way to sign in to Azure");
+	session_close(&s);
+	ci_close(ci);
+}
+
+Test(session_sandbox, wrong_secret_names_the_aadsts_code_not_the_secret)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct session s;
+	struct ci *ci;
+
+	clear_inputs();
+	setenv("INPUT_CLIENT-ID", sandbox_env("AZURE_CLIENT_ID"), 1);
+	setenv("INPUT_TENANT-ID", sandbox_env("AZURE_TENANT_ID"), 1);
+	setenv("INPUT_SUBSCRIPTION-ID", sandbox_env("AZURE_SUBSCRIPTION_ID"), 1);
+	setenv("INPUT_CLIENT-SECRET", "not-the-right-secret", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_ok(session_open(&s, ci));
+	cr_assert_fails(arm_call(&s.arm, "GET", s.aml.workspace_path, AML_API_VERSION, NULL, &r),
+			ERR_AUTH, "AADSTS7000215");
+	cr_assert_null(strstr(error_message(), "not-the-right-secret"));
+	arm_response_release(&r);
+	session_close(&s);
+	ci_close(ci);
+}
