@@ -3,10 +3,10 @@
 
 #include "azure/aml_data.h"
 #include "azure/aml_workspace.h"
-#include "azure/blob.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/datastore_upload.h"
 #include "mlops/dataset_sync.h"
 #include "core/banned.h"
 
@@ -60,61 +60,6 @@ static int compare_existing(struct dataset_result *out, struct aml *aml,
 	return 0;
 }
 
-static int upload(struct aml *aml, struct http_client *http, const struct dataset *d,
-		  const struct aml_datastore *store, const char *prefix,
-		  int (*storage_token)(void *ctx, const char **token), void *token_ctx)
-{
-	struct aml_datastore_secret secret = AML_DATASTORE_SECRET_INIT;
-	struct blob_client *blob = NULL;
-	struct blob_auth auth = { 0 };
-	struct buf url = BUF_INIT, name = BUF_INIT;
-	size_t count = 1;
-	int ret;
-
-	if ((ret = aml_datastore_container_url(&url, store)))
-		goto done;
-	if (!strcmp(store->credentials_type, "None")) {
-		/* Identity-based access: our own Entra token for storage. */
-		auth.kind = BLOB_AUTH_BEARER;
-		auth.token = storage_token;
-		auth.token_ctx = token_ctx;
-		if (!storage_token) {
-			ret = error_set(ERR_AUTH, "datastore %s has no key and no storage token is available",
-					store->name);
-			goto done;
-		}
-	} else {
-		if ((ret = aml_datastore_list_secrets(&secret, aml, store->name)))
-			goto done;
-		if (!strcmp(secret.secrets_type, "Sas")) {
-			auth.kind = BLOB_AUTH_SAS;
-			buf_addch(&url, '?');
-			buf_add(&url, secret.value.data[0] == '?' ? secret.value.data + 1 : secret.value.data,
-				secret.value.len - (secret.value.data[0] == '?'));
-		} else {
-			auth.kind = BLOB_AUTH_SHARED_KEY;
-			auth.account_key = secret.value.data;
-		}
-	}
-	if ((ret = blob_client_new(&blob, http, url.data, &auth)))
-		goto done;
-	if (d->type == DATASET_URI_FILE) {
-		buf_addf(&name, "%s/%s", prefix, base_name(d->data_path));
-		ret = blob_upload_file(blob, name.data, d->data_path, NULL);
-	} else {
-		ret = blob_upload_dir(blob, prefix, d->data_path, NULL, &count);
-	}
-	if (!ret)
-		log_info("dataset %s: uploaded %zu file%s to datastore %s under %s/", d->name, count,
-			 count == 1 ? "" : "s", store->name, prefix);
-done:
-	blob_client_free(blob);
-	aml_datastore_secret_release(&secret);
-	buf_wipe(&url);
-	buf_release(&name);
-	return ret;
-}
-
 static cJSON *version_tags(const struct dataset *d)
 {
 	cJSON *tags = json_new_object();
@@ -140,7 +85,9 @@ static int create(struct dataset_result *out, struct aml *aml, struct http_clien
 {
 	struct aml_datastore store = { 0 };
 	struct aml_data_version v = { 0 }, made = { 0 };
+	struct datastore_upload upload;
 	struct buf prefix = BUF_INIT, uri = BUF_INIT;
+	size_t count = 0;
 	int ret;
 
 	if ((ret = aml_datastore_get_default(&store, aml)))
@@ -157,8 +104,15 @@ static int create(struct dataset_result *out, struct aml *aml, struct http_clien
 		out->outcome = DATASET_WOULD_CREATE;
 		goto done;
 	}
-	if ((ret = upload(aml, http, d, &store, prefix.data, storage_token, token_ctx)))
+	upload.local_path = d->data_path;
+	upload.is_dir = d->type != DATASET_URI_FILE;
+	upload.prefix = prefix.data;
+	upload.storage_token = storage_token;
+	upload.token_ctx = token_ctx;
+	if ((ret = datastore_upload(aml, http, &store, &upload, &count)))
 		goto done;
+	log_info("dataset %s: uploaded %zu file%s to datastore %s under %s/", d->name, count,
+		 count == 1 ? "" : "s", store.name, prefix.data);
 	v.asset.name = d->name;
 	v.asset.version = d->version;
 	v.asset.description = d->description;
