@@ -633,14 +633,31 @@ static void add_json_string(struct buf *out, const char *s)
 	cJSON_Delete(str);
 }
 
+struct build_hash {
+	struct buf *out;
+	char *yaml_real; /* the environment YAML, resolved */
+};
+
 static int hash_build_file(const struct fs_entry *e, void *ctx)
 {
-	struct buf *out = ctx;
+	struct build_hash *h = ctx;
+	struct buf *out = h->out;
 	unsigned char digest[SHA256_LEN];
 	int ret;
 
 	if (e->is_dir)
 		return 0;
+	/*
+	 * With `build.path: .` the YAML itself is in the context; hashing it
+	 * would make a description or tag edit look like a new environment.
+	 */
+	if (h->yaml_real) {
+		char *real = realpath(e->path, NULL);
+		int is_yaml = real && !strcmp(real, h->yaml_real);
+		free(real);
+		if (is_yaml)
+			return 0;
+	}
 	if ((ret = sha256_file(digest, e->path, NULL)))
 		return ret;
 	buf_addstr(out, "file ");
@@ -672,7 +689,11 @@ static int compute_hash(struct environment *env)
 		buf_addstr(&text, "dockerfile ");
 		add_json_string(&text, env->dockerfile_path);
 		buf_addch(&text, '\n');
-		if ((ret = fs_walk(env->build_path, hash_build_file, &text)))
+		struct build_hash h = { &text, realpath(env->yaml_path, NULL) };
+
+		ret = fs_walk(env->build_path, hash_build_file, &h);
+		free(h.yaml_real);
+		if (ret)
 			goto done;
 	}
 	sha256_digest(digest, text.data, text.len);

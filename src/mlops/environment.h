@@ -88,7 +88,8 @@ void environment_release(struct environment *env);
  *   "mlops-environment 1", "image <json string>", "os_type <json string>",
  *   "conda <canonical conda JSON>", "dockerfile <json string>",
  *   "file <sha256 hex> <json string: path relative to build.path>"
- * (each only when it applies; files in fs_walk order, which is sorted).
+ * (each only when it applies; files in fs_walk order, which is sorted;
+ * the environment YAML itself is left out when the context holds it).
  * Name, version, description, tags, properties, inference_config and
  * datastore are not part of it: they change without a new version.
  *

@@ -538,3 +538,62 @@ Test(environment, an_uncomparable_build_context)
 	env_decision_release(&d);
 	environment_release(&env);
 }
+
+Test(environment, a_context_holding_the_yaml_hashes_without_it)
+{
+	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
+
+	write_file("dot/Dockerfile", "FROM ubuntu:22.04\n");
+	load_env(&a, "dot", "name: dot\nversion: \"1\"\nbuild: {path: .}\n", NULL);
+	load_env(&b, "dot", "name: dot\nversion: \"1\"\ndescription: edited\nbuild: {path: .}\n", NULL);
+	cr_assert_str_eq(a.content_hash, b.content_hash);
+	cr_assert_null(strstr(a.canonical, "environment.yml"), "%s", a.canonical);
+	environment_release(&a);
+	environment_release(&b);
+}
+
+Test(environment, inference_config_routes_are_checked)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char dir[256];
+
+	load_env(&env, "inf", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
+		 "  liveness_route: {path: /, port: 5001}\n  readiness_route: {path: /ready, port: 5001}\n"
+		 "  scoring_route: {path: /score, port: 5001}\n", NULL);
+	environment_release(&env);
+	snprintf(dir, sizeof(dir), "%s/inf", root);
+	write_file("inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
+		   "  scoring_route: {path: /score, port: http}\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"environment.yml:5:39: field 'inference_config.scoring_route.port'");
+	write_file("inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
+		   "  health_route: {path: /, port: 1}\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"field 'inference_config.health_route': unknown");
+}
+
+Test(environment, the_yaml_must_be_unambiguous)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/two", root);
+	write_file("two/env.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
+	write_file("two/environment.yaml", "name: b\nversion: \"1\"\nimage: ubuntu\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"both environment.yaml and env.yml");
+
+	snprintf(dir, sizeof(dir), "%s/shape", root);
+	write_file("shape/a.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
+	write_file("shape/b.yml", "name: b\nversion: \"1\"\nbuild: {path: .}\n");
+	write_file("shape/conda.yml", "name: c\ndependencies: [python]\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"several environment YAML files");
+
+	snprintf(dir, sizeof(dir), "%s/none", root);
+	write_file("none/conda.yml", "name: c\ndependencies: [python]\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"no environment YAML");
+	cr_assert_fails(environment_load(&env, "tests/fixtures/environments/nope", ENV_VERSIONING_DECLARED),
+			ERR_IO, "not a folder");
+}
