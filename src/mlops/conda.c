@@ -489,9 +489,10 @@ int conda_check_pip_spec(const char *spec)
 		url_end = scan_url(spec);
 		if (!url_end)
 			return bad_pip(spec, "%s", "a malformed URL");
-		return *skip_ws(url_end) && *skip_ws(url_end) != ';' ?
-		       bad_pip(spec, "unexpected '" SHOWN "' after the URL", skip_ws(url_end)) :
-		       *skip_ws(url_end) == ';' ? check_markers(spec, skip_ws(url_end) + 1) : 0;
+		p = skip_ws(url_end);
+		if (*p == ';')
+			return check_markers(spec, p + 1);
+		return *p ? bad_pip(spec, "unexpected '" SHOWN "' after the URL", p) : 0;
 	}
 	p = scan_identifier(spec);
 	if (!p)
