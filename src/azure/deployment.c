@@ -494,23 +494,23 @@ static const cJSON *innermost_detail(const cJSON *err)
 
 /* Puts the innermost detail of ARM's 400 in front of arm_call's message,
  * so the first words say what is wrong with which resource. */
-static int explain_rejection(int ret, const char *verb, const char *name, const struct arm_response *r)
+static int explain_rejection(int ret, const char *what, const struct arm_response *r)
 {
 	const cJSON *err = json_find(r->json, "error"), *inner;
 	const char *code, *message, *target;
 
 	if (!cJSON_IsObject(err) || r->status != 400)
-		return error_prefix("%s deployment %s", verb, name);
+		return error_prefix("%s", what);
 	inner = innermost_detail(err);
 	if (inner == err)
-		return error_prefix("%s deployment %s", verb, name);
+		return error_prefix("%s", what);
 	code = json_string_or(inner, "code", "");
 	message = json_string_or(inner, "message", "");
 	target = json_string_or(inner, "target", NULL);
 	if (target && *target)
-		error_prefix("%s deployment %s: %s on resource '%s': %s", verb, name, code, target, message);
+		error_prefix("%s: %s on resource '%s': %s", what, code, target, message);
 	else
-		error_prefix("%s deployment %s: %s: %s", verb, name, code, message);
+		error_prefix("%s: %s: %s", what, code, message);
 	return ret;
 }
 
@@ -529,8 +529,9 @@ static int post_action(struct arm_response *final, const struct deployment_targe
 
 	if ((ret = deployment_path(&path, t, action)) || (ret = deployment_body(&body, req)))
 		goto done;
+	buf_addf(&what, "%s deployment %s", verb, t->name);
 	if ((ret = arm_call(t->arm, "POST", path.data, DEPLOYMENT_API_VERSION, body, &started))) {
-		ret = explain_rejection(ret, verb, t->name, &started);
+		ret = explain_rejection(ret, what.data, &started);
 		goto done;
 	}
 	if (started.status != 202) {
@@ -538,11 +539,10 @@ static int post_action(struct arm_response *final, const struct deployment_targe
 		started = (struct arm_response)ARM_RESPONSE_INIT;
 		goto done;
 	}
-	buf_addf(&what, "%s deployment %s", verb, t->name);
 	/* No resource path: the answer lives at the Location, not at the deployment. */
 	if ((ret = arm_wait(t->arm, &started, NULL, DEPLOYMENT_API_VERSION, what.data,
 			    t->timeout_s, final))) {
-		ret = explain_rejection(ret, verb, t->name, final);
+		ret = explain_rejection(ret, what.data, final);
 		goto done;
 	}
 done:
@@ -1049,11 +1049,11 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	deployment_result_release(out);
 	if ((ret = deployment_path(&path, t, NULL)) || (ret = deployment_body(&body, req)))
 		goto done;
+	buf_addf(&what, "deployment %s", t->name);
 	if ((ret = arm_call(t->arm, "PUT", path.data, DEPLOYMENT_API_VERSION, body, &started))) {
-		ret = explain_rejection(ret, "deploy", t->name, &started);
+		ret = explain_rejection(ret, what.data, &started);
 		goto done;
 	}
-	buf_addf(&what, "deployment %s", t->name);
 	ret = arm_wait(t->arm, &started, path.data, DEPLOYMENT_API_VERSION, what.data,
 		       t->timeout_s, &final);
 	if (ret == ERR_HTTP) {

@@ -259,7 +259,8 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
  * ("deployment <name>: resource Microsoft.Storage/storageAccounts 'sa'
  * failed: Code: message: " then ARM's DeploymentFailed text), and `out`
  * holds what ARM reports (state, error, failure) when it could be read.
- * A template ARM rejects up front is ERR_HTTP as in deployment_validate;
+ * A template ARM rejects up front is ERR_HTTP as in deployment_validate,
+ * the message starting "deployment <name>: ";
  * one already running 409 DeploymentActive is ERR_CONFLICT; running past
  * timeout_s is ERR_TIMEOUT (the deployment goes on in Azure).
  */

@@ -642,3 +642,27 @@ Test(deployment, bad_names_fail_before_any_call)
 	deployment_result_release(&r);
 	stop(&f);
 }
+
+Test(deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_conflicts)
+{
+	struct stub_reply script[] = {
+		{ .status = 400, .body = "{\"error\":{\"code\":\"InvalidTemplateDeployment\",\"message\":\"not valid\","
+					 "\"details\":[{\"code\":\"PreflightValidationCheckFailed\",\"message\":\"p\","
+					 "\"details\":[{\"code\":\"VaultNameNotValid\",\"target\":\"k_v\",\"message\":"
+					 "\"The vault name 'k_v' is invalid.\"}]}]}}" },
+		{ .status = 409, .body = "{\"error\":{\"code\":\"DeploymentActive\",\"message\":\"still active\"}}" },
+	};
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 2);
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+			"deployment main: VaultNameNotValid on resource 'k_v': The vault name 'k_v' is invalid.: "
+			"PUT " DEP_PATH ": HTTP 400 InvalidTemplateDeployment: not valid");
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CONFLICT,
+			"deployment main: PUT " DEP_PATH ": HTTP 409 DeploymentActive: still active");
+	cr_assert_eq(stub_count(f.stub), 2);
+	deployment_result_release(&r);
+	stop(&f);
+}
