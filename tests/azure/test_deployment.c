@@ -666,3 +666,18 @@ Test(deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_c
 	deployment_result_release(&r);
 	stop(&f);
 }
+
+Test(deployment, cancel_posts_cancel_and_a_finished_one_conflicts)
+{
+	struct stub_reply script[] = {
+		{ .status = 204 },
+		{ .status = 409, .body = "{\"error\":{\"code\":\"DeploymentCannotBeCancelled\",\"message\":\"terminal\"}}" },
+	};
+	struct fixture f;
+
+	start(&f, script, 2);
+	cr_assert_ok(deployment_cancel(&f.target));
+	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/cancel?api-version=2025-04-01 ") != NULL);
+	cr_assert_fails(deployment_cancel(&f.target), ERR_CONFLICT, "DeploymentCannotBeCancelled");
+	stop(&f);
+}
