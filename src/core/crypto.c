@@ -97,6 +97,36 @@ void md5_digest(unsigned char out[16], const void *data, size_t len)
 		abort();
 }
 
+void md5_begin(struct md5 *h)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL))
+		abort();
+	h->ctx = ctx;
+}
+
+void md5_update(struct md5 *h, const void *data, size_t len)
+{
+	if (len && !EVP_DigestUpdate(h->ctx, data, len))
+		abort();
+}
+
+void md5_end(struct md5 *h, unsigned char out[MD5_LEN])
+{
+	unsigned int n = MD5_LEN;
+
+	if (!EVP_DigestFinal_ex(h->ctx, out, &n))
+		abort();
+	md5_release(h);
+}
+
+void md5_release(struct md5 *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
 void random_bytes(void *out, size_t len)
 {
 	if (RAND_bytes(out, (int)len) != 1) {

@@ -31,6 +31,24 @@ void hmac_sha256(unsigned char out[SHA256_LEN], const void *key, size_t key_len,
 /* MD5 of a buffer, for blob Content-MD5 headers (not for security). */
 void md5_digest(unsigned char out[16], const void *data, size_t len);
 
+#define MD5_LEN 16
+
+/*
+ * A streaming MD5, the same shape as the SHA-256 above: a body can be hashed
+ * in small pieces (interleaved with other work) without holding it whole.
+ * begin allocates, end or release frees; release accepts an INIT'd value.
+ */
+struct md5 {
+	void *ctx;
+};
+#define MD5_INIT { NULL }
+
+void md5_begin(struct md5 *h);
+void md5_update(struct md5 *h, const void *data, size_t len);
+/* Writes the 16-byte digest and releases the context. */
+void md5_end(struct md5 *h, unsigned char out[MD5_LEN]);
+void md5_release(struct md5 *h);
+
 /* Fills `out` from the OS CSPRNG; aborts if it cannot (never weak randomness). */
 void random_bytes(void *out, size_t len);
 /* Appends `nbytes` random bytes as lowercase hex. */

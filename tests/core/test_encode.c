@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -106,6 +107,104 @@ Test(crypto, streaming_sha256_equals_one_shot)
 	sha256_end(&h, a);
 	sha256_digest(b, text, strlen(text));
 	cr_assert(!memcmp(a, b, sizeof(a)));
+}
+
+Test(crypto, md5_known_vectors_one_shot_and_streamed)
+{
+	/* RFC 1321, appendix A.5 */
+	static const struct { const char *in, *hex; } v[] = {
+		{ "", "d41d8cd98f00b204e9800998ecf8427e" },
+		{ "abc", "900150983cd24fb0d6963f7d28e17f72" },
+		{ "message digest", "f96b697d7cb7938d525a2f31aaf161d0" },
+		{ "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+		  "57edf4a22be3c955ac49da2e2107b67a" },
+	};
+	unsigned char d[MD5_LEN];
+	struct buf hex = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct md5 h = MD5_INIT;
+
+		buf_reset(&hex);
+		md5_digest(d, v[i].in, strlen(v[i].in));
+		hex_encode(&hex, d, sizeof(d));
+		cr_assert_str_eq(hex.data, v[i].hex);
+		buf_reset(&hex);
+		md5_begin(&h);
+		md5_update(&h, v[i].in, strlen(v[i].in));
+		md5_end(&h, d);
+		cr_assert_null(h.ctx, "end releases the context");
+		hex_encode(&hex, d, sizeof(d));
+		cr_assert_str_eq(hex.data, v[i].hex);
+	}
+	buf_release(&hex);
+}
+
+Test(crypto, streaming_md5_equals_one_shot_at_every_split)
+{
+	/* Odd lengths across MD5's 64-byte block edges, split at every point
+	 * into three pieces (empty ones included). */
+	static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 65, 127, 128, 200 };
+	unsigned char data[200], want[MD5_LEN], got[MD5_LEN];
+	size_t k, a, b, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 131 + 7);
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t n = lens[k];
+
+		md5_digest(want, data, n);
+		for (a = 0; a <= n; a++)
+			for (b = a; b <= n; b += 7) {
+				struct md5 h = MD5_INIT;
+
+				md5_begin(&h);
+				md5_update(&h, data, a);
+				md5_update(&h, data + a, b - a);
+				md5_update(&h, data + b, n - b);
+				md5_end(&h, got);
+				cr_assert(!memcmp(want, got, sizeof(want)),
+					  "length %zu split at %zu and %zu", n, a, b);
+			}
+	}
+}
+
+Test(crypto, streaming_md5_in_uneven_pieces_of_a_large_body)
+{
+	size_t n = 3 * 1024 * 1024 + 17, pos = 0, step = 1;
+	unsigned char *data = malloc(n), want[MD5_LEN], got[MD5_LEN];
+	struct md5 h = MD5_INIT;
+	size_t i;
+
+	cr_assert_not_null(data);
+	for (i = 0; i < n; i++)
+		data[i] = (unsigned char)((i * 2654435761u) >> 13);
+	md5_digest(want, data, n);
+	md5_begin(&h);
+	while (pos < n) {
+		size_t len = step < n - pos ? step : n - pos;
+
+		md5_update(&h, data + pos, len);
+		pos += len;
+		step = step * 3 + 1; /* 1, 4, 13, ... up to MiB pieces */
+		if (step > 1024 * 1024)
+			step = 5;
+	}
+	md5_end(&h, got);
+	cr_assert(!memcmp(want, got, sizeof(want)));
+	free(data);
+}
+
+Test(crypto, md5_release_accepts_a_fresh_or_begun_context)
+{
+	struct md5 h = MD5_INIT;
+
+	md5_release(&h);
+	md5_begin(&h);
+	md5_update(&h, "abc", 3);
+	md5_release(&h);
+	cr_assert_null(h.ctx);
 }
 
 Test(crypto, random_uuid_is_version_4)
