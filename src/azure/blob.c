@@ -1038,7 +1038,7 @@ static void upload_add(struct upload *u, const char *path, const char *name, uin
 
 static int upload_run(struct upload *u)
 {
-	struct http_multi_ops ops = { up_next, up_done, u };
+	struct http_multi_ops ops = { up_next, up_done, u, NULL };
 
 	return http_multi_run(u->c->http, u->o.parallel, &ops);
 }
@@ -1353,7 +1353,7 @@ int blob_download_prefix(struct blob_client *c, const char *dir, const char *pre
 			 int parallel, size_t *count_out)
 {
 	struct download d;
-	struct http_multi_ops ops = { down_next, down_done, &d };
+	struct http_multi_ops ops = { down_next, down_done, &d, NULL };
 	int ret;
 
 	memset(&d, 0, sizeof(d));

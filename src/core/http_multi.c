@@ -419,14 +419,25 @@ int http_multi_run(struct http_client *c, int parallel, const struct http_multi_
 
 	for (;;) {
 		long wait = schedule(&r, 1000);
-		int before = r.active;
+		int before = r.active, busy = 0;
 
-		if (r.stopping || !r.active)
+		if (r.stopping)
 			break;
-		curl_multi_perform(r.multi, &running);
-		read_messages(&r);
-		/* Something ended: go round at once to refill the window. */
-		if (r.active < before || r.stopping)
+		/* One piece of the caller's work per turn, then libcurl is served
+		 * again: the sockets never sit idle for longer than a piece. */
+		if (ops->work && (busy = ops->work(ops->ctx)) < 0) {
+			fail(&r, busy);
+			break;
+		}
+		if (!r.active && !busy)
+			break;
+		if (r.active) {
+			curl_multi_perform(r.multi, &running);
+			read_messages(&r);
+		}
+		/* Something ended: go round at once to refill the window; and
+		 * while there is work, poll no longer than perform already did. */
+		if (r.active < before || r.stopping || busy)
 			wait = 0;
 		if (wait > 0)
 			curl_multi_poll(r.multi, NULL, 0, (int)wait, NULL);

@@ -44,6 +44,20 @@ struct http_multi_ops {
 	 */
 	int (*done)(void *ctx, void *tag, int result, struct http_response *resp);
 	void *ctx;
+	/*
+	 * Optional (NULL: none): one bounded piece of the caller's own work,
+	 * done on this thread between network events so that it never holds
+	 * the transfers in flight back for long, e.g. hashing the next bodies
+	 * while the current ones are sent. A piece should take well under a
+	 * millisecond or two. Returns 1 when it did something (it is called
+	 * again at once, after libcurl is served without waiting; `next` is
+	 * asked again first, so a piece may make a request ready), 0 when it
+	 * has nothing to do now (the loop then waits for the network as
+	 * usual), or a negative code with the message set to stop the run.
+	 * The run ends only when `next` has nothing, none is in flight and
+	 * `work` returns 0.
+	 */
+	int (*work)(void *ctx);
 };
 
 /*

@@ -77,7 +77,7 @@ Test(http_multi, runs_every_request_and_retries_each_on_its_own)
 	struct stub_server *s = stub_start(script, 3);
 	struct http_client *c = client();
 	struct feed f = { .url = stub_url(s), .total = 6 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 	int i;
 
 	cr_assert_ok(http_multi_run(c, 4, &ops));
@@ -97,7 +97,7 @@ Test(http_multi, streams_each_body_from_its_file_slice)
 	char path[] = "/tmp/http-multi-XXXXXX";
 	int fd = mkstemp(path);
 	struct feed f = { .url = stub_url(s), .file = path, .total = 4 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 	int seen = 0;
 	size_t i, len;
 
@@ -124,7 +124,7 @@ Test(http_multi, asks_again_for_work_that_waits_on_other_transfers)
 	struct stub_server *s = stub_start(script, 1);
 	struct http_client *c = client();
 	struct feed f = { .url = stub_url(s), .total = 4, .hold_last = 1 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 
 	cr_assert_ok(http_multi_run(c, 8, &ops));
 	cr_assert_eq(f.ok, 4);
@@ -138,7 +138,7 @@ Test(http_multi, the_first_failure_stops_the_run_with_its_message)
 	struct stub_server *s = stub_start(script, 3);
 	struct http_client *c = client();
 	struct feed f = { .url = stub_url(s), .total = 10, .fail_on_status = 404 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 
 	cr_assert_fails(http_multi_run(c, 1, &ops), ERR_HTTP, "transfer 1 answered 404");
 	cr_assert_eq(f.issued, 2, "nothing issued after the failure");
@@ -152,9 +152,9 @@ Test(http_multi, a_dropped_connection_is_retried_and_a_dead_server_is_a_network_
 	struct stub_server *s = stub_start(script, 2);
 	struct http_client *c = client();
 	struct feed f = { .url = stub_url(s), .total = 1 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 	struct feed dead = { .url = "http://127.0.0.1:1/x?secret=1", .total = 2 };
-	struct http_multi_ops dead_ops = { feed_next, feed_done, &dead };
+	struct http_multi_ops dead_ops = { feed_next, feed_done, &dead, NULL };
 
 	cr_assert_ok(http_multi_run(c, 2, &ops));
 	cr_assert_eq(f.ok, 1);
@@ -170,8 +170,104 @@ Test(http_multi, a_missing_body_file_is_an_io_error)
 {
 	struct http_client *c = client();
 	struct feed f = { .url = "http://127.0.0.1:1/", .file = "/nonexistent/body", .total = 1 };
-	struct http_multi_ops ops = { feed_next, feed_done, &f };
+	struct http_multi_ops ops = { feed_next, feed_done, &f, NULL };
 
 	cr_assert_fails(http_multi_run(c, 2, &ops), ERR_IO, "/nonexistent/body");
 	http_client_free(c);
+}
+
+/*
+ * A feed whose requests become ready only through `work`: every `per_request`
+ * pieces make one more ready, as hashing a block ahead does.
+ */
+struct staged {
+	struct feed f;
+	int pieces, per_request, ready;
+	int pieces_in_flight;  /* pieces done while a transfer was in flight */
+	int fail_at_piece;     /* work fails on this piece (1-based) */
+	int extra_after;       /* pieces still to do once everything was sent */
+};
+
+static int staged_next(void *ctx, struct http_request *req, void **tag)
+{
+	struct staged *st = ctx;
+
+	if (st->f.issued >= st->ready)
+		return 0;
+	return feed_next(&st->f, req, tag);
+}
+
+static int staged_done(void *ctx, void *tag, int result, struct http_response *resp)
+{
+	return feed_done(&((struct staged *)ctx)->f, tag, result, resp);
+}
+
+static int staged_work(void *ctx)
+{
+	struct staged *st = ctx;
+
+	if (st->ready >= st->f.total) {
+		if (st->extra_after <= 0)
+			return 0;
+		st->extra_after--;
+		return 1;
+	}
+	st->pieces++;
+	if (st->f.issued > st->f.ok + st->f.failed + st->f.cancelled)
+		st->pieces_in_flight++;
+	if (st->fail_at_piece && st->pieces == st->fail_at_piece)
+		return error_set(ERR_IO, "piece %d failed", st->pieces);
+	if (st->pieces % st->per_request == 0)
+		st->ready++;
+	return 1;
+}
+
+Test(http_multi, work_makes_requests_ready_and_runs_while_transfers_are_in_flight)
+{
+	struct stub_reply script[] = { { .status = 200 } };
+	struct stub_server *s = stub_start(script, 1);
+	struct http_client *c = client();
+	struct staged st = { .f = { .url = stub_url(s), .total = 6 }, .per_request = 20 };
+	struct http_multi_ops ops = { staged_next, staged_done, &st, staged_work };
+
+	/* Nothing is ready at first: the run must not end before work has run. */
+	cr_assert_ok(http_multi_run(c, 3, &ops));
+	cr_assert_eq(st.f.ok, 6);
+	cr_assert_eq(st.pieces, 6 * 20, "each piece done once, no more asked once all is ready");
+	cr_assert_gt(st.pieces_in_flight, 0, "work interleaves with transfers in flight");
+	cr_assert_eq(stub_count(s), 6);
+	http_client_free(c);
+	stub_stop(s);
+}
+
+Test(http_multi, the_run_ends_only_when_work_has_nothing_left)
+{
+	struct stub_reply script[] = { { .status = 200 } };
+	struct stub_server *s = stub_start(script, 1);
+	struct http_client *c = client();
+	struct staged st = { .f = { .url = stub_url(s), .total = 2 }, .per_request = 1, .extra_after = 50 };
+	struct http_multi_ops ops = { staged_next, staged_done, &st, staged_work };
+
+	cr_assert_ok(http_multi_run(c, 2, &ops));
+	cr_assert_eq(st.f.ok, 2);
+	cr_assert_eq(st.extra_after, 0);
+	http_client_free(c);
+	stub_stop(s);
+}
+
+Test(http_multi, a_work_failure_stops_the_run_and_cancels_what_is_in_flight)
+{
+	struct stub_reply script[] = { { .status = 200 } };
+	struct stub_server *s = stub_start(script, 1);
+	struct http_client *c = client();
+	struct staged st = { .f = { .url = stub_url(s), .total = 8 }, .per_request = 2,
+			     .fail_at_piece = 7 };
+	struct http_multi_ops ops = { staged_next, staged_done, &st, staged_work };
+
+	cr_assert_fails(http_multi_run(c, 4, &ops), ERR_IO, "piece 7 failed");
+	cr_assert_eq(st.pieces, 7, "no piece after the failure");
+	cr_assert_leq(st.f.issued, 3);
+	cr_assert_eq(st.f.ok + st.f.failed + st.f.cancelled, st.f.issued, "every transfer given is done once");
+	http_client_free(c);
+	stub_stop(s);
 }
