@@ -600,7 +600,10 @@ class Arm:
 
 def _delta(before, after, path=""):
     changes = []
-    keys = [k for k in list(before) + [k for k in after if k not in before] if k not in ("id", "type", "name")]
+    # A resource's own id, type and name are its identity, not a property
+    # change; deeper down (sku.name, say) they are ordinary properties.
+    identity = ("id", "type", "name") if not path else ()
+    keys = [k for k in list(before) + [k for k in after if k not in before] if k not in identity]
     for k in keys:
         p = "%s.%s" % (path, k) if path else k
         if k not in before:

@@ -109,6 +109,14 @@ class ArmTests(SandboxTest):
         self.assertEqual(kinds, ["Delete", "Modify", "NoChange"])
         modify = [c for c in changes.values() if c["changeType"] == "Modify"][0]
         self.assertEqual(modify["delta"][0], {"path": "tags", "propertyChangeType": "Create", "after": {"team": "ml"}})
+        # A nested "name" (the SKU) is a property like any other.
+        t = copy.deepcopy(TEMPLATE)
+        t["resources"][0]["sku"] = {"name": "Standard_GRS"}
+        changes = what_if(body(t))
+        storage = [c for c in changes.values() if "/storageAccounts/" in c["resourceId"]][0]
+        self.assertEqual(storage["changeType"], "Modify")
+        self.assertIn({"path": "sku.name", "propertyChangeType": "Modify", "before": "Standard_LRS",
+                       "after": "Standard_GRS"}, storage["delta"])
 
     def test_cancel_and_active_conflict(self):
         control("POST", "/config", {"lro_step_seconds": 2})
