@@ -717,6 +717,7 @@ struct up_file {
 	char *path;
 	char *name;
 	uint64_t size;
+	int single;            /* one Put Blob */
 	uint64_t block_size;   /* 0 for a single Put Blob */
 	uint32_t nr_blocks;
 	uint32_t issued;
@@ -735,13 +736,43 @@ struct xfer {
 	uint64_t offset, length;  /* the file slice sent (not for a block list) */
 };
 
+/* A body (a block, or a whole small file) whose Content-MD5 is known. */
+struct hashed {
+	struct up_file *file;
+	uint32_t block;
+	unsigned char md5[MD5_LEN];
+};
+
+/*
+ * Bodies are hashed ahead of sending, a HASH_PIECE at a time between
+ * network events (http_multi's work callback), at most `lookahead` bodies
+ * ahead of what is sent. A Content-MD5 must go before its body, so the
+ * hash cannot be taken while sending; hashing a whole 8 MiB block at once
+ * inside `next` left every transfer in flight unserved for as long (some
+ * 15 ms a block, 2 s a GiB). Memory is one piece whatever the block size;
+ * the bytes are read twice, the second time from the page cache.
+ */
+#define HASH_PIECE (256u * 1024)
+
+struct hasher {
+	struct up_file *file;  /* the file whose bodies are being hashed, or NULL */
+	uint32_t next_body;    /* its next body to start */
+	int fd;
+	struct md5 md5;        /* the body being hashed (ctx NULL: none) */
+	uint32_t body;
+	uint64_t pos, end;     /* its remaining range in the file */
+	unsigned char *piece;
+};
+
 struct upload {
 	struct blob_client *c;
 	struct blob_upload_options o;
 	struct up_file **todo;    /* files not started yet, in walk order */
 	size_t nr_todo, next_todo;
-	struct up_file *open;     /* files being sent in blocks */
-	struct buf hash;          /* one block at a time, for its MD5 */
+	struct up_file *open;     /* files started (hashed or sent), until committed */
+	struct hasher h;
+	struct hashed *ready;     /* a ring of hashed bodies, in the order they go out */
+	size_t lookahead, ready_head, nr_ready;
 	size_t uploaded;
 };
 
@@ -758,48 +789,113 @@ static void xfer_free(struct xfer *x)
 {
 	if (!x)
 		return;
-	/* A Put Blob's file is on no list: the transfer owns it. */
-	if (x->kind == X_PUT_BLOB)
-		up_file_free(x->file);
 	req_release(&x->rq);
 	free(x);
 }
 
-/*
- * Content-MD5 of a slice of a file. md5_digest is one-shot, so the slice is
- * read into one reusable buffer (at most one block) and sent later by a
- * second read, from the page cache: the header goes before the body, so the
- * hash cannot be taken while sending. The buffer is freed after each hash,
- * so it is only resident while hashing.
- */
-static int slice_md5(struct buf *out_b64, struct upload *u, const char *path, uint64_t off,
-		     uint64_t len)
+static uint32_t nr_bodies(const struct up_file *f)
 {
-	unsigned char md5[16];
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	return f->single ? 1 : f->nr_blocks;
+}
 
-	if (fd < 0)
-		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
-	buf_reset(&u->hash);
-	buf_grow(&u->hash, (size_t)len);
-	while (got < len) {
-		ssize_t n = pread(fd, u->hash.data + got, (size_t)len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = error_set(ERR_IO, "%s: %s", path,
-					n < 0 ? strerror(errno) : "file shrank while uploading");
-			goto done;
-		}
-		got += (size_t)n;
+static uint64_t body_offset(const struct up_file *f, uint32_t i)
+{
+	return f->single ? 0 : (uint64_t)i * f->block_size;
+}
+
+static uint64_t body_length(const struct up_file *f, uint32_t i)
+{
+	uint64_t off = body_offset(f, i);
+
+	if (f->single)
+		return f->size;
+	return f->size - off < f->block_size ? f->size - off : f->block_size;
+}
+
+/* Takes the next file off the to-do list: open from here until committed. */
+static int start_file(struct upload *u)
+{
+	struct up_file *f = u->todo[u->next_todo];
+
+	u->todo[u->next_todo++] = NULL;
+	f->next = u->open;
+	u->open = f;
+	if (f->size <= u->o.single_put_max) {
+		f->single = 1;
+	} else {
+		f->block_size = u->o.block_size ? u->o.block_size : blob_choose_block_size(f->size);
+		if (!f->block_size || (f->size + f->block_size - 1) / f->block_size > 50000)
+			return error_set(ERR_INPUT, "%s: too large for one block blob "
+					 "(50,000 blocks of at most 4000 MiB)", f->path);
+		f->nr_blocks = (uint32_t)((f->size + f->block_size - 1) / f->block_size);
 	}
-	md5_digest(md5, u->hash.data, (size_t)len);
-	base64_encode(out_b64, md5, sizeof(md5));
-done:
-	buf_release(&u->hash);
-	close(fd);
-	return ret;
+	u->h.file = f;
+	u->h.next_body = 0;
+	u->h.fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (u->h.fd < 0)
+		return error_set(ERR_IO, "%s: %s", f->path, strerror(errno));
+	return 0;
+}
+
+static void hasher_close_file(struct hasher *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	h->file = NULL;
+}
+
+/*
+ * http_multi's work: one piece of the next body's MD5. 1 when it did some,
+ * 0 when the ring is full or everything is hashed, or an error (ERR_IO).
+ */
+static int up_work(void *ctx)
+{
+	struct upload *u = ctx;
+	struct hasher *h = &u->h;
+	size_t want;
+	ssize_t n;
+
+	if (u->nr_ready >= u->lookahead)
+		return 0;
+	if (!h->md5.ctx) {
+		if (!h->file) {
+			int ret;
+
+			if (u->next_todo >= u->nr_todo)
+				return 0;
+			if ((ret = start_file(u)))
+				return ret;
+		}
+		h->body = h->next_body++;
+		h->pos = body_offset(h->file, h->body);
+		h->end = h->pos + body_length(h->file, h->body);
+		md5_begin(&h->md5);
+	}
+	want = h->end - h->pos < HASH_PIECE ? (size_t)(h->end - h->pos) : HASH_PIECE;
+	if (want) {
+		do
+			n = pread(h->fd, h->piece, want, (off_t)h->pos);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return error_set(ERR_IO, "%s: %s", h->file->path,
+					 n < 0 ? strerror(errno) : "file shrank while uploading");
+		md5_update(&h->md5, h->piece, (size_t)n);
+		h->pos += (uint64_t)n;
+	}
+	if (h->pos == h->end) {
+		struct hashed *r = &u->ready[(u->ready_head + u->nr_ready) % u->lookahead];
+
+		r->file = h->file;
+		r->block = h->body;
+		md5_end(&h->md5, r->md5);
+		u->nr_ready++;
+		/* Let go of the file now: it may be committed and freed before
+		 * the next call. */
+		if (h->next_body >= nr_bodies(h->file))
+			hasher_close_file(h);
+	}
+	return 1;
 }
 
 static void add_blob_properties(struct blob_req *rq, const struct blob_upload_options *o,
@@ -813,51 +909,50 @@ static void add_blob_properties(struct blob_req *rq, const struct blob_upload_op
 		req_header(rq, "x-ms-meta-%s: %s", m[0], m[1]);
 }
 
-static int add_md5(struct blob_req *rq, struct upload *u, const char *path, uint64_t off,
-		   uint64_t len)
+static void add_md5(struct blob_req *rq, const unsigned char md5[MD5_LEN])
 {
-	struct buf md5 = BUF_INIT;
-	int ret = slice_md5(&md5, u, path, off, len);
+	struct buf b64 = BUF_INIT;
 
-	if (!ret)
-		req_header(rq, "Content-MD5: %s", md5.data);
-	buf_release(&md5);
-	return ret;
+	base64_encode(&b64, md5, MD5_LEN);
+	req_header(rq, "Content-MD5: %s", b64.data);
+	buf_release(&b64);
 }
 
 /* Put Blob: the whole file in one request (contract 4). */
-static int build_put_blob(struct upload *u, struct xfer *x)
+static int build_put_blob(struct upload *u, const struct hashed *b, struct xfer *x)
 {
-	struct up_file *f = x->file;
-	int ret;
+	struct up_file *f = b->file;
 
 	x->kind = X_PUT_BLOB;
+	x->file = f;
+	x->offset = 0;
 	x->length = f->size;
 	req_url(&x->rq, u->c, f->name, NULL);
 	req_header(&x->rq, "x-ms-blob-type: BlockBlob");
-	if ((ret = add_md5(&x->rq, u, f->path, 0, f->size)))
-		return ret;
+	add_md5(&x->rq, b->md5);
 	add_blob_properties(&x->rq, &u->o, "Content-Type");
+	f->issued = 1;
 	return req_authorize(&x->rq, u->c, f->size);
 }
 
-/* Put Block: the file's next slice, under its fixed-length id. */
-static int build_block(struct upload *u, struct up_file *f, struct xfer *x)
+/* Put Block: a slice of the file, under its fixed-length id. */
+static int build_block(struct upload *u, const struct hashed *b, struct xfer *x)
 {
+	struct up_file *f = b->file;
 	struct buf query = BUF_INIT, id = BUF_INIT;
 	int ret;
 
 	x->kind = X_PUT_BLOCK;
 	x->file = f;
-	x->block = f->issued;
-	x->offset = (uint64_t)x->block * f->block_size;
-	x->length = f->size - x->offset < f->block_size ? f->size - x->offset : f->block_size;
+	x->block = b->block;
+	x->offset = body_offset(f, b->block);
+	x->length = body_length(f, b->block);
 	blob_block_id(&id, x->block);
 	buf_addstr(&query, "comp=block&blockid=");
 	url_encode(&query, id.data);
 	req_url(&x->rq, u->c, f->name, query.data);
-	if (!(ret = add_md5(&x->rq, u, f->path, x->offset, x->length)) &&
-	    !(ret = req_authorize(&x->rq, u->c, x->length)))
+	add_md5(&x->rq, b->md5);
+	if (!(ret = req_authorize(&x->rq, u->c, x->length)))
 		f->issued++;
 	buf_release(&query);
 	buf_release(&id);
@@ -867,60 +962,39 @@ static int build_block(struct upload *u, struct up_file *f, struct xfer *x)
 /* Put Block List: commits the blocks in file order. */
 static int build_block_list(struct upload *u, struct up_file *f, struct xfer *x)
 {
-	unsigned char md5[16];
-	struct buf b64 = BUF_INIT;
+	unsigned char md5[MD5_LEN];
 
 	x->kind = X_BLOCK_LIST;
 	x->file = f;
 	req_url(&x->rq, u->c, f->name, "comp=blocklist");
 	blob_block_list_xml(&x->rq.body, f->nr_blocks);
 	md5_digest(md5, x->rq.body.data, x->rq.body.len);
-	base64_encode(&b64, md5, sizeof(md5));
-	req_header(&x->rq, "Content-MD5: %s", b64.data);
+	add_md5(&x->rq, md5);
 	req_header(&x->rq, "Content-Type: application/xml");
 	/* Here the blob's own content type goes in x-ms-blob-content-type. */
 	add_blob_properties(&x->rq, &u->o, "x-ms-blob-content-type");
-	buf_release(&b64);
 	f->list_issued = 1;
 	return req_authorize(&x->rq, u->c, x->rq.body.len);
-}
-
-/* Takes the next file off the to-do list: one Put Blob, or the first of its blocks. */
-static int build_next_file(struct upload *u, struct xfer *x)
-{
-	struct up_file *f = u->todo[u->next_todo];
-
-	u->todo[u->next_todo++] = NULL;
-	if (f->size <= u->o.single_put_max) {
-		x->file = f; /* owned by the transfer from here */
-		return build_put_blob(u, x);
-	}
-	/* Open from here: freed by close_file or upload_release. */
-	f->next = u->open;
-	u->open = f;
-	f->block_size = u->o.block_size ? u->o.block_size : blob_choose_block_size(f->size);
-	if (!f->block_size || (f->size + f->block_size - 1) / f->block_size > 50000)
-		return error_set(ERR_INPUT, "%s: too large for one block blob "
-				 "(50,000 blocks of at most 4000 MiB)", f->path);
-	f->nr_blocks = (uint32_t)((f->size + f->block_size - 1) / f->block_size);
-	return build_block(u, f, x);
 }
 
 /* Builds the next transfer: 1, 0 when nothing is ready, or an error. */
 static int build_next(struct upload *u, struct xfer *x)
 {
+	struct hashed *b;
 	struct up_file *f;
 
-	/* Finish what is open first: block lists, then remaining blocks. */
-	for (f = u->open; f; f = f->next) {
-		if (!f->list_issued && f->completed == f->nr_blocks)
+	/* Commit what has all its blocks first: block lists are small. */
+	for (f = u->open; f; f = f->next)
+		if (!f->single && !f->list_issued && f->nr_blocks && f->completed == f->nr_blocks)
 			return build_block_list(u, f, x) ? -1 : 1;
-		if (f->issued < f->nr_blocks)
-			return build_block(u, f, x) ? -1 : 1;
-	}
-	if (u->next_todo < u->nr_todo)
-		return build_next_file(u, x) ? -1 : 1;
-	return 0;
+	if (!u->nr_ready)
+		return 0; /* up_work is hashing the next body */
+	b = &u->ready[u->ready_head];
+	u->ready_head = (u->ready_head + 1) % u->lookahead;
+	u->nr_ready--;
+	if (b->file->single)
+		return build_put_blob(u, b, x) ? -1 : 1;
+	return build_block(u, b, x) ? -1 : 1;
 }
 
 static int up_next(void *ctx, struct http_request *req, void **tag)
@@ -985,13 +1059,10 @@ static int up_done(void *ctx, void *tag, int result, struct http_response *resp)
 		ret = reply_error(resp, x->rq.method, x->rq.url.data);
 		goto done;
 	}
-	if (x->kind == X_PUT_BLOCK) {
+	if (x->kind == X_PUT_BLOCK)
 		x->file->completed++;
-	} else {
-		close_file(u, x->file);
-		if (x->kind == X_PUT_BLOB)
-			x->file = NULL; /* freed by close_file */
-	}
+	else
+		close_file(u, x->file); /* a Put Blob, or the block list: committed */
 done:
 	xfer_free(x);
 	return ret;
@@ -1009,7 +1080,10 @@ static void upload_release(struct upload *u)
 		u->open = f->next;
 		up_file_free(f);
 	}
-	buf_release(&u->hash);
+	md5_release(&u->h.md5);
+	hasher_close_file(&u->h);
+	free(u->h.piece);
+	free(u->ready);
 }
 
 static void upload_init(struct upload *u, struct blob_client *c, const struct blob_upload_options *o)
@@ -1022,7 +1096,12 @@ static void upload_init(struct upload *u, struct blob_client *c, const struct bl
 		u->o.parallel = DEFAULT_PARALLEL;
 	if (!u->o.single_put_max)
 		u->o.single_put_max = DEFAULT_SINGLE_PUT_MAX;
-	buf_init(&u->hash);
+	/* As many hashed bodies as transfers in flight: when they all end at
+	 * once, the next as many can go without waiting for a hash. */
+	u->lookahead = (size_t)u->o.parallel;
+	u->ready = xcalloc(u->lookahead, sizeof(*u->ready));
+	u->h.fd = -1;
+	u->h.piece = xmalloc(HASH_PIECE);
 }
 
 static void upload_add(struct upload *u, const char *path, const char *name, uint64_t size)
@@ -1038,7 +1117,7 @@ static void upload_add(struct upload *u, const char *path, const char *name, uin
 
 static int upload_run(struct upload *u)
 {
-	struct http_multi_ops ops = { up_next, up_done, u, NULL };
+	struct http_multi_ops ops = { up_next, up_done, u, up_work };
 
 	return http_multi_run(u->c->http, u->o.parallel, &ops);
 }

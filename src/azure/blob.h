@@ -63,9 +63,10 @@ struct blob_upload_options {
 
 /*
  * Uploads the file at `path` to blob `name` (a '/'-separated path inside
- * the container, replaced if it exists). Streams from disk: memory stays
- * at one block (hashed for Content-MD5) plus libcurl's buffers, whatever
- * the file size. Each request is retried on its own.
+ * the container, replaced if it exists). Streams from disk: each body's
+ * Content-MD5 is computed ahead of sending in 256 KiB pieces between
+ * network events, so memory stays at one piece plus libcurl's buffers,
+ * whatever the file and block sizes. Each request is retried on its own.
  */
 int blob_upload_file(struct blob_client *c, const char *name, const char *path,
 		     const struct blob_upload_options *o);

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "azure/blob.h"
+#include "core/crypto.h"
 #include "core/encode.h"
 #include "core/fs.h"
 #include "core/http.h"
@@ -311,6 +312,121 @@ Test(blob, large_file_goes_in_blocks_retrying_one_and_commits_them_in_order)
 	buf_release(&want);
 	buf_release(&id);
 	free(path);
+	stop(&f);
+}
+
+/* Every Put Blob and Put Block recorded carries the Content-MD5 of its own
+ * body; returns how many there were. */
+static size_t assert_each_body_has_its_md5(struct stub_server *s)
+{
+	size_t i, len, n = 0;
+
+	for (i = 0; i < stub_count(s); i++) {
+		const char *head = stub_head(s, i), *body = stub_body(s, i, &len);
+		unsigned char md5[MD5_LEN];
+		struct buf want = BUF_INIT;
+
+		if (strstr(head, "comp=blocklist"))
+			continue;
+		md5_digest(md5, body, len);
+		buf_addstr(&want, "Content-MD5: ");
+		base64_encode(&want, md5, sizeof(md5));
+		buf_addstr(&want, "\r\n");
+		cr_assert(strstr(head, want.data), "request %zu (%zu bytes) lacks %s:\n%s", i, len,
+			  want.data, head);
+		buf_release(&want);
+		n++;
+	}
+	return n;
+}
+
+/* `n` bytes that differ from one offset to the next, as a file. */
+static char *write_pattern(struct fixture *f, const char *name, size_t n, unsigned seed)
+{
+	char *path = xasprintf("%s/%s", f->dir, name);
+	char *data = xmalloc(n ? n : 1);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		data[i] = (char)(((i + seed) * 2654435761u) >> 11);
+	cr_assert_ok(fs_write_file(path, data, n));
+	free(data);
+	return path;
+}
+
+Test(blob, blocks_hashed_ahead_in_pieces_each_carry_the_md5_of_their_own_slice)
+{
+	/* Blocks that are not a multiple of the 256 KiB hashing piece, a short
+	 * last one, and fewer slots than blocks, so hashing runs ahead of and
+	 * alongside the transfers. */
+	struct stub_reply script[] = { { .status = 201 } };
+	struct blob_auth auth = { .kind = BLOB_AUTH_SAS };
+	struct blob_upload_options o = { .single_put_max = 1, .block_size = 600 * 1024 + 3, .parallel = 2 };
+	size_t size = 3 * (600 * 1024 + 3) + 4097, len, i;
+	struct fixture f;
+	struct buf data = BUF_INIT;
+	char *path;
+	uint32_t b;
+
+	start(&f, script, 1, &auth, "?sig=s");
+	path = write_pattern(&f, "big.bin", size, 7);
+	cr_assert_ok(fs_read_file(&data, path, size + 1));
+	cr_assert_eq(data.len, size);
+	cr_assert_ok(blob_upload_file(f.blob, "big.bin", path, &o));
+	cr_assert_eq(stub_count(f.s), 5, "4 blocks and the list");
+	cr_assert_eq(assert_each_body_has_its_md5(f.s), 4);
+	for (b = 0; b < 4; b++) {
+		struct buf want = BUF_INIT, id = BUF_INIT;
+		size_t off = b * o.block_size, n = b == 3 ? 4097 : o.block_size;
+		const char *body;
+
+		blob_block_id(&id, b);
+		buf_addstr(&want, "comp=block&blockid=");
+		url_encode(&want, id.data);
+		i = find_request(f.s, want.data);
+		cr_assert_neq(i, (size_t)-1, "block %u missing", b);
+		body = stub_body(f.s, i, &len);
+		cr_assert_eq(len, n);
+		cr_assert(!memcmp(body, data.data + off, n), "block %u is its slice", b);
+		buf_release(&want);
+		buf_release(&id);
+	}
+	cr_assert_eq(find_request(f.s, "comp=blocklist"), 4, "the list goes last");
+	buf_release(&data);
+	free(path);
+	stop(&f);
+}
+
+Test(blob, a_folder_mixing_small_and_block_files_sends_every_body_with_its_md5)
+{
+	struct stub_reply script[] = { { .status = 201 } };
+	struct blob_auth auth = { .kind = BLOB_AUTH_SAS };
+	struct blob_upload_options o = { .single_put_max = 300 * 1024, .block_size = 300 * 1024, .parallel = 3 };
+	static const size_t sizes[] = { 0, 1, 300 * 1024, 300 * 1024 + 1, 5, 1000 * 1024, 70000 };
+	size_t n = 0, i, expect = 0, lists = 0;
+	struct fixture f;
+
+	start(&f, script, 1, &auth, "?sig=s");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%zu.bin", i);
+		free(write_pattern(&f, name, sizes[i], (unsigned)i));
+		if (sizes[i] <= o.single_put_max) {
+			expect++;
+		} else {
+			expect += (sizes[i] + o.block_size - 1) / o.block_size + 1;
+			lists++;
+		}
+	}
+	cr_assert_ok(blob_upload_dir(f.blob, "p", f.dir, &o, &n));
+	cr_assert_eq(n, sizeof(sizes) / sizeof(sizes[0]));
+	cr_assert_eq(stub_count(f.s), expect);
+	cr_assert_eq(assert_each_body_has_its_md5(f.s), expect - lists);
+	/* The empty file is a Put Blob with the MD5 of nothing. */
+	i = find_request(f.s, "PUT /cont/p/f0.bin?sig=s ");
+	cr_assert_neq(i, (size_t)-1);
+	cr_assert(strstr(stub_head(f.s, i), "Content-MD5: 1B2M2Y8AsgTpgAmY7PhCfg==\r\n"));
 	stop(&f);
 }
 
