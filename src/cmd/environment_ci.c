@@ -1,4 +1,4 @@
-#include "cmd/pending.h"
+#include "cmd/environments.h"
 #include "cmd/workflow.h"
 #include "core/banned.h"
 
@@ -27,5 +27,5 @@ const struct workflow workflow_environment_ci = {
 
 static int run(struct ci *ci)
 {
-	return workflow_pending(ci, &workflow_environment_ci.spec);
+	return environments_run(ci, 0);
 }

@@ -1,0 +1,263 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "ci/summary.h"
+#include "cmd/environments.h"
+#include "cmd/session.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mlops/env_plan.h"
+#include "core/banned.h"
+
+/* `path` as the repository sees it: relative to the workspace. */
+static const char *relative(const char *path, const char *workspace)
+{
+	size_t n = strlen(workspace);
+
+	if (!strncmp(path, workspace, n) && path[n] == '/')
+		return path + n + 1;
+	while (!strncmp(path, "./", 2))
+		path += 2;
+	return path;
+}
+
+static const char *status_label(const struct env_entry *e, int cd)
+{
+	if (e->failed)
+		return "invalid";
+	if (!e->decided)
+		return "not checked";
+	switch (e->decision.status) {
+	case ENV_NEW:
+		return e->registered ? "created" : cd ? "new (not registered)" : "new";
+	case ENV_UNCHANGED:
+		return "unchanged";
+	case ENV_NEEDS_BUMP:
+		return "needs a version bump";
+	case ENV_CHANGED_AUTO:
+		return e->registered ? "created (next version)" : "changed: next version";
+	}
+	return "?";
+}
+
+static void annotate_entry(struct ci *ci, const struct env_entry *e, const char *workspace)
+{
+	struct buf msg = BUF_INIT, title = BUF_INIT;
+
+	if (e->failed) {
+		buf_addf(&title, "environment in %s is invalid", relative(e->dir, workspace));
+		ci_annotate(ci, LOG_ERROR, e->where.file ? &e->where : NULL, title.data, e->error);
+	} else if (e->decided && e->decision.status == ENV_NEEDS_BUMP) {
+		size_t i;
+
+		buf_addf(&title, "environment %s: version not bumped", e->env.name);
+		buf_addf(&msg, "The definition of %s changed, but version %s is already registered "
+			       "with other content (", e->env.name, e->env.version);
+		for (i = 0; i < e->decision.diff.nr; i++)
+			buf_addf(&msg, "%s%s", i ? ", " : "", e->decision.diff.items[i].field);
+		buf_addstr(&msg, "). ");
+		if (e->decision.next_version)
+			buf_addf(&msg, "Use version %s.", e->decision.next_version);
+		else
+			buf_addstr(&msg, "Give it a new version.");
+		ci_annotate(ci, LOG_ERROR, &e->env.version_at, title.data, msg.data);
+	} else if (e->decided && e->decision.uncertain) {
+		buf_addf(&title, "environment %s: cannot compare", e->env.name);
+		buf_addf(&msg, "Version %s of %s was registered without a content hash, so a "
+			       "change to its build context cannot be seen; it is left as it is.",
+			 e->decision.version, e->env.name);
+		ci_annotate(ci, LOG_WARNING, &e->env.version_at, title.data, msg.data);
+	}
+	buf_release(&msg);
+	buf_release(&title);
+}
+
+static void summarize(struct summary *s, const struct env_plan *plan, int cd,
+		      const char *workspace)
+{
+	static const char *const head[] = {
+		"Environment", "Folder", "Declared", "Registered latest", "Status", "Content hash",
+	};
+	size_t i, j;
+
+	summary_heading(s, 3, "Environments");
+	summary_table_begin(s, head, 6);
+	for (i = 0; i < plan->nr; i++) {
+		const struct env_entry *e = &plan->items[i];
+		char hash[16] = "";
+		const char *row[6];
+
+		if (!e->failed)
+			snprintf(hash, sizeof(hash), "%.12s", e->env.content_hash);
+		row[0] = e->failed ? "" : e->env.name;
+		row[1] = relative(e->dir, workspace);
+		row[2] = !e->failed && e->env.version ? e->env.version : "";
+		row[3] = e->latest_version ? e->latest_version : "none";
+		row[4] = status_label(e, cd);
+		row[5] = hash;
+		summary_table_row(s, row, 6);
+	}
+	summary_table_end(s);
+
+	for (i = 0; i < plan->nr; i++) {
+		const struct env_entry *e = &plan->items[i];
+		static const char *const diff_head[] = { "Field", "Registered", "Local" };
+		struct buf title = BUF_INIT;
+
+		if (e->failed) {
+			buf_addf(&title, "%s: invalid", relative(e->dir, workspace));
+			summary_details_begin(s, title.data);
+			summary_code(s, NULL, e->error);
+			summary_details_end(s);
+		} else if (e->decided && e->decision.diff.nr) {
+			buf_addf(&title, "%s: what changed", e->env.name);
+			if (e->decision.next_version)
+				buf_addf(&title, " (next version: %s)", e->decision.next_version);
+			summary_details_begin(s, title.data);
+			summary_table_begin(s, diff_head, 3);
+			for (j = 0; j < e->decision.diff.nr; j++) {
+				const struct env_change *c = &e->decision.diff.items[j];
+				const char *row[3] = { c->field, c->before ? c->before : "",
+						       c->after ? c->after : "" };
+				summary_table_row(s, row, 3);
+			}
+			summary_table_end(s);
+			summary_details_end(s);
+		}
+		buf_release(&title);
+	}
+}
+
+/* The environments whose content is new or changed, for a matrix job. */
+static void changed_json(struct buf *out, const struct env_plan *plan, const char *workspace)
+{
+	cJSON *list = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < plan->nr; i++) {
+		const struct env_entry *e = &plan->items[i];
+		cJSON *item;
+
+		if (!e->decided || e->decision.status == ENV_UNCHANGED)
+			continue;
+		item = json_new_object();
+		json_add_string(item, "name", e->env.name);
+		json_add_string(item, "version", e->decision.status == ENV_NEEDS_BUMP && e->decision.next_version
+				? e->decision.next_version : e->decision.version);
+		/* Relative to the workspace, as the next job checks it out. */
+		json_add_string(item, "folder", relative(e->dir, workspace));
+		json_add_string(item, "kind", e->env.image ? "conda" : "docker");
+		json_add_string(item, "status", env_status_name(e->decision.status));
+		cJSON_AddItemToArray(list, item);
+	}
+	json_write(out, list);
+	cJSON_Delete(list);
+}
+
+static void registered_json(struct buf *out, const struct env_plan *plan)
+{
+	cJSON *list = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < plan->nr; i++) {
+		const struct env_entry *e = &plan->items[i];
+		cJSON *item;
+
+		if (!e->registered)
+			continue;
+		item = json_new_object();
+		json_add_string(item, "name", e->env.name);
+		json_add_string(item, "version", e->decision.version);
+		cJSON_AddItemToArray(list, item);
+	}
+	json_write(out, list);
+	cJSON_Delete(list);
+}
+
+static int storage_token(void *ctx, const char **token)
+{
+	struct session *s = ctx;
+
+	return credential_token(s->credential, "https://storage.azure.com/.default", token);
+}
+
+int environments_run(struct ci *ci, int register_versions)
+{
+	const struct ci_context *context = ci_context(ci);
+	struct env_plan plan = ENV_PLAN_INIT;
+	struct session session;
+	struct buf root = BUF_INIT, json = BUF_INIT;
+	enum env_versioning mode;
+	const char *dir, *versioning;
+	size_t i;
+	int ret, opened = 0;
+
+	if ((ret = ci_input(ci, "environments", &dir)) ||
+	    (ret = ci_input(ci, "versioning", &versioning)))
+		goto done;
+	if ((ret = env_versioning_parse(&mode, versioning))) {
+		ret = error_prefix("Input versioning");
+		goto done;
+	}
+	if ((ret = session_open(&session, ci)))
+		goto done;
+	opened = 1;
+
+	/* Everything local first: a bad file fails before Azure is asked anything. */
+	buf_addf(&root, "%s/%s", context->workspace, dir);
+	if ((ret = env_plan_load(&plan, root.data, mode)))
+		goto done;
+	if (!plan.invalid) {
+		ci_group_begin(ci, "Comparing with the workspace");
+		ret = env_plan_decide(&plan, &session.aml, mode);
+		ci_group_end(ci);
+		if (ret)
+			goto done;
+	}
+	if (register_versions && !plan.invalid && !plan.needs_bump && plan.to_register) {
+		struct env_register_context reg = {
+			context->sha, context->repository, session.http, storage_token, &session,
+		};
+
+		ci_group_begin(ci, "Registering new versions");
+		ret = env_plan_register(&plan, &session.aml, &reg);
+		ci_group_end(ci);
+	}
+	for (i = 0; i < plan.nr; i++)
+		annotate_entry(ci, &plan.items[i], context->workspace);
+	summarize(ci_summary(ci), &plan, register_versions, context->workspace);
+	if (ret)
+		goto done;
+
+	changed_json(&json, &plan, context->workspace);
+	if ((ret = ci_output(ci, "changed", json.data)))
+		goto done;
+	if (register_versions) {
+		buf_reset(&json);
+		registered_json(&json, &plan);
+		ret = ci_output(ci, "registered", json.data);
+	} else {
+		ret = ci_output(ci, "status", plan.invalid ? "invalid" :
+				plan.needs_bump ? "needs-version-bump" : "ok");
+	}
+	if (ret)
+		goto done;
+	if (plan.invalid)
+		ret = error_set(ERR_INPUT, "%zu environment%s failed validation; nothing was sent to Azure",
+				plan.invalid, plan.invalid == 1 ? "" : "s");
+	else if (plan.needs_bump)
+		ret = error_set(ERR_CONFLICT, "%zu environment%s changed without a new version%s",
+				plan.needs_bump, plan.needs_bump == 1 ? "" : "s",
+				register_versions ? "; nothing was registered" : "");
+	else
+		log_info("%zu environment%s checked: %zu to register%s", plan.nr,
+			 plan.nr == 1 ? "" : "s", plan.to_register,
+			 register_versions ? ", all registered" : "");
+done:
+	env_plan_release(&plan);
+	if (opened)
+		session_close(&session);
+	buf_release(&root);
+	buf_release(&json);
+	return ret;
+}

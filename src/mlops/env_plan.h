@@ -1,0 +1,66 @@
+#ifndef MLOPS_ENV_PLAN_H
+#define MLOPS_ENV_PLAN_H
+
+#include "azure/aml.h"
+#include "core/error.h"
+#include "core/http.h"
+#include "mlops/datastore_upload.h"
+#include "mlops/environment.h"
+
+/*
+ * Environment-CI and Environment-CD share this plan: every folder under
+ * environments/ loaded and checked locally first (all of them, so one run
+ * reports every mistake), then compared with what the workspace has, then
+ * (CD only) the new and changed versions registered.
+ */
+struct env_entry {
+	char *dir;                    /* environments/<folder> */
+	struct environment env;       /* valid unless `failed` */
+	int failed;                   /* local checks failed: see error */
+	int error_code;
+	char *error;                  /* the message, with file:line:col */
+	struct error_location where;  /* where to annotate; file points into where_file */
+	char *where_file;
+	int decided;                  /* compared with the workspace */
+	struct env_decision decision;
+	char *latest_version;         /* newest registered version; NULL when none */
+	int registered;               /* registered by this run */
+};
+
+struct env_plan {
+	struct env_entry *items;
+	size_t nr;
+	size_t invalid;               /* entries that failed local checks */
+	size_t needs_bump;            /* declared mode: changed without a new version */
+	size_t to_register;           /* NEW or CHANGED_AUTO */
+};
+#define ENV_PLAN_INIT { NULL, 0, 0, 0, 0 }
+
+/* Loads every sub-folder of `root` (sorted). A folder that fails its
+ * checks is recorded, not fatal; a missing or empty `root` is ERR_INPUT. */
+int env_plan_load(struct env_plan *out, const char *root, enum env_versioning mode);
+
+/* Compares each valid entry with the workspace and decides (env_decide). */
+int env_plan_decide(struct env_plan *plan, struct aml *aml, enum env_versioning mode);
+
+/* What a registered version is tagged with besides its content hash. */
+struct env_register_context {
+	const char *commit;           /* may be "" */
+	const char *repository;       /* may be "" */
+	struct http_client *http;     /* for build-context uploads */
+	storage_token_fn storage_token;
+	void *token_ctx;
+};
+
+/*
+ * Registers every NEW and CHANGED_AUTO entry: image environments with their
+ * conda file, build contexts uploaded to the default datastore under
+ * environments/<name>/<hash>/ first. Tags: the YAML's tags, contentHash,
+ * commit and repository. Stops at the first failure.
+ */
+int env_plan_register(struct env_plan *plan, struct aml *aml,
+		      const struct env_register_context *ctx);
+
+void env_plan_release(struct env_plan *plan);
+
+#endif
