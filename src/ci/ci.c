@@ -182,6 +182,18 @@ const struct ci_context *ci_context(const struct ci *ci)
 	return &ci->context;
 }
 
+const char *ci_relative_path(const struct ci *ci, const char *path)
+{
+	const char *ws = ci->context.workspace;
+	size_t n = strlen(ws);
+
+	if (n && strcmp(ws, ".") && !strncmp(path, ws, n) && path[n] == '/')
+		path += n + 1;
+	while (!strncmp(path, "./", 2))
+		path += 2;
+	return path;
+}
+
 struct summary *ci_summary(struct ci *ci)
 {
 	return &ci->summary;

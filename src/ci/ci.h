@@ -120,6 +120,8 @@ struct ci_context {
 	const char *event_name;
 };
 const struct ci_context *ci_context(const struct ci *ci);
+/* `path` as the repository sees it: relative to the workspace when under it. */
+const char *ci_relative_path(const struct ci *ci, const char *path);
 
 /*
  * Uploads the files under `root` as a workflow artifact named `name`

@@ -9,18 +9,6 @@
 #include "mlops/env_plan.h"
 #include "core/banned.h"
 
-/* `path` as the repository sees it: relative to the workspace. */
-static const char *relative(const char *path, const char *workspace)
-{
-	size_t n = strlen(workspace);
-
-	if (!strncmp(path, workspace, n) && path[n] == '/')
-		return path + n + 1;
-	while (!strncmp(path, "./", 2))
-		path += 2;
-	return path;
-}
-
 static const char *status_label(const struct env_entry *e, int cd)
 {
 	if (e->failed)
@@ -40,12 +28,12 @@ static const char *status_label(const struct env_entry *e, int cd)
 	return "?";
 }
 
-static void annotate_entry(struct ci *ci, const struct env_entry *e, const char *workspace)
+static void annotate_entry(struct ci *ci, const struct env_entry *e)
 {
 	struct buf msg = BUF_INIT, title = BUF_INIT;
 
 	if (e->failed) {
-		buf_addf(&title, "environment in %s is invalid", relative(e->dir, workspace));
+		buf_addf(&title, "environment in %s is invalid", ci_relative_path(ci, e->dir));
 		ci_annotate(ci, LOG_ERROR, e->where.file ? &e->where : NULL, title.data, e->error);
 	} else if (e->decided && e->decision.status == ENV_NEEDS_BUMP) {
 		size_t i;
@@ -72,12 +60,12 @@ static void annotate_entry(struct ci *ci, const struct env_entry *e, const char 
 	buf_release(&title);
 }
 
-static void summarize(struct summary *s, const struct env_plan *plan, int cd,
-		      const char *workspace)
+static void summarize(struct ci *ci, const struct env_plan *plan, int cd)
 {
 	static const char *const head[] = {
 		"Environment", "Folder", "Declared", "Registered latest", "Status", "Content hash",
 	};
+	struct summary *s = ci_summary(ci);
 	size_t i, j;
 
 	summary_heading(s, 3, "Environments");
@@ -90,7 +78,7 @@ static void summarize(struct summary *s, const struct env_plan *plan, int cd,
 		if (!e->failed)
 			snprintf(hash, sizeof(hash), "%.12s", e->env.content_hash);
 		row[0] = e->failed ? "" : e->env.name;
-		row[1] = relative(e->dir, workspace);
+		row[1] = ci_relative_path(ci, e->dir);
 		row[2] = !e->failed && e->env.version ? e->env.version : "";
 		row[3] = e->latest_version ? e->latest_version : "none";
 		row[4] = status_label(e, cd);
@@ -105,7 +93,7 @@ static void summarize(struct summary *s, const struct env_plan *plan, int cd,
 		struct buf title = BUF_INIT;
 
 		if (e->failed) {
-			buf_addf(&title, "%s: invalid", relative(e->dir, workspace));
+			buf_addf(&title, "%s: invalid", ci_relative_path(ci, e->dir));
 			summary_details_begin(s, title.data);
 			summary_code(s, NULL, e->error);
 			summary_details_end(s);
@@ -129,7 +117,7 @@ static void summarize(struct summary *s, const struct env_plan *plan, int cd,
 }
 
 /* The environments whose content is new or changed, for a matrix job. */
-static void changed_json(struct buf *out, const struct env_plan *plan, const char *workspace)
+static void changed_json(struct buf *out, const struct env_plan *plan, const struct ci *ci)
 {
 	cJSON *list = cJSON_CreateArray();
 	size_t i;
@@ -145,7 +133,7 @@ static void changed_json(struct buf *out, const struct env_plan *plan, const cha
 		json_add_string(item, "version", e->decision.status == ENV_NEEDS_BUMP && e->decision.next_version
 				? e->decision.next_version : e->decision.version);
 		/* Relative to the workspace, as the next job checks it out. */
-		json_add_string(item, "folder", relative(e->dir, workspace));
+		json_add_string(item, "folder", ci_relative_path(ci, e->dir));
 		json_add_string(item, "kind", e->env.image ? "conda" : "docker");
 		json_add_string(item, "status", env_status_name(e->decision.status));
 		cJSON_AddItemToArray(list, item);
@@ -224,12 +212,12 @@ int environments_run(struct ci *ci, int register_versions)
 		ci_group_end(ci);
 	}
 	for (i = 0; i < plan.nr; i++)
-		annotate_entry(ci, &plan.items[i], context->workspace);
-	summarize(ci_summary(ci), &plan, register_versions, context->workspace);
+		annotate_entry(ci, &plan.items[i]);
+	summarize(ci, &plan, register_versions);
 	if (ret)
 		goto done;
 
-	changed_json(&json, &plan, context->workspace);
+	changed_json(&json, &plan, ci);
 	if ((ret = ci_output(ci, "changed", json.data)))
 		goto done;
 	if (register_versions) {

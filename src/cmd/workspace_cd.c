@@ -1,12 +1,32 @@
-#include "cmd/pending.h"
+/*
+ * Workspace-CD: the ARM templates in .cloud/ deployed to the resource
+ * group (validate, what-if, deploy, follow), then every dataset in
+ * datasets/ made sure of. With what-if: true it stops after the change
+ * list: the dry run.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "azure/deployment.h"
+#include "ci/summary.h"
+#include "cmd/session.h"
 #include "cmd/workflow.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mlops/dataset_sync.h"
+#include "mlops/templates.h"
 #include "core/banned.h"
 
 static const struct input_spec inputs[] = {
 	AZURE_INPUTS,
 	WORKSPACE_INPUT,
 	{ "templates", "ARM templates to deploy, one glob a line; each NAME.json takes its parameters from NAME.parameters.json beside it.", ".cloud/*.json", INPUT_MULTILINE },
-	{ "parameters", "Template parameter overrides, one name=value a line.", NULL, INPUT_MULTILINE },
+	{ "parameters", "Template parameter overrides, one name=value a line; each applies to the templates that declare it.", NULL, INPUT_MULTILINE },
 	{ "what-if", "Only validate and show the what-if change list (a dry run); deploy nothing.", "false", INPUT_BOOL },
 	{ "mode", "Deployment mode: Incremental or Complete.", "Incremental", 0 },
 	{ "datasets", "Folder whose sub-folders each hold a data asset YAML and its data.", "datasets", 0 },
@@ -30,7 +50,467 @@ const struct workflow workflow_workspace_cd = {
 	.run = run,
 };
 
+struct config {
+	const char *const *templates;
+	const char *const *overrides;
+	int what_if;
+	enum deployment_mode mode;
+	const char *datasets;
+	long timeout_s;
+};
+
+struct dataset_set {
+	struct dataset *items;
+	size_t nr;
+};
+
+static int read_config(struct ci *ci, struct config *c)
+{
+	const char *mode;
+	long minutes;
+	int ret;
+
+	if ((ret = ci_input_lines(ci, "templates", &c->templates)) ||
+	    (ret = ci_input_lines(ci, "parameters", &c->overrides)) ||
+	    (ret = ci_input_bool(ci, "what-if", &c->what_if)) ||
+	    (ret = ci_input(ci, "mode", &mode)) ||
+	    (ret = ci_input(ci, "datasets", &c->datasets)) ||
+	    (ret = ci_input_int(ci, "timeout-minutes", 1, 24 * 60, &minutes)))
+		return ret;
+	if (!strcasecmp(mode, "Incremental"))
+		c->mode = DEPLOYMENT_INCREMENTAL;
+	else if (!strcasecmp(mode, "Complete"))
+		c->mode = DEPLOYMENT_COMPLETE;
+	else
+		return error_set(ERR_INPUT, "Input mode is '%s': use Incremental or Complete", mode);
+	c->timeout_s = minutes * 60;
+	return 0;
+}
+
+/* ---- datasets: every folder loaded and checked before Azure is asked ---- */
+
+static void datasets_release(struct dataset_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->nr; i++)
+		dataset_release(&set->items[i]);
+	free(set->items);
+	set->items = NULL;
+	set->nr = 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_datasets(struct dataset_set *out, const char *root)
+{
+	struct buf path = BUF_INIT;
+	char **dirs = NULL, *yaml = NULL;
+	size_t nr = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	out->items = NULL;
+	out->nr = 0;
+	d = opendir(root);
+	if (!d) {
+		log_info("no %s folder: no datasets to make sure of", root);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", root, de->d_name);
+		if (de->d_name[0] == '.' || !fs_is_dir(path.data))
+			continue;
+		dirs = xrealloc(dirs, (nr + 1) * sizeof(*dirs));
+		dirs[nr++] = buf_detach(&path, NULL);
+	}
+	closedir(d);
+	if (nr)
+		qsort(dirs, nr, sizeof(*dirs), cmp_names);
+	out->items = xcalloc(nr ? nr : 1, sizeof(*out->items));
+	for (i = 0; i < nr && !ret; i++) {
+		if (!(ret = dataset_find_yaml(&yaml, dirs[i])) &&
+		    !(ret = dataset_load(&out->items[out->nr], yaml)))
+			out->nr++;
+		free(yaml);
+		yaml = NULL;
+	}
+	for (i = 0; i < nr; i++)
+		free(dirs[i]);
+	free(dirs);
+	buf_release(&path);
+	return ret;
+}
+
+/* ---- templates ---- */
+
+/* Whether `template` declares parameter `name` (ARM names ignore case). */
+static int declares(const cJSON *template, const char *name)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, json_find(template, "parameters"))
+		if (!strcasecmp(p->string, name))
+			return 1;
+	return 0;
+}
+
+/* The overrides `name=value` that this template declares. */
+static size_t overrides_for(const char **out, const cJSON *template, const char *const *all)
+{
+	size_t n = 0;
+
+	for (; all && *all; all++) {
+		const char *eq = strchr(*all, '=');
+		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
+
+		if (!eq || declares(template, name))
+			out[n++] = *all; /* a line without '=' gets its error from the merge */
+		free(name);
+	}
+	return n;
+}
+
+/* Each override must be declared by at least one template. */
+static int check_overrides(const struct template_list *list, const char *const *all)
+{
+	size_t i;
+
+	for (; all && *all; all++) {
+		const char *eq = strchr(*all, '=');
+		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
+		int found = 0;
+
+		for (i = 0; i < list->nr && !found; i++)
+			found = declares(list->items[i].template, name);
+		if (!found && eq) {
+			error_set(ERR_INPUT, "Input parameters: no template declares '%s'", name);
+			free(name);
+			return ERR_INPUT;
+		}
+		free(name);
+	}
+	return 0;
+}
+
+static size_t count_lines(const char *const *lines)
+{
+	size_t n = 0;
+
+	while (lines && lines[n])
+		n++;
+	return n;
+}
+
+static int merge_parameters(cJSON **out, const struct arm_template *t, const char *const *all)
+{
+	const char **mine = xcalloc(count_lines(all) + 1, sizeof(*mine));
+	size_t n = overrides_for(mine, t->template, all);
+	cJSON *file = NULL;
+	int ret;
+
+	/* The merge wants the whole parameters file; templates.c kept its object. */
+	if (t->parameters) {
+		file = json_new_object();
+		cJSON_AddItemReferenceToObject(file, "parameters", t->parameters);
+	}
+	ret = deployment_parameters_merge(out, t->template, file,
+					  t->parameters_path ? t->parameters_path : t->path, mine, n);
+	cJSON_Delete(file);
+	free(mine);
+	return ret;
+}
+
+/* "<template>-<commit or time>", within ARM's 64 characters. */
+static void deployment_name(struct buf *out, const char *template, const struct ci_context *c)
+{
+	const char *p;
+
+	for (p = template; *p && out->len < 48; p++)
+		buf_addch(out, isalnum((unsigned char)*p) || strchr("-_.()", *p) ? *p : '-');
+	if (c->sha && strlen(c->sha) >= 7) {
+		buf_addf(out, "-%.7s", c->sha);
+	} else {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		buf_addf(out, "-%s", stamp);
+	}
+}
+
+static void summarize_what_if(struct summary *s, const char *name,
+			      const struct deployment_whatif *w)
+{
+	static const char *const head[] = { "Change", "Resource" };
+	size_t counts[DEPLOYMENT_CHANGE_COUNT], i;
+	struct buf line = BUF_INIT, lines = BUF_INIT;
+	int k;
+
+	deployment_whatif_count(counts, w);
+	buf_addf(&line, "What-if for **");
+	summary_escape(&line, name);
+	buf_addstr(&line, "**:");
+	for (k = 0; k < DEPLOYMENT_CHANGE_COUNT; k++)
+		if (counts[k])
+			buf_addf(&line, " %zu %s,", counts[k], deployment_change_type_name(k));
+	if (line.data[line.len - 1] == ',')
+		buf_setlen(&line, line.len - 1);
+	summary_markdown(s, line.data);
+	summary_table_begin(s, head, 2);
+	for (i = 0; i < w->n_changes; i++) {
+		const char *row[2] = { deployment_change_type_name(w->changes[i].type),
+				       w->changes[i].resource_id };
+		summary_table_row(s, row, 2);
+	}
+	summary_table_end(s);
+	for (i = 0; i < w->n_changes; i++) {
+		if (!w->changes[i].n_delta)
+			continue;
+		buf_reset(&lines);
+		deployment_change_lines(&lines, &w->changes[i], 200);
+		summary_details_begin(s, w->changes[i].resource_id);
+		summary_code(s, NULL, lines.data);
+		summary_details_end(s);
+	}
+	buf_release(&line);
+	buf_release(&lines);
+}
+
+static void log_what_if(const char *name, const struct deployment_whatif *w)
+{
+	struct buf lines = BUF_INIT;
+	size_t i;
+
+	log_info("what-if for %s: %zu change%s", name, w->n_changes, w->n_changes == 1 ? "" : "s");
+	for (i = 0; i < w->n_changes; i++) {
+		log_info("  %-9s %s", deployment_change_type_name(w->changes[i].type),
+			 w->changes[i].resource_id);
+		buf_reset(&lines);
+		deployment_change_lines(&lines, &w->changes[i], 120);
+		if (lines.len)
+			log_info("%s", lines.data);
+	}
+	buf_release(&lines);
+}
+
+/* Template outputs: each its own step output, and all of them in one
+ * JSON object; secure ones never leave the program. */
+static int emit_outputs(struct ci *ci, cJSON *all, const struct deployment_result *r,
+			struct summary *s)
+{
+	static const char *const head[] = { "Output", "Type", "Value" };
+	struct buf text = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	if (!r->n_outputs)
+		return 0;
+	summary_table_begin(s, head, 3);
+	for (i = 0; i < r->n_outputs && !ret; i++) {
+		const struct deployment_output *o = &r->outputs[i];
+		const char *row[3];
+
+		buf_reset(&text);
+		if (o->secure || !o->value)
+			buf_addstr(&text, "***");
+		else if (cJSON_IsString(o->value))
+			buf_addstr(&text, o->value->valuestring);
+		else
+			json_write(&text, o->value);
+		row[0] = o->name;
+		row[1] = o->type;
+		row[2] = text.data;
+		summary_table_row(s, row, 3);
+		if (o->secure || !o->value)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(all, o->name);
+		cJSON_AddItemToObject(all, o->name, cJSON_Duplicate(o->value, 1));
+		ret = ci_output(ci, o->name, text.data);
+	}
+	summary_table_end(s);
+	buf_release(&text);
+	return ret;
+}
+
+static int deploy_templates(struct ci *ci, struct session *session, const struct config *cfg,
+			    const struct template_list *list, cJSON *names, cJSON *all_outputs)
+{
+	const struct ci_context *context = ci_context(ci);
+	struct summary *s = ci_summary(ci);
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < list->nr && !ret; i++) {
+		const struct arm_template *t = &list->items[i];
+		struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+		struct deployment_target target = { &session->arm, session->resource_group, NULL, cfg->timeout_s };
+		struct deployment_validation validation;
+		struct deployment_whatif w;
+		struct deployment_result result;
+		struct buf name = BUF_INIT, line = BUF_INIT;
+		cJSON *params = NULL;
+
+		deployment_validation_init(&validation);
+		deployment_whatif_init(&w);
+		deployment_result_init(&result);
+		deployment_name(&name, t->name, context);
+		target.name = name.data;
+		req.template = t->template;
+		req.mode = cfg->mode;
+		summary_heading(s, 3, ci_relative_path(ci, t->path));
+		ci_group_begin(ci, name.data);
+		if ((ret = merge_parameters(&params, t, cfg->overrides)))
+			goto next;
+		req.parameters = params;
+		if ((ret = deployment_validate(&validation, &target, &req)) ||
+		    (ret = deployment_what_if(&w, &target, &req)))
+			goto next;
+		log_what_if(t->name, &w);
+		summarize_what_if(s, t->name, &w);
+		if (cfg->what_if)
+			goto next;
+		log_info("deploying %s to resource group %s (%s mode)", name.data,
+			 session->resource_group, cfg->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
+		ret = deployment_deploy(&result, &target, &req);
+		buf_addf(&line, "Deployment `%s`: **%s**", name.data,
+			 result.provisioning_state ? result.provisioning_state : ret ? "Failed" : "Succeeded");
+		if (result.duration)
+			buf_addf(&line, " in %s", result.duration);
+		summary_markdown(s, line.data);
+		if (ret)
+			goto next;
+		cJSON_AddItemToArray(names, cJSON_CreateString(name.data));
+		ret = emit_outputs(ci, all_outputs, &result, s);
+next:
+		ci_group_end(ci);
+		cJSON_Delete(params);
+		deployment_validation_release(&validation);
+		deployment_whatif_release(&w);
+		deployment_result_release(&result);
+		buf_release(&name);
+		buf_release(&line);
+	}
+	return ret;
+}
+
+static int storage_token(void *ctx, const char **token)
+{
+	struct session *s = ctx;
+
+	return credential_token(s->credential, "https://storage.azure.com/.default", token);
+}
+
+static int sync_datasets(struct ci *ci, struct session *session, const struct dataset_set *set,
+			 int dry_run, cJSON *list)
+{
+	static const char *const head[] = { "Dataset", "Version", "Status", "Size", "Files", "Content hash" };
+	struct summary *s = ci_summary(ci);
+	size_t i;
+	int ret = 0;
+
+	if (!set->nr)
+		return 0;
+	summary_heading(s, 3, "Datasets");
+	summary_table_begin(s, head, 6);
+	for (i = 0; i < set->nr && !ret; i++) {
+		const struct dataset *d = &set->items[i];
+		struct dataset_result r;
+		char size[32], files[16], hash[16];
+		const char *row[6];
+		cJSON *item;
+
+		if ((ret = dataset_sync(&r, &session->aml, session->http, d, dry_run,
+					storage_token, session)))
+			break;
+		if (r.outcome == DATASET_DIFFERS) {
+			struct error_location where = { d->yaml_path, 0, 0 };
+			struct buf msg = BUF_INIT;
+
+			buf_addf(&msg, "The data of %s in the repository differs from version %s in the "
+				       "workspace; existing assets are never overwritten or re-versioned "
+				       "here.", d->name, r.version);
+			ci_annotate(ci, LOG_NOTICE, &where, "dataset differs", msg.data);
+			buf_release(&msg);
+		}
+		snprintf(size, sizeof(size), "%llu bytes", (unsigned long long)d->size);
+		snprintf(files, sizeof(files), "%u", d->files);
+		snprintf(hash, sizeof(hash), "%.12s", d->content_hash);
+		row[0] = d->name;
+		row[1] = r.version;
+		row[2] = dataset_outcome_name(r.outcome);
+		row[3] = size;
+		row[4] = files;
+		row[5] = hash;
+		summary_table_row(s, row, 6);
+		item = json_new_object();
+		json_add_string(item, "name", d->name);
+		json_add_string(item, "version", r.version);
+		json_add_string(item, "status", dataset_outcome_name(r.outcome));
+		json_add_string(item, "dataUri", r.data_uri);
+		cJSON_AddItemToArray(list, item);
+		dataset_result_release(&r);
+	}
+	summary_table_end(s);
+	return ret;
+}
+
 static int run(struct ci *ci)
 {
-	return workflow_pending(ci, &workflow_workspace_cd.spec);
+	const struct ci_context *context = ci_context(ci);
+	struct template_list list = TEMPLATE_LIST_INIT;
+	struct dataset_set datasets = { NULL, 0 };
+	struct session session;
+	struct config cfg;
+	struct buf dir = BUF_INIT, text = BUF_INIT;
+	cJSON *names = cJSON_CreateArray(), *all_outputs = json_new_object();
+	cJSON *dataset_list = cJSON_CreateArray();
+	int ret, opened = 0;
+
+	if ((ret = read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
+		goto done;
+	opened = 1;
+	/* Everything local first: bad templates or datasets fail before any call. */
+	if ((ret = templates_find(&list, context->workspace, cfg.templates)) ||
+	    (ret = check_overrides(&list, cfg.overrides)))
+		goto done;
+	buf_addf(&dir, "%s/%s", context->workspace, cfg.datasets);
+	if ((ret = load_datasets(&datasets, dir.data)))
+		goto done;
+
+	if ((ret = deploy_templates(ci, &session, &cfg, &list, names, all_outputs)))
+		goto done;
+	if ((ret = sync_datasets(ci, &session, &datasets, cfg.what_if, dataset_list)))
+		goto done;
+
+	json_write(&text, names);
+	if ((ret = ci_output(ci, "deployment-names", text.data)))
+		goto done;
+	buf_reset(&text);
+	json_write(&text, all_outputs);
+	if ((ret = ci_output(ci, "outputs", text.data)))
+		goto done;
+	buf_reset(&text);
+	json_write(&text, dataset_list);
+	ret = ci_output(ci, "datasets", text.data);
+	if (!ret && cfg.what_if)
+		summary_markdown(ci_summary(ci), "_What-if only: nothing was deployed or registered._");
+done:
+	templates_release(&list);
+	datasets_release(&datasets);
+	if (opened)
+		session_close(&session);
+	cJSON_Delete(names);
+	cJSON_Delete(all_outputs);
+	cJSON_Delete(dataset_list);
+	buf_release(&dir);
+	buf_release(&text);
+	return ret;
 }
