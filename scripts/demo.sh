@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
 # `make demo`: the whole flow on the local Azure sandbox. Starts a private
-# sandbox (Azurite + the emulator), runs the workflows against it with the
-# repository's own examples, prints their summaries, and stops the sandbox.
+# sandbox (Azurite + the emulator), then runs Workspace-CD, Environment-CI
+# and Environment-CD from a terminal over the repository's own .cloud/,
+# datasets/ and environments/, printing each one's summary and outputs.
+# Nothing in the repository is changed; the sandbox is stopped at the end.
 set -euo pipefail
 mlops=$(realpath "${1:-build/mlops}")
 cd "$(dirname "$0")/.."
 
 export SANDBOX_DIR=${SANDBOX_DIR:-$PWD/build/demo-sandbox}
+sandbox/sandbox.sh stop >/dev/null 2>&1 || true
 sandbox/sandbox.sh start >/dev/null
 trap 'sandbox/sandbox.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 . "$SANDBOX_DIR/env"
-echo "Local Azure sandbox up: subscription $AZURE_SUBSCRIPTION_ID, resource group $AZURE_RESOURCE_GROUP"
-echo
+unset GITHUB_ACTIONS # a terminal run: outputs as JSON, summaries to files
+summaries=$SANDBOX_DIR/summaries
+mkdir -p "$summaries"
 
-"$mlops" --help
+echo "Local Azure sandbox: subscription $AZURE_SUBSCRIPTION_ID, resource group $AZURE_RESOURCE_GROUP"
+step() {
+	local wf=$1
+	shift
+	echo
+	echo "================================================================ $wf"
+	# The secret goes in the environment, not on a command line others can read.
+	INPUT_CREDS=$AZURE_CREDENTIALS "$mlops" "$wf" --resource-group "$AZURE_RESOURCE_GROUP" \
+		--workspace-name "$AZURE_ML_WORKSPACE" --summary "$summaries/$wf.md" "$@" \
+		>"$summaries/$wf.json"
+	echo "---- summary"
+	cat "$summaries/$wf.md"
+	echo "---- outputs"
+	cat "$summaries/$wf.json"
+}
+
+step workspace-cd --what-if true
+step workspace-cd
+step environment-ci
+step environment-cd
+step environment-ci
 echo
-for wf in $("$mlops" --list); do
-	echo "=== $wf"
-	"$mlops" "$wf" --help | sed -n '3p'
-done
-echo
-echo "The workflows do not call Azure yet (see README, Status); the sandbox they will run against is up and answered above."
+echo "Done: the workspace, its datasets and environments are in the sandbox; summaries in $summaries."

@@ -84,6 +84,16 @@ static int parse_flags(struct ci *ci, int argc, char **argv)
 	return 0;
 }
 
+static int same_dir(const char *a, const char *b)
+{
+	char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+	int same = ra && rb && !strcmp(ra, rb);
+
+	free(ra);
+	free(rb);
+	return same;
+}
+
 static void read_context(struct ci *ci)
 {
 	struct ci_context *c = &ci->context;
@@ -112,8 +122,8 @@ static void read_context(struct ci *ci)
 		c->workspace = env_or_empty("GITHUB_WORKSPACE");
 		c->event_name = env_or_empty("GITHUB_EVENT_NAME");
 	}
-	if (!*c->workspace)
-		c->workspace = ".";
+	if (!*c->workspace || same_dir(c->workspace, "."))
+		c->workspace = "."; /* the runner's case: paths stay relative, as users write them */
 }
 
 static const struct ci_host *detect_host(void)
@@ -192,6 +202,13 @@ const char *ci_relative_path(const struct ci *ci, const char *path)
 	while (!strncmp(path, "./", 2))
 		path += 2;
 	return path;
+}
+
+void ci_workspace_path(const struct ci *ci, struct buf *out, const char *rel)
+{
+	if (rel[0] != '/' && strcmp(ci->context.workspace, "."))
+		buf_addf(out, "%s/", ci->context.workspace);
+	buf_addstr(out, rel);
 }
 
 struct summary *ci_summary(struct ci *ci)

@@ -116,10 +116,14 @@ struct ci_context {
 	const char *job;
 	const char *actor;
 	const char *server_url;
-	const char *workspace;   /* where the repository is checked out */
+	const char *workspace;   /* where the repository is checked out; "." when it
+				  * is the working directory (as under the runner) */
 	const char *event_name;
 };
 const struct ci_context *ci_context(const struct ci *ci);
+/* Appends where `rel` (a path from an input) is: under the workspace, or
+ * as it is when the workspace is the working directory or `rel` is absolute. */
+void ci_workspace_path(const struct ci *ci, struct buf *out, const char *rel);
 /* `path` as the repository sees it: relative to the workspace when under it. */
 const char *ci_relative_path(const struct ci *ci, const char *path);
 

@@ -192,7 +192,7 @@ int environments_run(struct ci *ci, int register_versions)
 	opened = 1;
 
 	/* Everything local first: a bad file fails before Azure is asked anything. */
-	buf_addf(&root, "%s/%s", context->workspace, dir);
+	ci_workspace_path(ci, &root, dir);
 	if ((ret = env_plan_load(&plan, root.data, mode)))
 		goto done;
 	if (!plan.invalid) {

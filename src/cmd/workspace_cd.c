@@ -481,7 +481,7 @@ static int run(struct ci *ci)
 	if ((ret = templates_find(&list, context->workspace, cfg.templates)) ||
 	    (ret = check_overrides(&list, cfg.overrides)))
 		goto done;
-	buf_addf(&dir, "%s/%s", context->workspace, cfg.datasets);
+	ci_workspace_path(ci, &dir, cfg.datasets);
 	if ((ret = load_datasets(&datasets, dir.data)))
 		goto done;
 

@@ -63,7 +63,7 @@ static int expand(char ***paths_out, size_t *nr_out, const char *base,
 		glob_t g;
 		int rc;
 
-		if ((*pat)[0] == '/')
+		if ((*pat)[0] == '/' || !strcmp(base, "."))
 			buf_addstr(&full, *pat);
 		else
 			buf_addf(&full, "%s/%s", base, *pat);
