@@ -135,6 +135,13 @@ static void changed_json(struct buf *out, const struct env_plan *plan, const str
 		/* Relative to the workspace, as the next job checks it out. */
 		json_add_string(item, "folder", ci_relative_path(ci, e->dir));
 		json_add_string(item, "kind", e->env.image ? "conda" : "docker");
+		/* What the solve or build job needs, relative to the checkout. */
+		if (e->env.conda_path)
+			json_add_string(item, "conda_file", ci_relative_path(ci, e->env.conda_path));
+		if (e->env.build_path) {
+			json_add_string(item, "build_context", ci_relative_path(ci, e->env.build_path));
+			json_add_string(item, "dockerfile", e->env.dockerfile_path);
+		}
 		json_add_string(item, "status", env_status_name(e->decision.status));
 		cJSON_AddItemToArray(list, item);
 	}

@@ -133,7 +133,7 @@ t_environments_new_then_registered_then_unchanged() {
 	fresh_workspace
 	gh environment-ci
 	expect "$(rc)" 0 && expect "$(output status)" ok &&
-		grep -q '"name":"train-env","version":"1","folder":"environments/train","kind":"conda","status":"new"' <<<"$(output changed)" || return 1
+		grep -q '"name":"train-env","version":"1","folder":"environments/train","kind":"conda","conda_file":"environments/train/conda.yml","status":"new"' <<<"$(output changed)" || return 1
 	expect "$(state "len(w.get('environments', {}))")" 0 || return 1
 	gh environment-cd
 	expect "$(rc)" 0 &&
