@@ -71,3 +71,25 @@ Test(arm_sandbox, recovers_from_throttling_and_a_server_error)
 	arm_release(&arm);
 	http_client_free(http);
 }
+
+Test(arm_sandbox, recovers_from_a_dropped_connection)
+{
+	struct http_client *http;
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct arm arm;
+	char *drop;
+
+	sandbox_require();
+	sandbox_reset();
+	drop = sandbox_fault("{\"kind\":\"drop\",\"count\":1,\"method\":\"GET\",\"path\":\"/workspaces/[^/]+$\"}");
+	http = sandbox_http();
+	sandbox_arm(&arm, http);
+	cr_assert_ok(arm_call(&arm, "GET", sandbox_workspace_path(), ML_API, NULL, &r));
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.http.attempts, 2);
+	cr_assert_eq(sandbox_fault_applied(drop), 1);
+	free(drop);
+	arm_response_release(&r);
+	arm_release(&arm);
+	http_client_free(http);
+}
