@@ -5,6 +5,7 @@
 
 #include "azure/aml.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/banned.h"
 
 /* Names are shown in messages: keep a hostile one short and printable. */
@@ -99,4 +100,36 @@ void aml_path(struct buf *out, const struct aml *aml, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(out, fmt, ap);
 	va_end(ap);
+}
+
+int aml_add_pairs(cJSON *parent, const char *key, const char *const *pairs, const char *what)
+{
+	cJSON *map = json_add_object(parent, key);
+
+	for (; pairs && pairs[0]; pairs += 2) {
+		if (!pairs[1])
+			return error_set(ERR_INPUT, "%s '%s' has no value", what, pairs[0]);
+		json_add_string(map, pairs[0], pairs[1]);
+	}
+	return 0;
+}
+
+void aml_add_optional(cJSON *o, const char *key, const char *value)
+{
+	if (value && *value)
+		json_add_string(o, key, value);
+}
+
+char *aml_dup_string(const cJSON *root, const char *path)
+{
+	const char *s = json_string_or(root, path, NULL);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+cJSON *aml_dup_object(const cJSON *root, const char *path)
+{
+	const cJSON *o = json_find(root, path);
+
+	return cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
 }

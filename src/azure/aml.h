@@ -1,6 +1,8 @@
 #ifndef AZURE_AML_H
 #define AZURE_AML_H
 
+#include <cjson/cJSON.h>
+
 #include "azure/arm.h"
 #include "core/buf.h"
 
@@ -41,5 +43,23 @@ int aml_check_version(const char *version, const char *what);
 int aml_check_resource_group(const char *name);
 /* Workspace: 3-33 of letters, digits, '-' and '_', starting with a letter or digit. */
 int aml_check_workspace(const char *name);
+
+/*
+ * Body and reply helpers the job and endpoint clients share.
+ */
+
+/* Adds `key` to `parent` as an object of the NULL-terminated key/value list
+ * `pairs` ({"k1", "v1", "k2", "v2", NULL}; NULL adds an empty object).
+ * ERR_INPUT naming `what` ("job tag") when a key has no value; the object
+ * stays in `parent` either way, so the caller frees the whole body. */
+int aml_add_pairs(cJSON *parent, const char *key, const char *const *pairs, const char *what);
+/* Adds the string `value` under `key` unless it is NULL or empty. */
+void aml_add_optional(cJSON *o, const char *key, const char *value);
+/* A copy of the string at `path` (json_find's syntax), or NULL when there is
+ * none; the caller frees it. */
+char *aml_dup_string(const cJSON *root, const char *path);
+/* A deep copy of the object at `path`, or NULL when it is absent or not an
+ * object; the caller frees it with cJSON_Delete. */
+cJSON *aml_dup_object(const cJSON *root, const char *path);
 
 #endif

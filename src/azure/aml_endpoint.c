@@ -65,38 +65,6 @@ int aml_traffic_check(const struct aml_traffic *t, size_t nr)
 
 /* ---- helpers ---- */
 
-static int add_pairs(cJSON *parent, const char *key, const char *const *pairs, const char *what)
-{
-	cJSON *map = json_add_object(parent, key);
-
-	for (; pairs && pairs[0]; pairs += 2) {
-		if (!pairs[1])
-			return error_set(ERR_INPUT, "%s '%s' has no value", what, pairs[0]);
-		json_add_string(map, pairs[0], pairs[1]);
-	}
-	return 0;
-}
-
-static void add_optional(cJSON *o, const char *key, const char *value)
-{
-	if (value && *value)
-		json_add_string(o, key, value);
-}
-
-static char *dup_or_null(const cJSON *root, const char *path)
-{
-	const char *s = json_string_or(root, path, NULL);
-
-	return s ? xstrdup(s) : NULL;
-}
-
-static cJSON *dup_object(const cJSON *root, const char *path)
-{
-	const cJSON *o = json_find(root, path);
-
-	return cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
-}
-
 static void add_traffic(cJSON *props, const struct aml_traffic *t, size_t nr)
 {
 	cJSON *map = json_add_object(props, "traffic");
@@ -126,13 +94,13 @@ int aml_endpoint_body(cJSON **out, const struct aml_endpoint_spec *spec)
 	json_add_string(root, "kind", "Managed");
 	identity = json_add_object(root, "identity");
 	json_add_string(identity, "type", "SystemAssigned");
-	if ((ret = add_pairs(root, "tags", spec->tags, "endpoint tag"))) {
+	if ((ret = aml_add_pairs(root, "tags", spec->tags, "endpoint tag"))) {
 		cJSON_Delete(root);
 		return ret;
 	}
 	props = json_add_object(root, "properties");
 	json_add_string(props, "authMode", mode);
-	add_optional(props, "description", spec->description);
+	aml_add_optional(props, "description", spec->description);
 	add_traffic(props, spec->traffic, spec->traffic_nr);
 	*out = root;
 	return 0;
@@ -178,13 +146,13 @@ int aml_endpoint_parse(struct aml_endpoint *out, const cJSON *json)
 		return error_set(ERR_JSON, "online endpoint: no name or properties");
 	if (traffic && !cJSON_IsNull(traffic) && !cJSON_IsObject(traffic))
 		return error_set(ERR_JSON, "online endpoint: traffic is not an object");
-	out->name = dup_or_null(json, "name");
-	out->location = dup_or_null(json, "location");
-	out->auth_mode = dup_or_null(props, "authMode");
-	out->provisioning_state = dup_or_null(props, "provisioningState");
-	out->scoring_uri = dup_or_null(props, "scoringUri");
-	out->swagger_uri = dup_or_null(props, "swaggerUri");
-	out->tags = dup_object(json, "tags");
+	out->name = aml_dup_string(json, "name");
+	out->location = aml_dup_string(json, "location");
+	out->auth_mode = aml_dup_string(props, "authMode");
+	out->provisioning_state = aml_dup_string(props, "provisioningState");
+	out->scoring_uri = aml_dup_string(props, "scoringUri");
+	out->swagger_uri = aml_dup_string(props, "swaggerUri");
+	out->tags = aml_dup_object(json, "tags");
 	out->traffic = xcalloc((size_t)cJSON_GetArraySize(traffic) + 1, sizeof(*out->traffic));
 	cJSON_ArrayForEach(t, map) {
 		if (!cJSON_IsNumber(t)) {
@@ -254,20 +222,20 @@ int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
 	o = json_add_object(root, "sku");
 	json_add_string(o, "name", "Default");
 	json_add_number(o, "capacity", spec->instance_count ? spec->instance_count : 1);
-	if ((ret = add_pairs(root, "tags", spec->tags, "deployment tag")))
+	if ((ret = aml_add_pairs(root, "tags", spec->tags, "deployment tag")))
 		goto done;
 	props = json_add_object(root, "properties");
 	json_add_string(props, "endpointComputeType", "Managed");
-	add_optional(props, "description", spec->description);
-	add_optional(props, "model", spec->model_id);
-	add_optional(props, "environmentId", spec->environment_id);
-	add_optional(props, "instanceType", spec->instance_type);
+	aml_add_optional(props, "description", spec->description);
+	aml_add_optional(props, "model", spec->model_id);
+	aml_add_optional(props, "environmentId", spec->environment_id);
+	aml_add_optional(props, "instanceType", spec->instance_type);
 	if (spec->code_id) {
 		o = json_add_object(props, "codeConfiguration");
 		json_add_string(o, "codeId", spec->code_id);
 		json_add_string(o, "scoringScript", spec->scoring_script);
 	}
-	ret = add_pairs(props, "environmentVariables", spec->environment_variables,
+	ret = aml_add_pairs(props, "environmentVariables", spec->environment_variables,
 			"environment variable");
 done:
 	if (ret)
@@ -300,15 +268,15 @@ int aml_deployment_parse(struct aml_deployment *out, const cJSON *json)
 	aml_deployment_release(out);
 	if (!json_string_or(json, "name", NULL) || !cJSON_IsObject(props))
 		return error_set(ERR_JSON, "online deployment: no name or properties");
-	out->name = dup_or_null(json, "name");
-	out->provisioning_state = dup_or_null(props, "provisioningState");
-	out->model_id = dup_or_null(props, "model");
-	out->environment_id = dup_or_null(props, "environmentId");
-	out->code_id = dup_or_null(props, "codeConfiguration.codeId");
-	out->scoring_script = dup_or_null(props, "codeConfiguration.scoringScript");
-	out->instance_type = dup_or_null(props, "instanceType");
+	out->name = aml_dup_string(json, "name");
+	out->provisioning_state = aml_dup_string(props, "provisioningState");
+	out->model_id = aml_dup_string(props, "model");
+	out->environment_id = aml_dup_string(props, "environmentId");
+	out->code_id = aml_dup_string(props, "codeConfiguration.codeId");
+	out->scoring_script = aml_dup_string(props, "codeConfiguration.scoringScript");
+	out->instance_type = aml_dup_string(props, "instanceType");
 	out->instance_count = cJSON_IsNumber(capacity) ? capacity->valueint : 0;
-	out->tags = dup_object(json, "tags");
+	out->tags = aml_dup_object(json, "tags");
 	return 0;
 }
 
@@ -367,28 +335,6 @@ done:
 	return ret;
 }
 
-int aml_endpoint_put(struct aml_endpoint *out, struct aml *aml, const char *name,
-		     const struct aml_endpoint_spec *spec, long timeout_s)
-{
-	struct arm_response final = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT, what = BUF_INIT;
-	cJSON *body = NULL;
-	int ret;
-
-	if ((ret = endpoint_path(&path, aml, name, NULL)) || (ret = aml_endpoint_body(&body, spec)))
-		goto done;
-	buf_addf(&what, "endpoint %s", name);
-	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
-	if (!ret && out)
-		ret = aml_endpoint_parse(out, final.json);
-done:
-	cJSON_Delete(body);
-	arm_response_release(&final);
-	buf_release(&path);
-	buf_release(&what);
-	return ret;
-}
-
 /* GET `path` and parse it with `parse`. */
 static int get_parsed(struct aml *aml, const char *path, int (*parse)(void *, const cJSON *),
 		      void *out)
@@ -412,6 +358,39 @@ static int parse_deployment(void *out, const cJSON *json)
 	return aml_deployment_parse(out, json);
 }
 
+/* PUT `body` to `path`, wait for it, then parse the final state into `out`
+ * with `parse` when `out` is not NULL. */
+static int put_parsed(void *out, int (*parse)(void *, const cJSON *), struct aml *aml,
+		      const char *path, const cJSON *body, const char *what, long timeout_s)
+{
+	struct arm_response final = ARM_RESPONSE_INIT;
+	int ret;
+
+	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path, body, what, timeout_s);
+	if (!ret && out)
+		ret = parse(out, final.json);
+	arm_response_release(&final);
+	return ret;
+}
+
+int aml_endpoint_put(struct aml_endpoint *out, struct aml *aml, const char *name,
+		     const struct aml_endpoint_spec *spec, long timeout_s)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body = NULL;
+	int ret;
+
+	if ((ret = endpoint_path(&path, aml, name, NULL)) || (ret = aml_endpoint_body(&body, spec)))
+		goto done;
+	buf_addf(&what, "endpoint %s", name);
+	ret = put_parsed(out, parse_endpoint, aml, path.data, body, what.data, timeout_s);
+done:
+	cJSON_Delete(body);
+	buf_release(&path);
+	buf_release(&what);
+	return ret;
+}
+
 int aml_endpoint_get(struct aml_endpoint *out, struct aml *aml, const char *name)
 {
 	struct buf path = BUF_INIT;
@@ -432,7 +411,7 @@ int aml_endpoint_set_tags(struct aml *aml, const char *name, const char *const *
 
 	/* Contract 3.7: PATCH takes only tags and identity. */
 	if ((ret = endpoint_path(&path, aml, name, NULL)) ||
-	    (ret = add_pairs(body, "tags", tags, "endpoint tag")))
+	    (ret = aml_add_pairs(body, "tags", tags, "endpoint tag")))
 		goto done;
 	buf_addf(&what, "endpoint %s tags", name);
 	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, what.data, timeout_s);
@@ -446,7 +425,7 @@ done:
 int aml_endpoint_set_traffic(struct aml_endpoint *out, struct aml *aml, const char *name,
 			     const struct aml_traffic *traffic, size_t nr, long timeout_s)
 {
-	struct arm_response current = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
+	struct arm_response current = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT, what = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
@@ -456,13 +435,10 @@ int aml_endpoint_set_traffic(struct aml_endpoint *out, struct aml *aml, const ch
 	    (ret = aml_endpoint_traffic_body(&body, current.json, traffic, nr)))
 		goto done;
 	buf_addf(&what, "endpoint %s traffic", name);
-	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
-	if (!ret && out)
-		ret = aml_endpoint_parse(out, final.json);
+	ret = put_parsed(out, parse_endpoint, aml, path.data, body, what.data, timeout_s);
 done:
 	cJSON_Delete(body);
 	arm_response_release(&current);
-	arm_response_release(&final);
 	buf_release(&path);
 	buf_release(&what);
 	return ret;
@@ -519,7 +495,6 @@ done:
 int aml_deployment_put(struct aml_deployment *out, struct aml *aml, const char *endpoint,
 		       const char *name, const struct aml_deployment_spec *spec, long timeout_s)
 {
-	struct arm_response final = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT, what = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
@@ -528,12 +503,9 @@ int aml_deployment_put(struct aml_deployment *out, struct aml *aml, const char *
 	    (ret = aml_deployment_body(&body, spec)))
 		goto done;
 	buf_addf(&what, "deployment %s/%s", endpoint, name);
-	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path.data, body, what.data, timeout_s);
-	if (!ret && out)
-		ret = aml_deployment_parse(out, final.json);
+	ret = put_parsed(out, parse_deployment, aml, path.data, body, what.data, timeout_s);
 done:
 	cJSON_Delete(body);
-	arm_response_release(&final);
 	buf_release(&path);
 	buf_release(&what);
 	return ret;
@@ -605,7 +577,7 @@ int aml_deployment_update(struct aml *aml, const char *endpoint, const char *nam
 		goto done;
 	}
 	/* Contract 3.7: PATCH D takes {"tags", "sku":{"capacity"}}. */
-	if (tags && (ret = add_pairs(body, "tags", tags, "deployment tag")))
+	if (tags && (ret = aml_add_pairs(body, "tags", tags, "deployment tag")))
 		goto done;
 	if (instance_count)
 		json_add_number(json_add_object(body, "sku"), "capacity", instance_count);

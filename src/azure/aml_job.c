@@ -67,18 +67,6 @@ int aml_job_status_succeeded(enum aml_job_status s)
 
 /* ---- the body ---- */
 
-static int add_pairs(cJSON *parent, const char *key, const char *const *pairs, const char *what)
-{
-	cJSON *map = json_add_object(parent, key);
-
-	for (; pairs && pairs[0]; pairs += 2) {
-		if (!pairs[1])
-			return error_set(ERR_INPUT, "%s '%s' has no value", what, pairs[0]);
-		json_add_string(map, pairs[0], pairs[1]);
-	}
-	return 0;
-}
-
 static int add_input(cJSON *inputs, const struct aml_job_input *in)
 {
 	static const char *const types[] = { "literal", "uri_file", "uri_folder" };
@@ -137,12 +125,6 @@ void aml_duration(struct buf *out, long s)
 		buf_addf(out, "%ldS", s % 60);
 }
 
-static void add_optional(cJSON *o, const char *key, const char *value)
-{
-	if (value && *value)
-		json_add_string(o, key, value);
-}
-
 int aml_job_body(cJSON **out, const struct aml_job_spec *spec)
 {
 	cJSON *root = json_new_object(), *props, *map;
@@ -162,14 +144,14 @@ int aml_job_body(cJSON **out, const struct aml_job_spec *spec)
 	json_add_string(props, "jobType", "Command");
 	json_add_string(props, "command", spec->command);
 	json_add_string(props, "environmentId", spec->environment_id);
-	add_optional(props, "codeId", spec->code_id);
-	add_optional(props, "computeId", spec->compute_id);
-	add_optional(props, "displayName", spec->display_name);
-	add_optional(props, "experimentName", spec->experiment_name);
-	add_optional(props, "description", spec->description);
-	if ((ret = add_pairs(props, "tags", spec->tags, "job tag")) ||
-	    (ret = add_pairs(props, "properties", spec->properties, "job property")) ||
-	    (ret = add_pairs(props, "environmentVariables", spec->environment_variables,
+	aml_add_optional(props, "codeId", spec->code_id);
+	aml_add_optional(props, "computeId", spec->compute_id);
+	aml_add_optional(props, "displayName", spec->display_name);
+	aml_add_optional(props, "experimentName", spec->experiment_name);
+	aml_add_optional(props, "description", spec->description);
+	if ((ret = aml_add_pairs(props, "tags", spec->tags, "job tag")) ||
+	    (ret = aml_add_pairs(props, "properties", spec->properties, "job property")) ||
+	    (ret = aml_add_pairs(props, "environmentVariables", spec->environment_variables,
 			     "environment variable")))
 		goto done;
 	map = json_add_object(props, "inputs");
@@ -202,13 +184,6 @@ done:
 }
 
 /* ---- parsing ---- */
-
-static char *dup_or_null(const cJSON *root, const char *path)
-{
-	const char *s = json_string_or(root, path, NULL);
-
-	return s ? xstrdup(s) : NULL;
-}
 
 void aml_job_release(struct aml_job *job)
 {
@@ -247,7 +222,7 @@ static void parse_outputs(struct aml_job *job, const cJSON *outputs)
 	job->outputs = xcalloc(n, sizeof(*job->outputs));
 	cJSON_ArrayForEach(o, outputs) {
 		job->outputs[job->outputs_nr].name = xstrdup(o->string ? o->string : "");
-		job->outputs[job->outputs_nr].uri = dup_or_null(o, "uri");
+		job->outputs[job->outputs_nr].uri = aml_dup_string(o, "uri");
 		job->outputs_nr++;
 	}
 }
@@ -260,18 +235,18 @@ int aml_job_parse(struct aml_job *out, const cJSON *json)
 	aml_job_release(out);
 	if (!json_string_or(json, "name", NULL) || !cJSON_IsObject(props))
 		return error_set(ERR_JSON, "job resource: no name or properties");
-	out->name = dup_or_null(json, "name");
-	out->display_name = dup_or_null(props, "displayName");
-	out->experiment_name = dup_or_null(props, "experimentName");
-	out->status_text = dup_or_null(props, "status");
+	out->name = aml_dup_string(json, "name");
+	out->display_name = aml_dup_string(props, "displayName");
+	out->experiment_name = aml_dup_string(props, "experimentName");
+	out->status_text = aml_dup_string(props, "status");
 	out->status = aml_job_status_parse(out->status_text);
-	out->studio_url = dup_or_null(props, "services.Studio.endpoint");
-	out->tracking_uri = dup_or_null(props, "services.Tracking.endpoint");
-	out->created_at = dup_or_null(json, "systemData.createdAt");
+	out->studio_url = aml_dup_string(props, "services.Studio.endpoint");
+	out->tracking_uri = aml_dup_string(props, "services.Tracking.endpoint");
+	out->created_at = aml_dup_string(json, "systemData.createdAt");
 	/* Not in the spec; the live service keeps run times in the job's
 	 * properties dictionary, as `az ml job show` prints them [obs]. */
-	out->start_time = dup_or_null(props, "properties.StartTimeUtc");
-	out->end_time = dup_or_null(props, "properties.EndTimeUtc");
+	out->start_time = aml_dup_string(props, "properties.StartTimeUtc");
+	out->end_time = aml_dup_string(props, "properties.EndTimeUtc");
 	err = json_find(props, "error");
 	if (cJSON_IsObject(err)) {
 		struct buf text = BUF_INIT;
@@ -280,8 +255,7 @@ int aml_job_parse(struct aml_job *out, const cJSON *json)
 		out->error = buf_detach(&text, NULL);
 	}
 	parse_outputs(out, json_find(props, "outputs"));
-	if (cJSON_IsObject(json_find(props, "tags")))
-		out->tags = cJSON_Duplicate(json_find(props, "tags"), 1);
+	out->tags = aml_dup_object(props, "tags");
 	return 0;
 }
 
