@@ -17,7 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "support/check.h"
-#include "support/stub_server.h"
+#include "support/arm_stub.h"
 
 /* Read at test time, never copied into the repository. */
 #define EXAMPLES "../shared/azure-examples/machinelearningservices-2025-12-01"
@@ -448,41 +448,6 @@ Test(aml_assets, the_immutability_answer_is_recognised)
 
 /* ---- calls against a scripted server ---- */
 
-static const struct http_options fast = {
-	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
-};
-
-static int fixed_token(void *ctx, const char *scope, const char **out)
-{
-	(void)ctx;
-	(void)scope;
-	*out = "test-token";
-	return 0;
-}
-
-struct fixture {
-	struct stub_server *stub;
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-};
-
-static void start(struct fixture *f, const struct stub_reply *script, size_t n)
-{
-	f->stub = stub_start(script, n);
-	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
-	cr_assert_ok(aml_init(&f->aml, &f->arm, "rg", "mlw"));
-}
-
-static void stop(struct fixture *f)
-{
-	aml_release(&f->aml);
-	arm_release(&f->arm);
-	http_client_free(f->http);
-	stub_stop(f->stub);
-}
-
 #define WS "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
 
 Test(aml_assets, bad_names_fail_before_any_call)
@@ -493,9 +458,9 @@ Test(aml_assets, bad_names_fail_before_any_call)
 	struct aml_container c;
 	struct aml_datastore ds;
 	struct aml_environment_version e = { 0 }, eout;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "mlw");
 	cr_assert_fails(aml_data_version_get(&d, &f.aml, "bad name", "1"), ERR_INPUT,
 			"data asset name 'bad name' is not valid");
 	cr_assert_fails(aml_model_version_get(&m, &f.aml, "m", "1/2"), ERR_INPUT,
@@ -510,7 +475,7 @@ Test(aml_assets, bad_names_fail_before_any_call)
 	cr_assert_fails(aml_environment_version_put(&eout, &f.aml, &e), ERR_INPUT, "not neither");
 	cr_assert_eq(stub_count(f.stub), 0);
 	aml_environment_version_release(&e);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, a_changed_create_only_field_is_a_conflict)
@@ -521,9 +486,9 @@ Test(aml_assets, a_changed_create_only_field_is_a_conflict)
 			"already registered and cannot be changed.\",\"innerError\":{\"code\":\"Immutable\"}}}",
 	} };
 	struct aml_data_version v = { 0 }, out;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "mlw");
 	v.asset.name = xstrdup("iris");
 	v.asset.version = xstrdup("1");
 	v.data_type = xstrdup("uri_file");
@@ -533,7 +498,7 @@ Test(aml_assets, a_changed_create_only_field_is_a_conflict)
 			"is already registered and cannot be changed.");
 	cr_assert(strstr(stub_head(f.stub, 0), "PUT " WS "/data/iris/versions/1?api-version=2025-12-01 ") != NULL);
 	aml_data_version_release(&v);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, other_bad_requests_stay_http_errors)
@@ -543,15 +508,15 @@ Test(aml_assets, other_bad_requests_stay_http_errors)
 		.body = "{\"error\":{\"code\":\"UserError\",\"message\":\"The field 'modelUri' is required.\"}}",
 	} };
 	struct aml_model_version v = { 0 }, out;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "mlw");
 	v.asset.name = xstrdup("m");
 	v.asset.version = xstrdup("1");
 	v.model_uri = xstrdup("azureml://x");
 	cr_assert_fails(aml_model_version_put(&out, &f.aml, &v), ERR_HTTP, "'modelUri' is required");
 	aml_model_version_release(&v);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 #define MODEL_V3                                                                          \
@@ -574,9 +539,9 @@ Test(aml_assets, tag_update_puts_back_every_other_field)
 	cJSON *sent = NULL, *want = NULL;
 	const char *body;
 	size_t len;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "mlw");
 	cr_assert_ok(aml_model_set_tags(&out, &f.aml, "churn", "3", set, remove));
 	cr_assert_eq(stub_count(f.stub), 2);
 	cr_assert(strstr(stub_head(f.stub, 0), "GET " WS "/models/churn/versions/3?") != NULL);
@@ -593,7 +558,7 @@ Test(aml_assets, tag_update_puts_back_every_other_field)
 	cJSON_Delete(set);
 	cJSON_Delete(sent);
 	cJSON_Delete(want);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, model_update_changes_only_what_it_is_asked)
@@ -628,12 +593,12 @@ Test(aml_assets, version_lists_follow_next_links)
 	struct aml_model_version *v = NULL;
 	struct aml_list_options o = { .tags = "stage=production" };
 	size_t n = 0;
-	struct fixture f;
+	struct arm_stub f;
 
 	/* The first page's nextLink points back at the stub (its URL is known
 	 * only once it runs), so start it first with a placeholder. */
 	script[0].body = "{}";
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "mlw");
 	snprintf(page1, sizeof(page1),
 		 "{\"value\":[{\"id\":\"" WS "/models/m/versions/2\",\"name\":\"2\",\"properties\":"
 		 "{\"modelUri\":\"u2\",\"tags\":{\"stage\":\"production\"}}}],\"nextLink\":\"%s" WS
@@ -648,7 +613,7 @@ Test(aml_assets, version_lists_follow_next_links)
 	cr_assert(strstr(stub_head(f.stub, 0), "GET " WS "/models/m/versions?tags=stage%3Dproduction&api-version=") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 1), "$skip=1") != NULL);
 	aml_model_versions_free(v, n);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 static int upload_calls;
@@ -675,17 +640,17 @@ Test(aml_assets, an_unchanged_snapshot_is_not_uploaded_again)
 	} };
 	struct aml_code_version out;
 	int uploaded = -1;
-	struct fixture f;
+	struct arm_stub f;
 
 	upload_calls = 0;
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "mlw");
 	cr_assert_ok(aml_code_ensure(&out, &uploaded, &f.aml, "src", HASH, "src", fake_upload, NULL));
 	cr_assert_eq(uploaded, 0);
 	cr_assert_eq(upload_calls, 0);
 	cr_assert_eq(stub_count(f.stub), 1);
 	cr_assert_str_eq(out.code_uri, "https://a.blob.core.windows.net/c/LocalUpload/x");
 	aml_code_version_release(&out);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, a_new_snapshot_is_uploaded_and_registered)
@@ -704,10 +669,10 @@ Test(aml_assets, a_new_snapshot_is_uploaded_and_registered)
 	const char *body;
 	size_t len;
 	int uploaded = -1;
-	struct fixture f;
+	struct arm_stub f;
 
 	upload_calls = 0;
-	start(&f, script, 3);
+	arm_stub_start_aml(&f, script, 3, "mlw");
 	cr_assert_ok(aml_code_ensure(&out, &uploaded, &f.aml, "src", HASH, "src", fake_upload, NULL));
 	cr_assert_eq(uploaded, 1);
 	cr_assert_eq(upload_calls, 1);
@@ -722,7 +687,7 @@ Test(aml_assets, a_new_snapshot_is_uploaded_and_registered)
 	cr_assert_str_eq(json_string_or(sent, "properties.properties.hash_version", ""), "202208");
 	aml_code_version_release(&out);
 	cJSON_Delete(sent);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, a_version_with_another_hash_is_a_conflict)
@@ -732,12 +697,12 @@ Test(aml_assets, a_version_with_another_hash_is_a_conflict)
 		.body = "{\"name\":\"" HASH32 "\",\"properties\":{\"codeUri\":\"u\",\"properties\":{\"hash_sha256\":\"ff\"}}}",
 	} };
 	struct aml_code_version out;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "mlw");
 	cr_assert_fails(aml_code_ensure(&out, NULL, &f.aml, "src", HASH, "src", fake_upload, NULL),
 			ERR_CONFLICT, "exists with hash_sha256 ff");
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, latest_version_comes_from_the_container)
@@ -750,18 +715,18 @@ Test(aml_assets, latest_version_comes_from_the_container)
 		{ .status = 200, .body = "{\"name\":\"churn\",\"properties\":{\"latestVersion\":null}}" },
 	};
 	struct aml_model_version m;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "mlw");
 	cr_assert_ok(aml_model_version_latest(&m, &f.aml, "churn"));
 	cr_assert_str_eq(m.asset.version, "3");
 	cr_assert_str_eq(m.job_name, "j1");
 	cr_assert(strstr(stub_head(f.stub, 0), "GET " WS "/models/churn?") != NULL);
 	aml_model_version_release(&m);
-	stop(&f);
-	start(&f, empty, 1);
+	arm_stub_stop(&f);
+	arm_stub_start_aml(&f, empty, 1, "mlw");
 	cr_assert_fails(aml_model_version_latest(&m, &f.aml, "churn"), ERR_NOT_FOUND, "has no version yet");
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_assets, default_datastore_falls_back_to_workspaceblobstore)
@@ -773,9 +738,9 @@ Test(aml_assets, default_datastore_falls_back_to_workspaceblobstore)
 					 "\"credentials\":{\"credentialsType\":\"AccountKey\"},\"isDefault\":true}}" },
 	};
 	struct aml_datastore d;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "mlw");
 	cr_assert_ok(aml_datastore_get_default(&d, &f.aml));
 	cr_assert_str_eq(d.name, "workspaceblobstore");
 	cr_assert_str_eq(d.container_name, "azureml-blobstore");
@@ -783,5 +748,5 @@ Test(aml_assets, default_datastore_falls_back_to_workspaceblobstore)
 	cr_assert(strstr(stub_head(f.stub, 0), "GET " WS "/datastores?isDefault=true&api-version=") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 1), "GET " WS "/datastores/workspaceblobstore?") != NULL);
 	aml_datastore_release(&d);
-	stop(&f);
+	arm_stub_stop(&f);
 }

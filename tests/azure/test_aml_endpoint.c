@@ -8,7 +8,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "support/check.h"
-#include "support/stub_server.h"
+#include "support/arm_stub.h"
 
 #define EXAMPLES "../shared/azure-examples/"
 
@@ -187,43 +187,6 @@ Test(aml_endpoint, parses_the_official_deployment_answer)
 
 /* ---- against the stub server ---- */
 
-static const struct http_options fast = {
-	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
-};
-
-static int fixed_token(void *ctx, const char *scope, const char **out)
-{
-	(void)ctx;
-	(void)scope;
-	*out = "test-token";
-	return 0;
-}
-
-struct fixture {
-	struct stub_server *stub;
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-	char hdr[512];
-};
-
-static void start(struct fixture *f, struct stub_reply *script, size_t n)
-{
-	f->stub = stub_start(script, n);
-	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
-	f->arm.poll_default_ms = 1;
-	cr_assert_ok(aml_init(&f->aml, &f->arm, "rg", "ws1"));
-}
-
-static void stop(struct fixture *f)
-{
-	aml_release(&f->aml);
-	arm_release(&f->arm);
-	http_client_free(f->http);
-	stub_stop(f->stub);
-}
-
 Test(aml_endpoint, put_waits_on_the_async_operation_then_reads_the_endpoint)
 {
 	struct stub_reply script[] = {
@@ -235,9 +198,9 @@ Test(aml_endpoint, put_waits_on_the_async_operation_then_reads_the_endpoint)
 	};
 	struct aml_endpoint_spec s = { .location = "eastus" };
 	struct aml_endpoint e = AML_ENDPOINT_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 4);
+	arm_stub_start_aml(&f, script, 4, "ws1");
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/1\r\nRetry-After: 0\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(aml_endpoint_put(&e, &f.aml, "ep1", &s, 60));
@@ -246,7 +209,7 @@ Test(aml_endpoint, put_waits_on_the_async_operation_then_reads_the_endpoint)
 	cr_assert(strstr(stub_head(f.stub, 3), "GET /subscriptions/sub-1/resourceGroups/rg/providers/"
 				  "Microsoft.MachineLearningServices/workspaces/ws1/onlineEndpoints/ep1?") != NULL);
 	aml_endpoint_release(&e);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, failed_operation_is_http_error_with_its_message)
@@ -257,14 +220,14 @@ Test(aml_endpoint, failed_operation_is_http_error_with_its_message)
 					 "\"message\":\"liveness probe failed\"}}" },
 	};
 	struct aml_deployment_spec s = { .location = "eastus", .instance_type = "Standard_DS3_v2" };
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "ws1");
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_fails(aml_deployment_put(NULL, &f.aml, "ep1", "blue", &s, 60), ERR_HTTP,
 			"deployment ep1/blue: Failed: ResourceNotReady: liveness probe failed");
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, set_traffic_gets_then_puts_the_whole_endpoint)
@@ -279,9 +242,9 @@ Test(aml_endpoint, set_traffic_gets_then_puts_the_whole_endpoint)
 	struct aml_traffic bad[] = { { "blue", 20 } };
 	struct aml_endpoint e = AML_ENDPOINT_INIT;
 	const char *sent;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "ws1");
 	cr_assert_fails(aml_endpoint_set_traffic(NULL, &f.aml, "ep1", bad, 1, 60), ERR_INPUT, "sum to 20%");
 	cr_assert_eq(stub_count(f.stub), 0);
 	cr_assert_ok(aml_endpoint_set_traffic(&e, &f.aml, "ep1", t, 2, 60));
@@ -292,7 +255,7 @@ Test(aml_endpoint, set_traffic_gets_then_puts_the_whole_endpoint)
 	cr_assert(strstr(sent, "\"location\":\"eastus\"") != NULL);
 	cr_assert(strstr(sent, "provisioningState") == NULL);
 	aml_endpoint_release(&e);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, tags_patch_follows_the_location)
@@ -302,16 +265,16 @@ Test(aml_endpoint, tags_patch_follows_the_location)
 		{ .status = 202, .headers = "Retry-After: 0\r\n" },
 		{ .status = 200, .body = "{}" },
 	};
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 3);
+	arm_stub_start_aml(&f, script, 3, "ws1");
 	snprintf(f.hdr, sizeof(f.hdr), "Location: %s/results/9\r\nRetry-After: 0\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(aml_endpoint_set_tags(&f.aml, "ep1", tags, 60));
 	cr_assert(strstr(stub_head(f.stub, 0), "PATCH /subscriptions/") != NULL);
 	cr_assert_str_eq(stub_body(f.stub, 0, NULL), "{\"tags\":{\"sha\":\"abc\"}}");
 	cr_assert(strstr(stub_head(f.stub, 2), "GET /results/9 ") != NULL);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, list_keys_masks_both_keys_at_once)
@@ -321,9 +284,9 @@ Test(aml_endpoint, list_keys_masks_both_keys_at_once)
 	};
 	struct aml_endpoint_keys k = AML_ENDPOINT_KEYS_INIT;
 	struct buf line = BUF_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_ok(aml_endpoint_list_keys(&k, &f.aml, "ep1"));
 	cr_assert_str_eq(k.primary, "primary-key-1");
 	buf_addstr(&line, "p=primary-key-1 s=secondary-key-2");
@@ -334,30 +297,30 @@ Test(aml_endpoint, list_keys_masks_both_keys_at_once)
 	aml_endpoint_keys_release(&k);
 	buf_release(&line);
 	log_reset_secrets();
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, get_logs_posts_container_type_and_tail)
 {
 	struct stub_reply script[] = { { .status = 200, .body = "{\"content\":\"a\\nb\\n\"}" } };
 	struct buf out = BUF_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_ok(aml_deployment_logs(&out, &f.aml, "ep1", "blue", "StorageInitializer", 50));
 	cr_assert_str_eq(out.data, "a\nb\n");
 	cr_assert_str_eq(stub_body(f.stub, 0, NULL), "{\"containerType\":\"StorageInitializer\",\"tail\":50}");
 	buf_release(&out);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_endpoint, delete_of_a_missing_endpoint_is_fine)
 {
 	struct stub_reply script[] = { { .status = 204 } };
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_ok(aml_endpoint_delete(&f.aml, "ep1", 60));
 	cr_assert_eq(stub_count(f.stub), 1);
-	stop(&f);
+	arm_stub_stop(&f);
 }

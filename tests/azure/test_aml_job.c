@@ -8,7 +8,7 @@
 #include "core/log.h"
 #include "core/json.h"
 #include "support/check.h"
-#include "support/stub_server.h"
+#include "support/arm_stub.h"
 
 #define EXAMPLES "../shared/azure-examples/machinelearningservices-2025-12-01/"
 
@@ -230,43 +230,6 @@ Test(aml_job, generated_names_are_valid_and_distinct)
 
 /* ---- against the stub server ---- */
 
-static const struct http_options fast = {
-	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
-};
-
-static int fixed_token(void *ctx, const char *scope, const char **out)
-{
-	(void)ctx;
-	(void)scope;
-	*out = "test-token";
-	return 0;
-}
-
-struct fixture {
-	struct stub_server *stub;
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-	char hdr[512];
-};
-
-static void start(struct fixture *f, struct stub_reply *script, size_t n)
-{
-	f->stub = stub_start(script, n);
-	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
-	f->arm.poll_default_ms = 1;
-	cr_assert_ok(aml_init(&f->aml, &f->arm, "rg", "ws1"));
-}
-
-static void stop(struct fixture *f)
-{
-	aml_release(&f->aml);
-	arm_release(&f->arm);
-	http_client_free(f->http);
-	stub_stop(f->stub);
-}
-
 Test(aml_job, create_puts_the_job_under_a_generated_name)
 {
 	struct stub_reply script[] = {
@@ -274,29 +237,29 @@ Test(aml_job, create_puts_the_job_under_a_generated_name)
 	};
 	struct aml_job_spec s = { .command = "echo hi", .environment_id = "azureml:AzureML-x:1" };
 	struct aml_job job = AML_JOB_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_ok(aml_job_create(&job, &f.aml, NULL, &s));
 	cr_assert_eq(job.status, AML_JOB_NOT_STARTED);
 	cr_assert(strstr(stub_head(f.stub, 0), "PUT /subscriptions/sub-1/resourceGroups/rg/providers/"
 				  "Microsoft.MachineLearningServices/workspaces/ws1/jobs/mlops-") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 0), "?api-version=" AML_API_VERSION " ") != NULL);
 	aml_job_release(&job);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, bad_name_fails_before_any_call)
 {
 	struct stub_reply script[] = { { .status = 500 } };
 	struct aml_job_spec s = { .command = "echo", .environment_id = "e" };
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_fails(aml_job_create(NULL, &f.aml, "../x", &s), ERR_INPUT, "job name '../x'");
 	cr_assert_fails(aml_job_cancel(&f.aml, "a b", 1), ERR_INPUT, "job name");
 	cr_assert_eq(stub_count(f.stub), 0);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, cancel_follows_the_location_until_it_stops_answering_202)
@@ -306,9 +269,9 @@ Test(aml_job, cancel_follows_the_location_until_it_stops_answering_202)
 		{ .status = 202, .headers = "Retry-After: 0\r\n" },
 		{ .status = 200 },
 	};
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 3);
+	arm_stub_start_aml(&f, script, 3, "ws1");
 	snprintf(f.hdr, sizeof(f.hdr), "Location: %s/results/1\r\nRetry-After: 0\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(aml_job_cancel(&f.aml, "job1", 30));
@@ -316,7 +279,7 @@ Test(aml_job, cancel_follows_the_location_until_it_stops_answering_202)
 	cr_assert(strstr(stub_head(f.stub, 0), "POST /subscriptions/sub-1/resourceGroups/rg/providers/"
 				  "Microsoft.MachineLearningServices/workspaces/ws1/jobs/job1/cancel?") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 2), "GET /results/1 ") != NULL);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, list_follows_next_link_and_filters_by_tag)
@@ -327,9 +290,9 @@ Test(aml_job, list_follows_next_link_and_filters_by_tag)
 	};
 	struct aml_job_list l = AML_JOB_LIST_INIT;
 	char body[512];
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "ws1");
 	snprintf(body, sizeof(body), "{\"value\":[{\"name\":\"a\",\"properties\":{\"status\":\"Completed\"}}],"
 		 "\"nextLink\":\"%s/next?api-version=x\"}", stub_url(f.stub));
 	script[0].body = body;
@@ -339,7 +302,7 @@ Test(aml_job, list_follows_next_link_and_filters_by_tag)
 	cr_assert_eq(l.items[1].status, AML_JOB_RUNNING);
 	cr_assert(strstr(stub_head(f.stub, 0), "/jobs?jobType=Command&tag=stage%3Dprod&api-version=") != NULL);
 	aml_job_list_release(&l);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, shared_key_string_to_sign_for_a_ranged_get)
@@ -358,7 +321,7 @@ Test(aml_job, shared_key_string_to_sign_for_a_ranged_get)
 }
 
 /* A log handle pointed at the stub by hand (the blob host cannot be). */
-static void stub_log(struct aml_job_log *log, struct fixture *f, const char *key)
+static void stub_log(struct aml_job_log *log, struct arm_stub *f, const char *key)
 {
 	log->http = f->http;
 	log->url = xasprintf("%s/azureml/ExperimentRun/dcid.j/user_logs/std_log.txt", stub_url(f->stub));
@@ -378,9 +341,9 @@ Test(aml_job, log_reads_are_ranged_and_incremental)
 	struct aml_job_log log = AML_JOB_LOG_INIT;
 	struct buf out = BUF_INIT;
 	size_t got = 99;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 5);
+	arm_stub_start_aml(&f, script, 5, "ws1");
 	stub_log(&log, &f, "secret-key");
 	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
 	cr_assert_eq(got, 0);
@@ -398,7 +361,7 @@ Test(aml_job, log_reads_are_ranged_and_incremental)
 	cr_assert(strstr(error_message(), "std_log.txt") != NULL);
 	aml_job_log_release(&log);
 	buf_release(&out);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, log_read_skips_bytes_when_the_server_ignores_the_range)
@@ -407,15 +370,15 @@ Test(aml_job, log_read_skips_bytes_when_the_server_ignores_the_range)
 	struct aml_job_log log = AML_JOB_LOG_INIT;
 	struct buf out = BUF_INIT;
 	size_t got;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start_aml(&f, script, 1, "ws1");
 	stub_log(&log, &f, "k");
 	cr_assert_ok(aml_job_log_read(&out, &got, &log, 4, 0));
 	cr_assert_str_eq(out.data, "new\n");
 	aml_job_log_release(&log);
 	buf_release(&out);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, log_open_reads_the_artifact_datastore_and_masks_its_key)
@@ -428,9 +391,9 @@ Test(aml_job, log_open_reads_the_artifact_datastore_and_masks_its_key)
 	};
 	struct aml_job_log log = AML_JOB_LOG_INIT;
 	struct buf text = BUF_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "ws1");
 	cr_assert_ok(aml_job_log_open(&log, &f.aml, "job1", NULL, NULL));
 	cr_assert_str_eq(log.url, "https://acct.blob.core.windows.net/azureml/"
 			 "ExperimentRun/dcid.job1/user_logs/std_log.txt");
@@ -442,7 +405,7 @@ Test(aml_job, log_open_reads_the_artifact_datastore_and_masks_its_key)
 	buf_release(&text);
 	aml_job_log_release(&log);
 	log_reset_secrets();
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(aml_job, log_open_without_key_or_token_is_an_auth_error)
@@ -452,10 +415,10 @@ Test(aml_job, log_open_without_key_or_token_is_an_auth_error)
 		{ .status = 200, .body = "{\"secretsType\":\"None\"}" },
 	};
 	struct aml_job_log log = AML_JOB_LOG_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start_aml(&f, script, 2, "ws1");
 	cr_assert_fails(aml_job_log_open(&log, &f.aml, "job1", NULL, NULL), ERR_AUTH, "no account key");
 	cr_assert_null(log.url);
-	stop(&f);
+	arm_stub_stop(&f);
 }

@@ -6,56 +6,22 @@
 #include "azure/arm.h"
 #include "core/json.h"
 #include "support/check.h"
-#include "support/stub_server.h"
-
-static const struct http_options fast = {
-	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
-};
-
-static int fixed_token(void *ctx, const char *scope, const char **out)
-{
-	(void)ctx;
-	cr_assert(strstr(scope, "/.default") != NULL);
-	*out = "test-token";
-	return 0;
-}
-
-struct fixture {
-	struct stub_server *stub;
-	struct http_client *http;
-	struct arm arm;
-	char urls[4][256];
-};
-
-static void start(struct fixture *f, struct stub_reply *script, size_t n)
-{
-	f->stub = stub_start(script, n);
-	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
-	f->arm.poll_default_ms = 1;
-}
-
-static void stop(struct fixture *f)
-{
-	arm_release(&f->arm);
-	http_client_free(f->http);
-	stub_stop(f->stub);
-}
+#include "support/arm_stub.h"
 
 Test(arm, call_adds_token_api_version_and_parses_json)
 {
 	struct stub_reply script[] = { { .status = 200, .body = "{\"name\":\"ws\"}" } };
 	struct arm_response r = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start(&f, script, 1);
 	cr_assert_ok(arm_call(&f.arm, "GET", "/subscriptions/sub-1/x", "2025-12-01", NULL, &r));
 	cr_assert_str_eq(json_string_or(r.json, "name", ""), "ws");
 	cr_assert(strstr(stub_head(f.stub, 0), "GET /subscriptions/sub-1/x?api-version=2025-12-01 ") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 0), "Authorization: Bearer test-token") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 0), "x-ms-client-request-id: ") != NULL);
 	arm_response_release(&r);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, error_envelope_becomes_one_message)
@@ -68,16 +34,16 @@ Test(arm, error_envelope_becomes_one_message)
 			"\"details\":[{\"code\":\"Conflict\",\"message\":\"image differs\"}]}}",
 	} };
 	struct arm_response r = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 1);
+	arm_stub_start(&f, script, 1);
 	cr_assert_fails(arm_call(&f.arm, "PUT", "/subscriptions/sub-1/env?x=1", "v", NULL, &r), ERR_HTTP,
 			"PUT /subscriptions/sub-1/env: HTTP 400 UserError: Environment train:3 already "
 			"registered and cannot be changed [Immutable] (Conflict: image differs) "
 			"(x-ms-request-id req-42)");
 	cr_assert_eq(r.status, 400);
 	arm_response_release(&r);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, not_found_and_auth_map_to_codes)
@@ -87,13 +53,13 @@ Test(arm, not_found_and_auth_map_to_codes)
 		{ .status = 403, .body = "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"no\"}}" },
 	};
 	struct arm_response r = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start(&f, script, 2);
 	cr_assert_fails(arm_call(&f.arm, "GET", "/a", "v", NULL, &r), ERR_NOT_FOUND, "ResourceNotFound");
 	cr_assert_fails(arm_call(&f.arm, "GET", "/a", "v", NULL, &r), ERR_AUTH, "AuthorizationFailed");
 	arm_response_release(&r);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, wait_follows_azure_async_operation_then_gets_the_resource)
@@ -105,12 +71,12 @@ Test(arm, wait_follows_azure_async_operation_then_gets_the_resource)
 		{ .status = 200, .body = "{\"properties\":{\"provisioningState\":\"Succeeded\",\"scoringUri\":\"u\"}}" },
 	};
 	struct arm_response started = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 4);
-	snprintf(f.urls[0], sizeof(f.urls[0]), "Azure-AsyncOperation: %s/ops/1?api-version=v\r\nRetry-After: 0\r\n",
+	arm_stub_start(&f, script, 4);
+	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/1?api-version=v\r\nRetry-After: 0\r\n",
 		 stub_url(f.stub));
-	script[0].headers = f.urls[0];
+	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/ep", "v", NULL, &started));
 	cr_assert_ok(arm_wait(&f.arm, &started, "/ep", "v", "endpoint ep", 60, &final));
 	cr_assert_str_eq(json_string_or(final.json, "properties.scoringUri", ""), "u");
@@ -118,7 +84,7 @@ Test(arm, wait_follows_azure_async_operation_then_gets_the_resource)
 	cr_assert(strstr(stub_head(f.stub, 3), "GET /ep?api-version=v ") != NULL);
 	arm_response_release(&started);
 	arm_response_release(&final);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, failed_operation_reports_its_error)
@@ -129,16 +95,16 @@ Test(arm, failed_operation_reports_its_error)
 					 "\"message\":\"image pull failed\"}}" },
 	};
 	struct arm_response started = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
-	snprintf(f.urls[0], sizeof(f.urls[0]), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
-	script[0].headers = f.urls[0];
+	arm_stub_start(&f, script, 2);
+	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
+	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/d", "v", NULL, &started));
 	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL), ERR_HTTP,
 			"deployment blue: Failed: DeploymentFailed: image pull failed");
 	arm_response_release(&started);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, wait_polls_location_until_it_stops_answering_202)
@@ -149,11 +115,11 @@ Test(arm, wait_polls_location_until_it_stops_answering_202)
 		{ .status = 200, .body = "{\"done\":true}" },
 	};
 	struct arm_response started = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 3);
-	snprintf(f.urls[0], sizeof(f.urls[0]), "Location: %s/results/3\r\nRetry-After: 0\r\n", stub_url(f.stub));
-	script[0].headers = f.urls[0];
+	arm_stub_start(&f, script, 3);
+	snprintf(f.hdr, sizeof(f.hdr), "Location: %s/results/3\r\nRetry-After: 0\r\n", stub_url(f.stub));
+	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PATCH", "/ep", "v", NULL, &started));
 	cr_assert_ok(arm_wait(&f.arm, &started, "/ep", "v", "update", 60, &final));
 	cr_assert_eq(final.status, 200);
@@ -161,7 +127,7 @@ Test(arm, wait_polls_location_until_it_stops_answering_202)
 	cr_assert_eq(stub_count(f.stub), 3);
 	arm_response_release(&started);
 	arm_response_release(&final);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, wait_falls_back_to_provisioning_state)
@@ -174,14 +140,14 @@ Test(arm, wait_falls_back_to_provisioning_state)
 					 "[{\"code\":\"BadRequest\",\"message\":\"storage name taken\"}]}}}" },
 	};
 	struct arm_response started = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 3);
+	arm_stub_start(&f, script, 3);
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
 	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL), ERR_HTTP,
 			"deployment main: Failed: DeploymentFailed: m (BadRequest: storage name taken)");
 	arm_response_release(&started);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, wait_times_out)
@@ -191,15 +157,15 @@ Test(arm, wait_times_out)
 		{ .status = 200, .body = "{\"properties\":{\"provisioningState\":\"Running\"}}" },
 	};
 	struct arm_response started = ARM_RESPONSE_INIT;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
+	arm_stub_start(&f, script, 2);
 	f.arm.poll_default_ms = 300;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
 	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment slow", 1, NULL), ERR_TIMEOUT,
 			"deployment slow: still Running after");
 	arm_response_release(&started);
-	stop(&f);
+	arm_stub_stop(&f);
 }
 
 Test(arm, list_follows_next_links)
@@ -209,17 +175,17 @@ Test(arm, list_follows_next_links)
 		{ .status = 200, .body = "{\"value\":[{\"name\":\"3\"}]}" },
 	};
 	cJSON *items = NULL;
-	struct fixture f;
+	struct arm_stub f;
 
-	start(&f, script, 2);
-	snprintf(f.urls[0], sizeof(f.urls[0]),
+	arm_stub_start(&f, script, 2);
+	snprintf(f.hdr, sizeof(f.hdr),
 		 "{\"value\":[{\"name\":\"1\"},{\"name\":\"2\"}],\"nextLink\":\"%s/models/m/versions?$skip=2&api-version=v\"}",
 		 stub_url(f.stub));
-	script[0].body = f.urls[0];
+	script[0].body = f.hdr;
 	cr_assert_ok(arm_list(&f.arm, "/models/m/versions", "v", &items));
 	cr_assert_eq(cJSON_GetArraySize(items), 3);
 	cr_assert_str_eq(json_string_or(items, "[2].name", ""), "3");
 	cr_assert(strstr(stub_head(f.stub, 1), "GET /models/m/versions?$skip=2&api-version=v ") != NULL);
 	cJSON_Delete(items);
-	stop(&f);
+	arm_stub_stop(&f);
 }

@@ -8,7 +8,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "support/check.h"
-#include "support/stub_server.h"
+#include "support/arm_stub.h"
 
 /* The official examples, read where they are (never copied into the repo). */
 #define EXAMPLES "../shared/azure-examples/resources-deployments-2025-04-01/"
@@ -425,22 +425,8 @@ Test(deployment, failure_is_the_first_failed_operation)
 
 /* ---- calls against the scripted server ------------------------------------------------ */
 
-static const struct http_options fast = {
-	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
-};
-
-static int fixed_token(void *ctx, const char *scope, const char **out)
-{
-	(void)ctx;
-	(void)scope;
-	*out = "test-token";
-	return 0;
-}
-
 struct fixture {
-	struct stub_server *stub;
-	struct http_client *http;
-	struct arm arm;
+	struct arm_stub s;
 	struct deployment_target target;
 	cJSON *template;
 	struct deployment_request req;
@@ -449,11 +435,8 @@ struct fixture {
 
 static void start(struct fixture *f, struct stub_reply *script, size_t n)
 {
-	f->stub = stub_start(script, n);
-	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
-	f->arm.poll_default_ms = 1;
-	f->target = (struct deployment_target){ &f->arm, "rg-1", "main", 60 };
+	arm_stub_start(&f->s, script, n);
+	f->target = (struct deployment_target){ &f->s.arm, "rg-1", "main", 60 };
 	f->template = parse("{\"$schema\":\"s\",\"resources\":[]}");
 	f->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
 	f->req.template = f->template;
@@ -462,16 +445,14 @@ static void start(struct fixture *f, struct stub_reply *script, size_t n)
 /* Points script[i]'s `name` header at the stub itself (after it started). */
 static void point_back(struct fixture *f, struct stub_reply *reply, const char *name, const char *path)
 {
-	snprintf(f->header, sizeof(f->header), "%s: %s%s\r\nRetry-After: 0\r\n", name, stub_url(f->stub), path);
+	snprintf(f->header, sizeof(f->header), "%s: %s%s\r\nRetry-After: 0\r\n", name, stub_url(f->s.stub), path);
 	reply->headers = f->header;
 }
 
 static void stop(struct fixture *f)
 {
 	cJSON_Delete(f->template);
-	arm_release(&f->arm);
-	http_client_free(f->http);
-	stub_stop(f->stub);
+	arm_stub_stop(&f->s);
 }
 
 #define DEP_PATH "/subscriptions/sub-1/resourcegroups/rg-1/providers/Microsoft.Resources/deployments/main"
@@ -490,7 +471,7 @@ Test(deployment, validate_names_the_resource_an_invalid_template_targets)
 			"validate deployment main: AccountNameInvalid on resource 'a': a is not a valid "
 			"storage account name.");
 	cr_assert(strstr(error_message(), "HTTP 400 InvalidTemplateDeployment: The template deployment") != NULL);
-	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/validate?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/validate?api-version=2025-04-01 ") != NULL);
 	deployment_validation_release(&v);
 	stop(&f);
 	cJSON_free(body);
@@ -517,8 +498,8 @@ Test(deployment, validate_waits_on_a_202_location)
 	cr_assert_eq(v.n_validated_resources, 1);
 	cr_assert_str_eq(v.validated_resources[0], "/sa");
 	cr_assert_str_eq(v.diagnostics[0].code, "W1");
-	cr_assert(strstr(stub_head(f.stub, 1), "GET /subscriptions/sub-1/operationResults/v1?") != NULL);
-	cr_assert(strstr(stub_body(f.stub, 0, &len), "\"mode\":\"Incremental\"") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 1), "GET /subscriptions/sub-1/operationResults/v1?") != NULL);
+	cr_assert(strstr(stub_body(f.s.stub, 0, &len), "\"mode\":\"Incremental\"") != NULL);
 	deployment_validation_release(&v);
 	stop(&f);
 }
@@ -537,8 +518,8 @@ Test(deployment, what_if_follows_its_location_to_the_result)
 	deployment_whatif_init(&w);
 	cr_assert_ok(deployment_what_if(&w, &f.target, &f.req));
 	cr_assert_eq(w.n_changes, 2);
-	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/whatIf?api-version=2025-04-01 ") != NULL);
-	cr_assert_eq(stub_count(f.stub), 3);
+	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/whatIf?api-version=2025-04-01 ") != NULL);
+	cr_assert_eq(stub_count(f.s.stub), 3);
 	deployment_whatif_release(&w);
 	stop(&f);
 	cJSON_free(body);
@@ -569,8 +550,8 @@ Test(deployment, deploy_follows_the_operation_and_reads_outputs)
 	cr_assert_str_eq(r.correlation_id, "c-1");
 	cr_assert_str_eq(deployment_output_find(&r, "vaultUri")->value->valuestring, "https://kv1.vault.azure.net/");
 	cr_assert_eq(r.n_output_resources, 2);
-	cr_assert(strstr(stub_head(f.stub, 0), "PUT " DEP_PATH "?api-version=2025-04-01 ") != NULL);
-	cr_assert(strstr(stub_head(f.stub, 3), "GET " DEP_PATH "?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 0), "PUT " DEP_PATH "?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 3), "GET " DEP_PATH "?api-version=2025-04-01 ") != NULL);
 	deployment_result_release(&r);
 	stop(&f);
 }
@@ -600,7 +581,7 @@ Test(deployment, failed_deployment_names_the_failing_resource)
 	cr_assert_str_eq(r.provisioning_state, "Failed");
 	cr_assert_str_eq(r.error_code, "DeploymentFailed");
 	cr_assert_str_eq(r.failure.resource_name, "sa1");
-	cr_assert(strstr(stub_head(f.stub, 3), "GET " DEP_PATH "/operations?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 3), "GET " DEP_PATH "/operations?api-version=2025-04-01 ") != NULL);
 	deployment_result_release(&r);
 	stop(&f);
 }
@@ -638,7 +619,7 @@ Test(deployment, bad_names_fail_before_any_call)
 	f.target.name = "main";
 	f.target.resource_group = "rg?x=1";
 	cr_assert_fails(deployment_get(&r, &f.target), ERR_INPUT, "resource group 'rg?x=1'");
-	cr_assert_eq(stub_count(f.stub), 0);
+	cr_assert_eq(stub_count(f.s.stub), 0);
 	deployment_result_release(&r);
 	stop(&f);
 }
@@ -662,7 +643,7 @@ Test(deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_c
 			"PUT " DEP_PATH ": HTTP 400 InvalidTemplateDeployment: not valid");
 	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CONFLICT,
 			"deployment main: PUT " DEP_PATH ": HTTP 409 DeploymentActive: still active");
-	cr_assert_eq(stub_count(f.stub), 2);
+	cr_assert_eq(stub_count(f.s.stub), 2);
 	deployment_result_release(&r);
 	stop(&f);
 }
@@ -677,7 +658,7 @@ Test(deployment, cancel_posts_cancel_and_a_finished_one_conflicts)
 
 	start(&f, script, 2);
 	cr_assert_ok(deployment_cancel(&f.target));
-	cr_assert(strstr(stub_head(f.stub, 0), "POST " DEP_PATH "/cancel?api-version=2025-04-01 ") != NULL);
+	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/cancel?api-version=2025-04-01 ") != NULL);
 	cr_assert_fails(deployment_cancel(&f.target), ERR_CONFLICT, "DeploymentCannotBeCancelled");
 	stop(&f);
 }
