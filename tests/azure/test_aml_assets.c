@@ -18,31 +18,9 @@
 #include "core/log.h"
 #include "support/check.h"
 #include "support/arm_stub.h"
-
-/* Read at test time, never copied into the repository. */
-#define EXAMPLES "../shared/azure-examples/machinelearningservices-2025-12-01"
+#include "support/examples.h"
 
 /* ---- example files ---- */
-
-static cJSON *load_example(const char *rel)
-{
-	char path[512];
-	cJSON *root = NULL;
-	FILE *f;
-	struct buf text = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", EXAMPLES, rel);
-	if (!(f = fopen(path, "r")))
-		cr_skip_test("the official examples are not at %s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&text, chunk, n);
-	fclose(f);
-	cr_assert_ok(json_parse(&root, text.data, text.len, path));
-	buf_release(&text);
-	return root;
-}
 
 static const cJSON *request_of(const cJSON *example)
 {
@@ -108,7 +86,7 @@ static cJSON *map(const char *k1, const char *v1, const char *k2, const char *v2
 
 Test(aml_assets, data_version_body_has_the_example_shape)
 {
-	cJSON *ex = load_example("Workspace/DataVersionBase/createOrUpdate.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Workspace/DataVersionBase/createOrUpdate.json");
 	struct aml_data_version v = { 0 };
 	static const char *const need[] = { "properties.dataType", "properties.dataUri",
 					    "properties.tags", "properties.isAnonymous", NULL };
@@ -131,7 +109,7 @@ Test(aml_assets, data_version_body_has_the_example_shape)
 
 Test(aml_assets, environment_version_body_has_the_example_shape)
 {
-	cJSON *ex = load_example("Workspace/EnvironmentVersion/createOrUpdate.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Workspace/EnvironmentVersion/createOrUpdate.json");
 	struct aml_environment_version img = { 0 }, built = { 0 };
 	cJSON *a, *b;
 
@@ -159,7 +137,7 @@ Test(aml_assets, environment_version_body_has_the_example_shape)
 
 Test(aml_assets, model_version_body_has_the_example_shape)
 {
-	cJSON *ex = load_example("Workspace/ModelVersion/createOrUpdate.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Workspace/ModelVersion/createOrUpdate.json");
 	struct aml_model_version v = { 0 };
 	cJSON *body, *flavor;
 
@@ -181,8 +159,8 @@ Test(aml_assets, model_version_body_has_the_example_shape)
 
 Test(aml_assets, code_version_and_pending_upload_bodies_have_the_example_shape)
 {
-	cJSON *code = load_example("Workspace/CodeVersion/createOrUpdate.json");
-	cJSON *pending = load_example("Workspace/CodeVersion/createOrGetStartPendingUpload.json");
+	cJSON *code = example_load(EXAMPLES_AML, "Workspace/CodeVersion/createOrUpdate.json");
+	cJSON *pending = example_load(EXAMPLES_AML, "Workspace/CodeVersion/createOrGetStartPendingUpload.json");
 	struct aml_code_version v = { 0 };
 	cJSON *a, *b;
 
@@ -202,8 +180,8 @@ Test(aml_assets, code_version_and_pending_upload_bodies_have_the_example_shape)
 
 Test(aml_assets, container_bodies_have_the_example_shape)
 {
-	cJSON *data = load_example("Workspace/DataContainer/createOrUpdate.json");
-	cJSON *model = load_example("Workspace/ModelContainer/createOrUpdate.json");
+	cJSON *data = example_load(EXAMPLES_AML, "Workspace/DataContainer/createOrUpdate.json");
+	cJSON *model = example_load(EXAMPLES_AML, "Workspace/ModelContainer/createOrUpdate.json");
 	struct aml_container c = { 0 };
 	cJSON *a, *b;
 
@@ -228,9 +206,9 @@ Test(aml_assets, container_bodies_have_the_example_shape)
 
 Test(aml_assets, workspace_and_datastore_parse_from_the_examples)
 {
-	cJSON *ws = load_example("Workspace/get.json");
-	cJSON *ds = load_example("Datastore/get.json");
-	cJSON *list = load_example("Datastore/list.json");
+	cJSON *ws = example_load(EXAMPLES_AML, "Workspace/get.json");
+	cJSON *ds = example_load(EXAMPLES_AML, "Datastore/get.json");
+	cJSON *list = example_load(EXAMPLES_AML, "Datastore/list.json");
 	struct aml_workspace w = { 0 };
 	struct aml_datastore d = { 0 };
 	struct buf url = BUF_INIT;
@@ -279,7 +257,7 @@ Test(aml_assets, workspace_parse_takes_the_tracking_uri)
 
 Test(aml_assets, secrets_are_masked_as_soon_as_parsed)
 {
-	cJSON *ex = load_example("Datastore/listSecrets.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Datastore/listSecrets.json");
 	cJSON *sas = NULL;
 	struct aml_datastore_secret s = AML_DATASTORE_SECRET_INIT;
 	struct buf line = BUF_INIT;
@@ -308,12 +286,12 @@ Test(aml_assets, secrets_are_masked_as_soon_as_parsed)
 
 Test(aml_assets, version_replies_parse_from_the_examples)
 {
-	cJSON *data = load_example("Workspace/DataVersionBase/get.json");
-	cJSON *env = load_example("Workspace/EnvironmentVersion/get.json");
-	cJSON *model = load_example("Workspace/ModelVersion/list.json");
-	cJSON *code = load_example("Workspace/CodeVersion/list.json");
-	cJSON *pending = load_example("Workspace/CodeVersion/createOrGetStartPendingUpload.json");
-	cJSON *cont = load_example("Workspace/DataContainer/get.json");
+	cJSON *data = example_load(EXAMPLES_AML, "Workspace/DataVersionBase/get.json");
+	cJSON *env = example_load(EXAMPLES_AML, "Workspace/EnvironmentVersion/get.json");
+	cJSON *model = example_load(EXAMPLES_AML, "Workspace/ModelVersion/list.json");
+	cJSON *code = example_load(EXAMPLES_AML, "Workspace/CodeVersion/list.json");
+	cJSON *pending = example_load(EXAMPLES_AML, "Workspace/CodeVersion/createOrGetStartPendingUpload.json");
+	cJSON *cont = example_load(EXAMPLES_AML, "Workspace/DataContainer/get.json");
 	struct aml_data_version d;
 	struct aml_environment_version e;
 	struct aml_model_version m;

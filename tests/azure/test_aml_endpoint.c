@@ -9,29 +9,7 @@
 #include "core/log.h"
 #include "support/check.h"
 #include "support/arm_stub.h"
-
-#define EXAMPLES "../shared/azure-examples/"
-
-static cJSON *example(const char *name)
-{
-	char path[512];
-	struct buf text = BUF_INIT;
-	char chunk[4096];
-	cJSON *json = NULL;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), EXAMPLES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		cr_skip_test("official example %s is not available", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&text, chunk, n);
-	fclose(f);
-	cr_assert_ok(json_parse(&json, text.data, text.len, path));
-	buf_release(&text);
-	return json;
-}
+#include "support/examples.h"
 
 /* Every key we send is in the example with the same type ("string" keys
  * are the example's placeholder for any map key). */
@@ -89,7 +67,7 @@ Test(aml_endpoint, names_follow_the_dns_label_rules)
 
 Test(aml_endpoint, endpoint_body_matches_the_official_example_shape)
 {
-	cJSON *ex = example("machinelearningservices-2025-12-01/Workspace/OnlineEndpoint/createOrUpdate.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Workspace/OnlineEndpoint/createOrUpdate.json");
 	struct aml_traffic t[] = { { "blue", 100 } };
 	struct aml_endpoint_spec s = { .location = "eastus", .auth_mode = "AMLToken", .description = "d",
 				       .tags = tags, .traffic = t, .traffic_nr = 1 };
@@ -108,7 +86,7 @@ Test(aml_endpoint, endpoint_body_matches_the_official_example_shape)
 
 Test(aml_endpoint, parses_the_official_endpoint_answer)
 {
-	cJSON *ex = example("machinelearningservices-2025-12-01/Workspace/OnlineEndpoint/get.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Workspace/OnlineEndpoint/get.json");
 	struct aml_endpoint e = AML_ENDPOINT_INIT;
 
 	cr_assert_ok(aml_endpoint_parse(&e, json_find(ex, "responses.200.body")));
@@ -151,7 +129,7 @@ Test(aml_endpoint, traffic_body_is_the_full_resource_with_the_new_map)
 
 Test(aml_endpoint, deployment_body_matches_the_official_example_shape)
 {
-	cJSON *ex = example("machinelearningservices-2025-12-01/OnlineDeployment/ManagedOnlineDeployment/"
+	cJSON *ex = example_load(EXAMPLES_AML, "OnlineDeployment/ManagedOnlineDeployment/"
 			    "createOrUpdate.json");
 	static const char *const env[] = { "WORKERS", "2", NULL };
 	struct aml_deployment_spec s = {
@@ -174,7 +152,7 @@ Test(aml_endpoint, deployment_body_matches_the_official_example_shape)
 
 Test(aml_endpoint, parses_the_official_deployment_answer)
 {
-	cJSON *ex = example("machinelearningservices-2025-12-01/OnlineDeployment/ManagedOnlineDeployment/get.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "OnlineDeployment/ManagedOnlineDeployment/get.json");
 	struct aml_deployment d = AML_DEPLOYMENT_INIT;
 
 	cr_assert_ok(aml_deployment_parse(&d, json_find(ex, "responses.200.body")));

@@ -9,31 +9,7 @@
 #include "core/json.h"
 #include "support/check.h"
 #include "support/arm_stub.h"
-
-#define EXAMPLES "../shared/azure-examples/machinelearningservices-2025-12-01/"
-
-/* An official example, or a skipped test when the examples are not here
- * (they are read in place, never copied into the repository). */
-static cJSON *example(const char *name)
-{
-	char path[512];
-	FILE *f;
-	struct buf text = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	cJSON *json = NULL;
-
-	snprintf(path, sizeof(path), EXAMPLES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		cr_skip_test("official example %s is not available", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&text, chunk, n);
-	fclose(f);
-	cr_assert_ok(json_parse(&json, text.data, text.len, path));
-	buf_release(&text);
-	return json;
-}
+#include "support/examples.h"
 
 /* Every key we send exists in the example with the same JSON type; maps
  * whose example key is the placeholder "string" take any key. */
@@ -81,7 +57,7 @@ static struct aml_job_spec full_spec(void)
 
 Test(aml_job, body_matches_the_official_example_shape)
 {
-	cJSON *ex = example("Job/CommandJob/createOrUpdate.json"), *body = NULL;
+	cJSON *ex = example_load(EXAMPLES_AML, "Job/CommandJob/createOrUpdate.json"), *body = NULL;
 	struct aml_job_spec s = full_spec();
 
 	/* The example shows a literal input only; uri inputs' uri and mode
@@ -146,7 +122,7 @@ Test(aml_job, minimal_body_leaves_azure_defaults)
 
 Test(aml_job, parses_the_official_get_example)
 {
-	cJSON *ex = example("Job/CommandJob/get.json");
+	cJSON *ex = example_load(EXAMPLES_AML, "Job/CommandJob/get.json");
 	struct aml_job job = AML_JOB_INIT;
 
 	cr_assert_ok(aml_job_parse(&job, json_find(ex, "responses.200.body")));

@@ -9,33 +9,13 @@
 #include "core/log.h"
 #include "support/check.h"
 #include "support/arm_stub.h"
-
-/* The official examples, read where they are (never copied into the repo). */
-#define EXAMPLES "../shared/azure-examples/resources-deployments-2025-04-01/"
+#include "support/examples.h"
 
 static cJSON *parse(const char *text)
 {
 	cJSON *json = NULL;
 
 	cr_assert_ok(json_parse(&json, text, strlen(text), "test JSON"));
-	return json;
-}
-
-/* The example file, or a polite skip when the examples are not here. */
-static cJSON *example(const char *name)
-{
-	struct buf path = BUF_INIT, text = BUF_INIT;
-	cJSON *json = NULL;
-
-	buf_addf(&path, EXAMPLES "%s", name);
-	if (!fs_is_file(path.data)) {
-		buf_release(&path);
-		cr_skip_test("official examples not found at " EXAMPLES);
-	}
-	cr_assert_ok(fs_read_file(&text, path.data, 1 << 20));
-	cr_assert_ok(json_parse(&json, text.data, text.len, path.data));
-	buf_release(&path);
-	buf_release(&text);
 	return json;
 }
 
@@ -84,7 +64,7 @@ struct body_case {
 
 static void check_example_body(const struct body_case *c)
 {
-	cJSON *ex = example(c->file), *body = NULL;
+	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, c->file), *body = NULL;
 	const cJSON *want = json_find(ex, "parameters.parameters");
 	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
 
@@ -265,7 +245,7 @@ Test(deployment, merge_masks_secure_parameters)
 
 Test(deployment, whatif_parses_the_official_example)
 {
-	cJSON *ex = example("PostDeploymentWhatIfOnResourceGroup.json");
+	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentWhatIfOnResourceGroup.json");
 	struct deployment_whatif w;
 	struct buf lines = BUF_INIT;
 	size_t counts[DEPLOYMENT_CHANGE_COUNT];
@@ -344,7 +324,7 @@ Test(deployment, whatif_failure_is_reported)
 
 Test(deployment, result_parses_the_official_example)
 {
-	cJSON *ex = example("PutDeploymentResourceGroup.json");
+	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PutDeploymentResourceGroup.json");
 	struct deployment_result r;
 
 	deployment_result_init(&r);
@@ -459,7 +439,7 @@ static void stop(struct fixture *f)
 
 Test(deployment, validate_names_the_resource_an_invalid_template_targets)
 {
-	cJSON *ex = example("PostDeploymentValidateOnResourceGroup.json");
+	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentValidateOnResourceGroup.json");
 	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.400.body"));
 	struct stub_reply script[] = { { .status = 400, .headers = "x-ms-request-id: dccf\r\n", .body = body } };
 	struct deployment_validation v;
@@ -506,7 +486,7 @@ Test(deployment, validate_waits_on_a_202_location)
 
 Test(deployment, what_if_follows_its_location_to_the_result)
 {
-	cJSON *ex = example("PostDeploymentWhatIfOnResourceGroup.json");
+	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentWhatIfOnResourceGroup.json");
 	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.200.body"));
 	struct stub_reply script[] = { { .status = 202 }, { .status = 202, .headers = "Retry-After: 0\r\n" },
 				       { .status = 200, .body = body } };
