@@ -19,29 +19,6 @@
 #include "support/check.h"
 #include "support/sandbox.h"
 
-struct env {
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-};
-
-static void open_env(struct env *e)
-{
-	sandbox_require();
-	sandbox_reset();
-	e->http = sandbox_http();
-	sandbox_arm(&e->arm, e->http);
-	cr_assert_ok(aml_init(&e->aml, &e->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
-			      sandbox_env("AZURE_ML_WORKSPACE")));
-}
-
-static void close_env(struct env *e)
-{
-	aml_release(&e->aml);
-	arm_release(&e->arm);
-	http_client_free(e->http);
-}
-
 static cJSON *tags1(const char *k, const char *v)
 {
 	cJSON *m = json_new_object();
@@ -56,9 +33,9 @@ Test(aml_assets_sandbox, workspace_default_datastore_and_its_key)
 	struct aml_datastore d = { 0 };
 	struct aml_datastore_secret s = AML_DATASTORE_SECRET_INIT;
 	struct buf url = BUF_INIT, line = BUF_INIT;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	cr_assert_ok(aml_workspace_get(&w, &e.aml));
 	cr_assert_str_eq(w.name, sandbox_env("AZURE_ML_WORKSPACE"));
 	cr_assert_not_null(w.location);
@@ -88,10 +65,10 @@ Test(aml_assets_sandbox, workspace_default_datastore_and_its_key)
 	aml_workspace_release(&w);
 	buf_release(&url);
 	buf_release(&line);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
-static void put_data(struct env *e, const char *version, const char *uri, const char *tag,
+static void put_data(struct sandbox_aml *e, const char *version, const char *uri, const char *tag,
 		     const char *description, int want)
 {
 	struct aml_data_version v = { 0 }, out;
@@ -121,9 +98,9 @@ Test(aml_assets_sandbox, data_versions_create_list_by_tags_and_stay_immutable)
 	struct aml_data_version *list = NULL, one = { 0 };
 	struct aml_list_options o = { .tags = "split=test" };
 	size_t n = 0;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	c.asset.name = xstrdup("iris");
 	c.asset.description = xstrdup("iris flowers");
 	c.data_type = xstrdup("uri_file");
@@ -155,7 +132,7 @@ Test(aml_assets_sandbox, data_versions_create_list_by_tags_and_stay_immutable)
 	cr_assert_fails(aml_data_version_get(&one, &e.aml, "iris", "9"), ERR_NOT_FOUND, "HTTP 404");
 	aml_container_release(&got);
 	aml_container_release(&c);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
 Test(aml_assets_sandbox, data_version_lists_span_pages)
@@ -163,9 +140,9 @@ Test(aml_assets_sandbox, data_version_lists_span_pages)
 	struct aml_data_version *list = NULL;
 	size_t n = 0, i;
 	char version[16], uri[128];
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	/* The sandbox pages at 30 (azureml.py _page); 33 versions take two. */
 	for (i = 1; i <= 33; i++) {
 		snprintf(version, sizeof(version), "%zu", i);
@@ -178,10 +155,10 @@ Test(aml_assets_sandbox, data_version_lists_span_pages)
 	cr_assert_str_eq(list[0].asset.version, "33");
 	cr_assert_str_eq(list[32].asset.version, "1");
 	aml_data_versions_free(list, n);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
-static void put_env(struct env *e, const char *version, const char *image, const char *description,
+static void put_env(struct sandbox_aml *e, const char *version, const char *image, const char *description,
 		    int want)
 {
 	struct aml_environment_version v = { 0 }, out;
@@ -209,9 +186,9 @@ Test(aml_assets_sandbox, environment_versions_latest_and_immutability)
 	struct aml_environment_version latest = { 0 }, *list = NULL;
 	struct aml_container c = { 0 };
 	size_t n = 0;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	cr_assert_fails(aml_container_get(&c, &e.aml, AML_ENVIRONMENT, "train-env"), ERR_NOT_FOUND,
 			"HTTP 404");
 	put_env(&e, "1", "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest", NULL, 0);
@@ -226,10 +203,10 @@ Test(aml_assets_sandbox, environment_versions_latest_and_immutability)
 	cr_assert_eq(n, 2);
 	aml_environment_versions_free(list, n);
 	aml_environment_version_release(&latest);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
-static void put_model(struct env *e, const char *version, const char *stage)
+static void put_model(struct sandbox_aml *e, const char *version, const char *stage)
 {
 	struct aml_model_version v = { 0 }, out;
 	cJSON *data;
@@ -257,9 +234,9 @@ Test(aml_assets_sandbox, model_versions_by_tags_latest_and_tag_update)
 	static const char *const remove[] = { "reviewer", NULL };
 	cJSON *set = tags1("stage", "production");
 	size_t n = 0;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	put_model(&e, "1", "production");
 	put_model(&e, "2", "staged");
 	put_model(&e, "3", "unstaged");
@@ -287,21 +264,21 @@ Test(aml_assets_sandbox, model_versions_by_tags_latest_and_tag_update)
 	aml_model_version_release(&updated);
 	aml_model_version_release(&latest);
 	cJSON_Delete(set);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
 Test(aml_assets_sandbox, a_model_version_put_recovers_from_a_503)
 {
 	char *fault;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	fault = sandbox_fault("{\"kind\":\"status\",\"status\":503,\"retry_after\":0,\"count\":1,"
 			      "\"method\":\"PUT\",\"path\":\"/models/churn/versions/7$\"}");
 	put_model(&e, "7", "staged");
 	cr_assert_eq(sandbox_fault_applied(fault), 1);
 	free(fault);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
 Test(aml_assets_sandbox, pending_upload_gives_a_writable_sas_url)
@@ -312,9 +289,9 @@ Test(aml_assets_sandbox, pending_upload_gives_a_writable_sas_url)
 	const char *headers[] = { "x-ms-blob-type: BlockBlob", "Content-Type: text/plain", NULL };
 	struct buf url = BUF_INIT;
 	const char *q;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	cr_assert_ok(aml_code_start_pending_upload(&p, &e.aml, "src", "1"));
 	cr_assert_not_null(p.pending_upload_id);
 	cr_assert(strstr(p.sas_uri, "sig=") != NULL);
@@ -330,7 +307,7 @@ Test(aml_assets_sandbox, pending_upload_gives_a_writable_sas_url)
 	http_response_release(&r);
 	aml_pending_upload_release(&p);
 	buf_release(&url);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }
 
 static void write_file(const char *path, const char *text)
@@ -350,9 +327,9 @@ Test(aml_assets_sandbox, a_code_snapshot_is_uploaded_once)
 	struct aml_code_version first = { 0 }, second = { 0 }, *list = NULL;
 	int uploaded = -1;
 	size_t n = 0;
-	struct env e;
+	struct sandbox_aml e;
 
-	open_env(&e);
+	sandbox_aml_open(&e);
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(file, sizeof(file), "%s/train.py", dir);
 	write_file(file, "print('train')\n");
@@ -372,5 +349,5 @@ Test(aml_assets_sandbox, a_code_snapshot_is_uploaded_once)
 	aml_code_version_release(&second);
 	unlink(file);
 	rmdir(dir);
-	close_env(&e);
+	sandbox_aml_close(&e);
 }

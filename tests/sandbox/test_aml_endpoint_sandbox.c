@@ -14,29 +14,11 @@
 #define MODEL_ID "azureml://registries/azureml/models/sandbox-model/versions/1"
 #define ENV_ID "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
 
-struct ctx {
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-};
-
-static void setup(struct ctx *c)
+static void setup(struct sandbox_aml *c)
 {
-	sandbox_require();
-	sandbox_reset();
+	sandbox_aml_open(c);
 	sandbox_config("{\"lro_step_seconds\":0.05,\"retry_after_seconds\":0}");
-	c->http = sandbox_http();
-	sandbox_arm(&c->arm, c->http);
 	c->arm.poll_default_ms = 50;
-	cr_assert_ok(aml_init(&c->aml, &c->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
-			      sandbox_env("AZURE_ML_WORKSPACE")));
-}
-
-static void teardown(struct ctx *c)
-{
-	aml_release(&c->aml);
-	arm_release(&c->arm);
-	http_client_free(c->http);
 }
 
 static const struct aml_deployment_spec deployment = {
@@ -44,7 +26,7 @@ static const struct aml_deployment_spec deployment = {
 	.instance_type = "Standard_DS3_v2", .instance_count = 1,
 };
 
-static void endpoint_with(struct ctx *c, const char *name)
+static void endpoint_with(struct sandbox_aml *c, const char *name)
 {
 	struct aml_endpoint_spec spec = { .location = "eastus", .auth_mode = "Key" };
 	struct aml_endpoint e = AML_ENDPOINT_INIT;
@@ -65,7 +47,7 @@ Test(aml_endpoint_sandbox, create_deploy_switch_traffic_tag_and_read_logs_and_ke
 	struct aml_endpoint e = AML_ENDPOINT_INIT;
 	struct aml_endpoint_keys keys = AML_ENDPOINT_KEYS_INIT;
 	struct buf logs = BUF_INIT, line = BUF_INIT;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	endpoint_with(&c, "sbx-ep");
@@ -114,13 +96,13 @@ Test(aml_endpoint_sandbox, create_deploy_switch_traffic_tag_and_read_logs_and_ke
 	aml_endpoint_release(&e);
 	buf_release(&logs);
 	buf_release(&line);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_endpoint_sandbox, failed_operation_gives_its_error)
 {
 	char *fault;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	endpoint_with(&c, "sbx-ep-fail");
@@ -129,13 +111,13 @@ Test(aml_endpoint_sandbox, failed_operation_gives_its_error)
 			"deployment sbx-ep-fail/red: Failed: ResourceNotReady");
 	cr_assert_eq(sandbox_fault_applied(fault), 1);
 	free(fault);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_endpoint_sandbox, throttled_status_poll_recovers)
 {
 	char *fault;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	fault = sandbox_fault("{\"kind\":\"status\",\"status\":429,\"retry_after\":1,\"count\":1,"
@@ -143,17 +125,17 @@ Test(aml_endpoint_sandbox, throttled_status_poll_recovers)
 	endpoint_with(&c, "sbx-ep-429");
 	cr_assert_eq(sandbox_fault_applied(fault), 1);
 	free(fault);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_endpoint_sandbox, traffic_to_a_missing_deployment_fails_the_operation)
 {
 	struct aml_traffic t[] = { { "ghost", 100 } };
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	endpoint_with(&c, "sbx-ep-ghost");
 	cr_assert_fails(aml_endpoint_set_traffic(NULL, &c.aml, "sbx-ep-ghost", t, 1, 60), ERR_HTTP,
 			"ghost");
-	teardown(&c);
+	sandbox_aml_close(&c);
 }

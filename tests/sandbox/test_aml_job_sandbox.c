@@ -14,29 +14,11 @@
 /* Registry environments need no asset in the workspace. */
 #define ENV_ID "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
 
-struct ctx {
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-};
-
-static void setup(struct ctx *c)
+static void setup(struct sandbox_aml *c)
 {
-	sandbox_require();
-	sandbox_reset();
+	sandbox_aml_open(c);
 	sandbox_config("{\"job_step_seconds\":0.05,\"lro_step_seconds\":0.05,\"retry_after_seconds\":0}");
-	c->http = sandbox_http();
-	sandbox_arm(&c->arm, c->http);
 	c->arm.poll_default_ms = 100;
-	cr_assert_ok(aml_init(&c->aml, &c->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
-			      sandbox_env("AZURE_ML_WORKSPACE")));
-}
-
-static void teardown(struct ctx *c)
-{
-	aml_release(&c->aml);
-	arm_release(&c->arm);
-	http_client_free(c->http);
 }
 
 static void sleep_ms(long ms)
@@ -47,8 +29,8 @@ static void sleep_ms(long ms)
 }
 
 /* Polls the job until `until` (or a terminal status); returns the last. */
-static enum aml_job_status wait_for(struct ctx *c, const char *name, enum aml_job_status until,
-				    struct aml_job *out)
+static enum aml_job_status wait_for(struct sandbox_aml *c, const char *name,
+				    enum aml_job_status until, struct aml_job *out)
 {
 	time_t deadline = time(NULL) + 60;
 
@@ -74,7 +56,7 @@ Test(aml_job_sandbox, runs_to_completed_while_its_log_is_read_incrementally)
 	int reads_with_news = 0;
 	time_t deadline;
 	size_t got;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	cr_assert_ok(aml_job_create(&job, &c.aml, "", &spec));
@@ -104,14 +86,14 @@ Test(aml_job_sandbox, runs_to_completed_while_its_log_is_read_incrementally)
 	aml_job_log_release(&log);
 	aml_job_release(&job);
 	buf_release(&text);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_job_sandbox, failing_command_ends_failed_with_its_status)
 {
 	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = "echo oops; exit 3" };
 	struct aml_job job = AML_JOB_INIT;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-fails", &spec));
@@ -119,7 +101,7 @@ Test(aml_job_sandbox, failing_command_ends_failed_with_its_status)
 	cr_assert_not_null(job.error);
 	cr_assert(strstr(job.error, "status code 3") != NULL, "%s", job.error);
 	aml_job_release(&job);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_job_sandbox, cancel_stops_a_running_job)
@@ -128,7 +110,7 @@ Test(aml_job_sandbox, cancel_stops_a_running_job)
 	struct aml_job job = AML_JOB_INIT;
 	struct aml_job_list list = AML_JOB_LIST_INIT;
 	const char *const tags[] = { "purpose", "cancel-test", NULL };
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	spec.tags = tags;
@@ -142,15 +124,15 @@ Test(aml_job_sandbox, cancel_stops_a_running_job)
 	cr_assert_str_eq(list.items[0].name, "sbx-cancel");
 	aml_job_list_release(&list);
 	aml_job_release(&job);
-	teardown(&c);
+	sandbox_aml_close(&c);
 }
 
 Test(aml_job_sandbox, missing_job_is_not_found)
 {
 	struct aml_job job = AML_JOB_INIT;
-	struct ctx c;
+	struct sandbox_aml c;
 
 	setup(&c);
 	cr_assert_fails(aml_job_get(&job, &c.aml, "no-such-job"), ERR_NOT_FOUND, "HTTP 404");
-	teardown(&c);
+	sandbox_aml_close(&c);
 }

@@ -14,9 +14,7 @@
 #define ENV_ID "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
 
 struct ctx {
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
+	struct sandbox_aml s;
 	struct mlflow mlflow;
 };
 
@@ -26,26 +24,19 @@ static void setup(struct ctx *c)
 	struct arm_response r = ARM_RESPONSE_INIT;
 	const char *uri;
 
-	sandbox_require();
-	sandbox_reset();
+	sandbox_aml_open(&c->s);
 	sandbox_config("{\"job_step_seconds\":0.05}");
-	c->http = sandbox_http();
-	sandbox_arm(&c->arm, c->http);
-	cr_assert_ok(aml_init(&c->aml, &c->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
-			      sandbox_env("AZURE_ML_WORKSPACE")));
-	cr_assert_ok(arm_call(&c->arm, "GET", sandbox_workspace_path(), AML_API_VERSION, NULL, &r));
+	cr_assert_ok(arm_call(&c->s.arm, "GET", sandbox_workspace_path(), AML_API_VERSION, NULL, &r));
 	cr_assert_ok(json_get_string(&uri, r.json, "properties.mlFlowTrackingUri"));
 	cr_assert_eq(strncmp(uri, "azureml://", 10), 0, "%s", uri);
-	cr_assert_ok(mlflow_init(&c->mlflow, c->http, sandbox_token, NULL, uri, NULL));
+	cr_assert_ok(mlflow_init(&c->mlflow, c->s.http, sandbox_token, NULL, uri, NULL));
 	arm_response_release(&r);
 }
 
 static void teardown(struct ctx *c)
 {
 	mlflow_release(&c->mlflow);
-	aml_release(&c->aml);
-	arm_release(&c->arm);
-	http_client_free(c->http);
+	sandbox_aml_close(&c->s);
 }
 
 static void run_job(struct ctx *c, const char *name, const char *command)
@@ -55,11 +46,11 @@ static void run_job(struct ctx *c, const char *name, const char *command)
 	time_t deadline = time(NULL) + 60;
 	struct timespec pause = { 0, 200 * 1000000L };
 
-	cr_assert_ok(aml_job_create(NULL, &c->aml, name, &spec));
+	cr_assert_ok(aml_job_create(NULL, &c->s.aml, name, &spec));
 	do {
 		cr_assert(time(NULL) < deadline);
 		nanosleep(&pause, NULL);
-		cr_assert_ok(aml_job_get(&job, &c->aml, name));
+		cr_assert_ok(aml_job_get(&job, &c->s.aml, name));
 	} while (!aml_job_status_terminal(job.status));
 	cr_assert_eq(job.status, AML_JOB_COMPLETED, "%s: %s", job.status_text, job.error);
 	aml_job_release(&job);

@@ -165,3 +165,20 @@ const char *sandbox_workspace_path(void)
 		 sandbox_env("AZURE_ML_WORKSPACE"));
 	return path;
 }
+
+void sandbox_aml_open(struct sandbox_aml *s)
+{
+	sandbox_require();
+	sandbox_reset();
+	s->http = sandbox_http();
+	sandbox_arm(&s->arm, s->http);
+	cr_assert_ok(aml_init(&s->aml, &s->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
+			      sandbox_env("AZURE_ML_WORKSPACE")));
+}
+
+void sandbox_aml_close(struct sandbox_aml *s)
+{
+	aml_release(&s->aml);
+	arm_release(&s->arm);
+	http_client_free(s->http);
+}

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure/aml.h"
 #include "azure/arm.h"
 #include "core/http.h"
 
@@ -39,5 +40,18 @@ struct http_client *sandbox_http(void);
 void sandbox_arm(struct arm *arm, struct http_client *http);
 /* "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<ws>" */
 const char *sandbox_workspace_path(void);
+
+/* What the Azure ML client tests start from: an HTTP client, an ARM client
+ * and the sandbox's workspace. */
+struct sandbox_aml {
+	struct http_client *http;
+	struct arm arm;
+	struct aml aml;
+};
+
+/* sandbox_require, sandbox_reset, then fills `s` (the ARM client polls
+ * every 200 ms unless the test changes arm.poll_default_ms). */
+void sandbox_aml_open(struct sandbox_aml *s);
+void sandbox_aml_close(struct sandbox_aml *s);
 
 #endif
