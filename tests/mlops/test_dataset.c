@@ -10,22 +10,9 @@
 #include "core/json.h"
 #include "mlops/dataset.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 static char root[] = "/tmp/dataset-test-XXXXXX";
-
-static void write_file(const char *rel, const char *text)
-{
-	struct buf path = BUF_INIT;
-	char *slash;
-
-	buf_addf(&path, "%s/%s", root, rel);
-	slash = strrchr(path.data, '/');
-	*slash = '\0';
-	cr_assert_ok(fs_mkdirs(path.data));
-	*slash = '/';
-	cr_assert_ok(fs_write_file(path.data, text, strlen(text)));
-	buf_release(&path);
-}
 
 static char *at(const char *rel)
 {
@@ -34,15 +21,12 @@ static char *at(const char *rel)
 
 static void setup(void)
 {
-	cr_assert_not_null(mkdtemp(root));
+	tmpdir_make(root);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	tmpdir_remove(root);
 }
 
 TestSuite(dataset, .init = setup, .fini = teardown);
@@ -52,10 +36,10 @@ Test(dataset, loads_a_folder_asset_and_hashes_its_files)
 	struct dataset d;
 	char *yml;
 
-	write_file("iris/data.yml", "name: iris\nversion: 2\ntype: uri_folder\npath: ./data\n"
+	tmpdir_write(root, "iris/data.yml", "name: iris\nversion: 2\ntype: uri_folder\npath: ./data\n"
 				    "description: Iris\ntags: {owner: ml}\n");
-	write_file("iris/data/a.csv", "x,y\n1,2\n");
-	write_file("iris/data/sub/b.csv", "z\n3\n");
+	tmpdir_write(root, "iris/data/a.csv", "x,y\n1,2\n");
+	tmpdir_write(root, "iris/data/sub/b.csv", "z\n3\n");
 	yml = at("iris/data.yml");
 	cr_assert_ok(dataset_load(&d, yml));
 	cr_assert_str_eq(d.name, "iris");
@@ -76,11 +60,11 @@ Test(dataset, hash_changes_with_content_and_names_only)
 	unsigned files;
 	char *dir = at("d");
 
-	write_file("d/a.txt", "one");
+	tmpdir_write(root, "d/a.txt", "one");
 	cr_assert_ok(dataset_hash(&h1, &size, &files, dir, 1));
 	cr_assert_ok(dataset_hash(&h2, &size, &files, dir, 1));
 	cr_assert_str_eq(h1.data, h2.data);
-	write_file("d/a.txt", "two");
+	tmpdir_write(root, "d/a.txt", "two");
 	cr_assert_ok(dataset_hash(&h3, &size, &files, dir, 1));
 	cr_assert_str_neq(h1.data, h3.data);
 	buf_release(&h1);
@@ -94,16 +78,16 @@ Test(dataset, errors_name_file_line_and_field)
 	struct dataset d;
 	char *yml = at("bad/data.yml");
 
-	write_file("bad/data.yml", "name: bad\ntype: uri_file\npath: ./missing.csv\n");
+	tmpdir_write(root, "bad/data.yml", "name: bad\ntype: uri_file\npath: ./missing.csv\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:3:7: field 'path': './missing.csv' does not exist");
 	cr_assert_eq(error_where()->line, 3);
-	write_file("bad/data.yml", "name: bad\ntype: table\npath: x\n");
+	tmpdir_write(root, "bad/data.yml", "name: bad\ntype: table\npath: x\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:2:7: field 'type' is 'table'");
-	write_file("bad/data.yml", "name: bad\ntype: uri_file\npath: x\ncolour: blue\n");
+	tmpdir_write(root, "bad/data.yml", "name: bad\ntype: uri_file\npath: x\ncolour: blue\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:4:9: unknown field 'colour'");
-	write_file("bad/data.yml", "name: -bad\ntype: uri_file\npath: x\n");
+	tmpdir_write(root, "bad/data.yml", "name: -bad\ntype: uri_file\npath: x\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:1:7: data asset name '-bad'");
-	write_file("bad/data.yml", "type: uri_file\npath: x\n");
+	tmpdir_write(root, "bad/data.yml", "type: uri_file\npath: x\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_YAML, "required field 'name' is missing");
 	free(yml);
 }
@@ -113,15 +97,15 @@ Test(dataset, path_must_stay_inside_and_match_the_type)
 	struct dataset d;
 	char *yml = at("p/data.yml");
 
-	write_file("outside.csv", "secret");
-	write_file("p/file.csv", "a");
-	write_file("p/data.yml", "name: p\ntype: uri_file\npath: ../outside.csv\n");
+	tmpdir_write(root, "outside.csv", "secret");
+	tmpdir_write(root, "p/file.csv", "a");
+	tmpdir_write(root, "p/data.yml", "name: p\ntype: uri_file\npath: ../outside.csv\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "outside the dataset's folder");
-	write_file("p/data.yml", "name: p\ntype: uri_folder\npath: file.csv\n");
+	tmpdir_write(root, "p/data.yml", "name: p\ntype: uri_folder\npath: file.csv\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "needs a folder");
-	write_file("p/data.yml", "name: p\ntype: mltable\npath: .\n");
+	tmpdir_write(root, "p/data.yml", "name: p\ntype: mltable\npath: .\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "needs an MLTable file");
-	write_file("p/data.yml", "name: p\ntype: uri_file\npath: azureml://datastores/x/paths/y\n");
+	tmpdir_write(root, "p/data.yml", "name: p\ntype: uri_file\npath: azureml://datastores/x/paths/y\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "is remote");
 	free(yml);
 }
@@ -130,14 +114,14 @@ Test(dataset, finds_the_asset_yaml_in_a_folder)
 {
 	char *dir = at("f"), *found = NULL;
 
-	write_file("f/iris.yaml", "name: x\n");
-	write_file("f/notes.txt", "n");
+	tmpdir_write(root, "f/iris.yaml", "name: x\n");
+	tmpdir_write(root, "f/notes.txt", "n");
 	cr_assert_ok(dataset_find_yaml(&found, dir));
 	cr_assert(strstr(found, "/f/iris.yaml") != NULL);
 	free(found);
-	write_file("f/other.yml", "name: y\n");
+	tmpdir_write(root, "f/other.yml", "name: y\n");
 	cr_assert_fails(dataset_find_yaml(&found, dir), ERR_INPUT, "found 2 YAML files");
-	write_file("f/data.yml", "name: z\n");
+	tmpdir_write(root, "f/data.yml", "name: z\n");
 	cr_assert_ok(dataset_find_yaml(&found, dir));
 	cr_assert(strstr(found, "/f/data.yml") != NULL);
 	free(found);

@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "mlops/environment.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 #define FIXTURES "tests/fixtures/environments/"
 #define IMAGE "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -17,32 +18,15 @@ static char root[] = "/tmp/environment-test-XXXXXX";
 
 static void setup(void)
 {
-	cr_assert_not_null(mkdtemp(root));
+	tmpdir_make(root);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	tmpdir_remove(root);
 }
 
 TestSuite(environment, .init = setup, .fini = teardown);
-
-static void write_file(const char *rel, const char *text)
-{
-	struct buf path = BUF_INIT;
-	char *slash;
-
-	buf_addf(&path, "%s/%s", root, rel);
-	slash = strrchr(path.data, '/');
-	*slash = '\0';
-	cr_assert_ok(fs_mkdirs(path.data));
-	*slash = '/';
-	cr_assert_ok(fs_write_file(path.data, text, strlen(text)));
-	buf_release(&path);
-}
 
 /* Writes environments <dir>/environment.yml and <dir>/conda.yml and loads them. */
 static void load_env(struct environment *env, const char *dir, const char *yml, const char *conda)
@@ -50,11 +34,11 @@ static void load_env(struct environment *env, const char *dir, const char *yml, 
 	struct buf rel = BUF_INIT, path = BUF_INIT;
 
 	buf_addf(&rel, "%s/environment.yml", dir);
-	write_file(rel.data, yml);
+	tmpdir_write(root, rel.data, yml);
 	if (conda) {
 		buf_reset(&rel);
 		buf_addf(&rel, "%s/conda.yml", dir);
-		write_file(rel.data, conda);
+		tmpdir_write(root, rel.data, conda);
 	}
 	buf_addf(&path, "%s/%s", root, dir);
 	cr_assert_ok(environment_load(env, path.data, ENV_VERSIONING_DECLARED));
@@ -215,7 +199,7 @@ Test(environment, image_references_follow_the_docker_grammar)
 		struct buf yml = BUF_INIT;
 
 		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", good[i]);
-		write_file("img/environment.yml", yml.data);
+		tmpdir_write(root, "img/environment.yml", yml.data);
 		cr_assert_ok(environment_load(&env, dir,
 					      ENV_VERSIONING_DECLARED));
 		environment_release(&env);
@@ -226,7 +210,7 @@ Test(environment, image_references_follow_the_docker_grammar)
 		struct buf yml = BUF_INIT;
 
 		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", bad[i]);
-		write_file("img/environment.yml", yml.data);
+		tmpdir_write(root, "img/environment.yml", yml.data);
 		cr_assert_fails(environment_load(&env, dir,
 						 ENV_VERSIONING_DECLARED),
 				ERR_INPUT, "environment.yml:3:8: field 'image'");
@@ -284,13 +268,13 @@ Test(environment, a_changed_build_file_changes_the_hash_and_metadata_does_not)
 	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT, c = ENVIRONMENT_INIT;
 	char dir[256];
 
-	write_file("ctx/docker/Dockerfile", "FROM ubuntu:22.04\n");
-	write_file("ctx/docker/app/req.txt", "mlflow==2.12.2\n");
+	tmpdir_write(root, "ctx/docker/Dockerfile", "FROM ubuntu:22.04\n");
+	tmpdir_write(root, "ctx/docker/app/req.txt", "mlflow==2.12.2\n");
 	snprintf(dir, sizeof(dir), "%s/ctx", root);
 	load_env(&a, "ctx", "name: ctx\nversion: \"1\"\nbuild:\n  path: docker\n", NULL);
 	load_env(&b, "ctx", "name: ctx\nversion: \"2\"\ndescription: new words\nbuild: {path: ./docker}\n", NULL);
 	cr_assert_str_eq(a.content_hash, b.content_hash);
-	write_file("ctx/docker/app/req.txt", "mlflow==2.12.1\n");
+	tmpdir_write(root, "ctx/docker/app/req.txt", "mlflow==2.12.1\n");
 	cr_assert_ok(environment_load(&c, dir, ENV_VERSIONING_DECLARED));
 	cr_assert_str_neq(a.content_hash, c.content_hash);
 	environment_release(&a);
@@ -543,7 +527,7 @@ Test(environment, a_context_holding_the_yaml_hashes_without_it)
 {
 	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
 
-	write_file("dot/Dockerfile", "FROM ubuntu:22.04\n");
+	tmpdir_write(root, "dot/Dockerfile", "FROM ubuntu:22.04\n");
 	load_env(&a, "dot", "name: dot\nversion: \"1\"\nbuild: {path: .}\n", NULL);
 	load_env(&b, "dot", "name: dot\nversion: \"1\"\ndescription: edited\nbuild: {path: .}\n", NULL);
 	cr_assert_str_eq(a.content_hash, b.content_hash);
@@ -562,11 +546,11 @@ Test(environment, inference_config_routes_are_checked)
 		 "  scoring_route: {path: /score, port: 5001}\n", NULL);
 	environment_release(&env);
 	snprintf(dir, sizeof(dir), "%s/inf", root);
-	write_file("inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
+	tmpdir_write(root, "inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
 		   "  scoring_route: {path: /score, port: http}\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"environment.yml:5:39: field 'inference_config.scoring_route.port'");
-	write_file("inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
+	tmpdir_write(root, "inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
 		   "  health_route: {path: /, port: 1}\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"field 'inference_config.health_route': unknown");
@@ -578,20 +562,20 @@ Test(environment, the_yaml_must_be_unambiguous)
 	char dir[256];
 
 	snprintf(dir, sizeof(dir), "%s/two", root);
-	write_file("two/env.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
-	write_file("two/environment.yaml", "name: b\nversion: \"1\"\nimage: ubuntu\n");
+	tmpdir_write(root, "two/env.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
+	tmpdir_write(root, "two/environment.yaml", "name: b\nversion: \"1\"\nimage: ubuntu\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"both environment.yaml and env.yml");
 
 	snprintf(dir, sizeof(dir), "%s/shape", root);
-	write_file("shape/a.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
-	write_file("shape/b.yml", "name: b\nversion: \"1\"\nbuild: {path: .}\n");
-	write_file("shape/conda.yml", "name: c\ndependencies: [python]\n");
+	tmpdir_write(root, "shape/a.yml", "name: a\nversion: \"1\"\nimage: ubuntu\n");
+	tmpdir_write(root, "shape/b.yml", "name: b\nversion: \"1\"\nbuild: {path: .}\n");
+	tmpdir_write(root, "shape/conda.yml", "name: c\ndependencies: [python]\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"several environment YAML files");
 
 	snprintf(dir, sizeof(dir), "%s/none", root);
-	write_file("none/conda.yml", "name: c\ndependencies: [python]\n");
+	tmpdir_write(root, "none/conda.yml", "name: c\ndependencies: [python]\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"no environment YAML");
 	cr_assert_fails(environment_load(&env, "tests/fixtures/environments/nope", ENV_VERSIONING_DECLARED),

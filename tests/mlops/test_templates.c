@@ -8,32 +8,18 @@
 #include "core/json.h"
 #include "mlops/templates.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 static char root[] = "/tmp/templates-test-XXXXXX";
 
-static void put(const char *rel, const char *text)
-{
-	struct buf p = BUF_INIT;
-
-	buf_addf(&p, "%s/.cloud", root);
-	cr_assert_ok(fs_mkdirs(p.data));
-	buf_reset(&p);
-	buf_addf(&p, "%s/%s", root, rel);
-	cr_assert_ok(fs_write_file(p.data, text, strlen(text)));
-	buf_release(&p);
-}
-
 static void setup(void)
 {
-	cr_assert_not_null(mkdtemp(root));
+	tmpdir_make(root);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	tmpdir_remove(root);
 }
 
 TestSuite(templates, .init = setup, .fini = teardown);
@@ -45,9 +31,9 @@ Test(templates, pairs_templates_with_their_parameters_and_skips_parameter_files)
 	const char *const patterns[] = { ".cloud/*.json", NULL };
 	struct template_list list = TEMPLATE_LIST_INIT;
 
-	put(".cloud/workspace.json", TEMPLATE);
-	put(".cloud/workspace.parameters.json", "{\"parameters\":{\"name\":{\"value\":\"mlw\"}}}");
-	put(".cloud/alerts.json", TEMPLATE);
+	tmpdir_write(root, ".cloud/workspace.json", TEMPLATE);
+	tmpdir_write(root, ".cloud/workspace.parameters.json", "{\"parameters\":{\"name\":{\"value\":\"mlw\"}}}");
+	tmpdir_write(root, ".cloud/alerts.json", TEMPLATE);
 	cr_assert_ok(templates_find(&list, root, patterns));
 	cr_assert_eq(list.nr, 2);
 	cr_assert_str_eq(list.items[0].name, "alerts");
@@ -62,7 +48,7 @@ Test(templates, bad_json_names_line_and_column)
 	const char *const patterns[] = { ".cloud/*.json", NULL };
 	struct template_list list = TEMPLATE_LIST_INIT;
 
-	put(".cloud/broken.json", "{\n  \"$schema\": \"x\",\n  \"resources\": [,]\n}\n");
+	tmpdir_write(root, ".cloud/broken.json", "{\n  \"$schema\": \"x\",\n  \"resources\": [,]\n}\n");
 	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "broken.json:3:");
 	cr_assert_eq(error_where()->line, 3);
 }
@@ -80,9 +66,9 @@ Test(templates, non_templates_and_bad_parameter_files_are_refused)
 	const char *const patterns[] = { ".cloud/*.json", NULL };
 	struct template_list list = TEMPLATE_LIST_INIT;
 
-	put(".cloud/notes.json", "{\"hello\":1}");
+	tmpdir_write(root, ".cloud/notes.json", "{\"hello\":1}");
 	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "not an ARM template");
-	put(".cloud/notes.json", TEMPLATE);
-	put(".cloud/notes.parameters.json", "{\"p\":1}");
+	tmpdir_write(root, ".cloud/notes.json", TEMPLATE);
+	tmpdir_write(root, ".cloud/notes.parameters.json", "{\"p\":1}");
 	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "needs a \"parameters\" object");
 }

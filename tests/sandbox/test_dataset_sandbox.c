@@ -12,22 +12,9 @@
 #include "mlops/dataset_sync.h"
 #include "support/check.h"
 #include "support/sandbox.h"
+#include "support/tmpdir.h"
 
 static char root[] = "/tmp/dataset-sync-XXXXXX";
-
-static void put(const char *rel, const char *text)
-{
-	struct buf p = BUF_INIT;
-	char *slash;
-
-	buf_addf(&p, "%s/%s", root, rel);
-	slash = strrchr(p.data, '/');
-	*slash = '\0';
-	cr_assert_ok(fs_mkdirs(p.data));
-	*slash = '/';
-	cr_assert_ok(fs_write_file(p.data, text, strlen(text)));
-	buf_release(&p);
-}
 
 static void load(struct dataset *d, const char *rel)
 {
@@ -38,32 +25,16 @@ static void load(struct dataset *d, const char *rel)
 	buf_release(&p);
 }
 
-struct env {
-	struct http_client *http;
-	struct arm arm;
-	struct aml aml;
-};
-
-static void open_env(struct env *e)
+static void open_env(struct sandbox_aml *e)
 {
-	sandbox_require();
-	sandbox_reset();
-	cr_assert_not_null(mkdtemp(root));
-	e->http = sandbox_http();
-	sandbox_arm(&e->arm, e->http);
-	cr_assert_ok(aml_init(&e->aml, &e->arm, sandbox_env("AZURE_RESOURCE_GROUP"),
-			      sandbox_env("AZURE_ML_WORKSPACE")));
+	sandbox_aml_open(e);
+	tmpdir_make(root);
 }
 
-static void close_env(struct env *e)
+static void close_env(struct sandbox_aml *e)
 {
-	char cmd[128];
-
-	aml_release(&e->aml);
-	arm_release(&e->arm);
-	http_client_free(e->http);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	sandbox_aml_close(e);
+	tmpdir_remove(root);
 }
 
 Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
@@ -71,12 +42,12 @@ Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
 	struct dataset_result r;
 	struct aml_data_version v = { 0 };
 	struct dataset d;
-	struct env e;
+	struct sandbox_aml e;
 
 	open_env(&e);
-	put("churn/data.yml", "name: churn\nversion: 1\ntype: uri_folder\npath: data\ntags: {rows: 2}\n");
-	put("churn/data/train.csv", "a,b\n1,2\n");
-	put("churn/data/test.csv", "a,b\n3,4\n");
+	tmpdir_write(root, "churn/data.yml", "name: churn\nversion: 1\ntype: uri_folder\npath: data\ntags: {rows: 2}\n");
+	tmpdir_write(root, "churn/data/train.csv", "a,b\n1,2\n");
+	tmpdir_write(root, "churn/data/test.csv", "a,b\n3,4\n");
 	load(&d, "churn/data.yml");
 
 	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
@@ -97,7 +68,7 @@ Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
 	dataset_release(&d);
 
 	/* The repository's data changed: noticed, not re-versioned. */
-	put("churn/data/test.csv", "a,b\n3,5\n");
+	tmpdir_write(root, "churn/data/test.csv", "a,b\n3,5\n");
 	load(&d, "churn/data.yml");
 	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
 	cr_assert_eq(r.outcome, DATASET_DIFFERS);
@@ -113,11 +84,11 @@ Test(dataset_sandbox, a_file_asset_and_a_dry_run)
 	struct dataset_result r;
 	struct aml_data_version v = { 0 };
 	struct dataset d;
-	struct env e;
+	struct sandbox_aml e;
 
 	open_env(&e);
-	put("labels/data.yml", "name: labels\ntype: uri_file\npath: labels.csv\n");
-	put("labels/labels.csv", "id,label\n1,a\n");
+	tmpdir_write(root, "labels/data.yml", "name: labels\ntype: uri_file\npath: labels.csv\n");
+	tmpdir_write(root, "labels/labels.csv", "id,label\n1,a\n");
 	load(&d, "labels/data.yml");
 	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 1, NULL, NULL));
 	cr_assert_eq(r.outcome, DATASET_WOULD_CREATE);
