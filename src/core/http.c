@@ -343,6 +343,30 @@ void http_easy_defaults(struct http_client *c, void *easy)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 }
 
+int http_easy_method(void *easy, const struct http_request *req)
+{
+	CURL *e = easy;
+
+	if (!strcmp(req->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (req->body || req->body_file || !strcmp(req->method, "PUT")) {
+		/* Every body is streamed the same way, whatever the method. */
+		curl_off_t len = (curl_off_t)(req->body_file ? req->file_length : req->body_len);
+
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, len);
+		if (strcmp(req->method, "PUT"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		return 1;
+	} else if (!strcmp(req->method, "POST")) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+	} else if (strcmp(req->method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+	return 0;
+}
+
 /* ---- one attempt ---- */
 
 static CURLcode perform(struct http_client *c, struct transfer *t)
@@ -350,7 +374,6 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	const struct http_request *req = t->req;
 	struct curl_slist *headers = NULL;
 	const char *const *h;
-	int has_body = req->body || req->body_file;
 	CURL *e = c->easy;
 	CURLcode rc;
 
@@ -374,24 +397,11 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	headers = curl_slist_append(headers, "Expect:");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 
-	if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (has_body || !strcmp(req->method, "PUT")) {
-		/* Every body is streamed the same way, whatever the method. */
-		curl_off_t len = (curl_off_t)(req->body_file ? req->file_length : req->body_len);
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, len);
+	if (http_easy_method(e, req)) {
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(e, CURLOPT_READDATA, t);
 		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
-		if (strcmp(req->method, "PUT"))
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-	} else if (!strcmp(req->method, "POST")) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-	} else if (strcmp(req->method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 
 	rc = curl_easy_perform(e);

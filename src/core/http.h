@@ -114,6 +114,11 @@ const struct http_options *http_client_options(const struct http_client *c);
  * verification and CA bundle, protocols) to a libcurl easy handle, passed
  * as void * so that this header need not include curl.h. */
 void http_easy_defaults(struct http_client *c, void *easy);
+/* Sets the request's method on a libcurl easy handle: HEAD without a body,
+ * an empty POST, or a streamed upload of the body (every PUT, and any
+ * request with a body, whatever its method). Returns 1 for an upload: the
+ * caller then sets the read and seek callbacks, which know its state. */
+int http_easy_method(void *easy, const struct http_request *req);
 /* Whether a libcurl result code (a CURLcode) is a network error worth retrying. */
 int http_curl_retryable(int curl_code);
 /* The wait a response asks for (retry-after-ms, x-ms-retry-after-ms, then

@@ -164,25 +164,12 @@ static void setup_method(struct slot *s)
 	const struct http_request *req = &s->req;
 	CURL *e = s->easy;
 
-	if (!strcmp(req->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (req->body || req->body_file || !strcmp(req->method, "PUT")) {
-		curl_off_t len = (curl_off_t)(req->body_file ? req->file_length : req->body_len);
-
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	if (http_easy_method(e, req)) {
 		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, len);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(e, CURLOPT_READDATA, s);
 		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(e, CURLOPT_SEEKDATA, s);
-		if (strcmp(req->method, "PUT"))
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-	} else if (!strcmp(req->method, "POST")) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-	} else if (strcmp(req->method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 }
 
