@@ -17,6 +17,6 @@ int workflow_pending(struct ci *ci, const struct ci_spec *spec)
 		if (ret)
 			return ret;
 	}
-	return error_set(ERR_INPUT, "the %s workflow is not available in this build yet; "
+	return error_set(ERR_NOT_FOUND, "the %s workflow is not available in this build yet; "
 			 "its inputs were read and are valid", spec->name);
 }
