@@ -23,8 +23,11 @@
 #           HOME; RUNNER_TEMP=/tmp; ACT=true. After an act run the root must
 #           hold nothing new: nothing may write to a hard-coded /github path.
 #
-# Cases are functions named case_*; add one per behaviour (e.g. a successful
-# run of a workflow against the sandbox) and call it from main at the end.
+# Cases are functions named case_*; add one per behaviour and call it from
+# main at the end. case_sandbox runs environment-ci, workspace-cd (what-if)
+# and environment-cd successfully, in both layouts, against a private
+# sandbox (sandbox/sandbox.sh, stopped by the EXIT trap): TLS through its
+# HTTPS_PROXY with its CA mounted into the root; skipped if it cannot start.
 # Last line: "N passed, M failed" (", K skipped" when a case could not run).
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root, no unshare/chroot).
 set -u
@@ -48,8 +51,14 @@ unshare --mount --pid --fork --propagation private true 2>/dev/null ||
 
 T=$(mktemp -d /tmp/rootfs-test.XXXXXX)
 SERVERS_PID=""
+SB_DIR="" # the private sandbox's SANDBOX_DIR, once started
 cleanup() {
 	[ -n "$SERVERS_PID" ] && kill "$SERVERS_PID" 2>/dev/null
+	# sandbox.sh stop ends exactly the pids it recorded in $SB_DIR/pids.
+	if [ -n "$SB_DIR" ]; then
+		SANDBOX_DIR=$SB_DIR "$REPO/sandbox/sandbox.sh" stop >/dev/null 2>&1
+		rm -rf "$SB_DIR"
+	fi
 	# Mounts die with each run's namespace; this catches anything that
 	# escaped (deepest first).
 	grep -o " $T[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do
@@ -81,6 +90,7 @@ CENV=()        # the container's environment, NAME=VALUE
 OUTPUT_FILE="" # host paths of the file commands
 SUMMARY_FILE=""
 OTHER_FILES=() # GITHUB_ENV, GITHUB_STATE, GITHUB_PATH (host paths)
+WS_HOST=""     # host path of the mounted workspace
 RUN_N=0
 
 GUID() { cat /proc/sys/kernel/random/uuid; }
@@ -147,6 +157,7 @@ setup_runner() {
 	for f in set_output_$g step_summary_$g set_env_$g save_state_$g add_path_$g; do
 		: >"$h/_temp/_runner_file_commands/$f"
 	done
+	WS_HOST=$h/work/ml-project/ml-project
 	OUTPUT_FILE=$h/_temp/_runner_file_commands/set_output_$g
 	SUMMARY_FILE=$h/_temp/_runner_file_commands/step_summary_$g
 	OTHER_FILES=("$h/_temp/_runner_file_commands/set_env_$g"
@@ -185,6 +196,7 @@ setup_act() {
 	for f in outputcmd.txt SUMMARY.md envs.txt statecmd.txt pathcmd.txt; do
 		: >"$h/act/workflow/$f"
 	done
+	WS_HOST=$h/project
 	OUTPUT_FILE=$h/act/workflow/outputcmd.txt
 	SUMMARY_FILE=$h/act/workflow/SUMMARY.md
 	OTHER_FILES=("$h/act/workflow/envs.txt" "$h/act/workflow/statecmd.txt" "$h/act/workflow/pathcmd.txt")
@@ -519,6 +531,205 @@ case_network() {
 	else fail "DNS lookup of an NXDOMAIN name"; fi
 }
 
+# --- successful runs against the local Azure sandbox -------------------------
+# The same image root, now signing in and talking to "Azure": the sandbox's
+# CONNECT proxy on loopback (runs share the host's network, as docker's
+# default bridge would reach a proxy the job names), TLS verified against the
+# sandbox's per-run CA, which is mounted into the root and named by
+# SSL_CERT_FILE. HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE are passed the way
+# the runner passes a job's env: to the container; nothing else leaks in.
+SB_CTL="" SB_PROXY="" SB_NO_PROXY="" SB_CA="" SB_CREDS="" SB_RG="" SB_WS=""
+SB_REASON=""
+start_sandbox() {
+	local i
+	command -v python3 >/dev/null || { SB_REASON="no python3"; return 1; }
+	command -v curl >/dev/null || { SB_REASON="no curl"; return 1; }
+	command -v node >/dev/null || { SB_REASON="no node (the sandbox runs Azurite)"; return 1; }
+	SB_DIR=$(mktemp -d /tmp/rootfs-sandbox.XXXXXX)
+	if ! SANDBOX_DIR=$SB_DIR "$REPO/sandbox/sandbox.sh" start >"$T/sandbox-start.log" 2>&1; then
+		SB_REASON="sandbox/sandbox.sh start failed: $(tail -n 1 "$T/sandbox-start.log")"
+		return 1
+	fi
+	[ -s "$SB_DIR/env" ] || { SB_REASON="sandbox started but wrote no $SB_DIR/env"; return 1; }
+	# Sourced in a subshell: the GITHUB_*, ACTIONS_*, AZURE_* it exports stay
+	# out of this script (the runs get env -i anyway).
+	eval "$(
+		. "$SB_DIR/env" >/dev/null 2>&1
+		printf 'SB_CTL=%q SB_PROXY=%q SB_NO_PROXY=%q SB_CA=%q SB_CREDS=%q SB_RG=%q SB_WS=%q\n' \
+			"${SANDBOX_CONTROL_URL:-}" "${HTTPS_PROXY:-}" "${NO_PROXY:-}" "${SSL_CERT_FILE:-}" \
+			"${AZURE_CREDENTIALS:-}" "${AZURE_RESOURCE_GROUP:-}" "${AZURE_ML_WORKSPACE:-}"
+	)"
+	for i in SB_CTL SB_PROXY SB_CA SB_CREDS SB_RG SB_WS; do
+		[ -n "${!i}" ] || { SB_REASON="$SB_DIR/env lacks ${i#SB_}"; return 1; }
+	done
+	[ -s "$SB_CA" ] || { SB_REASON="no CA file $SB_CA"; return 1; }
+	sb_ctl /health | grep -q '"ok": *true' || { SB_REASON="control API $SB_CTL/health does not answer"; return 1; }
+}
+
+# sb_ctl PATH [CURL ARGS...]: the control API (plain HTTP on loopback).
+sb_ctl() { local p=$1; shift; curl -s --noproxy '*' --max-time 20 "$@" "$SB_CTL$p"; }
+
+# with_sandbox: the repository's .cloud/, datasets/ and environments/ copied
+# into this run's workspace (never touching the repo), the sandbox CA mounted
+# into the root; SB_ENV gets the job env and the sign-in inputs.
+SB_ENV=()
+with_sandbox() {
+	local ca
+	cp -a "$REPO/.cloud" "$REPO/datasets" "$REPO/environments" "$WS_HOST/"
+	if [ "$LAYOUT" = runner ]; then
+		# In the mounted runner temp (the mount point must exist there).
+		ca=/github/runner_temp/sandbox-ca.pem
+		: >"$RUN_DIR/host/_temp/sandbox-ca.pem"
+	else
+		ca=/tmp/sandbox-ca.pem # act's RUNNER_TEMP, in the container's own root
+	fi
+	MOUNTS+=("$SB_CA $ca")
+	SB_ENV=("SSL_CERT_FILE=$ca" "HTTPS_PROXY=$SB_PROXY" "NO_PROXY=$SB_NO_PROXY"
+		"INPUT_CREDS=$SB_CREDS" "INPUT_RESOURCE-GROUP=$SB_RG" "INPUT_WORKSPACE-NAME=$SB_WS"
+		"INPUT_AUTH=auto")
+}
+
+# json_names JSON: the "name" of each element of a JSON list, one a line
+# (fails unless JSON is a list).
+json_names() {
+	python3 -c 'import json, sys
+v = json.loads(sys.argv[1])
+assert isinstance(v, list)
+for e in v: print(e["name"] if isinstance(e, dict) else e)' "$1" 2>/dev/null
+}
+# has_names JSON NAME...: JSON is a list naming every NAME.
+has_names() {
+	local names n
+	names=$(json_names "$1") || return 1
+	shift
+	for n in "$@"; do grep -qxF -- "$n" <<<"$names" || return 1; done
+}
+
+# sandbox_run LAYOUT WORKFLOW [VAR=VALUE...]: WORKFLOW's link run against
+# the sandbox; the common checks (exit 0, file commands parse, act's root
+# unchanged) leave a reason in SB_WHY and return 1.
+SB_WHY=""
+sandbox_run() {
+	local layout=$1 wf=$2 msg
+	shift 2
+	setup "$layout"
+	with_sandbox
+	run "/usr/bin/$wf" -- "${SB_ENV[@]}" "$@"
+	SB_WHY=""
+	if [ $RC -ne 0 ]; then
+		SB_WHY="exit 0 (got $RC)"
+	elif ! check_file_commands; then
+		SB_WHY="file commands: $PARSE_ERR"
+	elif ! msg=$(check_root_unchanged); then
+		SB_WHY=$msg
+	fi
+	[ -z "$SB_WHY" ]
+}
+
+# proxied_hosts: the hosts whose requests the sandbox's proxy served (its
+# CONNECT tunnels, TLS terminated with the per-run CA), one a line.
+proxied_hosts() {
+	sb_ctl /requests | python3 -c 'import json, sys
+for h in sorted({r.get("host", "") for r in json.load(sys.stdin)["requests"]}): print(h)' 2>/dev/null
+}
+
+# Validation and comparison with the workspace (nothing registered yet).
+sandbox_environment_ci() {
+	local what="$1: environment-ci against the sandbox (TLS via HTTPS_PROXY, in-root CA)" hosts
+	if ! sandbox_run "$1" environment-ci; then
+		fail "$what: $SB_WHY"
+		return
+	fi
+	hosts=$(proxied_hosts)
+	if ! grep -qx login.microsoftonline.com <<<"$hosts" || ! grep -qx management.azure.com <<<"$hosts"; then
+		fail "$what: sign-in and ARM calls went through the sandbox's proxy (it saw: $(echo $hosts))"
+	elif [ "${OUT[status]:-}" != ok ]; then
+		fail "$what: output status = ok (got '${OUT[status]:-}')"
+	elif ! has_names "${OUT[changed]:-}" train-env inference-env; then
+		fail "$what: output changed is a JSON list naming train-env and inference-env (got '${OUT[changed]:-}')"
+	elif ! grep -qF '## Environment CI' "$SUMMARY_FILE"; then
+		fail "$what: the step summary has '## Environment CI'"
+	else
+		pass "$what: exit 0, status=ok, changed names $(json_names "${OUT[changed]}" | sort | paste -sd, -), summary $(wc -c <"$SUMMARY_FILE") bytes, via proxy: $(echo $hosts)"
+	fi
+}
+
+# The control: the same run with the image's own bundle instead of the
+# sandbox CA fails TLS verification, so the passes above rest on the
+# mounted CA (and verification is on).
+sandbox_untrusted_ca() {
+	local what="$1: environment-ci against the sandbox without its CA"
+	setup "$1"
+	with_sandbox
+	run /usr/bin/environment-ci -- "${SB_ENV[@]}" SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+	if [ $RC -eq 0 ]; then
+		fail "$what: fails (got exit 0)"
+	elif ! both | grep -q '^::error.*SSL certificate problem'; then
+		fail "$what: a ::error naming the certificate problem"
+	else
+		pass "$what: exit $RC, $(both | grep -m 1 -o 'SSL certificate problem.*')"
+	fi
+}
+
+# A dry run: validate + what-if of .cloud/*.json, no deployment.
+sandbox_workspace_whatif() {
+	local what="$1: workspace-cd what-if against the sandbox"
+	if ! sandbox_run "$1" workspace-cd INPUT_WHAT-IF=true; then
+		fail "$what: $SB_WHY"
+	elif [ "$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]) == [])' \
+		"${OUT[deployment-names]:-}" 2>/dev/null)" != True ]; then
+		fail "$what: output deployment-names = [] (got '${OUT[deployment-names]:-}')"
+	elif ! grep -qF 'What-if' "$SUMMARY_FILE"; then
+		fail "$what: the step summary mentions What-if"
+	else
+		pass "$what: exit 0, deployment-names=[], summary: $(grep -m 1 -F 'What-if' "$SUMMARY_FILE")"
+	fi
+}
+
+# Registration: the outputs say so, and the sandbox holds both versions.
+sandbox_environment_cd() {
+	local what="$1: environment-cd against the sandbox" held
+	if ! sandbox_run "$1" environment-cd; then
+		fail "$what: $SB_WHY"
+		return
+	fi
+	held=$(sb_ctl /state | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+envs = s["azureml"][sys.argv[1] + "/" + sys.argv[2]]["assets"]["environments"]
+for name, e in sorted(envs.items()):
+    for v in sorted((e.get("versions") or {})): print(name + ":" + v)' "$SB_RG" "$SB_WS" 2>&1)
+	if ! has_names "${OUT[registered]:-}" train-env inference-env; then
+		fail "$what: output registered lists train-env and inference-env (got '${OUT[registered]:-}')"
+	elif ! grep -q '^train-env:' <<<"$held" || ! grep -q '^inference-env:' <<<"$held"; then
+		fail "$what: the sandbox's workspace holds both environments (state: $held)"
+	else
+		pass "$what: exit 0, registered $(json_names "${OUT[registered]}" | sort | paste -sd, -); sandbox holds $(echo $held)"
+	fi
+}
+
+SANDBOX_CASES=(environment_ci workspace_whatif environment_cd)
+case_sandbox() {
+	local layout c
+	if ! start_sandbox; then
+		for layout in runner act; do
+			for c in "${SANDBOX_CASES[@]}"; do
+				skip_case "$layout: ${c//_/-} against the sandbox: $SB_REASON"
+			done
+		done
+		skip_case "runner: environment-ci against the sandbox without its CA: $SB_REASON"
+		return
+	fi
+	for layout in runner act; do
+		# Each layout starts from a fresh sandbox (nothing registered).
+		if ! sb_ctl /reset -X POST >/dev/null; then
+			fail "$layout: POST $SB_CTL/reset"
+			continue
+		fi
+		for c in "${SANDBOX_CASES[@]}"; do "sandbox_$c" "$layout"; done
+	done
+	sandbox_untrusted_ca runner
+}
+
 # --- main --------------------------------------------------------------------
 echo "rootfs-test: $ROOTFS"
 case_list
@@ -526,6 +737,7 @@ case_help
 case_version
 case_missing_input
 case_network
+case_sandbox
 RUN_DIR=""
 if [ "$SKIPPED" -gt 0 ]; then
 	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
