@@ -5,7 +5,6 @@
  * list: the dry run.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +14,6 @@
 #include "ci/summary.h"
 #include "cmd/session.h"
 #include "cmd/workflow.h"
-#include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "mlops/dataset_sync.h"
@@ -59,11 +57,6 @@ struct config {
 	long timeout_s;
 };
 
-struct dataset_set {
-	struct dataset *items;
-	size_t nr;
-};
-
 static int read_config(struct ci *ci, struct config *c)
 {
 	const char *mode;
@@ -87,144 +80,7 @@ static int read_config(struct ci *ci, struct config *c)
 	return 0;
 }
 
-/* ---- datasets: every folder loaded and checked before Azure is asked ---- */
-
-static void datasets_release(struct dataset_set *set)
-{
-	size_t i;
-
-	for (i = 0; i < set->nr; i++)
-		dataset_release(&set->items[i]);
-	free(set->items);
-	set->items = NULL;
-	set->nr = 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int load_datasets(struct dataset_set *out, const char *root)
-{
-	struct buf path = BUF_INIT;
-	char **dirs = NULL, *yaml = NULL;
-	size_t nr = 0, i;
-	struct dirent *de;
-	DIR *d;
-	int ret = 0;
-
-	out->items = NULL;
-	out->nr = 0;
-	d = opendir(root);
-	if (!d) {
-		log_info("no %s folder: no datasets to make sure of", root);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		buf_reset(&path);
-		buf_addf(&path, "%s/%s", root, de->d_name);
-		if (de->d_name[0] == '.' || !fs_is_dir(path.data))
-			continue;
-		dirs = xrealloc(dirs, (nr + 1) * sizeof(*dirs));
-		dirs[nr++] = buf_detach(&path, NULL);
-	}
-	closedir(d);
-	if (nr)
-		qsort(dirs, nr, sizeof(*dirs), cmp_names);
-	out->items = xcalloc(nr ? nr : 1, sizeof(*out->items));
-	for (i = 0; i < nr && !ret; i++) {
-		if (!(ret = dataset_find_yaml(&yaml, dirs[i])) &&
-		    !(ret = dataset_load(&out->items[out->nr], yaml)))
-			out->nr++;
-		free(yaml);
-		yaml = NULL;
-	}
-	for (i = 0; i < nr; i++)
-		free(dirs[i]);
-	free(dirs);
-	buf_release(&path);
-	return ret;
-}
-
 /* ---- templates ---- */
-
-/* Whether `template` declares parameter `name` (ARM names ignore case). */
-static int declares(const cJSON *template, const char *name)
-{
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, json_find(template, "parameters"))
-		if (!strcasecmp(p->string, name))
-			return 1;
-	return 0;
-}
-
-/* The overrides `name=value` that this template declares. */
-static size_t overrides_for(const char **out, const cJSON *template, const char *const *all)
-{
-	size_t n = 0;
-
-	for (; all && *all; all++) {
-		const char *eq = strchr(*all, '=');
-		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
-
-		if (!eq || declares(template, name))
-			out[n++] = *all; /* a line without '=' gets its error from the merge */
-		free(name);
-	}
-	return n;
-}
-
-/* Each override must be declared by at least one template. */
-static int check_overrides(const struct template_list *list, const char *const *all)
-{
-	size_t i;
-
-	for (; all && *all; all++) {
-		const char *eq = strchr(*all, '=');
-		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
-		int found = 0;
-
-		for (i = 0; i < list->nr && !found; i++)
-			found = declares(list->items[i].template, name);
-		if (!found && eq) {
-			error_set(ERR_INPUT, "Input parameters: no template declares '%s'", name);
-			free(name);
-			return ERR_INPUT;
-		}
-		free(name);
-	}
-	return 0;
-}
-
-static size_t count_lines(const char *const *lines)
-{
-	size_t n = 0;
-
-	while (lines && lines[n])
-		n++;
-	return n;
-}
-
-static int merge_parameters(cJSON **out, const struct arm_template *t, const char *const *all)
-{
-	const char **mine = xcalloc(count_lines(all) + 1, sizeof(*mine));
-	size_t n = overrides_for(mine, t->template, all);
-	cJSON *file = NULL;
-	int ret;
-
-	/* The merge wants the whole parameters file; templates.c kept its object. */
-	if (t->parameters) {
-		file = json_new_object();
-		cJSON_AddItemReferenceToObject(file, "parameters", t->parameters);
-	}
-	ret = deployment_parameters_merge(out, t->template, file,
-					  t->parameters_path ? t->parameters_path : t->path, mine, n);
-	cJSON_Delete(file);
-	free(mine);
-	return ret;
-}
 
 /* "<template>-<commit or time>", within ARM's 64 characters. */
 static void deployment_name(struct buf *out, const char *template, const struct ci_context *c)
@@ -367,7 +223,7 @@ static int deploy_templates(struct ci *ci, struct session *session, const struct
 		req.mode = cfg->mode;
 		summary_heading(s, 3, ci_relative_path(ci, t->path));
 		ci_group_begin(ci, name.data);
-		if ((ret = merge_parameters(&params, t, cfg->overrides)))
+		if ((ret = template_parameters(&params, t, cfg->overrides)))
 			goto next;
 		req.parameters = params;
 		if ((ret = deployment_validate(&validation, &target, &req)) ||
@@ -466,7 +322,7 @@ static int run(struct ci *ci)
 {
 	const struct ci_context *context = ci_context(ci);
 	struct template_list list = TEMPLATE_LIST_INIT;
-	struct dataset_set datasets = { NULL, 0 };
+	struct dataset_set datasets = DATASET_SET_INIT;
 	struct session session;
 	struct config cfg;
 	struct buf dir = BUF_INIT, text = BUF_INIT;
@@ -479,10 +335,10 @@ static int run(struct ci *ci)
 	opened = 1;
 	/* Everything local first: bad templates or datasets fail before any call. */
 	if ((ret = templates_find(&list, context->workspace, cfg.templates)) ||
-	    (ret = check_overrides(&list, cfg.overrides)))
+	    (ret = templates_check_overrides(&list, cfg.overrides)))
 		goto done;
 	ci_workspace_path(ci, &dir, cfg.datasets);
-	if ((ret = load_datasets(&datasets, dir.data)))
+	if ((ret = dataset_load_all(&datasets, dir.data)))
 		goto done;
 
 	if ((ret = deploy_templates(ci, &session, &cfg, &list, names, all_outputs)))
@@ -504,7 +360,7 @@ static int run(struct ci *ci)
 		summary_markdown(ci_summary(ci), "_What-if only: nothing was deployed or registered._");
 done:
 	templates_release(&list);
-	datasets_release(&datasets);
+	dataset_set_release(&datasets);
 	if (opened)
 		session_close(&session);
 	cJSON_Delete(names);

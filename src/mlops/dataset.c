@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "mlops/dataset.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 static const char *const known_fields[] = {
@@ -317,4 +318,64 @@ void dataset_release(struct dataset *d)
 	free(d->content_hash);
 	yaml_doc_release(&d->doc);
 	memset(d, 0, sizeof(*d));
+}
+
+static int cmp_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dataset_load_all(struct dataset_set *out, const char *root)
+{
+	struct buf path = BUF_INIT;
+	char **dirs = NULL, *yaml = NULL;
+	size_t nr = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	out->items = NULL;
+	out->nr = 0;
+	d = opendir(root);
+	if (!d) {
+		log_info("no %s folder: no datasets to make sure of", root);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		buf_reset(&path);
+		buf_addf(&path, "%s/%s", root, de->d_name);
+		if (de->d_name[0] == '.' || !fs_is_dir(path.data))
+			continue;
+		dirs = xrealloc(dirs, (nr + 1) * sizeof(*dirs));
+		dirs[nr++] = buf_detach(&path, NULL);
+	}
+	closedir(d);
+	if (nr)
+		qsort(dirs, nr, sizeof(*dirs), cmp_paths);
+	out->items = xcalloc(nr ? nr : 1, sizeof(*out->items));
+	for (i = 0; i < nr && !ret; i++) {
+		if (!(ret = dataset_find_yaml(&yaml, dirs[i])) &&
+		    !(ret = dataset_load(&out->items[out->nr], yaml)))
+			out->nr++;
+		free(yaml);
+		yaml = NULL;
+	}
+	for (i = 0; i < nr; i++)
+		free(dirs[i]);
+	free(dirs);
+	buf_release(&path);
+	if (ret)
+		dataset_set_release(out);
+	return ret;
+}
+
+void dataset_set_release(struct dataset_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->nr; i++)
+		dataset_release(&set->items[i]);
+	free(set->items);
+	set->items = NULL;
+	set->nr = 0;
 }

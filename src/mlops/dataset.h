@@ -58,4 +58,19 @@ void dataset_upload_prefix(struct buf *out, const struct dataset *d);
 
 const char *dataset_type_name(enum dataset_type type); /* "uri_file", ... */
 
+/* Every dataset under a folder (one per sub-folder, sorted by name). */
+struct dataset_set {
+	struct dataset *items;
+	size_t nr;
+};
+#define DATASET_SET_INIT { NULL, 0 }
+
+/*
+ * Loads the dataset in each sub-folder of `root`, all checked before any
+ * is used; the first bad one is the error (file, line and field). A
+ * missing `root` is no error: there are simply no datasets.
+ */
+int dataset_load_all(struct dataset_set *out, const char *root);
+void dataset_set_release(struct dataset_set *set);
+
 #endif

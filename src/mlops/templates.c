@@ -1,11 +1,13 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "azure/deployment.h"
 #include "mlops/templates.h"
 #include "core/banned.h"
 
@@ -168,4 +170,81 @@ void templates_release(struct template_list *list)
 	free(list->items);
 	list->items = NULL;
 	list->nr = 0;
+}
+
+/* Whether `template` declares parameter `name` (ARM names ignore case). */
+static int declares(const cJSON *template, const char *name)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, json_find(template, "parameters"))
+		if (!strcasecmp(p->string, name))
+			return 1;
+	return 0;
+}
+
+/* The overrides `name=value` that this template declares. */
+static size_t overrides_for(const char **out, const cJSON *template, const char *const *all)
+{
+	size_t n = 0;
+
+	for (; all && *all; all++) {
+		const char *eq = strchr(*all, '=');
+		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
+
+		if (!eq || declares(template, name))
+			out[n++] = *all; /* a line without '=' gets its error from the merge */
+		free(name);
+	}
+	return n;
+}
+
+/* Each override must be declared by at least one template. */
+int templates_check_overrides(const struct template_list *list, const char *const *all)
+{
+	size_t i;
+
+	for (; all && *all; all++) {
+		const char *eq = strchr(*all, '=');
+		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
+		int found = 0;
+
+		for (i = 0; i < list->nr && !found; i++)
+			found = declares(list->items[i].template, name);
+		if (!found && eq) {
+			error_set(ERR_INPUT, "Input parameters: no template declares '%s'", name);
+			free(name);
+			return ERR_INPUT;
+		}
+		free(name);
+	}
+	return 0;
+}
+
+static size_t count_lines(const char *const *lines)
+{
+	size_t n = 0;
+
+	while (lines && lines[n])
+		n++;
+	return n;
+}
+
+int template_parameters(cJSON **out, const struct arm_template *t, const char *const *all)
+{
+	const char **mine = xcalloc(count_lines(all) + 1, sizeof(*mine));
+	size_t n = overrides_for(mine, t->template, all);
+	cJSON *file = NULL;
+	int ret;
+
+	/* The merge wants the whole parameters file; templates.c kept its object. */
+	if (t->parameters) {
+		file = json_new_object();
+		cJSON_AddItemReferenceToObject(file, "parameters", t->parameters);
+	}
+	ret = deployment_parameters_merge(out, t->template, file,
+					  t->parameters_path ? t->parameters_path : t->path, mine, n);
+	cJSON_Delete(file);
+	free(mine);
+	return ret;
 }

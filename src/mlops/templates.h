@@ -38,6 +38,20 @@ int templates_find(struct template_list *out, const char *base,
 		   const char *const *patterns);
 void templates_release(struct template_list *list);
 
+/*
+ * Each `name=value` override (from the workflow's `parameters` input) must
+ * be declared by at least one template: ERR_INPUT naming it otherwise.
+ */
+int templates_check_overrides(const struct template_list *list, const char *const *overrides);
+
+/*
+ * The deployment parameters of `t`: its parameters file, then the overrides
+ * that it declares (ARM names ignore case), each typed by the template's
+ * declared type. `*out` is the caller's (cJSON_Delete).
+ */
+int template_parameters(cJSON **out, const struct arm_template *t,
+			const char *const *overrides);
+
 /* Loads a JSON file with errors that give line and column. */
 int templates_load_json(cJSON **out, const char *path);
 

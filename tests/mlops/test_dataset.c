@@ -127,3 +127,30 @@ Test(dataset, finds_the_asset_yaml_in_a_folder)
 	free(found);
 	free(dir);
 }
+
+Test(dataset, loads_every_dataset_folder_in_order)
+{
+	struct dataset_set set = DATASET_SET_INIT;
+	struct buf dir = BUF_INIT;
+
+	tmpdir_write(root, "ds/b/data.yml", "name: b\ntype: uri_file\npath: x.csv\n");
+	tmpdir_write(root, "ds/b/x.csv", "1\n");
+	tmpdir_write(root, "ds/a/data.yml", "name: a\ntype: uri_file\npath: y.csv\n");
+	tmpdir_write(root, "ds/a/y.csv", "2\n");
+	tmpdir_write(root, "ds/README.md", "not a folder");
+	buf_addf(&dir, "%s/ds", root);
+	cr_assert_ok(dataset_load_all(&set, dir.data));
+	cr_assert_eq(set.nr, 2);
+	cr_assert_str_eq(set.items[0].name, "a");
+	cr_assert_str_eq(set.items[1].name, "b");
+	dataset_set_release(&set);
+	/* No folder, no datasets; a bad one fails the lot. */
+	buf_addstr(&dir, "-missing");
+	cr_assert_ok(dataset_load_all(&set, dir.data));
+	cr_assert_eq(set.nr, 0);
+	dataset_set_release(&set);
+	tmpdir_write(root, "ds/c/data.yml", "name: c\ntype: nope\npath: z\n");
+	buf_setlen(&dir, dir.len - 8);
+	cr_assert_fails(dataset_load_all(&set, dir.data), ERR_INPUT, "field 'type' is 'nope'");
+	buf_release(&dir);
+}

@@ -72,3 +72,60 @@ Test(templates, non_templates_and_bad_parameter_files_are_refused)
 	tmpdir_write(root, ".cloud/notes.parameters.json", "{\"p\":1}");
 	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "needs a \"parameters\" object");
 }
+
+#define TWO_TEMPLATES \
+	tmpdir_write(root, ".cloud/a.json", "{\"$schema\":\"s\",\"resources\":[],\"parameters\":" \
+		     "{\"nodes\":{\"type\":\"int\",\"defaultValue\":1},\"Name\":{\"type\":\"string\"}}}"); \
+	tmpdir_write(root, ".cloud/a.parameters.json", "{\"parameters\":{\"Name\":{\"value\":\"from-file\"}}}"); \
+	tmpdir_write(root, ".cloud/b.json", "{\"$schema\":\"s\",\"resources\":[],\"parameters\":" \
+		     "{\"sku\":{\"type\":\"string\"}}}")
+
+Test(templates, each_override_goes_to_the_templates_that_declare_it)
+{
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	const char *const overrides[] = { "NODES=4", "sku=Standard_LRS", "name=over", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *a = NULL, *b = NULL;
+
+	TWO_TEMPLATES;
+	cr_assert_ok(templates_find(&list, root, patterns));
+	cr_assert_ok(templates_check_overrides(&list, overrides));
+	cr_assert_ok(template_parameters(&a, &list.items[0], overrides));
+	cr_assert_ok(template_parameters(&b, &list.items[1], overrides));
+	/* Typed by the template (an int), names matched without case. */
+	cr_assert_eq(json_find(a, "nodes.value")->valueint, 4);
+	cr_assert(cJSON_IsNumber(json_find(a, "nodes.value")));
+	cr_assert_str_eq(json_string_or(a, "Name.value", ""), "over");
+	cr_assert_null(json_find(a, "sku"));
+	cr_assert_str_eq(json_string_or(b, "sku.value", ""), "Standard_LRS");
+	cr_assert_null(json_find(b, "nodes"));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	templates_release(&list);
+}
+
+Test(templates, an_override_no_template_declares_is_an_input_error)
+{
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	const char *const overrides[] = { "sku=x", "colour=blue", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+
+	TWO_TEMPLATES;
+	cr_assert_ok(templates_find(&list, root, patterns));
+	cr_assert_fails(templates_check_overrides(&list, overrides), ERR_INPUT,
+			"no template declares 'colour'");
+	templates_release(&list);
+}
+
+Test(templates, a_badly_typed_override_names_the_parameter)
+{
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	const char *const overrides[] = { "nodes=many", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *a = NULL;
+
+	TWO_TEMPLATES;
+	cr_assert_ok(templates_find(&list, root, patterns));
+	cr_assert_fails(template_parameters(&a, &list.items[0], overrides), ERR_INPUT, "nodes");
+	templates_release(&list);
+}
