@@ -495,8 +495,8 @@ static int check_inputs(const struct artifact_service *svc, const char *name,
 	return 0;
 }
 
-int artifact_upload(struct http_client *http, const struct artifact_service *svc,
-		    const char *name, const char *root_dir, struct artifact_result *out)
+int artifact_upload(struct artifact_result *out, struct http_client *http,
+		    const struct artifact_service *svc, const char *name, const char *root_dir)
 {
 	struct artifact_ids ids = ARTIFACT_IDS_INIT;
 	struct http_response reply = HTTP_RESPONSE_INIT;

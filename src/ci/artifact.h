@@ -54,12 +54,9 @@ void artifact_result_release(struct artifact_result *r);
  * token without the Actions.Results scope or a refused call; ERR_CONFLICT
  * when this run already has an artifact of that name; ERR_HTTP, ERR_NETWORK
  * or ERR_JSON for failed calls, naming the call and the service's message.
- *
- * (The output comes last here, unlike the house rule, to match the call in
- * src/ci/github.c.)
  */
-int artifact_upload(struct http_client *http, const struct artifact_service *svc,
-		    const char *name, const char *root_dir, struct artifact_result *out);
+int artifact_upload(struct artifact_result *out, struct http_client *http,
+		    const struct artifact_service *svc, const char *name, const char *root_dir);
 
 /*
  * Appends $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/<run>/artifacts/<id>,

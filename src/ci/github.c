@@ -222,7 +222,7 @@ static int gh_upload_artifact(struct ci *ci, const char *name, const char *root,
 	svc.retention_days = days && *days ? (int)strtol(days, NULL, 10) : 0;
 	if ((ret = ci_http(ci, &http)))
 		return ret;
-	ret = artifact_upload(http, &svc, name, root, &result);
+	ret = artifact_upload(&result, http, &svc, name, root);
 	if (!ret && url_out) {
 		if (*ci->context.server_url && *ci->context.repository && *ci->context.run_id) {
 			artifact_url(&url, ci->context.server_url, ci->context.repository,

@@ -364,7 +364,7 @@ static int e2e_upload(struct e2e *t, const char *name, struct artifact_result *o
 	buf_addf(&results, "%s/some/path/", stub_url(t->svc));
 	svc.results_url = results.data;
 	svc.runtime_token = t->token;
-	ret = artifact_upload(t->http, &svc, name, t->dir, out);
+	ret = artifact_upload(out, t->http, &svc, name, t->dir);
 	buf_release(&results);
 	return ret;
 }
@@ -563,7 +563,7 @@ Test(artifact, retention_sets_expires_at)
 	s.results_url = stub_url(t.svc);
 	s.runtime_token = t.token;
 	s.retention_days = 5;
-	cr_assert_ok(artifact_upload(t.http, &s, "kept", t.dir, &res));
+	cr_assert_ok(artifact_upload(&res, t.http, &s, "kept", t.dir));
 	cr_assert(strstr(stub_body(t.svc, 0, NULL), "\"expires_at\":\""), "%s",
 		  stub_body(t.svc, 0, NULL));
 	artifact_result_release(&res);
