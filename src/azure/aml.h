@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure/aml_names.h"
 #include "azure/arm.h"
 #include "core/buf.h"
 
@@ -31,18 +32,6 @@ void aml_release(struct aml *aml);
  * ("/models/%s/versions/%s"); arguments must be checked names. */
 void aml_path(struct buf *out, const struct aml *aml, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* Asset, job and endpoint names: ^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$.
- * `what` names the thing in the message ("model name"). */
-int aml_check_name(const char *name, const char *what);
-/* Asset versions: 1-50 of letters, digits, '-', '_' and '.', starting with
- * a letter or digit. */
-int aml_check_version(const char *version, const char *what);
-/* Resource group: 1-90 of letters, digits, '-', '_', '.', '(' and ')',
- * not ending in '.'. */
-int aml_check_resource_group(const char *name);
-/* Workspace: 3-33 of letters, digits, '-' and '_', starting with a letter or digit. */
-int aml_check_workspace(const char *name);
 
 /*
  * Body and reply helpers the job and endpoint clients share.

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "azure/aml.h"
+#include "azure/aml_names.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"

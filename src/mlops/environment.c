@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "azure/aml.h"
+#include "azure/aml_names.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/encode.h"
