@@ -3,6 +3,7 @@
 #   make            build build/mlops (Debian's -dev packages; `make deps` installs them)
 #   make test       unit tests, sandbox tests, workflow tests against the sandbox
 #   make check      the same unit tests under AddressSanitizer + UBSan, then `make test`
+#   make check-valgrind   the unit tests under valgrind
 #   make static     the fully static release binary, build/static/mlops
 #   make rootfs     the container image's filesystem as a directory, build/rootfs
 #   make demo       the whole flow on the local sandbox
@@ -30,7 +31,7 @@ TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 SANDBOX_TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sandbox/*.c))
 
-.PHONY: all deps test unit check check-asan fuzz static rootfs demo sandbox sandbox-stop clean actions
+.PHONY: all deps test unit check check-asan check-valgrind fuzz static rootfs demo sandbox sandbox-stop clean actions
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/mlops
@@ -81,6 +82,12 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1 tests/cli/cli-test.sh build/asan/mlops
 
 check: check-asan test
+
+# The unit tests under valgrind: what the sanitizers do not see (reads of
+# uninitialised memory) and leaks, in the ordinary build.
+check-valgrind: $(BUILD)/unit-tests
+	valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite $(BUILD)/unit-tests --jobs 2
 
 # libFuzzer targets for the parsers, each run for FUZZ_SECONDS from its seed
 # corpus in fuzz/corpus/<name>/ (new finds go to build/fuzz/corpus/).

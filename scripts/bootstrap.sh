@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential pkg-config libcurl4-openssl-dev libssl-dev
 libcjson-dev libyaml-dev libarchive-dev libcriterion-dev python3 openssl
-curl ca-certificates zip unzip file util-linux clang libclang-rt-14-dev"
+curl ca-certificates zip unzip file util-linux clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $packages; do
