@@ -1,0 +1,90 @@
+#ifndef MLOPS_JOB_FOLLOW_H
+#define MLOPS_JOB_FOLLOW_H
+
+#include <stddef.h>
+
+#include "azure/aml_job.h"
+#include "core/buf.h"
+#include "core/http.h"
+
+/*
+ * Following a submitted command job to its end: poll its status with
+ * backoff, stream new lines of its std_log.txt as they arrive (incremental
+ * ranged reads; a line is passed on only once its newline has come), report
+ * progress, cancel the job when the wait runs out, and cancel it too when
+ * the process is asked to stop (SIGTERM, SIGINT) so that a cancelled
+ * workflow run leaves no training job burning compute behind it.
+ */
+
+/* ---- pure pieces, exported for tests ---- */
+
+/* Splits a byte stream read in arbitrary chunks into lines. */
+struct job_lines {
+	struct buf partial;     /* bytes after the last newline so far */
+};
+#define JOB_LINES_INIT { BUF_INIT }
+typedef void (*job_line_fn)(const char *line, void *ctx);
+/* Calls `fn` for every complete line in `partial` + `data` (without its
+ * "\n" or "\r\n"), keeping the incomplete rest. A line longer than 64 KiB
+ * is passed on in 64 KiB pieces, so a log without newlines cannot grow the
+ * buffer without bound. */
+void job_lines_feed(struct job_lines *l, const char *data, size_t len, job_line_fn fn, void *ctx);
+/* Passes on the incomplete rest, if any (the log has ended). */
+void job_lines_flush(struct job_lines *l, job_line_fn fn, void *ctx);
+void job_lines_release(struct job_lines *l);
+
+/* The polling schedule: the first wait, and after each poll the next one,
+ * shorter again as soon as something moved (a new status or new log
+ * bytes), else 1.5 times longer up to the cap. Milliseconds. */
+#define JOB_POLL_MIN_MS 1000
+#define JOB_POLL_MAX_MS 15000
+long job_poll_next_ms(long current_ms, int progressed);
+
+/* What a status means for a follower. */
+enum job_outcome {
+	JOB_OUTCOME_RUNNING,     /* keep following (also NotResponding, Paused, Unknown) */
+	JOB_OUTCOME_SUCCEEDED,   /* Completed */
+	JOB_OUTCOME_FAILED,      /* Failed */
+	JOB_OUTCOME_CANCELED,    /* Canceled */
+};
+enum job_outcome job_outcome_of(enum aml_job_status s);
+
+/* "1h02m05s", "3m20s", "7s". */
+void job_format_elapsed(struct buf *out, long seconds);
+
+/* ---- following ---- */
+
+struct job_follow_options {
+	long timeout_s;               /* how long to wait at most; then cancel */
+	job_line_fn on_line;          /* each new log line; NULL: logs not read */
+	/* A status line for the log ("Running after 1m05s"); NULL: none. */
+	void (*on_progress)(const char *text, void *ctx);
+	void *ctx;
+	arm_token_fn storage_token;   /* bearer fallback for the log blob; may be NULL */
+	void *token_ctx;
+	long cancel_timeout_s;        /* how long to wait for a cancel; 0: 120 */
+};
+
+/*
+ * Follows job `name` until it ends. `out` receives the last state read.
+ * 0 when the job ended (Completed, Failed or Canceled: see out->status);
+ * ERR_TIMEOUT after `timeout_s`, the job cancelled; ERR_IO when SIGTERM or
+ * SIGINT arrived while following, the job cancelled (the handlers are
+ * installed for the call only and the previous ones restored). A log that
+ * cannot be read is a warning, not an error: the status decides. Errors of
+ * the status reads as aml_job_get.
+ */
+int job_follow(struct aml_job *out, struct aml *aml, const char *name,
+	       const struct job_follow_options *o);
+
+/*
+ * Downloads a job's logs from the workspace's artifact store into `dir`:
+ * everything under ExperimentRun/dcid.<job>/ user_logs/, system_logs/,
+ * azureml-logs/ and logs/ (what Azure ML and the sandbox write), each
+ * into the sub-folder of that name. `*count_out` receives the number of
+ * files. ERR_NOT_FOUND when there is none at all.
+ */
+int job_logs_download(size_t *count_out, struct aml *aml, const char *name, const char *dir,
+		      arm_token_fn storage_token, void *token_ctx);
+
+#endif

@@ -1,0 +1,569 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "azure/aml_names.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mlops/job_spec.h"
+#include "core/banned.h"
+
+/* The fields of the CLI v2 command job schema this workflow submits. */
+static const char *const known_fields[] = {
+	"$schema", "type", "name", "code", "command", "environment", "compute", "inputs",
+	"outputs", "experiment_name", "display_name", "description", "tags",
+	"environment_variables", NULL,
+};
+
+/* The CLI's mode names and the REST enum each stands for (contract 3.5). */
+static const char *const modes[][2] = {
+	{ "ro_mount", "ReadOnlyMount" }, { "rw_mount", "ReadWriteMount" },
+	{ "download", "Download" }, { "direct", "Direct" },
+	{ "eval_mount", "EvalMount" }, { "eval_download", "EvalDownload" },
+	{ "upload", "Upload" },
+};
+
+static const cJSON *field(const struct job_spec *s, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(s->doc.root, key);
+}
+
+/* Re-sets a checker's message at `item`, naming the field. */
+static int error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *fieldname)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	buf_addstr(&why, error_message());
+	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s': %s", fieldname, why.data);
+	buf_release(&why);
+	return ret;
+}
+
+/* A scalar as written: strings as they are, numbers and booleans as their
+ * source text (so `lr: 0.010` stays "0.010"). */
+static int scalar_text(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
+		       const char **out)
+{
+	const char *t;
+
+	if (cJSON_IsString(item)) {
+		*out = item->valuestring;
+		return 0;
+	}
+	if ((cJSON_IsNumber(item) || cJSON_IsBool(item)) && (t = yaml_scalar_text(doc, item))) {
+		*out = t;
+		return 0;
+	}
+	return yaml_error_at(doc, item, ERR_YAML, "field '%s' is %s, expected a string, number "
+			     "or boolean", fieldname, json_type_name(item));
+}
+
+static int string_field(struct job_spec *s, const char *key, const char **out, int nonempty)
+{
+	const cJSON *item = field(s, key);
+
+	if (!item)
+		return 0;
+	if (!cJSON_IsString(item))
+		return yaml_error_at(&s->doc, item, ERR_YAML, "field '%s' is %s, expected a string",
+				     key, json_type_name(item));
+	if (nonempty && !*item->valuestring)
+		return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s' is empty", key);
+	*out = item->valuestring;
+	return 0;
+}
+
+/* "name:version" or "name@latest" after "azureml:"; `what` for messages. */
+static int parse_asset_ref(char **name_out, char **version_out, const char *ref, const char *what)
+{
+	const char *sep;
+	char *name = NULL;
+	int ret = 0;
+
+	sep = strpbrk(ref, ":@");
+	if (!sep || strpbrk(sep + 1, ":@/")) {
+		return error_set(ERR_INPUT, "'%s' is not azureml:<name>:<version> or "
+				 "azureml:<name>@latest", ref);
+	}
+	name = xstrndup(ref, (size_t)(sep - ref));
+	if (*sep == '@' && strcmp(sep + 1, "latest")) {
+		ret = error_set(ERR_INPUT, "'%s': only @latest may follow the name", ref);
+	} else if (!(ret = aml_check_name(name, what)) && *sep == ':') {
+		ret = aml_check_version(sep + 1, what);
+	}
+	if (ret) {
+		free(name);
+		return ret;
+	}
+	*name_out = name;
+	*version_out = xstrdup(*sep == '@' ? "latest" : sep + 1);
+	return 0;
+}
+
+static int check_environment(struct job_spec *s)
+{
+	const cJSON *item = field(s, "environment");
+	const char *ref;
+
+	if (!item)
+		return yaml_error_at(&s->doc, s->doc.root, ERR_INPUT,
+				     "field 'environment': required (azureml:<name>:<version>)");
+	if (cJSON_IsObject(item))
+		return yaml_error_at(&s->doc, item, ERR_INPUT,
+				     "field 'environment': inline environments are not submitted by "
+				     "this workflow; register it (environment-cd) and use "
+				     "azureml:<name>:<version>");
+	if (!cJSON_IsString(item))
+		return yaml_error_at(&s->doc, item, ERR_YAML, "field 'environment' is %s, expected "
+				     "a string", json_type_name(item));
+	s->environment = ref = item->valuestring;
+	if (!strncmp(ref, "azureml://registries/", strlen("azureml://registries/"))) {
+		s->env_kind = JOB_ENV_REGISTRY;
+		return 0;
+	}
+	if (strncmp(ref, "azureml:", strlen("azureml:")) || !strncmp(ref, "azureml://", strlen("azureml://")))
+		return yaml_error_at(&s->doc, item, ERR_INPUT, "field 'environment': '%s' is not "
+				     "azureml:<name>:<version>, azureml:<name>@latest or "
+				     "azureml://registries/...", ref);
+	if (parse_asset_ref(&s->env_name, &s->env_version, ref + strlen("azureml:"),
+			    "environment"))
+		return error_for_field(&s->doc, item, "environment");
+	s->env_kind = strcmp(s->env_version, "latest") ? JOB_ENV_VERSION : JOB_ENV_LATEST;
+	return 0;
+}
+
+static int check_compute(struct job_spec *s)
+{
+	const char *c = NULL;
+	int ret;
+
+	if ((ret = string_field(s, "compute", &c, 1)) || !c)
+		return ret;
+	if (!strncmp(c, "azureml:", strlen("azureml:")))
+		c += strlen("azureml:");
+	if (aml_check_name(c, "compute name"))
+		return error_for_field(&s->doc, field(s, "compute"), "compute");
+	s->compute = xstrdup(c);
+	return 0;
+}
+
+static int valid_io_name(const char *name)
+{
+	const char *p = name;
+
+	if (!isalpha((unsigned char)*p) && *p != '_')
+		return 0;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return 0;
+	return p - name <= 255;
+}
+
+static int mode_field(const struct yaml_doc *doc, const cJSON *obj, const char *where,
+		      int output, const char **out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "mode");
+	size_t i;
+
+	*out = NULL;
+	if (!m)
+		return 0;
+	if (cJSON_IsString(m))
+		for (i = 0; i < sizeof(modes) / sizeof(*modes); i++) {
+			int for_output = !strcmp(modes[i][0], "rw_mount") || !strcmp(modes[i][0], "upload") ||
+					 !strcmp(modes[i][0], "direct");
+			int for_input = strcmp(modes[i][0], "upload") != 0;
+
+			if (!strcmp(m->valuestring, modes[i][0]) && (output ? for_output : for_input)) {
+				*out = modes[i][1];
+				return 0;
+			}
+		}
+	return yaml_error_at(doc, m, ERR_INPUT, "field '%s.mode': use %s", where,
+			     output ? "rw_mount, upload or direct"
+				    : "ro_mount, rw_mount, download, direct, eval_mount or eval_download");
+}
+
+static int check_input_path(struct job_spec *s, struct job_input *in, const cJSON *p,
+			    const char *where)
+{
+	const char *path;
+
+	if (!p)
+		return yaml_error_at(&s->doc, cJSON_GetObjectItemCaseSensitive(field(s, "inputs"), in->name),
+				     ERR_INPUT, "field '%s.path': required", where);
+	if (!cJSON_IsString(p))
+		return yaml_error_at(&s->doc, p, ERR_YAML, "field '%s.path' is %s, expected a string",
+				     where, json_type_name(p));
+	in->path = path = p->valuestring;
+	if (!strncmp(path, "azureml://", strlen("azureml://")) || !strncmp(path, "https://", strlen("https://"))) {
+		in->path_kind = JOB_PATH_URI;
+		return 0;
+	}
+	if (!strncmp(path, "azureml:", strlen("azureml:"))) {
+		in->path_kind = JOB_PATH_ASSET;
+		if (parse_asset_ref(&in->asset_name, &in->asset_version, path + strlen("azureml:"),
+				    "data asset")) {
+			struct buf f = BUF_INIT;
+			int ret;
+
+			buf_addf(&f, "%s.path", where);
+			ret = error_for_field(&s->doc, p, f.data);
+			buf_release(&f);
+			return ret;
+		}
+		return 0;
+	}
+	return yaml_error_at(&s->doc, p, ERR_INPUT, "field '%s.path': '%s' is a local path; this "
+			     "workflow uploads no input data: register it as a data asset "
+			     "(workspace-cd) and use azureml:<name>:<version>, or give an "
+			     "azureml:// or https:// URI", where, path);
+}
+
+static int check_input(struct job_spec *s, struct job_input *in, const cJSON *item)
+{
+	static const char *const known[] = { "type", "path", "mode", "description", NULL };
+	struct buf where = BUF_INIT;
+	const cJSON *t, *k;
+	int ret = 0;
+	size_t i;
+
+	in->name = item->string;
+	buf_addf(&where, "inputs.%s", item->string);
+	if (!valid_io_name(item->string)) {
+		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an input name is letters, "
+				    "digits and '_', not starting with a digit", where.data);
+		goto done;
+	}
+	if (!cJSON_IsObject(item)) {
+		in->type = AML_INPUT_LITERAL;
+		if (cJSON_IsNull(item))
+			ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': has no value", where.data);
+		else
+			ret = scalar_text(&s->doc, item, where.data, &in->value);
+		goto done;
+	}
+	cJSON_ArrayForEach(k, item) {
+		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
+			;
+		if (!known[i]) {
+			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
+					    "path, mode, description)", where.data, k->string);
+			goto done;
+		}
+	}
+	t = cJSON_GetObjectItemCaseSensitive(item, "type");
+	if (!t) {
+		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.type': required (uri_file "
+				    "or uri_folder)", where.data);
+		goto done;
+	}
+	if (cJSON_IsString(t) && !strcmp(t->valuestring, "uri_file"))
+		in->type = AML_INPUT_URI_FILE;
+	else if (cJSON_IsString(t) && !strcmp(t->valuestring, "uri_folder"))
+		in->type = AML_INPUT_URI_FOLDER;
+	else {
+		ret = yaml_error_at(&s->doc, t, ERR_INPUT, "field '%s.type': use uri_file or "
+				    "uri_folder", where.data);
+		goto done;
+	}
+	if ((ret = check_input_path(s, in, cJSON_GetObjectItemCaseSensitive(item, "path"), where.data)))
+		goto done;
+	if ((ret = mode_field(&s->doc, item, where.data, 0, &in->mode)))
+		goto done;
+	k = cJSON_GetObjectItemCaseSensitive(item, "description");
+	if (k && !cJSON_IsString(k))
+		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
+				    "string", where.data, json_type_name(k));
+done:
+	buf_release(&where);
+	return ret;
+}
+
+static int check_output(struct job_spec *s, struct job_output *o, const cJSON *item)
+{
+	static const char *const known[] = { "type", "path", "mode", "description", NULL };
+	struct buf where = BUF_INIT;
+	const cJSON *t, *k;
+	int ret = 0;
+	size_t i;
+
+	o->name = item->string;
+	buf_addf(&where, "outputs.%s", item->string);
+	if (!valid_io_name(item->string)) {
+		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an output name is letters, "
+				    "digits and '_', not starting with a digit", where.data);
+		goto done;
+	}
+	if (cJSON_IsNull(item))
+		goto done;      /* `model:` alone: a uri_folder where Azure chooses */
+	if (!cJSON_IsObject(item)) {
+		ret = yaml_error_at(&s->doc, item, ERR_YAML, "field '%s' is %s, expected a mapping "
+				    "such as {type: uri_folder}", where.data, json_type_name(item));
+		goto done;
+	}
+	cJSON_ArrayForEach(k, item) {
+		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
+			;
+		if (!known[i]) {
+			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
+					    "path, mode, description)", where.data, k->string);
+			goto done;
+		}
+	}
+	t = cJSON_GetObjectItemCaseSensitive(item, "type");
+	if (t && (!cJSON_IsString(t) || strcmp(t->valuestring, "uri_folder"))) {
+		ret = yaml_error_at(&s->doc, t, ERR_INPUT, "field '%s.type': only uri_folder outputs "
+				    "are submitted", where.data);
+		goto done;
+	}
+	k = cJSON_GetObjectItemCaseSensitive(item, "path");
+	if (k) {
+		if (!cJSON_IsString(k) || strncmp(k->valuestring, "azureml://", strlen("azureml://"))) {
+			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.path': an output path is "
+					    "an azureml:// URI", where.data);
+			goto done;
+		}
+		o->path = k->valuestring;
+	}
+	if ((ret = mode_field(&s->doc, item, where.data, 1, &o->mode)))
+		goto done;
+	k = cJSON_GetObjectItemCaseSensitive(item, "description");
+	if (k && !cJSON_IsString(k))
+		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
+				    "string", where.data, json_type_name(k));
+done:
+	buf_release(&where);
+	return ret;
+}
+
+static int check_io(struct job_spec *s)
+{
+	const cJSON *map, *item;
+	int ret;
+
+	if ((map = field(s, "inputs")) && !cJSON_IsNull(map)) {
+		if (!cJSON_IsObject(map))
+			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'inputs' is %s, expected a "
+					     "mapping", json_type_name(map));
+		s->inputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->inputs));
+		cJSON_ArrayForEach(item, map)
+			if ((ret = check_input(s, &s->inputs[s->inputs_nr++], item)))
+				return ret;
+	}
+	if ((map = field(s, "outputs")) && !cJSON_IsNull(map)) {
+		if (!cJSON_IsObject(map))
+			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'outputs' is %s, expected a "
+					     "mapping", json_type_name(map));
+		s->outputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->outputs));
+		cJSON_ArrayForEach(item, map)
+			if ((ret = check_output(s, &s->outputs[s->outputs_nr++], item)))
+				return ret;
+	}
+	return 0;
+}
+
+/* tags, environment_variables: a mapping of scalars, as "k", "v" pairs. */
+static int scalar_map(struct job_spec *s, const char *key, const char ***out)
+{
+	const cJSON *map = field(s, key), *item;
+	struct buf where = BUF_INIT;
+	size_t n = 0;
+	int ret = 0;
+
+	*out = xcalloc(map && cJSON_IsObject(map) ? 2 * (size_t)cJSON_GetArraySize(map) + 1 : 1,
+		       sizeof(**out));
+	if (!map || cJSON_IsNull(map))
+		return 0;
+	if (!cJSON_IsObject(map))
+		return yaml_error_at(&s->doc, map, ERR_YAML, "field '%s' is %s, expected a mapping",
+				     key, json_type_name(map));
+	cJSON_ArrayForEach(item, map) {
+		buf_reset(&where);
+		buf_addf(&where, "%s.%s", key, item->string);
+		(*out)[n] = item->string;
+		if ((ret = scalar_text(&s->doc, item, where.data, &(*out)[n + 1])))
+			break;
+		n += 2;
+	}
+	(*out)[n] = NULL;
+	buf_release(&where);
+	return ret;
+}
+
+static int declared(const struct job_spec *s, const char *kind, const char *name, size_t len)
+{
+	size_t i;
+
+	if (!strcmp(kind, "inputs")) {
+		for (i = 0; i < s->inputs_nr; i++)
+			if (strlen(s->inputs[i].name) == len && !strncmp(s->inputs[i].name, name, len))
+				return 1;
+	} else {
+		for (i = 0; i < s->outputs_nr; i++)
+			if (strlen(s->outputs[i].name) == len && !strncmp(s->outputs[i].name, name, len))
+				return 1;
+	}
+	return 0;
+}
+
+/* Every ${{inputs.x}} / ${{outputs.y}} names a declared one: Azure would
+ * otherwise fail the job only once it runs. */
+static int check_command_refs(struct job_spec *s)
+{
+	const cJSON *at = field(s, "command");
+	const char *p = s->command, *end;
+
+	while ((p = strstr(p, "${{"))) {
+		const char *a, *b, *dot;
+
+		if (!(end = strstr(p + 3, "}}")))
+			return yaml_error_at(&s->doc, at, ERR_INPUT, "field 'command': '${{' without "
+					     "its closing '}}'");
+		for (a = p + 3; a < end && isspace((unsigned char)*a); a++)
+			;
+		for (b = end; b > a && isspace((unsigned char)b[-1]); b--)
+			;
+		dot = memchr(a, '.', (size_t)(b - a));
+		if (!dot || !((dot - a == 6 && !strncmp(a, "inputs", 6)) ||
+			      (dot - a == 7 && !strncmp(a, "outputs", 7))))
+			return yaml_error_at(&s->doc, at, ERR_INPUT, "field 'command': '${{%.*s}}' is "
+					     "not ${{inputs.<name>}} or ${{outputs.<name>}}",
+					     (int)(b - a), a);
+		if (!declared(s, dot - a == 6 ? "inputs" : "outputs", dot + 1, (size_t)(b - dot - 1)))
+			return yaml_error_at(&s->doc, at, ERR_INPUT, "field 'command': ${{%.*s}} names "
+					     "no declared %s", (int)(b - a), a,
+					     dot - a == 6 ? "input" : "output");
+		p = end + 2;
+	}
+	return 0;
+}
+
+static int check(struct job_spec *s)
+{
+	const cJSON *item;
+	const char *type = NULL;
+	int ret;
+
+	if (!cJSON_IsObject(s->doc.root))
+		return yaml_error_at(&s->doc, s->doc.root, ERR_YAML, "a job YAML is a mapping of "
+				     "fields, not %s", json_type_name(s->doc.root));
+	cJSON_ArrayForEach(item, s->doc.root) {
+		size_t i;
+
+		for (i = 0; known_fields[i] && strcmp(known_fields[i], item->string); i++)
+			;
+		if (!known_fields[i])
+			return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': unknown in a command "
+					     "job (known: $schema, type, name, code, command, "
+					     "environment, compute, inputs, outputs, experiment_name, "
+					     "display_name, description, tags, environment_variables)",
+					     item->string);
+	}
+	if ((ret = string_field(s, "$schema", &type, 0)) || (ret = string_field(s, "type", &type, 0)))
+		return ret;
+	if (field(s, "type") && strcmp(type, "command"))
+		return yaml_error_at(&s->doc, field(s, "type"), ERR_INPUT, "field 'type': '%s' jobs "
+				     "are not submitted by this workflow; use command", type);
+	if ((ret = string_field(s, "name", &s->name, 1)))
+		return ret;
+	if (s->name && aml_check_name(s->name, "job name"))
+		return error_for_field(&s->doc, field(s, "name"), "name");
+	if (!field(s, "command"))
+		return yaml_error_at(&s->doc, s->doc.root, ERR_INPUT, "field 'command': required");
+	if ((ret = string_field(s, "command", &s->command, 1)))
+		return ret;
+	if ((ret = string_field(s, "code", &s->code, 1)))
+		return ret;
+	if (s->code && !strncmp(s->code, "azureml:", strlen("azureml:")))
+		return yaml_error_at(&s->doc, field(s, "code"), ERR_INPUT, "field 'code': a local "
+				     "folder is expected; it is uploaded as a code snapshot");
+	if ((ret = check_environment(s)) || (ret = check_compute(s)))
+		return ret;
+	if ((ret = string_field(s, "experiment_name", &s->experiment_name, 1)) ||
+	    (ret = string_field(s, "display_name", &s->display_name, 0)) ||
+	    (ret = string_field(s, "description", &s->description, 0)))
+		return ret;
+	if (s->experiment_name && aml_check_name(s->experiment_name, "experiment name"))
+		return error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
+	if ((ret = check_io(s)) ||
+	    (ret = scalar_map(s, "tags", &s->tags)) ||
+	    (ret = scalar_map(s, "environment_variables", &s->environment_variables)))
+		return ret;
+	return check_command_refs(s);
+}
+
+int job_spec_parse(struct job_spec *out, const char *text, size_t len, const char *name)
+{
+	int ret;
+
+	job_spec_release(out);
+	out->yaml_path = xstrdup(name);
+	if ((ret = yaml_load_string(&out->doc, text, len, name)) || (ret = check(out)))
+		job_spec_release(out);
+	return ret;
+}
+
+int job_spec_load(struct job_spec *out, const char *path)
+{
+	struct buf text = BUF_INIT, dir = BUF_INIT;
+	const char *slash;
+	int ret;
+
+	if ((ret = fs_read_file(&text, path, YAML_MAX_FILE)))
+		goto done;
+	if ((ret = job_spec_parse(out, text.data, text.len, path)) || !out->code)
+		goto done;
+	if (out->code[0] != '/' && (slash = strrchr(path, '/')))
+		buf_addf(&dir, "%.*s/", (int)(slash - path), path);
+	buf_addstr(&dir, out->code);
+	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
+		buf_setlen(&dir, dir.len - 1);
+	if (!fs_is_dir(dir.data)) {
+		ret = yaml_error_at(&out->doc, field(out, "code"), ERR_INPUT, "field 'code': %s is "
+				    "not a folder", dir.data);
+		job_spec_release(out);
+		goto done;
+	}
+	out->code_dir = buf_detach(&dir, NULL);
+done:
+	buf_release(&text);
+	buf_release(&dir);
+	return ret;
+}
+
+void job_spec_where(struct error_location *out, const struct job_spec *spec, const char *key)
+{
+	const cJSON *item = spec->doc.root ? field(spec, key) : NULL;
+
+	out->file = spec->yaml_path;
+	out->line = out->column = 0;
+	if (item)
+		yaml_where(&spec->doc, item, &out->line, &out->column);
+}
+
+void job_spec_release(struct job_spec *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->inputs_nr; i++) {
+		free(s->inputs[i].asset_name);
+		free(s->inputs[i].asset_version);
+	}
+	free(s->inputs);
+	free(s->outputs);
+	free((void *)s->tags);
+	free((void *)s->environment_variables);
+	free(s->env_name);
+	free(s->env_version);
+	free(s->compute);
+	free(s->code_dir);
+	free(s->yaml_path);
+	yaml_doc_release(&s->doc);
+	memset(s, 0, sizeof(*s));
+}
