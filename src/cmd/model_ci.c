@@ -1,21 +1,45 @@
-#include "cmd/pending.h"
+/*
+ * Model-CI: a training job submitted from its Azure ML command job YAML
+ * (code snapshot reused when unchanged, environment and data resolved),
+ * followed to its end with its log streamed into the workflow log, its
+ * logs kept as a workflow artifact, and its MLflow metrics and params
+ * reported. Exit 0 when the job Completed, 1 when it Failed or was
+ * cancelled, 2 when the YAML or the inputs are bad (nothing submitted).
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "azure/aml_environment.h"
+#include "azure/aml_workspace.h"
+#include "azure/mlflow.h"
+#include "ci/summary.h"
+#include "cmd/session.h"
 #include "cmd/workflow.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mlops/code_snapshot.h"
+#include "mlops/job_follow.h"
+#include "mlops/job_spec.h"
 #include "core/banned.h"
 
 static const struct input_spec inputs[] = {
 	AZURE_INPUTS,
 	WORKSPACE_INPUT,
-	{ "job", "Azure ML command job YAML to submit.", "jobs/train.yml", 0 },
-	{ "experiment-name", "Experiment to run the job in; defaults to the repository name.", NULL, 0 },
-	{ "wait", "Follow the job to its end, streaming its log.", "true", INPUT_BOOL },
+	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it.", "jobs/train.yml", 0 },
+	{ "experiment-name", "Experiment to run the job in; default: the YAML's experiment_name, else the repository name.", NULL, 0 },
+	{ "compute", "Compute cluster to run on, overriding the YAML's compute (a name or azureml:name).", NULL, 0 },
+	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL },
 	{ "timeout-minutes", "How long to wait for the job before cancelling it.", "120", 0 },
-	{ "log-artifact", "Name of the workflow artifact holding the job logs; empty for none.", "training-logs", 0 },
+	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 
 static const struct output_spec outputs[] = {
 	{ "job-name", "Name of the submitted job (the MLflow run id)." },
-	{ "status", "Final status of the job." },
+	{ "status", "Final status of the job (Completed, Failed, Canceled), or its status when not waited for." },
 	{ "metrics", "JSON object of the run's latest metric values." },
 	{ "studio-url", "Link to the job in Azure ML studio." },
 	{ NULL, NULL },
@@ -30,7 +54,550 @@ const struct workflow workflow_model_ci = {
 	.run = run,
 };
 
+struct config {
+	const char *job;
+	const char *experiment;
+	const char *compute;
+	int wait;
+	long timeout_s;
+	const char *log_artifact;
+};
+
+static int read_config(struct ci *ci, struct config *c)
+{
+	long minutes;
+	int ret;
+
+	if ((ret = ci_input(ci, "job", &c->job)) ||
+	    (ret = ci_input(ci, "experiment-name", &c->experiment)) ||
+	    (ret = ci_input(ci, "compute", &c->compute)) ||
+	    (ret = ci_input_bool(ci, "wait", &c->wait)) ||
+	    (ret = ci_input_int(ci, "timeout-minutes", 1, 7 * 24 * 60, &minutes)) ||
+	    (ret = ci_input(ci, "log-artifact", &c->log_artifact)))
+		return ret;
+	if (!*c->job)
+		return error_set(ERR_INPUT, "Input required and not supplied: job");
+	c->timeout_s = minutes * 60;
+	return 0;
+}
+
+static int token(void *ctx, const char *scope, const char **out)
+{
+	struct session *s = ctx;
+
+	return credential_token(s->credential, scope, out);
+}
+
+/* ---- what to submit ---- */
+
+/* The experiment: the input, else the YAML's own, else the repository's name. */
+static void experiment_name(struct buf *out, const struct config *cfg, const struct job_spec *spec,
+			    const struct ci_context *context)
+{
+	const char *repo = context->repository, *slash;
+
+	if (*cfg->experiment) {
+		buf_addstr(out, cfg->experiment);
+		return;
+	}
+	if (spec->experiment_name) {
+		buf_addstr(out, spec->experiment_name);
+		return;
+	}
+	slash = repo ? strrchr(repo, '/') : NULL;
+	buf_addstr(out, slash ? slash + 1 : repo && *repo ? repo : "Default");
+}
+
+/* An error located at a field of the job YAML, keeping the message. */
+static int at_field(const struct job_spec *spec, const char *field, int code)
+{
+	struct error_location where;
+	struct buf msg = BUF_INIT;
+	int ret;
+
+	buf_addstr(&msg, error_message());
+	job_spec_where(&where, spec, field);
+	ret = error_set_at(code, where.file, where.line, where.column, "%s", msg.data);
+	buf_release(&msg);
+	return ret;
+}
+
+static int resolve_environment(struct buf *id_out, struct session *s, const struct job_spec *spec)
+{
+	struct aml_environment_version env;
+	int ret;
+
+	if (spec->env_kind == JOB_ENV_REGISTRY) {
+		buf_addstr(id_out, spec->environment);
+		return 0;
+	}
+	memset(&env, 0, sizeof(env));
+	if (spec->env_kind == JOB_ENV_LATEST)
+		ret = aml_environment_version_latest(&env, &s->aml, spec->env_name);
+	else
+		ret = aml_environment_version_get(&env, &s->aml, spec->env_name, spec->env_version);
+	if (ret == ERR_NOT_FOUND) {
+		error_set(ERR_INPUT, "environment %s is not registered in workspace %s (Environment-CD "
+			  "registers it)", spec->environment, s->aml.workspace);
+		ret = at_field(spec, "environment", ERR_INPUT);
+	}
+	if (!ret) {
+		aml_path(id_out, &s->aml, "/environments/%s/versions/%s", spec->env_name,
+			 env.asset.version ? env.asset.version : spec->env_version);
+		log_info("environment %s -> %s:%s", spec->environment, spec->env_name,
+			 env.asset.version ? env.asset.version : spec->env_version);
+	}
+	aml_environment_version_release(&env);
+	return ret;
+}
+
+/* Data asset inputs become "azureml:<ARM id of the version>", @latest resolved. */
+static int resolve_inputs(struct aml_job_input *out, char **uris, struct session *s,
+			  const struct job_spec *spec)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < spec->inputs_nr && !ret; i++) {
+		const struct job_input *in = &spec->inputs[i];
+		struct buf uri = BUF_INIT;
+		char *version = NULL;
+		cJSON *found = NULL;
+
+		out[i].name = in->name;
+		out[i].type = in->type;
+		out[i].value = in->value;
+		out[i].mode = in->mode;
+		if (in->type == AML_INPUT_LITERAL)
+			continue;
+		if (in->path_kind == JOB_PATH_URI) {
+			out[i].uri = in->path;
+			continue;
+		}
+		if (!strcmp(in->asset_version, "latest"))
+			ret = aml_latest_version(&version, &s->aml, AML_DATA, in->asset_name);
+		else if ((ret = aml_version_get_json(&found, &s->aml, AML_DATA, in->asset_name,
+						     in->asset_version)) == 0)
+			version = xstrdup(in->asset_version);
+		cJSON_Delete(found);
+		found = NULL;
+		if (ret == ERR_NOT_FOUND) {
+			error_set(ERR_INPUT, "input %s: data asset %s is not registered in workspace %s "
+				  "(Workspace-CD registers the datasets in datasets/)", in->name,
+				  in->path, s->aml.workspace);
+			ret = at_field(spec, "inputs", ERR_INPUT);
+		}
+		if (!ret) {
+			buf_addstr(&uri, "azureml:");
+			aml_path(&uri, &s->aml, "/data/%s/versions/%s", in->asset_name, version);
+			uris[i] = buf_detach(&uri, NULL);
+			out[i].uri = uris[i];
+			log_info("input %s: %s -> %s:%s", in->name, in->path, in->asset_name, version);
+		}
+		free(version);
+		buf_release(&uri);
+	}
+	return ret;
+}
+
+/* ---- following ---- */
+
+static void on_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	/* The host fences lines that look like workflow commands, so a job
+	 * printing "::set-output" or "::add-mask" cannot act on the run. */
+	log_info("%s", line);
+}
+
+static void on_progress(const char *text, void *ctx)
+{
+	(void)ctx;
+	log_info("[mlops] %s", text);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The job's logs as artifact "<prefix>-<job>"; every failure is a warning:
+ * the job's result is what the run reports. */
+static void upload_logs(struct ci *ci, struct session *s, const struct config *cfg,
+			const char *job, struct buf *artifact_url, struct buf *artifact_name)
+{
+	struct buf dir = BUF_INIT;
+	const char *tmp = getenv("TMPDIR");
+	char *url = NULL;
+	size_t n = 0;
+
+	if (!*cfg->log_artifact)
+		return;
+	buf_addf(&dir, "%s/mlops-logs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir.data)) {
+		log_warning("job logs not kept: no temporary folder under %s", tmp && *tmp ? tmp : "/tmp");
+		goto done;
+	}
+	if (job_logs_download(&n, &s->aml, job, dir.data, token, s)) {
+		log_warning("job logs not kept: %s", error_message());
+		goto done;
+	}
+	buf_addf(artifact_name, "%s-%s", cfg->log_artifact, job);
+	if (ci_upload_artifact(ci, artifact_name->data, dir.data, &url)) {
+		log_warning("job logs not uploaded as artifact %s: %s", artifact_name->data,
+			    error_message());
+		buf_reset(artifact_name);
+		goto done;
+	}
+	log_info("job logs (%zu file%s) uploaded as artifact %s", n, n == 1 ? "" : "s",
+		 artifact_name->data);
+	if (url)
+		buf_addstr(artifact_url, url);
+done:
+	free(url);
+	if (dir.len && dir.data[dir.len - 1] != 'X')
+		remove_tree(dir.data);
+	buf_release(&dir);
+}
+
+/* upload_logs, leaving the error `ret` (if any) as it was: a log upload
+ * warning must not replace why the run failed. */
+static void upload_logs_keeping_error(struct ci *ci, struct session *s, const struct config *cfg,
+				      const char *job, struct buf *url, struct buf *name, int ret)
+{
+	struct buf msg = BUF_INIT;
+
+	buf_addstr(&msg, error_message());
+	upload_logs(ci, s, cfg, job, url, name);
+	if (ret)
+		error_set(ret, "%s", msg.data);
+	buf_release(&msg);
+}
+
+static int read_run(struct mlflow_run *run, struct session *s, const struct aml_job *job)
+{
+	struct aml_workspace ws;
+	struct mlflow m;
+	const char *uri = job->tracking_uri;
+	int ret;
+
+	memset(&ws, 0, sizeof(ws));
+	memset(&m, 0, sizeof(m));
+	if (!uri || strncmp(uri, "azureml://", strlen("azureml://"))) {
+		if ((ret = aml_workspace_get(&ws, &s->aml)))
+			goto done;
+		uri = ws.mlflow_tracking_uri;
+	}
+	if (!uri) {
+		ret = error_set(ERR_NOT_FOUND, "workspace %s has no MLflow tracking URI", s->aml.workspace);
+		goto done;
+	}
+	if ((ret = mlflow_init(&m, s->http, token, s, uri, NULL)))
+		goto done;
+	ret = mlflow_run_get(run, &m, job->name);
+done:
+	mlflow_release(&m);
+	aml_workspace_release(&ws);
+	return ret;
+}
+
+static void number_text(struct buf *out, double v)
+{
+	buf_addf(out, "%.6g", v);
+}
+
+static void summarize(struct ci *ci, const struct aml_job *job, const struct mlflow_run *run,
+		      long duration_s, const char *artifact_name, const char *artifact_url)
+{
+	static const char *const mhead[] = { "Metric", "Value", "Step" };
+	static const char *const phead[] = { "Param", "Value" };
+	static const char *const ohead[] = { "Output", "URI" };
+	struct summary *s = ci_summary(ci);
+	struct buf line = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	size_t i;
+
+	buf_addstr(&line, "Job `");
+	summary_escape(&line, job->name);
+	buf_addstr(&line, "`: **");
+	summary_escape(&line, job->status_text ? job->status_text : aml_job_status_name(job->status));
+	buf_addstr(&line, "**");
+	if (duration_s >= 0) {
+		buf_addstr(&line, " in ");
+		job_format_elapsed(&line, duration_s);
+	}
+	if (job->studio_url) {
+		buf_addstr(&line, " ([Studio](");
+		summary_escape(&line, job->studio_url);
+		buf_addstr(&line, "))");
+	}
+	summary_markdown(s, line.data);
+	if (job->error && job_outcome_of(job->status) != JOB_OUTCOME_SUCCEEDED)
+		summary_code(s, NULL, job->error);
+	if (run && run->metrics_nr) {
+		summary_heading(s, 3, "Metrics");
+		summary_table_begin(s, mhead, 3);
+		for (i = 0; i < run->metrics_nr; i++) {
+			const char *row[3];
+
+			buf_reset(&a);
+			buf_reset(&b);
+			number_text(&a, run->metrics[i].value);
+			buf_addf(&b, "%lld", (long long)run->metrics[i].step);
+			row[0] = run->metrics[i].key;
+			row[1] = a.data;
+			row[2] = b.data;
+			summary_table_row(s, row, 3);
+		}
+		summary_table_end(s);
+	}
+	if (run && run->params_nr) {
+		summary_heading(s, 3, "Params");
+		summary_table_begin(s, phead, 2);
+		for (i = 0; i < run->params_nr; i++) {
+			const char *row[2] = { run->params[i].key, run->params[i].value ? run->params[i].value : "" };
+
+			summary_table_row(s, row, 2);
+		}
+		summary_table_end(s);
+	}
+	if (job->outputs_nr) {
+		summary_heading(s, 3, "Outputs");
+		summary_table_begin(s, ohead, 2);
+		for (i = 0; i < job->outputs_nr; i++) {
+			const char *row[2] = { job->outputs[i].name, job->outputs[i].uri ? job->outputs[i].uri : "" };
+
+			summary_table_row(s, row, 2);
+		}
+		summary_table_end(s);
+	}
+	if (artifact_name && *artifact_name) {
+		buf_reset(&line);
+		buf_addstr(&line, "Logs: ");
+		if (artifact_url && *artifact_url) {
+			buf_addstr(&line, "[");
+			summary_escape(&line, artifact_name);
+			buf_addstr(&line, "](");
+			summary_escape(&line, artifact_url);
+			buf_addstr(&line, ")");
+		} else {
+			buf_addstr(&line, "artifact `");
+			summary_escape(&line, artifact_name);
+			buf_addstr(&line, "`");
+		}
+		summary_markdown(s, line.data);
+	}
+	buf_release(&line);
+	buf_release(&a);
+	buf_release(&b);
+}
+
 static int run(struct ci *ci)
 {
-	return workflow_pending(ci, &workflow_model_ci.spec);
+	const struct ci_context *context = ci_context(ci);
+	struct job_spec spec = JOB_SPEC_INIT;
+	struct aml_code_version code;
+	struct aml_job job = AML_JOB_INIT, done = AML_JOB_INIT;
+	struct mlflow_run mrun = MLFLOW_RUN_INIT;
+	struct aml_job_spec req;
+	struct aml_job_input *req_inputs = NULL;
+	struct aml_job_output *req_outputs = NULL;
+	struct session session;
+	struct config cfg;
+	struct buf path = BUF_INIT, env_id = BUF_INIT, code_id = BUF_INIT, compute_id = BUF_INIT;
+	struct buf experiment = BUF_INIT, text = BUF_INIT, art_url = BUF_INIT, art_name = BUF_INIT;
+	char **uris = NULL;
+	const char **tags = NULL;
+	const struct aml_job *last;
+	cJSON *metrics = json_new_object();
+	time_t submitted;
+	long duration = -1;
+	size_t i, n, uris_nr = 0;
+	int ret, opened = 0, have_run = 0, uploaded = 0;
+
+	memset(&code, 0, sizeof(code));
+	memset(&req, 0, sizeof(req));
+	if ((ret = read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
+		goto done;
+	opened = 1;
+
+	/* The YAML first: a bad one fails before any call to Azure. */
+	ci_workspace_path(ci, &path, cfg.job);
+	if ((ret = job_spec_load(&spec, path.data)))
+		goto done;
+	experiment_name(&experiment, &cfg, &spec, context);
+	if (aml_check_name(experiment.data, "experiment name")) {
+		ret = error_prefix("Input experiment-name");
+		goto done;
+	}
+
+	if (spec.code_dir) {
+		if ((ret = code_snapshot_ensure(&code, NULL, &uploaded, &session.aml, session.http,
+						spec.code_dir)))
+			goto done;
+		log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
+			 uploaded ? "uploaded" : "reused (unchanged)");
+		buf_addstr(&code_id, code.asset.id ? code.asset.id : "");
+		if (!code.asset.id)
+			aml_path(&code_id, &session.aml, "/codes/%s/versions/%s", code.asset.name,
+				 code.asset.version);
+		req.code_id = code_id.data;
+	}
+	if ((ret = resolve_environment(&env_id, &session, &spec)))
+		goto done;
+	req_inputs = xcalloc(spec.inputs_nr + 1, sizeof(*req_inputs));
+	uris = xcalloc(spec.inputs_nr + 1, sizeof(*uris));
+	uris_nr = spec.inputs_nr;
+	if ((ret = resolve_inputs(req_inputs, uris, &session, &spec)))
+		goto done;
+	req_outputs = xcalloc(spec.outputs_nr + 1, sizeof(*req_outputs));
+	for (i = 0; i < spec.outputs_nr; i++) {
+		req_outputs[i].name = spec.outputs[i].name;
+		req_outputs[i].uri = spec.outputs[i].path;
+		req_outputs[i].mode = spec.outputs[i].mode;
+	}
+	if (*cfg.compute || spec.compute) {
+		const char *c = *cfg.compute ? cfg.compute : spec.compute;
+
+		if (!strncmp(c, "azureml:", strlen("azureml:")))
+			c += strlen("azureml:");
+		if (aml_check_name(c, "compute")) {
+			ret = error_prefix("Input compute");
+			goto done;
+		}
+		aml_path(&compute_id, &session.aml, "/computes/%s", c);
+		req.compute_id = compute_id.data;
+	}
+	/* The job's own tags, then where it came from. */
+	for (n = 0; spec.tags[n]; n += 2)
+		;
+	tags = xcalloc(n + 7, sizeof(*tags));
+	memcpy(tags, spec.tags, n * sizeof(*tags));
+	if (context->sha && *context->sha) {
+		tags[n++] = "commit";
+		tags[n++] = context->sha;
+	}
+	if (context->repository && *context->repository) {
+		tags[n++] = "repository";
+		tags[n++] = context->repository;
+	}
+	if (context->run_id && *context->run_id) {
+		tags[n++] = "run_id";
+		tags[n++] = context->run_id;
+	}
+	req.display_name = spec.display_name;
+	req.experiment_name = experiment.data;
+	req.description = spec.description;
+	req.command = spec.command;
+	req.environment_id = env_id.data;
+	req.inputs = req_inputs;
+	req.inputs_nr = spec.inputs_nr;
+	req.outputs = req_outputs;
+	req.outputs_nr = spec.outputs_nr;
+	req.environment_variables = spec.environment_variables;
+	req.tags = tags;
+
+	if ((ret = aml_job_create(&job, &session.aml, spec.name, &req)))
+		goto done;
+	submitted = time(NULL);
+	log_info("job %s submitted to experiment %s%s%s", job.name, experiment.data,
+		 job.studio_url ? ": " : "", job.studio_url ? job.studio_url : "");
+	if ((ret = ci_output(ci, "job-name", job.name)) ||
+	    (job.studio_url && (ret = ci_output(ci, "studio-url", job.studio_url))))
+		goto done;
+
+	last = &job;
+	if (cfg.wait) {
+		struct job_follow_options fo;
+		char title[300];
+
+		memset(&fo, 0, sizeof(fo));
+		fo.timeout_s = cfg.timeout_s;
+		fo.on_line = on_line;
+		fo.on_progress = on_progress;
+		fo.storage_token = token;
+		fo.token_ctx = &session;
+		snprintf(title, sizeof(title), "Job %s log", job.name);
+		ci_group_begin(ci, title);
+		ret = job_follow(&done, &session.aml, job.name, &fo);
+		ci_group_end(ci);
+		duration = (long)(time(NULL) - submitted);
+		if (ret == ERR_IO)      /* stopped by a signal: out quickly */
+			goto done;
+		if (ret == ERR_TIMEOUT) {
+			/* The state after the cancel; the timeout stays the error. */
+			struct buf msg = BUF_INIT;
+
+			buf_addstr(&msg, error_message());
+			if (aml_job_get(&done, &session.aml, job.name))
+				log_warning("job %s: %s", job.name, error_message());
+			error_set(ERR_TIMEOUT, "%s", msg.data);
+			buf_release(&msg);
+		}
+		if (done.name)
+			last = &done;
+		upload_logs_keeping_error(ci, &session, &cfg, job.name, &art_url, &art_name, ret);
+		if (ret) {
+			ci_output(ci, "status", last->status_text ? last->status_text
+				  : aml_job_status_name(last->status));
+			goto report;
+		}
+		if (!read_run(&mrun, &session, last))
+			have_run = 1;
+		else
+			log_warning("MLflow run %s not read: %s", job.name, error_message());
+		if (have_run) {
+			for (i = 0; i < mrun.metrics_nr; i++)
+				cJSON_AddNumberToObject(metrics, mrun.metrics[i].key, mrun.metrics[i].value);
+			if (mrun.start_time > 0 && mrun.end_time >= mrun.start_time)
+				duration = (long)((mrun.end_time - mrun.start_time) / 1000);
+		}
+	}
+report:
+	summarize(ci, last, have_run ? &mrun : NULL, duration, art_name.data, art_url.data);
+	if (ret)
+		goto done;
+	json_write(&text, metrics);
+	if ((ret = ci_output(ci, "status", last->status_text ? last->status_text
+			     : aml_job_status_name(last->status))) ||
+	    (ret = ci_output(ci, "metrics", text.data)))
+		goto done;
+	if (done.studio_url && !job.studio_url && (ret = ci_output(ci, "studio-url", done.studio_url)))
+		goto done;
+	if (cfg.wait && job_outcome_of(last->status) != JOB_OUTCOME_SUCCEEDED)
+		ret = error_set(ERR_HTTP, "job %s ended %s%s%s", last->name,
+				aml_job_status_name(last->status), last->error ? ": " : "",
+				last->error ? last->error : "");
+done:
+	job_spec_release(&spec);
+	aml_code_version_release(&code);
+	aml_job_release(&job);
+	aml_job_release(&done);
+	mlflow_run_release(&mrun);
+	if (opened)
+		session_close(&session);
+	for (i = 0; uris && i < uris_nr; i++)
+		free(uris[i]);
+	free(uris);
+	cJSON_Delete(metrics);
+	buf_release(&path);
+	buf_release(&env_id);
+	buf_release(&code_id);
+	buf_release(&compute_id);
+	buf_release(&experiment);
+	buf_release(&text);
+	buf_release(&art_url);
+	buf_release(&art_name);
+	free(req_inputs);
+	free(req_outputs);
+	free(tags);
+	return ret;
 }

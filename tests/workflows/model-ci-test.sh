@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Model-CI end to end: the real binary, run the way the GitHub runner runs
+# a container action, against a private local sandbox that really runs the
+# submitted command jobs; the sandbox's state is read back after each run.
+# Workspace-CD and Environment-CD run first, so the churn data asset and
+# train-env exist as the shipped jobs/train.yml expects.
+set -u
+mlops=$(realpath "${1:-build/mlops}")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/tests/lib.sh"
+
+export SANDBOX_DIR
+SANDBOX_DIR=$(mktemp -d /tmp/mlops-model-ci.XXXXXX)
+"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
+work=$(mktemp -d /tmp/mlops-model-ci-ws.XXXXXX)
+trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
+# shellcheck disable=SC1091
+. "$SANDBOX_DIR/env"
+curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
+
+rm -rf "$work/ws" && mkdir -p "$work/ws"
+cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
+
+# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
+# in $work/log, outputs in $work/output, summary in $work/summary.
+gh_cmd() {
+	local wf=$1
+	shift
+	: >"$work/output"
+	: >"$work/summary"
+	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
+		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
+		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
+		GITHUB_RUN_ID=42 GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
+		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
+}
+gh() {
+	(gh_cmd "$@") >"$work/log" 2>&1
+	echo $? >"$work/rc"
+}
+
+rc() { cat "$work/rc"; }
+output() {
+	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
+		on && $0 == d { print v; on = 0; next }
+		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
+}
+# state EXPR: a Python expression over the sandbox state `s` (the ML
+# workspace is `ws`, its assets `w`, its jobs `jobs`).
+state() {
+	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+ws = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']
+w = ws['assets']
+jobs = ws.get('jobs', {})
+print($1)"
+}
+expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
+# A job YAML beside the shipped one, on the same code folder.
+job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
+
+t_setup_registers_the_data_and_the_environment() {
+	gh workspace-cd
+	expect "$(rc)" 0 || return 1
+	gh environment-cd
+	expect "$(rc)" 0 && expect "$(state "sorted(w['environments']['train-env']['versions'])")" "['1']"
+}
+
+t_training_job_completes_with_metrics_logs_and_artifact() {
+	gh model-ci
+	local job
+	job=$(output job-name)
+	expect "$(rc)" 0 && expect "$(output status)" Completed &&
+		[ -n "$job" ] &&
+		python3 -c "import json,sys; m=json.loads(sys.argv[1]); assert 0.5 < m['accuracy'] <= 1 and 'auc' in m and 'loss' in m, m" "$(output metrics)" &&
+		grep -q '^::group::Job .* log$' "$work/log" &&
+		grep -q '^epoch 30/30 loss' "$work/log" &&
+		grep -q '^test accuracy' "$work/log" &&
+		grep -q "Job \`$job\`: \*\*Completed\*\*" "$work/summary" &&
+		grep -q '| accuracy |' "$work/summary" && grep -q '| learning_rate | 0.1 |' "$work/summary" &&
+		expect "$(state "jobs['$job']['properties']['tags']['commit']")" 3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c &&
+		expect "$(state "jobs['$job']['properties']['experimentName']")" mlops-example &&
+		expect "$(state "len(w['codes']['training']['versions'])")" 1 &&
+		state "[n for r in s['artifacts'].values() for n in r]" | grep -q "training-logs-$job" &&
+		grep -q "training-logs-$job" "$work/summary"
+}
+
+t_unchanged_code_reuses_its_snapshot() {
+	gh model-ci INPUT_WAIT=false
+	expect "$(rc)" 0 && grep -q 'reused (unchanged)' "$work/log" &&
+		expect "$(state "len(w['codes']['training']['versions'])")" 1
+}
+
+t_failing_job_exits_1_with_its_error() {
+	job_yaml fail <<'YML'
+type: command
+code: ../training
+command: echo "::set-output name=x::y" && echo boom >&2 && exit 3
+environment: azureml:train-env@latest
+YML
+	gh model-ci INPUT_JOB=jobs/fail.yml
+	expect "$(rc)" 1 && expect "$(output status)" Failed &&
+		grep -q '^::error title=model-ci%3A http error::job .* ended Failed' "$work/log" &&
+		grep -B1 '^::set-output name=x::y$' "$work/log" | grep -q '^::stop-commands::' &&
+		grep -q '^boom$' "$work/log" &&
+		grep -q '\*\*Failed\*\*' "$work/summary"
+}
+
+t_timeout_cancels_the_job() {
+	job_yaml slow <<'YML'
+type: command
+code: ../training
+command: sleep 300
+environment: azureml:train-env:1
+YML
+	# One minute is the smallest timeout the input takes.
+	gh model-ci INPUT_JOB=jobs/slow.yml INPUT_TIMEOUT-MINUTES=1
+	local job
+	job=$(output job-name)
+	expect "$(rc)" 1 && grep -q 'timeout error' "$work/log" &&
+		expect "$(state "jobs['$job']['status']")" Canceled
+}
+
+t_sigterm_cancels_the_job_then_exits() {
+	job_yaml slow <<'YML'
+type: command
+code: ../training
+command: sleep 300
+environment: azureml:train-env:1
+YML
+	(gh_cmd model-ci INPUT_JOB=jobs/slow.yml) >"$work/log" 2>&1 &
+	local pid=$! job="" i
+	for i in $(seq 1 100); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q 'Running' "$work/log" && break
+		sleep 0.2
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	local code=$?
+	[ -n "$job" ] && [ "$code" -ne 0 ] && grep -q 'SIGTERM' "$work/log" &&
+		expect "$(state "jobs['$job']['status']")" Canceled
+}
+
+t_malformed_job_yaml_exits_2_and_submits_nothing() {
+	local before
+	before=$(state "len(jobs)")
+	job_yaml bad <<'YML'
+type: command
+code: ../training
+command: python train.py --data ${{inputs.data}}
+environment: azureml:train-env:1
+inputs:
+  data:
+    type: uri_folder
+    path: azureml:churn:1
+    colour: blue
+YML
+	gh model-ci INPUT_JOB=jobs/bad.yml
+	expect "$(rc)" 2 &&
+		grep -q "^::error file=jobs/bad.yml,line=9,col=[0-9]*,title=model-ci%3A input error::.*field 'inputs.data.colour': unknown" "$work/log" &&
+		expect "$(state "len(jobs)")" "$before"
+}
+
+t_missing_environment_is_an_input_error() {
+	job_yaml noenv <<'YML'
+type: command
+command: echo hi
+environment: azureml:no-such-env:3
+YML
+	gh model-ci INPUT_JOB=jobs/noenv.yml
+	expect "$(rc)" 2 && grep -q '^::error file=jobs/noenv.yml,line=3,.*no-such-env:3 is not registered' "$work/log"
+}
+
+for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
+	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
+done
+summary_line
