@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "azure/aml_job.h"
+#include "core/error.h"
 #include "core/yaml.h"
 
 /*

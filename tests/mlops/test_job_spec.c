@@ -1,0 +1,163 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "mlops/job_spec.h"
+#include "support/check.h"
+#include "support/tmpdir.h"
+
+static int parse(struct job_spec *s, const char *text)
+{
+	return job_spec_parse(s, text, strlen(text), "jobs/train.yml");
+}
+
+#define GOOD_HEAD "type: command\ncommand: python train.py\nenvironment: azureml:train-env:1\n"
+
+Test(job_spec, reads_the_shipped_example_fields)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+
+	cr_assert_ok(parse(&s,
+		"$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n"
+		"type: command\n"
+		"code: ../training\n"
+		"command: python train.py --data ${{inputs.training_data}} --lr ${{ inputs.lr }} --out ${{outputs.model}}\n"
+		"environment: azureml:train-env:1\n"
+		"compute: azureml:cpu-cluster\n"
+		"experiment_name: churn\n"
+		"display_name: run one\n"
+		"inputs:\n"
+		"  training_data:\n"
+		"    type: uri_folder\n"
+		"    path: azureml:churn:1\n"
+		"    mode: download\n"
+		"  lr: 0.010\n"
+		"outputs:\n"
+		"  model:\n"
+		"    type: uri_folder\n"
+		"tags: {team: ml, rows: 1200}\n"
+		"environment_variables: {SEED: 7}\n"));
+	cr_assert_str_eq(s.code, "../training");
+	cr_assert_eq(s.env_kind, JOB_ENV_VERSION);
+	cr_assert_str_eq(s.env_name, "train-env");
+	cr_assert_str_eq(s.env_version, "1");
+	cr_assert_str_eq(s.compute, "cpu-cluster");
+	cr_assert_str_eq(s.experiment_name, "churn");
+	cr_assert_eq(s.inputs_nr, 2);
+	cr_assert_str_eq(s.inputs[0].name, "training_data");
+	cr_assert_eq(s.inputs[0].type, AML_INPUT_URI_FOLDER);
+	cr_assert_eq(s.inputs[0].path_kind, JOB_PATH_ASSET);
+	cr_assert_str_eq(s.inputs[0].asset_name, "churn");
+	cr_assert_str_eq(s.inputs[0].asset_version, "1");
+	cr_assert_str_eq(s.inputs[0].mode, "Download");
+	cr_assert_eq(s.inputs[1].type, AML_INPUT_LITERAL);
+	cr_assert_str_eq(s.inputs[1].value, "0.010", "a literal keeps its text as written");
+	cr_assert_eq(s.outputs_nr, 1);
+	cr_assert_str_eq(s.outputs[0].name, "model");
+	cr_assert_str_eq(s.tags[0], "team");
+	cr_assert_str_eq(s.tags[3], "1200");
+	cr_assert_null(s.tags[4]);
+	cr_assert_str_eq(s.environment_variables[1], "7");
+	job_spec_release(&s);
+}
+
+Test(job_spec, latest_environment_and_uri_inputs)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+
+	cr_assert_ok(parse(&s, "command: x ${{inputs.a}} ${{inputs.b}}\nenvironment: azureml:env@latest\n"
+			       "inputs:\n  a: {type: uri_file, path: 'https://acct.blob.core.windows.net/c/f.csv'}\n"
+			       "  b: {type: uri_folder, path: 'azureml://datastores/workspaceblobstore/paths/x/'}\n"
+			       "outputs:\n  m:\n"));
+	cr_assert_eq(s.env_kind, JOB_ENV_LATEST);
+	cr_assert_str_eq(s.env_version, "latest");
+	cr_assert_eq(s.inputs[0].path_kind, JOB_PATH_URI);
+	cr_assert_eq(s.inputs[0].type, AML_INPUT_URI_FILE);
+	cr_assert_eq(s.outputs_nr, 1);
+	job_spec_release(&s);
+}
+
+struct bad_case {
+	const char *text;
+	int code;
+	const char *needle;   /* includes the line and column */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ GOOD_HEAD "colour: blue\n", ERR_INPUT, "jobs/train.yml:4:9: field 'colour': unknown" },
+	{ "type: sweep\ncommand: x\nenvironment: azureml:e:1\n", ERR_INPUT, ":1:7: field 'type': 'sweep'" },
+	{ "type: command\nenvironment: azureml:e:1\n", ERR_INPUT, ":1:1: field 'command': required" },
+	{ "command: x\n", ERR_INPUT, "field 'environment': required" },
+	{ "command: [a]\nenvironment: azureml:e:1\n", ERR_YAML, ":1:10: field 'command' is an array" },
+	{ "command: x\nenvironment: train-env\n", ERR_INPUT, ":2:14: field 'environment': 'train-env' is not" },
+	{ "command: x\nenvironment: azureml:e@v2\n", ERR_INPUT, ":2:14: field 'environment': 'e@v2': only @latest" },
+	{ "command: x\nenvironment:\n  image: ubuntu\n", ERR_INPUT, ":3:3: field 'environment': inline environments" },
+	{ "command: x\nenvironment: azureml:-bad:1\n", ERR_INPUT, ":2:14: field 'environment':" },
+	{ "command: x\nenvironment: azureml:e:1\ncompute: 'azureml:bad name'\n", ERR_INPUT, ":3:10: field 'compute':" },
+	{ "command: x\nenvironment: azureml:e:1\ncode: azureml:src:1\n", ERR_INPUT, ":3:7: field 'code': a local folder" },
+	{ GOOD_HEAD "inputs:\n  d: {type: uri_folder}\n", ERR_INPUT, ":5:6: field 'inputs.d.path': required" },
+	{ GOOD_HEAD "inputs:\n  d: {type: mltable, path: azureml:x:1}\n", ERR_INPUT, ":5:13: field 'inputs.d.type'" },
+	{ GOOD_HEAD "inputs:\n  d: {type: uri_folder, path: ./data}\n", ERR_INPUT, ":5:31: field 'inputs.d.path': './data' is a local path" },
+	{ GOOD_HEAD "inputs:\n  d: {type: uri_folder, path: 'azureml:churn'}\n", ERR_INPUT, ":5:31: field 'inputs.d.path': 'churn' is not" },
+	{ GOOD_HEAD "inputs:\n  d: {type: uri_folder, path: azureml:c:1, mode: upload}\n", ERR_INPUT, "field 'inputs.d.mode': use ro_mount" },
+	{ GOOD_HEAD "inputs:\n  d:\n    type: uri_folder\n    path: azureml:c:1\n    colour: blue\n", ERR_INPUT, ":8:13: field 'inputs.d.colour': unknown" },
+	{ GOOD_HEAD "inputs:\n  1d: 3\n", ERR_INPUT, ":5:7: field 'inputs.1d': an input name" },
+	{ GOOD_HEAD "inputs:\n  d:\n", ERR_INPUT, "field 'inputs.d': has no value" },
+	{ GOOD_HEAD "inputs: [a]\n", ERR_YAML, ":4:9: field 'inputs' is an array" },
+	{ GOOD_HEAD "outputs:\n  m: {type: uri_file}\n", ERR_INPUT, ":5:13: field 'outputs.m.type': only uri_folder" },
+	{ GOOD_HEAD "outputs:\n  m: {mode: ro_mount}\n", ERR_INPUT, "field 'outputs.m.mode': use rw_mount" },
+	{ GOOD_HEAD "outputs:\n  m: 3\n", ERR_YAML, ":5:6: field 'outputs.m' is a number" },
+	{ GOOD_HEAD "tags:\n  a: [1]\n", ERR_YAML, ":5:6: field 'tags.a' is an array" },
+	{ GOOD_HEAD "environment_variables: x\n", ERR_YAML, ":4:24: field 'environment_variables' is a string" },
+	{ "command: python t.py ${{inputs.missing}}\nenvironment: azureml:e:1\n", ERR_INPUT, ":1:10: field 'command': ${{inputs.missing}} names no declared input" },
+	{ "command: python t.py ${{outputs.m\nenvironment: azureml:e:1\n", ERR_INPUT, "'${{' without its closing" },
+	{ "command: python t.py ${{jobs.x}}\nenvironment: azureml:e:1\n", ERR_INPUT, "is not ${{inputs.<name>}}" },
+	{ GOOD_HEAD "experiment_name: 'a b'\n", ERR_INPUT, ":4:18: field 'experiment_name':" },
+	{ GOOD_HEAD "name: ''\n", ERR_INPUT, ":4:7: field 'name' is empty" },
+	{ "- a\n- b\n", ERR_YAML, ":1:1: a job YAML is a mapping" },
+	{ "command: [unclosed\n", ERR_YAML, "jobs/train.yml:" },
+};
+
+Test(job_spec, every_error_names_line_and_field)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(*bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct job_spec s = JOB_SPEC_INIT;
+
+		int ret = parse(&s, c->text);
+
+		cr_expect_eq(ret, c->code, "case %zu: returned %d: %s", i, ret, error_message());
+		cr_expect(strstr(error_message(), c->needle) != NULL, "case %zu: '%s' lacks '%s'", i,
+			  error_message(), c->needle);
+		cr_expect_null(s.doc.root, "a failed parse leaves nothing behind");
+		job_spec_release(&s);
+	}
+}
+
+static char root[] = "/tmp/job-spec-test-XXXXXX";
+
+Test(job_spec, load_resolves_code_against_the_yaml_folder)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+	char *yml, *want;
+
+	tmpdir_make(root);
+	tmpdir_write(root, "training/train.py", "print(1)\n");
+	tmpdir_write(root, "jobs/train.yml", GOOD_HEAD "code: ../training/\n");
+	tmpdir_write(root, "jobs/nocode.yml", GOOD_HEAD "code: ../nowhere\n");
+	yml = xasprintf("%s/jobs/train.yml", root);
+	want = xasprintf("%s/jobs/../training", root);
+	cr_assert_ok(job_spec_load(&s, yml));
+	cr_assert_str_eq(s.code_dir, want);
+	free(yml);
+	yml = xasprintf("%s/jobs/nocode.yml", root);
+	cr_assert_fails(job_spec_load(&s, yml), ERR_INPUT, "nocode.yml:4:7: field 'code':");
+	job_spec_release(&s);
+	free(yml);
+	free(want);
+	tmpdir_remove(root);
+}
