@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the command job YAML reader (job_spec_parse), which
- * reads whatever a repository's jobs/*.yml holds before anything is sent.
+ * reads whatever a repository's job YAML files hold before anything is sent.
  */
 #include <stddef.h>
 #include <stdint.h>
