@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the whole flow on the local Azure sandbox. Starts a private
-# sandbox (Azurite + the emulator), then runs Workspace-CD, Environment-CI
-# and Environment-CD from a terminal over the repository's own .cloud/,
-# datasets/ and environments/, printing each one's summary and outputs.
+# sandbox (Azurite + the emulator), then runs Workspace-CD, Environment-CI,
+# Environment-CD and Model-CI from a terminal over the repository's own
+# .cloud/, datasets/, environments/ and jobs/, printing each one's summary
+# and outputs.
 # Nothing in the repository is changed; the sandbox is stopped at the end.
 set -euo pipefail
 mlops=$(realpath "${1:-build/mlops}")
@@ -39,5 +40,7 @@ step workspace-cd
 step environment-ci
 step environment-cd
 step environment-ci
+step model-ci --artifacts "$SANDBOX_DIR/artifacts"
 echo
-echo "Done: the workspace, its datasets and environments are in the sandbox; summaries in $summaries."
+echo "Done: the workspace, its datasets, environments and a trained model's run are in the sandbox;"
+echo "summaries in $summaries, the training logs in $SANDBOX_DIR/artifacts."

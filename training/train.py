@@ -117,11 +117,14 @@ def main():
     order = list(range(len(x_train)))
     for epoch in range(args.epochs):
         rng.shuffle(order)
+        # A decaying step: plain SGD at a fixed rate keeps bouncing around
+        # the optimum instead of settling into it.
+        lr = args.learning_rate / (1.0 + epoch)
         for i in order:
             x, y = x_train[i], y_train[i]
             err = predict(w, b, x) - y
-            w = [wi - args.learning_rate * (err * xi + args.l2 * wi) for wi, xi in zip(w, x)]
-            b -= args.learning_rate * err
+            w = [wi - lr * (err * xi + args.l2 * wi) for wi, xi in zip(w, x)]
+            b -= lr * err
         loss = log_loss(w, b, x_train, y_train)
         mlflow.log_metric("loss", loss, step=epoch)
         print("epoch %d/%d loss %.4f" % (epoch + 1, args.epochs, loss), flush=True)
