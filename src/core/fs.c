@@ -106,6 +106,46 @@ int fs_mkdirs(const char *path)
 	return ret;
 }
 
+void fs_normalize(struct buf *path)
+{
+	struct part { const char *s; size_t n; } *parts;
+	struct buf out = BUF_INIT;
+	int absolute = path->data[0] == '/';
+	const char *p = path->data;
+	size_t nr = 0, i;
+
+	parts = xcalloc(path->len / 2 + 2, sizeof(*parts));
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		int dotdot = n == 2 && p[0] == '.' && p[1] == '.';
+
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* "//" and "." add nothing */
+		} else if (dotdot && nr && !(parts[nr - 1].n == 2 && !memcmp(parts[nr - 1].s, "..", 2))) {
+			nr--;
+		} else if (!(dotdot && absolute)) { /* "/.." is "/" */
+			parts[nr].s = p;
+			parts[nr].n = n;
+			nr++;
+		}
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	if (absolute)
+		buf_addch(&out, '/');
+	for (i = 0; i < nr; i++) {
+		if (i)
+			buf_addch(&out, '/');
+		buf_add(&out, parts[i].s, parts[i].n);
+	}
+	if (!out.len)
+		buf_addch(&out, '.');
+	free(parts);
+	buf_release(path);
+	*path = out;
+}
+
 int fs_is_dir(const char *path)
 {
 	struct stat st;

@@ -19,6 +19,11 @@ int fs_write_file(const char *path, const void *data, size_t len);
 /* Creates a directory and its parents (mode 0755); existing ones are fine. */
 int fs_mkdirs(const char *path);
 
+/* Rewrites `path` lexically without "." and "dir/.." parts and repeated
+ * slashes ("jobs/../training/" becomes "training"); leading ".." of a
+ * relative path stay. Symbolic links are not looked at. */
+void fs_normalize(struct buf *path);
+
 int fs_is_dir(const char *path);
 int fs_is_file(const char *path);
 

@@ -520,8 +520,7 @@ int job_spec_load(struct job_spec *out, const char *path)
 	if (out->code[0] != '/' && (slash = strrchr(path, '/')))
 		buf_addf(&dir, "%.*s/", (int)(slash - path), path);
 	buf_addstr(&dir, out->code);
-	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
-		buf_setlen(&dir, dir.len - 1);
+	fs_normalize(&dir);
 	if (!fs_is_dir(dir.data)) {
 		ret = yaml_error_at(&out->doc, field(out, "code"), ERR_INPUT, "field 'code': %s is "
 				    "not a folder", dir.data);
