@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "mlops/code_snapshot.h"
 #include "mlops/job_follow.h"
+#include "mlops/job_resolve.h"
 #include "mlops/job_spec.h"
 #include "core/banned.h"
 
@@ -107,100 +108,6 @@ static void experiment_name(struct buf *out, const struct config *cfg, const str
 	slash = repo ? strrchr(repo, '/') : NULL;
 	buf_addstr(out, slash ? slash + 1 : repo && *repo ? repo : "Default");
 }
-
-/* An error located at a field of the job YAML, keeping the message. */
-static int at_field(const struct job_spec *spec, const char *field, int code)
-{
-	struct error_location where;
-	struct buf msg = BUF_INIT;
-	int ret;
-
-	buf_addstr(&msg, error_message());
-	job_spec_where(&where, spec, field);
-	ret = error_set_at(code, where.file, where.line, where.column, "%s", msg.data);
-	buf_release(&msg);
-	return ret;
-}
-
-static int resolve_environment(struct buf *id_out, struct session *s, const struct job_spec *spec)
-{
-	struct aml_environment_version env;
-	int ret;
-
-	if (spec->env_kind == JOB_ENV_REGISTRY) {
-		buf_addstr(id_out, spec->environment);
-		return 0;
-	}
-	memset(&env, 0, sizeof(env));
-	if (spec->env_kind == JOB_ENV_LATEST)
-		ret = aml_environment_version_latest(&env, &s->aml, spec->env_name);
-	else
-		ret = aml_environment_version_get(&env, &s->aml, spec->env_name, spec->env_version);
-	if (ret == ERR_NOT_FOUND) {
-		error_set(ERR_INPUT, "environment %s is not registered in workspace %s (Environment-CD "
-			  "registers it)", spec->environment, s->aml.workspace);
-		ret = at_field(spec, "environment", ERR_INPUT);
-	}
-	if (!ret) {
-		aml_path(id_out, &s->aml, "/environments/%s/versions/%s", spec->env_name,
-			 env.asset.version ? env.asset.version : spec->env_version);
-		log_info("environment %s -> %s:%s", spec->environment, spec->env_name,
-			 env.asset.version ? env.asset.version : spec->env_version);
-	}
-	aml_environment_version_release(&env);
-	return ret;
-}
-
-/* Data asset inputs become "azureml:<ARM id of the version>", @latest resolved. */
-static int resolve_inputs(struct aml_job_input *out, char **uris, struct session *s,
-			  const struct job_spec *spec)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < spec->inputs_nr && !ret; i++) {
-		const struct job_input *in = &spec->inputs[i];
-		struct buf uri = BUF_INIT;
-		char *version = NULL;
-		cJSON *found = NULL;
-
-		out[i].name = in->name;
-		out[i].type = in->type;
-		out[i].value = in->value;
-		out[i].mode = in->mode;
-		if (in->type == AML_INPUT_LITERAL)
-			continue;
-		if (in->path_kind == JOB_PATH_URI) {
-			out[i].uri = in->path;
-			continue;
-		}
-		if (!strcmp(in->asset_version, "latest"))
-			ret = aml_latest_version(&version, &s->aml, AML_DATA, in->asset_name);
-		else if ((ret = aml_version_get_json(&found, &s->aml, AML_DATA, in->asset_name,
-						     in->asset_version)) == 0)
-			version = xstrdup(in->asset_version);
-		cJSON_Delete(found);
-		found = NULL;
-		if (ret == ERR_NOT_FOUND) {
-			error_set(ERR_INPUT, "input %s: data asset %s is not registered in workspace %s "
-				  "(Workspace-CD registers the datasets in datasets/)", in->name,
-				  in->path, s->aml.workspace);
-			ret = at_field(spec, "inputs", ERR_INPUT);
-		}
-		if (!ret) {
-			buf_addstr(&uri, "azureml:");
-			aml_path(&uri, &s->aml, "/data/%s/versions/%s", in->asset_name, version);
-			uris[i] = buf_detach(&uri, NULL);
-			out[i].uri = uris[i];
-			log_info("input %s: %s -> %s:%s", in->name, in->path, in->asset_name, version);
-		}
-		free(version);
-		buf_release(&uri);
-	}
-	return ret;
-}
-
-/* ---- following ---- */
 
 static void on_line(const char *line, void *ctx)
 {
@@ -451,12 +358,12 @@ static int run(struct ci *ci)
 				 code.asset.version);
 		req.code_id = code_id.data;
 	}
-	if ((ret = resolve_environment(&env_id, &session, &spec)))
+	if ((ret = job_resolve_environment(&env_id, &session.aml, &spec)))
 		goto done;
 	req_inputs = xcalloc(spec.inputs_nr + 1, sizeof(*req_inputs));
 	uris = xcalloc(spec.inputs_nr + 1, sizeof(*uris));
 	uris_nr = spec.inputs_nr;
-	if ((ret = resolve_inputs(req_inputs, uris, &session, &spec)))
+	if ((ret = job_resolve_inputs(req_inputs, uris, &session.aml, &spec)))
 		goto done;
 	req_outputs = xcalloc(spec.outputs_nr + 1, sizeof(*req_outputs));
 	for (i = 0; i < spec.outputs_nr; i++) {
