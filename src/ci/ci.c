@@ -233,6 +233,24 @@ void ci_input_env_name(struct buf *out, const char *name)
 		buf_addch(out, *name == ' ' ? '_' : (char)toupper((unsigned char)*name));
 }
 
+const char *ci_input_env_lenient(const char *name)
+{
+	struct buf env = BUF_INIT;
+	const char *v;
+	size_t i;
+
+	ci_input_env_name(&env, name);
+	v = getenv(env.data);
+	if (!v) {
+		for (i = 0; i < env.len; i++)
+			if (env.data[i] == '-')
+				env.data[i] = '_';
+		v = getenv(env.data);
+	}
+	buf_release(&env);
+	return v;
+}
+
 static char *trimmed(const char *s)
 {
 	struct buf b = BUF_INIT;

@@ -66,6 +66,9 @@ void ci_escape_property(struct buf *out, const char *text);
 
 /* INPUT_<NAME>: upper-cased, spaces to '_', hyphens kept (the runner's rule). */
 void ci_input_env_name(struct buf *out, const char *name);
+/* getenv of INPUT_<NAME>, then of the same with '-' as '_' (the spelling a
+ * pipeline or a shell can export); NULL when neither is set. */
+const char *ci_input_env_lenient(const char *name);
 
 /* GitHub pieces, exposed for tests. */
 int github_format_output(struct buf *out, const char *name, const char *value);

@@ -15,21 +15,8 @@
 
 static const char *ado_input(struct ci *ci, const char *name)
 {
-	struct buf env = BUF_INIT;
-	const char *v;
-	size_t i;
-
 	(void)ci;
-	ci_input_env_name(&env, name);
-	v = getenv(env.data);
-	if (!v) {
-		for (i = 0; i < env.len; i++)
-			if (env.data[i] == '-')
-				env.data[i] = '_';
-		v = getenv(env.data);
-	}
-	buf_release(&env);
-	return v;
+	return ci_input_env_lenient(name);
 }
 
 /* task-lib's escaping: data escapes %, CR, LF; properties also ; and ]. */

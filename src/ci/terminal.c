@@ -17,23 +17,12 @@
 
 static const char *term_input(struct ci *ci, const char *name)
 {
-	struct buf env = BUF_INIT;
-	const char *v = NULL;
 	size_t i;
 
 	for (i = ci->nr_flags; i > 0; i--)
 		if (!strcmp(ci->flags[i - 1].name, name))
 			return ci->flags[i - 1].value;
-	ci_input_env_name(&env, name);
-	v = getenv(env.data);
-	if (!v) {
-		for (i = 0; i < env.len; i++)
-			if (env.data[i] == '-')
-				env.data[i] = '_';
-		v = getenv(env.data);
-	}
-	buf_release(&env);
-	return v;
+	return ci_input_env_lenient(name);
 }
 
 static int term_output(struct ci *ci, const char *name, const char *value)
