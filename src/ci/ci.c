@@ -8,6 +8,7 @@
 
 #include "ci/host.h"
 #include "core/encode.h"
+#include "core/fs.h"
 #include "core/banned.h"
 
 static const char *env_or_empty(const char *name)
@@ -124,6 +125,7 @@ static void read_context(struct ci *ci)
 	}
 	if (!*c->workspace || same_dir(c->workspace, "."))
 		c->workspace = "."; /* the runner's case: paths stay relative, as users write them */
+	fs_set_workspace(c->workspace);
 }
 
 static const struct ci_host *detect_host(void)

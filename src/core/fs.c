@@ -160,10 +160,49 @@ int fs_is_file(const char *path)
 	return !stat(path, &st) && S_ISREG(st.st_mode);
 }
 
+static char *workspace;
+
+void fs_set_workspace(const char *dir)
+{
+	free(workspace);
+	workspace = dir && *dir ? xstrdup(dir) : NULL;
+}
+
+const char *fs_workspace(void)
+{
+	return workspace ? workspace : ".";
+}
+
+/* Whether the resolved `real` is `real_dir` or below it. */
+static int real_inside(const char *real, const char *real_dir)
+{
+	size_t n = strlen(real_dir);
+
+	if (n == 1 && real_dir[0] == '/')
+		return real[0] == '/';
+	return !strncmp(real, real_dir, n) && (real[n] == '/' || !real[n]);
+}
+
+int fs_resolves_inside(const char *path, const char *dir)
+{
+	char *real_dir = realpath(dir, NULL), *real = realpath(path, NULL);
+	int inside = real_dir && real && real_inside(real, real_dir);
+
+	free(real_dir);
+	free(real);
+	return inside;
+}
+
+int fs_in_workspace(const char *path)
+{
+	return fs_resolves_inside(path, fs_workspace());
+}
+
 struct walk {
 	fs_walk_fn fn;
 	void *ctx;
 	size_t root_len;
+	char *real_root;
 	/* device/inode of each directory on the current path, against loops */
 	dev_t *devs;
 	ino_t *inos;
@@ -173,6 +212,35 @@ struct walk {
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * lstat first: a link is judged by where it leads before anything is read
+ * through it. Links are followed only inside the walk's root, so a data
+ * folder may link to a file beside it but never to /etc/shadow or to the
+ * runner's home.
+ */
+static int entry_stat(struct walk *w, const char *path, struct stat *st)
+{
+	char *real;
+	int inside;
+
+	if (lstat(path, st))
+		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	if (!S_ISLNK(st->st_mode))
+		return 0;
+	real = realpath(path, NULL);
+	if (!real)
+		return error_set(ERR_INPUT, "%s: a symbolic link that leads nowhere (%s)", path,
+				 strerror(errno));
+	inside = real_inside(real, w->real_root);
+	free(real);
+	if (!inside)
+		return error_set(ERR_INPUT, "%s: a symbolic link to outside the folder; links may "
+				 "only point inside it", path);
+	if (stat(path, st))
+		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+	return 0;
 }
 
 static int walk_dir(struct walk *w, struct buf *path)
@@ -187,7 +255,8 @@ static int walk_dir(struct walk *w, struct buf *path)
 	if (!dir)
 		return error_set(ERR_IO, "%s: %s", path->data, strerror(errno));
 	while ((de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, ".git"))
 			continue;
 		if (nr == alloc) {
 			alloc = alloc ? alloc * 2 : 16;
@@ -207,23 +276,24 @@ static int walk_dir(struct walk *w, struct buf *path)
 		buf_setlen(path, base);
 		buf_addch(path, '/');
 		buf_addstr(path, names[i]);
-		if (stat(path->data, &st)) {
-			ret = error_set(ERR_IO, "%s: %s", path->data, strerror(errno));
+		if ((ret = entry_stat(w, path->data, &st)))
 			break;
-		}
 		e.path = path->data;
 		e.rel = path->data + w->root_len + 1;
 		e.size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 		e.is_dir = S_ISDIR(st.st_mode);
 		if (!e.is_dir && !S_ISREG(st.st_mode))
 			continue; /* sockets, fifos, devices: not data */
-		if ((ret = w->fn(&e, w->ctx)))
-			break;
-		if (!e.is_dir)
+		ret = w->fn(&e, w->ctx);
+		if (ret == FS_WALK_SKIP) {
+			ret = 0;
+			continue;
+		}
+		if (ret || !e.is_dir)
 			continue;
 		for (d = 0; d < w->depth; d++)
 			if (w->devs[d] == st.st_dev && w->inos[d] == st.st_ino) {
-				ret = error_set(ERR_IO, "%s: symbolic link loop", path->data);
+				ret = error_set(ERR_INPUT, "%s: symbolic link loop", path->data);
 				break;
 			}
 		if (ret)
@@ -245,7 +315,7 @@ static int walk_dir(struct walk *w, struct buf *path)
 
 int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 {
-	struct walk w = { fn, ctx, 0, NULL, NULL, 0 };
+	struct walk w = { fn, ctx, 0, NULL, NULL, NULL, 0 };
 	struct buf path = BUF_INIT;
 	struct stat st;
 	int ret;
@@ -254,7 +324,8 @@ int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 	while (path.len > 1 && path.data[path.len - 1] == '/')
 		buf_setlen(&path, path.len - 1);
 	w.root_len = path.len;
-	if (stat(path.data, &st) || !S_ISDIR(st.st_mode)) {
+	w.real_root = realpath(path.data, NULL);
+	if (!w.real_root || stat(w.real_root, &st) || !S_ISDIR(st.st_mode)) {
 		ret = error_set(ERR_IO, "%s: not a directory", root);
 		goto done;
 	}
@@ -265,6 +336,7 @@ int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 	w.depth = 1;
 	ret = walk_dir(&w, &path);
 done:
+	free(w.real_root);
 	free(w.devs);
 	free(w.inos);
 	buf_release(&path);

@@ -27,6 +27,20 @@ void fs_normalize(struct buf *path);
 int fs_is_dir(const char *path);
 int fs_is_file(const char *path);
 
+/*
+ * The workspace: the folder the repository is checked out in, which every
+ * path a repository file names must stay inside (see docs/security.md).
+ * The CI layer sets it once at start; until then it is ".".
+ */
+void fs_set_workspace(const char *dir);
+const char *fs_workspace(void);
+
+/* Whether `path` exists and resolves, symbolic links followed, to `dir`
+ * or below it. */
+int fs_resolves_inside(const char *path, const char *dir);
+/* The same for the workspace. */
+int fs_in_workspace(const char *path);
+
 /* One regular file met by fs_walk. */
 struct fs_entry {
 	const char *path;     /* as opened: root + "/" + rel */
@@ -37,10 +51,20 @@ struct fs_entry {
 
 /*
  * Calls `fn` for every entry under `root` in a stable (byte-wise sorted)
- * order, depth first; symbolic links are followed, as the artifact toolkit
- * does, but a link back up the tree is an error rather than a loop.
- * A non-zero return from `fn` stops the walk and is returned.
+ * order, depth first. Whatever the walk reaches stays inside `root`: a
+ * symbolic link is followed only when it resolves to `root` or below it
+ * (and not back up the current path, which would loop); one that leads
+ * out, or nowhere, is an ERR_INPUT naming it, so a repository cannot make
+ * an upload read the runner's files. A `.git` entry is never reported nor
+ * entered: git's own folder holds credentials (actions/checkout keeps the
+ * token in .git/config) and is never data. Sockets, FIFOs and devices are
+ * skipped.
+ *
+ * `fn` returns 0 to go on, FS_WALK_SKIP to leave out a directory's contents
+ * (for a file it means the same as 0), anything else to stop the walk,
+ * which then returns it.
  */
+#define FS_WALK_SKIP 1
 typedef int (*fs_walk_fn)(const struct fs_entry *entry, void *ctx);
 int fs_walk(const char *root, fs_walk_fn fn, void *ctx);
 

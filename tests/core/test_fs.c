@@ -28,3 +28,172 @@ Test(fs, normalize_is_lexical_and_keeps_what_it_cannot_resolve)
 	check("/", "/");
 	check("//srv//data/", "/srv/data");
 }
+
+/* ---- fs_walk: what a hostile repository can make an upload read ---- */
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "support/tmpdir.h"
+
+static char root[] = "/tmp/test-fs-XXXXXX";
+
+static void setup(void)
+{
+	tmpdir_make(root);
+}
+
+static void teardown(void)
+{
+	tmpdir_remove(root);
+}
+
+/* Every entry's rel, "d:" before directories, one per line. */
+static int collect(const struct fs_entry *e, void *ctx)
+{
+	struct buf *seen = ctx;
+
+	buf_addf(seen, "%s%s\n", e->is_dir ? "d:" : "", e->rel);
+	return 0;
+}
+
+static int walk(struct buf *seen, const char *rel)
+{
+	struct buf dir = BUF_INIT;
+	int ret;
+
+	buf_addf(&dir, "%s/%s", root, rel);
+	ret = fs_walk(dir.data, collect, seen);
+	buf_release(&dir);
+	return ret;
+}
+
+static void link_at(const char *target, const char *rel)
+{
+	struct buf path = BUF_INIT;
+
+	buf_addf(&path, "%s/%s", root, rel);
+	cr_assert_eq(symlink(target, path.data), 0, "symlink %s -> %s", path.data, target);
+	buf_release(&path);
+}
+
+Test(fs, walk_refuses_a_link_to_a_runner_file, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "data/a.csv", "x\n");
+	link_at("/etc/passwd", "data/shadow");
+	cr_assert_eq(walk(&seen, "data"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "data/shadow"), "%s", error_message());
+	cr_assert(strstr(error_message(), "outside"), "%s", error_message());
+	buf_release(&seen);
+}
+
+Test(fs, walk_refuses_a_linked_folder_leading_out, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "data/a.csv", "x\n");
+	tmpdir_write(root, "secret/key", "k\n");
+	link_at("../secret", "data/more");
+	cr_assert_eq(walk(&seen, "data"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "data/more"), "%s", error_message());
+	cr_assert_null(strstr(seen.data, "key"), "%s", seen.data);
+	buf_release(&seen);
+}
+
+Test(fs, walk_refuses_a_dangling_link, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "data/a.csv", "x\n");
+	link_at("nowhere", "data/gone");
+	cr_assert_eq(walk(&seen, "data"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "leads nowhere"), "%s", error_message());
+	buf_release(&seen);
+}
+
+Test(fs, walk_follows_links_that_stay_inside, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "data/sub/a.csv", "x\n");
+	link_at("sub/a.csv", "data/b.csv");
+	link_at("sub", "data/twin");
+	cr_assert_eq(walk(&seen, "data"), 0, "%s", error_message());
+	cr_assert_str_eq(seen.data, "b.csv\nd:sub\nsub/a.csv\nd:twin\ntwin/a.csv\n");
+	buf_release(&seen);
+}
+
+Test(fs, walk_refuses_a_loop, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "data/sub/a.csv", "x\n");
+	link_at("..", "data/sub/up");
+	cr_assert_eq(walk(&seen, "data"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "loop"), "%s", error_message());
+	buf_release(&seen);
+}
+
+Test(fs, walk_never_reports_git_folders, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "code/train.py", "print(1)\n");
+	tmpdir_write(root, "code/.git/config", "[http] extraheader = AUTHORIZATION: basic x\n");
+	tmpdir_write(root, "code/sub/.git", "gitdir: ../../.git/modules/sub\n");
+	tmpdir_write(root, "code/.gitignore", "*.pyc\n");
+	cr_assert_eq(walk(&seen, "code"), 0, "%s", error_message());
+	cr_assert_str_eq(seen.data, ".gitignore\nd:sub\ntrain.py\n");
+	buf_release(&seen);
+}
+
+static int skip_sub(const struct fs_entry *e, void *ctx)
+{
+	collect(e, ctx);
+	return e->is_dir && !strcmp(e->rel, "sub") ? FS_WALK_SKIP : 0;
+}
+
+Test(fs, walk_skip_leaves_out_a_folders_contents, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT, dir = BUF_INIT;
+
+	tmpdir_write(root, "code/sub/a.py", "x\n");
+	tmpdir_write(root, "code/z.py", "x\n");
+	buf_addf(&dir, "%s/code", root);
+	cr_assert_eq(fs_walk(dir.data, skip_sub, &seen), 0, "%s", error_message());
+	cr_assert_str_eq(seen.data, "d:sub\nz.py\n");
+	buf_release(&seen);
+	buf_release(&dir);
+}
+
+Test(fs, resolves_inside_follows_links_and_refuses_the_way_out, .init = setup, .fini = teardown)
+{
+	struct buf ws = BUF_INIT, p = BUF_INIT;
+
+	tmpdir_write(root, "repo/env/conda.yml", "name: x\n");
+	link_at("/etc/hostname", "repo/env/host.yml");
+	link_at("conda.yml", "repo/env/same.yml");
+	buf_addf(&ws, "%s/repo", root);
+	fs_set_workspace(ws.data);
+	buf_addf(&p, "%s/repo/env/conda.yml", root);
+	cr_assert(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/env/same.yml", root);
+	cr_assert(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/env/host.yml", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/env/../../repo2", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/env/missing.yml", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	fs_set_workspace(NULL);
+	cr_assert_str_eq(fs_workspace(), ".");
+	buf_release(&ws);
+	buf_release(&p);
+}
