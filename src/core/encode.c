@@ -139,3 +139,45 @@ int url_origin(struct buf *out, const char *url)
 	buf_add(out, url, (size_t)(host - url) + n);
 	return 0;
 }
+
+void excerpt_add(struct buf *out, const char *text)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(text ? text : "(null)");
+	size_t i;
+
+	for (i = 0; p[i] && i < EXCERPT_MAX; i++) {
+		switch (p[i]) {
+		case '\n': buf_addstr(out, "\\n"); break;
+		case '\r': buf_addstr(out, "\\r"); break;
+		case '\t': buf_addstr(out, "\\t"); break;
+		case '\\': buf_addstr(out, "\\\\"); break;
+		default:
+			if (p[i] < 0x20 || p[i] >= 0x7f) {
+				buf_addstr(out, "\\x");
+				buf_addch(out, digits[p[i] >> 4]);
+				buf_addch(out, digits[p[i] & 15]);
+			} else {
+				buf_addch(out, (char)p[i]);
+			}
+		}
+	}
+	if (p[i])
+		buf_addstr(out, "...");
+}
+
+/* Each shown byte takes at most 4 bytes, then "..." and the NUL. */
+#define EXCERPT_BYTES (EXCERPT_MAX * 4 + 4)
+
+const char *excerpt(const char *text)
+{
+	static _Thread_local char slots[4][EXCERPT_BYTES];
+	static _Thread_local unsigned next;
+	struct buf b = BUF_INIT;
+	char *slot = slots[next++ % 4];
+
+	excerpt_add(&b, text);
+	memcpy(slot, b.data, b.len + 1);
+	buf_release(&b);
+	return slot;
+}

@@ -24,4 +24,19 @@ void url_without_query(struct buf *out, const char *url);
 /* The scheme://host[:port] part of `url`; ERR_INPUT when it has none. */
 int url_origin(struct buf *out, const char *url);
 
+/*
+ * Text from a repository file, made fit to quote in a message: at most
+ * EXCERPT_MAX bytes of `text` are shown, then "..."; a control character
+ * (newline, CR, tab, ESC...), DEL and every byte outside printable ASCII is
+ * written as \n, \r, \t or \xNN, and a backslash as \\, so an excerpt is
+ * one line that cannot end a log line, start a workflow command or move
+ * the terminal. `excerpt_add` appends to `out`; `excerpt` returns one of
+ * a few thread-local buffers in turn (valid until the fourth call after
+ * it on the same thread), for use in an error_set argument list.
+ * NULL is shown as "(null)".
+ */
+#define EXCERPT_MAX 48
+void excerpt_add(struct buf *out, const char *text);
+const char *excerpt(const char *text);
+
 #endif

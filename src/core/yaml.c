@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "core/buf.h"
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -34,6 +35,8 @@ struct loader {
 	yaml_parser_t parser;
 	yaml_event_t event;
 	struct yaml_doc *doc;
+	const char *text; /* the input, for positions libyaml gives as offsets */
+	size_t len;
 	struct anchor *anchors;
 	size_t nr_anchors;
 	size_t nodes;
@@ -235,11 +238,44 @@ static int fail_at(struct loader *ld, const yaml_mark_t *mark, const char *fmt, 
 	return ERR_YAML;
 }
 
+/*
+ * A reader error (invalid UTF-8, a control character) has no mark, only a
+ * byte offset into the input: count its line and column, so the message
+ * points at the byte instead of at 1:1.
+ */
+static yaml_mark_t reader_mark(const struct loader *ld)
+{
+	yaml_mark_t m = { 0, 0, 0 };
+	size_t i, end = ld->parser.problem_offset < ld->len ? ld->parser.problem_offset : ld->len;
+
+	for (i = 0; i < end; i++) {
+		if (ld->text[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else {
+			m.column++;
+		}
+	}
+	m.index = end;
+	return m;
+}
+
 static int next_event(struct loader *ld)
 {
 	yaml_event_delete(&ld->event);
 	if (!yaml_parser_parse(&ld->parser, &ld->event)) {
 		yaml_mark_t m = ld->parser.problem_mark;
+
+		if (ld->parser.error == YAML_READER_ERROR) {
+			m = reader_mark(ld);
+			if (ld->parser.problem_value != -1)
+				return fail_at(ld, &m, "%s (byte \\x%02x): YAML must be UTF-8 text "
+					       "without control characters",
+					       ld->parser.problem ? ld->parser.problem : "invalid text",
+					       (unsigned)ld->parser.problem_value & 0xff);
+			return fail_at(ld, &m, "%s: YAML must be UTF-8 text without control characters",
+				       ld->parser.problem ? ld->parser.problem : "invalid text");
+		}
 		return fail_at(ld, &m, "%s%s%s", ld->parser.problem ? ld->parser.problem : "invalid YAML",
 			       ld->parser.context ? " " : "",
 			       ld->parser.context ? ld->parser.context : "");
@@ -297,7 +333,7 @@ static int load_mapping(struct loader *ld, cJSON *map, int depth)
 			return fail_at(ld, &key_mark, "mapping keys must be plain text");
 		key = xstrdup((const char *)ld->event.data.scalar.value);
 		if (cJSON_GetObjectItemCaseSensitive(map, key)) {
-			ret = fail_at(ld, &key_mark, "duplicate key '%s'", key);
+			ret = fail_at(ld, &key_mark, "duplicate key '%s'", excerpt(key));
 			free(key);
 			return ret;
 		}
@@ -360,7 +396,7 @@ static int load_node(struct loader *ld, cJSON **out, int depth)
 				break;
 		if (!i)
 			return fail_at(ld, &ev->start_mark, "unknown alias '*%s'",
-				       (const char *)ev->data.alias.anchor);
+				       excerpt((const char *)ev->data.alias.anchor));
 		ld->nodes += (size_t)count_nodes(ld->anchors[i - 1].node);
 		if (ld->nodes > MAX_NODES)
 			return fail_at(ld, &ev->start_mark, "aliases expand past %d nodes", MAX_NODES);
@@ -412,6 +448,8 @@ int yaml_load_string(struct yaml_doc *out, const char *text, size_t len, const c
 	out->marks = NULL;
 	out->nr_marks = out->alloc_marks = 0;
 	ld.doc = out;
+	ld.text = text;
+	ld.len = len;
 	if (!yaml_parser_initialize(&ld.parser))
 		abort();
 	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);

@@ -220,3 +220,33 @@ Test(crypto, random_uuid_is_version_4)
 	buf_release(&u);
 	buf_release(&v);
 }
+
+Test(encode, excerpt_of_file_text_is_short_one_line_and_printable)
+{
+	struct buf out = BUF_INIT;
+	char long_text[200];
+
+	cr_assert_str_eq(excerpt("plain name-1.0"), "plain name-1.0");
+	cr_assert_str_eq(excerpt("a\nb\rc\td\\e"), "a\\nb\\rc\\td\\\\e");
+	cr_assert_str_eq(excerpt("\x1b[31mred\x7f"), "\\x1b[31mred\\x7f");
+	cr_assert_str_eq(excerpt("caf\xc3\xa9"), "caf\\xc3\\xa9");
+	cr_assert_str_eq(excerpt(NULL), "(null)");
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	excerpt_add(&out, long_text);
+	cr_assert_eq(out.len, EXCERPT_MAX + 3);
+	cr_assert_str_eq(out.data + EXCERPT_MAX, "...");
+	buf_release(&out);
+	/* The worst case, every byte escaped, still fits. */
+	memset(long_text, '\x01', sizeof(long_text) - 1);
+	cr_assert_eq(strlen(excerpt(long_text)), EXCERPT_MAX * 4 + 3);
+}
+
+Test(encode, excerpt_buffers_survive_several_uses_in_one_message)
+{
+	const char *a = excerpt("one"), *b = excerpt("two"), *c = excerpt("three");
+
+	cr_assert_str_eq(a, "one");
+	cr_assert_str_eq(b, "two");
+	cr_assert_str_eq(c, "three");
+}

@@ -123,3 +123,38 @@ Test(yaml, missing_file_is_not_found)
 
 	cr_assert_fails(yaml_load_file(&doc, "/nonexistent/x.yml"), ERR_NOT_FOUND, "/nonexistent/x.yml");
 }
+
+Test(yaml, invalid_utf8_is_reported_at_its_own_line_and_column)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const char *latin1 = "name: ok\nversion: 1\ndescription: caf\xe9 au lait\n";
+	const char *stray = "name: ok\n\nversion: \xff" "1\n";
+
+	cr_assert_fails(yaml_load_string(&doc, stray, strlen(stray), "u.yml"), ERR_YAML,
+			"u.yml:3:10: invalid leading UTF-8 octet (byte \\xff)");
+	cr_assert_eq(error_where()->line, 3);
+	cr_assert_eq(error_where()->column, 10);
+	/* libyaml blames the octet that breaks the sequence: the space after caf\xe9. */
+	cr_assert_fails(yaml_load_string(&doc, latin1, strlen(latin1), "l.yml"), ERR_YAML,
+			"l.yml:3:18: invalid trailing UTF-8 octet");
+}
+
+Test(yaml, a_key_from_a_file_is_quoted_short_and_on_one_line)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	struct buf text = BUF_INIT;
+	const char *secret = "root-password-hunter2-and-then-a-very-long-tail-that-goes-on-and-on";
+
+	/* A quoted key may hold anything: a newline, a terminal escape, a secret. */
+	buf_addf(&text, "\"%s\\n::error::owned\\e[2J\": 1\n\"%s\\n::error::owned\\e[2J\": 2\n", secret,
+		 secret);
+	cr_assert_fails(yaml_load_string(&doc, text.data, text.len, "k.yml"), ERR_YAML,
+			"k.yml:2:1: duplicate key 'root-password");
+	cr_assert_null(strchr(error_message(), '\n'), "%s", error_message());
+	cr_assert_null(strchr(error_message(), '\x1b'), "%s", error_message());
+	cr_assert_null(strstr(error_message(), "goes-on-and-on"), "%s", error_message());
+	cr_assert_null(strstr(error_message(), "::error::"), "%s", error_message());
+	buf_release(&text);
+
+	cr_assert_fails(yaml_load_string(&doc, "a: *\"x\n", 7, "a.yml"), ERR_YAML, "a.yml:");
+}
