@@ -160,7 +160,7 @@ static int check_fields(const struct dataset *d)
 		if (!*k)
 			return yaml_error_at(&d->doc, item, ERR_INPUT,
 					     "unknown field '%s' (a data asset has name, version, type, "
-					     "path, description, tags, properties)", item->string);
+					     "path, description, tags, properties)", excerpt(item->string));
 	}
 	return 0;
 }
@@ -176,15 +176,18 @@ static int check_tags(const struct dataset *d)
 	cJSON_ArrayForEach(t, tags)
 		if (cJSON_IsObject(t) || cJSON_IsArray(t) || cJSON_IsNull(t))
 			return yaml_error_at(&d->doc, t, ERR_INPUT,
-					     "tag '%s' must be a single value", t->string);
+					     "tag '%s' must be a single value", excerpt(t->string));
 	return 0;
 }
 
-/* `path` from the YAML, resolved against its folder and kept inside it. */
+/*
+ * `path` from the YAML, resolved against its folder and kept inside it and
+ * inside the workspace, symbolic links followed: a link out of the folder
+ * is refused here, before any byte of it is read (docs/security.md).
+ */
 static int resolve_data(struct dataset *d, const cJSON *item, const char *path)
 {
 	struct buf dir = BUF_INIT, full = BUF_INIT;
-	char *real_dir = NULL, *real_data = NULL;
 	const char *slash = strrchr(d->yaml_path, '/');
 	struct stat st;
 	int ret = 0;
@@ -192,7 +195,11 @@ static int resolve_data(struct dataset *d, const cJSON *item, const char *path)
 	if (strstr(path, "://") || !strncmp(path, "azureml:", 8))
 		return yaml_error_at(&d->doc, item, ERR_INPUT,
 				     "field 'path' is remote ('%s'): Workspace-CD uploads data from the "
-				     "repository; give a path inside the dataset's folder", path);
+				     "repository; give a path inside the dataset's folder", excerpt(path));
+	if (path[0] == '/')
+		return yaml_error_at(&d->doc, item, ERR_INPUT,
+				     "field 'path': '%s' is absolute; it must be relative to the "
+				     "dataset's folder (the folder of this YAML)", excerpt(path));
 	if (!slash)
 		buf_addch(&dir, '.');
 	else if (slash == d->yaml_path)
@@ -200,45 +207,43 @@ static int resolve_data(struct dataset *d, const cJSON *item, const char *path)
 	else
 		buf_add(&dir, d->yaml_path, (size_t)(slash - d->yaml_path));
 	buf_addf(&full, "%s/%s", dir.data, path);
-	real_dir = realpath(dir.data, NULL);
-	real_data = realpath(full.data, NULL);
-	if (!real_data || stat(real_data, &st)) {
-		ret = yaml_error_at(&d->doc, item, ERR_INPUT, "field 'path': '%s' does not exist", path);
+	if (stat(full.data, &st)) {
+		ret = yaml_error_at(&d->doc, item, ERR_INPUT, "field 'path': '%s' does not exist",
+				    excerpt(path));
 		goto done;
 	}
-	if (!real_dir || strncmp(real_data, real_dir, strlen(real_dir)) ||
-	    (real_data[strlen(real_dir)] != '/' && real_data[strlen(real_dir)] != '\0')) {
+	if (!fs_resolves_inside(full.data, dir.data) || !fs_in_workspace(full.data)) {
 		ret = yaml_error_at(&d->doc, item, ERR_INPUT,
-				    "field 'path': '%s' is outside the dataset's folder", path);
+				    "field 'path': '%s' is outside the dataset's folder (a symbolic "
+				    "link counts where it leads)", excerpt(path));
 		goto done;
 	}
 	if (d->type == DATASET_URI_FILE && !S_ISREG(st.st_mode)) {
 		ret = yaml_error_at(&d->doc, item, ERR_INPUT,
-				    "field 'path': type uri_file needs a file, '%s' is not one", path);
+				    "field 'path': type uri_file needs a file, '%s' is not one",
+				    excerpt(path));
 		goto done;
 	}
 	if (d->type != DATASET_URI_FILE && !S_ISDIR(st.st_mode)) {
 		ret = yaml_error_at(&d->doc, item, ERR_INPUT,
 				    "field 'path': type %s needs a folder, '%s' is not one",
-				    dataset_type_name(d->type), path);
+				    dataset_type_name(d->type), excerpt(path));
 		goto done;
 	}
 	if (d->type == DATASET_MLTABLE) {
 		struct buf mltable = BUF_INIT;
 
-		buf_addf(&mltable, "%s/MLTable", real_data);
+		buf_addf(&mltable, "%s/MLTable", full.data);
 		if (!fs_is_file(mltable.data))
 			ret = yaml_error_at(&d->doc, item, ERR_INPUT,
 					    "field 'path': an mltable folder needs an MLTable file; "
-					    "'%s' has none", path);
+					    "'%s' has none", excerpt(path));
 		buf_release(&mltable);
 		if (ret)
 			goto done;
 	}
 	d->data_path = buf_detach(&full, NULL);
 done:
-	free(real_dir);
-	free(real_data);
 	buf_release(&dir);
 	buf_release(&full);
 	return ret;
@@ -253,6 +258,12 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 
 	memset(out, 0, sizeof(*out));
 	out->yaml_path = xstrdup(yaml_path);
+	if (!fs_in_workspace(yaml_path)) {
+		ret = error_set_at(ERR_INPUT, yaml_path, 0, 0, "%s: the data asset YAML is outside the "
+				   "workspace (a symbolic link counts where it leads); it is not read",
+				   yaml_path);
+		goto done;
+	}
 	if ((ret = yaml_load_file(&out->doc, yaml_path)))
 		goto done;
 	root = out->doc.root;
@@ -284,7 +295,8 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 		out->type = DATASET_MLTABLE;
 	} else {
 		ret = yaml_error_at(&out->doc, json_find(root, "type"), ERR_INPUT,
-				    "field 'type' is '%s': use uri_file, uri_folder or mltable", type);
+				    "field 'type' is '%s': use uri_file, uri_folder or mltable",
+				    excerpt(type));
 		goto done;
 	}
 	if (json_find(root, "description") &&
@@ -298,8 +310,16 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 	out->description = xstrdup(desc);
 	out->tags = json_find(root, "tags");
 	if ((ret = dataset_hash(&hash, &out->size, &out->files, out->data_path,
-				out->type != DATASET_URI_FILE)))
+				out->type != DATASET_URI_FILE))) {
+		/* A link out met by the walk: name the YAML line that chose the folder. */
+		struct buf why = BUF_INIT;
+
+		buf_addstr(&why, error_message());
+		ret = yaml_error_at(&out->doc, json_find(root, "path"), ret, "field 'path': %s",
+				    why.data);
+		buf_release(&why);
 		goto done;
+	}
 	out->content_hash = buf_detach(&hash, NULL);
 done:
 	buf_release(&hash);
@@ -346,6 +366,12 @@ int dataset_load_all(struct dataset_set *out, const char *root)
 		buf_addf(&path, "%s/%s", root, de->d_name);
 		if (de->d_name[0] == '.' || !fs_is_dir(path.data))
 			continue;
+		if (!fs_in_workspace(path.data)) {
+			ret = error_set_at(ERR_INPUT, path.data, 0, 0, "%s: a dataset folder that leads "
+					   "outside the workspace (a symbolic link); datasets must be in "
+					   "the repository", path.data);
+			break;
+		}
 		dirs = xrealloc(dirs, (nr + 1) * sizeof(*dirs));
 		dirs[nr++] = buf_detach(&path, NULL);
 	}

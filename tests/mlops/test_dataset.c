@@ -13,6 +13,8 @@
 #include "support/tmpdir.h"
 
 static char root[] = "/tmp/dataset-test-XXXXXX";
+/* A folder outside the workspace: the runner's files, as far as a test can tell. */
+static char outside[] = "/tmp/dataset-outside-XXXXXX";
 
 static char *at(const char *rel)
 {
@@ -22,11 +24,26 @@ static char *at(const char *rel)
 static void setup(void)
 {
 	tmpdir_make(root);
+	tmpdir_make(outside);
+	tmpdir_write(outside, "shadow", "root:$6$secret-hash:19000:0:99999:7:::\n");
+	tmpdir_write(outside, "data.yml", "name: evil\ntype: uri_file\npath: shadow\n");
+	fs_set_workspace(root);
 }
 
 static void teardown(void)
 {
+	fs_set_workspace(NULL);
 	tmpdir_remove(root);
+	tmpdir_remove(outside);
+}
+
+/* Makes `rel` under root a symbolic link to `target`. */
+static void link_at(const char *rel, const char *target)
+{
+	char *path = at(rel);
+
+	cr_assert_eq(symlink(target, path), 0, "symlink %s", path);
+	free(path);
 }
 
 TestSuite(dataset, .init = setup, .fini = teardown);
@@ -153,4 +170,105 @@ Test(dataset, loads_every_dataset_folder_in_order)
 	buf_setlen(&dir, dir.len - 8);
 	cr_assert_fails(dataset_load_all(&set, dir.data), ERR_INPUT, "field 'type' is 'nope'");
 	buf_release(&dir);
+}
+
+/* ---- a repository cannot make Workspace-CD upload the runner's files ---- */
+
+Test(dataset, a_link_to_a_runner_file_inside_the_data_folder_is_refused_at_the_path_line)
+{
+	struct dataset d;
+	char *yml = at("iris/data.yml"), *target = xasprintf("%s/shadow", outside);
+
+	tmpdir_write(root, "iris/data.yml", "name: iris\nversion: 1\ntype: uri_folder\npath: ./data\n");
+	tmpdir_write(root, "iris/data/a.csv", "x\n");
+	link_at("iris/data/shadow", target);
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "iris/data.yml:4:7: field 'path': ");
+	cr_assert(strstr(error_message(), "data/shadow: a symbolic link to outside the folder"), "%s",
+		  error_message());
+	cr_assert_eq(error_where()->line, 4);
+	free(target);
+	free(yml);
+}
+
+Test(dataset, a_uri_file_that_links_to_a_runner_file_is_refused)
+{
+	struct dataset d;
+	char *yml = at("p/data.yml"), *target = xasprintf("%s/shadow", outside);
+
+	tmpdir_write(root, "p/data.yml", "name: p\ntype: uri_file\npath: passwd.csv\n");
+	link_at("p/passwd.csv", target);
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT,
+			"p/data.yml:3:7: field 'path': 'passwd.csv' is outside the dataset's folder");
+	free(target);
+	free(yml);
+}
+
+Test(dataset, a_dataset_folder_that_links_out_of_the_workspace_is_refused_before_reading_it)
+{
+	struct dataset_set set = DATASET_SET_INIT;
+	char *dir = at("datasets");
+
+	tmpdir_write(root, "datasets/good/data.yml", "name: good\ntype: uri_file\npath: a.csv\n");
+	tmpdir_write(root, "datasets/good/a.csv", "a");
+	link_at("datasets/evil", outside);
+	cr_assert_fails(dataset_load_all(&set, dir), ERR_INPUT,
+			"datasets/evil: a dataset folder that leads outside the workspace");
+	cr_assert_not_null(error_where());
+	cr_assert(strstr(error_where()->file, "datasets/evil"), "%s", error_where()->file);
+	cr_assert_eq(set.nr, 0);
+	free(dir);
+}
+
+Test(dataset, a_data_yaml_that_links_to_a_runner_file_is_not_read)
+{
+	struct dataset d;
+	char *yml = at("q/data.yml"), *target = xasprintf("%s/shadow", outside);
+
+	tmpdir_write(root, "q/a.csv", "a");
+	link_at("q/data.yml", target);
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "outside the workspace");
+	cr_assert_null(strstr(error_message(), "secret-hash"), "%s", error_message());
+	free(target);
+	free(yml);
+}
+
+Test(dataset, links_that_stay_inside_the_data_folder_are_followed)
+{
+	struct dataset d;
+	char *yml = at("l/data.yml");
+
+	tmpdir_write(root, "l/data.yml", "name: l\ntype: uri_folder\npath: data\n");
+	tmpdir_write(root, "l/data/a.csv", "x\n");
+	link_at("l/data/b.csv", "a.csv");
+	cr_assert_ok(dataset_load(&d, yml));
+	cr_assert_eq(d.files, 2);
+	dataset_release(&d);
+	free(yml);
+}
+
+Test(dataset, an_absolute_path_is_refused_as_absolute_not_as_missing)
+{
+	struct dataset d;
+	char *yml = at("abs/data.yml");
+
+	tmpdir_write(root, "abs/data.yml", "name: abs\ntype: uri_file\npath: /etc/hostname\n");
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT,
+			"abs/data.yml:3:7: field 'path': '/etc/hostname' is absolute; it must be "
+			"relative to the dataset's folder");
+	free(yml);
+}
+
+Test(dataset, values_from_the_yaml_are_quoted_short_and_on_one_line)
+{
+	struct dataset d;
+	char *yml = at("v/data.yml");
+
+	tmpdir_write(root, "v/data.yml",
+		     "name: v\ntype: \"table\\r::error::forged\\n0123456789012345678901234567890123456789"
+		     "-secret-tail\"\npath: x\n");
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "field 'type' is 'table\\r::error::forged\\n");
+	cr_assert_null(strchr(error_message(), '\n'), "%s", error_message());
+	cr_assert_null(strchr(error_message(), '\r'), "%s", error_message());
+	cr_assert_null(strstr(error_message(), "secret-tail"), "%s", error_message());
+	free(yml);
 }

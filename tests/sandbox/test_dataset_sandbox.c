@@ -29,11 +29,13 @@ static void open_env(struct sandbox_aml *e)
 {
 	sandbox_aml_open(e);
 	tmpdir_make(root);
+	fs_set_workspace(root); /* the scratch folder plays the repository */
 }
 
 static void close_env(struct sandbox_aml *e)
 {
 	sandbox_aml_close(e);
+	fs_set_workspace(NULL);
 	tmpdir_remove(root);
 }
 
