@@ -18,9 +18,6 @@
 #include "mlops/environment.h"
 #include "core/banned.h"
 
-/* Values from files are echoed in messages; keep a hostile one short. */
-#define SHOWN "%.200s"
-
 /* ---- lifecycle ---- */
 
 void environment_init(struct environment *env)
@@ -53,7 +50,8 @@ int env_versioning_parse(enum env_versioning *out, const char *text)
 	else if (!strcmp(text, "auto"))
 		*out = ENV_VERSIONING_AUTO;
 	else
-		return error_set(ERR_INPUT, "versioning '" SHOWN "' is not valid: use declared or auto", text);
+		return error_set(ERR_INPUT, "versioning '%s' is not valid: use declared or auto",
+				 excerpt(text));
 	return 0;
 }
 
@@ -113,6 +111,15 @@ static int looks_like_environment(const cJSON *root)
 		cJSON_GetObjectItemCaseSensitive(root, "build"));
 }
 
+/* A YAML that leads out of the workspace is not opened: its text would reach messages. */
+static int check_readable_yaml(const char *path)
+{
+	if (fs_in_workspace(path))
+		return 0;
+	return error_set_at(ERR_INPUT, path, 0, 0, "%s: a YAML file that leads outside the workspace "
+			    "(a symbolic link); it is not read", path);
+}
+
 static int find_yaml(struct buf *out, const char *dir)
 {
 	static const char *const preferred[] = { "environment.yml", "environment.yaml",
@@ -128,6 +135,8 @@ static int find_yaml(struct buf *out, const char *dir)
 		buf_addf(&path, "%s/%s", dir, preferred[i]);
 		if (!fs_is_file(path.data))
 			continue;
+		if ((ret = check_readable_yaml(path.data)))
+			goto done;
 		if (found) {
 			ret = error_set(ERR_INPUT, "%s: both %s and %s are there: keep one environment YAML",
 					dir, found, preferred[i]);
@@ -148,6 +157,8 @@ static int find_yaml(struct buf *out, const char *dir)
 
 		buf_reset(&path);
 		buf_addf(&path, "%s/%s", dir, names[i]);
+		if ((ret = check_readable_yaml(path.data)))
+			goto done;
 		if (yaml_load_file(&doc, path.data)) {
 			/* Maybe it was the environment: say so if nothing else is. */
 			if (!first_code) {
@@ -218,14 +229,55 @@ static int check_known_fields(const struct environment *env)
 			return yaml_error_at(&env->doc, item, ERR_INPUT,
 					     "field '%s': unknown in an Azure ML environment (known: $schema, "
 					     "name, version, description, tags, properties, image, conda_file, "
-					     "build, os_type, inference_config, datastore)", item->string);
+					     "build, os_type, inference_config, datastore)", excerpt(item->string));
 	}
 	return 0;
+}
+
+/*
+ * Environment versions are whole numbers from 1 ("1", "2", "10"), or dotted
+ * numbers ("1.10"), as env_next_version counts them. Azure stores any
+ * string, so these are refused here: "latest" (Azure reads name@latest as
+ * the newest version, so a version named so could never be referenced),
+ * "0" and leading zeros ("01" and "1" are different versions to Azure but
+ * the same number to a reader), and YAML numbers that are not written as
+ * integers (1e3 is 1000 to YAML, "1e3" to Azure). Other text versions
+ * ("beta", "2024-05-rc1") are left to Azure's name rule.
+ */
+static const char *version_problem(const char *v)
+{
+	const char *p = v, *part;
+	int zero = 1;
+
+	if (!strcasecmp(v, "latest"))
+		return "is reserved: Azure ML reads <name>@latest as the newest version; use 1, 2, ...";
+	if (!isdigit((unsigned char)*v))
+		return NULL;
+	for (;;) {
+		for (part = p; isdigit((unsigned char)*p); p++)
+			;
+		if (p == part)
+			break;
+		if (*part == '0' && p - part > 1)
+			return "has a leading zero: write versions as 1, 2, 10 (or dotted, 1.10)";
+		if (*part != '0')
+			zero = 0;
+		if (*p != '.' || !isdigit((unsigned char)p[1]))
+			break;
+		p++;
+	}
+	if (!*p)
+		return zero ? "is not a version: versions start at 1" : NULL;
+	if (*p == 'e' || *p == 'E' || *p == 'x' || *p == 'o')
+		return "is a number in YAML's notation, not a version: write it as a whole number "
+		       "(1000, not 1e3)";
+	return NULL;
 }
 
 static int check_name_version(struct environment *env, enum env_versioning mode)
 {
 	const struct yaml_doc *doc = &env->doc;
+	const char *why;
 	const cJSON *at;
 	int ret;
 
@@ -239,6 +291,9 @@ static int check_name_version(struct environment *env, enum env_versioning mode)
 			return ret;
 		if (aml_check_version(env->version, "environment version"))
 			return error_for_field(doc, at, "version");
+		if ((why = version_problem(env->version)))
+			return yaml_error_at(doc, at, ERR_INPUT, "field 'version': '%s' %s",
+					     excerpt(env->version), why);
 	} else if (mode == ENV_VERSIONING_DECLARED) {
 		return yaml_error_at(doc, field(env, "name"), ERR_INPUT,
 				     "field 'version': required with versioning 'declared' "
@@ -265,7 +320,7 @@ static int check_scalar_map(const struct environment *env, const char *key)
 		if (!cJSON_IsString(item) && !cJSON_IsNumber(item) && !cJSON_IsBool(item))
 			return yaml_error_at(&env->doc, item, ERR_YAML,
 					     "field '%s.%s' is %s, expected a string, number or boolean",
-					     key, item->string, json_type_name(item));
+					     key, excerpt(item->string), json_type_name(item));
 	return 0;
 }
 
@@ -301,7 +356,7 @@ static int check_inference_config(const struct environment *env)
 		if (!routes[i]) {
 			ret = yaml_error_at(doc, item, ERR_INPUT,
 					    "field 'inference_config.%s': unknown (known: liveness_route, "
-					    "readiness_route, scoring_route)", item->string);
+					    "readiness_route, scoring_route)", excerpt(item->string));
 			break;
 		}
 		buf_reset(&path);
@@ -333,7 +388,8 @@ static int check_os_type(struct environment *env)
 		return ret;
 	if (strcasecmp(os, "linux") && strcasecmp(os, "windows"))
 		return yaml_error_at(&env->doc, field(env, "os_type"), ERR_INPUT,
-				     "field 'os_type': '" SHOWN "' is not valid: use linux or windows", os);
+				     "field 'os_type': '%s' is not valid: use linux or windows",
+				     excerpt(os));
 	env->os_type = xstrdup(strcasecmp(os, "linux") ? "windows" : "linux");
 	return 0;
 }
@@ -481,23 +537,6 @@ static void join_path(struct buf *out, const char *dir, const char *rel)
 	buf_addf(out, "%s/%s", dir, rel);
 }
 
-/* Whether `path` resolves to `dir` or below it (symbolic links followed). */
-static int resolves_inside(const char *path, const char *dir)
-{
-	char *real_dir = realpath(dir, NULL), *real = realpath(path, NULL);
-	size_t n;
-	int inside = 0;
-
-	if (real_dir && real) {
-		n = strlen(real_dir);
-		inside = !strncmp(real, real_dir, n) && (real[n] == '/' || !real[n] ||
-							 (n == 1 && real_dir[0] == '/'));
-	}
-	free(real_dir);
-	free(real);
-	return inside;
-}
-
 static int is_url(const char *s)
 {
 	return strstr(s, "://") || !strncmp(s, "git@", 4) || !strncmp(s, "azureml:", 8);
@@ -516,14 +555,22 @@ static int check_conda_file(struct environment *env)
 		goto done;
 	if (!*rel || rel[0] == '/' || is_url(rel)) {
 		ret = yaml_error_at(&env->doc, item, ERR_INPUT,
-				    "field 'conda_file': '" SHOWN "' must be a path relative to the "
-				    "environment YAML", rel);
+				    "field 'conda_file': '%s' must be a path relative to the "
+				    "environment YAML", excerpt(rel));
 		goto done;
 	}
 	join_path(&path, env->dir, rel);
 	if (!fs_is_file(path.data)) {
 		ret = yaml_error_at(&env->doc, item, ERR_INPUT,
-				    "field 'conda_file': " SHOWN " does not exist", path.data);
+				    "field 'conda_file': '%s' does not exist", excerpt(rel));
+		goto done;
+	}
+	/* Its text is registered in Azure: never a file from outside the folder. */
+	if (!fs_resolves_inside(path.data, env->dir) || !fs_in_workspace(path.data)) {
+		ret = yaml_error_at(&env->doc, item, ERR_INPUT,
+				    "field 'conda_file': '%s' must be a file inside the environment "
+				    "folder %s (a symbolic link counts where it leads)", excerpt(rel),
+				    env->dir);
 		goto done;
 	}
 	env->conda_path = buf_detach(&path, NULL);
@@ -547,7 +594,7 @@ static int check_build(struct environment *env)
 		if (strcmp(item->string, "path") && strcmp(item->string, "dockerfile_path")) {
 			ret = yaml_error_at(doc, item, ERR_INPUT,
 					    "field 'build.%s': unknown (known: path, dockerfile_path)",
-					    item->string);
+					    excerpt(item->string));
 			goto done;
 		}
 	if ((ret = yaml_get_string(doc, &rel, doc->root, "build.path")))
@@ -555,15 +602,16 @@ static int check_build(struct environment *env)
 	item = cJSON_GetObjectItemCaseSensitive(build, "path");
 	if (!*rel || is_url(rel)) {
 		ret = yaml_error_at(doc, item, ERR_INPUT,
-				    "field 'build.path': '" SHOWN "' is not a local folder (remote build "
-				    "contexts cannot be hashed; keep the context beside the YAML)", rel);
+				    "field 'build.path': '%s' is not a local folder (remote build "
+				    "contexts cannot be hashed; keep the context beside the YAML)", excerpt(rel));
 		goto done;
 	}
 	join_path(&path, env->dir, rel);
-	if (rel[0] == '/' || !fs_is_dir(path.data) || !resolves_inside(path.data, env->dir)) {
+	if (rel[0] == '/' || !fs_is_dir(path.data) || !fs_resolves_inside(path.data, env->dir) ||
+	    !fs_in_workspace(path.data)) {
 		ret = yaml_error_at(doc, item, ERR_INPUT,
-				    "field 'build.path': '" SHOWN "' must be a folder inside %s",
-				    rel, env->dir);
+				    "field 'build.path': '%s' must be a folder inside %s (a symbolic "
+				    "link counts where it leads)", excerpt(rel), env->dir);
 		goto done;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(build, "dockerfile_path")) {
@@ -575,10 +623,10 @@ static int check_build(struct environment *env)
 		df += 2;
 	join_path(&dockerfile, path.data, df);
 	if (!*df || df[0] == '/' || !fs_is_file(dockerfile.data) ||
-	    !resolves_inside(dockerfile.data, path.data)) {
+	    !fs_resolves_inside(dockerfile.data, path.data)) {
 		ret = yaml_error_at(doc, item, ERR_INPUT,
-				    "field 'build.dockerfile_path': " SHOWN " must be a file inside "
-				    "the build context " SHOWN, df, path.data);
+				    "field 'build.dockerfile_path': '%s' must be a file inside "
+				    "the build context %s", excerpt(df), path.data);
 		goto done;
 	}
 	env->dockerfile_path = xstrdup(df);
@@ -616,8 +664,8 @@ static int check_image_or_build(struct environment *env)
 		return ret;
 	if ((why = image_problem(env->image)))
 		return yaml_error_at(&env->doc, image, ERR_INPUT,
-				     "field 'image': '" SHOWN "' is not a Docker image reference: %s",
-				     env->image, why);
+				     "field 'image': '%s' is not a Docker image reference: %s",
+				     excerpt(env->image), why);
 	return check_conda_file(env);
 }
 
@@ -693,8 +741,16 @@ static int compute_hash(struct environment *env)
 
 		ret = fs_walk(env->build_path, hash_build_file, &h);
 		free(h.yaml_real);
-		if (ret)
+		if (ret) {
+			/* A link out met by the walk: name the line that chose the context. */
+			struct buf why = BUF_INIT;
+
+			buf_addstr(&why, error_message());
+			ret = yaml_error_at(&env->doc, json_find(env->doc.root, "build.path"), ret,
+					    "field 'build.path': %s", why.data);
+			buf_release(&why);
 			goto done;
+		}
 	}
 	sha256_digest(digest, text.data, text.len);
 	hex_encode(&hex, digest, sizeof(digest));
@@ -719,6 +775,12 @@ int environment_load(struct environment *out, const char *dir, enum env_versioni
 		out->dir[n - 1] = '\0';
 	if (!fs_is_dir(out->dir)) {
 		ret = error_set(ERR_IO, "%s: not a folder", out->dir);
+		goto done;
+	}
+	if (!fs_in_workspace(out->dir)) {
+		ret = error_set_at(ERR_INPUT, out->dir, 0, 0, "%s: an environment folder that leads "
+				   "outside the workspace (a symbolic link); environments must be in "
+				   "the repository", out->dir);
 		goto done;
 	}
 	if ((ret = find_yaml(&path, out->dir)))
@@ -1018,9 +1080,9 @@ int env_next_version(struct buf *out, const char *version)
 
 	if (!is_numeric_version(version))
 		return error_set(ERR_INPUT,
-				 "cannot compute the version after '" SHOWN "': only integer (\"3\") "
+				 "cannot compute the version after '%s': only integer (\"3\") "
 				 "and dotted numeric (\"1.9\") versions can be incremented; set the "
-				 "next version explicitly in the environment YAML", version);
+				 "next version explicitly in the environment YAML", excerpt(version));
 	last = strrchr(version, '.');
 	last = last ? last + 1 : version;
 	start = out->len;
@@ -1147,8 +1209,8 @@ static int decide_auto(struct env_decision *out, const struct environment *local
 		latest = ref;
 	if (env_next_version(&next, latest->version)) {
 		ret = version_error(local, "the content changed and the latest registered version "
-				    "is '" SHOWN "', which cannot be incremented: set the next version "
-				    "explicitly", latest->version);
+				    "is '%s', which cannot be incremented: set the next version "
+				    "explicitly", excerpt(latest->version));
 		goto done;
 	}
 	out->status = ENV_CHANGED_AUTO;

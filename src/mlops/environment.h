@@ -76,13 +76,20 @@ void environment_release(struct environment *env);
  *      have no image or build); none or several is an error.
  * Fields (Azure ML CLI v2 environment schema): $schema, name (required, the
  * asset name rule), version (required in declared mode; the asset version
- * rule; read as written, so 1.10 stays "1.10"), description, tags and
+ * rule; read as written, so 1.10 stays "1.10"; not "latest", not 0, no
+ * leading zeros, not a YAML float such as 1e3), description, tags and
  * properties (string keys, scalar values), exactly one of image (a Docker
  * reference) or build {path, dockerfile_path}, conda_file (with image only;
  * a path relative to the YAML, validated by conda.h), os_type (linux or
  * windows), inference_config, datastore. Anything else is an error.
  * build.path must be a folder inside `dir` (local contexts only: URLs are
- * refused), holding dockerfile_path.
+ * refused), holding dockerfile_path; conda_file a file inside `dir`.
+ *
+ * Containment (docs/security.md): `dir`, the YAML files read, conda_file,
+ * build.path and every file of the build context resolve, symbolic links
+ * followed, inside the workspace (fs_workspace) and inside `dir`; anything
+ * else is ERR_INPUT naming the folder, or the YAML line and field that
+ * named it, before a byte of it is read.
  *
  * The content hash is SHA-256 over `canonical`, lines of
  *   "mlops-environment 1", "image <json string>", "os_type <json string>",

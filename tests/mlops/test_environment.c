@@ -1,12 +1,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "mlops/env_plan.h"
 #include "mlops/environment.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
@@ -19,10 +21,14 @@ static char root[] = "/tmp/environment-test-XXXXXX";
 static void setup(void)
 {
 	tmpdir_make(root);
+	/* These tests read both tests/fixtures and /tmp: the whole file system
+	 * is their workspace, but for the containment tests, which narrow it. */
+	fs_set_workspace("/");
 }
 
 static void teardown(void)
 {
+	fs_set_workspace(NULL);
 	tmpdir_remove(root);
 }
 
@@ -580,4 +586,173 @@ Test(environment, the_yaml_must_be_unambiguous)
 			"no environment YAML");
 	cr_assert_fails(environment_load(&env, "tests/fixtures/environments/nope", ENV_VERSIONING_DECLARED),
 			ERR_IO, "not a folder");
+}
+
+/* ---- a repository cannot make Environment-CD register or upload runner files ---- */
+
+/* A workspace of its own under root, and a runner file outside it. */
+static char *hostile_setup(void)
+{
+	char *ws = xasprintf("%s/ws", root);
+
+	tmpdir_write(root, "runner/shadow", "root:$6$secret-hash:19000:0:99999:7:::\n");
+	tmpdir_write(root, "runner/conda.yml", "name: stolen\ndependencies: [secret-package]\n");
+	tmpdir_write(root, "runner/environment.yml", "name: evil\nversion: \"1\"\nimage: ubuntu\n");
+	tmpdir_write(root, "ws/outside.yml", "name: shared\ndependencies: [python]\n");
+	cr_assert_ok(fs_mkdirs(ws));
+	fs_set_workspace(ws);
+	return ws;
+}
+
+static void link_to(const char *rel, const char *target_rel)
+{
+	char *path = xasprintf("%s/%s", root, rel), *target = xasprintf("%s/%s", root, target_rel);
+
+	cr_assert_eq(symlink(target, path), 0, "symlink %s", path);
+	free(path);
+	free(target);
+}
+
+Test(environment, a_conda_file_climbing_out_of_the_environment_folder_is_refused)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/e", ws);
+
+	tmpdir_write(root, "ws/environments/e/environment.yml",
+		     "name: e\nversion: \"1\"\nimage: " IMAGE "\nconda_file: ../../outside.yml\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"e/environment.yml:4:13: field 'conda_file': '../../outside.yml' must be a "
+			"file inside the environment folder");
+	free(dir);
+	free(ws);
+}
+
+Test(environment, a_conda_file_that_links_to_a_runner_file_is_not_registered)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/e", ws);
+
+	tmpdir_write(root, "ws/environments/e/environment.yml",
+		     "name: e\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n");
+	link_to("ws/environments/e/conda.yml", "runner/conda.yml");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"e/environment.yml:4:13: field 'conda_file': 'conda.yml' must be a file inside");
+	cr_assert_null(env.conda.canonical);
+	free(dir);
+	free(ws);
+}
+
+Test(environment, a_build_context_with_a_link_to_a_runner_file_is_refused_at_build_path)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/b", ws);
+
+	tmpdir_write(root, "ws/environments/b/environment.yml",
+		     "name: b\nversion: \"1\"\nbuild:\n  path: docker\n");
+	tmpdir_write(root, "ws/environments/b/docker/Dockerfile", "FROM ubuntu\nCOPY . /\n");
+	link_to("ws/environments/b/docker/shadow", "runner/shadow");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"b/environment.yml:4:9: field 'build.path': ");
+	cr_assert(strstr(error_message(), "docker/shadow: a symbolic link to outside the folder"),
+		  "%s", error_message());
+	free(dir);
+	free(ws);
+}
+
+Test(environment, a_build_context_that_is_a_link_out_of_the_workspace_is_refused)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/c", ws);
+
+	tmpdir_write(root, "ws/environments/c/environment.yml",
+		     "name: c\nversion: \"1\"\nbuild:\n  path: docker\n");
+	tmpdir_write(root, "runner/docker/Dockerfile", "FROM ubuntu\n");
+	link_to("ws/environments/c/docker", "runner/docker");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"c/environment.yml:4:9: field 'build.path': 'docker' must be a folder inside");
+	free(dir);
+	free(ws);
+}
+
+Test(environment, an_environment_folder_that_links_out_of_the_workspace_is_refused)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	struct env_plan plan = ENV_PLAN_INIT;
+	char *ws = hostile_setup(), *envs = xasprintf("%s/environments", ws);
+
+	tmpdir_write(root, "ws/environments/good/environment.yml",
+		     "name: good\nversion: \"1\"\nimage: " IMAGE "\n");
+	link_to("ws/environments/evil", "runner");
+	cr_assert_ok(env_plan_load(&plan, envs, ENV_VERSIONING_DECLARED));
+	cr_assert_eq(plan.nr, 2);
+	cr_assert_eq(plan.invalid, 1);
+	cr_assert(plan.items[0].failed, "environments/evil is refused");
+	cr_assert(strstr(plan.items[0].error, "environments/evil: an environment folder that leads "
+		  "outside the workspace"), "%s", plan.items[0].error);
+	cr_assert(strstr(plan.items[0].where.file, "environments/evil"), "%s", plan.items[0].where.file);
+	cr_assert(!plan.items[1].failed, "%s", plan.items[1].error);
+	env_plan_release(&plan);
+	environment_release(&env);
+	free(envs);
+	free(ws);
+}
+
+Test(environment, an_environment_yaml_that_links_to_a_runner_file_is_not_read)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/y", ws);
+	char *yml = xasprintf("%s/environment.yml", dir);
+
+	cr_assert_ok(fs_mkdirs(dir));
+	link_to("ws/environments/y/environment.yml", "runner/shadow");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"leads outside the workspace");
+	cr_assert_null(strstr(error_message(), "secret-hash"), "%s", error_message());
+	/* Found by shape, too. */
+	cr_assert_eq(unlink(yml), 0);
+	link_to("ws/environments/y/passwd.yml", "runner/shadow");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+			"leads outside the workspace");
+	cr_assert_null(strstr(error_message(), "secret-hash"), "%s", error_message());
+	free(yml);
+	free(dir);
+	free(ws);
+}
+
+Test(environment, versions_are_whole_numbers_from_one_without_leading_zeros)
+{
+	static const char *const bad[][2] = {
+		{ "latest", "is reserved" }, { "\"latest\"", "is reserved" }, { "LATEST", "is reserved" },
+		{ "0", "versions start at 1" }, { "\"0.0\"", "versions start at 1" },
+		{ "01", "leading zero" }, { "\"007\"", "leading zero" }, { "1.01", "leading zero" },
+		{ "1e3", "(1000, not 1e3)" }, { "\"1E3\"", "not a version" }, { "0x10", "not a version" },
+	};
+	static const char *const good[] = { "1", "\"2\"", "10", "1.10", "\"2.0.1\"", "beta", "0.1" };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct environment env = ENVIRONMENT_INIT;
+		struct buf yml = BUF_INIT;
+		char *dir = xasprintf("%s/v%zu", root, i);
+
+		buf_addf(&yml, "name: v\nversion: %s\nimage: " IMAGE "\n", bad[i][0]);
+		tmpdir_write(dir, "environment.yml", yml.data);
+		cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
+				"environment.yml:2:10: field 'version': '");
+		cr_assert(strstr(error_message(), bad[i][1]), "%s: %s", bad[i][0], error_message());
+		buf_release(&yml);
+		free(dir);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct environment env = ENVIRONMENT_INIT;
+		struct buf yml = BUF_INIT;
+		char *dir = xasprintf("%s/g%zu", root, i);
+
+		buf_addf(&yml, "name: v\nversion: %s\nimage: " IMAGE "\n", good[i]);
+		tmpdir_write(dir, "environment.yml", yml.data);
+		cr_assert_ok(environment_load(&env, dir, ENV_VERSIONING_DECLARED));
+		environment_release(&env);
+		buf_release(&yml);
+		free(dir);
+	}
 }
