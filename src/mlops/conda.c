@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/yaml.h"
@@ -10,7 +11,6 @@
 #include "core/banned.h"
 
 /* Specs are echoed in messages; a hostile one must not flood the log. */
-#define SHOWN "%.200s"
 
 /* ---- conda match specs ---- */
 
@@ -36,7 +36,7 @@ static int bad_spec(const char *spec, const char *fmt, const char *detail)
 	int ret;
 
 	buf_addf(&why, fmt, detail);
-	ret = error_set(ERR_INPUT, "invalid conda spec '" SHOWN "': %s", spec, why.data);
+	ret = error_set(ERR_INPUT, "invalid conda spec '%s': %s", excerpt(spec), why.data);
 	buf_release(&why);
 	return ret;
 }
@@ -67,10 +67,10 @@ static int check_version_word(const char *spec, const char *v, size_t n)
 	for (i = 0; i < n && !ret; i++)
 		if (!is_version_char((unsigned char)v[i])) {
 			char c[2] = { v[i], 0 };
-			ret = bad_spec(spec, "illegal character '%s' in the version", c);
+			ret = bad_spec(spec, "illegal character '%s' in the version", excerpt(c));
 		}
 	if (!ret && (strstr(word.data, "..") || strchr("._", v[0]) || strchr("._", v[n - 1])))
-		ret = bad_spec(spec, "version '%s' has an empty segment", word.data);
+		ret = bad_spec(spec, "version '%s' has an empty segment", excerpt(word.data));
 	buf_release(&word);
 	return ret;
 }
@@ -95,12 +95,12 @@ static int check_version_expr(const char *spec, const char *s, size_t n, int fir
 			op = end - start;
 		if (op && first_bare && start == 0) {
 			char c[2] = { s[0], 0 };
-			return bad_spec(spec, "'=' followed by the operator '%s'", c);
+			return bad_spec(spec, "'=' followed by the operator '%s'", excerpt(c));
 		}
 		if (start + op == end) {
 			int ret;
 			buf_add(&opbuf, s + start, op);
-			ret = op ? bad_spec(spec, "'%s' needs a version after it", opbuf.data)
+			ret = op ? bad_spec(spec, "'%s' needs a version after it", excerpt(opbuf.data))
 				 : bad_spec(spec, "%s", "an empty version constraint (a stray ',' or '|')");
 			buf_release(&opbuf);
 			return ret;
@@ -122,7 +122,7 @@ static int check_build(const char *spec, const char *b, size_t n)
 	for (i = 0; i < n; i++)
 		if (!is_version_char((unsigned char)b[i])) {
 			char c[2] = { b[i], 0 };
-			return bad_spec(spec, "illegal character '%s' in the build string", c);
+			return bad_spec(spec, "illegal character '%s' in the build string", excerpt(c));
 		}
 	return 0;
 }
@@ -150,7 +150,7 @@ static int check_brackets(const char *spec, const char **pp)
 			struct buf k = BUF_INIT;
 			int ret;
 			buf_add(&k, key, klen);
-			ret = bad_spec(spec, "unknown bracket key '%s'", k.data);
+			ret = bad_spec(spec, "unknown bracket key '%s'", excerpt(k.data));
 			buf_release(&k);
 			return ret;
 		}
@@ -235,7 +235,7 @@ static int check_version_part(const char *spec, const char *rest)
 			ret = check_build(spec, sp + 1, strlen(sp + 1));
 	} else {
 		char c[2] = { *s, 0 };
-		ret = bad_spec(spec, "illegal character '%s' after the package name", c);
+		ret = bad_spec(spec, "illegal character '%s' after the package name", excerpt(c));
 	}
 	buf_release(&v);
 	return ret;
@@ -253,7 +253,7 @@ int conda_check_spec(const char *spec)
 		for (q = spec; q < sep; q++)
 			if (!is_channel_char((unsigned char)*q)) {
 				char c[2] = { *q, 0 };
-				return bad_spec(spec, "illegal character '%s' in the channel", c);
+				return bad_spec(spec, "illegal character '%s' in the channel", excerpt(c));
 			}
 		p = sep + 2;
 	}
@@ -279,7 +279,8 @@ static int bad_pip(const char *spec, const char *fmt, const char *detail)
 	int ret;
 
 	buf_addf(&why, fmt, detail);
-	ret = error_set(ERR_INPUT, "invalid pip requirement '" SHOWN "': %s", spec, why.data);
+	ret = error_set(ERR_INPUT, "invalid pip requirement '%s': %s", excerpt(spec),
+			why.data);
 	buf_release(&why);
 	return ret;
 }
@@ -341,7 +342,7 @@ static int check_pip_option(const char *spec)
 		struct buf opt = BUF_INIT;
 		int ret;
 		buf_add(&opt, spec, n);
-		ret = bad_pip(spec, "unknown pip option '%s'", opt.data);
+		ret = bad_pip(spec, "unknown pip option '%s'", excerpt(opt.data));
 		buf_release(&opt);
 		return ret;
 	}
@@ -414,7 +415,7 @@ static int check_pip_versions(const char *spec, const char **pp)
 				p++;
 		}
 		if (p == v) {
-			int ret = bad_pip(spec, "'%s' needs a version after it", opbuf.data);
+			int ret = bad_pip(spec, "'%s' needs a version after it", excerpt(opbuf.data));
 			buf_release(&opbuf);
 			return ret;
 		}
@@ -465,7 +466,7 @@ static int check_trailing_options(const char *spec, const char *p)
 	while (*(p = skip_ws(p))) {
 		const char *h;
 		if (strncmp(p, "--hash=", 7))
-			return bad_pip(spec, "unexpected '" SHOWN "'", p);
+			return bad_pip(spec, "unexpected '%s'", excerpt(p));
 		h = strchr(p + 7, ':');
 		if (!h || h == p + 7 || !isxdigit((unsigned char)h[1]))
 			return bad_pip(spec, "%s", "--hash needs 'algorithm:hexdigest'");
@@ -492,7 +493,7 @@ int conda_check_pip_spec(const char *spec)
 		p = skip_ws(url_end);
 		if (*p == ';')
 			return check_markers(spec, p + 1);
-		return *p ? bad_pip(spec, "unexpected '" SHOWN "' after the URL", p) : 0;
+		return *p ? bad_pip(spec, "unexpected '%s' after the URL", excerpt(p)) : 0;
 	}
 	p = scan_identifier(spec);
 	if (!p)
@@ -653,7 +654,7 @@ static int check_variables(const struct yaml_doc *doc)
 		if (!cJSON_IsString(item) && !cJSON_IsNumber(item) && !cJSON_IsBool(item))
 			return yaml_error_at(doc, item, ERR_YAML,
 					     "field 'variables.%s' is %s, expected a string, number or boolean",
-					     item->string, json_type_name(item));
+					     excerpt(item->string), json_type_name(item));
 	return 0;
 }
 
@@ -685,7 +686,7 @@ static int check_document(const struct yaml_doc *doc)
 		if (!known[i])
 			return yaml_error_at(doc, item, ERR_INPUT,
 					     "field '%s': unknown in a conda file (known: name, channels, "
-					     "dependencies, prefix, variables)", item->string);
+					     "dependencies, prefix, variables)", excerpt(item->string));
 	}
 	if ((ret = check_optional_string(doc, "name")) ||
 	    (ret = check_optional_string(doc, "prefix")) ||

@@ -186,3 +186,29 @@ Test(conda, spec_names_key_the_diff)
 		buf_release(&name);
 	}
 }
+
+Test(conda, errors_quote_the_file_short_and_on_one_line)
+{
+	/* A spec and a key are file text: a newline, an escape or a long secret stays out. */
+	static const char *const cases[][2] = {
+		{ "dependencies:\n  - \"numpy\\r::error::forged 0123456789012345678901234567890123456789-tail\"\n",
+		  "invalid conda spec 'numpy\\r::error::forged" },
+		{ "dependencies:\n  - pip:\n    - \"pandas==2 \\u001b[2J 0123456789012345678901234567890123456789-tail\"\n",
+		  "invalid pip requirement 'pandas==2 \\x1b[2J" },
+		{ "dependencies: [numpy]\n\"token\\nghp_0123456789012345678901234567890123456789-tail\": 1\n",
+		  "field 'token\\nghp_" },
+		{ "dependencies: [\"numpy=1.0\\u0007\"]\n", "illegal character '\\x07'" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conda_file c = CONDA_FILE_INIT;
+
+		cr_assert(conda_load_string(&c, cases[i][0], strlen(cases[i][0]), "conda.yml") < 0,
+			  "case %zu was accepted", i);
+		cr_assert(strstr(error_message(), cases[i][1]), "case %zu: '%s' lacks '%s'", i,
+			  error_message(), cases[i][1]);
+		cr_assert_null(strpbrk(error_message(), "\r\n\x1b\x07"), "case %zu: %s", i, error_message());
+		cr_assert_null(strstr(error_message(), "-tail"), "case %zu: %s", i, error_message());
+	}
+}
