@@ -25,8 +25,10 @@ static void check_lines(const char *text, size_t size)
 		buf_reset(&line);
 		buf_add(&line, text + start, i - start);
 		if (strlen(line.data) == line.len) {
-			conda_check_spec(line.data);
-			conda_check_pip_spec(line.data);
+			if (conda_check_spec(line.data) && strpbrk(error_message(), "\r\n\x1b"))
+				abort();
+			if (conda_check_pip_spec(line.data) && strpbrk(error_message(), "\r\n\x1b"))
+				abort();
 			buf_reset(&name);
 			conda_spec_name(&name, line.data);
 		}
@@ -47,6 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (conda_canonical_text(&canon, text, size, "fuzz.yml") || strcmp(canon.data, c.canonical))
 			abort();
 		conda_file_release(&c);
+	} else if (strpbrk(error_message(), "\r\n\x1b")) {
+		abort(); /* file text reaches a message only as a one-line excerpt */
 	} else {
 		conda_canonical_text(&canon, text, size, "fuzz.yml");
 	}

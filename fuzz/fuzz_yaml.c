@@ -1,6 +1,8 @@
 /* libFuzzer target: the YAML loader and its typed getters on any input. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -15,7 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s;
 	int line, col;
 
-	if (!yaml_load_string(&doc, (const char *)data, size, "fuzz.yml")) {
+	if (yaml_load_string(&doc, (const char *)data, size, "fuzz.yml")) {
+		/* An error quotes the file only as an excerpt: always one printable line. */
+		if (strpbrk(error_message(), "\r\n\x1b"))
+			abort();
+	} else {
 		yaml_get_text(&doc, &s, doc.root, "version");
 		yaml_get_string(&doc, &s, doc.root, "name");
 		yaml_get_object(&doc, &obj, doc.root, "conda_file.dependencies[0]");
