@@ -37,10 +37,17 @@ int dataset_find_yaml(char **path_out, const char *dir);
 /*
  * Loads and checks the asset at `yaml_path`: known fields only, name and
  * version by Azure's rules, type uri_file (path is a file), uri_folder (a
- * folder) or mltable (a folder holding an MLTable file), and a local `path`
- * inside the dataset's folder (remote azureml:// or https:// paths are
- * refused: this workflow uploads data it has). Every error names the file,
- * line and field. Hashes the data (streamed).
+ * folder) or mltable (a folder holding an MLTable file), and a local,
+ * relative `path` inside the dataset's folder (remote azureml:// or
+ * https:// paths are refused: this workflow uploads data it has). Every
+ * error names the file, line and field. Hashes the data (streamed).
+ *
+ * Containment (docs/security.md): the YAML and the data resolve, symbolic
+ * links followed, inside the workspace (fs_workspace) and the data inside
+ * the dataset's folder; the hash walk refuses a link out of the data
+ * folder (fs_walk), and that refusal is located at the `path:` line. So
+ * every file that dataset_sync later uploads was checked here, before any
+ * Azure call.
  */
 int dataset_load(struct dataset *out, const char *yaml_path);
 void dataset_release(struct dataset *d);
@@ -68,7 +75,9 @@ struct dataset_set {
 /*
  * Loads the dataset in each sub-folder of `root`, all checked before any
  * is used; the first bad one is the error (file, line and field). A
- * missing `root` is no error: there are simply no datasets.
+ * sub-folder that leads outside the workspace (a symbolic link) is an
+ * ERR_INPUT naming it, before anything in it is read. A missing `root` is
+ * no error: there are simply no datasets.
  */
 int dataset_load_all(struct dataset_set *out, const char *root);
 void dataset_set_release(struct dataset_set *set);
