@@ -37,7 +37,9 @@ struct env_plan {
 #define ENV_PLAN_INIT { NULL, 0, 0, 0, 0 }
 
 /* Loads every sub-folder of `root` (sorted). A folder that fails its
- * checks is recorded, not fatal; a missing or empty `root` is ERR_INPUT. */
+ * checks is recorded, not fatal; a sub-folder that leads outside the
+ * workspace (a symbolic link) is such a failure, named by its folder and
+ * never read (environment_load); a missing or empty `root` is ERR_INPUT. */
 int env_plan_load(struct env_plan *out, const char *root, enum env_versioning mode);
 
 /* Compares each valid entry with the workspace and decides (env_decide). */
