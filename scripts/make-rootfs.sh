@@ -13,7 +13,9 @@
 #   tmp/                                1777
 #
 # No shell, no passwd (the runner runs container actions as root), no
-# /etc/hosts or /etc/resolv.conf (docker injects both).
+# /etc/hosts or /etc/resolv.conf (docker injects both), no gconv modules or
+# locales (the zip writer's UTF-8 names need only the converters glibc builds
+# in; see build-static.sh).
 set -eu
 
 [ $# -eq 2 ] || { echo "usage: $0 BINARY DESTDIR" >&2; exit 2; }

@@ -24,10 +24,15 @@
 #           hold nothing new: nothing may write to a hard-coded /github path.
 #
 # Cases are functions named case_*; add one per behaviour and call it from
-# main at the end. case_sandbox runs environment-ci, workspace-cd (what-if)
-# and environment-cd successfully, in both layouts, against a private
-# sandbox (sandbox/sandbox.sh, stopped by the EXIT trap): TLS through its
-# HTTPS_PROXY with its CA mounted into the root; skipped if it cannot start.
+# main at the end. case_zip runs the program's zip writer, linked against the
+# static libraries, in the empty root and opens its archive with Python's
+# zipfile (a UTF-8 name included). case_sandbox runs environment-ci,
+# workspace-cd (what-if, then for real), environment-cd and model-ci
+# successfully, in both layouts, against a private sandbox (sandbox/sandbox.sh,
+# stopped by the EXIT trap): TLS through its HTTPS_PROXY with its CA mounted
+# into the root; Model-CI's job really runs and its log artifact is fetched
+# back from the sandbox's results service and unzipped; then model-ci once
+# more from a terminal (--artifacts); skipped if the sandbox cannot start.
 # Last line: "N passed, M failed" (", K skipped" when a case could not run).
 # Exit: 0 all passed, 1 a failure, 77 skipped (not root, no unshare/chroot).
 set -u
@@ -539,6 +544,7 @@ case_network() {
 # SSL_CERT_FILE. HTTPS_PROXY, NO_PROXY and SSL_CERT_FILE are passed the way
 # the runner passes a job's env: to the container; nothing else leaks in.
 SB_CTL="" SB_PROXY="" SB_NO_PROXY="" SB_CA="" SB_CREDS="" SB_RG="" SB_WS=""
+SB_RESULTS="" SB_RUNTIME_URL="" SB_RUNTIME_TOKEN=""
 SB_REASON=""
 start_sandbox() {
 	local i
@@ -558,8 +564,10 @@ start_sandbox() {
 		printf 'SB_CTL=%q SB_PROXY=%q SB_NO_PROXY=%q SB_CA=%q SB_CREDS=%q SB_RG=%q SB_WS=%q\n' \
 			"${SANDBOX_CONTROL_URL:-}" "${HTTPS_PROXY:-}" "${NO_PROXY:-}" "${SSL_CERT_FILE:-}" \
 			"${AZURE_CREDENTIALS:-}" "${AZURE_RESOURCE_GROUP:-}" "${AZURE_ML_WORKSPACE:-}"
+		printf 'SB_RESULTS=%q SB_RUNTIME_URL=%q SB_RUNTIME_TOKEN=%q\n' "${ACTIONS_RESULTS_URL:-}" \
+			"${ACTIONS_RUNTIME_URL:-}" "${ACTIONS_RUNTIME_TOKEN:-}"
 	)"
-	for i in SB_CTL SB_PROXY SB_CA SB_CREDS SB_RG SB_WS; do
+	for i in SB_CTL SB_PROXY SB_CA SB_CREDS SB_RG SB_WS SB_RESULTS SB_RUNTIME_TOKEN; do
 		[ -n "${!i}" ] || { SB_REASON="$SB_DIR/env lacks ${i#SB_}"; return 1; }
 	done
 	[ -s "$SB_CA" ] || { SB_REASON="no CA file $SB_CA"; return 1; }
@@ -569,13 +577,14 @@ start_sandbox() {
 # sb_ctl PATH [CURL ARGS...]: the control API (plain HTTP on loopback).
 sb_ctl() { local p=$1; shift; curl -s --noproxy '*' --max-time 20 "$@" "$SB_CTL$p"; }
 
-# with_sandbox: the repository's .cloud/, datasets/ and environments/ copied
-# into this run's workspace (never touching the repo), the sandbox CA mounted
-# into the root; SB_ENV gets the job env and the sign-in inputs.
+# with_sandbox: the repository's .cloud/, datasets/, environments/, jobs/
+# and training/ copied into this run's workspace (never touching the repo),
+# the sandbox CA mounted into the root; SB_ENV gets the job env and the
+# sign-in inputs.
 SB_ENV=()
 with_sandbox() {
 	local ca
-	cp -a "$REPO/.cloud" "$REPO/datasets" "$REPO/environments" "$WS_HOST/"
+	cp -a "$REPO/.cloud" "$REPO/datasets" "$REPO/environments" "$REPO/jobs" "$REPO/training" "$WS_HOST/"
 	if [ "$LAYOUT" = runner ]; then
 		# In the mounted runner temp (the mount point must exist there).
 		ca=/github/runner_temp/sandbox-ca.pem
@@ -707,7 +716,155 @@ for name, e in sorted(envs.items()):
 	fi
 }
 
-SANDBOX_CASES=(environment_ci workspace_whatif environment_cd)
+# --- zips: the static libarchive in the image's root --------------------------
+# check_zip ZIP [NAME=TEXT]...: ZIP opens with Python's zipfile, every
+# member's CRC checks (testzip), each NAME is a member whose contents hold
+# TEXT, and every non-ASCII name carries the UTF-8 flag (bit 11), so it reads
+# back as written. Prints what it found; on a failure, why.
+check_zip() {
+	python3 -c 'import os, sys, zipfile
+path, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+try:
+    z = zipfile.ZipFile(path)
+except Exception as e:
+    sys.exit("%s is not a zip (%d bytes): %s" % (path, os.path.getsize(path), e))
+bad = z.testzip()
+if bad is not None:
+    sys.exit("member %r fails its CRC" % bad)
+infos = {i.filename: i for i in z.infolist()}
+for i in infos.values():
+    if not i.filename.isascii() and not i.flag_bits & 0x800:
+        sys.exit("%r: non-ASCII name without the UTF-8 flag" % i.filename)
+for name, text in want.items():
+    if name not in infos:
+        sys.exit("no member %r (members: %s)" % (name, sorted(infos)))
+    if text not in z.read(name).decode("utf-8", "replace"):
+        sys.exit("member %r lacks %r" % (name, text))
+print("%d bytes, members %s" % (os.path.getsize(path), ", ".join(sorted(infos))))' "$@" 2>&1
+}
+
+# scripts/zip-check.c (the program's own core/zip.c) linked against the
+# static libraries as the release binary is, run in the image's root: no
+# gconv modules, no locale files. A UTF-8 name must come out flagged and
+# intact, and the contents whole.
+case_zip() {
+	local prefix=$REPO/build/static-deps/prefix ma what="zip in the empty root (static libarchive, core/zip.c)" msg
+	local u8=$'d\303\251j\303\240/na\303\257ve \342\234\223.txt' # déjà/naïve ✓.txt
+	if [ ! -f "$prefix/lib/libarchive.a" ] || ! command -v python3 >/dev/null; then
+		skip_case "$what: no static deps (run make static) or no python3"
+		return
+	fi
+	ma=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+	if ! (cd "$REPO" && PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig:/usr/lib/$ma/pkgconfig:/usr/share/pkgconfig \
+		sh -c 'cc -std=c17 -D_GNU_SOURCE -O2 -static -Isrc -o "$1" scripts/zip-check.c src/core/zip.c \
+			src/core/fs.c src/core/buf.c src/core/error.c \
+			$(pkg-config --static --cflags --libs libarchive libcrypto) -lpthread' \
+		zip-check "$T/zip-check") >"$T/zip-check.log" 2>&1; then
+		fail "$what: linking scripts/zip-check.c: $(tail -n 3 "$T/zip-check.log")"
+		return
+	fi
+	setup runner
+	cp "$T/zip-check" "$ROOT/usr/bin/zip-check"
+	mkdir -p "$WS_HOST/tree/logs" "$WS_HOST/tree/empty" "$WS_HOST/tree/${u8%/*}"
+	printf 'epoch 30/30 loss 0.1\n' >"$WS_HOST/tree/logs/std_log.txt"
+	printf 'utf-8 name\n' >"$WS_HOST/tree/$u8"
+	run /usr/bin/zip-check /github/workspace/tree /github/workspace/out.zip
+	if [ $RC -ne 0 ]; then
+		fail "$what: zip-check exits 0 (got $RC)"
+	elif ! msg=$(check_zip "$WS_HOST/out.zip" "$u8=utf-8 name" "logs/std_log.txt=epoch 30/30" "empty/="); then
+		fail "$what: $msg"
+	else
+		pass "$what: $msg"
+	fi
+}
+
+# fetch_artifact NAME FILE: the finalized artifact NAME of the sandbox's run,
+# downloaded as the toolkit downloads one (GetSignedArtifactURL through the
+# proxy, then the signed blob URL), into FILE; the reason in FETCH_ERR.
+FETCH_ERR=""
+fetch_artifact() {
+	FETCH_ERR=$(python3 -c 'import base64, json, ssl, sys, urllib.request
+name, out, proxy, ca, results, token = sys.argv[1:]
+claims = token.split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+scope = [s for s in claims["scp"].split() if s.startswith("Actions.Results:")][0]
+run, job = scope.split(":")[1:3]
+open_url = urllib.request.build_opener(urllib.request.ProxyHandler({"https": proxy}),
+    urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca))).open
+req = urllib.request.Request(results.rstrip("/") + "/twirp/github.actions.results.api.v1.ArtifactService/GetSignedArtifactURL",
+    data=json.dumps({"workflow_run_backend_id": run, "workflow_job_run_backend_id": job, "name": name}).encode(),
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+try:
+    url = json.load(open_url(req, timeout=20))["signed_url"]
+except urllib.error.HTTPError as e:
+    sys.exit("GetSignedArtifactURL: %d %s" % (e.code, e.read().decode("utf-8", "replace")))
+with open(out, "wb") as f:
+    f.write(open_url(url, timeout=20).read())' "$1" "$2" "$SB_PROXY" "$SB_CA" "$SB_RESULTS" "$SB_RUNTIME_TOKEN" 2>&1)
+}
+
+# Model-CI end to end: Workspace-CD first (it registers the churn data the
+# shipped jobs/train.yml reads; train-env is registered by environment_cd,
+# which SANDBOX_CASES runs before). The job really runs in the sandbox; its
+# logs must come back as artifact training-logs-<job> in the sandbox's
+# results service (the runtime token and results URL passed as the runner
+# passes them), fetched and opened with Python's zipfile.
+SB_ARTIFACT_ENV=()
+sandbox_model_ci() {
+	local what="$1: model-ci against the sandbox, log artifact included" job art zip msg
+	if ! sandbox_run "$1" workspace-cd; then
+		fail "$what: workspace-cd first (the churn data): $SB_WHY"
+		return
+	fi
+	SB_ARTIFACT_ENV=("ACTIONS_RESULTS_URL=$SB_RESULTS" "ACTIONS_RUNTIME_URL=$SB_RUNTIME_URL"
+		"ACTIONS_RUNTIME_TOKEN=$SB_RUNTIME_TOKEN")
+	if ! sandbox_run "$1" model-ci "${SB_ARTIFACT_ENV[@]}"; then
+		fail "$what: $SB_WHY"
+		return
+	fi
+	job=${OUT[job-name]:-}
+	art=training-logs-$job
+	zip=$RUN_DIR/artifact.zip
+	if [ "${OUT[status]:-}" != Completed ] || [ -z "$job" ]; then
+		fail "$what: outputs status=Completed and a job-name (got '${OUT[status]:-}', '$job')"
+	elif both | grep -qE 'job logs not (uploaded|kept)'; then
+		fail "$what: the logs uploaded (got: $(both | grep -m 1 -E 'job logs not (uploaded|kept)'))"
+	elif ! fetch_artifact "$art" "$zip"; then
+		fail "$what: artifact $art in the results service: $FETCH_ERR"
+	elif ! msg=$(check_zip "$zip" "user_logs/std_log.txt=test accuracy"); then
+		fail "$what: artifact $art: $msg"
+	elif ! grep -qF "$art" "$SUMMARY_FILE"; then
+		fail "$what: the step summary names artifact $art"
+	else
+		pass "$what: exit 0, status=Completed, artifact $art: $msg"
+	fi
+}
+
+# The same from a terminal (no CI host): the artifact is a zip in
+# --artifacts DIR (here in the mounted workspace), the outputs one JSON
+# object on stdout. Runs after the layouts, on the data and environment
+# they registered.
+sandbox_model_ci_terminal() {
+	local what="terminal: model-ci against the sandbox, --artifacts zip" job zip msg
+	setup runner
+	with_sandbox
+	CENV=("PATH=/usr/bin" "HOSTNAME=$CONTAINER_HOSTNAME" "HOME=/github/home")
+	run /usr/bin/mlops model-ci --artifacts /github/workspace/artifacts -- "${SB_ENV[@]}"
+	job=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["job-name"])' "$RUN_DIR/stdout" 2>/dev/null)
+	zip=$WS_HOST/artifacts/training-logs-$job.zip
+	if [ $RC -ne 0 ]; then
+		fail "$what: exit 0 (got $RC)"
+	elif [ -z "$job" ]; then
+		fail "$what: stdout is a JSON object with job-name"
+	elif [ ! -s "$zip" ]; then
+		fail "$what: a non-empty artifacts/training-logs-$job.zip (artifacts/: $(ls -l "$WS_HOST/artifacts" 2>&1 | tail -n +2))"
+	elif ! msg=$(check_zip "$zip" "user_logs/std_log.txt=test accuracy"); then
+		fail "$what: $msg"
+	else
+		pass "$what: exit 0, artifacts/training-logs-$job.zip: $msg"
+	fi
+}
+
+SANDBOX_CASES=(environment_ci workspace_whatif environment_cd model_ci)
 case_sandbox() {
 	local layout c
 	if ! start_sandbox; then
@@ -717,16 +874,20 @@ case_sandbox() {
 			done
 		done
 		skip_case "runner: environment-ci against the sandbox without its CA: $SB_REASON"
+		skip_case "terminal: model-ci against the sandbox: $SB_REASON"
 		return
 	fi
 	for layout in runner act; do
-		# Each layout starts from a fresh sandbox (nothing registered).
-		if ! sb_ctl /reset -X POST >/dev/null; then
-			fail "$layout: POST $SB_CTL/reset"
+		# Each layout starts from a fresh sandbox (nothing registered); jobs
+		# and long-running operations step quickly.
+		if ! sb_ctl /reset -X POST >/dev/null ||
+			! sb_ctl /config -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' >/dev/null; then
+			fail "$layout: POST $SB_CTL/reset and /config"
 			continue
 		fi
 		for c in "${SANDBOX_CASES[@]}"; do "sandbox_$c" "$layout"; done
 	done
+	sandbox_model_ci_terminal
 	sandbox_untrusted_ca runner
 }
 
@@ -737,6 +898,7 @@ case_help
 case_version
 case_missing_input
 case_network
+case_zip
 case_sandbox
 RUN_DIR=""
 if [ "$SKIPPED" -gt 0 ]; then
