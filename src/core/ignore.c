@@ -18,7 +18,7 @@
 
 /* ---- wildmatch ---- */
 
-enum { GLOB_MATCH, GLOB_NOMATCH, GLOB_ABORT_ALL, GLOB_ABORT_TO_STARSTAR };
+enum { GLOB_MATCH, GLOB_NOMATCH, GLOB_ABORT_ALL };
 
 static int glob_special(unsigned char c)
 {
@@ -100,106 +100,153 @@ static int bracket(const unsigned char **pp, unsigned char c, int pathname)
 }
 
 /*
- * `pat` is where the whole pattern starts (a "**" must follow it or a '/'
- * to cross directories). The ABORT answers cut the backtracking short, as
- * rsync's and git's wildmatch do, so that no pattern takes exponential time:
- * ABORT_ALL when the text ran out (no later start of a '*' can match),
- * ABORT_TO_STARSTAR when a single '*' met a '/' (only an outer "**" may
- * try further).
+ * The matcher. git's wildmatch backtracks: every '*' tries each place the
+ * rest could start, so "**" + "/a*" repeated, against a long path, takes
+ * time exponential in the stars (git itself stalls on it). Here each star
+ * group remembers, for each text position, whether the rest matches from
+ * there, so a match costs at most (star groups x text length) steps. The
+ * answers are wildmatch's: its ABORT shortcuts only prune tries that
+ * cannot succeed.
  */
-static int glob_at(const unsigned char *pat, const unsigned char *p, const unsigned char *t,
-		   int pathname)
-{
-	for (; *p; p++, t++) {
-		unsigned char tc = *t;
-		const unsigned char *stars;
-		int cross, r;
+struct glob {
+	const unsigned char *p, *t;
+	size_t tlen;
+	int pathname;
+	size_t *group;        /* pattern index of a star group's first '*' -> its number + 1 */
+	unsigned char *memo;  /* [group][text pos]: 0 unknown, 1 no, 2 yes; star, then run */
+	size_t groups;        /* room in memo */
+	size_t used;          /* groups met so far */
+};
 
-		if (!tc && *p != '*')
-			return GLOB_ABORT_ALL;
-		switch (*p) {
+static int star(struct glob *g, size_t i, size_t j);
+
+/* Whether p[i..] matches t[j..]; literals are walked, stars branch. */
+static int match_at(struct glob *g, size_t i, size_t j)
+{
+	const unsigned char *q;
+
+	for (;; i++, j++) {
+		unsigned char pc = g->p[i], tc = g->t[j];
+
+		if (!pc)
+			return !tc;
+		if (pc == '*')
+			return star(g, i, j);
+		if (!tc)
+			return 0;
+		switch (pc) {
 		case '\\':
 			/* the next character literally; a trailing '\' matches nothing */
-			if (*++p != tc)
-				return GLOB_NOMATCH;
-			continue;
+			if (g->p[++i] != tc)
+				return 0;
+			break;
 		case '?':
-			if (pathname && tc == '/')
-				return GLOB_NOMATCH;
-			continue;
+			if (g->pathname && tc == '/')
+				return 0;
+			break;
 		case '[':
-			if ((r = bracket(&p, tc, pathname)) != GLOB_MATCH)
-				return r;
-			continue;
-		case '*':
+			q = g->p + i;
+			if (bracket(&q, tc, g->pathname) != GLOB_MATCH)
+				return 0;
+			i = (size_t)(q - g->p);
 			break;
 		default:
-			if (*p != tc)
-				return GLOB_NOMATCH;
-			continue;
+			if (pc != tc)
+				return 0;
 		}
-		stars = p;
-		while (p[1] == '*')
-			p++;
-		p++; /* the first character after the stars */
-		if (p - stars == 1) {
-			cross = !pathname;
-		} else if (!pathname) {
-			cross = 1;
-		} else if ((stars == pat || stars[-1] == '/') &&
-			   (!*p || *p == '/' || (p[0] == '\\' && p[1] == '/'))) {
-			/* "**" as a whole component: "a/" "**" "/b" matches "a/b" too */
-			if (*p == '/' && glob_at(pat, p + 1, t, pathname) == GLOB_MATCH)
-				return GLOB_MATCH;
-			cross = 1;
-		} else {
-			cross = 0;
-		}
-		if (!*p) {
-			/* A trailing "**" takes everything, a trailing '*' the rest
-			 * of one component. */
-			if (!cross && strchr((const char *)t, '/'))
-				return GLOB_NOMATCH;
-			return GLOB_MATCH;
-		}
-		if (!cross && *p == '/') {
-			/* "*" + "/": the rest of this component, then on at the '/' */
-			const char *slash = strchr((const char *)t, '/');
-
-			if (!slash)
-				return GLOB_NOMATCH;
-			t = (const unsigned char *)slash;
-			continue; /* the loop steps over both slashes */
-		}
-		for (;;) {
-			if (!tc)
-				break;
-			if (!glob_special(*p)) {
-				/* skip to where the literal after the star can match */
-				while ((tc = *t) && (cross || tc != '/') && tc != *p)
-					t++;
-				if (tc != *p)
-					return GLOB_NOMATCH;
-			}
-			r = glob_at(pat, p, t, pathname);
-			if (r != GLOB_NOMATCH) {
-				if (!cross || r != GLOB_ABORT_TO_STARSTAR)
-					return r;
-			} else if (!cross && tc == '/') {
-				return GLOB_ABORT_TO_STARSTAR;
-			}
-			tc = *++t;
-		}
-		return GLOB_ABORT_ALL;
 	}
-	return *t ? GLOB_NOMATCH : GLOB_MATCH;
+}
+
+/*
+ * Whether the rest after the stars, p[e..], matches from some k >= j the
+ * stars can reach (`cross`: across '/'). Every position visited shares the
+ * answer: those before a match reach it, and none reach one if none does.
+ */
+static int run(struct glob *g, size_t gi, size_t e, size_t j, int cross)
+{
+	unsigned char *memo = g->memo + (g->groups + gi) * (g->tlen + 1);
+	size_t k, m;
+	int r;
+
+	for (k = j;; k++) {
+		if (memo[k]) {
+			r = memo[k] == 2;
+			break;
+		}
+		if (match_at(g, e, k)) {
+			r = 1;
+			break;
+		}
+		if (!g->t[k] || (!cross && g->t[k] == '/')) {
+			r = 0;
+			break;
+		}
+	}
+	for (m = j; m <= k; m++)
+		memo[m] = (unsigned char)(r ? 2 : 1);
+	return r;
+}
+
+static int star(struct glob *g, size_t i, size_t j)
+{
+	size_t gi, e = i;
+	unsigned char *memo;
+	const unsigned char *p = g->p;
+	int cross, boundary = 0, r;
+
+	if (!g->group[i]) {
+		if (g->used == g->groups)
+			return 0; /* more groups than counted: cannot happen */
+		g->group[i] = ++g->used;
+	}
+	gi = g->group[i] - 1;
+	memo = g->memo + gi * (g->tlen + 1);
+
+	if (memo[j])
+		return memo[j] == 2;
+	while (p[e] == '*')
+		e++;
+	if (e - i == 1) {
+		cross = !g->pathname;
+	} else if (!g->pathname) {
+		cross = 1;
+	} else {
+		/* "**" as a whole component crosses directories, else it is '*' */
+		boundary = (i == 0 || p[i - 1] == '/') &&
+			   (!p[e] || p[e] == '/' || (p[e] == '\\' && p[e + 1] == '/'));
+		cross = boundary;
+	}
+	if (!p[e])
+		/* trailing: "**" takes everything, '*' the rest of one component */
+		r = cross || !strchr((const char *)g->t + j, '/');
+	else
+		/* "a/" "**" "/b" matches "a/b" too: the "**" + "/" may be nothing */
+		r = (boundary && p[e] == '/' && match_at(g, e + 1, j)) ||
+		    run(g, gi, e, j, cross);
+	memo[j] = (unsigned char)(r ? 2 : 1);
+	return r;
 }
 
 int ignore_glob(const char *pattern, const char *text, int pathname)
 {
-	const unsigned char *p = (const unsigned char *)pattern;
+	struct glob g = { (const unsigned char *)pattern, (const unsigned char *)text,
+			  strlen(text), pathname, NULL, NULL, 0, 0 };
+	size_t plen = strlen(pattern), i;
+	int r;
 
-	return glob_at(p, p, (const unsigned char *)text, pathname) == GLOB_MATCH;
+	/* Room for every '*' that can start a group: one not after another,
+	 * or after an escaped one. */
+	for (i = 0; i < plen; i++)
+		g.groups += pattern[i] == '*' &&
+			    (!i || pattern[i - 1] != '*' || (i > 1 && pattern[i - 2] == '\\'));
+	if (g.groups) {
+		g.group = xcalloc(plen, sizeof(*g.group));
+		g.memo = xcalloc(2 * g.groups * (g.tlen + 1), 1);
+	}
+	r = match_at(&g, 0, 0);
+	free(g.group);
+	free(g.memo);
+	return r;
 }
 
 /* ---- rules ---- */
@@ -264,7 +311,9 @@ void ignore_parse(struct ignore *out, const char *text, size_t len)
 		size_t n = (size_t)((nl ? nl : end) - p);
 
 		line++;
-		if (n && p[0] != '#') {
+		/* Longer than any path: not a pattern (and no stack or memory
+		 * for a hostile one to eat). */
+		if (n && p[0] != '#' && n <= IGNORE_LINE_MAX) {
 			if (p[n - 1] == '\r')
 				n--;
 			n = strnlen(p, n); /* a NUL ends the line, as it does for git */
@@ -315,6 +364,8 @@ enum ignore_verdict ignore_match(const struct ignore *ig, const char *path, int 
 
 	if (line_out)
 		*line_out = 0;
+	if (strlen(path) > IGNORE_PATH_MAX)
+		return IGNORE_UNMATCHED;
 	while (i--) {
 		const struct ignore_rule *r = &ig->rules[i];
 

@@ -26,7 +26,15 @@
  *
  * Matching is case-sensitive (core.ignorecase=false, as on Linux). Pure:
  * no file system access. The rules own copies of their patterns.
+ *
+ * Two limits git does not have, so that a hostile file cannot exhaust the
+ * stack, memory or time: a line longer than IGNORE_LINE_MAX is no pattern,
+ * and a path longer than IGNORE_PATH_MAX (no path a walk meets is) matches
+ * nothing. Matching takes at most (star groups x path length) steps, where
+ * git's backtracking can take exponential time.
  */
+#define IGNORE_LINE_MAX 4096
+#define IGNORE_PATH_MAX 4096
 
 struct ignore_rule {
 	char *pattern;     /* without '!', the leading '/' and the trailing '/' */
