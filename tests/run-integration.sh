@@ -52,6 +52,7 @@ run_part "clients against the sandbox" tests/sandbox/run.sh "$(dirname "$mlops")
 run_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
 run_part "hostile repository against the sandbox" tests/workflows/hostile-repo-test.sh "$mlops"
 run_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
+run_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
 if [ -x tests/container/rootfs-test.sh ] && [ "${MLOPS_SKIP_CONTAINER:-0}" != 1 ]; then
 	run_part "container root" bash -c 'make -s rootfs >/dev/null && tests/container/rootfs-test.sh build/rootfs'
 fi

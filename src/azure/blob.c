@@ -1159,20 +1159,54 @@ struct walk_ctx {
 	const char *prefix;
 };
 
+/* Queues `path` as "<prefix>/<rel>". */
+static void upload_add_under(struct upload *u, const char *prefix, const char *path,
+			     const char *rel, uint64_t size)
+{
+	struct buf name = BUF_INIT;
+
+	buf_addstr(&name, prefix);
+	if (name.len && name.data[name.len - 1] != '/')
+		buf_addch(&name, '/');
+	buf_addstr(&name, rel);
+	upload_add(u, path, name.data, size);
+	buf_release(&name);
+}
+
 static int collect(const struct fs_entry *e, void *ctx)
 {
 	struct walk_ctx *w = ctx;
-	struct buf name = BUF_INIT;
 
-	if (e->is_dir)
-		return 0;
-	buf_addstr(&name, w->prefix);
-	if (name.len && name.data[name.len - 1] != '/')
-		buf_addch(&name, '/');
-	buf_addstr(&name, e->rel);
-	upload_add(w->u, e->path, name.data, e->size);
-	buf_release(&name);
+	if (!e->is_dir)
+		upload_add_under(w->u, w->prefix, e->path, e->rel, e->size);
 	return 0;
+}
+
+int blob_upload_files(struct blob_client *c, const char *prefix, const struct blob_file *files,
+		      size_t nr, const struct blob_upload_options *o, size_t *count_out)
+{
+	struct upload u;
+	size_t i;
+	int ret = 0;
+
+	upload_init(&u, c, o);
+	if (count_out)
+		*count_out = 0;
+	prefix = prefix ? prefix : "";
+	if (*prefix == '/')
+		ret = error_set(ERR_INPUT, "blob prefix '%s' must not start with '/'", prefix);
+	for (i = 0; !ret && i < nr; i++) {
+		if (!valid_name(files[i].name))
+			ret = error_set(ERR_INPUT, "'%s' is not a valid blob name", files[i].name);
+		else
+			upload_add_under(&u, prefix, files[i].path, files[i].name, files[i].size);
+	}
+	if (!ret)
+		ret = upload_run(&u);
+	if (count_out)
+		*count_out = u.uploaded;
+	upload_release(&u);
+	return ret;
 }
 
 int blob_upload_dir(struct blob_client *c, const char *prefix, const char *dir,

@@ -80,6 +80,22 @@ int blob_upload_file(struct blob_client *c, const char *name, const char *path,
 int blob_upload_dir(struct blob_client *c, const char *prefix, const char *dir,
 		    const struct blob_upload_options *o, size_t *count_out);
 
+/* One file for blob_upload_files: `path` on disk goes to "<prefix>/<name>". */
+struct blob_file {
+	const char *path;
+	const char *name;
+	uint64_t size;
+};
+
+/*
+ * Uploads exactly the `nr` files listed, as blob_upload_dir does a folder's,
+ * so a caller that chose the files (a code snapshot leaving out ignored
+ * ones) uploads the set it hashed. ERR_INPUT for a name that is empty,
+ * starts with '/' or is longer than 1024 bytes.
+ */
+int blob_upload_files(struct blob_client *c, const char *prefix, const struct blob_file *files,
+		      size_t nr, const struct blob_upload_options *o, size_t *count_out);
+
 /* Downloads blob `name` to `path` (created or replaced; parents created),
  * streamed. ERR_NOT_FOUND when the blob does not exist. */
 int blob_download_file(struct blob_client *c, const char *path, const char *name);

@@ -1,6 +1,8 @@
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "azure/aml_names.h"
 #include "core/error.h"
@@ -481,6 +483,12 @@ static int check(struct job_spec *s)
 	if (s->code && !strncmp(s->code, "azureml:", strlen("azureml:")))
 		return yaml_error_at(&s->doc, field(s, "code"), ERR_INPUT, "field 'code': a local "
 				     "folder is expected; it is uploaded as a code snapshot");
+	/* The snapshot is the repository's own code: a path from the root of
+	 * the file system would upload the runner's files. */
+	if (s->code && s->code[0] == '/')
+		return yaml_error_at(&s->doc, field(s, "code"), ERR_INPUT, "field 'code': %s is an "
+				     "absolute path; name a folder of the repository relative to "
+				     "the job YAML", s->code);
 	if ((ret = check_environment(s)) || (ret = check_compute(s)))
 		return ret;
 	if ((ret = string_field(s, "experiment_name", &s->experiment_name, 1)) ||
@@ -507,23 +515,48 @@ int job_spec_parse(struct job_spec *out, const char *text, size_t len, const cha
 	return ret;
 }
 
+/* The job YAML itself: a regular file (a folder or a FIFO named by the
+ * input would fail late or block the run) inside the workspace. */
+static int check_yaml_path(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return error_set(ERR_INPUT, "job YAML %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return error_set(ERR_INPUT, "job YAML %s is %s, not a regular file", path,
+				 S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO"
+				 : "a special file");
+	if (!fs_in_workspace(path))
+		return error_set(ERR_INPUT, "job YAML %s resolves outside the workspace %s", path,
+				 fs_workspace());
+	return 0;
+}
+
 int job_spec_load(struct job_spec *out, const char *path)
 {
 	struct buf text = BUF_INIT, dir = BUF_INIT;
 	const char *slash;
 	int ret;
 
-	if ((ret = fs_read_file(&text, path, YAML_MAX_FILE)))
+	if ((ret = check_yaml_path(path)) || (ret = fs_read_file(&text, path, YAML_MAX_FILE)))
 		goto done;
 	if ((ret = job_spec_parse(out, text.data, text.len, path)) || !out->code)
 		goto done;
-	if (out->code[0] != '/' && (slash = strrchr(path, '/')))
+	if ((slash = strrchr(path, '/')))
 		buf_addf(&dir, "%.*s/", (int)(slash - path), path);
 	buf_addstr(&dir, out->code);
 	fs_normalize(&dir);
-	if (!fs_is_dir(dir.data)) {
+	if (!fs_is_dir(dir.data))
 		ret = yaml_error_at(&out->doc, field(out, "code"), ERR_INPUT, "field 'code': %s is "
 				    "not a folder", dir.data);
+	/* Resolved, links followed: "../.." and a link to /etc both land
+	 * outside, and everything under the folder is uploaded. */
+	else if (!fs_in_workspace(dir.data))
+		ret = yaml_error_at(&out->doc, field(out, "code"), ERR_INPUT, "field 'code': %s "
+				    "resolves outside the workspace %s; the code snapshot is "
+				    "taken from the repository only", out->code, fs_workspace());
+	if (ret) {
 		job_spec_release(out);
 		goto done;
 	}

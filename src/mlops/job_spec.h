@@ -86,9 +86,15 @@ struct job_spec {
  */
 int job_spec_parse(struct job_spec *out, const char *text, size_t len, const char *name);
 
-/* Reads `path` (at most YAML_MAX_FILE), parses it, and resolves `code`
- * against the YAML's folder; a `code` that is not a folder is ERR_INPUT at
- * the field. */
+/*
+ * Reads `path` (at most YAML_MAX_FILE), parses it, and resolves `code`
+ * against the YAML's folder. Repository content is hostile input, so both
+ * must stay in the workspace (fs_workspace): `path` that is not a regular
+ * file (a folder, a FIFO) or resolves outside is ERR_INPUT naming it; a
+ * `code` that is absolute (refused by job_spec_parse already), not a folder,
+ * or that resolves outside the workspace once ".." and symbolic links are
+ * followed is ERR_INPUT at the field's line. Nothing is read but the YAML.
+ */
 int job_spec_load(struct job_spec *out, const char *path);
 
 void job_spec_release(struct job_spec *spec);

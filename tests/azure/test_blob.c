@@ -502,6 +502,36 @@ Test(blob, folder_uploads_every_file_under_the_prefix)
 	stop(&f);
 }
 
+Test(blob, a_file_list_uploads_exactly_those_files)
+{
+	struct stub_reply script[] = { { .status = 201 } };
+	struct blob_auth auth = { .kind = BLOB_AUTH_SAS };
+	struct blob_file files[2];
+	struct fixture f;
+	char *a, *b, *left;
+	size_t n = 0;
+
+	start(&f, script, 1, &auth, "?sig=s");
+	a = write_temp(&f, "a.txt", "A");
+	b = write_temp(&f, "b.txt", "BB");
+	left = write_temp(&f, "ignored.txt", "not listed");
+	files[0] = (struct blob_file){ a, "a.txt", 1 };
+	files[1] = (struct blob_file){ b, "sub/b.txt", 2 };
+	cr_assert_ok(blob_upload_files(f.blob, "snap/", files, 2, NULL, &n));
+	cr_assert_eq(n, 2);
+	cr_assert_eq(stub_count(f.s), 2);
+	cr_assert_neq(find_request(f.s, "PUT /cont/snap/a.txt?sig=s "), (size_t)-1);
+	cr_assert_neq(find_request(f.s, "PUT /cont/snap/sub/b.txt?sig=s "), (size_t)-1);
+	files[1].name = "/abs";
+	cr_assert_fails(blob_upload_files(f.blob, "snap", files, 2, NULL, &n), ERR_INPUT,
+			"'/abs' is not a valid blob name");
+	cr_assert_eq(stub_count(f.s), 2, "nothing sent for a bad list");
+	free(a);
+	free(b);
+	free(left);
+	stop(&f);
+}
+
 Test(blob, download_writes_the_body_and_a_missing_blob_is_not_found)
 {
 	struct stub_reply script[] = {

@@ -1,9 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "core/fs.h"
 #include "mlops/job_spec.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
@@ -149,6 +152,7 @@ Test(job_spec, load_resolves_code_against_the_yaml_folder)
 	tmpdir_write(root, "training/train.py", "print(1)\n");
 	tmpdir_write(root, "jobs/train.yml", GOOD_HEAD "code: ../training/\n");
 	tmpdir_write(root, "jobs/nocode.yml", GOOD_HEAD "code: ../nowhere\n");
+	fs_set_workspace(root);
 	yml = xasprintf("%s/jobs/train.yml", root);
 	want = xasprintf("%s/training", root); /* "jobs/../training", normalised */
 	cr_assert_ok(job_spec_load(&s, yml));
@@ -159,5 +163,116 @@ Test(job_spec, load_resolves_code_against_the_yaml_folder)
 	job_spec_release(&s);
 	free(yml);
 	free(want);
+	tmpdir_remove(root);
+}
+
+/* ---- code: stays in the repository (attack: a job YAML uploading the runner's files) ---- */
+
+Test(job_spec, code_absolute_path_is_refused_at_its_line)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+
+	cr_assert_fails(parse(&s, GOOD_HEAD "code: /etc\n"), ERR_INPUT,
+			"jobs/train.yml:4:7: field 'code': /etc is an absolute path");
+	cr_assert_eq(error_where()->line, 4);
+	job_spec_release(&s);
+}
+
+/* A workspace <root>/ws with jobs/ and training/, and <root>/outside. */
+static void hostile_tree(void)
+{
+	struct buf p = BUF_INIT;
+
+	tmpdir_make(root);
+	tmpdir_write(root, "ws/training/train.py", "print(1)\n");
+	tmpdir_write(root, "outside/secret.txt", "runner secret\n");
+	buf_addf(&p, "%s/ws", root);
+	fs_set_workspace(p.data);
+	buf_release(&p);
+}
+
+/* Loads ws/jobs/<name>.yml holding GOOD_HEAD + `code_line`; returns the result. */
+static int load_job(struct job_spec *s, const char *name, const char *code_line)
+{
+	char *rel = xasprintf("ws/jobs/%s.yml", name), *yml = xasprintf("%s/%s", root, rel);
+	char *text = xasprintf(GOOD_HEAD "%s\n", code_line);
+	int ret;
+
+	tmpdir_write(root, rel, text);
+	ret = job_spec_load(s, yml);
+	free(rel);
+	free(yml);
+	free(text);
+	return ret;
+}
+
+Test(job_spec, code_dotdot_chain_out_of_the_workspace_is_refused)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+
+	hostile_tree();
+	cr_assert_ok(load_job(&s, "ok", "code: ../training"));
+	cr_assert_fails(load_job(&s, "up", "code: ../.."), ERR_INPUT,
+			"up.yml:4:7: field 'code': ../.. resolves outside the workspace");
+	cr_assert_eq(error_where()->line, 4);
+	cr_assert_fails(load_job(&s, "side", "code: ../../outside"), ERR_INPUT,
+			"side.yml:4:7: field 'code': ../../outside resolves outside the workspace");
+	/* In and out again is still out. */
+	cr_assert_fails(load_job(&s, "back", "code: ../training/../../outside"), ERR_INPUT,
+			"resolves outside the workspace");
+	cr_assert_null(s.code_dir);
+	job_spec_release(&s);
+	tmpdir_remove(root);
+}
+
+Test(job_spec, code_linked_folder_pointing_out_is_refused)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+	char *link = NULL, *target = NULL;
+
+	hostile_tree();
+	link = xasprintf("%s/ws/linked", root);
+	target = xasprintf("%s/outside", root);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_fails(load_job(&s, "link", "code: ../linked"), ERR_INPUT,
+			"link.yml:4:7: field 'code': ../linked resolves outside the workspace");
+	free(link);
+	free(target);
+	/* A link that stays inside is followed. */
+	link = xasprintf("%s/ws/inner", root);
+	cr_assert_eq(symlink("training", link), 0);
+	cr_assert_ok(load_job(&s, "inner", "code: ../inner"));
+	job_spec_release(&s);
+	free(link);
+	tmpdir_remove(root);
+}
+
+Test(job_spec, job_yaml_that_is_a_folder_or_fifo_is_refused_without_blocking)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+	char *dir, *fifo;
+
+	hostile_tree();
+	dir = xasprintf("%s/ws/training", root);
+	fifo = xasprintf("%s/ws/jobs.fifo", root);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_fails(job_spec_load(&s, dir), ERR_INPUT, "training is a folder, not a regular file");
+	/* Opening a FIFO would wait for a writer forever. */
+	cr_assert_fails(job_spec_load(&s, fifo), ERR_INPUT, "jobs.fifo is a FIFO, not a regular file");
+	free(dir);
+	free(fifo);
+	tmpdir_remove(root);
+}
+
+Test(job_spec, job_yaml_outside_the_workspace_is_refused)
+{
+	struct job_spec s = JOB_SPEC_INIT;
+	char *yml;
+
+	hostile_tree();
+	tmpdir_write(root, "outside/train.yml", GOOD_HEAD);
+	yml = xasprintf("%s/ws/../outside/train.yml", root);
+	cr_assert_fails(job_spec_load(&s, yml), ERR_INPUT, "resolves outside the workspace");
+	free(yml);
 	tmpdir_remove(root);
 }

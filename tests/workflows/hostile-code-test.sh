@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Model-CI against a hostile repository: the real binary, run as the GitHub
+# runner runs it, on a private sandbox. A job YAML whose code: leaves the
+# checkout (../.., /etc, a folder linked out, a link to a file outside) is
+# refused with exit 2 at its file:line before anything reaches Azure; an
+# accepted snapshot holds neither .git/ (where actions/checkout keeps the
+# token) nor what .amlignore / .gitignore leave out; a job input that is a
+# folder or a FIFO is a clear exit 2, not exit 1 or a hang.
+set -u
+mlops=$(realpath "${1:-build/mlops}")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/tests/lib.sh"
+
+export SANDBOX_DIR
+SANDBOX_DIR=$(mktemp -d /tmp/mlops-hostile-code.XXXXXX)
+"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
+work=$(mktemp -d /tmp/mlops-hostile-code-ws.XXXXXX)
+trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
+# shellcheck disable=SC1091
+. "$SANDBOX_DIR/env"
+curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
+
+ws=$work/ws
+mkdir -p "$ws/jobs" "$work/outside"
+cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$ws/"
+echo "runner secret" >"$work/outside/secret.txt"
+# What actions/checkout leaves behind: the token in .git/config.
+fake_token=ghs_FAKEtokenFAKEtokenFAKEtoken0123456789
+mkdir -p "$ws/.git"
+printf '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic %s\n' "$fake_token" >"$ws/.git/config"
+
+# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it (at most 120 s);
+# stdout+stderr in $work/log, outputs in $work/output, exit code in $work/rc.
+gh_cmd() {
+	local wf=$1
+	shift
+	: >"$work/output"
+	: >"$work/summary"
+	cd "$ws" && exec timeout 120 env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
+		GITHUB_WORKSPACE="$ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
+		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/hostile \
+		GITHUB_RUN_ID=7 GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
+		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" INPUT_LOG-ARTIFACT= "$@" "$mlops" "$wf"
+}
+gh() {
+	(gh_cmd "$@") >"$work/log" 2>&1
+	echo $? >"$work/rc"
+}
+rc() { cat "$work/rc"; }
+output() {
+	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
+		on && $0 == d { print v; on = 0; next }
+		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
+}
+# state EXPR: a Python expression over the sandbox state `s` (the ML
+# workspace's assets `w`, its jobs `jobs`).
+state() {
+	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+ws = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']
+w = ws['assets']
+jobs = ws.get('jobs', {})
+print($1)"
+}
+# What Azure holds: code versions and jobs, to show a refusal changed nothing.
+azure_holds() { state "(sorted((k, len(v['versions'])) for k, v in w.get('codes', {}).items()), len(jobs))"; }
+expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
+job_yaml() { cat >"$ws/jobs/$1.yml"; }
+# refused NAME CODE MESSAGE: jobs/NAME.yml with `code: CODE` on line 2 exits
+# 2 with an annotation at jobs/NAME.yml line 2, column 7, and Azure unchanged.
+refused() {
+	local before
+	before=$(azure_holds)
+	printf 'type: command\ncode: %s\ncommand: ls\nenvironment: azureml:train-env:1\n' "$2" >"$ws/jobs/$1.yml"
+	gh model-ci INPUT_JOB="jobs/$1.yml"
+	expect "$(rc)" 2 &&
+		grep -q "^::error file=jobs/$1.yml,line=2,col=7,title=model-ci%3A input error::.*field 'code': $3" "$work/log" &&
+		expect "$(azure_holds)" "$before"
+}
+
+t_setup_registers_the_environment() {
+	gh workspace-cd
+	expect "$(rc)" 0 || return 1
+	gh environment-cd
+	expect "$(rc)" 0
+}
+
+t_code_dotdot_chain_out_of_the_workspace_is_refused() {
+	refused up '../..' '../.. resolves outside the workspace' &&
+		refused back '../jobs/../../..' '../jobs/../../.. resolves outside the workspace'
+}
+
+t_code_absolute_path_is_refused() {
+	refused abs /etc '/etc is an absolute path'
+}
+
+t_code_linked_folder_pointing_out_is_refused() {
+	ln -s "$work/outside" "$ws/linked"
+	refused linked ../linked '../linked resolves outside the workspace'
+	local ok=$?
+	rm -f "$ws/linked"
+	return $ok
+}
+
+t_code_folder_with_a_link_to_a_file_outside_is_refused() {
+	local before
+	before=$(azure_holds)
+	mkdir -p "$ws/stealer"
+	echo 'print(1)' >"$ws/stealer/train.py"
+	ln -s "$work/outside/secret.txt" "$ws/stealer/notes.txt"
+	job_yaml stealer <<'YML'
+type: command
+code: ../stealer
+command: cat notes.txt
+environment: azureml:train-env:1
+YML
+	gh model-ci INPUT_JOB=jobs/stealer.yml
+	expect "$(rc)" 2 &&
+		grep -q '^::error title=model-ci%3A input error::.*stealer/notes.txt: a symbolic link to outside the folder' "$work/log" &&
+		! grep -q 'runner secret' "$work/log" &&
+		expect "$(azure_holds)" "$before"
+	local ok=$?
+	rm -rf "$ws/stealer"
+	return $ok
+}
+
+# The whole checkout as the code folder (code: ..), as a careless job YAML
+# names it: .git/ is there with the token, and the ignore file decides the rest.
+snapshot_tree() {
+	mkdir -p "$ws/src/lib" "$ws/secrets" "$ws/outputs" "$ws/data"
+	echo 'print("train")' >"$ws/src/train.py"
+	echo 'x = 1' >"$ws/src/lib/util.py"
+	echo 'api-key=0000' >"$ws/secrets/key.txt"
+	echo 'old model' >"$ws/outputs/model.bin"
+	echo 'debug' >"$ws/debug.log"
+	echo 'kept' >"$ws/keep.log"
+	echo '1,2' >"$ws/data/big.csv"
+	printf '# what the snapshot leaves out\nsecrets/\noutputs/\n*.log\n!keep.log\n/.cloud/\n/datasets/\n/environments/\n/jobs/\n' >"$ws/.amlignore"
+	# Not read while .amlignore exists (it would leave out src/).
+	printf 'src/\n' >"$ws/.gitignore"
+	# An ignore file below the root is an ordinary file, as for the CLI.
+	printf 'util.py\n' >"$ws/src/.amlignore"
+	job_yaml snap <<'YML'
+type: command
+code: ..
+command: find . -type f | LC_ALL=C sort | sed 's|^[.]/|snapshot-file |'
+environment: azureml:train-env:1
+YML
+}
+# The files of the job's code folder, as the sandbox downloaded them from the
+# snapshot's blobs, one a line.
+snapshot_files() { grep '^snapshot-file ' "$work/log" | sed 's/^snapshot-file //' | tr '\n' ' '; }
+
+t_accepted_snapshot_leaves_out_git_and_amlignored_files() {
+	snapshot_tree
+	gh model-ci INPUT_JOB=jobs/snap.yml
+	local job files
+	job=$(output job-name)
+	files=$(snapshot_files)
+	expect "$(rc)" 0 &&
+		expect "$files" ".amlignore .gitignore data/big.csv keep.log src/.amlignore src/lib/util.py src/train.py " &&
+		[ -d "$SANDBOX_DIR/jobs/$job/code" ] && [ ! -e "$SANDBOX_DIR/jobs/$job/code/.git" ] &&
+		[ ! -e "$SANDBOX_DIR/jobs/$job/code/secrets" ] &&
+		! grep -rq "$fake_token" "$SANDBOX_DIR/jobs/$job/code" &&
+		! grep -q "$fake_token" "$work/log" &&
+		grep -q 'left out by .amlignore' "$work/log"
+}
+
+t_editing_an_ignored_file_reuses_the_snapshot() {
+	echo 'more debug' >>"$ws/debug.log"
+	echo 'new model' >"$ws/outputs/model.bin"
+	printf '[core]\n' >>"$ws/.git/config"
+	gh model-ci INPUT_JOB=jobs/snap.yml INPUT_WAIT=false
+	expect "$(rc)" 0 && grep -q 'reused (unchanged)' "$work/log" || return 1
+	echo 'print("changed")' >"$ws/src/train.py"
+	gh model-ci INPUT_JOB=jobs/snap.yml INPUT_WAIT=false
+	expect "$(rc)" 0 && grep -q 'code snapshot .* uploaded' "$work/log"
+}
+
+t_gitignore_decides_when_there_is_no_amlignore() {
+	rm -f "$ws/.amlignore"
+	printf '/.cloud/\n/datasets/\n/environments/\n/jobs/\nsecrets/\noutputs/\n*.log\ndata/\n' >"$ws/.gitignore"
+	gh model-ci INPUT_JOB=jobs/snap.yml
+	expect "$(rc)" 0 &&
+		expect "$(snapshot_files)" ".gitignore src/.amlignore src/lib/util.py src/train.py " &&
+		grep -q 'left out by .gitignore' "$work/log"
+}
+
+t_job_input_naming_a_folder_exits_2() {
+	gh model-ci INPUT_JOB=jobs
+	expect "$(rc)" 2 && grep -q '^::error title=model-ci%3A input error::.*jobs is a folder, not a regular file' "$work/log"
+}
+
+t_job_input_naming_a_fifo_exits_2_without_hanging() {
+	mkfifo "$ws/jobs/pipe.yml"
+	gh model-ci INPUT_JOB=jobs/pipe.yml
+	local ok=0
+	expect "$(rc)" 2 && grep -q '^::error title=model-ci%3A input error::.*pipe.yml is a FIFO, not a regular file' "$work/log" || ok=1
+	rm -f "$ws/jobs/pipe.yml"
+	return $ok
+}
+
+for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
+	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
+done
+summary_line
