@@ -532,3 +532,25 @@ void ci_escape_property(struct buf *out, const char *text)
 			buf_addch(out, *text);
 	}
 }
+
+/* May .NET's culture-aware search skip this byte? Controls may be
+ * weightless; a non-ASCII byte may belong to a weightless character. */
+static int maybe_weightless(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c >= 0x80;
+}
+
+size_t ci_marker_at(const char *s, const char *marker)
+{
+	const char *p = s;
+
+	if (!*marker || tolower((unsigned char)*p) != tolower((unsigned char)*marker))
+		return 0;
+	for (p++, marker++; *marker; p++, marker++) {
+		while (*p && maybe_weightless((unsigned char)*p))
+			p++;
+		if (tolower((unsigned char)*p) != tolower((unsigned char)*marker))
+			return 0;
+	}
+	return (size_t)(p - s);
+}

@@ -64,6 +64,18 @@ int ci_http(struct ci *ci, struct http_client **out);
 void ci_escape_data(struct buf *out, const char *text);
 void ci_escape_property(struct buf *out, const char *text);
 
+/*
+ * Whether the command marker `marker` (ASCII, letters in either case)
+ * starts at `s`; returns how many bytes of `s` it spans, or 0. The runner
+ * and the agent look for markers with .NET's culture-aware string search,
+ * which passes over characters without collation weight (NUL and the other
+ * controls, zero-width characters, the soft hyphen); so any control byte
+ * or non-ASCII byte between the marker's characters is passed over here
+ * too. Matching more than .NET would only fences or defuses a harmless
+ * line (docs/workflow-commands.md).
+ */
+size_t ci_marker_at(const char *s, const char *marker);
+
 /* INPUT_<NAME>: upper-cased, spaces to '_', hyphens kept (the runner's rule). */
 void ci_input_env_name(struct buf *out, const char *name);
 /* getenv of INPUT_<NAME>, then of the same with '-' as '_' (the spelling a

@@ -67,6 +67,26 @@ Test(pipelines, logging_commands_are_escaped)
 		"##[group]Deploy\n##[endgroup]\n");
 }
 
+Test(pipelines, outside_text_is_defused_readably_and_values_kept_exact)
+{
+	struct ci *ci;
+
+	setenv("SYSTEM_DEBUG", "true", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	log_info("step ##vso[task.complete result=Failed]");
+	log_debug("##[error]not ours");
+	log_warning("a ##VSO[x.y]b");
+	cr_assert_ok(ci_output(ci, "result", "keeps ##vso[ as it is"));
+	ci_close(ci);
+	unsetenv("SYSTEM_DEBUG");
+	fflush(stdout);
+	cr_assert_stdout_eq_str(
+		"step **vso[task.complete result=Failed]\n"
+		"##[debug]**[error]not ours\n"
+		"##vso[task.logissue type=warning]a **VSO[x.y]b\n"
+		"##vso[task.setvariable variable=result;isOutput=true]keeps ##vso[ as it is\n");
+}
+
 static void terminal_env(void)
 {
 	unsetenv("GITHUB_ACTIONS");
