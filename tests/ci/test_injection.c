@@ -424,6 +424,8 @@ Test(injection, github_job_log_lines_form_no_command)
 	runner_read(&f, &out);
 	assert_only(&f, fence, "the job log", 0, &out);
 	cr_assert(count(&f, "(stop)") > 0, "the reader saw no fence at all:\n%s", out.data);
+	cr_assert(strstr(out.data, "\na\\0::error::after a NUL\n"), "a NUL hid the rest of its line:\n%s",
+		  out.data);
 	buf_release(&out);
 }
 
@@ -442,6 +444,8 @@ Test(injection, pipelines_job_log_lines_form_no_command)
 	ci_close(ci);
 	agent_read(&f, &out);
 	assert_only(&f, none, "the job log", 0, &out);
+	cr_assert(strstr(out.data, "\na\\0**vso[task.setvariable variable=x]after a NUL\n"),
+		  "a NUL hid the rest of its line, or ##vso was not defused:\n%s", out.data);
 	buf_release(&out);
 }
 
