@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,6 +451,45 @@ int ci_id_token(struct ci *ci, const char *audience, char **token_out)
 {
 	*token_out = NULL;
 	return ci->host->id_token(ci, audience, token_out);
+}
+
+const char *ci_default_temp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d && *d ? d : "/tmp";
+}
+
+int ci_artifact_folder(struct ci *ci, const char *prefix, struct buf *dir)
+{
+	const char *parent = ci->host->temp_dir();
+	size_t mark = dir->len;
+
+	buf_addf(dir, "%s/%s-XXXXXX", parent, prefix);
+	if (!mkdtemp(dir->data + mark)) {
+		int e = errno;
+
+		buf_setlen(dir, mark);
+		return error_set(ERR_IO, "no temporary folder under %s: %s", parent, strerror(e));
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void ci_artifact_folder_done(struct ci *ci, const char *dir)
+{
+	if (!dir || !*dir || ci->host->uploads_later)
+		return;
+	/* FTW_PHYS: a link inside is removed, never followed. */
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void free_values(struct ci_value *v, size_t n)

@@ -140,6 +140,23 @@ int ci_upload_artifact(struct ci *ci, const char *name, const char *root,
 		       char **url_out);
 
 /*
+ * Makes a new, empty folder named "<prefix>-XXXXXX" to gather an artifact's
+ * files in, where the host's uploader can read it: on Azure Pipelines under
+ * $AGENT_TEMPDIRECTORY (which a container step shares with the agent),
+ * elsewhere under $TMPDIR, else /tmp. Appends its path to `dir`. ERR_IO
+ * naming the parent folder when it cannot be made.
+ */
+int ci_artifact_folder(struct ci *ci, const char *prefix, struct buf *dir);
+/*
+ * Done with a folder from ci_artifact_folder, uploaded or not: removed with
+ * all it holds, except on Azure Pipelines, where the agent uploads the
+ * folder of ##vso[artifact.upload] asynchronously, maybe after this program
+ * has ended, and empties $AGENT_TEMPDIRECTORY itself after the job. An
+ * empty `dir` (none was made) is nothing to do.
+ */
+void ci_artifact_folder_done(struct ci *ci, const char *dir);
+
+/*
  * Requests an OIDC ID token for `audience` from the host (GitHub:
  * ACTIONS_ID_TOKEN_REQUEST_URL). The token is masked before it is returned.
  * ERR_AUTH with a hint when the host offers none (no id-token permission).

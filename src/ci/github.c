@@ -318,4 +318,6 @@ const struct ci_host ci_github_host = {
 	.upload_artifact = gh_upload_artifact,
 	.id_token = gh_id_token,
 	.finish = NULL,
+	.temp_dir = ci_default_temp_dir,
+	.uploads_later = 0,
 };

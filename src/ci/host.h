@@ -27,6 +27,11 @@ struct ci_host {
 			       char **url_out);
 	int (*id_token)(struct ci *ci, const char *audience, char **token_out);
 	int (*finish)(struct ci *ci);
+	/* Where to make folders the host reads (ci_artifact_folder). */
+	const char *(*temp_dir)(void);
+	/* The host reads an uploaded folder after the upload call returns,
+	 * maybe after this program ended: ci_artifact_folder_done keeps it. */
+	int uploads_later;
 };
 
 struct ci_value {
@@ -56,6 +61,9 @@ struct ci {
 extern const struct ci_host ci_github_host;
 extern const struct ci_host ci_pipelines_host;
 extern const struct ci_host ci_terminal_host;
+
+/* $TMPDIR, else /tmp. */
+const char *ci_default_temp_dir(void);
 
 /* The shared HTTP client for host calls (OIDC, artifacts). */
 int ci_http(struct ci *ci, struct http_client **out);

@@ -209,13 +209,14 @@ static void ado_group(struct ci *ci, const char *title)
 	buf_release(&one);
 }
 
+/* The agent's temporary folder: a container step has it mounted at the
+ * path this variable gives inside the container, and the agent empties it
+ * after every job. */
 static const char *temp_dir(void)
 {
 	const char *d = getenv("AGENT_TEMPDIRECTORY");
 
-	if (!d || !*d)
-		d = getenv("TMPDIR");
-	return d && *d ? d : "/tmp";
+	return d && *d ? d : ci_default_temp_dir();
 }
 
 static int ado_write_summary(struct ci *ci, const char *markdown)
@@ -241,7 +242,9 @@ static int ado_upload_artifact(struct ci *ci, const char *name, const char *root
 
 	(void)ci;
 	(void)url_out;
-	/* The agent uploads the folder itself once the command is read. */
+	/* The agent uploads the folder itself, queued once it reads the command
+	 * (ArtifactCommandExtension): so the folder stays where it was made
+	 * (ci_artifact_folder_done), in a place the agent can read. */
 	buf_addstr(&props, "containerfolder=");
 	escape(&props, name, 1);
 	buf_addstr(&props, ";artifactname=");
@@ -273,4 +276,6 @@ const struct ci_host ci_pipelines_host = {
 	.upload_artifact = ado_upload_artifact,
 	.id_token = ado_id_token,
 	.finish = NULL,
+	.temp_dir = temp_dir,
+	.uploads_later = 1,
 };

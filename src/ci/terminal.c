@@ -174,4 +174,6 @@ const struct ci_host ci_terminal_host = {
 	.upload_artifact = term_upload_artifact,
 	.id_token = term_id_token,
 	.finish = term_finish,
+	.temp_dir = ci_default_temp_dir,
+	.uploads_later = 0,
 };
