@@ -155,6 +155,8 @@ int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv)
 		ret = error_set(ERR_INPUT, "unexpected argument '%s': under %s, inputs come from the "
 				"environment (INPUT_<NAME>)", argv[0], ci->host->name);
 	read_context(ci);
+	if (!ret && ci->host->check_summary && (ret = ci->host->check_summary(ci)))
+		ci->summary_refused = 1;
 
 	sink.line = log_line;
 	sink.secret = log_new_secret;
@@ -513,13 +515,14 @@ int ci_close(struct ci *ci)
 		return 0;
 	ci_group_end(ci);
 	summary_finish(&ci->summary);
-	if (ci->summary.text.len) {
+	if (ci->summary.text.len && !ci->summary_refused) {
 		/* Our own masking first: a terminal or Pipelines has no runner to do it. */
 		buf_addstr(&text, ci->summary.text.data);
 		log_mask(&text);
 		ret = ci->host->write_summary(ci, text.data);
+		/* An error, not a warning: it fails the step. */
 		if (ret)
-			log_warning("step summary not written: %s", error_message());
+			log_error("step summary not written: %s", error_message());
 	}
 	if (ci->host->finish && ci->host->finish(ci) && !ret)
 		ret = error_last();

@@ -54,12 +54,15 @@ struct ci;
  * workflow name: for a terminal, `--name value` / `--name=value` inputs and
  * `--summary FILE`; the other hosts take no arguments. Installs the host's
  * log sink and turns debug logging on when the host asks for it. Returns
- * ERR_INPUT for unknown or malformed arguments.
+ * ERR_INPUT for unknown or malformed arguments and for a --summary that is
+ * a folder; ERR_IO when GITHUB_STEP_SUMMARY is a folder (the summary is
+ * then not written at all). `*out` is set even on error, for reporting it.
  */
 int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv);
 /*
  * Finishes: writes the step summary, and on a terminal prints the outputs
- * as one JSON object on stdout. Frees the host.
+ * as one JSON object on stdout. Frees the host. A summary that cannot be
+ * written is logged as an error (an annotation) and returned.
  */
 int ci_close(struct ci *ci);
 

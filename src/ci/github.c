@@ -215,6 +215,17 @@ static int gh_write_summary(struct ci *ci, const char *markdown)
 	return fs_append(path, markdown, strlen(markdown));
 }
 
+static int gh_check_summary(struct ci *ci)
+{
+	const char *path = getenv("GITHUB_STEP_SUMMARY");
+
+	(void)ci;
+	if (path && *path && fs_is_dir(path))
+		return error_set(ERR_IO, "GITHUB_STEP_SUMMARY (%s) is a folder, not a file: "
+				 "the step summary cannot be written", path);
+	return 0;
+}
+
 static int gh_upload_artifact(struct ci *ci, const char *name, const char *root,
 			      char **url_out)
 {
@@ -315,6 +326,7 @@ const struct ci_host ci_github_host = {
 	.annotate = gh_annotate,
 	.group = gh_group,
 	.write_summary = gh_write_summary,
+	.check_summary = gh_check_summary,
 	.upload_artifact = gh_upload_artifact,
 	.id_token = gh_id_token,
 	.finish = NULL,

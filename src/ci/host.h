@@ -23,6 +23,9 @@ struct ci_host {
 			 const char *message);
 	void (*group)(struct ci *ci, const char *title); /* NULL ends it */
 	int (*write_summary)(struct ci *ci, const char *markdown);
+	/* At ci_open, before anything has changed: can the summary be written
+	 * where it is asked for? NULL: nothing to check. */
+	int (*check_summary)(struct ci *ci);
 	int (*upload_artifact)(struct ci *ci, const char *name, const char *root,
 			       char **url_out);
 	int (*id_token)(struct ci *ci, const char *audience, char **token_out);
@@ -56,6 +59,7 @@ struct ci {
 	const char *summary_file;
 	const char *artifacts_dir;
 	int in_group;
+	int summary_refused;          /* check_summary failed: not written */
 };
 
 extern const struct ci_host ci_github_host;

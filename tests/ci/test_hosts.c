@@ -189,6 +189,21 @@ Test(terminal, artifact_folder_is_under_tmpdir_and_removed_when_done)
 	buf_release(&zip);
 }
 
+Test(terminal, a_summary_path_that_is_a_folder_is_refused_at_open)
+{
+	char dir[] = "/tmp/term-sumdir-XXXXXX";
+	char a0[] = "--summary";
+	char *argv[] = { a0, dir };
+	struct ci *ci;
+
+	tmpdir_make(dir);
+	cr_assert_fails(ci_open(&ci, &spec, 2, argv), ERR_INPUT, dir);
+	cr_assert_not_null(ci, "the host is kept to report the error");
+	summary_text(ci_summary(ci), "not written");
+	cr_assert_ok(ci_close(ci));
+	tmpdir_remove(dir);
+}
+
 Test(terminal, unknown_flags_are_input_errors)
 {
 	char a0[] = "--no-such", a1[] = "x";

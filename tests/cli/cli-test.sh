@@ -75,6 +75,20 @@ t_terminal_flags_and_summary_file() {
 	[ $rc -ne 0 ] && [ "$(cat "$work/stdout")" = "{}" ] && grep -q '^## Model CI' "$work/term.md"
 }
 
+t_summary_path_that_is_a_folder_is_an_annotated_error() {
+	mkdir -p "$work/sumdir"
+	"$mlops" model-cd --summary "$work/sumdir" >"$work/stdout" 2>"$work/stderr"
+	rc=$?
+	[ $rc -eq 2 ] || { echo "terminal: exit $rc"; return 1; }
+	grep -q "^error: model-cd: input error: --summary $work/sumdir is a folder" "$work/stderr" ||
+		{ cat "$work/stderr"; return 1; }
+	gh_env GITHUB_STEP_SUMMARY="$work/sumdir" "$mlops" model-cd >"$work/stdout" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] || { echo "github: exit $rc"; return 1; }
+	grep -q "^::error title=model-cd%3A io error::GITHUB_STEP_SUMMARY ($work/sumdir) is a folder" \
+		"$work/stdout" || { cat "$work/stdout"; return 1; }
+}
+
 t_terminal_unknown_flag() {
 	"$mlops" model-ci --no-such x >/dev/null 2>"$work/stderr"
 	[ $? -eq 2 ] && grep -q 'unknown input --no-such' "$work/stderr"
