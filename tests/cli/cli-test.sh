@@ -101,6 +101,24 @@ t_pipelines_logging_commands() {
 		grep -q '^##vso\[task.uploadsummary\]' "$work/stdout"
 }
 
+# Outside text (here an input's value, quoted back in the error) carries no
+# command marker to the agent or the runner (docs/workflow-commands.md).
+t_outside_text_in_an_error_forms_no_command() {
+	local evil=$'yes ##vso[task.complete result=Failed]\r##[error]x\r::error::forged'
+	env -i PATH=/usr/bin:/bin TF_BUILD=True AGENT_TEMPDIRECTORY="$work" INPUT_RESOURCE_GROUP=rg \
+		INPUT_WORKSPACE_NAME=ws "INPUT_WHAT_IF=$evil" "$mlops" workspace-cd >"$work/stdout" 2>&1
+	[ $? -eq 2 ] || return 1
+	# Every line (CR ends one too) holds a marker only at its start, and one.
+	tr '\r' '\n' <"$work/stdout" | awk '{ n = gsub(/##vso|##\[/, "&"); if (n > 1 || (n == 1 && $0 !~ /^##(vso)?\[/)) bad = 1 }
+		END { exit bad }' || { cat -A "$work/stdout"; return 1; }
+	grep -q 'yes \*\*vso\[task.complete result=Failed\]%0D\*\*\[error\]x%0D::error::forged' "$work/stdout" ||
+		{ cat -A "$work/stdout"; return 1; }
+	gh_env INPUT_RESOURCE-GROUP=rg INPUT_WORKSPACE-NAME=ws "INPUT_WHAT-IF=$evil" \
+		"$mlops" workspace-cd >"$work/stdout" 2>&1
+	[ $? -eq 2 ] || return 1
+	[ "$(tr '\r' '\n' <"$work/stdout" | grep -c '::error')" -eq 1 ] || { cat -A "$work/stdout"; return 1; }
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 5)"; fi
 done
