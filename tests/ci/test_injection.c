@@ -101,13 +101,13 @@ static void capture_end(struct buf *out)
 /* ---- how the runner and the agent read lines ---- */
 
 struct found {
-	char names[64][64];     /* what was recognised, in order */
+	char names[256][64];    /* what was recognised, in order */
 	int n;
 };
 
 static void found_add(struct found *f, const char *name, size_t len)
 {
-	cr_assert(f->n < 64, "too many commands");
+	cr_assert(f->n < 256, "too many commands");
 	if (len > 63)
 		len = 63;
 	memcpy(f->names[f->n], name, len);
@@ -193,38 +193,43 @@ static int runner_registered(const char *name, const char *token)
 	return 0;
 }
 
-/* One line as ActionCommand.TryParseV2, then TryParse, would read it: the
- * command's name into `name` (empty when none), its raw data into `data`. */
-static void runner_parse(const char *line, const char *token, char *name, size_t cap,
-			 const char **data)
+/* A line as ActionCommand.TryParseV2 reads it: the command's name into
+ * `name` (empty when none), its raw data into `*data`. */
+static void runner_parse_v2(const char *line, char *name, size_t cap, const char **data)
 {
-	const char *t = line + dotnet_space(line), *end, *p, *rb;
+	const char *t = line + dotnet_space(line), *end;
 	size_t n;
 
 	name[0] = '\0';
 	*data = NULL;
-	if (!strncmp(t, "::", 2) && (end = strstr(t + 2, "::"))) {
-		n = strcspn(t + 2, " ");
-		if (n > (size_t)(end - t - 2))
-			n = (size_t)(end - t - 2);
-		n = n < cap - 1 ? n : cap - 1;
-		memcpy(name, t + 2, n);
-		name[n] = '\0';
-		*data = end + 2;
-		if (runner_registered(name, token))
-			return;
-		/* A stricter reader than the runner: an unknown name still counts,
-		 * but the legacy form gets its chance too. */
-	}
-	if ((p = strstr(line, "##[")) && (rb = strchr(p, ']'))) {
-		n = strcspn(p + 3, " ");
-		if (n > (size_t)(rb - p - 3))
-			n = (size_t)(rb - p - 3);
-		n = n < cap - 1 ? n : cap - 1;
-		memcpy(name, p + 3, n);
-		name[n] = '\0';
-		*data = rb + 1;
-	}
+	if (strncmp(t, "::", 2) || !(end = strstr(t + 2, "::")))
+		return;
+	n = strcspn(t + 2, " ");
+	if (n > (size_t)(end - t - 2))
+		n = (size_t)(end - t - 2);
+	n = n < cap - 1 ? n : cap - 1;
+	memcpy(name, t + 2, n);
+	name[n] = '\0';
+	*data = end + 2;
+}
+
+/* The same for the legacy form, ActionCommand.TryParse: "##[" anywhere. */
+static void runner_parse_v1(const char *line, char *name, size_t cap, const char **data)
+{
+	const char *p, *rb;
+	size_t n;
+
+	name[0] = '\0';
+	*data = NULL;
+	if (!(p = strstr(line, "##[")) || !(rb = strchr(p, ']')))
+		return;
+	n = strcspn(p + 3, " ");
+	if (n > (size_t)(rb - p - 3))
+		n = (size_t)(rb - p - 3);
+	n = n < cap - 1 ? n : cap - 1;
+	memcpy(name, p + 3, n);
+	name[n] = '\0';
+	*data = rb + 1;
 }
 
 /* Calls `fn` for each line of `out` as .NET's StreamReader.ReadLine splits
@@ -254,27 +259,36 @@ struct runner {
 static void runner_line(const char *s, size_t len, void *ctx)
 {
 	struct runner *r = ctx;
-	char name[128];
-	const char *data;
+	char v2[128], v1[128];
+	const char *d2, *d1;
+	const char *token = r->token[0] ? r->token : NULL;
 
 	skeleton(&r->skel, s, len);
-	runner_parse(r->skel.data, r->token[0] ? r->token : NULL, name, sizeof(name), &data);
-	if (!name[0])
-		return;
-	if (r->token[0]) {
-		if (!strcasecmp(name, r->token)) {
+	runner_parse_v2(r->skel.data, v2, sizeof(v2), &d2);
+	/* A V2 line with a registered name is that command; else the legacy
+	 * form is tried (TryProcessCommand). */
+	if (v2[0] && runner_registered(v2, token))
+		v1[0] = '\0';
+	else
+		runner_parse_v1(r->skel.data, v1, sizeof(v1), &d1);
+	if (token) {
+		if (!strcasecmp(v2, token) || !strcasecmp(v1, token)) {
 			found_add(r->found, "(resume)", 8);
 			r->token[0] = '\0';
 		}
 		return;
 	}
-	if (!strcasecmp(name, "stop-commands")) {
-		cr_assert(strlen(data) >= 32, "a stop token must be long and random: '%s'", data);
-		snprintf(r->token, sizeof(r->token), "%s", data);
+	if (!strcasecmp(v2, "stop-commands")) {
+		cr_assert(strlen(d2) >= 32, "a stop token must be long and random: '%s'", d2);
+		snprintf(r->token, sizeof(r->token), "%s", d2);
 		found_add(r->found, "(stop)", 6);
 		return;
 	}
-	found_add(r->found, name, strlen(name));
+	/* Stricter than the runner: an unknown V2 name counts too. */
+	if (v2[0])
+		found_add(r->found, v2, strlen(v2));
+	if (v1[0])
+		found_add(r->found, v1, strlen(v1));
 }
 
 /* What the GitHub runner would obey in `out`; fails when a stop-commands
@@ -407,6 +421,37 @@ static int count(const struct found *f, const char *name)
 }
 
 TestSuite(injection);
+
+/* The readers themselves: what they must catch when printed raw. */
+Test(injection, the_readers_find_what_the_hosts_would_obey)
+{
+	struct buf out = BUF_INIT;
+	struct found f;
+
+	buf_addstr(&out, "progress\r::error::a\n\xc2\xa0::warning::b\n:\xe2\x80\x8b:notice::c\n"
+			 "x ##[add-mask]d\n::nope::e ##[group]f\n"
+			 "::stop-commands::0123456789abcdef0123456789abcdef\n::error::fenced\n"
+			 "::0123456789abcdef0123456789abcdef::\n");
+	runner_read(&f, &out);
+	cr_assert_eq(f.n, 8);
+	cr_assert_str_eq(f.names[0], "error");
+	cr_assert_str_eq(f.names[1], "warning");
+	cr_assert_str_eq(f.names[2], "notice");
+	cr_assert_str_eq(f.names[3], "add-mask");
+	cr_assert_str_eq(f.names[4], "nope", "an unknown name still counts");
+	cr_assert_str_eq(f.names[5], "group", "and the legacy form gets its chance");
+	cr_assert_str_eq(f.names[6], "(stop)");
+	cr_assert_str_eq(f.names[7], "(resume)");
+
+	buf_reset(&out);
+	buf_addstr(&out, "ok\r##[error]a\nb ##vso[task.complete]\n#\xe2\x80\x8b#VSO[x.y]\n");
+	agent_read(&f, &out);
+	cr_assert_eq(f.n, 3);
+	cr_assert_str_eq(f.names[0], "##[error");
+	cr_assert_str_eq(f.names[1], "(mid-line)");
+	cr_assert_str_eq(f.names[2], "##VSO[x.y");
+	buf_release(&out);
+}
 
 Test(injection, github_job_log_lines_form_no_command)
 {
