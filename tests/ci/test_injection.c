@@ -61,6 +61,7 @@ static const struct bytes corpus[] = {
 	S("%0A::error::percent %0D%0A##vso[task.complete]%AZP25"),
 	S("]\r##vso[task.setvariable variable=a]b"),
 	S("::stop-commands::guessed-token"),
+	S("x ##[stop-commands]guessed-token-in-the-legacy-form"),
 	S("::guessed-token::"),
 	S("::endgroup::"),
 	S("\r\n::error::crlf first\r\n"),
