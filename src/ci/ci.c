@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,8 @@ int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv)
 		ret = error_set(ERR_INPUT, "unexpected argument '%s': under %s, inputs come from the "
 				"environment (INPUT_<NAME>)", argv[0], ci->host->name);
 	read_context(ci);
+	if (!ret && ci->host->check_summary && (ret = ci->host->check_summary(ci)))
+		ci->summary_refused = 1;
 
 	sink.line = log_line;
 	sink.secret = log_new_secret;
@@ -454,6 +457,45 @@ int ci_id_token(struct ci *ci, const char *audience, char **token_out)
 	return ci->host->id_token(ci, audience, token_out);
 }
 
+const char *ci_default_temp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d && *d ? d : "/tmp";
+}
+
+int ci_artifact_folder(struct ci *ci, const char *prefix, struct buf *dir)
+{
+	const char *parent = ci->host->temp_dir();
+	size_t mark = dir->len;
+
+	buf_addf(dir, "%s/%s-XXXXXX", parent, prefix);
+	if (!mkdtemp(dir->data + mark)) {
+		int e = errno;
+
+		buf_setlen(dir, mark);
+		return error_set(ERR_IO, "no temporary folder under %s: %s", parent, strerror(e));
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void ci_artifact_folder_done(struct ci *ci, const char *dir)
+{
+	if (!dir || !*dir || ci->host->uploads_later)
+		return;
+	/* FTW_PHYS: a link inside is removed, never followed. */
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void free_values(struct ci_value *v, size_t n)
 {
 	size_t i;
@@ -475,13 +517,14 @@ int ci_close(struct ci *ci)
 		return 0;
 	ci_group_end(ci);
 	summary_finish(&ci->summary);
-	if (ci->summary.text.len) {
+	if (ci->summary.text.len && !ci->summary_refused) {
 		/* Our own masking first: a terminal or Pipelines has no runner to do it. */
 		buf_addstr(&text, ci->summary.text.data);
 		log_mask(&text);
 		ret = ci->host->write_summary(ci, text.data);
+		/* An error, not a warning: it fails the step. */
 		if (ret)
-			log_warning("step summary not written: %s", error_message());
+			log_error("step summary not written: %s", error_message());
 	}
 	if (ci->host->finish && ci->host->finish(ci) && !ret)
 		ret = error_last();
@@ -533,4 +576,26 @@ void ci_escape_property(struct buf *out, const char *text)
 		else
 			buf_addch(out, *text);
 	}
+}
+
+/* May .NET's culture-aware search skip this byte? Controls may be
+ * weightless; a non-ASCII byte may belong to a weightless character. */
+static int maybe_weightless(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c >= 0x80;
+}
+
+size_t ci_marker_at(const char *s, const char *marker)
+{
+	const char *p = s;
+
+	if (!*marker || tolower((unsigned char)*p) != tolower((unsigned char)*marker))
+		return 0;
+	for (p++, marker++; *marker; p++, marker++) {
+		while (*p && maybe_weightless((unsigned char)*p))
+			p++;
+		if (tolower((unsigned char)*p) != tolower((unsigned char)*marker))
+			return 0;
+	}
+	return (size_t)(p - s);
 }

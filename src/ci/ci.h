@@ -54,12 +54,15 @@ struct ci;
  * workflow name: for a terminal, `--name value` / `--name=value` inputs and
  * `--summary FILE`; the other hosts take no arguments. Installs the host's
  * log sink and turns debug logging on when the host asks for it. Returns
- * ERR_INPUT for unknown or malformed arguments.
+ * ERR_INPUT for unknown or malformed arguments and for a --summary that is
+ * a folder; ERR_IO when GITHUB_STEP_SUMMARY is a folder (the summary is
+ * then not written at all). `*out` is set even on error, for reporting it.
  */
 int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv);
 /*
  * Finishes: writes the step summary, and on a terminal prints the outputs
- * as one JSON object on stdout. Frees the host.
+ * as one JSON object on stdout. Frees the host. A summary that cannot be
+ * written is logged as an error (an annotation) and returned.
  */
 int ci_close(struct ci *ci);
 
@@ -138,6 +141,23 @@ const char *ci_relative_path(const struct ci *ci, const char *path);
  */
 int ci_upload_artifact(struct ci *ci, const char *name, const char *root,
 		       char **url_out);
+
+/*
+ * Makes a new, empty folder named "<prefix>-XXXXXX" to gather an artifact's
+ * files in, where the host's uploader can read it: on Azure Pipelines under
+ * $AGENT_TEMPDIRECTORY (which a container step shares with the agent),
+ * elsewhere under $TMPDIR, else /tmp. Appends its path to `dir`. ERR_IO
+ * naming the parent folder when it cannot be made.
+ */
+int ci_artifact_folder(struct ci *ci, const char *prefix, struct buf *dir);
+/*
+ * Done with a folder from ci_artifact_folder, uploaded or not: removed with
+ * all it holds, except on Azure Pipelines, where the agent uploads the
+ * folder of ##vso[artifact.upload] asynchronously, maybe after this program
+ * has ended, and empties $AGENT_TEMPDIRECTORY itself after the job. An
+ * empty `dir` (none was made) is nothing to do.
+ */
+void ci_artifact_folder_done(struct ci *ci, const char *dir);
 
 /*
  * Requests an OIDC ID token for `audience` from the host (GitHub:

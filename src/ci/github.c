@@ -87,17 +87,33 @@ static void gh_secret(struct ci *ci, const char *value)
 }
 
 /*
+ * Whether the runner could read a command anywhere in `text`: its output
+ * handler looks at every line holding "::" or "##[" (OutputManager), the
+ * legacy form "##[name]" counts anywhere in a line, a line ends at "\r" as
+ * well as "\n", and leading white space (Unicode's, not only blanks) is
+ * trimmed before "::". So any "::" or "##[" at all, markers matched as
+ * .NET does (ci_marker_at), means the line is fenced.
+ */
+static int runner_could_read_command(const char *text)
+{
+	for (; *text; text++)
+		if (ci_marker_at(text, "::") || ci_marker_at(text, "##["))
+			return 1;
+	return 0;
+}
+
+/*
  * A plain line that could be read as a command (text from Azure or a job's
- * log, say) is fenced with stop-commands and a random token, so the runner
- * prints it instead of obeying it. Leading blanks don't help: the runner
- * trims them before it looks for "::".
+ * log, say) is fenced with stop-commands and a fresh random token, so the
+ * runner prints it instead of obeying it. Every piece the runner splits it
+ * into (at "\r") lies inside the fence; only "::<token>::" ends it, and
+ * the token is made after the text was written.
  */
 static void gh_plain_line(const char *text)
 {
-	const char *t = text + strspn(text, " \t");
 	struct buf token = BUF_INIT;
 
-	if (strncmp(t, "::", 2) && strncmp(t, "##[", 3)) {
+	if (!runner_could_read_command(text)) {
 		fprintf(stdout, "%s\n", text);
 		fflush(stdout);
 		return;
@@ -197,6 +213,17 @@ static int gh_write_summary(struct ci *ci, const char *markdown)
 	if (!path || !*path)
 		return 0; /* no summary on this host: nothing to do */
 	return fs_append(path, markdown, strlen(markdown));
+}
+
+static int gh_check_summary(struct ci *ci)
+{
+	const char *path = getenv("GITHUB_STEP_SUMMARY");
+
+	(void)ci;
+	if (path && *path && fs_is_dir(path))
+		return error_set(ERR_IO, "GITHUB_STEP_SUMMARY (%s) is a folder, not a file: "
+				 "the step summary cannot be written", path);
+	return 0;
 }
 
 static int gh_upload_artifact(struct ci *ci, const char *name, const char *root,
@@ -299,7 +326,10 @@ const struct ci_host ci_github_host = {
 	.annotate = gh_annotate,
 	.group = gh_group,
 	.write_summary = gh_write_summary,
+	.check_summary = gh_check_summary,
 	.upload_artifact = gh_upload_artifact,
 	.id_token = gh_id_token,
 	.finish = NULL,
+	.temp_dir = ci_default_temp_dir,
+	.uploads_later = 0,
 };

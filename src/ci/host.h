@@ -23,10 +23,18 @@ struct ci_host {
 			 const char *message);
 	void (*group)(struct ci *ci, const char *title); /* NULL ends it */
 	int (*write_summary)(struct ci *ci, const char *markdown);
+	/* At ci_open, before anything has changed: can the summary be written
+	 * where it is asked for? NULL: nothing to check. */
+	int (*check_summary)(struct ci *ci);
 	int (*upload_artifact)(struct ci *ci, const char *name, const char *root,
 			       char **url_out);
 	int (*id_token)(struct ci *ci, const char *audience, char **token_out);
 	int (*finish)(struct ci *ci);
+	/* Where to make folders the host reads (ci_artifact_folder). */
+	const char *(*temp_dir)(void);
+	/* The host reads an uploaded folder after the upload call returns,
+	 * maybe after this program ended: ci_artifact_folder_done keeps it. */
+	int uploads_later;
 };
 
 struct ci_value {
@@ -51,11 +59,15 @@ struct ci {
 	const char *summary_file;
 	const char *artifacts_dir;
 	int in_group;
+	int summary_refused;          /* check_summary failed: not written */
 };
 
 extern const struct ci_host ci_github_host;
 extern const struct ci_host ci_pipelines_host;
 extern const struct ci_host ci_terminal_host;
+
+/* $TMPDIR, else /tmp. */
+const char *ci_default_temp_dir(void);
 
 /* The shared HTTP client for host calls (OIDC, artifacts). */
 int ci_http(struct ci *ci, struct http_client **out);
@@ -63,6 +75,18 @@ int ci_http(struct ci *ci, struct http_client **out);
 /* Escaping for ::command:: data and property values (actions-contract 3.3). */
 void ci_escape_data(struct buf *out, const char *text);
 void ci_escape_property(struct buf *out, const char *text);
+
+/*
+ * Whether the command marker `marker` (ASCII, letters in either case)
+ * starts at `s`; returns how many bytes of `s` it spans, or 0. The runner
+ * and the agent look for markers with .NET's culture-aware string search,
+ * which passes over characters without collation weight (NUL and the other
+ * controls, zero-width characters, the soft hyphen); so any control byte
+ * or non-ASCII byte between the marker's characters is passed over here
+ * too. Matching more than .NET would only fences or defuses a harmless
+ * line (docs/workflow-commands.md).
+ */
+size_t ci_marker_at(const char *s, const char *marker);
 
 /* INPUT_<NAME>: upper-cased, spaces to '_', hyphens kept (the runner's rule). */
 void ci_input_env_name(struct buf *out, const char *name);

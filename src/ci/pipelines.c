@@ -19,8 +19,34 @@ static const char *ado_input(struct ci *ci, const char *name)
 	return ci_input_env_lenient(name);
 }
 
+/*
+ * The agent obeys "##vso[" anywhere in a line (Command.TryParse), warns
+ * about any other "##vso" (WorkerCommandManager), and its web console
+ * formats "##[" lines. Text from outside is printed with the '#'s of each
+ * "##vso" and "##[" turned into '*', as the agent's own
+ * DeactivateVsoCommands does ("##vso" -> "**vso"): readable, and no marker
+ * is left, however the markers are spelled (ci_marker_at).
+ */
+static void defuse(struct buf *out, const char *text)
+{
+	size_t n, i;
+
+	while (*text) {
+		n = ci_marker_at(text, "##vso");
+		if (!n)
+			n = ci_marker_at(text, "##[");
+		if (!n) {
+			buf_addch(out, *text++);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			buf_addch(out, text[i] == '#' ? '*' : text[i]);
+		text += n;
+	}
+}
+
 /* task-lib's escaping: data escapes %, CR, LF; properties also ; and ]. */
-static void escape(struct buf *out, const char *text, int property)
+static void escape_exact(struct buf *out, const char *text, int property)
 {
 	for (; *text; text++) {
 		switch (*text) {
@@ -39,13 +65,32 @@ static void escape(struct buf *out, const char *text, int property)
 	}
 }
 
-static void vso(const char *area_action, const struct buf *props, const char *data)
+/* Outside text in a logging command: defused, then escaped (escaping
+ * adds no '#', so it cannot undo the defusing). */
+static void escape(struct buf *out, const char *text, int property)
+{
+	struct buf d = BUF_INIT;
+
+	defuse(&d, text);
+	escape_exact(out, d.data, property);
+	buf_release(&d);
+}
+
+/*
+ * One logging command. `exact` keeps the data byte for byte (a secret to
+ * mask, a variable's value): the agent reads one command a line, the first
+ * "##vso[", which is ours at column 0, so whatever follows its ']' is data.
+ */
+static void vso(const char *area_action, const struct buf *props, const char *data, int exact)
 {
 	struct buf line = BUF_INIT;
 
 	buf_addf(&line, "##vso[%s%s%s]", area_action, props && props->len ? " " : "",
 		 props ? props->data : "");
-	escape(&line, data ? data : "", 0);
+	if (exact)
+		escape_exact(&line, data ? data : "", 0);
+	else
+		escape(&line, data ? data : "", 0);
 	buf_addch(&line, '\n');
 	fwrite(line.data, 1, line.len, stdout);
 	fflush(stdout);
@@ -57,7 +102,7 @@ void pipelines_format_output(struct buf *out, const char *name, const char *valu
 	buf_addstr(out, "##vso[task.setvariable variable=");
 	escape(out, name, 1);
 	buf_addstr(out, ";isOutput=true]");
-	escape(out, value, 0);
+	escape_exact(out, value, 0); /* exact: see vso() */
 	buf_addch(out, '\n');
 }
 
@@ -76,18 +121,21 @@ static int ado_output(struct ci *ci, const char *name, const char *value)
 static void ado_secret(struct ci *ci, const char *value)
 {
 	(void)ci;
-	vso("task.setsecret", NULL, value);
+	vso("task.setsecret", NULL, value, 1);
 }
 
+/* A line of outside text, defused; `prefix` is ours ("##[debug]"). A "\r"
+ * in it ends a line for the agent too, but no piece can hold a marker. */
 static void plain(const char *prefix, const char *text)
 {
-	const char *t = text + strspn(text, " \t");
+	struct buf line = BUF_INIT;
 
-	/* A line that looks like a command is printed, not obeyed. */
-	if (!strncmp(t, "##vso[", 6) || !strncmp(t, "##[", 3))
-		fputs("  ", stdout);
-	fprintf(stdout, "%s%s\n", prefix, text);
+	buf_addstr(&line, prefix);
+	defuse(&line, text);
+	buf_addch(&line, '\n');
+	fwrite(line.data, 1, line.len, stdout);
 	fflush(stdout);
+	buf_release(&line);
 }
 
 static void ado_line(struct ci *ci, enum log_level level, const char *text)
@@ -97,8 +145,7 @@ static void ado_line(struct ci *ci, enum log_level level, const char *text)
 	(void)ci;
 	switch (level) {
 	case LOG_DEBUG:
-		fprintf(stdout, "##[debug]%s\n", text);
-		fflush(stdout);
+		plain("##[debug]", text);
 		break;
 	case LOG_INFO:
 		plain("", text);
@@ -109,7 +156,7 @@ static void ado_line(struct ci *ci, enum log_level level, const char *text)
 	case LOG_WARNING:
 	case LOG_ERROR:
 		buf_addstr(&props, level == LOG_ERROR ? "type=error" : "type=warning");
-		vso("task.logissue", &props, text);
+		vso("task.logissue", &props, text, 0);
 		break;
 	}
 	buf_release(&props);
@@ -139,28 +186,37 @@ static void ado_annotate(struct ci *ci, enum log_level level,
 	if (title && *title)
 		buf_addf(&text, "%s: ", title);
 	buf_addstr(&text, message);
-	vso("task.logissue", &props, text.data);
+	vso("task.logissue", &props, text.data, 0);
 	buf_release(&props);
 	buf_release(&text);
 }
 
 static void ado_group(struct ci *ci, const char *title)
 {
+	struct buf one = BUF_INIT;
+	const char *t;
+
 	(void)ci;
-	if (title)
-		fprintf(stdout, "##[group]%s\n", title);
-	else
+	if (!title) {
 		fputs("##[endgroup]\n", stdout);
-	fflush(stdout);
+		fflush(stdout);
+		return;
+	}
+	/* A title is one line: its line ends become blanks. */
+	for (t = title; *t; t++)
+		buf_addch(&one, *t == '\r' || *t == '\n' ? ' ' : *t);
+	plain("##[group]", one.data);
+	buf_release(&one);
 }
 
+/* The agent's temporary folder: a container step has it mounted at the
+ * path this variable gives inside the container, and the agent empties it
+ * after every job. */
 static const char *temp_dir(void)
 {
 	const char *d = getenv("AGENT_TEMPDIRECTORY");
 
-	if (!d || !*d)
-		d = getenv("TMPDIR");
-	return d && *d ? d : "/tmp";
+	return d && *d ? d : ci_default_temp_dir();
 }
 
 static int ado_write_summary(struct ci *ci, const char *markdown)
@@ -173,7 +229,7 @@ static int ado_write_summary(struct ci *ci, const char *markdown)
 	buf_addstr(&path, ".md");
 	ret = fs_write_file(path.data, markdown, strlen(markdown));
 	if (!ret)
-		vso("task.uploadsummary", NULL, path.data);
+		vso("task.uploadsummary", NULL, path.data, 0);
 	buf_release(&path);
 	buf_release(&props);
 	return ret;
@@ -186,12 +242,14 @@ static int ado_upload_artifact(struct ci *ci, const char *name, const char *root
 
 	(void)ci;
 	(void)url_out;
-	/* The agent uploads the folder itself once the command is read. */
+	/* The agent uploads the folder itself, queued once it reads the command
+	 * (ArtifactCommandExtension): so the folder stays where it was made
+	 * (ci_artifact_folder_done), in a place the agent can read. */
 	buf_addstr(&props, "containerfolder=");
 	escape(&props, name, 1);
 	buf_addstr(&props, ";artifactname=");
 	escape(&props, name, 1);
-	vso("artifact.upload", &props, root);
+	vso("artifact.upload", &props, root, 0);
 	buf_release(&props);
 	return 0;
 }
@@ -218,4 +276,6 @@ const struct ci_host ci_pipelines_host = {
 	.upload_artifact = ado_upload_artifact,
 	.id_token = ado_id_token,
 	.finish = NULL,
+	.temp_dir = temp_dir,
+	.uploads_later = 1,
 };

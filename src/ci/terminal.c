@@ -88,6 +88,15 @@ static int term_write_summary(struct ci *ci, const char *markdown)
 	return fs_write_file(ci->summary_file, markdown, strlen(markdown));
 }
 
+/* A bad --summary is bad input: refused before the workflow changes anything. */
+static int term_check_summary(struct ci *ci)
+{
+	if (ci->summary_file && fs_is_dir(ci->summary_file))
+		return error_set(ERR_INPUT, "--summary %s is a folder: give the file to write "
+				 "the summary to", ci->summary_file);
+	return 0;
+}
+
 static int write_to_file(const void *data, size_t len, void *ctx)
 {
 	FILE *f = ctx;
@@ -171,7 +180,10 @@ const struct ci_host ci_terminal_host = {
 	.annotate = term_annotate,
 	.group = term_group,
 	.write_summary = term_write_summary,
+	.check_summary = term_check_summary,
 	.upload_artifact = term_upload_artifact,
 	.id_token = term_id_token,
 	.finish = term_finish,
+	.temp_dir = ci_default_temp_dir,
+	.uploads_later = 0,
 };

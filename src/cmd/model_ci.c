@@ -6,7 +6,6 @@
  * reported. Exit 0 when the job Completed, 1 when it Failed or was
  * cancelled, 2 when the YAML or the inputs are bad (nothing submitted).
  */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,35 +122,19 @@ static void on_progress(const char *text, void *ctx)
 	log_info("[mlops] %s", text);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The job's logs as artifact "<prefix>-<job>"; every failure is a warning:
  * the job's result is what the run reports. */
 static void upload_logs(struct ci *ci, struct session *s, const struct config *cfg,
 			const char *job, struct buf *artifact_url, struct buf *artifact_name)
 {
 	struct buf dir = BUF_INIT;
-	const char *tmp = getenv("TMPDIR");
 	char *url = NULL;
 	size_t n = 0;
 
 	if (!*cfg->log_artifact)
 		return;
-	buf_addf(&dir, "%s/mlops-logs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir.data)) {
-		log_warning("job logs not kept: no temporary folder under %s", tmp && *tmp ? tmp : "/tmp");
+	if (ci_artifact_folder(ci, "mlops-logs", &dir)) {
+		log_warning("job logs not kept: %s", error_message());
 		goto done;
 	}
 	if (job_logs_download(&n, &s->aml, job, dir.data, token, s)) {
@@ -171,8 +154,7 @@ static void upload_logs(struct ci *ci, struct session *s, const struct config *c
 		buf_addstr(artifact_url, url);
 done:
 	free(url);
-	if (dir.len && dir.data[dir.len - 1] != 'X')
-		remove_tree(dir.data);
+	ci_artifact_folder_done(ci, dir.data);
 	buf_release(&dir);
 }
 

@@ -17,13 +17,21 @@
 
 /* ---- lines ---- */
 
+/* A NUL byte would end the C string `fn` gets, hiding the rest of the
+ * line: it is passed on as the two characters "\0". */
 static void emit(const char *s, size_t n, job_line_fn fn, void *ctx)
 {
 	struct buf line = BUF_INIT;
+	size_t i;
 
 	if (n && s[n - 1] == '\r')
 		n--;
-	buf_add(&line, s, n);
+	for (i = 0; i < n; i++) {
+		if (s[i])
+			buf_addch(&line, s[i]);
+		else
+			buf_addstr(&line, "\\0");
+	}
 	fn(line.data, ctx);
 	buf_release(&line);
 }

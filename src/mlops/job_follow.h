@@ -25,7 +25,8 @@ struct job_lines {
 #define JOB_LINES_INIT { BUF_INIT }
 typedef void (*job_line_fn)(const char *line, void *ctx);
 /* Calls `fn` for every complete line in `partial` + `data` (without its
- * "\n" or "\r\n"), keeping the incomplete rest. A line longer than 64 KiB
+ * "\n" or "\r\n"), keeping the incomplete rest. A NUL byte reaches `fn`
+ * as the two characters "\0", so the rest of its line is kept. A line longer than 64 KiB
  * is passed on in 64 KiB pieces, so a log without newlines cannot grow the
  * buffer without bound. */
 void job_lines_feed(struct job_lines *l, const char *data, size_t len, job_line_fn fn, void *ctx);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -297,6 +298,37 @@ Test(github_host, debug_lines_only_with_runner_debug)
 	ci_close(ci);
 	fflush(stdout);
 	cr_assert_stdout_eq_str("::debug::shown\n");
+}
+
+Test(github_host, a_summary_file_that_is_a_folder_is_an_error_at_open)
+{
+	struct ci *ci;
+
+	unlink(summary_path);
+	cr_assert_eq(mkdir(summary_path, 0700), 0);
+	cr_assert_fails(ci_open(&ci, &spec, 0, NULL), ERR_IO, summary_path);
+	summary_text(ci_summary(ci), "not written");
+	cr_assert_ok(ci_close(ci));
+	rmdir(summary_path);
+	fflush(stdout);
+	cr_assert_stdout_eq_str("", "reported once, by the caller of ci_open");
+}
+
+Test(github_host, a_summary_that_cannot_be_written_at_close_is_an_error_annotation)
+{
+	struct buf expect = BUF_INIT;
+	struct ci *ci;
+
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	unlink(summary_path);
+	cr_assert_eq(mkdir(summary_path, 0700), 0);
+	summary_text(ci_summary(ci), "done");
+	cr_assert_eq(ci_close(ci), ERR_IO);
+	rmdir(summary_path);
+	buf_addf(&expect, "::error::step summary not written: %s: Is a directory\n", summary_path);
+	fflush(stdout);
+	cr_assert_stdout_eq_str(expect.data);
+	buf_release(&expect);
 }
 
 Test(github_host, arguments_are_refused)

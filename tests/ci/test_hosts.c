@@ -11,6 +11,7 @@
 #include "ci/summary.h"
 #include "core/fs.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 static const struct input_spec spec_inputs[] = {
 	{ "resource-group", "rg", NULL, INPUT_REQUIRED },
@@ -67,6 +68,69 @@ Test(pipelines, logging_commands_are_escaped)
 		"##[group]Deploy\n##[endgroup]\n");
 }
 
+Test(pipelines, outside_text_is_defused_readably_and_values_kept_exact)
+{
+	struct ci *ci;
+
+	setenv("SYSTEM_DEBUG", "true", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	log_info("step ##vso[task.complete result=Failed]");
+	log_debug("##[error]not ours");
+	log_warning("a ##VSO[x.y]b");
+	cr_assert_ok(ci_output(ci, "result", "keeps ##vso[ as it is"));
+	ci_close(ci);
+	unsetenv("SYSTEM_DEBUG");
+	fflush(stdout);
+	cr_assert_stdout_eq_str(
+		"step **vso[task.complete result=Failed]\n"
+		"##[debug]**[error]not ours\n"
+		"##vso[task.logissue type=warning]a **VSO[x.y]b\n"
+		"##vso[task.setvariable variable=result;isOutput=true]keeps ##vso[ as it is\n");
+}
+
+/* A folder gathered, uploaded and done with, with TMPDIR and the agent's
+ * temporary folder set apart. */
+static void artifact_folder_case(const char *agent_temp, const char *tmp, struct buf *dir)
+{
+	struct ci *ci;
+	struct buf file = BUF_INIT;
+
+	setenv("TMPDIR", tmp, 1);
+	setenv("AGENT_TEMPDIRECTORY", agent_temp, 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_ok(ci_artifact_folder(ci, "mlops-logs", dir));
+	cr_assert(fs_is_dir(dir->data), "%s", dir->data);
+	buf_addf(&file, "%s/std_log.txt", dir->data);
+	cr_assert_ok(fs_write_file(file.data, "epoch 1\n", 8));
+	cr_assert_ok(ci_upload_artifact(ci, "logs", dir->data, NULL));
+	ci_artifact_folder_done(ci, dir->data);
+	ci_close(ci);
+	buf_release(&file);
+}
+
+Test(pipelines, artifact_folder_is_in_the_agent_temp_directory_and_left_for_the_agent)
+{
+	char agent[] = "/tmp/agent-temp-XXXXXX", tmp[] = "/tmp/other-temp-XXXXXX";
+	struct buf dir = BUF_INIT, expect = BUF_INIT;
+
+	tmpdir_make(agent);
+	tmpdir_make(tmp);
+	artifact_folder_case(agent, tmp, &dir);
+	cr_assert(!strncmp(dir.data, agent, strlen(agent)) && dir.data[strlen(agent)] == '/',
+		  "%s is not under AGENT_TEMPDIRECTORY %s", dir.data, agent);
+	buf_addf(&expect, "%s/std_log.txt", dir.data);
+	cr_assert(fs_is_file(expect.data), "the agent uploads %s later: it must still be there",
+		  expect.data);
+	buf_reset(&expect);
+	buf_addf(&expect, "##vso[artifact.upload containerfolder=logs;artifactname=logs]%s\n", dir.data);
+	fflush(stdout);
+	cr_assert_stdout_eq_str(expect.data);
+	tmpdir_remove(agent);
+	tmpdir_remove(tmp);
+	buf_release(&dir);
+	buf_release(&expect);
+}
+
 static void terminal_env(void)
 {
 	unsetenv("GITHUB_ACTIONS");
@@ -96,6 +160,48 @@ Test(terminal, flags_win_over_environment_and_outputs_print_as_json)
 	unsetenv("INPUT_RESOURCE-GROUP");
 	fflush(stdout);
 	cr_assert_stdout_eq_str("{\"result\":\"line1\\n\\\"q\\\"\"}\n");
+}
+
+Test(terminal, artifact_folder_is_under_tmpdir_and_removed_when_done)
+{
+	char tmp[] = "/tmp/term-temp-XXXXXX", out[] = "/tmp/term-art-XXXXXX";
+	char a0[] = "--artifacts";
+	char *argv[] = { a0, out };
+	struct buf dir = BUF_INIT, zip = BUF_INIT;
+	struct ci *ci;
+
+	tmpdir_make(tmp);
+	tmpdir_make(out);
+	setenv("TMPDIR", tmp, 1);
+	cr_assert_ok(ci_open(&ci, &spec, 2, argv));
+	cr_assert_ok(ci_artifact_folder(ci, "mlops-logs", &dir));
+	cr_assert(!strncmp(dir.data, tmp, strlen(tmp)), "%s", dir.data);
+	tmpdir_write(dir.data, "a/std_log.txt", "x\n");
+	cr_assert_ok(ci_upload_artifact(ci, "logs", dir.data, NULL));
+	ci_artifact_folder_done(ci, dir.data);
+	cr_assert(!fs_is_dir(dir.data), "%s was uploaded and is still there", dir.data);
+	buf_addf(&zip, "%s/logs.zip", out);
+	cr_assert(fs_is_file(zip.data));
+	ci_close(ci);
+	tmpdir_remove(tmp);
+	tmpdir_remove(out);
+	buf_release(&dir);
+	buf_release(&zip);
+}
+
+Test(terminal, a_summary_path_that_is_a_folder_is_refused_at_open)
+{
+	char dir[] = "/tmp/term-sumdir-XXXXXX";
+	char a0[] = "--summary";
+	char *argv[] = { a0, dir };
+	struct ci *ci;
+
+	tmpdir_make(dir);
+	cr_assert_fails(ci_open(&ci, &spec, 2, argv), ERR_INPUT, dir);
+	cr_assert_not_null(ci, "the host is kept to report the error");
+	summary_text(ci_summary(ci), "not written");
+	cr_assert_ok(ci_close(ci));
+	tmpdir_remove(dir);
 }
 
 Test(terminal, unknown_flags_are_input_errors)

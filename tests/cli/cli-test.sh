@@ -75,6 +75,20 @@ t_terminal_flags_and_summary_file() {
 	[ $rc -ne 0 ] && [ "$(cat "$work/stdout")" = "{}" ] && grep -q '^## Model CI' "$work/term.md"
 }
 
+t_summary_path_that_is_a_folder_is_an_annotated_error() {
+	mkdir -p "$work/sumdir"
+	"$mlops" model-cd --summary "$work/sumdir" >"$work/stdout" 2>"$work/stderr"
+	rc=$?
+	[ $rc -eq 2 ] || { echo "terminal: exit $rc"; return 1; }
+	grep -q "^error: model-cd: input error: --summary $work/sumdir is a folder" "$work/stderr" ||
+		{ cat "$work/stderr"; return 1; }
+	gh_env GITHUB_STEP_SUMMARY="$work/sumdir" "$mlops" model-cd >"$work/stdout" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] || { echo "github: exit $rc"; return 1; }
+	grep -q "^::error title=model-cd%3A io error::GITHUB_STEP_SUMMARY ($work/sumdir) is a folder" \
+		"$work/stdout" || { cat "$work/stdout"; return 1; }
+}
+
 t_terminal_unknown_flag() {
 	"$mlops" model-ci --no-such x >/dev/null 2>"$work/stderr"
 	[ $? -eq 2 ] && grep -q 'unknown input --no-such' "$work/stderr"
@@ -85,6 +99,24 @@ t_pipelines_logging_commands() {
 		"$mlops" model-cd >"$work/stdout" 2>&1
 	[ $? -eq 2 ] && grep -q '^##vso\[task.logissue type=error\]model-cd: input error: Input required and not supplied: resource-group$' "$work/stdout" &&
 		grep -q '^##vso\[task.uploadsummary\]' "$work/stdout"
+}
+
+# Outside text (here an input's value, quoted back in the error) carries no
+# command marker to the agent or the runner (docs/workflow-commands.md).
+t_outside_text_in_an_error_forms_no_command() {
+	local evil=$'yes ##vso[task.complete result=Failed]\r##[error]x\r::error::forged'
+	env -i PATH=/usr/bin:/bin TF_BUILD=True AGENT_TEMPDIRECTORY="$work" INPUT_RESOURCE_GROUP=rg \
+		INPUT_WORKSPACE_NAME=ws "INPUT_WHAT_IF=$evil" "$mlops" workspace-cd >"$work/stdout" 2>&1
+	[ $? -eq 2 ] || return 1
+	# Every line (CR ends one too) holds a marker only at its start, and one.
+	tr '\r' '\n' <"$work/stdout" | awk '{ n = gsub(/##vso|##\[/, "&"); if (n > 1 || (n == 1 && $0 !~ /^##(vso)?\[/)) bad = 1 }
+		END { exit bad }' || { cat -A "$work/stdout"; return 1; }
+	grep -q 'yes \*\*vso\[task.complete result=Failed\]%0D\*\*\[error\]x%0D::error::forged' "$work/stdout" ||
+		{ cat -A "$work/stdout"; return 1; }
+	gh_env INPUT_RESOURCE-GROUP=rg INPUT_WORKSPACE-NAME=ws "INPUT_WHAT-IF=$evil" \
+		"$mlops" workspace-cd >"$work/stdout" 2>&1
+	[ $? -eq 2 ] || return 1
+	[ "$(tr '\r' '\n' <"$work/stdout" | grep -c '::error')" -eq 1 ] || { cat -A "$work/stdout"; return 1; }
 }
 
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do

@@ -45,6 +45,18 @@ Test(job_follow, a_chunk_of_one_byte_at_a_time_gives_the_same_lines)
 	buf_release(&got);
 }
 
+Test(job_follow, a_nul_byte_stays_visible_and_keeps_the_rest_of_its_line)
+{
+	static const char log[] = "a\0::error::x\nb\0\0\n";
+	struct job_lines l = JOB_LINES_INIT;
+	struct buf got = BUF_INIT;
+
+	job_lines_feed(&l, log, sizeof(log) - 1, collect, &got);
+	cr_assert_str_eq(got.data, "[a\\0::error::x][b\\0\\0]");
+	job_lines_release(&l);
+	buf_release(&got);
+}
+
 static void count(const char *line, void *ctx)
 {
 	size_t *n = ctx;
