@@ -361,6 +361,25 @@ t_environment_cd_stopped_while_comparing_exits_at_once() {
 		expect "$(state "len(w.get('environments', {}))")" 0
 }
 
+# ---- Model-CI ----
+
+# The job's environment is not registered: found only after the code
+# snapshot was uploaded, so it may not be exit 2 ("nothing changed") unless
+# nothing was uploaded.
+t_model_ci_input_error_after_the_code_upload_is_not_exit_2() {
+	fresh_workspace
+	cp -r "$repo/jobs" "$repo/training" "$work/ws/"
+	gh model-ci
+	local codes
+	codes=$(state "len(w.get('codes', {}))")
+	grep -q "environment azureml:train-env:1 is not registered" "$work/log" || { tail -n 5 "$work/log"; return 1; }
+	if [ "$(rc)" = 2 ] && [ "$codes" != 0 ]; then
+		echo "exit 2 after uploading the code snapshot ($codes code asset)"
+		return 1
+	fi
+	[ "$(rc)" = 1 ] || [ "$(rc)" = 2 ]
+}
+
 # ONLY=REGEX runs the matching cases alone (each must then start afresh).
 for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
 	[ -z "${ONLY:-}" ] || [[ $t =~ $ONLY ]] || continue
