@@ -288,8 +288,9 @@ static int deploy_templates(struct ci *ci, struct session *session, const struct
 			 session->resource_group, cfg->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
 		workflow_changing();
 		ret = deployment_deploy(&result, &target, &req);
-		if (ret && workflow_stopping()) {
-			/* An ARM deployment is not cancelled: it goes on, and we say so. */
+		if (ret == ERR_IO && workflow_stopping()) {
+			/* arm_wait stopped (ERR_IO). An ARM deployment is not cancelled:
+			 * it goes on, and the summary says so. */
 			const char *sig = workflow_signal_name(workflow_stopping());
 
 			buf_addf(&line, "Deployment `%s`: **left running** in Azure (%s received while "
