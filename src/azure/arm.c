@@ -253,6 +253,7 @@ struct poll {
 	long long start, deadline, last_progress;
 	const char *what;
 	long progress_every;
+	const volatile sig_atomic_t *stop;
 };
 
 static void progress(struct poll *p, const char *state)
@@ -267,17 +268,35 @@ static void progress(struct poll *p, const char *state)
 	log_info("%s: %s (%ldm %02lds)", p->what, state ? state : "waiting", secs / 60, secs % 60);
 }
 
-/* Sleeps before the next poll; ERR_TIMEOUT once the deadline has passed. */
+static int stopped(const struct poll *p, const char *state)
+{
+	if (!p->stop || !*p->stop)
+		return 0;
+	return error_set(ERR_IO, "%s: stopped waiting while %s; it goes on in Azure", p->what,
+			 state ? state : "running");
+}
+
+/* Sleeps before the next poll, in short slices so that a stop request ends
+ * it early; ERR_TIMEOUT once the deadline has passed. */
 static int wait_turn(struct poll *p, long delay, const char *state)
 {
 	long long now = now_ms();
 
+	if (stopped(p, state))
+		return ERR_IO;
 	if (now >= p->deadline)
 		return error_set(ERR_TIMEOUT, "%s: still %s after %lld s", p->what,
 				 state ? state : "running", (now - p->start) / 1000);
 	if (now + delay > p->deadline)
 		delay = (long)(p->deadline - now);
-	sleep_ms(delay);
+	while (delay > 0) {
+		long slice = p->stop && delay > 100 ? 100 : delay;
+
+		sleep_ms(slice);
+		delay -= slice;
+		if (stopped(p, state))
+			return ERR_IO;
+	}
 	return 0;
 }
 
@@ -386,6 +405,7 @@ int arm_wait(struct arm *arm, const struct arm_response *started,
 	p.last_progress = p.start;
 	p.what = what;
 	p.progress_every = arm->progress_every_ms;
+	p.stop = arm->stop;
 
 	if (!http_header(&started->http, "Azure-AsyncOperation", &op) && op.len) {
 		ret = follow_async(arm, &p, op.data, started);

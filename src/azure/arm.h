@@ -1,6 +1,8 @@
 #ifndef AZURE_ARM_H
 #define AZURE_ARM_H
 
+#include <signal.h>
+
 #include <cjson/cJSON.h>
 
 #include "core/buf.h"
@@ -27,6 +29,9 @@ struct arm {
 	char *subscription_id;
 	long poll_default_ms;        /* wait between polls without Retry-After; default 5000 */
 	long progress_every_ms;      /* progress log line interval; default 30000 */
+	/* When set and non-zero (the caller's signal flag), arm_wait stops
+	 * waiting: ERR_IO, the operation left to go on in Azure. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* `endpoint` may be NULL for public Azure; a trailing '/' is dropped. */
@@ -67,7 +72,8 @@ int arm_call(struct arm *arm, const char *method, const char *path,
  * Retry-After; logs "<what>: <state> (<elapsed>)" at most every
  * progress_every_ms. A Failed or Canceled operation is ERR_HTTP with the
  * operation's error code and message; running past `timeout_s` is
- * ERR_TIMEOUT. `final_out` receives the resource (or the final Location
+ * ERR_TIMEOUT; arm->stop raised while waiting is ERR_IO (nothing is
+ * cancelled: the operation goes on). `final_out` receives the resource (or the final Location
  * answer) and may be NULL. A `started` answer that is already final (200
  * with a terminal or absent provisioningState and no operation header)
  * returns at once.

@@ -4,6 +4,7 @@
 #include "ci/summary.h"
 #include "cmd/environments.h"
 #include "cmd/session.h"
+#include "cmd/workflow.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "mlops/env_plan.h"
@@ -169,6 +170,36 @@ static void registered_json(struct buf *out, const struct env_plan *plan)
 	cJSON_Delete(list);
 }
 
+/*
+ * `changed`, then `registered` (CD) or `status` (CI). After a failure
+ * (`ret`, which stays the error) what was done is still written.
+ */
+static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, int cd)
+{
+	struct workflow_error saved;
+	struct buf json = BUF_INIT;
+	int out;
+
+	if (ret)
+		workflow_error_save(&saved, ret);
+	changed_json(&json, plan, ci);
+	out = ci_output(ci, "changed", json.data);
+	if (!out && cd) {
+		buf_reset(&json);
+		registered_json(&json, plan);
+		out = ci_output(ci, "registered", json.data);
+	} else if (!out && !ret) {
+		out = ci_output(ci, "status", plan->invalid ? "invalid" :
+				plan->needs_bump ? "needs-version-bump" : "ok");
+	}
+	buf_release(&json);
+	if (!ret)
+		return out;
+	if (out)
+		log_warning("outputs not written: %s", error_message());
+	return workflow_error_restore(&saved);
+}
+
 static int storage_token(void *ctx, const char **token)
 {
 	struct session *s = ctx;
@@ -181,7 +212,7 @@ int environments_run(struct ci *ci, int register_versions)
 	const struct ci_context *context = ci_context(ci);
 	struct env_plan plan = ENV_PLAN_INIT;
 	struct session session;
-	struct buf root = BUF_INIT, json = BUF_INIT;
+	struct buf root = BUF_INIT;
 	enum env_versioning mode;
 	const char *dir, *versioning;
 	size_t i;
@@ -215,27 +246,15 @@ int environments_run(struct ci *ci, int register_versions)
 		};
 
 		ci_group_begin(ci, "Registering new versions");
+		workflow_changing();
 		ret = env_plan_register(&plan, &session.aml, &reg);
 		ci_group_end(ci);
 	}
 	for (i = 0; i < plan.nr; i++)
 		annotate_entry(ci, &plan.items[i]);
 	summarize(ci, &plan, register_versions);
-	if (ret)
-		goto done;
-
-	changed_json(&json, &plan, ci);
-	if ((ret = ci_output(ci, "changed", json.data)))
-		goto done;
-	if (register_versions) {
-		buf_reset(&json);
-		registered_json(&json, &plan);
-		ret = ci_output(ci, "registered", json.data);
-	} else {
-		ret = ci_output(ci, "status", plan.invalid ? "invalid" :
-				plan.needs_bump ? "needs-version-bump" : "ok");
-	}
-	if (ret)
+	/* Failed half-way through registering: the outputs say what was done. */
+	if ((ret = write_outputs(ci, ret, &plan, register_versions)))
 		goto done;
 	if (plan.invalid)
 		ret = error_set(ERR_INPUT, "%zu environment%s failed validation; nothing was sent to Azure",
@@ -253,6 +272,5 @@ done:
 	if (opened)
 		session_close(&session);
 	buf_release(&root);
-	buf_release(&json);
 	return ret;
 }

@@ -329,6 +329,7 @@ static int run(struct ci *ci)
 	}
 
 	if (spec.code_dir) {
+		workflow_changing();  /* an upload: no exit 2 after it */
 		if ((ret = code_snapshot_ensure(&code, NULL, &uploaded, &session.aml, session.http,
 						spec.code_dir)))
 			goto done;
@@ -394,6 +395,7 @@ static int run(struct ci *ci)
 	req.environment_variables = spec.environment_variables;
 	req.tags = tags;
 
+	workflow_changing();
 	if ((ret = aml_job_create(&job, &session.aml, spec.name, &req)))
 		goto done;
 	submitted = time(NULL);

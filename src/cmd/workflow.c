@@ -1,5 +1,7 @@
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ci/summary.h"
 #include "cmd/workflow.h"
@@ -23,6 +25,20 @@ const struct workflow *workflow_find(const char *name)
 	return NULL;
 }
 
+/* ---- what the run did ---- */
+
+static int changed;
+
+void workflow_changing(void)
+{
+	changed = 1;
+}
+
+int workflow_changed(void)
+{
+	return changed;
+}
+
 static int exit_code_for(int err)
 {
 	switch (err) {
@@ -30,18 +46,131 @@ static int exit_code_for(int err)
 		return EXIT_OK;
 	case ERR_INPUT:
 	case ERR_YAML:
-		return EXIT_USAGE;
+		/* Exit 2 says nothing was changed: never after a change. */
+		return changed ? EXIT_FAILED : EXIT_USAGE;
 	default:
 		return EXIT_FAILED;
 	}
 }
 
+void workflow_error_save(struct workflow_error *e, int code)
+{
+	const struct error_location *where = error_where();
+
+	e->code = code;
+	buf_init(&e->message);
+	buf_init(&e->file);
+	buf_addstr(&e->message, error_message());
+	e->has_where = where != NULL;
+	if (where) {
+		buf_addstr(&e->file, where->file ? where->file : "");
+		e->where = *where;
+	}
+}
+
+int workflow_error_restore(struct workflow_error *e)
+{
+	if (e->has_where)
+		error_set_at(e->code, e->file.data, e->where.line, e->where.column, "%s",
+			     e->message.data);
+	else
+		error_set(e->code, "%s", e->message.data);
+	buf_release(&e->message);
+	buf_release(&e->file);
+	return e->code;
+}
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t graceful;
+
+const char *workflow_signal_name(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+}
+
+/* Only async-signal-safe calls below: write, alarm, _exit. */
+static void say(const char *text, size_t len)
+{
+	ssize_t n = write(STDERR_FILENO, text, len);
+
+	(void)n;
+}
+
+static void on_stop_signal(int sig)
+{
+	static const char again[] = "mlops: stopping at once\n";
+	static const char asked[] = "mlops: asked to stop: finishing what can be written\n";
+
+	if (!graceful || stop_signal) {
+		say(again, sizeof(again) - 1);
+		_exit(EXIT_SIGNAL + sig);
+	}
+	stop_signal = sig;
+	say(asked, sizeof(asked) - 1);
+	alarm(WORKFLOW_STOP_GRACE_S);
+}
+
+/* The watchdog: the stop took longer than the grace (a hung connection). */
+static void on_alarm(int sig)
+{
+	static const char late[] = "mlops: not stopped within the grace period: exiting now\n";
+
+	(void)sig;
+	if (!stop_signal)
+		return;
+	say(late, sizeof(late) - 1);
+	_exit(EXIT_SIGNAL + stop_signal);
+}
+
+struct saved_signals {
+	struct sigaction intr, term, alrm;
+};
+
+static void install_signals(struct saved_signals *saved, int stops_gracefully)
+{
+	struct sigaction sa;
+
+	stop_signal = 0;
+	graceful = stops_gracefully;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking wait returns early and looks at the flag. */
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, &saved->intr);
+	sigaction(SIGTERM, &sa, &saved->term);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, &saved->alrm);
+}
+
+static void restore_signals(const struct saved_signals *saved)
+{
+	alarm(0);
+	sigaction(SIGINT, &saved->intr, NULL);
+	sigaction(SIGTERM, &saved->term, NULL);
+	sigaction(SIGALRM, &saved->alrm, NULL);
+}
+
+int workflow_stopping(void)
+{
+	return stop_signal;
+}
+
+const volatile sig_atomic_t *workflow_stop_flag(void)
+{
+	return &stop_signal;
+}
+
 int workflow_run(const struct workflow *wf, int argc, char **argv)
 {
+	struct saved_signals saved;
 	struct summary *summary;
 	struct ci *ci;
 	int ret, code;
 
+	changed = 0;
+	install_signals(&saved, wf->stops_gracefully);
 	ret = ci_open(&ci, &wf->spec, argc, argv);
 	summary = ci_summary(ci);
 	summary_heading(summary, 2, wf->title);
@@ -64,6 +193,7 @@ int workflow_run(const struct workflow *wf, int argc, char **argv)
 	}
 	if (ci_close(ci) && !code)
 		code = EXIT_FAILED;
+	restore_signals(&saved);
 	return code;
 }
 

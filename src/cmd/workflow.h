@@ -1,6 +1,7 @@
 #ifndef CMD_WORKFLOW_H
 #define CMD_WORKFLOW_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "ci/ci.h"
@@ -17,6 +18,10 @@ struct workflow {
 	const char *title;        /* "Model CD" */
 	const char *description;  /* one sentence for action.yml and --help */
 	int (*run)(struct ci *ci);
+	/* Its run watches workflow_stopping() and ends early on SIGINT or
+	 * SIGTERM (summary and outputs of what was done); otherwise the first
+	 * signal ends the process at once. */
+	int stops_gracefully;
 };
 
 /* The six workflows, NULL-terminated, in the order the docs list them. */
@@ -29,10 +34,54 @@ enum exit_code {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,      /* the workflow ran and failed (Azure said no, a check failed) */
 	EXIT_USAGE = 2,       /* bad inputs or files: nothing was changed in Azure */
+	EXIT_SIGNAL = 128,    /* + the signal: ended at once by SIGINT or SIGTERM */
 };
 
 /* Runs `wf` under the detected host; returns the process exit code. */
 int workflow_run(const struct workflow *wf, int argc, char **argv);
+
+/*
+ * Says that the run is about to change Azure (a deployment, an upload, a
+ * registration). From then on it never exits EXIT_USAGE, which promises
+ * that nothing was changed: an input error found later is EXIT_FAILED.
+ * Call it before the first request that may change anything.
+ */
+void workflow_changing(void);
+/* Whether workflow_changing() was called in this run. */
+int workflow_changed(void);
+
+/*
+ * Signals. workflow_run installs handlers for SIGINT and SIGTERM (the
+ * container's process is PID 1, which has no default action for them).
+ * For a workflow that stops gracefully the first signal only sets the
+ * stop flag, and arms a watchdog that ends the process after
+ * WORKFLOW_STOP_GRACE_S whatever the network does; a second signal ends it
+ * at once (EXIT_SIGNAL + the signal). The runner sends SIGINT, SIGTERM
+ * 7.5 s later, then SIGKILL 2.5 s after that.
+ */
+#define WORKFLOW_STOP_GRACE_S 6
+
+/* The signal that asked the run to stop (SIGINT, SIGTERM), or 0. */
+int workflow_stopping(void);
+/* The flag itself, for code below src/cmd that waits (non-zero: stop). */
+const volatile sig_atomic_t *workflow_stop_flag(void);
+/* "SIGTERM" or "SIGINT". */
+const char *workflow_signal_name(int sig);
+
+/*
+ * For writing outputs after a failure without losing it: saves the current
+ * error (code, message, location) and puts it back.
+ */
+struct workflow_error {
+	int code;
+	struct buf message;
+	struct buf file;
+	struct error_location where;
+	int has_where;
+};
+void workflow_error_save(struct workflow_error *e, int code);
+/* Restores the saved error, releases `e` and returns its code. */
+int workflow_error_restore(struct workflow_error *e);
 
 /* Prints `wf`'s inputs and outputs as help text. */
 void workflow_help(const struct workflow *wf, FILE *out);

@@ -46,6 +46,7 @@ const struct workflow workflow_workspace_cd = {
 	.title = "Workspace CD",
 	.description = "Deploys the ARM templates in .cloud/ to a resource group (validate, what-if, deploy) and makes sure every dataset in datasets/ exists as a data asset.",
 	.run = run,
+	.stops_gracefully = 1,
 };
 
 struct config {
@@ -196,36 +197,82 @@ static int emit_outputs(struct ci *ci, cJSON *all, const struct deployment_resul
 	return ret;
 }
 
-static int deploy_templates(struct ci *ci, struct session *session, const struct config *cfg,
-			    const struct template_list *list, cJSON *names, cJSON *all_outputs)
+/*
+ * Everything each deployment needs that can be wrong locally: its name and
+ * its parameters (the parameters file and the overrides, typed by the
+ * template), for every template before the first is deployed, so that a
+ * mistake in a later one changes nothing.
+ */
+struct prepared {
+	struct buf name;
+	cJSON *parameters;
+};
+
+static int prepare(struct prepared **out, const struct template_list *list,
+		   const char *const *overrides, const struct ci_context *context)
 {
-	const struct ci_context *context = ci_context(ci);
+	struct prepared *p = xcalloc(list->nr ? list->nr : 1, sizeof(*p));
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < list->nr; i++)
+		buf_init(&p[i].name);
+	for (i = 0; i < list->nr && !ret; i++) {
+		deployment_name(&p[i].name, list->items[i].name, context);
+		if (!(ret = deployment_name_check(p[i].name.data)))
+			ret = template_parameters(&p[i].parameters, &list->items[i], overrides);
+	}
+	*out = p;
+	return ret;
+}
+
+static void prepared_free(struct prepared *p, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; p && i < nr; i++) {
+		buf_release(&p[i].name);
+		cJSON_Delete(p[i].parameters);
+	}
+	free(p);
+}
+
+static int stopped_error(const char *before)
+{
+	return error_set(ERR_IO, "stopped by %s before %s", workflow_signal_name(workflow_stopping()),
+			 before);
+}
+
+static int deploy_templates(struct ci *ci, struct session *session, const struct config *cfg,
+			    const struct template_list *list, const struct prepared *prepared,
+			    cJSON *names, cJSON *all_outputs)
+{
 	struct summary *s = ci_summary(ci);
 	size_t i;
 	int ret = 0;
 
 	for (i = 0; i < list->nr && !ret; i++) {
 		const struct arm_template *t = &list->items[i];
+		const char *name = prepared[i].name.data;
 		struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
-		struct deployment_target target = { &session->arm, session->resource_group, NULL, cfg->timeout_s };
+		struct deployment_target target = { &session->arm, session->resource_group, name, cfg->timeout_s };
 		struct deployment_validation validation;
 		struct deployment_whatif w;
 		struct deployment_result result;
-		struct buf name = BUF_INIT, line = BUF_INIT;
-		cJSON *params = NULL;
+		struct buf line = BUF_INIT;
 
+		if (workflow_stopping()) {
+			ret = stopped_error(t->path);
+			break;
+		}
 		deployment_validation_init(&validation);
 		deployment_whatif_init(&w);
 		deployment_result_init(&result);
-		deployment_name(&name, t->name, context);
-		target.name = name.data;
 		req.template = t->template;
 		req.mode = cfg->mode;
+		req.parameters = prepared[i].parameters;
 		summary_heading(s, 3, ci_relative_path(ci, t->path));
-		ci_group_begin(ci, name.data);
-		if ((ret = template_parameters(&params, t, cfg->overrides)))
-			goto next;
-		req.parameters = params;
+		ci_group_begin(ci, name);
 		if ((ret = deployment_validate(&validation, &target, &req)) ||
 		    (ret = deployment_what_if(&w, &target, &req)))
 			goto next;
@@ -233,25 +280,40 @@ static int deploy_templates(struct ci *ci, struct session *session, const struct
 		summarize_what_if(s, t->name, &w);
 		if (cfg->what_if)
 			goto next;
-		log_info("deploying %s to resource group %s (%s mode)", name.data,
+		if (workflow_stopping()) {
+			ret = stopped_error("deploying it");
+			goto next;
+		}
+		log_info("deploying %s to resource group %s (%s mode)", name,
 			 session->resource_group, cfg->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
+		workflow_changing();
 		ret = deployment_deploy(&result, &target, &req);
-		buf_addf(&line, "Deployment `%s`: **%s**", name.data,
+		if (ret == ERR_IO && workflow_stopping()) {
+			/* arm_wait stopped (ERR_IO). An ARM deployment is not cancelled:
+			 * it goes on, and the summary says so. */
+			const char *sig = workflow_signal_name(workflow_stopping());
+
+			buf_addf(&line, "Deployment `%s`: **left running** in Azure (%s received while "
+				 "following it)", name, sig);
+			summary_markdown(s, line.data);
+			ret = error_set(ERR_IO, "stopped by %s while following deployment %s; it was left "
+					"running in Azure", sig, name);
+			goto next;
+		}
+		buf_addf(&line, "Deployment `%s`: **%s**", name,
 			 result.provisioning_state ? result.provisioning_state : ret ? "Failed" : "Succeeded");
 		if (result.duration)
 			buf_addf(&line, " in %s", result.duration);
 		summary_markdown(s, line.data);
 		if (ret)
 			goto next;
-		cJSON_AddItemToArray(names, cJSON_CreateString(name.data));
+		cJSON_AddItemToArray(names, cJSON_CreateString(name));
 		ret = emit_outputs(ci, all_outputs, &result, s);
 next:
 		ci_group_end(ci);
-		cJSON_Delete(params);
 		deployment_validation_release(&validation);
 		deployment_whatif_release(&w);
 		deployment_result_release(&result);
-		buf_release(&name);
 		buf_release(&line);
 	}
 	return ret;
@@ -283,6 +345,12 @@ static int sync_datasets(struct ci *ci, struct session *session, const struct da
 		const char *row[6];
 		cJSON *item;
 
+		if (workflow_stopping()) {
+			ret = stopped_error(d->yaml_path);
+			break;
+		}
+		if (!dry_run)
+			workflow_changing();
 		if ((ret = dataset_sync(&r, &session->aml, session->http, d, dry_run,
 					storage_token, session)))
 			break;
@@ -318,47 +386,78 @@ static int sync_datasets(struct ci *ci, struct session *session, const struct da
 	return ret;
 }
 
+/*
+ * The three outputs, written whatever happened once Azure was called:
+ * a failed run still says which deployments and data assets it made.
+ * A failure `ret` stays the error.
+ */
+static int write_outputs(struct ci *ci, int ret, const cJSON *names, const cJSON *all_outputs,
+			 const cJSON *datasets)
+{
+	struct workflow_error saved;
+	struct buf text = BUF_INIT;
+	int out;
+
+	if (ret)
+		workflow_error_save(&saved, ret);
+	json_write(&text, names);
+	if (!(out = ci_output(ci, "deployment-names", text.data))) {
+		buf_reset(&text);
+		json_write(&text, all_outputs);
+		out = ci_output(ci, "outputs", text.data);
+	}
+	if (!out) {
+		buf_reset(&text);
+		json_write(&text, datasets);
+		out = ci_output(ci, "datasets", text.data);
+	}
+	buf_release(&text);
+	if (!ret)
+		return out;
+	if (out)
+		log_warning("outputs not written: %s", error_message());
+	return workflow_error_restore(&saved);
+}
+
 static int run(struct ci *ci)
 {
 	const struct ci_context *context = ci_context(ci);
 	struct template_list list = TEMPLATE_LIST_INIT;
 	struct dataset_set datasets = DATASET_SET_INIT;
+	const char *reserved[sizeof(outputs) / sizeof(outputs[0])];
+	struct prepared *prepared = NULL;
 	struct session session;
 	struct config cfg;
-	struct buf dir = BUF_INIT, text = BUF_INIT;
+	struct buf dir = BUF_INIT;
 	cJSON *names = cJSON_CreateArray(), *all_outputs = json_new_object();
 	cJSON *dataset_list = cJSON_CreateArray();
+	size_t i;
 	int ret, opened = 0;
 
+	for (i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
+		reserved[i] = outputs[i].name;
 	if ((ret = read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
 		goto done;
 	opened = 1;
 	/* Everything local first: bad templates or datasets fail before any call. */
 	if ((ret = templates_find(&list, context->workspace, cfg.templates)) ||
-	    (ret = templates_check_overrides(&list, cfg.overrides)))
+	    (ret = templates_check_overrides(&list, cfg.overrides)) ||
+	    (ret = templates_check_outputs(&list, reserved)) ||
+	    (ret = prepare(&prepared, &list, cfg.overrides, context)))
 		goto done;
 	ci_workspace_path(ci, &dir, cfg.datasets);
 	if ((ret = dataset_load_all(&datasets, dir.data)))
 		goto done;
 
-	if ((ret = deploy_templates(ci, &session, &cfg, &list, names, all_outputs)))
-		goto done;
-	if ((ret = sync_datasets(ci, &session, &datasets, cfg.what_if, dataset_list)))
-		goto done;
-
-	json_write(&text, names);
-	if ((ret = ci_output(ci, "deployment-names", text.data)))
-		goto done;
-	buf_reset(&text);
-	json_write(&text, all_outputs);
-	if ((ret = ci_output(ci, "outputs", text.data)))
-		goto done;
-	buf_reset(&text);
-	json_write(&text, dataset_list);
-	ret = ci_output(ci, "datasets", text.data);
+	/* A stop request ends the waits on ARM; a deployment is never cancelled. */
+	session.arm.stop = workflow_stop_flag();
+	if (!(ret = deploy_templates(ci, &session, &cfg, &list, prepared, names, all_outputs)))
+		ret = sync_datasets(ci, &session, &datasets, cfg.what_if, dataset_list);
+	ret = write_outputs(ci, ret, names, all_outputs, dataset_list);
 	if (!ret && cfg.what_if)
 		summary_markdown(ci_summary(ci), "_What-if only: nothing was deployed or registered._");
 done:
+	prepared_free(prepared, list.nr);
 	templates_release(&list);
 	dataset_set_release(&datasets);
 	if (opened)
@@ -367,6 +466,5 @@ done:
 	cJSON_Delete(all_outputs);
 	cJSON_Delete(dataset_list);
 	buf_release(&dir);
-	buf_release(&text);
 	return ret;
 }

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,76 @@ int templates_check_overrides(const struct template_list *list, const char *cons
 			return ERR_INPUT;
 		}
 		free(name);
+	}
+	return 0;
+}
+
+static int is_secure_output(const cJSON *o)
+{
+	const char *type = json_string_or(o, "type", "");
+
+	return !strcasecmp(type, "securestring") || !strcasecmp(type, "secureobject");
+}
+
+/* A step output on every host, and a JavaScript identifier as ARM wants. */
+static int output_name_ok(const char *name)
+{
+	const char *p;
+
+	if (!*name || isdigit((unsigned char)*name))
+		return 0;
+	for (p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return 0;
+	return 1;
+}
+
+/* The template before `upto` that declares non-secure output `name`, or NULL. */
+static const struct arm_template *declared_before(const struct template_list *list, size_t upto,
+						  const char *name)
+{
+	const cJSON *o;
+	size_t i;
+
+	for (i = 0; i < upto; i++)
+		cJSON_ArrayForEach(o, json_find(list->items[i].template, "outputs"))
+			if (!is_secure_output(o) && !strcasecmp(o->string, name))
+				return &list->items[i];
+	return NULL;
+}
+
+int templates_check_outputs(const struct template_list *list, const char *const *reserved)
+{
+	const char *const *r;
+	size_t i;
+
+	for (i = 0; i < list->nr; i++) {
+		const struct arm_template *t = &list->items[i], *other;
+		const cJSON *outputs = json_find(t->template, "outputs"), *o;
+
+		if (outputs && !cJSON_IsObject(outputs))
+			return error_set_at(ERR_INPUT, t->path, 0, 0,
+					    "%s: \"outputs\" must be an object", t->path);
+		cJSON_ArrayForEach(o, outputs) {
+			if (is_secure_output(o))
+				continue;
+			if (!output_name_ok(o->string))
+				return error_set_at(ERR_INPUT, t->path, 0, 0,
+						    "%s: output '%s' cannot be a step output: use ASCII "
+						    "letters, digits and '_', not starting with a digit",
+						    t->path, o->string);
+			for (r = reserved; r && *r; r++)
+				if (!strcasecmp(*r, o->string))
+					return error_set_at(ERR_INPUT, t->path, 0, 0,
+							    "%s: output '%s' has the name of one of the "
+							    "workflow's own outputs; rename it", t->path,
+							    o->string);
+			if ((other = declared_before(list, i, o->string)))
+				return error_set_at(ERR_INPUT, t->path, 0, 0,
+						    "%s: output '%s' is declared by %s too; step "
+						    "outputs need unique names", t->path, o->string,
+						    other->path);
+		}
 	}
 	return 0;
 }

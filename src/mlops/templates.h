@@ -45,6 +45,19 @@ void templates_release(struct template_list *list);
 int templates_check_overrides(const struct template_list *list, const char *const *overrides);
 
 /*
+ * The outputs each template declares (its "outputs" object, read locally)
+ * become step outputs, so before anything is deployed each non-secure one
+ * must have a name every host carries and ARM accepts (ASCII letters,
+ * digits and '_', not starting with a digit), must not be one of the
+ * workflow's own output names `reserved` (NULL-terminated; compared
+ * ignoring case, as expressions and ARM do), and must not be declared by
+ * two templates. ERR_INPUT naming the template file and the output
+ * otherwise. Secure outputs (securestring, secureobject) never become step
+ * outputs and are not checked.
+ */
+int templates_check_outputs(const struct template_list *list, const char *const *reserved);
+
+/*
  * The deployment parameters of `t`: its parameters file, then the overrides
  * that it declares (ARM names ignore case), each typed by the template's
  * declared type. `*out` is the caller's (cJSON_Delete).

@@ -129,3 +129,66 @@ Test(templates, a_badly_typed_override_names_the_parameter)
 	cr_assert_fails(template_parameters(&a, &list.items[0], overrides), ERR_INPUT, "nodes");
 	templates_release(&list);
 }
+
+/* Template outputs become step outputs: checked before anything is deployed. */
+static int check_outputs_of(const char *a_outputs, const char *b_outputs)
+{
+	static const char *const reserved[] = { "deployment-names", "outputs", "datasets", NULL };
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	int ret;
+
+	buf_addf(&a, "{\"$schema\":\"s\",\"resources\":[],\"outputs\":%s}", a_outputs);
+	buf_addf(&b, "{\"$schema\":\"s\",\"resources\":[],\"outputs\":%s}", b_outputs);
+	tmpdir_write(root, ".cloud/a.json", a.data);
+	tmpdir_write(root, ".cloud/b.json", b.data);
+	cr_assert_ok(templates_find(&list, root, patterns));
+	ret = templates_check_outputs(&list, reserved);
+	templates_release(&list);
+	buf_release(&a);
+	buf_release(&b);
+	return ret;
+}
+
+Test(templates, outputs_with_plain_unique_names_pass)
+{
+	cr_assert_ok(check_outputs_of("{\"workspaceName\":{\"type\":\"string\",\"value\":\"x\"},"
+				      "\"storage_id\":{\"type\":\"string\",\"value\":\"y\"}}",
+				      "{\"computeName\":{\"type\":\"string\",\"value\":\"z\"}}"));
+}
+
+Test(templates, an_output_named_like_a_workflow_output_is_an_input_error)
+{
+	cr_assert_fails(check_outputs_of("{}", "{\"Datasets\":{\"type\":\"array\",\"value\":[]}}"),
+			ERR_INPUT, "output 'Datasets' has the name of one of the workflow's own outputs");
+	cr_assert(strstr(error_where()->file, "b.json"));
+}
+
+Test(templates, an_output_name_no_host_carries_is_an_input_error)
+{
+	cr_assert_fails(check_outputs_of("{\"storage.name\":{\"type\":\"string\",\"value\":\"x\"}}", "{}"),
+			ERR_INPUT, "output 'storage.name' cannot be a step output");
+	cr_assert_fails(check_outputs_of("{\"1st\":{\"type\":\"string\",\"value\":\"x\"}}", "{}"),
+			ERR_INPUT, "output '1st'");
+	cr_assert_fails(check_outputs_of("{\"a\\nb\":{\"type\":\"string\",\"value\":\"x\"}}", "{}"),
+			ERR_INPUT, "cannot be a step output");
+}
+
+Test(templates, an_output_two_templates_declare_is_an_input_error)
+{
+	cr_assert_fails(check_outputs_of("{\"location\":{\"type\":\"string\",\"value\":\"x\"}}",
+					 "{\"Location\":{\"type\":\"string\",\"value\":\"y\"}}"),
+			ERR_INPUT, "output 'Location' is declared by");
+}
+
+Test(templates, secure_outputs_never_become_step_outputs_and_are_not_checked)
+{
+	cr_assert_ok(check_outputs_of("{\"datasets\":{\"type\":\"SecureString\",\"value\":\"x\"}}",
+				      "{\"key.one\":{\"type\":\"secureObject\",\"value\":{}}}"));
+}
+
+Test(templates, outputs_that_are_not_an_object_are_an_input_error)
+{
+	cr_assert_fails(check_outputs_of("[]", "{}"), ERR_INPUT, "\"outputs\" must be an object");
+}
