@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ci/host.h"
 #include "core/fs.h"
@@ -106,32 +107,38 @@ static int write_to_file(const void *data, size_t len, void *ctx)
 	return 0;
 }
 
+/*
+ * The zip is written beside its final name and renamed into place once
+ * whole, so a failed or interrupted zip leaves no empty or truncated file
+ * that could pass for the artifact.
+ */
 static int term_upload_artifact(struct ci *ci, const char *name, const char *root,
 				char **url_out)
 {
 	const char *dir = ci->artifacts_dir ? ci->artifacts_dir : "artifacts";
 	struct zip_writer *zip = NULL;
-	struct buf path = BUF_INIT;
+	struct buf path = BUF_INIT, part = BUF_INIT;
 	FILE *f = NULL;
 	int ret;
 
 	if ((ret = fs_mkdirs(dir)))
 		goto done;
 	buf_addf(&path, "%s/%s.zip", dir, name);
-	f = fopen(path.data, "wb");
+	buf_addf(&part, "%s.part", path.data);
+	f = fopen(part.data, "wb");
 	if (!f) {
-		ret = error_set(ERR_IO, "%s: %s", path.data, strerror(errno));
+		ret = error_set(ERR_IO, "%s: %s", part.data, strerror(errno));
 		goto done;
 	}
 	if ((ret = zip_writer_open(&zip, ZIP_DEFAULT_LEVEL, write_to_file, f)) ||
 	    (ret = zip_add_tree(zip, root)) || (ret = zip_writer_close(zip)))
 		goto done;
-	if (fclose(f)) {
-		f = NULL;
+	ret = fclose(f);
+	f = NULL;
+	if (ret || rename(part.data, path.data)) {
 		ret = error_set(ERR_IO, "%s: %s", path.data, strerror(errno));
 		goto done;
 	}
-	f = NULL;
 	log_info("artifact '%s' written to %s", name, path.data);
 	if (url_out)
 		*url_out = buf_detach(&path, NULL);
@@ -139,7 +146,10 @@ done:
 	zip_writer_free(zip);
 	if (f)
 		fclose(f);
+	if (ret && part.len)
+		unlink(part.data);
 	buf_release(&path);
+	buf_release(&part);
 	return ret;
 }
 

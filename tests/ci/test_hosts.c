@@ -189,6 +189,33 @@ Test(terminal, artifact_folder_is_under_tmpdir_and_removed_when_done)
 	buf_release(&zip);
 }
 
+Test(terminal, a_zip_that_fails_leaves_no_file_that_passes_for_the_artifact)
+{
+	char src[] = "/tmp/term-src-XXXXXX", out[] = "/tmp/term-art-XXXXXX";
+	char a0[] = "--artifacts";
+	char *argv[] = { a0, out };
+	struct buf link = BUF_INIT, zip = BUF_INIT;
+	struct ci *ci;
+
+	tmpdir_make(src);
+	tmpdir_make(out);
+	tmpdir_write(src, "a/std_log.txt", "x\n");
+	buf_addf(&link, "%s/a/passwd", src);
+	cr_assert_eq(symlink("/etc/passwd", link.data), 0);
+	cr_assert_ok(ci_open(&ci, &spec, 2, argv));
+	cr_assert_fails(ci_upload_artifact(ci, "logs", src, NULL), ERR_INPUT, "outside");
+	buf_addf(&zip, "%s/logs.zip", out);
+	cr_assert(!fs_is_file(zip.data), "a failed zip left %s behind", zip.data);
+	buf_addch(&zip, '.');
+	buf_addstr(&zip, "part");
+	cr_assert(!fs_is_file(zip.data), "a failed zip left %s behind", zip.data);
+	ci_close(ci);
+	tmpdir_remove(src);
+	tmpdir_remove(out);
+	buf_release(&link);
+	buf_release(&zip);
+}
+
 Test(terminal, a_summary_path_that_is_a_folder_is_refused_at_open)
 {
 	char dir[] = "/tmp/term-sumdir-XXXXXX";
