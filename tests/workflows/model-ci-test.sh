@@ -224,6 +224,16 @@ t_thirty_seconds_of_503_on_the_status_poll_are_ridden_out() {
 		grep -q 'status cannot be read' "$work/log" && [ "$n" -ge 5 ]
 }
 
+t_an_expired_token_on_the_status_poll_is_not_the_end() {
+	slow_job "sleep 3; echo still here"
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	fault "{\"kind\": \"expired_token\", \"method\": \"GET\", \"host\": \"management.azure.com\", \"path\": \"/jobs/$job\$\", \"count\": 1}" >/dev/null
+	wait "$bg_pid"
+	echo $? >"$work/rc"
+	expect "$(rc)" 0 && expect "$(output status)" Completed && grep -q '^still here$' "$work/log"
+}
+
 t_a_status_poll_that_is_refused_cancels_the_job() {
 	slow_job
 	bg model-ci INPUT_JOB=jobs/slow.yml
