@@ -449,3 +449,34 @@ Test(http, a_deadline_bounds_a_call_and_lets_it_out_past_the_stop_flag, .timeout
 	http_client_free(c);
 	close(fd);
 }
+
+static volatile sig_atomic_t alarm_stop;
+
+static void on_alarm(int sig)
+{
+	alarm_stop = sig;
+}
+
+/* A signal arriving while a response stalls ends the call within a second
+ * or so, not after the stall limit or the retries. */
+Test(http, the_stop_flag_cuts_a_transfer_in_flight, .timeout = 20)
+{
+	struct http_client *c = client(NULL);
+	struct http_response r = HTTP_RESPONSE_INIT;
+	struct sigaction sa;
+	char url[64];
+	int port, fd = silent_listener(&port);
+	time_t start = time(NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/poll", port);
+	http_client_set_stop(c, &alarm_stop);
+	alarm(1);
+	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	cr_assert_lt(time(NULL) - start, 5);
+	http_response_release(&r);
+	http_client_free(c);
+	close(fd);
+}
