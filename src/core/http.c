@@ -428,11 +428,10 @@ static long proxy_refusal(CURL *e)
 	return code >= 300 ? code : 0;
 }
 
-int http_transfer_retryable(struct http_client *c, void *easy, int rc)
+int http_transfer_retryable(void *easy, int rc)
 {
 	if (rc == CURLE_ABORTED_BY_CALLBACK || proxy_refusal(easy))
 		return 0;
-	(void)c;
 	return http_curl_retryable(rc);
 }
 
@@ -622,7 +621,7 @@ int http_send(struct http_client *c, const struct http_request *req,
 		if (rc == CURLE_OK)
 			retry = http_status_retryable(out->status);
 		else
-			retry = http_transfer_retryable(c, c->easy, rc);
+			retry = http_transfer_retryable(c->easy, rc);
 		/* A timed-out attempt spent the budget as surely as a wait. */
 		if (rc == CURLE_OPERATION_TIMEDOUT)
 			waited += (long)(now_ms() - start);

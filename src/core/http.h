@@ -163,7 +163,7 @@ int http_easy_method(void *easy, const struct http_request *req);
 int http_curl_retryable(int curl_code);
 /* The same for an attempt on `easy` that ended with `curl_code`: also not
  * when a proxy refused the tunnel or the stop flag cut it. */
-int http_transfer_retryable(struct http_client *c, void *easy, int curl_code);
+int http_transfer_retryable(void *easy, int curl_code);
 /*
  * The one mapping of a failed transfer (no answer) to an error: ERR_IO
  * "stopped" when the stop flag cut it, ERR_TIMEOUT for a timeout or a

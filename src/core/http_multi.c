@@ -306,7 +306,7 @@ static void attempt_ended(struct run *r, struct slot *s, CURLcode rc)
 		return;
 	}
 	retry = rc == CURLE_OK ? http_status_retryable(s->resp.status)
-			       : http_transfer_retryable(r->client, s->easy, rc);
+			       : http_transfer_retryable(s->easy, rc);
 	if (!retry || req->no_retry || s->attempt >= r->opts->max_attempts)
 		goto final;
 	/* A timed-out attempt spent the budget as surely as a wait. */
