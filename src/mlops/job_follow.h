@@ -81,7 +81,8 @@ struct job_follow_options {
  * bounded to `limit_s` seconds even when the network hangs and even after
  * the stop flag of the client is up (http_client_set_deadline). 0 when the
  * job ended or the cancel was accepted and the time ran out; else the
- * error, which the caller reports as a warning.
+ * error, already logged as a warning (a failed cancel does not change why
+ * the caller gave up).
  */
 int job_cancel(struct aml *aml, const char *name, long limit_s);
 
@@ -89,7 +90,7 @@ int job_cancel(struct aml *aml, const char *name, long limit_s);
  * Follows job `name` until it ends. `out` receives the last state read.
  * 0 when the job ended (Completed, Failed or Canceled: see out->status).
  * A status read that fails for a while (no answer, a timeout, 5xx, 429,
- * or a 401 a few times in a row) is an outage: logged, then polled again
+ * or a 401 up to twice in a row: an expired token) is an outage: logged, then polled again
  * with backoff until the timeout. Whenever it gives up the job is
  * cancelled first: ERR_TIMEOUT after `timeout_s`; ERR_IO when the stop
  * flag was raised; any other error of the status read (as aml_job_get)
