@@ -300,20 +300,29 @@ done:
 	return ret;
 }
 
-int aml_job_get(struct aml_job *out, struct aml *aml, const char *name)
+int aml_job_read(struct aml_job *out, long *status_out, struct aml *aml, const char *name)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
 	int ret;
 
+	*status_out = 0;
 	if ((ret = aml_check_name(name, "job name")))
 		return ret;
 	aml_path(&path, aml, "/jobs/%s", name);
 	if (!(ret = arm_call(aml->arm, "GET", path.data, AML_API_VERSION, NULL, &r)))
 		ret = aml_job_parse(out, r.json);
+	*status_out = r.status ? r.status : r.http.status;
 	arm_response_release(&r);
 	buf_release(&path);
 	return ret;
+}
+
+int aml_job_get(struct aml_job *out, struct aml *aml, const char *name)
+{
+	long status;
+
+	return aml_job_read(out, &status, aml, name);
 }
 
 int aml_job_cancel(struct aml *aml, const char *name, long timeout_s)

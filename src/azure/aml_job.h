@@ -161,6 +161,10 @@ int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
 
 /* Reads job `name`; ERR_NOT_FOUND when it does not exist. */
 int aml_job_get(struct aml_job *out, struct aml *aml, const char *name);
+/* aml_job_get, also giving the HTTP status of the last answer in
+ * `*status_out` (0 when none came), for a poller that must tell an outage
+ * (5xx, 429) from a refusal. */
+int aml_job_read(struct aml_job *out, long *status_out, struct aml *aml, const char *name);
 
 /*
  * Asks Azure to cancel job `name` (POST .../cancel, 202 + Location) and

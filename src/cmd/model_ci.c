@@ -5,15 +5,24 @@
  * logs kept as a workflow artifact, and its MLflow metrics and params
  * reported. Exit 0 when the job Completed, 1 when it Failed or was
  * cancelled, 2 when the YAML or the inputs are bad (nothing submitted).
+ *
+ * A re-run of the same workflow attempt (the process was killed, the step
+ * retried) follows the job that attempt submitted instead of training
+ * twice: the job is tagged with the repository, run id, run attempt,
+ * workflow job and job file, and looked up by them before submitting.
+ * Whenever the run gives up on a job it started (an error, the timeout, a
+ * signal) it cancels it first, unless `wait` is false.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "azure/aml_environment.h"
 #include "azure/aml_workspace.h"
 #include "azure/mlflow.h"
+#include "ci/artifact.h"
 #include "ci/summary.h"
 #include "cmd/session.h"
 #include "cmd/workflow.h"
@@ -52,6 +61,7 @@ const struct workflow workflow_model_ci = {
 	.title = "Model CI",
 	.description = "Submits a training job, follows it, uploads its logs as a workflow artifact and reports its metrics.",
 	.run = run,
+	.stops_gracefully = 1,
 };
 
 struct config {
@@ -77,9 +87,20 @@ static int read_config(struct ci *ci, struct config *c)
 		return ret;
 	if (!*c->job)
 		return error_set(ERR_INPUT, "Input required and not supplied: job");
+	/* Checked now, not after the job ran: the job name appended later
+	 * holds only letters, digits, '-' and '_'. */
+	if (*c->log_artifact && artifact_check_name(c->log_artifact))
+		return error_prefix("Input log-artifact");
 	c->timeout_s = minutes * 60;
 	return 0;
 }
+
+/*
+ * Signals: the runner sends SIGINT, SIGTERM 7.5 s later, then kills 2.5 s
+ * after that. workflow_run's stop flag (this workflow stops gracefully)
+ * ends every HTTP call at once, and the job, if one is followed, is
+ * cancelled within JOB_CANCEL_STOP_S, well inside the watchdog's grace.
+ */
 
 static int token(void *ctx, const char *scope, const char **out)
 {
@@ -122,29 +143,30 @@ static void on_progress(const char *text, void *ctx)
 	log_info("[mlops] %s", text);
 }
 
-/* The job's logs as artifact "<prefix>-<job>"; every failure is a warning:
- * the job's result is what the run reports. */
-static void upload_logs(struct ci *ci, struct session *s, const struct config *cfg,
-			const char *job, struct buf *artifact_url, struct buf *artifact_name)
+/* The job's logs as artifact "<prefix>-<job>". The artifact was asked
+ * for: one that could not be made is a failure of the step (after the
+ * job's own result is reported). */
+static int upload_logs(struct ci *ci, struct session *s, const struct config *cfg,
+		       const char *job, struct buf *artifact_url, struct buf *artifact_name)
 {
 	struct buf dir = BUF_INIT;
 	char *url = NULL;
 	size_t n = 0;
+	int ret = 0;
 
 	if (!*cfg->log_artifact)
-		return;
-	if (ci_artifact_folder(ci, "mlops-logs", &dir)) {
-		log_warning("job logs not kept: %s", error_message());
+		return 0;
+	if ((ret = ci_artifact_folder(ci, "mlops-logs", &dir))) {
+		error_prefix("job logs not kept");
 		goto done;
 	}
-	if (job_logs_download(&n, &s->aml, job, dir.data, token, s)) {
-		log_warning("job logs not kept: %s", error_message());
+	if ((ret = job_logs_download(&n, &s->aml, job, dir.data, token, s))) {
+		error_prefix("job logs not kept");
 		goto done;
 	}
 	buf_addf(artifact_name, "%s-%s", cfg->log_artifact, job);
-	if (ci_upload_artifact(ci, artifact_name->data, dir.data, &url)) {
-		log_warning("job logs not uploaded as artifact %s: %s", artifact_name->data,
-			    error_message());
+	if ((ret = ci_upload_artifact(ci, artifact_name->data, dir.data, &url))) {
+		error_prefix("job logs not uploaded as artifact %s", artifact_name->data);
 		buf_reset(artifact_name);
 		goto done;
 	}
@@ -156,20 +178,26 @@ done:
 	free(url);
 	ci_artifact_folder_done(ci, dir.data);
 	buf_release(&dir);
+	return ret;
 }
 
-/* upload_logs, leaving the error `ret` (if any) as it was: a log upload
- * warning must not replace why the run failed. */
-static void upload_logs_keeping_error(struct ci *ci, struct session *s, const struct config *cfg,
-				      const char *job, struct buf *url, struct buf *name, int ret)
+/* upload_logs after the job ended with `ret`: when the run already failed
+ * that stays the error (the upload's failure is said as well); else the
+ * upload's failure is the error. */
+static int upload_logs_after(struct ci *ci, struct session *s, const struct config *cfg,
+			     const char *job, struct buf *url, struct buf *name, int ret)
 {
 	struct buf msg = BUF_INIT;
+	int up;
 
 	buf_addstr(&msg, error_message());
-	upload_logs(ci, s, cfg, job, url, name);
+	up = upload_logs(ci, s, cfg, job, url, name);
+	if (up && ret)
+		log_error("%s", error_message());
 	if (ret)
 		error_set(ret, "%s", msg.data);
 	buf_release(&msg);
+	return ret ? ret : up;
 }
 
 static int read_run(struct mlflow_run *run, struct session *s, const struct aml_job *job)
@@ -289,34 +317,153 @@ static void summarize(struct ci *ci, const struct aml_job *job, const struct mlf
 	buf_release(&b);
 }
 
+/*
+ * The tags that say which workflow attempt submitted a job, run id first
+ * (the server filters on it): "key", "value" pairs, NULL-terminated, in
+ * `out` (room for 11). Empty (out[0] NULL) outside a CI run, which then
+ * has nothing to find again.
+ */
+static void attempt_tags(const char **out, const struct ci_context *context, const struct config *cfg)
+{
+	size_t n = 0;
+
+	out[0] = NULL;
+	if (!context->run_id || !*context->run_id)
+		return;
+	out[n++] = "run_id";
+	out[n++] = context->run_id;
+	out[n++] = "run_attempt";
+	out[n++] = context->run_attempt && *context->run_attempt ? context->run_attempt : "1";
+	if (context->repository && *context->repository) {
+		out[n++] = "repository";
+		out[n++] = context->repository;
+	}
+	if (context->job && *context->job) {
+		out[n++] = "workflow_job";
+		out[n++] = context->job;
+	}
+	out[n++] = "job_file";
+	out[n++] = cfg->job;
+	out[n] = NULL;
+}
+
+/* Everything the job needs found or made in the workspace, then the job
+ * submitted into `job`: environment, data, compute, code snapshot. */
+static int submit(struct aml_job *job, struct session *session, const struct config *cfg,
+		  const struct job_spec *spec, const char *experiment, const char *const *identity,
+		  const struct ci_context *context)
+{
+	struct aml_code_version code;
+	struct aml_job_spec req;
+	struct aml_job_input *req_inputs = NULL;
+	struct aml_job_output *req_outputs = NULL;
+	struct buf env_id = BUF_INIT, code_id = BUF_INIT, compute_id = BUF_INIT;
+	char **uris = NULL;
+	const char **tags = NULL;
+	size_t i, n, m, uris_nr = 0;
+	int ret, uploaded = 0;
+
+	memset(&code, 0, sizeof(code));
+	memset(&req, 0, sizeof(req));
+	if ((ret = job_resolve_environment(&env_id, &session->aml, spec)))
+		goto done;
+	req_inputs = xcalloc(spec->inputs_nr + 1, sizeof(*req_inputs));
+	uris = xcalloc(spec->inputs_nr + 1, sizeof(*uris));
+	uris_nr = spec->inputs_nr;
+	if ((ret = job_resolve_inputs(req_inputs, uris, &session->aml, spec)))
+		goto done;
+	req_outputs = xcalloc(spec->outputs_nr + 1, sizeof(*req_outputs));
+	for (i = 0; i < spec->outputs_nr; i++) {
+		req_outputs[i].name = spec->outputs[i].name;
+		req_outputs[i].uri = spec->outputs[i].path;
+		req_outputs[i].mode = spec->outputs[i].mode;
+	}
+	if (*cfg->compute || spec->compute) {
+		const char *c = *cfg->compute ? cfg->compute : spec->compute;
+
+		if (!strncmp(c, "azureml:", strlen("azureml:")))
+			c += strlen("azureml:");
+		aml_path(&compute_id, &session->aml, "/computes/%s", c);
+		req.compute_id = compute_id.data;
+	}
+	/* Uploads last: everything above only reads. */
+	if (spec->code_dir) {
+		workflow_changing(); /* an upload: no exit 2 after it */
+		if ((ret = code_snapshot_ensure(&code, NULL, &uploaded, &session->aml, session->http,
+						spec->code_dir)))
+			goto done;
+		log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
+			 uploaded ? "uploaded" : "reused (unchanged)");
+		buf_addstr(&code_id, code.asset.id ? code.asset.id : "");
+		if (!code.asset.id)
+			aml_path(&code_id, &session->aml, "/codes/%s/versions/%s", code.asset.name,
+				 code.asset.version);
+		req.code_id = code_id.data;
+	}
+	/* The job's own tags, then where it came from. */
+	for (n = 0; spec->tags[n]; n += 2)
+		;
+	for (m = 0; identity[m]; m += 2)
+		;
+	tags = xcalloc(n + m + 3, sizeof(*tags));
+	memcpy(tags, spec->tags, n * sizeof(*tags));
+	if (context->sha && *context->sha) {
+		tags[n++] = "commit";
+		tags[n++] = context->sha;
+	}
+	memcpy(tags + n, identity, m * sizeof(*tags));
+	req.display_name = spec->display_name;
+	req.experiment_name = experiment;
+	req.description = spec->description;
+	req.command = spec->command;
+	req.environment_id = env_id.data;
+	req.inputs = req_inputs;
+	req.inputs_nr = spec->inputs_nr;
+	req.outputs = req_outputs;
+	req.outputs_nr = spec->outputs_nr;
+	req.environment_variables = spec->environment_variables;
+	req.tags = tags;
+	workflow_changing();
+	if (!(ret = aml_job_create(job, &session->aml, spec->name, &req)))
+		log_info("job %s submitted to experiment %s%s%s", job->name, experiment,
+			 job->studio_url ? ": " : "", job->studio_url ? job->studio_url : "");
+done:
+	aml_code_version_release(&code);
+	for (i = 0; uris && i < uris_nr; i++)
+		free(uris[i]);
+	free(uris);
+	buf_release(&env_id);
+	buf_release(&code_id);
+	buf_release(&compute_id);
+	free(req_inputs);
+	free(req_outputs);
+	free(tags);
+	return ret;
+}
+
 static int run(struct ci *ci)
 {
 	const struct ci_context *context = ci_context(ci);
 	struct job_spec spec = JOB_SPEC_INIT;
-	struct aml_code_version code;
 	struct aml_job job = AML_JOB_INIT, done = AML_JOB_INIT;
 	struct mlflow_run mrun = MLFLOW_RUN_INIT;
-	struct aml_job_spec req;
-	struct aml_job_input *req_inputs = NULL;
-	struct aml_job_output *req_outputs = NULL;
 	struct session session;
 	struct config cfg;
-	struct buf path = BUF_INIT, env_id = BUF_INIT, code_id = BUF_INIT, compute_id = BUF_INIT;
-	struct buf experiment = BUF_INIT, text = BUF_INIT, art_url = BUF_INIT, art_name = BUF_INIT;
-	char **uris = NULL;
-	const char **tags = NULL;
+	struct buf path = BUF_INIT, experiment = BUF_INIT, text = BUF_INIT;
+	struct buf art_url = BUF_INIT, art_name = BUF_INIT;
+	const char *identity[11];
 	const struct aml_job *last;
 	cJSON *metrics = json_new_object();
 	time_t submitted;
 	long duration = -1;
-	size_t i, n, uris_nr = 0;
-	int ret, opened = 0, have_run = 0, uploaded = 0;
+	size_t i;
+	/* live: a job this attempt started, not yet ended nor cancelled */
+	int ret, opened = 0, have_run = 0, live = 0;
 
-	memset(&code, 0, sizeof(code));
-	memset(&req, 0, sizeof(req));
 	if ((ret = read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
 		goto done;
 	opened = 1;
+	http_client_set_stop(session.http, workflow_stop_flag());
 
 	/* The YAML first: a bad one fails before any call to Azure. */
 	ci_workspace_path(ci, &path, cfg.job);
@@ -327,33 +474,6 @@ static int run(struct ci *ci)
 		ret = error_prefix("Input experiment-name");
 		goto done;
 	}
-
-	if (spec.code_dir) {
-		workflow_changing();  /* an upload: no exit 2 after it */
-		if ((ret = code_snapshot_ensure(&code, NULL, &uploaded, &session.aml, session.http,
-						spec.code_dir)))
-			goto done;
-		log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
-			 uploaded ? "uploaded" : "reused (unchanged)");
-		buf_addstr(&code_id, code.asset.id ? code.asset.id : "");
-		if (!code.asset.id)
-			aml_path(&code_id, &session.aml, "/codes/%s/versions/%s", code.asset.name,
-				 code.asset.version);
-		req.code_id = code_id.data;
-	}
-	if ((ret = job_resolve_environment(&env_id, &session.aml, &spec)))
-		goto done;
-	req_inputs = xcalloc(spec.inputs_nr + 1, sizeof(*req_inputs));
-	uris = xcalloc(spec.inputs_nr + 1, sizeof(*uris));
-	uris_nr = spec.inputs_nr;
-	if ((ret = job_resolve_inputs(req_inputs, uris, &session.aml, &spec)))
-		goto done;
-	req_outputs = xcalloc(spec.outputs_nr + 1, sizeof(*req_outputs));
-	for (i = 0; i < spec.outputs_nr; i++) {
-		req_outputs[i].name = spec.outputs[i].name;
-		req_outputs[i].uri = spec.outputs[i].path;
-		req_outputs[i].mode = spec.outputs[i].mode;
-	}
 	if (*cfg.compute || spec.compute) {
 		const char *c = *cfg.compute ? cfg.compute : spec.compute;
 
@@ -363,44 +483,23 @@ static int run(struct ci *ci)
 			ret = error_prefix("Input compute");
 			goto done;
 		}
-		aml_path(&compute_id, &session.aml, "/computes/%s", c);
-		req.compute_id = compute_id.data;
 	}
-	/* The job's own tags, then where it came from. */
-	for (n = 0; spec.tags[n]; n += 2)
-		;
-	tags = xcalloc(n + 7, sizeof(*tags));
-	memcpy(tags, spec.tags, n * sizeof(*tags));
-	if (context->sha && *context->sha) {
-		tags[n++] = "commit";
-		tags[n++] = context->sha;
-	}
-	if (context->repository && *context->repository) {
-		tags[n++] = "repository";
-		tags[n++] = context->repository;
-	}
-	if (context->run_id && *context->run_id) {
-		tags[n++] = "run_id";
-		tags[n++] = context->run_id;
-	}
-	req.display_name = spec.display_name;
-	req.experiment_name = experiment.data;
-	req.description = spec.description;
-	req.command = spec.command;
-	req.environment_id = env_id.data;
-	req.inputs = req_inputs;
-	req.inputs_nr = spec.inputs_nr;
-	req.outputs = req_outputs;
-	req.outputs_nr = spec.outputs_nr;
-	req.environment_variables = spec.environment_variables;
-	req.tags = tags;
 
-	workflow_changing();
-	if ((ret = aml_job_create(&job, &session.aml, spec.name, &req)))
+	/* A re-run of this attempt follows the job it already submitted. */
+	attempt_tags(identity, context, &cfg);
+	ret = identity[0] ? job_resolve_submitted(&job, &session.aml, identity) : ERR_NOT_FOUND;
+	if (!ret) {
+		log_info("job %s was already submitted by this run attempt (%s): following it "
+			 "instead of submitting it again", job.name, job.status_text ? job.status_text
+			 : aml_job_status_name(job.status));
+	} else if (ret != ERR_NOT_FOUND) {
+		error_prefix("looking for the job of this run attempt");
 		goto done;
+	} else if ((ret = submit(&job, &session, &cfg, &spec, experiment.data, identity, context))) {
+		goto done;
+	}
 	submitted = time(NULL);
-	log_info("job %s submitted to experiment %s%s%s", job.name, experiment.data,
-		 job.studio_url ? ": " : "", job.studio_url ? job.studio_url : "");
+	live = cfg.wait && !aml_job_status_terminal(job.status);
 	if ((ret = ci_output(ci, "job-name", job.name)) ||
 	    (job.studio_url && (ret = ci_output(ci, "studio-url", job.studio_url))))
 		goto done;
@@ -416,10 +515,12 @@ static int run(struct ci *ci)
 		fo.on_progress = on_progress;
 		fo.storage_token = token;
 		fo.token_ctx = &session;
+		fo.stop = workflow_stop_flag();
 		snprintf(title, sizeof(title), "Job %s log", job.name);
 		ci_group_begin(ci, title);
 		ret = job_follow(&done, &session.aml, job.name, &fo);
 		ci_group_end(ci);
+		live = 0;    /* ended, or cancelled when following gave up */
 		duration = (long)(time(NULL) - submitted);
 		if (ret == ERR_IO)      /* stopped by a signal: out quickly */
 			goto done;
@@ -435,7 +536,7 @@ static int run(struct ci *ci)
 		}
 		if (done.name)
 			last = &done;
-		upload_logs_keeping_error(ci, &session, &cfg, job.name, &art_url, &art_name, ret);
+		ret = upload_logs_after(ci, &session, &cfg, job.name, &art_url, &art_name, ret);
 		if (ret) {
 			ci_output(ci, "status", last->status_text ? last->status_text
 				  : aml_job_status_name(last->status));
@@ -468,27 +569,26 @@ report:
 				aml_job_status_name(last->status), last->error ? ": " : "",
 				last->error ? last->error : "");
 done:
+	if (ret && live) {
+		/* Giving up on a job this run started: it must not train on alone. */
+		struct buf msg = BUF_INIT;
+
+		buf_addstr(&msg, error_message());
+		job_cancel(&session.aml, job.name, workflow_stopping() ? JOB_CANCEL_STOP_S : 60);
+		error_set(ret, "%s", msg.data);
+		buf_release(&msg);
+	}
 	job_spec_release(&spec);
-	aml_code_version_release(&code);
 	aml_job_release(&job);
 	aml_job_release(&done);
 	mlflow_run_release(&mrun);
 	if (opened)
 		session_close(&session);
-	for (i = 0; uris && i < uris_nr; i++)
-		free(uris[i]);
-	free(uris);
 	cJSON_Delete(metrics);
 	buf_release(&path);
-	buf_release(&env_id);
-	buf_release(&code_id);
-	buf_release(&compute_id);
 	buf_release(&experiment);
 	buf_release(&text);
 	buf_release(&art_url);
 	buf_release(&art_name);
-	free(req_inputs);
-	free(req_outputs);
-	free(tags);
 	return ret;
 }

@@ -451,6 +451,7 @@ static int run(struct ci *ci)
 
 	/* A stop request ends the waits on ARM; a deployment is never cancelled. */
 	session.arm.stop = workflow_stop_flag();
+	http_client_set_stop(session.http, workflow_stop_flag());
 	if (!(ret = deploy_templates(ci, &session, &cfg, &list, prepared, names, all_outputs)))
 		ret = sync_datasets(ci, &session, &datasets, cfg.what_if, dataset_list);
 	ret = write_outputs(ci, ret, names, all_outputs, dataset_list);

@@ -24,6 +24,8 @@
 struct http_client {
 	CURL *easy;
 	struct http_options opts;
+	const volatile sig_atomic_t *stop;
+	long long deadline_ms;   /* monotonic; 0: none */
 	char *ca_file;
 	char *user_agent;
 	char errbuf[CURL_ERROR_SIZE];
@@ -48,6 +50,14 @@ static long msec_or(long v, long fallback)
 	return v > 0 ? v : fallback;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int http_client_new(struct http_client **out, const struct http_options *opts)
 {
 	static int global_done;
@@ -64,7 +74,8 @@ int http_client_new(struct http_client **out, const struct http_options *opts)
 	if (opts)
 		c->opts = *opts;
 	c->opts.connect_timeout_ms = msec_or(c->opts.connect_timeout_ms, 30000);
-	c->opts.attempt_timeout_ms = msec_or(c->opts.attempt_timeout_ms, 300000);
+	c->opts.attempt_timeout_ms = msec_or(c->opts.attempt_timeout_ms, 120000);
+	c->opts.stall_timeout_ms = msec_or(c->opts.stall_timeout_ms, 30000);
 	c->opts.max_attempts = c->opts.max_attempts > 0 ? c->opts.max_attempts : 6;
 	c->opts.retry_base_ms = msec_or(c->opts.retry_base_ms, 800);
 	c->opts.retry_max_delay_ms = msec_or(c->opts.retry_max_delay_ms, 60000);
@@ -96,6 +107,34 @@ void http_client_free(struct http_client *c)
 	free(c->ca_file);
 	free(c->user_agent);
 	free(c);
+}
+
+void http_client_set_stop(struct http_client *c, const volatile sig_atomic_t *stop)
+{
+	c->stop = stop;
+}
+
+int http_client_stopping(const struct http_client *c)
+{
+	return c->stop && *c->stop && !c->deadline_ms;
+}
+
+void http_client_set_deadline(struct http_client *c, long ms)
+{
+	c->deadline_ms = ms > 0 ? now_ms() + ms : 0;
+}
+
+long http_attempt_timeout_ms(const struct http_options *o, const struct http_request *req)
+{
+	uint64_t body = req->body_file ? req->file_length : req->body ? req->body_len : 0;
+
+	if (req->timeout_ms > 0)
+		return req->timeout_ms;
+	if (req->sink)
+		return 3600L * 1000;
+	/* At least 256 KiB/s for a body: a 4 MiB block gets 16 s more, a
+	 * 100 MiB one 400 s; a stall is the low-speed limit's to catch. */
+	return o->attempt_timeout_ms + (long)(body / (256 * 1024)) * 1000;
 }
 
 void http_response_release(struct http_response *r)
@@ -326,14 +365,50 @@ const struct http_options *http_client_options(const struct http_client *c)
 	return &c->opts;
 }
 
-void http_easy_defaults(struct http_client *c, void *easy)
+/* libcurl calls this at least once a second while a transfer runs, even
+ * when nothing moves: where the stop flag cuts it. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
 {
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return http_client_stopping(ctx);
+}
+
+int http_easy_defaults(struct http_client *c, void *easy, const struct http_request *req,
+		       const char *where)
+{
+	long timeout = http_attempt_timeout_ms(&c->opts, req);
+	long connect = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+						   : c->opts.connect_timeout_ms;
 	CURL *e = easy;
 
+	if (c->deadline_ms) {
+		long long left = c->deadline_ms - now_ms();
+
+		if (left <= 0)
+			return error_set(ERR_TIMEOUT, "%s %s: out of time", req->method, where);
+		if (left < timeout)
+			timeout = (long)left;
+	}
+	if (connect > timeout)
+		connect = timeout;
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.attempt_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	/* Less than a byte a second, either way, for the stall time: the
+	 * server or a middlebox has stopped. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+			 c->opts.stall_timeout_ms < 1000 ? 1L : c->opts.stall_timeout_ms / 1000);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+	if (req->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -341,6 +416,43 @@ void http_easy_defaults(struct http_client *c, void *easy)
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	if (c->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	return 0;
+}
+
+/* The status a proxy answered CONNECT with, when it refused the tunnel. */
+static long proxy_refusal(CURL *e)
+{
+	long code = 0;
+
+	curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &code);
+	return code >= 300 ? code : 0;
+}
+
+int http_transfer_retryable(void *easy, int rc)
+{
+	if (rc == CURLE_ABORTED_BY_CALLBACK || proxy_refusal(easy))
+		return 0;
+	return http_curl_retryable(rc);
+}
+
+int http_transfer_error(struct http_client *c, void *easy, int rc, const char *method,
+			const char *where, const char *errbuf, int attempts)
+{
+	const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror((CURLcode)rc);
+	long refused = proxy_refusal(easy);
+	char gave_up[64] = "";
+	int code = ERR_NETWORK;
+
+	if (attempts > 1)
+		snprintf(gave_up, sizeof(gave_up), " (gave up after %d attempts)", attempts);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && c->stop && *c->stop)
+		return error_set(ERR_IO, "%s %s: stopped", method, where);
+	if (refused)
+		return error_set(ERR_NETWORK, "%s %s: the proxy refused the tunnel: HTTP %ld",
+				 method, where, refused);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		code = ERR_TIMEOUT;
+	return error_set(code, "%s %s: %s%s", method, where, why, gave_up);
 }
 
 int http_easy_method(void *easy, const struct http_request *req)
@@ -369,7 +481,7 @@ int http_easy_method(void *easy, const struct http_request *req)
 
 /* ---- one attempt ---- */
 
-static CURLcode perform(struct http_client *c, struct transfer *t)
+static CURLcode perform(struct http_client *c, struct transfer *t, const char *where, int *ret)
 {
 	const struct http_request *req = t->req;
 	struct curl_slist *headers = NULL;
@@ -381,11 +493,8 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	c->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	http_easy_defaults(c, e);
-	if (req->no_proxy)
-		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-	if (req->connect_timeout_ms > 0)
-		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	if ((*ret = http_easy_defaults(c, e, req, where)))
+		return CURLE_OK;
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -410,20 +519,23 @@ static CURLcode perform(struct http_client *c, struct transfer *t)
 	return rc;
 }
 
-static void sleep_ms(long ms)
+/* Sleeps `ms`, in slices, so that a stop ends the wait at once. */
+static void sleep_ms(struct http_client *c, long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	long long until = now_ms() + ms;
 
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
+	while (!http_client_stopping(c)) {
+		long long left = until - now_ms();
+		struct timespec ts;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (left <= 0)
+			break;
+		if (left > 100)
+			left = 100;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000000L;
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* The wait the server asked for: Azure's retry-after-ms forms, then Retry-After. */
@@ -481,7 +593,13 @@ int http_send(struct http_client *c, const struct http_request *req,
 		}
 		t.over_cap = t.sink_aborted = t.file_errno = 0;
 		out->status = 0;
-		rc = perform(c, &t);
+		if (http_client_stopping(c)) {
+			ret = error_set(ERR_IO, "%s %s: stopped", req->method, where.data);
+			goto done;
+		}
+		rc = perform(c, &t, where.data, &ret);
+		if (ret)
+			goto done;
 		out->attempts = attempt;
 		log_debug("HTTP %s %s -> %ld (%lld ms)%s%s", req->method, where.data,
 			  rc == CURLE_OK ? out->status : 0L, now_ms() - start,
@@ -503,25 +621,22 @@ int http_send(struct http_client *c, const struct http_request *req,
 		if (rc == CURLE_OK)
 			retry = http_status_retryable(out->status);
 		else
-			retry = http_curl_retryable(rc);
-		if (!retry || req->no_retry || attempt >= c->opts.max_attempts) {
-			if (rc != CURLE_OK)
-				ret = error_set(rc == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : ERR_NETWORK,
-						"%s %s: %s", req->method, where.data,
-						c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-			goto done;
-		}
+			retry = http_transfer_retryable(c->easy, rc);
+		/* A timed-out attempt spent the budget as surely as a wait. */
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			waited += (long)(now_ms() - start);
 		delay = rc == CURLE_OK ? http_server_delay_ms(out) : -1;
 		if (delay < 0)
 			delay = http_backoff_ms(&c->opts, attempt);
 		if (delay > c->opts.retry_max_delay_ms)
 			delay = c->opts.retry_max_delay_ms;
-		if (waited + delay > c->opts.retry_budget_ms) {
-			/* Out of patience: hand back what we have. */
+		/* Out of attempts or of patience: hand back what we have. */
+		if (!retry || req->no_retry || attempt >= c->opts.max_attempts ||
+		    waited + delay > c->opts.retry_budget_ms ||
+		    (c->deadline_ms && now_ms() + delay >= c->deadline_ms)) {
 			if (rc != CURLE_OK)
-				ret = error_set(ERR_NETWORK, "%s %s: %s (gave up after %d attempts)",
-						req->method, where.data,
-						c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc), attempt);
+				ret = http_transfer_error(c, c->easy, rc, req->method, where.data,
+							  c->errbuf, attempt);
 			goto done;
 		}
 		if (rc == CURLE_OK)
@@ -530,7 +645,7 @@ int http_send(struct http_client *c, const struct http_request *req,
 		else
 			log_info("%s %s failed (%s); retrying in %.1f s", req->method,
 				 where.data, curl_easy_strerror(rc), (double)delay / 1000);
-		sleep_ms(delay);
+		sleep_ms(c, delay);
 		waited += delay;
 	}
 done:

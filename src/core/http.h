@@ -1,6 +1,7 @@
 #ifndef CORE_HTTP_H
 #define CORE_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,7 +14,11 @@
  * slice of a file, and retries on 408/429/500/502/503/504 and on network
  * errors with exponential backoff and full jitter, honouring Retry-After
  * (seconds or an HTTP date) within a bound on the total time spent
- * retrying. TLS verification is always on; SSL_CERT_FILE or CURL_CA_BUNDLE
+ * retrying. Every attempt is bounded twice: a low-speed limit (no byte
+ * either way for stall_timeout_ms ends it) and a total cap suited to the
+ * request (http_attempt_timeout_ms); an attempt ended by either is retried
+ * like a network error, its time counted against the retry budget. A proxy
+ * that refuses the tunnel (CONNECT answered 4xx/5xx) is final: not retried. TLS verification is always on; SSL_CERT_FILE or CURL_CA_BUNDLE
  * name the CA bundle when set; HTTPS_PROXY / NO_PROXY are honoured (libcurl
  * reads them). Each attempt is logged at debug level as method, URL without
  * its query string, status and milliseconds; headers are never logged.
@@ -21,11 +26,12 @@
 
 struct http_options {
 	long connect_timeout_ms;  /* default 30 s */
-	long attempt_timeout_ms;  /* one attempt, whole transfer; default 300 s */
+	long attempt_timeout_ms;  /* one attempt of a call without a large body; default 120 s */
+	long stall_timeout_ms;    /* no byte moving for this long ends an attempt; default 30 s */
 	int max_attempts;         /* default 6 (1 = no retries) */
 	long retry_base_ms;       /* first backoff; default 800 ms */
 	long retry_max_delay_ms;  /* one wait at most; default 60 s */
-	long retry_budget_ms;     /* all waits together at most; default 300 s */
+	long retry_budget_ms;     /* waits and timed-out attempts together at most; default 300 s */
 	const char *user_agent;   /* default "mlops/<version>" */
 };
 
@@ -43,6 +49,7 @@ struct http_request {
 	int no_retry;                /* one attempt only */
 	int no_proxy;                /* connect directly, whatever HTTPS_PROXY says */
 	long connect_timeout_ms;     /* this request's connect timeout; 0: the client's */
+	long timeout_ms;             /* this request's cap per attempt; 0: http_attempt_timeout_ms */
 	/* Streams the response body here instead of into `body` (downloads).
 	 * `reset` is called before a retry starts the body again. Return 0 to
 	 * continue, non-zero to abort. */
@@ -64,6 +71,26 @@ struct http_client;
 /* `opts` may be NULL for the defaults. */
 int http_client_new(struct http_client **out, const struct http_options *opts);
 void http_client_free(struct http_client *c);
+
+/*
+ * A flag the caller's signal handler sets (NULL: none; borrowed, it must
+ * outlive the client). Once it is non-zero, a transfer in flight is cut
+ * within a second, a retry wait ends at once, and no new attempt starts:
+ * the call returns ERR_IO "stopped". Parallel transfers (core/http_multi.c)
+ * obey it too.
+ */
+void http_client_set_stop(struct http_client *c, const volatile sig_atomic_t *stop);
+/* Whether the stop flag is set (and no deadline overrides it). */
+int http_client_stopping(const struct http_client *c);
+/*
+ * Bounds every call from now on to end within `ms` milliseconds from now
+ * (0 clears the bound): attempt timeouts are clamped to what is left, no
+ * retry waits past it, and a call made after it is ERR_TIMEOUT at once.
+ * While a deadline is set the stop flag is not consulted, so that the one
+ * last call a stopping program makes (cancelling what it started) can
+ * still go out, bounded by the deadline instead.
+ */
+void http_client_set_deadline(struct http_client *c, long ms);
 
 /*
  * Sends `req`, retrying as described above. Returns 0 once a response has
@@ -104,16 +131,29 @@ long http_backoff_ms(const struct http_options *o, int attempt);
 int http_status_retryable(long status);
 
 /*
+ * The total time one attempt of `req` may take, in milliseconds: its own
+ * timeout_ms when set; else the client's attempt_timeout_ms, plus one
+ * second per 256 KiB of request body (an upload of large blocks needs
+ * more than a JSON call), or an hour for a download streamed to a sink
+ * (its size is not known; the low-speed limit still ends a stalled one).
+ */
+long http_attempt_timeout_ms(const struct http_options *o, const struct http_request *req);
+
+/*
  * Shared with core/http_multi.c, so parallel transfers behave exactly as
  * http_send does (same timeouts, TLS, CA bundle, proxy, retry rules).
  */
 
 /* The client's options, defaults filled in; borrowed from `c`. */
 const struct http_options *http_client_options(const struct http_client *c);
-/* Applies the client's common settings (user agent, timeouts, TLS
- * verification and CA bundle, protocols) to a libcurl easy handle, passed
- * as void * so that this header need not include curl.h. */
-void http_easy_defaults(struct http_client *c, void *easy);
+/* Applies the client's common settings (user agent, the request's
+ * timeouts and low-speed limit within any deadline, the stop flag, TLS
+ * verification and CA bundle, protocols, proxy bypass) to a libcurl easy
+ * handle, passed as void * so that this header need not include curl.h.
+ * ERR_TIMEOUT when the client's deadline has already passed (the message
+ * names the request). */
+int http_easy_defaults(struct http_client *c, void *easy, const struct http_request *req,
+		       const char *where);
 /* Sets the request's method on a libcurl easy handle: HEAD without a body,
  * an empty POST, or a streamed upload of the body (every PUT, and any
  * request with a body, whatever its method). Returns 1 for an upload: the
@@ -121,6 +161,18 @@ void http_easy_defaults(struct http_client *c, void *easy);
 int http_easy_method(void *easy, const struct http_request *req);
 /* Whether a libcurl result code (a CURLcode) is a network error worth retrying. */
 int http_curl_retryable(int curl_code);
+/* The same for an attempt on `easy` that ended with `curl_code`: also not
+ * when a proxy refused the tunnel or the stop flag cut it. */
+int http_transfer_retryable(void *easy, int curl_code);
+/*
+ * The one mapping of a failed transfer (no answer) to an error: ERR_IO
+ * "stopped" when the stop flag cut it, ERR_TIMEOUT for a timeout or a
+ * stall, ERR_NETWORK otherwise ("proxy refused the tunnel: HTTP 403" when
+ * the proxy answered CONNECT with an error). The message is "<method>
+ * <where>: <reason>", plus "(gave up after N attempts)" when N > 1.
+ */
+int http_transfer_error(struct http_client *c, void *easy, int curl_code, const char *method,
+			const char *where, const char *errbuf, int attempts);
 /* The wait a response asks for (retry-after-ms, x-ms-retry-after-ms, then
  * Retry-After) in milliseconds, or -1 when it asks for none. */
 long http_server_delay_ms(const struct http_response *r);

@@ -173,10 +173,13 @@ static void setup_method(struct slot *s)
 	}
 }
 
+static void finish(struct run *r, struct slot *s, int result);
+
 static void start_attempt(struct run *r, struct slot *s)
 {
 	const char *const *h;
 	CURL *e = s->easy;
+	int ret;
 
 	buf_reset(&s->resp.body);
 	buf_reset(&s->resp.headers);
@@ -191,7 +194,10 @@ static void start_attempt(struct run *r, struct slot *s)
 	s->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, s->req.url);
-	http_easy_defaults(r->client, e);
+	if ((ret = http_easy_defaults(r->client, e, &s->req, s->where.data))) {
+		finish(r, s, ret);
+		return;
+	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -299,9 +305,13 @@ static void attempt_ended(struct run *r, struct slot *s, CURLcode rc)
 		finish(r, s, error_prefix("%s %s", req->method, s->where.data));
 		return;
 	}
-	retry = rc == CURLE_OK ? http_status_retryable(s->resp.status) : http_curl_retryable(rc);
+	retry = rc == CURLE_OK ? http_status_retryable(s->resp.status)
+			       : http_transfer_retryable(s->easy, rc);
 	if (!retry || req->no_retry || s->attempt >= r->opts->max_attempts)
 		goto final;
+	/* A timed-out attempt spent the budget as surely as a wait. */
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		s->waited_ms += (long)(now_ms() - s->started_ms);
 	delay = rc == CURLE_OK ? http_server_delay_ms(&s->resp) : -1;
 	if (delay < 0)
 		delay = http_backoff_ms(r->opts, s->attempt);
@@ -320,10 +330,8 @@ static void attempt_ended(struct run *r, struct slot *s, CURLcode rc)
 	return;
 final:
 	if (rc != CURLE_OK) {
-		finish(r, s, error_set(rc == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : ERR_NETWORK,
-				       "%s %s: %s%s", req->method, s->where.data,
-				       s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc),
-				       s->attempt > 1 ? " (gave up after retrying)" : ""));
+		finish(r, s, http_transfer_error(r->client, s->easy, rc, req->method, s->where.data,
+						 s->errbuf, s->attempt));
 		return;
 	}
 	finish(r, s, 0);
@@ -405,9 +413,15 @@ int http_multi_run(struct http_client *c, int parallel, const struct http_multi_
 	curl_multi_setopt(r.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)r.n);
 
 	for (;;) {
-		long wait = schedule(&r, 1000);
-		int before = r.active, busy = 0;
+		long wait;
+		int before, busy = 0;
 
+		if (http_client_stopping(c)) {
+			fail(&r, error_set(ERR_IO, "stopped"));
+			break;
+		}
+		wait = schedule(&r, 1000);
+		before = r.active;
 		if (r.stopping)
 			break;
 		/* One piece of the caller's work per turn, then libcurl is served

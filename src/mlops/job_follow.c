@@ -1,4 +1,3 @@
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,37 +105,6 @@ void job_format_elapsed(struct buf *out, long s)
 		buf_addf(out, "%lds", s);
 }
 
-/* ---- signals ---- */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-struct saved_signals {
-	struct sigaction term, intr;
-};
-
-static void install_signals(struct saved_signals *saved)
-{
-	struct sigaction sa;
-
-	stop_signal = 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, &saved->term);
-	sigaction(SIGINT, &sa, &saved->intr);
-}
-
-static void restore_signals(const struct saved_signals *saved)
-{
-	sigaction(SIGTERM, &saved->term, NULL);
-	sigaction(SIGINT, &saved->intr, NULL);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -145,12 +113,17 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleeps `ms`, in short slices so a signal or the deadline ends it early. */
-static void nap(long ms, double deadline)
+static int stopping(const struct job_follow_options *o)
+{
+	return o->stop && *o->stop;
+}
+
+/* Sleeps `ms`, in short slices so a stop or the deadline ends it early. */
+static void nap(const struct job_follow_options *o, long ms, double deadline)
 {
 	double until = now_s() + (double)ms / 1000.0;
 
-	while (!stop_signal && now_s() < until && now_s() < deadline) {
+	while (!stopping(o) && now_s() < until && now_s() < deadline) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
@@ -163,11 +136,12 @@ struct log_state {
 	struct aml_job_log log;
 	struct job_lines lines;
 	uint64_t offset;
-	int opened, failed;
+	int opened, warned;
 };
 
 /* Reads what is new in the log; 1 when bytes arrived. Never fails the
- * follow: a log that cannot be read is said once and left alone. */
+ * follow: a log that cannot be read now is said once (per outage) and
+ * tried again at the next poll. */
 static int read_log(struct log_state *st, struct aml *aml, const char *name,
 		    const struct job_follow_options *o)
 {
@@ -175,13 +149,14 @@ static int read_log(struct log_state *st, struct aml *aml, const char *name,
 	size_t n = 0;
 	int got = 0;
 
-	if (!o->on_line || st->failed)
+	if (!o->on_line || stopping(o))
 		return 0;
 	if (!st->opened) {
 		if (aml_job_log_open(&st->log, aml, name, o->storage_token, o->token_ctx)) {
-			log_warning("the log of job %s cannot be read, following its status only: %s",
-				    name, error_message());
-			st->failed = 1;
+			if (!st->warned)
+				log_warning("the log of job %s cannot be read now, following its "
+					    "status: %s", name, error_message());
+			st->warned = 1;
 			return 0;
 		}
 		st->opened = 1;
@@ -190,12 +165,15 @@ static int read_log(struct log_state *st, struct aml *aml, const char *name,
 	for (;;) {
 		buf_reset(&chunk);
 		if (aml_job_log_read(&chunk, &n, &st->log, st->offset, 0)) {
-			log_warning("reading the log of job %s: %s", name, error_message());
+			if (!st->warned)
+				log_warning("reading the log of job %s: %s", name, error_message());
+			st->warned = 1;
 			break;
 		}
 		if (!n)
 			break;
 		got = 1;
+		st->warned = 0;
 		st->offset += n;
 		job_lines_feed(&st->lines, chunk.data, chunk.len, o->on_line, o->ctx);
 	}
@@ -217,40 +195,107 @@ static void progress(const struct job_follow_options *o, const char *fmt, const 
 	buf_release(&e);
 }
 
-static int cancel(struct aml *aml, const char *name, const struct job_follow_options *o, long limit)
+int job_cancel(struct aml *aml, const char *name, long limit_s)
 {
-	long t = o->cancel_timeout_s > 0 ? o->cancel_timeout_s : 120;
+	struct http_client *http = aml->arm->http;
+	int ret;
 
-	if (limit > 0 && limit < t)
-		t = limit;
 	log_info("cancelling job %s", name);
-	if (aml_job_cancel(aml, name, t)) {
-		log_warning("cancelling job %s: %s", name, error_message());
-		return -1;
+	/* The deadline, a little past the wait's own limit, bounds the POST
+	 * and every poll after it: a hung service cannot hold a stopping
+	 * program past what its runner allows. */
+	http_client_set_deadline(http, limit_s * 1000 + 500);
+	ret = aml_job_cancel(aml, name, limit_s);
+	http_client_set_deadline(http, 0);
+	if (ret == ERR_TIMEOUT) {
+		log_info("job %s was asked to cancel; it had not ended after %ld s", name, limit_s);
+		return 0;
 	}
-	return 0;
+	if (ret)
+		log_warning("cancelling job %s: %s", name, error_message());
+	return ret;
+}
+
+/* A 401 this many times in a row is a refusal, not an expired token. */
+#define AUTH_RETRIES 3
+
+/* Whether a failed status read is an outage worth waiting out. */
+static int transient(int ret, long status, int *auth_failures)
+{
+	if (ret == ERR_AUTH && status == 401)
+		return ++*auth_failures < AUTH_RETRIES;
+	*auth_failures = 0;
+	return ret == ERR_NETWORK || ret == ERR_TIMEOUT ||
+	       (ret == ERR_HTTP && http_status_retryable(status));
 }
 
 int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 	       const struct job_follow_options *o)
 {
 	struct log_state st;
-	struct saved_signals saved;
 	enum aml_job_status last = AML_JOB_UNKNOWN;
 	double start = now_s(), deadline = start + (double)o->timeout_s, last_report = start;
-	long wait_ms = JOB_POLL_MIN_MS;
-	int ret = 0, first = 1;
+	double outage = 0;
+	long wait_ms = JOB_POLL_MIN_MS, cancel_s = o->cancel_timeout_s > 0 ? o->cancel_timeout_s : 120;
+	int ret = 0, first = 1, auth_failures = 0;
 
 	memset(&st, 0, sizeof(st));
 	st.log = (struct aml_job_log)AML_JOB_LOG_INIT;
 	st.lines = (struct job_lines)JOB_LINES_INIT;
-	install_signals(&saved);
 	for (;;) {
 		int moved;
-		long elapsed;
+		long elapsed, status = 0;
 
-		if ((ret = aml_job_get(out, aml, name)))
+		if (!stopping(o) && (ret = aml_job_read(out, &status, aml, name))) {
+			if (stopping(o)) {
+				ret = 0; /* the stop cut the read: said below */
+			} else if (transient(ret, status, &auth_failures) && now_s() < deadline) {
+				if (!outage) {
+					outage = now_s();
+					log_warning("job %s: its status cannot be read (%s); trying again "
+						    "until the timeout", name, error_message());
+				}
+				ret = 0;
+				wait_ms = job_poll_next_ms(wait_ms, 0);
+				nap(o, wait_ms, deadline);
+				continue;
+			} else {
+				struct buf msg = BUF_INIT;
+				int timed_out = now_s() >= deadline;
+
+				/* Giving up: cancel what we follow first, keeping why. */
+				buf_addstr(&msg, error_message());
+				log_warning("following job %s failed: %s", name, msg.data);
+				job_cancel(aml, name, cancel_s);
+				if (timed_out)
+					ret = error_set(ERR_TIMEOUT, "job %s: its status could not be read "
+							"until the timeout (%s); it was cancelled", name,
+							msg.data);
+				else
+					error_set(ret, "%s", msg.data);
+				buf_release(&msg);
+				break;
+			}
+		}
+		if (stopping(o)) {
+			const char *sig = *o->stop == SIGTERM ? "SIGTERM" : *o->stop == SIGINT
+					  ? "SIGINT" : "a stop signal";
+
+			log_warning("%s received: cancelling job %s before stopping", sig, name);
+			job_cancel(aml, name, JOB_CANCEL_STOP_S);
+			ret = error_set(ERR_IO, "stopped by %s while following job %s; the job was "
+					"asked to cancel", sig, name);
 			break;
+		}
+		if (outage) {
+			struct buf e = BUF_INIT;
+
+			job_format_elapsed(&e, (long)(now_s() - outage));
+			log_info("job %s: its status is readable again after %s", name, e.data);
+			buf_release(&e);
+			outage = 0;
+		}
+		auth_failures = 0;
 		elapsed = (long)(now_s() - start);
 		moved = first || out->status != last;
 		if (moved) {
@@ -269,23 +314,13 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 			read_log(&st, aml, name, o);
 			break;
 		}
-		if (stop_signal) {
-			int sig = stop_signal;
-
-			log_warning("%s received: cancelling job %s before stopping",
-				    sig == SIGTERM ? "SIGTERM" : "SIGINT", name);
-			cancel(aml, name, o, 8);
-			ret = error_set(ERR_IO, "stopped by %s while following job %s; the job was "
-					"asked to cancel", sig == SIGTERM ? "SIGTERM" : "SIGINT", name);
-			break;
-		}
 		if (now_s() >= deadline) {
 			struct buf e = BUF_INIT;
 
 			job_format_elapsed(&e, o->timeout_s);
 			log_warning("job %s is still %s after %s: cancelling it", name,
 				    aml_job_status_name(out->status), e.data);
-			cancel(aml, name, o, 0);
+			job_cancel(aml, name, cancel_s);
 			read_log(&st, aml, name, o);
 			ret = error_set(ERR_TIMEOUT, "job %s did not finish within %s; it was cancelled",
 					name, e.data);
@@ -293,11 +328,10 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 			break;
 		}
 		wait_ms = job_poll_next_ms(wait_ms, moved);
-		nap(wait_ms, deadline);
+		nap(o, wait_ms, deadline);
 	}
 	if (o->on_line && st.opened)
 		job_lines_flush(&st.lines, o->on_line, o->ctx);
-	restore_signals(&saved);
 	job_lines_release(&st.lines);
 	aml_job_log_release(&st.log);
 	return ret;

@@ -1,6 +1,7 @@
 #ifndef MLOPS_JOB_FOLLOW_H
 #define MLOPS_JOB_FOLLOW_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "azure/aml_job.h"
@@ -11,9 +12,10 @@
  * Following a submitted command job to its end: poll its status with
  * backoff, stream new lines of its std_log.txt as they arrive (incremental
  * ranged reads; a line is passed on only once its newline has come), report
- * progress, cancel the job when the wait runs out, and cancel it too when
- * the process is asked to stop (SIGTERM, SIGINT) so that a cancelled
- * workflow run leaves no training job burning compute behind it.
+ * progress, ride out outages of the service for as long as the timeout
+ * allows, and cancel the job whenever following gives up (the wait ran
+ * out, an error that will not clear, the process asked to stop) so that no
+ * training job is left burning compute behind a workflow that ended.
  */
 
 /* ---- pure pieces, exported for tests ---- */
@@ -64,16 +66,37 @@ struct job_follow_options {
 	arm_token_fn storage_token;   /* bearer fallback for the log blob; may be NULL */
 	void *token_ctx;
 	long cancel_timeout_s;        /* how long to wait for a cancel; 0: 120 */
+	/* Set by the caller's signal handler to the signal's number (NULL:
+	 * none; SIGTERM and SIGINT are named in the log): following stops
+	 * within a second or so and the job is cancelled within
+	 * JOB_CANCEL_STOP_S, whatever the network does. */
+	const volatile sig_atomic_t *stop;
 };
+
+/* How long the cancel a stopping program sends may take, all of it: the
+ * runner kills a step 10 s after its first signal. */
+#define JOB_CANCEL_STOP_S 4
+
+/*
+ * Asks Azure to cancel job `name` and waits for it to end, the whole of it
+ * bounded to `limit_s` seconds even when the network hangs and even after
+ * the stop flag of the client is up (http_client_set_deadline). 0 when the
+ * job ended or the cancel was accepted and the time ran out; else the
+ * error, already logged as a warning (a failed cancel does not change why
+ * the caller gave up).
+ */
+int job_cancel(struct aml *aml, const char *name, long limit_s);
 
 /*
  * Follows job `name` until it ends. `out` receives the last state read.
- * 0 when the job ended (Completed, Failed or Canceled: see out->status);
- * ERR_TIMEOUT after `timeout_s`, the job cancelled; ERR_IO when SIGTERM or
- * SIGINT arrived while following, the job cancelled (the handlers are
- * installed for the call only and the previous ones restored). A log that
- * cannot be read is a warning, not an error: the status decides. Errors of
- * the status reads as aml_job_get.
+ * 0 when the job ended (Completed, Failed or Canceled: see out->status).
+ * A status read that fails for a while (no answer, a timeout, 5xx, 429,
+ * or a 401 up to twice in a row: an expired token) is an outage: logged, then polled again
+ * with backoff until the timeout. Whenever it gives up the job is
+ * cancelled first: ERR_TIMEOUT after `timeout_s`; ERR_IO when the stop
+ * flag was raised; any other error of the status read (as aml_job_get)
+ * that will not clear. A log that cannot be read is a warning, not an
+ * error: the status decides.
  */
 int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 	       const struct job_follow_options *o);

@@ -99,5 +99,46 @@ int job_resolve_inputs(struct aml_job_input *out, char **uris, struct aml *aml,
 	return ret;
 }
 
-/* ---- following ---- */
+/* ---- the job already submitted ---- */
+
+static int has_tags(const struct aml_job *job, const char *const *tags)
+{
+	size_t i;
+
+	for (i = 0; tags[i] && tags[i + 1]; i += 2) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(job->tags, tags[i]);
+
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, tags[i + 1]))
+			return 0;
+	}
+	return 1;
+}
+
+int job_resolve_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+{
+	struct aml_job_list list = AML_JOB_LIST_INIT;
+	struct buf filter = BUF_INIT;
+	size_t i;
+	int ret;
+
+	buf_addf(&filter, "%s=%s", tags[0], tags[1]);
+	if ((ret = aml_job_list(&list, aml, filter.data)))
+		goto done;
+	ret = ERR_NOT_FOUND;
+	/* Newest first, as Azure lists them. */
+	for (i = 0; i < list.nr; i++)
+		if (has_tags(&list.items[i], tags)) {
+			aml_job_release(out);
+			*out = list.items[i];
+			memset(&list.items[i], 0, sizeof(list.items[i]));
+			ret = 0;
+			break;
+		}
+	if (ret)
+		error_set(ret, "no job tagged %s in workspace %s", filter.data, aml->workspace);
+done:
+	aml_job_list_release(&list);
+	buf_release(&filter);
+	return ret;
+}
 

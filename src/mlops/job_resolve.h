@@ -25,4 +25,14 @@ int job_resolve_environment(struct buf *id_out, struct aml *aml, const struct jo
 int job_resolve_inputs(struct aml_job_input *out, char **uris, struct aml *aml,
 		       const struct job_spec *spec);
 
+/*
+ * The job this very workflow attempt already submitted, if any, so that a
+ * re-run after the process was killed follows it instead of training
+ * twice: the newest command job whose tags hold every "key", "value" pair
+ * of `tags` (NULL-terminated, at least one pair), looked up by the first
+ * pair on the server and the others here. 0 with `out` filled when found;
+ * ERR_NOT_FOUND when there is none; errors as aml_job_list.
+ */
+int job_resolve_submitted(struct aml_job *out, struct aml *aml, const char *const *tags);
+
 #endif

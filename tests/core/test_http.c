@@ -1,7 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <stdlib.h>
 
@@ -333,4 +338,145 @@ Test(http, a_request_can_bypass_the_proxy)
 	http_response_release(&r);
 	http_client_free(c);
 	stub_stop(s);
+}
+
+/* A server that takes the connection (the kernel's backlog does) and never
+ * answers: the stalled response of a hung load balancer. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Without a low-speed limit this waits for the whole attempt timeout (five
+ * minutes by default), once per attempt. */
+Test(http, a_stalled_response_times_out_and_is_retried, .timeout = 30)
+{
+	struct http_options o = { .stall_timeout_ms = 1000, .max_attempts = 2, .retry_base_ms = 1,
+				  .retry_max_delay_ms = 5 };
+	struct http_client *c = client(&o);
+	struct http_response r = HTTP_RESPONSE_INIT;
+	char url[64];
+	int port, fd = silent_listener(&port);
+	time_t start = time(NULL);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/stalls", port);
+	cr_assert_fails(get(c, url, &r), ERR_TIMEOUT, "GET http://127.0.0.1");
+	cr_assert_eq(r.attempts, 2, "a timed out attempt is retried like a network error");
+	cr_assert_lt(time(NULL) - start, 15);
+	http_response_release(&r);
+	http_client_free(c);
+	close(fd);
+}
+
+Test(http, every_request_has_a_total_cap_that_grows_with_its_body)
+{
+	struct http_options o = { 0 };
+	struct http_client *c = client(&o);
+	const struct http_options *d = http_client_options(c);
+	struct http_request json = { .method = "GET", .url = "https://x/" };
+	struct http_request block = { .method = "PUT", .url = "https://x/", .body_file = "f",
+				      .file_length = 100u << 20 };
+	struct http_request download = { .method = "GET", .url = "https://x/" };
+	struct http_request own = { .method = "GET", .url = "https://x/", .timeout_ms = 1234 };
+
+	download.sink = (int (*)(const void *, size_t, void *))1;
+	cr_assert_gt(d->stall_timeout_ms, 0, "a low-speed limit is always on");
+	cr_assert_gt(http_attempt_timeout_ms(d, &json), 0);
+	cr_assert_leq(http_attempt_timeout_ms(d, &json), 180000, "small calls end within minutes");
+	cr_assert_gt(http_attempt_timeout_ms(d, &block), http_attempt_timeout_ms(d, &json),
+		     "a 100 MiB upload gets more time than a JSON call");
+	cr_assert_gt(http_attempt_timeout_ms(d, &download), http_attempt_timeout_ms(d, &json));
+	cr_assert_eq(http_attempt_timeout_ms(d, &own), 1234);
+	http_client_free(c);
+}
+
+/* A proxy that refuses the tunnel (403 to CONNECT) will refuse it again:
+ * one attempt, and the message says the proxy refused. */
+Test(http, a_proxy_refusing_the_tunnel_is_final)
+{
+	struct stub_reply script[] = { { .status = 403, .body = "no" } };
+	struct stub_server *s = stub_start(script, 1);
+	struct http_client *c;
+	struct http_response r = HTTP_RESPONSE_INIT;
+
+	setenv("https_proxy", stub_url(s), 1);
+	setenv("HTTPS_PROXY", stub_url(s), 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	c = client(&fast);
+	cr_assert_fails(get(c, "https://refused.example.invalid/x?sig=S", &r), ERR_NETWORK, "403");
+	cr_assert_null(strstr(error_message(), "sig=S"));
+	cr_assert_eq(stub_count(s), 1, "the refused CONNECT was sent %zu times", stub_count(s));
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	http_response_release(&r);
+	http_client_free(c);
+	stub_stop(s);
+}
+
+/* The stopping program's last call: bounded by the deadline, not by the
+ * stall limit or the retries, and sent although the stop flag is up. */
+Test(http, a_deadline_bounds_a_call_and_lets_it_out_past_the_stop_flag, .timeout = 30)
+{
+	static volatile sig_atomic_t stop = 1;
+	struct http_client *c = client(NULL);
+	struct http_response r = HTTP_RESPONSE_INIT;
+	char url[64];
+	int port, fd = silent_listener(&port);
+	time_t start = time(NULL);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cancel", port);
+	http_client_set_stop(c, &stop);
+	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	http_client_set_deadline(c, 1500);
+	cr_assert_fails(get(c, url, &r), ERR_TIMEOUT, "GET http://127.0.0.1");
+	cr_assert_lt(time(NULL) - start, 5, "the deadline ended the call");
+	http_client_set_deadline(c, 0);
+	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	http_response_release(&r);
+	http_client_free(c);
+	close(fd);
+}
+
+static volatile sig_atomic_t alarm_stop;
+
+static void on_alarm(int sig)
+{
+	alarm_stop = sig;
+}
+
+/* A signal arriving while a response stalls ends the call within a second
+ * or so, not after the stall limit or the retries. */
+Test(http, the_stop_flag_cuts_a_transfer_in_flight, .timeout = 20)
+{
+	struct http_client *c = client(NULL);
+	struct http_response r = HTTP_RESPONSE_INIT;
+	struct sigaction sa;
+	char url[64];
+	int port, fd = silent_listener(&port);
+	time_t start = time(NULL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/poll", port);
+	http_client_set_stop(c, &alarm_stop);
+	alarm(1);
+	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	cr_assert_lt(time(NULL) - start, 5);
+	http_response_release(&r);
+	http_client_free(c);
+	close(fd);
 }

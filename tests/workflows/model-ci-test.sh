@@ -31,7 +31,7 @@ gh_cmd() {
 	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
 		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
 		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
-		GITHUB_RUN_ID=42 GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
 		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
 		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
 		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
@@ -63,6 +63,40 @@ print($1)"
 expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 # A job YAML beside the shipped one, on the same code folder.
 job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
+# bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
+bg() {
+	(gh_cmd "$@") >"$work/log" 2>&1 &
+	bg_pid=$!
+}
+# Waits until the background step's job runs; its name in $job.
+wait_running() {
+	local i
+	job=""
+	for i in $(seq 1 150); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q 'Running' "$work/log" && return 0
+		sleep 0.2
+	done
+	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
+}
+# fault JSON: adds a rule to the sandbox's fault script; prints its id.
+fault() {
+	curl -s -X POST -d "$1" "$SANDBOX_CONTROL_URL/faults" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"][0]["id"])'
+}
+# applied ID: how many times rule ID was applied (while it is in the script).
+applied() {
+	curl -s "$SANDBOX_CONTROL_URL/faults" |
+		python3 -c 'import json,sys; print(sum(r["applied"] for r in json.load(sys.stdin)["faults"] if r["id"] == int(sys.argv[1])))' "$1"
+}
+slow_job() {
+	job_yaml slow <<YML
+type: command
+code: ../training
+command: ${1:-sleep 300}
+environment: azureml:train-env:1
+YML
+}
 
 t_setup_registers_the_data_and_the_environment() {
 	gh workspace-cd
@@ -147,6 +181,125 @@ YML
 		expect "$(state "jobs['$job']['status']")" Canceled
 }
 
+t_rerun_of_the_same_attempt_follows_its_job_instead_of_training_again() {
+	slow_job "sleep 4; echo trained once"
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	kill -KILL "$bg_pid"
+	wait "$bg_pid" 2>/dev/null
+	local first=$job
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	expect "$(rc)" 0 && expect "$(output status)" Completed && expect "$(output job-name)" "$first" &&
+		grep -q "already submitted by this run attempt" "$work/log" &&
+		grep -q '^trained once$' "$work/log" &&
+		expect "$(state "len([j for j in jobs.values() if j['properties']['tags'].get('run_id') == '$run_id'])")" 1 &&
+		expect "$(state "jobs['$first']['properties']['tags']['run_attempt']")" 1
+}
+
+t_a_new_attempt_trains_anew() {
+	slow_job "echo trained"
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	expect "$(rc)" 0 || return 1
+	local first
+	first=$(output job-name)
+	gh model-ci INPUT_JOB=jobs/slow.yml GITHUB_RUN_ATTEMPT=2
+	expect "$(rc)" 0 && [ "$(output job-name)" != "$first" ] &&
+		expect "$(state "sorted(j['properties']['tags']['run_attempt'] for j in jobs.values() if j['properties']['tags'].get('run_id') == '$run_id')")" "['1', '2']"
+}
+
+# More than the HTTP client's own retries last (about 20 s at most): only
+# a follower that rides out the outage ends well.
+t_thirty_seconds_of_503_on_the_status_poll_are_ridden_out() {
+	slow_job "sleep 45; echo survived"
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	local id n
+	id=$(fault "{\"kind\": \"status\", \"status\": 503, \"method\": \"GET\", \"host\": \"management.azure.com\", \"path\": \"/jobs/$job\$\", \"count\": 0}")
+	sleep 30
+	n=$(applied "$id")
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults/$id" >/dev/null
+	wait "$bg_pid"
+	echo $? >"$work/rc"
+	expect "$(rc)" 0 && expect "$(output status)" Completed && grep -q '^survived$' "$work/log" &&
+		grep -q 'status cannot be read' "$work/log" && [ "$n" -ge 5 ]
+}
+
+t_an_expired_token_on_the_status_poll_is_not_the_end() {
+	slow_job "sleep 3; echo still here"
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	fault "{\"kind\": \"expired_token\", \"method\": \"GET\", \"host\": \"management.azure.com\", \"path\": \"/jobs/$job\$\", \"count\": 1}" >/dev/null
+	wait "$bg_pid"
+	echo $? >"$work/rc"
+	expect "$(rc)" 0 && expect "$(output status)" Completed && grep -q '^still here$' "$work/log"
+}
+
+t_a_status_poll_that_is_refused_cancels_the_job() {
+	slow_job
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	fault "{\"kind\": \"status\", \"status\": 400, \"code\": \"UserError\", \"method\": \"GET\", \"host\": \"management.azure.com\", \"path\": \"/jobs/$job\$\", \"count\": 0}" >/dev/null
+	wait "$bg_pid"
+	local code=$?
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	expect "$code" 1 && expect "$(state "jobs['$job']['status']")" Canceled
+}
+
+# The runner kills a step 10 s after its first signal: the cancel call is
+# bounded even when it hangs.
+t_sigterm_exits_in_time_when_the_cancel_hangs() {
+	slow_job
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	local id start end code
+	id=$(fault "{\"kind\": \"delay\", \"seconds\": 60, \"method\": \"POST\", \"path\": \"/jobs/$job/cancel\", \"count\": 0}")
+	start=$(date +%s)
+	kill -TERM "$bg_pid"
+	wait "$bg_pid"
+	code=$?
+	end=$(date +%s)
+	local n
+	n=$(applied "$id")
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	[ "$code" -ne 0 ] && [ $((end - start)) -lt 9 ] && grep -q 'SIGTERM' "$work/log" &&
+		[ "$n" -ge 1 ] || { echo "exit $code after $((end - start)) s"; tail -n 5 "$work/log"; return 1; }
+}
+
+t_a_second_signal_exits_at_once() {
+	slow_job
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	local start end code
+	fault "{\"kind\": \"delay\", \"seconds\": 60, \"method\": \"POST\", \"path\": \"/jobs/$job/cancel\", \"count\": 0}" >/dev/null
+	kill -INT "$bg_pid"
+	sleep 1
+	start=$(date +%s)
+	kill -TERM "$bg_pid"
+	wait "$bg_pid"
+	code=$?
+	end=$(date +%s)
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	[ "$code" -ne 0 ] && [ $((end - start)) -le 1 ] && grep -q 'stopping at once' "$work/log" ||
+		{ echo "exit $code after $((end - start)) s"; tail -n 5 "$work/log"; return 1; }
+}
+
+t_logs_not_uploaded_fail_the_step() {
+	slow_job "echo trained"
+	fault '{"kind": "status", "status": 403, "host": "results-receiver.actions.githubusercontent.com", "count": 0}' >/dev/null
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	expect "$(rc)" 1 && expect "$(output status)" Completed &&
+		grep -q '^::error.*job logs not uploaded as artifact training-logs-' "$work/log"
+}
+
+t_a_bad_log_artifact_name_is_refused_before_submitting() {
+	local before
+	before=$(state "len(jobs)")
+	gh model-ci INPUT_LOG-ARTIFACT='logs:of/run'
+	expect "$(rc)" 2 && grep -q '^::error.*Input log-artifact' "$work/log" &&
+		expect "$(state "len(jobs)")" "$before"
+}
+
 t_malformed_job_yaml_exits_2_and_submits_nothing() {
 	local before
 	before=$(state "len(jobs)")
@@ -177,7 +330,11 @@ YML
 	expect "$(rc)" 2 && grep -q '^::error file=jobs/noenv.yml,line=3,.*no-such-env:3 is not registered' "$work/log"
 }
 
-for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
+run_id=100
+for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
+	# Each test is a workflow run of its own, so that no test finds the
+	# jobs of another as its own attempt's.
+	run_id=$((run_id + 1))
 	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
 done
 summary_line
