@@ -1,4 +1,6 @@
-/* libFuzzer target: JSON parsing and the typed getters on any input. */
+/* libFuzzer target: JSON parsing (lenient and strict) and the typed getters
+ * on any input. Whatever the strict parser accepts, cJSON accepts too, and
+ * what it refuses has a line and column. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,8 +15,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"value", "value[0].name", "properties.latestVersion", "error.details[0].message",
 		"artifact_id", "a.b.c[2][0]", "[0]", "",
 	};
-	cJSON *root = NULL;
+	cJSON *root = NULL, *strict = NULL;
 	size_t i;
+	int ret;
+
+	ret = json_parse_strict(&strict, (const char *)data, size, "fuzz", "fuzz.json");
+	if (!ret && !strict)
+		__builtin_trap();
+	if (ret && (strict || !error_where() || error_where()->line < 1))
+		__builtin_trap();
+	cJSON_Delete(strict);
+	error_clear();
 
 	if (!json_parse(&root, (const char *)data, size, "fuzz")) {
 		for (i = 0; i < sizeof(paths) / sizeof(*paths); i++) {

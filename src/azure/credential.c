@@ -288,7 +288,7 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 			   const char **resource_manager_url, cJSON **json_out, const char *text)
 {
 	size_t len = strnlen(text, CREDS_CAP + 1);
-	const char *end = NULL, *secret = NULL, *unused;
+	const char *secret = NULL, *unused;
 	cJSON *root = NULL;
 	const cJSON *item;
 	int ret = 0;
@@ -301,13 +301,10 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 	*subscription_id = *resource_manager_url = NULL;
 	if (len > CREDS_CAP)
 		return error_set(ERR_INPUT, "creds: longer than %d bytes", CREDS_CAP);
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (!root) {
-		ret = error_set(ERR_INPUT, "creds: not valid JSON (at byte %zu); expected the "
-				"output of az ad sp create-for-rbac --json-auth",
-				end ? (size_t)(end - text) : (size_t)0);
+	/* Strictly: with clientId given twice, which one signs in would
+	 * depend on the reader. */
+	if ((ret = json_parse_strict(&root, text, len, "creds", NULL)))
 		goto done;
-	}
 	if (!cJSON_IsObject(root)) {
 		ret = error_set(ERR_INPUT, "creds: expected a JSON object, not %s", json_type_name(root));
 		goto done;

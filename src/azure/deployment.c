@@ -151,7 +151,9 @@ static int typed_value(cJSON **out, const char *type, const char *name, const ch
 		   !strcasecmp(type, "array")) {
 		int want_array = !strcasecmp(type, "array");
 
-		v = cJSON_Parse(text);
+		/* As strictly as a file: no key twice, nothing after the value. */
+		if (json_parse_strict(&v, text, strlen(text), "override", NULL))
+			error_clear();
 		if (!v || (want_array ? !cJSON_IsArray(v) : !cJSON_IsObject(v))) {
 			cJSON_Delete(v);
 			/* The text is not echoed: it may be a secureobject. */
@@ -208,6 +210,12 @@ static int merge_file(cJSON *params, const cJSON *template, const cJSON *file, c
 		}
 		if (is_secure_type(declared_type(decl)))
 			register_secret_value(json_find(p, "value"));
+		/* ARM names ignore case: two spellings are one parameter given twice. */
+		if (cJSON_GetObjectItem(params, p->string)) {
+			ret = error_set(ERR_INPUT, "%s: parameter '%s' is given twice (names ignore case)",
+					where, p->string);
+			goto done;
+		}
 		cJSON_AddItemToObject(params, p->string, dup_json(p));
 	}
 done:

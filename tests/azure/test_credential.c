@@ -160,10 +160,17 @@ Test(credential, bad_creds_name_the_field_never_the_secret)
 		  "clientSecret is empty" },
 		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\","
 		  "\"subscriptionId\":true}", "subscriptionId must be a string" },
-		{ "clientId=" CLIENT " clientSecret=" SECRET, "not valid JSON" },
-		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\"", "not valid JSON" },
+		{ "clientId=" CLIENT " clientSecret=" SECRET, "creds:1:1: invalid JSON" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\"", "invalid JSON" },
 		{ "[\"" SECRET "\"]", "expected a JSON object" },
-		{ "", "not valid JSON" },
+		{ "", "invalid JSON" },
+		/* Which clientId signs in must not depend on the reader. */
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\",\n"
+		  "\"clientId\":\"" CLIENT "\"}", "creds:2:1: clientId is given twice (first at line 1)" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\"} "
+		  "{\"clientId\":\"" CLIENT "\"}", "a second JSON value after the document" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\"},",
+		  "unexpected text after the JSON document" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
