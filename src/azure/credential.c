@@ -86,7 +86,7 @@ long credential_refresh_margin(long lifetime)
 
 /* ---- input checks ---- */
 
-static int is_guid(const char *s)
+int credential_is_guid(const char *s)
 {
 	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 	size_t i;
@@ -150,6 +150,63 @@ static int check_url(const char *url, const char *what)
 	return ret;
 }
 
+/* The Azure clouds, as the Azure CLI defines them (azure-cli core/cloud.py:
+ * AzureCloud, AzureChinaCloud, AzureUSGovernment). */
+static const struct cloud {
+	const char *name, *authority, *resource_manager;
+} clouds[] = {
+	{ "Azure", "https://login.microsoftonline.com", "https://management.azure.com" },
+	{ "Azure China", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn" },
+	{ "Azure US Government", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net" },
+};
+
+/* The cloud whose `which` endpoint (0 authority, 1 resource manager) is `url`'s origin. */
+static const struct cloud *cloud_of(const char *url, int which, struct buf *origin)
+{
+	buf_reset(origin);
+	if (url_origin(origin, url))
+		return NULL;
+	for (size_t i = 0; i < sizeof(clouds) / sizeof(*clouds); i++)
+		if (!strcasecmp(origin->data, which ? clouds[i].resource_manager : clouds[i].authority))
+			return &clouds[i];
+	return NULL;
+}
+
+int credential_check_cloud(const char *authority, const char *resource_manager)
+{
+	static const char *const fields[] = { "activeDirectoryEndpointUrl", "resourceManagerEndpointUrl" };
+	const char *urls[2] = { authority, resource_manager };
+	const struct cloud *found[2];
+	struct buf origin = BUF_INIT;
+	int ret = 0;
+
+	for (int i = 0; i < 2 && !ret; i++) {
+		if (!urls[i] || !*urls[i]) {
+			found[i] = &clouds[0];
+			continue;
+		}
+		if (!(found[i] = cloud_of(urls[i], i, &origin))) {
+			error_clear();
+			for (char *p = origin.data; *p; p++)  /* quoted from outside */
+				if (iscntrl((unsigned char)*p))
+					*p = '?';
+			ret = error_set(ERR_INPUT, "creds: %s is %.200s, which is not the %s host of "
+					"a known Azure cloud (%s, %s or %s); set allow-custom-cloud: true "
+					"to send the sign-in there", fields[i],
+					origin.len ? origin.data : "not a URL", i ? "Resource Manager" : "sign-in",
+					i ? clouds[0].resource_manager : clouds[0].authority,
+					i ? clouds[1].resource_manager : clouds[1].authority,
+					i ? clouds[2].resource_manager : clouds[2].authority);
+		}
+	}
+	if (!ret && found[0] != found[1])
+		ret = error_set(ERR_INPUT, "creds: activeDirectoryEndpointUrl is %s's but "
+				"resourceManagerEndpointUrl is %s's: give the endpoints of one cloud",
+				found[0]->name, found[1]->name);
+	buf_release(&origin);
+	return ret;
+}
+
 static int check_ids(const struct credential_config *cfg)
 {
 	int mi = cfg->kind == CREDENTIAL_MANAGED_IDENTITY;
@@ -157,14 +214,14 @@ static int check_ids(const struct credential_config *cfg)
 	if (!mi && (!cfg->tenant_id || !*cfg->tenant_id))
 		return error_set(ERR_INPUT, "tenant-id is required for %s sign-in",
 				 credential_kind_name(cfg->kind));
-	if (!mi && !is_guid(cfg->tenant_id) && !is_domain(cfg->tenant_id))
+	if (!mi && !credential_is_guid(cfg->tenant_id) && !is_domain(cfg->tenant_id))
 		return error_set(ERR_INPUT, "tenant-id must be a GUID or a domain name "
 				 "such as contoso.onmicrosoft.com");
 	if (!mi && (!cfg->client_id || !*cfg->client_id))
 		return error_set(ERR_INPUT, "client-id is required for %s sign-in",
 				 credential_kind_name(cfg->kind));
 	/* For a user-assigned managed identity the client id is optional. */
-	if (cfg->client_id && *cfg->client_id && !is_guid(cfg->client_id))
+	if (cfg->client_id && *cfg->client_id && !credential_is_guid(cfg->client_id))
 		return error_set(ERR_INPUT, "client-id must be a GUID "
 				 "(the application or managed identity client ID)");
 	return 0;

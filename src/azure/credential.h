@@ -77,6 +77,23 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 /* Wipes the clientSecret value in a tree from credential_parse_creds, then frees it. */
 void credential_creds_free(cJSON *json);
 
+/* Whether `s` is a GUID (8-4-4-4-12 hex digits): subscription, client and
+ * tenant ids. */
+int credential_is_guid(const char *s);
+
+/*
+ * Checks the endpoints AZURE_CREDENTIALS names (activeDirectoryEndpointUrl
+ * and resourceManagerEndpointUrl; NULL or "" for public Azure's): the
+ * client secret goes to the first and the token to the second, so each
+ * must be the host of one known Azure cloud, the same for both: public
+ * (login.microsoftonline.com, management.azure.com), China
+ * (login.chinacloudapi.cn, management.chinacloudapi.cn) or US Government
+ * (login.microsoftonline.us, management.usgovcloudapi.net), https, no port.
+ * ERR_INPUT naming the creds field and the host otherwise; a caller lets a
+ * custom cloud through only when the user explicitly allowed it.
+ */
+int credential_check_cloud(const char *authority, const char *resource_manager);
+
 /*
  * Checks `cfg` (tenant: a GUID or a domain name; client id: a GUID;
  * authority: an https URL, or http on loopback for tests; the mode's own

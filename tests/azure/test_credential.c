@@ -759,3 +759,32 @@ Test(credential, managed_identity_refusal_quotes_the_endpoint)
 	buf_release(&endpoint);
 	stop(&f);
 }
+
+Test(credential, creds_endpoints_must_be_one_known_cloud)
+{
+	static const struct { const char *authority, *arm, *needle; } cases[] = {
+		{ NULL, NULL, NULL },
+		{ "https://login.microsoftonline.com/", "https://management.azure.com/", NULL },
+		{ "https://LOGIN.chinacloudapi.cn", "https://management.chinacloudapi.cn/", NULL },
+		{ "https://login.microsoftonline.us", "https://management.usgovcloudapi.net", NULL },
+		{ "https://login.microsoftonline.com.example.net", NULL,
+		  "activeDirectoryEndpointUrl is https://login.microsoftonline.com.example.net, which is not" },
+		{ "https://login.microsoftonline.com:8443", NULL, "is https://login.microsoftonline.com:8443" },
+		{ "http://login.microsoftonline.com", NULL, "activeDirectoryEndpointUrl is http://login" },
+		{ NULL, "https://127.0.0.1:1/", "resourceManagerEndpointUrl is https://127.0.0.1:1" },
+		{ "nonsense", NULL, "activeDirectoryEndpointUrl is not a URL" },
+		{ "https://login.microsoftonline.us", NULL, "is Azure US Government's but resourceManagerEndpointUrl is Azure's" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int ret = credential_check_cloud(cases[i].authority, cases[i].arm);
+
+		if (!cases[i].needle) {
+			cr_assert_eq(ret, 0, "case %zu: %s", i, error_message());
+			continue;
+		}
+		cr_assert_eq(ret, ERR_INPUT, "case %zu accepted", i);
+		cr_assert(strstr(error_message(), cases[i].needle), "case %zu: '%s' lacks '%s'", i,
+			  error_message(), cases[i].needle);
+	}
+}
