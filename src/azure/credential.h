@@ -115,6 +115,11 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
  * exists. The string is borrowed: valid until the next call for the same
  * scope or credential_free.
  *
+ * A token refused by a service (credential_token_refused) is never answered
+ * from the cache. A certificate or OIDC assertion Entra refuses as outside
+ * its valid time (AADSTS700024) is made again once: with Entra's clock (the
+ * reply's timestamp) for a certificate, a fresh GitHub ID token for OIDC.
+ *
  * Errors: ERR_AUTH when Entra or the identity endpoint refuses (the message
  * names the mode, the tenant and Entra's AADSTS code and first sentence,
  * e.g. "client secret sign-in to tenant 5f0c...: AADSTS7000215: Invalid
@@ -125,6 +130,28 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
 int credential_token(struct credential *c, const char *scope, const char **token_out);
 
 void credential_free(struct credential *c);
+
+/*
+ * Whether a service's answer refuses the bearer token as expired, though we
+ * thought it had time left (a clock skewed against Azure's, a token revoked
+ * early): 401 with ARM's error.code ExpiredAuthenticationToken (ARM, Azure
+ * ML, MLflow); 401/403 with Storage's InvalidAuthenticationInfo "Lifetime
+ * validation failed"; or RFC 6750's WWW-Authenticate error="invalid_token"
+ * naming expiry. Every client answers it the same way, once per request:
+ * credential_token_refused(token), then a new token from its token
+ * callback, then the request again; a second refusal is the error.
+ */
+int credential_refused_as_expired(const struct http_response *r);
+
+/*
+ * Notes that a service refused `token` (the bearer string that was sent):
+ * the next credential_token for the scope that holds it signs in again
+ * instead of answering from the cache. Process-wide, like log_secret: the
+ * token callbacks between a client and its credential carry no more than
+ * a scope, so this is how a client reaches the credential behind them.
+ * Only a SHA-256 of the token is kept.
+ */
+void credential_token_refused(const char *token);
 
 /* "client secret", "certificate", "GitHub OIDC federation", "managed identity". */
 const char *credential_kind_name(enum credential_kind kind);

@@ -2,10 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "azure/credential.h"
 #include "azure/mlflow.h"
 #include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 #define MAX_HISTORY_PAGES 10000
@@ -295,26 +297,35 @@ static int mlflow_get(cJSON **out, struct mlflow *m, const char *method, const c
 	struct http_request req = { 0 };
 	struct http_response res = HTTP_RESPONSE_INIT;
 	struct buf url = BUF_INIT, auth = BUF_INIT, what = BUF_INIT;
-	const char *headers[3], *token;
+	const char *headers[3], *token = NULL;
 	int ret;
 
 	*out = NULL;
 	buf_addf(&url, "%s/%s?%s", m->base, method, query);
 	buf_addf(&what, "GET ");
 	url_without_query(&what, url.data);
-	if ((ret = m->token(m->token_ctx, m->scope, &token))) {
-		error_prefix("%s", what.data);
-		goto done;
-	}
-	buf_addf(&auth, "Authorization: Bearer %s", token);
-	headers[0] = auth.data;
 	headers[1] = "Accept: application/json";
 	headers[2] = NULL;
 	req.method = "GET";
 	req.url = url.data;
 	req.headers = headers;
-	if ((ret = http_send(m->http, &req, &res)))
-		goto done;
+	for (int attempt = 0;; attempt++) {
+		if ((ret = m->token(m->token_ctx, m->scope, &token))) {
+			error_prefix("%s", what.data);
+			goto done;
+		}
+		buf_wipe(&auth);
+		buf_addf(&auth, "Authorization: Bearer %s", token);
+		headers[0] = auth.data;
+		if ((ret = http_send(m->http, &req, &res)))
+			goto done;
+		/* Expired though we thought it valid: a new token, once (credential.h). */
+		if (attempt || !credential_refused_as_expired(&res))
+			break;
+		log_warning("%s: the token was refused as expired; retrying once with a new one",
+			    what.data);
+		credential_token_refused(token);
+	}
 	if (res.status < 200 || res.status >= 300) {
 		ret = mlflow_error(res.status, res.body.data, res.body.len, what.data);
 		goto done;

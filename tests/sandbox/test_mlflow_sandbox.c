@@ -1,5 +1,7 @@
 /* MLflow reads against the sandbox: a job logs through the sandbox's mlflow
  * shim, and the client reads what it logged. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,5 +97,28 @@ Test(mlflow_sandbox, missing_run_is_not_found)
 	setup(&c);
 	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run"), ERR_NOT_FOUND,
 			"RESOURCE_DOES_NOT_EXIST");
+	teardown(&c);
+}
+
+/* A token refused as expired gets a new one and the read goes on (issue 10). */
+Test(mlflow_sandbox, a_token_refused_as_expired_is_replaced_once)
+{
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct ctx c;
+	char *once, *twice;
+
+	setup(&c);
+	once = sandbox_fault("{\"kind\":\"expired_token\",\"host\":\"*.api.azureml.ms\",\"path\":\"/runs/get$\","
+			     "\"query\":\"run_id=no-such-run-1\",\"count\":1}");
+	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run-1"), ERR_NOT_FOUND,
+			"RESOURCE_DOES_NOT_EXIST");
+	cr_assert_eq(sandbox_fault_applied(once), 1);
+	twice = sandbox_fault("{\"kind\":\"expired_token\",\"host\":\"*.api.azureml.ms\",\"path\":\"/runs/get$\","
+			      "\"query\":\"run_id=no-such-run-2\",\"count\":2}");
+	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run-2"), ERR_AUTH,
+			"ExpiredAuthenticationToken");
+	cr_assert_eq(sandbox_fault_applied(twice), 2, "retried exactly once");
+	free(once);
+	free(twice);
 	teardown(&c);
 }

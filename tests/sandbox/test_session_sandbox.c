@@ -225,3 +225,62 @@ Test(session_sandbox, known_clouds_and_an_explicitly_allowed_custom_cloud_open)
 	session_close(&s);
 	ci_close(ci);
 }
+
+/* Token requests the sandbox's Entra has answered so far. */
+static int token_requests(void)
+{
+	cJSON *reply = NULL;
+	const cJSON *r;
+	int n = 0;
+
+	cr_assert_eq(sandbox_control("GET", "/requests", NULL, &reply), 200);
+	cJSON_ArrayForEach(r, json_find(reply, "requests"))
+		if (!strcmp(json_string_or(r, "host", ""), "login.microsoftonline.com") &&
+		    strstr(json_string_or(r, "path", ""), "/oauth2/v2.0/token"))
+			n++;
+	cJSON_Delete(reply);
+	return n;
+}
+
+/*
+ * ARM answering 401 ExpiredAuthenticationToken to a token we thought had
+ * an hour left (issue 10): the credential signs in again instead of
+ * serving its cache, and the call is made once more; a second refusal is
+ * the error.
+ */
+Test(session_sandbox, a_token_arm_refuses_as_expired_is_replaced_once)
+{
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct buf rule = BUF_INIT;
+	struct session s;
+	struct ci *ci;
+	char *id;
+	int before;
+
+	sandbox_require();
+	clear_inputs();
+	setenv("INPUT_CREDS", sandbox_env("AZURE_CREDENTIALS"), 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	cr_assert_ok(session_open(&s, ci));
+	cr_assert_ok(arm_call(&s.arm, "GET", s.aml.workspace_path, AML_API_VERSION, NULL, &r));
+	before = token_requests();
+	buf_addf(&rule, "{\"kind\":\"expired_token\",\"host\":\"management.azure.com\",\"path\":\"%s$\","
+		 "\"count\":1}", s.aml.workspace_path);
+	id = sandbox_fault(rule.data);
+	cr_assert_ok(arm_call(&s.arm, "GET", s.aml.workspace_path, AML_API_VERSION, NULL, &r));
+	cr_assert_eq(sandbox_fault_applied(id), 1);
+	cr_assert_eq(token_requests(), before + 1, "the refused token came from the cache again");
+	free(id);
+	buf_reset(&rule);
+	buf_addf(&rule, "{\"kind\":\"expired_token\",\"host\":\"management.azure.com\",\"path\":\"%s$\","
+		 "\"count\":2}", s.aml.workspace_path);
+	id = sandbox_fault(rule.data);
+	cr_assert_fails(arm_call(&s.arm, "GET", s.aml.workspace_path, AML_API_VERSION, NULL, &r),
+			ERR_AUTH, "ExpiredAuthenticationToken");
+	cr_assert_eq(sandbox_fault_applied(id), 2, "retried exactly once");
+	free(id);
+	buf_release(&rule);
+	arm_response_release(&r);
+	session_close(&s);
+	ci_close(ci);
+}
