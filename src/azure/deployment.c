@@ -1063,7 +1063,9 @@ static int attach_to_own(struct arm_response *started, const struct deployment_t
 	const char *theirs;
 	int ours = 0;
 
-	if (strcmp(json_string_or(started->json, "error.code", ""), "DeploymentActive"))
+	/* A first attempt cannot have met its own deployment. */
+	if (started->http.attempts < 2 ||
+	    strcmp(json_string_or(started->json, "error.code", ""), "DeploymentActive"))
 		goto done;
 	if (arm_call(t->arm, "GET", path, DEPLOYMENT_API_VERSION, NULL, &got)) {
 		log_debug("deployment %s: could not read the active deployment: %s", t->name,
