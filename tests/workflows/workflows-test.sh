@@ -127,6 +127,18 @@ noSuchParameter=1"
 		expect "$(state "len(s['arm'].get('deployments', {}))")" 0
 }
 
+# A parameters file naming workspaceName twice deployed a second workspace
+# with exit 0 (issue 12): refused before any Azure call, on its line.
+t_workspace_parameter_given_twice_is_refused_on_its_line() {
+	fresh_workspace
+	sed -i 's/^    "computeName": .*/&\n    "workspaceName": { "value": "mlops-second-ws" },/' \
+		"$work/ws/.cloud/workspace.parameters.json"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/workspace.parameters.json,line=7,col=5,.*parameters.workspaceName is given twice (first at line 5)' "$work/log" &&
+		expect "$(state "len(s['arm'].get('deployments', {}))")" 0
+}
+
 # ---- Environment-CI and Environment-CD ----
 
 t_environments_new_then_registered_then_unchanged() {
