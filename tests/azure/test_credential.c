@@ -788,3 +788,36 @@ Test(credential, creds_endpoints_must_be_one_known_cloud)
 			  error_message(), cases[i].needle);
 	}
 }
+
+/* The answers that mean "this token is expired", by service (issue 10). */
+Test(credential, refusals_as_expired_are_recognised_by_their_shape)
+{
+	static const struct { long status; const char *headers, *body; int expired; } cases[] = {
+		{ 401, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\",\"message\":\"The access token expiry "
+		  "UTC time '12/03/2026 09:00:00' is earlier than current UTC time.\"}}", 1 },
+		{ 401, "", "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"bad audience\"}}", 0 },
+		{ 401, "", "{\"error\":{\"code\":\"InvalidAuthenticationTokenTenant\",\"message\":\"wrong tenant\"}}", 0 },
+		{ 403, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\"}}", 0 },
+		{ 401, "x-ms-error-code: InvalidAuthenticationInfo\n",
+		  "<?xml version=\"1.0\"?><Error><Code>InvalidAuthenticationInfo</Code><Message>Server failed to "
+		  "authenticate the request.</Message><AuthenticationErrorDetail>Lifetime validation failed. The token "
+		  "is expired.</AuthenticationErrorDetail></Error>", 1 },
+		{ 401, "x-ms-error-code: InvalidAuthenticationInfo\n",
+		  "<Error><AuthenticationErrorDetail>Audience validation failed.</AuthenticationErrorDetail></Error>", 0 },
+		{ 401, "WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"The access token has expired\"\n",
+		  "", 1 },
+		{ 401, "WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"bad signature\"\n", "", 0 },
+		{ 500, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\"}}", 0 },
+		{ 200, "", "", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct http_response r = HTTP_RESPONSE_INIT;
+
+		r.status = cases[i].status;
+		buf_addstr(&r.headers, cases[i].headers);
+		buf_addstr(&r.body, cases[i].body);
+		cr_assert_eq(credential_refused_as_expired(&r), cases[i].expired, "case %zu", i);
+		http_response_release(&r);
+	}
+}
