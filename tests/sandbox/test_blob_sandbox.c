@@ -401,7 +401,7 @@ Test(blob_sandbox, a_bearer_refused_as_expired_gets_a_new_token_once_on_every_ki
 	struct blob_upload_options o = { .single_put_max = MiB, .block_size = MiB, .parallel = 4 };
 	struct cached_tokens t = { NULL, NULL, 0 };
 	struct blob_client *c;
-	char *src = xasprintf("%s/src", workdir), *dst = xasprintf("%s/dst", workdir), *one;
+	char *src = xasprintf("%s/src", workdir), *dst = xasprintf("%s/dst", workdir), *one, *cmd;
 	char *ids[5];
 	size_t up = 0, down = 0;
 
@@ -426,7 +426,9 @@ Test(blob_sandbox, a_bearer_refused_as_expired_gets_a_new_token_once_on_every_ki
 			     sandbox_fault_applied(ids[i]));
 		free(ids[i]);
 	}
-	cr_assert_eq(system(xasprintf("diff -r '%s' '%s'", src, dst)), 0, "the folders differ");
+	cmd = xasprintf("diff -r '%s' '%s'", src, dst);
+	cr_assert_eq(system(cmd), 0, "the folders differ");
+	free(cmd);
 	/* Each refusal renewed the cached token: the first, then five new ones
 	 * at most (one per refusal; parallel refusals of one token share one). */
 	cr_assert_geq(t.different, 2, "the refused token was sent again");
