@@ -845,7 +845,6 @@ int credential_refused_as_expired(const struct http_response *r)
 	if (!yes && r->status == 401 && !http_header(r, "WWW-Authenticate", &v))
 		yes = contains_nocase(v.data, v.len, "invalid_token") && contains_nocase(v.data, v.len, "expired");
 	buf_release(&v);
-	error_clear();
 	return yes;
 }
 

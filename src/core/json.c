@@ -235,6 +235,11 @@ static int scan_object(struct strict *s, const cJSON *item)
 		if (child != item->child && (ret = expect(s, ',')))
 			break;
 		skip_ws(s);
+		if (peek(s) != '"') {
+			ret = strict_error(s, s->pos, "%s: unexpected character 0x%02X", field(s),
+					   (unsigned char)peek(s));
+			break;
+		}
 		keys[nr].key = child->string;
 		keys[nr++].at = s->pos;
 		scan_string(s);

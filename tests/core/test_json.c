@@ -182,6 +182,7 @@ Test(json, strict_reports_syntax_errors_with_line_and_column)
 		{ "{\n  \"a\": 1,\n  \"b\" 2\n}", "t.json:3:7: invalid JSON" },
 		{ "", "invalid JSON" },
 		{ "{\"a\":\f1}", "a: unexpected character 0x0C" },
+		{ "{\f\"a\":1}", "t.json:1:2: the document: unexpected character 0x0C" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
