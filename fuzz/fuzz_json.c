@@ -1,7 +1,10 @@
-/* libFuzzer target: JSON parsing and the typed getters on any input. */
+/* libFuzzer target: JSON parsing (lenient, strict, MLflow's) and the typed getters
+ * on any input. Whatever the strict parser accepts, cJSON accepts too, and
+ * what it refuses has a line and column. */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "azure/mlflow.h"
 #include "core/error.h"
 #include "core/json.h"
 
@@ -13,8 +16,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"value", "value[0].name", "properties.latestVersion", "error.details[0].message",
 		"artifact_id", "a.b.c[2][0]", "[0]", "",
 	};
-	cJSON *root = NULL;
+	cJSON *root = NULL, *strict = NULL;
 	size_t i;
+	int ret;
+
+	ret = json_parse_strict(&strict, (const char *)data, size, "fuzz", "fuzz.json");
+	if (!ret && !strict)
+		__builtin_trap();
+	if (ret && (strict || !error_where() || error_where()->line < 1))
+		__builtin_trap();
+	cJSON_Delete(strict);
+	error_clear();
+	/* MLflow replies: bare NaN/Infinity read as strings, never past the input. */
+	if (!mlflow_json_parse(&strict, (const char *)data, size))
+		cJSON_Delete(strict);
+	error_clear();
 
 	if (!json_parse(&root, (const char *)data, size, "fuzz")) {
 		for (i = 0; i < sizeof(paths) / sizeof(*paths); i++) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "azure/aml_job.h"
+#include "azure/credential.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"
@@ -556,12 +557,9 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)offset,
 		 (unsigned long long)(offset + max - 1));
 	http_date(date, sizeof(date));
-	if ((ret = log_auth(&auth, log, range, date)))
-		goto done;
 	buf_addf(&range_h, "Range: %s", range);
 	buf_addf(&date_h, "x-ms-date: %s", date);
 	buf_addf(&ver_h, "x-ms-version: %s", LOG_BLOB_VERSION);
-	headers[0] = auth.data;
 	headers[1] = range_h.data;
 	headers[2] = date_h.data;
 	headers[3] = ver_h.data;
@@ -572,8 +570,21 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	/* A server that ignores Range sends the whole blob: allow for the
 	 * bytes before `offset`, within the client's own cap. */
 	req.max_response = max + 4096;
-	if ((ret = http_send(log->http, &req, &res)))
-		goto done;
+	for (int attempt = 0;; attempt++) {
+		static const char bearer[] = "Authorization: Bearer ";
+
+		buf_wipe(&auth);
+		if ((ret = log_auth(&auth, log, range, date)))
+			goto done;
+		headers[0] = auth.data;
+		if ((ret = http_send(log->http, &req, &res)))
+			goto done;
+		/* A bearer refused as expired: a new token, once (credential.h). */
+		if (attempt || strncmp(auth.data, bearer, strlen(bearer)) ||
+		    !credential_refused_as_expired(&res))
+			break;
+		credential_token_refused(auth.data + strlen(bearer));
+	}
 	/* 404: the job has not written its first line yet; 416: nothing past
 	 * `offset` yet. Both are the normal "no news" of a follower. */
 	if (res.status == 404 || res.status == 416)

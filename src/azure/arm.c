@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "azure/arm.h"
+#include "azure/credential.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"
@@ -146,25 +147,29 @@ static int error_from_response(const struct arm *arm, const char *method, const 
 int arm_call(struct arm *arm, const char *method, const char *path,
 	     const char *api_version, const cJSON *body, struct arm_response *out)
 {
+	return arm_call_headers(arm, method, path, api_version, NULL, body, out);
+}
+
+int arm_call_headers(struct arm *arm, const char *method, const char *path,
+		     const char *api_version, const char *const *extra_headers,
+		     const cJSON *body, struct arm_response *out)
+{
 	struct buf url = BUF_INIT, auth = BUF_INIT, reqid = BUF_INIT, text = BUF_INIT;
 	struct http_request req = { 0 };
-	const char *headers[6];
-	const char *token;
+	const char *headers[6 + ARM_MAX_EXTRA_HEADERS];
+	const char *token = NULL;
 	size_t n = 0;
-	int ret;
+	int ret, attempt;
 
 	arm_response_release(out);
 	build_url(&url, arm, path, api_version);
-	if ((ret = arm->token(arm->token_ctx, arm->scope, &token))) {
-		error_prefix("%s %s", method, path);
-		goto done;
-	}
-	buf_addf(&auth, "Authorization: Bearer %s", token);
 	buf_addstr(&reqid, "x-ms-client-request-id: ");
 	random_uuid(&reqid);
-	headers[n++] = auth.data;
+	headers[n++] = NULL; /* the Authorization, set per attempt */
 	headers[n++] = "Accept: application/json";
 	headers[n++] = reqid.data;
+	for (size_t i = 0; extra_headers && extra_headers[i] && i < ARM_MAX_EXTRA_HEADERS; i++)
+		headers[n++] = extra_headers[i];
 	if (body) {
 		headers[n++] = "Content-Type: application/json";
 		json_write(&text, body);
@@ -175,8 +180,24 @@ int arm_call(struct arm *arm, const char *method, const char *path,
 	req.method = method;
 	req.url = url.data;
 	req.headers = headers;
-	if ((ret = http_send(arm->http, &req, &out->http)))
-		goto done;
+	for (attempt = 0;; attempt++) {
+		if ((ret = arm->token(arm->token_ctx, arm->scope, &token))) {
+			error_prefix("%s %s", method, path);
+			goto done;
+		}
+		buf_wipe(&auth);
+		buf_addf(&auth, "Authorization: Bearer %s", token);
+		headers[0] = auth.data;
+		if ((ret = http_send(arm->http, &req, &out->http)))
+			goto done;
+		/* A token Azure calls expired though we thought it valid: a new
+		 * one, once (credential.h). */
+		if (attempt || !credential_refused_as_expired(&out->http))
+			break;
+		log_warning("%s %s: Azure refused the token as expired; retrying once with a new one",
+			    method, path);
+		credential_token_refused(token);
+	}
 	out->status = out->http.status;
 	if (out->http.body.len &&
 	    json_parse(&out->json, out->http.body.data, out->http.body.len, "reply") &&

@@ -64,6 +64,19 @@ int arm_call(struct arm *arm, const char *method, const char *path,
 	     const char *api_version, const cJSON *body, struct arm_response *out);
 
 /*
+ * arm_call with `extra_headers` ("Name: value", NULL-terminated, at most
+ * ARM_MAX_EXTRA_HEADERS; NULL for none) sent as well, e.g. the
+ * x-ms-correlation-request-id a deployment is recorded under.
+ *
+ * Both: a 401 refusing the token as expired (credential_refused_as_expired)
+ * is answered once with a new token and the same request.
+ */
+#define ARM_MAX_EXTRA_HEADERS 4
+int arm_call_headers(struct arm *arm, const char *method, const char *path,
+		     const char *api_version, const char *const *extra_headers,
+		     const cJSON *body, struct arm_response *out);
+
+/*
  * Follows the long-running operation started by `started` (the answer to a
  * PUT, PATCH, DELETE or POST on `resource_path`) to its end, as ARM
  * clients do: poll Azure-AsyncOperation until a terminal status, then GET

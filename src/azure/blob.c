@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "azure/blob.h"
+#include "azure/credential.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"
@@ -686,6 +687,39 @@ done:
 	return ret;
 }
 
+/*
+ * A bearer request Storage refused as expired (credential.h): marks the
+ * token refused and authorizes `r` again with a new one, once per request
+ * (`*retried`). Returns 1 when it should be sent again, 0 when the answer
+ * stands, or the token callback's error.
+ */
+static int req_reauthorize(struct blob_req *r, struct blob_client *c,
+			   const struct http_response *resp, int *retried)
+{
+	static const char bearer[] = "Authorization: Bearer ";
+	const char *token = NULL;
+	size_t i;
+	int ret;
+
+	if (c->kind != BLOB_AUTH_BEARER || *retried || !credential_refused_as_expired(resp))
+		return 0;
+	for (i = 0; i < r->nr && strncmp(r->headers[i], bearer, strlen(bearer)); i++)
+		;
+	if (i == r->nr)
+		return 0;
+	*retried = 1;
+	credential_token_refused(r->headers[i] + strlen(bearer));
+	if ((ret = c->token(c->token_ctx, &token)) < 0)
+		return ret;
+	if (!token || !*token)
+		return error_set(ERR_AUTH, "no storage access token");
+	log_warning("%s %s: Storage refused the token as expired; retrying once with a new one",
+		    r->method, c->base);
+	free(r->headers[i]);
+	r->headers[i] = xasprintf("%s%s", bearer, token);
+	return 1;
+}
+
 static void req_to_http(struct http_request *out, struct blob_req *r)
 {
 	memset(out, 0, sizeof(*out));
@@ -734,6 +768,8 @@ struct xfer {
 	uint32_t block;
 	struct blob_req rq;
 	uint64_t offset, length;  /* the file slice sent (not for a block list) */
+	int retried;              /* sent again once with a new token */
+	struct xfer *next_retry;
 };
 
 /* A body (a block, or a whole small file) whose Content-MD5 is known. */
@@ -774,6 +810,7 @@ struct upload {
 	struct hashed *ready;     /* a ring of hashed bodies, in the order they go out */
 	size_t lookahead, ready_head, nr_ready;
 	size_t uploaded;
+	struct xfer *retry;       /* to send again with a new token */
 };
 
 static void up_file_free(struct up_file *f)
@@ -1000,9 +1037,14 @@ static int build_next(struct upload *u, struct xfer *x)
 static int up_next(void *ctx, struct http_request *req, void **tag)
 {
 	struct upload *u = ctx;
-	struct xfer *x = xcalloc(1, sizeof(*x));
+	struct xfer *x;
 	int ret;
 
+	if ((x = u->retry)) {
+		u->retry = x->next_retry;
+		goto send;
+	}
+	x = xcalloc(1, sizeof(*x));
 	req_init(&x->rq, "PUT");
 	ret = build_next(u, x);
 	if (ret < 0)
@@ -1011,6 +1053,7 @@ static int up_next(void *ctx, struct http_request *req, void **tag)
 		xfer_free(x);
 		return ret;
 	}
+send:
 	req_to_http(req, &x->rq);
 	if (x->kind == X_BLOCK_LIST) {
 		req->body = x->rq.body.data;
@@ -1056,7 +1099,14 @@ static int up_done(void *ctx, void *tag, int result, struct http_response *resp)
 		goto done;
 	}
 	if (resp->status != 201) {
-		ret = reply_error(resp, x->rq.method, x->rq.url.data);
+		int again = req_reauthorize(&x->rq, u->c, resp, &x->retried);
+
+		if (again == 1) {
+			x->next_retry = u->retry;
+			u->retry = x;
+			return 0;
+		}
+		ret = again < 0 ? again : reply_error(resp, x->rq.method, x->rq.url.data);
 		goto done;
 	}
 	if (x->kind == X_PUT_BLOCK)
@@ -1079,6 +1129,11 @@ static void upload_release(struct upload *u)
 		struct up_file *f = u->open;
 		u->open = f->next;
 		up_file_free(f);
+	}
+	while (u->retry) {
+		struct xfer *x = u->retry;
+		u->retry = x->next_retry;
+		xfer_free(x);
 	}
 	md5_release(&u->h.md5);
 	hasher_close_file(&u->h);
@@ -1315,14 +1370,17 @@ int blob_download_file(struct blob_client *c, const char *path, const char *name
 	req_init(&rq, "GET");
 	if ((ret = get_request(&rq, c, name)) || (ret = open_target(&s, path)))
 		goto done;
-	req_to_http(&req, &rq);
-	req.max_response = ERROR_MAX_RESPONSE;
-	req.sink = sink_write;
-	req.sink_reset = sink_reset;
-	req.sink_ctx = &s;
-	if ((ret = http_send(c->http, &req, &resp)))
-		goto done;
-	if (resp.status != 200)
+	for (int retried = 0;; ret = 0) {
+		req_to_http(&req, &rq);
+		req.max_response = ERROR_MAX_RESPONSE;
+		req.sink = sink_write;
+		req.sink_reset = sink_reset;
+		req.sink_ctx = &s;
+		if ((ret = http_send(c->http, &req, &resp)) || resp.status == 200 ||
+		    (ret = req_reauthorize(&rq, c, &resp, &retried)) != 1)
+			break;
+	}
+	if (!ret && resp.status != 200)
 		ret = reply_error(&resp, "GET", rq.url.data);
 done:
 	if (s.f) {
@@ -1358,10 +1416,13 @@ int blob_list(struct blob_list *out, struct blob_client *c, const char *prefix)
 		}
 		req_init(&rq, "GET");
 		req_url(&rq, c, NULL, query.data);
-		if (!(ret = req_authorize(&rq, c, 0))) {
+		ret = req_authorize(&rq, c, 0);
+		for (int retried = 0; !ret; ret = 0) {
 			req_to_http(&req, &rq);
 			req.max_response = LIST_MAX_RESPONSE;
-			ret = http_send(c->http, &req, &resp);
+			if ((ret = http_send(c->http, &req, &resp)) || resp.status == 200 ||
+			    (ret = req_reauthorize(&rq, c, &resp, &retried)) != 1)
+				break;
 		}
 		if (!ret && resp.status != 200)
 			ret = reply_error(&resp, "GET", rq.url.data);
@@ -1399,6 +1460,8 @@ struct down_xfer {
 	struct blob_req rq;
 	struct sink_file sink;
 	char *path;
+	int retried;                 /* sent again once with a new token */
+	struct down_xfer *next_retry;
 };
 
 struct download {
@@ -1407,7 +1470,24 @@ struct download {
 	const char *dir;
 	size_t prefix_len;
 	size_t next, done;
+	struct down_xfer *retry;     /* to send again with a new token */
 };
+
+static void down_request(struct http_request *req, struct down_xfer *x)
+{
+	req_to_http(req, &x->rq);
+	req->max_response = ERROR_MAX_RESPONSE;
+	req->sink = sink_write;
+	req->sink_reset = sink_reset;
+	req->sink_ctx = &x->sink;
+}
+
+static void down_xfer_free(struct down_xfer *x)
+{
+	req_release(&x->rq);
+	free(x->path);
+	free(x);
+}
 
 static int down_next(void *ctx, struct http_request *req, void **tag)
 {
@@ -1416,6 +1496,12 @@ static int down_next(void *ctx, struct http_request *req, void **tag)
 	const char *name, *rel;
 	int ret;
 
+	if ((x = d->retry)) {
+		d->retry = x->next_retry;
+		down_request(req, x);
+		*tag = x;
+		return 1;
+	}
 	/* Names that are "directories" (end in '/') carry no file. */
 	while (d->next < d->list.nr && d->list.names[d->next][strlen(d->list.names[d->next]) - 1] == '/')
 		d->next++;
@@ -1435,11 +1521,7 @@ static int down_next(void *ctx, struct http_request *req, void **tag)
 		free(x);
 		return ret;
 	}
-	req_to_http(req, &x->rq);
-	req->max_response = ERROR_MAX_RESPONSE;
-	req->sink = sink_write;
-	req->sink_reset = sink_reset;
-	req->sink_ctx = &x->sink;
+	down_request(req, x);
 	*tag = x;
 	return 1;
 }
@@ -1450,15 +1532,21 @@ static int down_done(void *ctx, void *tag, int result, struct http_response *res
 	struct down_xfer *x = tag;
 	int ret = result == HTTP_MULTI_CANCELLED ? 0 : result;
 
-	if (!ret && resp->status != 200)
-		ret = reply_error(resp, "GET", x->rq.url.data);
+	if (!ret && resp->status != 200) {
+		int again = result == 0 ? req_reauthorize(&x->rq, d->c, resp, &x->retried) : 0;
+
+		if (again == 1) {
+			x->next_retry = d->retry;
+			d->retry = x;
+			return 0;
+		}
+		ret = again < 0 ? again : reply_error(resp, "GET", x->rq.url.data);
+	}
 	if (close_target(&x->sink, result == 0 && !ret) && !ret && result == 0)
 		ret = error_last();
 	if (!ret && result == 0)
 		d->done++;
-	req_release(&x->rq);
-	free(x->path);
-	free(x);
+	down_xfer_free(x);
 	return ret;
 }
 
@@ -1481,6 +1569,13 @@ int blob_download_prefix(struct blob_client *c, const char *dir, const char *pre
 	if (count_out)
 		*count_out = d.done;
 done:
+	while (d.retry) {
+		struct down_xfer *x = d.retry;
+
+		d.retry = x->next_retry;
+		close_target(&x->sink, 0);
+		down_xfer_free(x);
+	}
 	blob_list_release(&d.list);
 	return ret;
 }

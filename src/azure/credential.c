@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct credential {
 	void *id_token_ctx;
 	struct http_client *http;
 	time_t (*now)(void);
+	time_t skew;       /* Entra's clock minus ours, learnt from a refused assertion */
 	struct cache_entry *cache;
 	size_t nr_cache;
 };
@@ -86,7 +88,7 @@ long credential_refresh_margin(long lifetime)
 
 /* ---- input checks ---- */
 
-static int is_guid(const char *s)
+int credential_is_guid(const char *s)
 {
 	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 	size_t i;
@@ -150,6 +152,63 @@ static int check_url(const char *url, const char *what)
 	return ret;
 }
 
+/* The Azure clouds, as the Azure CLI defines them (azure-cli core/cloud.py:
+ * AzureCloud, AzureChinaCloud, AzureUSGovernment). */
+static const struct cloud {
+	const char *name, *authority, *resource_manager;
+} clouds[] = {
+	{ "Azure", "https://login.microsoftonline.com", "https://management.azure.com" },
+	{ "Azure China", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn" },
+	{ "Azure US Government", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net" },
+};
+
+/* The cloud whose `which` endpoint (0 authority, 1 resource manager) is `url`'s origin. */
+static const struct cloud *cloud_of(const char *url, int which, struct buf *origin)
+{
+	buf_reset(origin);
+	if (url_origin(origin, url))
+		return NULL;
+	for (size_t i = 0; i < sizeof(clouds) / sizeof(*clouds); i++)
+		if (!strcasecmp(origin->data, which ? clouds[i].resource_manager : clouds[i].authority))
+			return &clouds[i];
+	return NULL;
+}
+
+int credential_check_cloud(const char *authority, const char *resource_manager)
+{
+	static const char *const fields[] = { "activeDirectoryEndpointUrl", "resourceManagerEndpointUrl" };
+	const char *urls[2] = { authority, resource_manager };
+	const struct cloud *found[2];
+	struct buf origin = BUF_INIT;
+	int ret = 0;
+
+	for (int i = 0; i < 2 && !ret; i++) {
+		if (!urls[i] || !*urls[i]) {
+			found[i] = &clouds[0];
+			continue;
+		}
+		if (!(found[i] = cloud_of(urls[i], i, &origin))) {
+			error_clear();
+			for (char *p = origin.data; *p; p++)  /* quoted from outside */
+				if (iscntrl((unsigned char)*p))
+					*p = '?';
+			ret = error_set(ERR_INPUT, "creds: %s is %.200s, which is not the %s host of "
+					"a known Azure cloud (%s, %s or %s); set allow-custom-cloud: true "
+					"to send the sign-in there", fields[i],
+					origin.len ? origin.data : "not a URL", i ? "Resource Manager" : "sign-in",
+					i ? clouds[0].resource_manager : clouds[0].authority,
+					i ? clouds[1].resource_manager : clouds[1].authority,
+					i ? clouds[2].resource_manager : clouds[2].authority);
+		}
+	}
+	if (!ret && found[0] != found[1])
+		ret = error_set(ERR_INPUT, "creds: activeDirectoryEndpointUrl is %s's but "
+				"resourceManagerEndpointUrl is %s's: give the endpoints of one cloud",
+				found[0]->name, found[1]->name);
+	buf_release(&origin);
+	return ret;
+}
+
 static int check_ids(const struct credential_config *cfg)
 {
 	int mi = cfg->kind == CREDENTIAL_MANAGED_IDENTITY;
@@ -157,14 +216,14 @@ static int check_ids(const struct credential_config *cfg)
 	if (!mi && (!cfg->tenant_id || !*cfg->tenant_id))
 		return error_set(ERR_INPUT, "tenant-id is required for %s sign-in",
 				 credential_kind_name(cfg->kind));
-	if (!mi && !is_guid(cfg->tenant_id) && !is_domain(cfg->tenant_id))
+	if (!mi && !credential_is_guid(cfg->tenant_id) && !is_domain(cfg->tenant_id))
 		return error_set(ERR_INPUT, "tenant-id must be a GUID or a domain name "
 				 "such as contoso.onmicrosoft.com");
 	if (!mi && (!cfg->client_id || !*cfg->client_id))
 		return error_set(ERR_INPUT, "client-id is required for %s sign-in",
 				 credential_kind_name(cfg->kind));
 	/* For a user-assigned managed identity the client id is optional. */
-	if (cfg->client_id && *cfg->client_id && !is_guid(cfg->client_id))
+	if (cfg->client_id && *cfg->client_id && !credential_is_guid(cfg->client_id))
 		return error_set(ERR_INPUT, "client-id must be a GUID "
 				 "(the application or managed identity client ID)");
 	return 0;
@@ -288,7 +347,7 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 			   const char **resource_manager_url, cJSON **json_out, const char *text)
 {
 	size_t len = strnlen(text, CREDS_CAP + 1);
-	const char *end = NULL, *secret = NULL, *unused;
+	const char *secret = NULL, *unused;
 	cJSON *root = NULL;
 	const cJSON *item;
 	int ret = 0;
@@ -301,13 +360,10 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 	*subscription_id = *resource_manager_url = NULL;
 	if (len > CREDS_CAP)
 		return error_set(ERR_INPUT, "creds: longer than %d bytes", CREDS_CAP);
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (!root) {
-		ret = error_set(ERR_INPUT, "creds: not valid JSON (at byte %zu); expected the "
-				"output of az ad sp create-for-rbac --json-auth",
-				end ? (size_t)(end - text) : (size_t)0);
+	/* Strictly: with clientId given twice, which one signs in would
+	 * depend on the reader. */
+	if ((ret = json_parse_strict(&root, text, len, "creds", NULL)))
 		goto done;
-	}
 	if (!cJSON_IsObject(root)) {
 		ret = error_set(ERR_INPUT, "creds: expected a JSON object, not %s", json_type_name(root));
 		goto done;
@@ -565,8 +621,41 @@ static int reply_error(const struct http_response *r, const char *who)
 	return ret;
 }
 
+/*
+ * Entra's AADSTS700024, "Client assertion is not within its valid time
+ * range" (contract 1): returns 1 and sets *server_now to the reply's
+ * timestamp ("2025-01-01 00:00:00Z"), or to 0 when it has none.
+ */
+static int assertion_time_refused(const struct http_response *r, time_t *server_now)
+{
+	cJSON *reply = cJSON_ParseWithLength(r->body.data, r->body.len);
+	const cJSON *code;
+	const char *stamp = json_string_or(reply, "timestamp", NULL);
+	struct tm tm;
+	int yes = !strncmp(json_string_or(reply, "error_description", ""), "AADSTS700024:", 13);
+
+	cJSON_ArrayForEach(code, cJSON_GetObjectItemCaseSensitive(reply, "error_codes"))
+		if (cJSON_IsNumber(code) && code->valuedouble == 700024)
+			yes = 1;
+	*server_now = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (yes && stamp && sscanf(stamp, "%4d-%2d-%2d %2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+				   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		*server_now = timegm(&tm);
+		if (*server_now < 0)
+			*server_now = 0;
+	}
+	cJSON_Delete(reply);
+	return yes;
+}
+
+/* `time_refused` (may be NULL) is set when Entra refused the assertion's
+ * time window, with *server_now its clock (0 unknown). */
 static int send_and_read(struct token_reply *out, struct credential *c,
-			 const struct http_request *req, const char *who)
+			 const struct http_request *req, const char *who,
+			 int *time_refused, time_t *server_now)
 {
 	struct http_response r = HTTP_RESPONSE_INIT;
 	int ret;
@@ -575,6 +664,8 @@ static int send_and_read(struct token_reply *out, struct credential *c,
 		error_prefix("%s", who);
 		goto done;
 	}
+	if (r.status / 100 != 2 && time_refused)
+		*time_refused = assertion_time_refused(&r, server_now);
 	if (r.status / 100 != 2)
 		ret = reply_error(&r, who);
 	else if ((ret = parse_success(out, &r, c->now())))
@@ -592,7 +683,7 @@ done:
 static int client_assertion(struct buf *out, struct credential *c)
 {
 	char *id_token = NULL;
-	time_t now = c->now();
+	time_t now = c->now() + c->skew;
 	int ret;
 
 	if (c->kind == CREDENTIAL_CERTIFICATE) {
@@ -627,23 +718,39 @@ static int entra_token(struct token_reply *out, struct credential *c, const char
 	};
 	struct buf url = BUF_INIT, form = BUF_INIT, assertion = BUF_INIT, who = BUF_INIT;
 	struct http_request req = { .method = "POST", .headers = headers, .max_response = REPLY_CAP };
-	int ret = 0;
+	int ret = 0, time_refused = 0;
+	time_t server_now = 0;
 
 	buf_addf(&who, "%s sign-in to tenant %s", credential_kind_name(c->kind), c->tenant_id);
-	if (c->kind == CREDENTIAL_SECRET) {
-		credential_token_form(&form, c->client_id, scope, c->secrets.client_secret.data, NULL);
-	} else {
-		if ((ret = client_assertion(&assertion, c))) {
-			error_prefix("%s", who.data);
-			goto done;
-		}
-		credential_token_form(&form, c->client_id, scope, NULL, assertion.data);
-	}
 	credential_token_url(&url, c->authority, c->tenant_id);
 	req.url = url.data;
-	req.body = form.data;
-	req.body_len = form.len;
-	ret = send_and_read(out, c, &req, who.data);
+	for (int attempt = 0;; attempt++) {
+		buf_wipe(&form);
+		buf_wipe(&assertion);
+		if (c->kind == CREDENTIAL_SECRET) {
+			credential_token_form(&form, c->client_id, scope, c->secrets.client_secret.data, NULL);
+		} else {
+			if ((ret = client_assertion(&assertion, c))) {
+				error_prefix("%s", who.data);
+				goto done;
+			}
+			credential_token_form(&form, c->client_id, scope, NULL, assertion.data);
+		}
+		req.body = form.data;
+		req.body_len = form.len;
+		ret = send_and_read(out, c, &req, who.data, c->kind == CREDENTIAL_SECRET ? NULL
+				    : &time_refused, &server_now);
+		if (!ret || !time_refused || attempt)
+			break;
+		/* Once: a certificate assertion signed again on Entra's clock
+		 * (ours is off), an OIDC one with a fresh GitHub ID token. */
+		if (c->kind == CREDENTIAL_CERTIFICATE && server_now)
+			c->skew = server_now - c->now();
+		log_warning("%s: Entra refused the assertion as outside its valid time; "
+			    "trying once more with a new one%s", who.data,
+			    c->kind == CREDENTIAL_CERTIFICATE && server_now ? " on Entra's clock" : "");
+		error_clear();
+	}
 done:
 	buf_wipe(&form);
 	buf_wipe(&assertion);
@@ -671,10 +778,74 @@ static int managed_identity_token(struct token_reply *out, struct credential *c,
 		req.connect_timeout_ms = 2000;
 	}
 	req.url = url.data;
-	ret = send_and_read(out, c, &req, "managed identity token");
+	ret = send_and_read(out, c, &req, "managed identity token", NULL, NULL);
 	buf_wipe(&secret_header);
 	buf_release(&url);
 	return ret;
+}
+
+/* ---- tokens services refused ---- */
+
+#define REFUSED_MAX 16
+static unsigned char refused[REFUSED_MAX][SHA256_LEN];
+static size_t nr_refused, refused_next;
+
+void credential_token_refused(const char *token)
+{
+	if (!token || !*token)
+		return;
+	sha256_digest(refused[refused_next], token, strlen(token));
+	refused_next = (refused_next + 1) % REFUSED_MAX;
+	if (nr_refused < REFUSED_MAX)
+		nr_refused++;
+}
+
+static int is_refused(const struct buf *token)
+{
+	unsigned char h[SHA256_LEN];
+
+	if (!nr_refused || !token->len)
+		return 0;
+	sha256_digest(h, token->data, token->len);
+	for (size_t i = 0; i < nr_refused; i++)
+		if (!memcmp(h, refused[i], SHA256_LEN))
+			return 1;
+	return 0;
+}
+
+static int contains_nocase(const char *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (!strncasecmp(hay + i, needle, m))
+			return 1;
+	return 0;
+}
+
+int credential_refused_as_expired(const struct http_response *r)
+{
+	struct buf v = BUF_INIT;
+	cJSON *json = NULL;
+	int yes = 0;
+
+	if (r->status != 401 && r->status != 403)
+		return 0;
+	/* ARM's envelope (contract 2), which Azure ML and MLflow share. */
+	if (r->status == 401 && r->body.len && r->body.data[0] == '{' &&
+	    (json = cJSON_ParseWithLength(r->body.data, r->body.len)))
+		yes = !strcmp(json_string_or(json, "error.code", ""), "ExpiredAuthenticationToken");
+	cJSON_Delete(json);
+	/* Storage: 401 InvalidAuthenticationInfo, AuthenticationErrorDetail
+	 * "Lifetime validation failed. The token is expired." [obs]. */
+	if (!yes && !http_header(r, "x-ms-error-code", &v) && !strcmp(v.data, "InvalidAuthenticationInfo"))
+		yes = contains_nocase(r->body.data, r->body.len, "Lifetime validation failed");
+	buf_reset(&v);
+	/* RFC 6750 section 3: error="invalid_token", error_description="... expired". */
+	if (!yes && r->status == 401 && !http_header(r, "WWW-Authenticate", &v))
+		yes = contains_nocase(v.data, v.len, "invalid_token") && contains_nocase(v.data, v.len, "expired");
+	buf_release(&v);
+	return yes;
 }
 
 /* ---- lifecycle and cache ---- */
@@ -706,7 +877,7 @@ int credential_token(struct credential *c, const char *scope, const char **token
 	if ((ret = check_scope(scope)))
 		return ret;
 	e = cache_entry(c, scope);
-	if (e->token.len && now < e->renew_at) {
+	if (e->token.len && now < e->renew_at && !is_refused(&e->token)) {
 		*token_out = e->token.data;
 		return 0;
 	}
@@ -717,7 +888,7 @@ int credential_token(struct credential *c, const char *scope, const char **token
 	if (ret) {
 		/* A renewal that failed leaves a token with minutes to live: use it
 		 * and try again shortly, rather than failing a long job now. */
-		if (e->token.len && e->expires_at - now >= RENEW_KEEP_MIN) {
+		if (e->token.len && e->expires_at - now >= RENEW_KEEP_MIN && !is_refused(&e->token)) {
 			log_warning("token renewal failed, using the current token for %ld s more: %s",
 				    (long)(e->expires_at - now), error_message());
 			error_clear();

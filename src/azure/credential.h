@@ -77,6 +77,23 @@ int credential_parse_creds(struct credential_config *out, const char **subscript
 /* Wipes the clientSecret value in a tree from credential_parse_creds, then frees it. */
 void credential_creds_free(cJSON *json);
 
+/* Whether `s` is a GUID (8-4-4-4-12 hex digits): subscription, client and
+ * tenant ids. */
+int credential_is_guid(const char *s);
+
+/*
+ * Checks the endpoints AZURE_CREDENTIALS names (activeDirectoryEndpointUrl
+ * and resourceManagerEndpointUrl; NULL or "" for public Azure's): the
+ * client secret goes to the first and the token to the second, so each
+ * must be the host of one known Azure cloud, the same for both: public
+ * (login.microsoftonline.com, management.azure.com), China
+ * (login.chinacloudapi.cn, management.chinacloudapi.cn) or US Government
+ * (login.microsoftonline.us, management.usgovcloudapi.net), https, no port.
+ * ERR_INPUT naming the creds field and the host otherwise; a caller lets a
+ * custom cloud through only when the user explicitly allowed it.
+ */
+int credential_check_cloud(const char *authority, const char *resource_manager);
+
 /*
  * Checks `cfg` (tenant: a GUID or a domain name; client id: a GUID;
  * authority: an https URL, or http on loopback for tests; the mode's own
@@ -98,6 +115,11 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
  * exists. The string is borrowed: valid until the next call for the same
  * scope or credential_free.
  *
+ * A token refused by a service (credential_token_refused) is never answered
+ * from the cache. A certificate or OIDC assertion Entra refuses as outside
+ * its valid time (AADSTS700024) is made again once: with Entra's clock (the
+ * reply's timestamp) for a certificate, a fresh GitHub ID token for OIDC.
+ *
  * Errors: ERR_AUTH when Entra or the identity endpoint refuses (the message
  * names the mode, the tenant and Entra's AADSTS code and first sentence,
  * e.g. "client secret sign-in to tenant 5f0c...: AADSTS7000215: Invalid
@@ -108,6 +130,28 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
 int credential_token(struct credential *c, const char *scope, const char **token_out);
 
 void credential_free(struct credential *c);
+
+/*
+ * Whether a service's answer refuses the bearer token as expired, though we
+ * thought it had time left (a clock skewed against Azure's, a token revoked
+ * early): 401 with ARM's error.code ExpiredAuthenticationToken (ARM, Azure
+ * ML, MLflow); 401/403 with Storage's InvalidAuthenticationInfo "Lifetime
+ * validation failed"; or RFC 6750's WWW-Authenticate error="invalid_token"
+ * naming expiry. Every client answers it the same way, once per request:
+ * credential_token_refused(token), then a new token from its token
+ * callback, then the request again; a second refusal is the error.
+ */
+int credential_refused_as_expired(const struct http_response *r);
+
+/*
+ * Notes that a service refused `token` (the bearer string that was sent):
+ * the next credential_token for the scope that holds it signs in again
+ * instead of answering from the cache. Process-wide, like log_secret: the
+ * token callbacks between a client and its credential carry no more than
+ * a scope, so this is how a client reaches the credential behind them.
+ * Only a SHA-256 of the token is kept.
+ */
+void credential_token_refused(const char *token);
 
 /* "client secret", "certificate", "GitHub OIDC federation", "managed identity". */
 const char *credential_kind_name(enum credential_kind kind);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "azure/deployment.h"
+#include "core/crypto.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -151,7 +152,9 @@ static int typed_value(cJSON **out, const char *type, const char *name, const ch
 		   !strcasecmp(type, "array")) {
 		int want_array = !strcasecmp(type, "array");
 
-		v = cJSON_Parse(text);
+		/* As strictly as a file: no key twice, nothing after the value. */
+		if (json_parse_strict(&v, text, strlen(text), "override", NULL))
+			error_clear();
 		if (!v || (want_array ? !cJSON_IsArray(v) : !cJSON_IsObject(v))) {
 			cJSON_Delete(v);
 			/* The text is not echoed: it may be a secureobject. */
@@ -208,6 +211,12 @@ static int merge_file(cJSON *params, const cJSON *template, const cJSON *file, c
 		}
 		if (is_secure_type(declared_type(decl)))
 			register_secret_value(json_find(p, "value"));
+		/* ARM names ignore case: two spellings are one parameter given twice. */
+		if (cJSON_GetObjectItem(params, p->string)) {
+			ret = error_set(ERR_INPUT, "%s: parameter '%s' is given twice (names ignore case)",
+					where, p->string);
+			goto done;
+		}
 		cJSON_AddItemToObject(params, p->string, dup_json(p));
 	}
 done:
@@ -1038,11 +1047,55 @@ done:
 	return ret;
 }
 
+/*
+ * A PUT answered 409 DeploymentActive: when the active deployment is the
+ * one this PUT started (its correlationId is ours), the first attempt
+ * reached ARM and only its answer was lost, then the HTTP client sent it
+ * again. `*started` becomes the deployment as it stands, to be followed;
+ * returns 1. 0 (the conflict stands) when it is someone else's or cannot
+ * be read.
+ */
+static int attach_to_own(struct arm_response *started, const struct deployment_target *t,
+			 const char *path, const char *correlation)
+{
+	struct arm_response got = ARM_RESPONSE_INIT;
+	char *original = xstrdup(error_message());
+	const char *theirs;
+	int ours = 0;
+
+	/* A first attempt cannot have met its own deployment. */
+	if (started->http.attempts < 2 ||
+	    strcmp(json_string_or(started->json, "error.code", ""), "DeploymentActive"))
+		goto done;
+	if (arm_call(t->arm, "GET", path, DEPLOYMENT_API_VERSION, NULL, &got)) {
+		log_debug("deployment %s: could not read the active deployment: %s", t->name,
+			  error_message());
+		goto done;
+	}
+	theirs = json_string_or(got.json, "properties.correlationId", "");
+	if (!(ours = !strcasecmp(theirs, correlation)))
+		goto done;
+	log_info("deployment %s: the PUT was sent again after its answer was lost (%d attempts); "
+		 "the deployment it started is running: following it", t->name, started->http.attempts);
+	arm_response_release(started);
+	*started = got;
+	got = (struct arm_response)ARM_RESPONSE_INIT;
+done:
+	if (!ours)
+		error_set(ERR_CONFLICT, "%s", original);
+	else
+		error_clear();
+	arm_response_release(&got);
+	free(original);
+	return ours;
+}
+
 int deployment_deploy(struct deployment_result *out, const struct deployment_target *t,
 		      const struct deployment_request *req)
 {
 	struct arm_response started = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT, what = BUF_INIT, correlation = BUF_INIT, header = BUF_INIT;
+	const char *headers[2];
 	cJSON *body = NULL;
 	int ret;
 
@@ -1050,7 +1103,16 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	if ((ret = deployment_path(&path, t, NULL)) || (ret = deployment_body(&body, req)))
 		goto done;
 	buf_addf(&what, "deployment %s", t->name);
-	if ((ret = arm_call(t->arm, "PUT", path.data, DEPLOYMENT_API_VERSION, body, &started))) {
+	/* ARM records the deployment under the correlation id we send
+	 * (properties.correlationId): how a retried PUT knows its own. */
+	random_uuid(&correlation);
+	buf_addf(&header, "x-ms-correlation-request-id: %s", correlation.data);
+	headers[0] = header.data;
+	headers[1] = NULL;
+	ret = arm_call_headers(t->arm, "PUT", path.data, DEPLOYMENT_API_VERSION, headers, body, &started);
+	if (ret == ERR_CONFLICT && attach_to_own(&started, t, path.data, correlation.data))
+		ret = 0;
+	if (ret) {
 		ret = explain_rejection(ret, what.data, &started);
 		goto done;
 	}
@@ -1069,5 +1131,7 @@ done:
 	cJSON_Delete(body);
 	buf_release(&path);
 	buf_release(&what);
+	buf_release(&correlation);
+	buf_release(&header);
 	return ret;
 }

@@ -261,8 +261,13 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
  * holds what ARM reports (state, error, failure) when it could be read.
  * A template ARM rejects up front is ERR_HTTP as in deployment_validate,
  * the message starting "deployment <name>: ";
- * one already running 409 DeploymentActive is ERR_CONFLICT; running past
- * timeout_s is ERR_TIMEOUT (the deployment goes on in Azure).
+ * one already running 409 DeploymentActive is ERR_CONFLICT, unless it is
+ * the one this PUT started (sent with its own x-ms-correlation-request-id,
+ * which ARM records as properties.correlationId): when a dropped
+ * connection made the HTTP client send the PUT again, ARM answers the
+ * second one 409 DeploymentActive, and the deployment is followed as if
+ * the first answer had arrived. Running past timeout_s is ERR_TIMEOUT (the
+ * deployment goes on in Azure).
  */
 int deployment_deploy(struct deployment_result *out, const struct deployment_target *t,
 		      const struct deployment_request *req);

@@ -2,10 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "azure/credential.h"
 #include "azure/mlflow.h"
 #include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 #define MAX_HISTORY_PAGES 10000
@@ -120,6 +122,7 @@ static int64_t int64_or_zero(const cJSON *root, const char *path)
 	return v;
 }
 
+/* 0, 1 for a metric whose value is unreadable, or ERR_JSON without a key. */
 static int parse_metric(struct mlflow_metric *out, const cJSON *m)
 {
 	const cJSON *value = json_find(m, "value");
@@ -138,8 +141,7 @@ static int parse_metric(struct mlflow_metric *out, const cJSON *m)
 	else if (cJSON_IsString(value) && !strcmp(value->valuestring, "-Infinity"))
 		out->value = -INFINITY;
 	else
-		return error_set(ERR_JSON, "MLflow metric '%s': value is %s, not a number", key,
-				 json_type_name(value));
+		return 1; /* the caller skips it, saying so: it must not hide the others */
 	out->key = xstrdup(key);
 	out->timestamp = int64_or_zero(m, "timestamp");
 	out->step = int64_or_zero(m, "step");
@@ -167,6 +169,19 @@ static int parse_pairs(struct mlflow_pair **out, size_t *nr, const cJSON *list,
 	return 0;
 }
 
+static void skip_metric(const cJSON *m)
+{
+	const cJSON *value = json_find(m, "value");
+	struct buf key = BUF_INIT;
+
+	/* The key is the job's text: no control characters in our log line. */
+	for (const char *k = json_string_or(m, "key", ""); *k && key.len < 200; k++)
+		buf_addch(&key, (unsigned char)*k < 0x20 ? '?' : *k);
+	log_warning("MLflow metric '%s' left out: its value is %s, not a number", key.data,
+		    cJSON_IsString(value) ? "a string" : json_type_name(value));
+	buf_release(&key);
+}
+
 int mlflow_run_parse(struct mlflow_run *out, const cJSON *json)
 {
 	const cJSON *info = json_find(json, "run.info");
@@ -191,10 +206,14 @@ int mlflow_run_parse(struct mlflow_run *out, const cJSON *json)
 	}
 	out->metrics = xcalloc((size_t)cJSON_GetArraySize(metrics) + 1, sizeof(*out->metrics));
 	cJSON_ArrayForEach(m, metrics) {
-		if ((ret = parse_metric(&out->metrics[out->metrics_nr], m)))
+		if ((ret = parse_metric(&out->metrics[out->metrics_nr], m)) < 0)
 			goto done;
-		out->metrics_nr++;
+		if (ret)
+			skip_metric(m);
+		else
+			out->metrics_nr++;
 	}
+	ret = 0;
 	if ((ret = parse_pairs(&out->params, &out->params_nr, json_find(data, "params"), "params")))
 		goto done;
 	ret = parse_pairs(&out->tags, &out->tags_nr, json_find(data, "tags"), "tags");
@@ -220,9 +239,12 @@ int mlflow_history_parse(struct mlflow_metrics *out, char **next_out, const cJSO
 			out->items = xrealloc(out->items, out->alloc * sizeof(*out->items));
 		}
 		memset(&out->items[out->nr], 0, sizeof(out->items[0]));
-		if ((ret = parse_metric(&out->items[out->nr], m)))
+		if ((ret = parse_metric(&out->items[out->nr], m)) < 0)
 			return ret;
-		out->nr++;
+		if (ret)
+			skip_metric(m);
+		else
+			out->nr++;
 	}
 	if (next && *next)
 		*next_out = xstrdup(next);
@@ -287,6 +309,87 @@ int mlflow_error(long status, const char *body, size_t len, const char *what)
 	return ret;
 }
 
+/* ---- non-finite numbers ---- */
+
+/* A bare NaN, Infinity or -Infinity token at `p` (outside a string). */
+static size_t non_finite_token(const char *p, size_t left, const char **as)
+{
+	static const char *const words[] = { "NaN", "Infinity", "-Infinity" };
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = strlen(words[i]);
+
+		if (left >= n && !memcmp(p, words[i], n) &&
+		    (left == n || !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+				    (p[n] >= '0' && p[n] <= '9')))) {
+			*as = words[i];
+			return n;
+		}
+	}
+	return 0;
+}
+
+int mlflow_json_parse(cJSON **out, const char *body, size_t len)
+{
+	struct buf fixed = BUF_INIT;
+	int in_string = 0, ret;
+
+	*out = NULL;
+	if (!json_parse(out, body, len, "MLflow reply"))
+		return 0;
+	/* Servers that write JSON with Python's json module (allow_nan) send
+	 * the bare tokens; read them as MLflow's own strings. */
+	for (size_t i = 0; i < len; i++) {
+		const char *as;
+		size_t n;
+
+		if (in_string) {
+			if (body[i] == '\\' && i + 1 < len)
+				buf_addch(&fixed, body[i++]);
+			else if (body[i] == '"')
+				in_string = 0;
+		} else if (body[i] == '"') {
+			in_string = 1;
+		} else if ((n = non_finite_token(body + i, len - i, &as))) {
+			buf_addf(&fixed, "\"%s\"", as);
+			i += n - 1;
+			continue;
+		}
+		buf_addch(&fixed, body[i]);
+	}
+	error_clear();
+	ret = json_parse(out, fixed.data, fixed.len, "MLflow reply");
+	buf_release(&fixed);
+	return ret;
+}
+
+void mlflow_value_text(struct buf *out, double v)
+{
+	if (isnan(v))
+		buf_addstr(out, "NaN");
+	else if (isinf(v))
+		buf_addstr(out, v > 0 ? "Infinity" : "-Infinity");
+	else
+		buf_addf(out, "%.6g", v);
+}
+
+cJSON *mlflow_value_json(double v)
+{
+	struct buf text = BUF_INIT;
+	cJSON *item;
+
+	if (isfinite(v))
+		item = cJSON_CreateNumber(v);
+	else {
+		mlflow_value_text(&text, v);
+		item = cJSON_CreateString(text.data);
+	}
+	buf_release(&text);
+	if (!item)
+		abort();
+	return item;
+}
+
 /* ---- calls ---- */
 
 /* GET <base>/<method>?<query>; `*out` receives the parsed body. */
@@ -295,31 +398,40 @@ static int mlflow_get(cJSON **out, struct mlflow *m, const char *method, const c
 	struct http_request req = { 0 };
 	struct http_response res = HTTP_RESPONSE_INIT;
 	struct buf url = BUF_INIT, auth = BUF_INIT, what = BUF_INIT;
-	const char *headers[3], *token;
+	const char *headers[3], *token = NULL;
 	int ret;
 
 	*out = NULL;
 	buf_addf(&url, "%s/%s?%s", m->base, method, query);
 	buf_addf(&what, "GET ");
 	url_without_query(&what, url.data);
-	if ((ret = m->token(m->token_ctx, m->scope, &token))) {
-		error_prefix("%s", what.data);
-		goto done;
-	}
-	buf_addf(&auth, "Authorization: Bearer %s", token);
-	headers[0] = auth.data;
 	headers[1] = "Accept: application/json";
 	headers[2] = NULL;
 	req.method = "GET";
 	req.url = url.data;
 	req.headers = headers;
-	if ((ret = http_send(m->http, &req, &res)))
-		goto done;
+	for (int attempt = 0;; attempt++) {
+		if ((ret = m->token(m->token_ctx, m->scope, &token))) {
+			error_prefix("%s", what.data);
+			goto done;
+		}
+		buf_wipe(&auth);
+		buf_addf(&auth, "Authorization: Bearer %s", token);
+		headers[0] = auth.data;
+		if ((ret = http_send(m->http, &req, &res)))
+			goto done;
+		/* Expired though we thought it valid: a new token, once (credential.h). */
+		if (attempt || !credential_refused_as_expired(&res))
+			break;
+		log_warning("%s: the token was refused as expired; retrying once with a new one",
+			    what.data);
+		credential_token_refused(token);
+	}
 	if (res.status < 200 || res.status >= 300) {
 		ret = mlflow_error(res.status, res.body.data, res.body.len, what.data);
 		goto done;
 	}
-	if ((ret = json_parse(out, res.body.data, res.body.len, "MLflow reply")))
+	if ((ret = mlflow_json_parse(out, res.body.data, res.body.len)))
 		error_prefix("%s", what.data);
 done:
 	http_response_release(&res);

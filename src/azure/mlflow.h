@@ -107,6 +107,24 @@ int mlflow_run_parse(struct mlflow_run *out, const cJSON *json);
  * next page token (owned) or NULL on the last page. */
 int mlflow_history_parse(struct mlflow_metrics *out, char **next_out, const cJSON *json);
 
+/*
+ * Parses an MLflow reply. MLflow writes non-finite metric values as the
+ * strings "NaN", "Infinity" and "-Infinity"; a server writing JSON with
+ * Python's json module sends them as bare tokens, which is not JSON: those
+ * are read as the strings too, so one such value never makes the whole
+ * reply unreadable. A metric whose value is neither a number nor one of
+ * those strings is left out with a warning, never the run with it.
+ */
+int mlflow_json_parse(cJSON **out, const char *body, size_t len);
+
+/* A metric value as MLflow names it: "NaN", "Infinity", "-Infinity", or
+ * the number (%.6g). */
+void mlflow_value_text(struct buf *out, double v);
+/* A metric value for a JSON output: a number, or for a non-finite one the
+ * string MLflow uses ("NaN"...; a JSON number cannot hold it, and cJSON
+ * would write null). The caller owns the item. */
+cJSON *mlflow_value_json(double v);
+
 /* Sets the error for a failed MLflow call from its status and body and
  * returns its code (see the top of this file). `what` is "GET <path>". */
 int mlflow_error(long status, const char *body, size_t len, const char *what);

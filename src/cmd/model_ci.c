@@ -49,7 +49,7 @@ static const struct input_spec inputs[] = {
 static const struct output_spec outputs[] = {
 	{ "job-name", "Name of the submitted job (the MLflow run id)." },
 	{ "status", "Final status of the job (Completed, Failed, Canceled), or its status when not waited for." },
-	{ "metrics", "JSON object of the run's latest metric values." },
+	{ "metrics", "JSON object of the run's latest metric values (NaN, Infinity and -Infinity as those strings, as MLflow writes them)." },
 	{ "studio-url", "Link to the job in Azure ML studio." },
 	{ NULL, NULL },
 };
@@ -227,11 +227,6 @@ done:
 	return ret;
 }
 
-static void number_text(struct buf *out, double v)
-{
-	buf_addf(out, "%.6g", v);
-}
-
 static void summarize(struct ci *ci, const struct aml_job *job, const struct mlflow_run *run,
 		      long duration_s, const char *artifact_name, const char *artifact_url)
 {
@@ -267,7 +262,7 @@ static void summarize(struct ci *ci, const struct aml_job *job, const struct mlf
 
 			buf_reset(&a);
 			buf_reset(&b);
-			number_text(&a, run->metrics[i].value);
+			mlflow_value_text(&a, run->metrics[i].value);
 			buf_addf(&b, "%lld", (long long)run->metrics[i].step);
 			row[0] = run->metrics[i].key;
 			row[1] = a.data;
@@ -548,7 +543,8 @@ static int run(struct ci *ci)
 			log_warning("MLflow run %s not read: %s", job.name, error_message());
 		if (have_run) {
 			for (i = 0; i < mrun.metrics_nr; i++)
-				cJSON_AddNumberToObject(metrics, mrun.metrics[i].key, mrun.metrics[i].value);
+				cJSON_AddItemToObject(metrics, mrun.metrics[i].key,
+						      mlflow_value_json(mrun.metrics[i].value));
 			if (mrun.start_time > 0 && mrun.end_time >= mrun.start_time)
 				duration = (long)((mrun.end_time - mrun.start_time) / 1000);
 		}

@@ -43,6 +43,7 @@ static int kind_from_input(const char *auth, enum credential_kind *kind, int *is
 
 struct sign_in_inputs {
 	const char *creds, *client_id, *tenant_id, *subscription_id, *secret, *certificate, *auth;
+	int allow_custom_cloud;
 };
 
 static int read_inputs(struct ci *ci, struct sign_in_inputs *in)
@@ -55,7 +56,8 @@ static int read_inputs(struct ci *ci, struct sign_in_inputs *in)
 	    (ret = ci_input(ci, "subscription-id", &in->subscription_id)) ||
 	    (ret = ci_input(ci, "client-secret", &in->secret)) ||
 	    (ret = ci_input(ci, "client-certificate", &in->certificate)) ||
-	    (ret = ci_input(ci, "auth", &in->auth)))
+	    (ret = ci_input(ci, "auth", &in->auth)) ||
+	    (ret = ci_input_bool(ci, "allow-custom-cloud", &in->allow_custom_cloud)))
 		return ret;
 	return 0;
 }
@@ -64,13 +66,14 @@ static int read_inputs(struct ci *ci, struct sign_in_inputs *in)
  * clouds) the Resource Manager endpoint may come from the creds JSON. */
 static int choose(struct session *s, const struct sign_in_inputs *in,
 		  struct credential_config *cfg, const char **subscription,
-		  const char **resource_manager)
+		  int *subscription_from_creds, const char **resource_manager)
 {
 	enum credential_kind kind = CREDENTIAL_SECRET;
 	int is_auto, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	*subscription = in->subscription_id;
+	*subscription_from_creds = 0;
 	*resource_manager = NULL;
 	if ((ret = kind_from_input(in->auth, &kind, &is_auto)))
 		return ret;
@@ -80,8 +83,15 @@ static int choose(struct session *s, const struct sign_in_inputs *in,
 		if ((ret = credential_parse_creds(cfg, &creds_sub, resource_manager,
 						  &s->creds_json, in->creds)))
 			return error_prefix("Input creds");
-		if (!**subscription && creds_sub)
+		/* The secret goes to the sign-in host, the token to Resource
+		 * Manager: only a known cloud's unless the user said otherwise. */
+		if (!in->allow_custom_cloud &&
+		    (ret = credential_check_cloud(cfg->authority, *resource_manager)))
+			return error_prefix("Input creds");
+		if (!**subscription && creds_sub) {
 			*subscription = creds_sub;
+			*subscription_from_creds = 1;
+		}
 		return 0;
 	}
 	if (is_auto) {
@@ -131,7 +141,7 @@ int session_open(struct session *s, struct ci *ci)
 	struct sign_in_inputs in;
 	struct credential_config cfg;
 	const char *subscription, *resource_manager, *rg, *ws = NULL;
-	int ret;
+	int from_creds, ret;
 
 	memset(s, 0, sizeof(*s));
 	s->ci = ci;
@@ -141,11 +151,16 @@ int session_open(struct session *s, struct ci *ci)
 		return error_prefix("Input resource-group");
 	if ((ret = http_client_new(&s->http, NULL)))
 		return ret;
-	if ((ret = choose(s, &in, &cfg, &subscription, &resource_manager)))
+	if ((ret = choose(s, &in, &cfg, &subscription, &from_creds, &resource_manager)))
 		return ret;
 	if (!*subscription)
 		return error_set(ERR_INPUT, "Input required and not supplied: subscription-id "
 				 "(or subscriptionId in creds)");
+	/* It becomes a path segment of every request, the token beside it:
+	 * "../x" would send that token to another path. */
+	if (!credential_is_guid(subscription))
+		return error_set(ERR_INPUT, "%s must be a GUID (8-4-4-4-12 hex digits)",
+				 from_creds ? "Input creds: subscriptionId" : "Input subscription-id");
 	s->subscription_id = xstrdup(subscription);
 	arm_init(&s->arm, s->http, arm_token, s, resource_manager, subscription);
 	s->arm_ready = 1;

@@ -98,6 +98,7 @@ void workflow_action_yml(struct buf *out, const struct workflow *wf);
 	{ "subscription-id", "Azure subscription ID.", NULL, 0 }, \
 	{ "client-secret", "Client secret of the service principal.", NULL, INPUT_SECRET }, \
 	{ "client-certificate", "PEM certificate and private key of the service principal (contents, not a path).", NULL, INPUT_SECRET }, \
+	{ "allow-custom-cloud", "Allow creds to name sign-in and Resource Manager endpoints outside the known Azure clouds (public, China, US Government): the client secret is sent there.", "false", 0 }, \
 	{ "auth", "How to sign in: auto, secret, certificate, oidc (GitHub workload identity federation) or managed-identity. auto picks from the inputs given.", "auto", 0 }, \
 	{ "resource-group", "Resource group of the workspace.", NULL, INPUT_REQUIRED }
 

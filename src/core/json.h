@@ -18,6 +18,26 @@
 /* Parses `len` bytes; `what` names the document in the error message. */
 int json_parse(cJSON **out, const char *text, size_t len, const char *what);
 
+/*
+ * Parses a document a person wrote (an ARM template or parameters file,
+ * AZURE_CREDENTIALS), more strictly than json_parse, because a tool that
+ * reads it more loosely than Azure does deploys something else than what
+ * was reviewed: exactly one value with only white space after it (no
+ * trailing text, no second document), no object holding the same key
+ * twice (ARM keeps the last one, readers the first), UTF-8 only, numbers as
+ * RFC 8259 writes them (no 012, which .NET reads as octal, no 1.) and
+ * within a double's range (1e999999 is refused, not sent as infinity).
+ *
+ * The message is "<what>:<line>:<column>: <reason>", naming the field for
+ * a key or value ("parameters.workspaceName is given twice (first at line
+ * 3)"). With `file` not NULL the error carries that location for an
+ * annotation (error_where); `what` is then usually the same path. Returns 0
+ * or ERR_INPUT: the document is the user's. A UTF-8 byte order mark at the
+ * start is skipped, as cJSON does.
+ */
+int json_parse_strict(cJSON **out, const char *text, size_t len, const char *what,
+		      const char *file);
+
 /* The item at `path`, or NULL. */
 const cJSON *json_find(const cJSON *root, const char *path);
 

@@ -22,27 +22,13 @@ static int has_suffix(const char *s, const char *suffix)
 int templates_load_json(cJSON **out, const char *path)
 {
 	struct buf text = BUF_INIT;
-	const char *end = NULL;
-	int ret, line = 1, col = 1;
-	const char *p;
+	int ret;
 
 	*out = NULL;
-	if ((ret = fs_read_file(&text, path, TEMPLATE_MAX_FILE)))
-		goto done;
-	*out = cJSON_ParseWithLengthOpts(text.data, text.len, &end, 0);
-	if (!*out) {
-		/* cJSON gives a byte offset; people want a line and a column. */
-		for (p = text.data; end && p < end; p++) {
-			if (*p == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		ret = error_set_at(ERR_INPUT, path, line, col, "%s:%d:%d: invalid JSON", path, line, col);
-	}
-done:
+	/* Strictly: a key given twice or a second document would deploy
+	 * something other than what was reviewed. */
+	if (!(ret = fs_read_file(&text, path, TEMPLATE_MAX_FILE)))
+		ret = json_parse_strict(out, text.data, text.len, path, path);
 	buf_release(&text);
 	return ret;
 }

@@ -30,7 +30,8 @@ struct template_list {
  * Expands each pattern (glob(3), relative to `base`), drops parameter
  * files, sorts and de-duplicates, then loads each template and its
  * parameters. A pattern that matches nothing is an ERR_INPUT naming it;
- * malformed JSON is ERR_INPUT naming the file, line and column; a template
+ * malformed JSON (a key given twice, text after the document included) is
+ * ERR_INPUT naming the file, line and column; a template
  * without $schema or resources, or a parameters file without a
  * "parameters" object, is ERR_INPUT naming the file.
  */
@@ -65,7 +66,8 @@ int templates_check_outputs(const struct template_list *list, const char *const 
 int template_parameters(cJSON **out, const struct arm_template *t,
 			const char *const *overrides);
 
-/* Loads a JSON file with errors that give line and column. */
+/* Loads a JSON file strictly (json_parse_strict): errors give file, line,
+ * column and field. */
 int templates_load_json(cJSON **out, const char *path);
 
 #endif

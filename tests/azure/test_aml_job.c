@@ -340,6 +340,50 @@ Test(aml_job, log_reads_are_ranged_and_incremental)
 	arm_stub_stop(&f);
 }
 
+static int counted_token(void *ctx, const char *scope, const char **out)
+{
+	static const char *const tokens[] = { "token-one", "token-two", "token-three" };
+	int *calls = ctx;
+
+	cr_assert_str_eq(scope, "https://storage.azure.com/.default");
+	*out = tokens[(*calls)++ % 3];
+	return 0;
+}
+
+/* Storage refusing the bearer as expired: a new token, once (issue 10). */
+Test(aml_job, log_read_with_a_bearer_refused_as_expired_gets_a_new_token_once)
+{
+	struct stub_reply script[] = {
+		{ .status = 401, .headers = "x-ms-error-code: InvalidAuthenticationInfo\r\n",
+		  .body = "<Error><Code>InvalidAuthenticationInfo</Code><AuthenticationErrorDetail>Lifetime "
+			  "validation failed. The token is expired.</AuthenticationErrorDetail></Error>" },
+		{ .status = 206, .body = "hello\n" },
+		{ .status = 401, .headers = "x-ms-error-code: InvalidAuthenticationInfo\r\n",
+		  .body = "<Error><AuthenticationErrorDetail>Lifetime validation failed.</AuthenticationErrorDetail></Error>" },
+	};
+	struct aml_job_log log = AML_JOB_LOG_INIT;
+	struct buf out = BUF_INIT;
+	size_t got = 0;
+	int calls = 0;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 3, "ws1");
+	stub_log(&log, &f, "");
+	log.token = counted_token;
+	log.token_ctx = &calls;
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_str_eq(out.data, "hello\n");
+	cr_assert_eq(calls, 2);
+	cr_assert(strstr(stub_head(f.stub, 0), "Authorization: Bearer token-one\r\n") != NULL);
+	cr_assert(strstr(stub_head(f.stub, 1), "Authorization: Bearer token-two\r\n") != NULL);
+	/* Refused again after the new token: the error, after one more try. */
+	cr_assert_fails(aml_job_log_read(&out, &got, &log, 6, 0), ERR_AUTH, "InvalidAuthenticationInfo");
+	cr_assert_eq(stub_count(f.stub), 4);
+	aml_job_log_release(&log);
+	buf_release(&out);
+	arm_stub_stop(&f);
+}
+
 Test(aml_job, log_read_skips_bytes_when_the_server_ignores_the_range)
 {
 	struct stub_reply script[] = { { .status = 200, .body = "old\nnew\n" } };

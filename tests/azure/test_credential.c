@@ -160,10 +160,17 @@ Test(credential, bad_creds_name_the_field_never_the_secret)
 		  "clientSecret is empty" },
 		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\","
 		  "\"subscriptionId\":true}", "subscriptionId must be a string" },
-		{ "clientId=" CLIENT " clientSecret=" SECRET, "not valid JSON" },
-		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\"", "not valid JSON" },
+		{ "clientId=" CLIENT " clientSecret=" SECRET, "creds:1:1: invalid JSON" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\"", "invalid JSON" },
 		{ "[\"" SECRET "\"]", "expected a JSON object" },
-		{ "", "not valid JSON" },
+		{ "", "invalid JSON" },
+		/* Which clientId signs in must not depend on the reader. */
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\",\n"
+		  "\"clientId\":\"" CLIENT "\"}", "creds:2:1: clientId is given twice (first at line 1)" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\"} "
+		  "{\"clientId\":\"" CLIENT "\"}", "a second JSON value after the document" },
+		{ "{\"clientId\":\"" CLIENT "\",\"clientSecret\":\"" SECRET "\",\"tenantId\":\"" TENANT "\"},",
+		  "unexpected text after the JSON document" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -751,4 +758,66 @@ Test(credential, managed_identity_refusal_quotes_the_endpoint)
 	cr_assert_null(strstr(stub_head(f.stub, 0), "client_id="), "system-assigned sends no client_id");
 	buf_release(&endpoint);
 	stop(&f);
+}
+
+Test(credential, creds_endpoints_must_be_one_known_cloud)
+{
+	static const struct { const char *authority, *arm, *needle; } cases[] = {
+		{ NULL, NULL, NULL },
+		{ "https://login.microsoftonline.com/", "https://management.azure.com/", NULL },
+		{ "https://LOGIN.chinacloudapi.cn", "https://management.chinacloudapi.cn/", NULL },
+		{ "https://login.microsoftonline.us", "https://management.usgovcloudapi.net", NULL },
+		{ "https://login.microsoftonline.com.example.net", NULL,
+		  "activeDirectoryEndpointUrl is https://login.microsoftonline.com.example.net, which is not" },
+		{ "https://login.microsoftonline.com:8443", NULL, "is https://login.microsoftonline.com:8443" },
+		{ "http://login.microsoftonline.com", NULL, "activeDirectoryEndpointUrl is http://login" },
+		{ NULL, "https://127.0.0.1:1/", "resourceManagerEndpointUrl is https://127.0.0.1:1" },
+		{ "nonsense", NULL, "activeDirectoryEndpointUrl is not a URL" },
+		{ "https://login.microsoftonline.us", NULL, "is Azure US Government's but resourceManagerEndpointUrl is Azure's" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int ret = credential_check_cloud(cases[i].authority, cases[i].arm);
+
+		if (!cases[i].needle) {
+			cr_assert_eq(ret, 0, "case %zu: %s", i, error_message());
+			continue;
+		}
+		cr_assert_eq(ret, ERR_INPUT, "case %zu accepted", i);
+		cr_assert(strstr(error_message(), cases[i].needle), "case %zu: '%s' lacks '%s'", i,
+			  error_message(), cases[i].needle);
+	}
+}
+
+/* The answers that mean "this token is expired", by service (issue 10). */
+Test(credential, refusals_as_expired_are_recognised_by_their_shape)
+{
+	static const struct { long status; const char *headers, *body; int expired; } cases[] = {
+		{ 401, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\",\"message\":\"The access token expiry "
+		  "UTC time '12/03/2026 09:00:00' is earlier than current UTC time.\"}}", 1 },
+		{ 401, "", "{\"error\":{\"code\":\"InvalidAuthenticationToken\",\"message\":\"bad audience\"}}", 0 },
+		{ 401, "", "{\"error\":{\"code\":\"InvalidAuthenticationTokenTenant\",\"message\":\"wrong tenant\"}}", 0 },
+		{ 403, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\"}}", 0 },
+		{ 401, "x-ms-error-code: InvalidAuthenticationInfo\n",
+		  "<?xml version=\"1.0\"?><Error><Code>InvalidAuthenticationInfo</Code><Message>Server failed to "
+		  "authenticate the request.</Message><AuthenticationErrorDetail>Lifetime validation failed. The token "
+		  "is expired.</AuthenticationErrorDetail></Error>", 1 },
+		{ 401, "x-ms-error-code: InvalidAuthenticationInfo\n",
+		  "<Error><AuthenticationErrorDetail>Audience validation failed.</AuthenticationErrorDetail></Error>", 0 },
+		{ 401, "WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"The access token has expired\"\n",
+		  "", 1 },
+		{ 401, "WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"bad signature\"\n", "", 0 },
+		{ 500, "", "{\"error\":{\"code\":\"ExpiredAuthenticationToken\"}}", 0 },
+		{ 200, "", "", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct http_response r = HTTP_RESPONSE_INIT;
+
+		r.status = cases[i].status;
+		buf_addstr(&r.headers, cases[i].headers);
+		buf_addstr(&r.body, cases[i].body);
+		cr_assert_eq(credential_refused_as_expired(&r), cases[i].expired, "case %zu", i);
+		http_response_release(&r);
+	}
 }

@@ -192,6 +192,9 @@ Test(deployment, merge_rejects_what_does_not_fit_the_template)
 		{ "enabled=yes", "parameter 'enabled' is a bool; 'yes' is not true or false" },
 		{ "settings=[1]", "parameter 'settings' is of type object; the value given is not a JSON object" },
 		{ "zones={", "parameter 'zones' is of type array" },
+		/* Read as strictly as a file: ARM would take the last key or ignore nothing. */
+		{ "settings={\"a\":1,\"a\":2}", "parameter 'settings' is of type object; the value given is not" },
+		{ "zones=[1] [2]", "parameter 'zones' is of type array; the value given is not" },
 		{ "connection=oops", "parameter 'connection' is of type secureObject" },
 		{ "just-a-value", "is not name=value" },
 		{ "=x", "is not name=value" },
@@ -219,6 +222,20 @@ Test(deployment, merge_rejects_an_undeclared_parameter_in_the_file)
 			ERR_INPUT, "b.parameters.json: parameter 'name' must be an object with a 'value'");
 	cJSON_Delete(file);
 	cJSON_Delete(bad);
+	cJSON_Delete(template);
+}
+
+/* Two spellings of one parameter in a file: ARM names ignore case, so one
+ * of the two values would be deployed silently (issue 12). */
+Test(deployment, merge_rejects_a_parameter_given_twice_in_another_case)
+{
+	cJSON *template = parse(typed_template), *out = NULL;
+	cJSON *file = parse("{\"parameters\":{\"name\":{\"value\":\"a\"},\"NAME\":{\"value\":\"b\"}}}");
+
+	cr_assert_fails(deployment_parameters_merge(&out, template, file, "a.parameters.json", NULL, 0),
+			ERR_INPUT, "a.parameters.json: parameter 'NAME' is given twice (names ignore case)");
+	cr_assert_null(out);
+	cJSON_Delete(file);
 	cJSON_Delete(template);
 }
 

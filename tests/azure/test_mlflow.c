@@ -64,16 +64,20 @@ Test(mlflow, run_reply_gives_status_latest_metrics_params_and_tags)
 	cJSON_Delete(json);
 }
 
-Test(mlflow, run_reply_without_id_or_with_bad_metric_is_json_error)
+Test(mlflow, run_reply_without_id_is_json_error_and_a_bad_metric_is_left_out)
 {
 	cJSON *a = parse("{\"run\":{\"info\":{}}}");
 	cJSON *b = parse("{\"run\":{\"info\":{\"run_id\":\"x\"},\"data\":{\"metrics\":[{\"key\":\"k\","
-			 "\"value\":{}}]}}}");
+			 "\"value\":{}},{\"key\":\"auc\",\"value\":0.9}]}}}");
 	struct mlflow_run run = MLFLOW_RUN_INIT;
 
 	cr_assert_fails(mlflow_run_parse(&run, a), ERR_JSON, "no run.info.run_id");
-	cr_assert_fails(mlflow_run_parse(&run, b), ERR_JSON, "metric 'k'");
 	cr_assert_null(run.run_id);
+	/* One unreadable value must not hide the run's other metrics. */
+	cr_assert_ok(mlflow_run_parse(&run, b));
+	cr_assert_eq(run.metrics_nr, 1);
+	cr_assert_str_eq(run.metrics[0].key, "auc");
+	mlflow_run_release(&run);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 }
@@ -175,4 +179,52 @@ Test(mlflow, missing_run_is_not_found)
 	mlflow_release(&m);
 	http_client_free(http);
 	stub_stop(stub);
+}
+
+/* One value that is not finite made the whole reply unreadable (issue 16). */
+Test(mlflow, non_finite_values_in_any_spelling_never_hide_the_other_metrics)
+{
+	static const char body[] =
+		"{\"run\":{\"info\":{\"run_id\":\"r\"},\"data\":{\"metrics\":["
+		"{\"key\":\"a\",\"value\":NaN},{\"key\":\"b\",\"value\":Infinity},"
+		"{\"key\":\"c\",\"value\":-Infinity},{\"key\":\"d\",\"value\":\"NaN\"},"
+		"{\"key\":\"e\",\"value\":null},{\"key\":\"f\",\"value\":0.5},"
+		"{\"key\":\"NaN Infinity\",\"value\":\"Infinity\"}],"
+		"\"params\":[{\"key\":\"note\",\"value\":\"NaN, \\\"Infinity\\\" and -Infinity\"}]}}}";
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct buf text = BUF_INIT;
+	cJSON *json = NULL, *item;
+
+	cr_assert_ok(mlflow_json_parse(&json, body, strlen(body)));
+	cr_assert_ok(mlflow_run_parse(&run, json));
+	cr_assert_eq(run.metrics_nr, 6, "only the null one is left out");
+	cr_assert(isnan(mlflow_run_metric(&run, "a")->value));
+	cr_assert(isinf(mlflow_run_metric(&run, "b")->value) && mlflow_run_metric(&run, "b")->value > 0);
+	cr_assert(isinf(mlflow_run_metric(&run, "c")->value) && mlflow_run_metric(&run, "c")->value < 0);
+	cr_assert(isnan(mlflow_run_metric(&run, "d")->value));
+	cr_assert_null(mlflow_run_metric(&run, "e"));
+	cr_assert_float_eq(mlflow_run_metric(&run, "f")->value, 0.5, 1e-12);
+	cr_assert_not_null(mlflow_run_metric(&run, "NaN Infinity"));
+	/* Strings are left as they are. */
+	cr_assert_str_eq(mlflow_run_param(&run, "note"), "NaN, \"Infinity\" and -Infinity");
+	mlflow_value_text(&text, mlflow_run_metric(&run, "c")->value);
+	cr_assert_str_eq(text.data, "-Infinity");
+	item = mlflow_value_json(mlflow_run_metric(&run, "a")->value);
+	cr_assert(cJSON_IsString(item) && !strcmp(item->valuestring, "NaN"));
+	cJSON_Delete(item);
+	item = mlflow_value_json(0.5);
+	cr_assert(cJSON_IsNumber(item));
+	cJSON_Delete(item);
+	buf_release(&text);
+	mlflow_run_release(&run);
+	cJSON_Delete(json);
+}
+
+Test(mlflow, a_reply_that_is_not_json_is_still_refused)
+{
+	cJSON *json = NULL;
+
+	cr_assert_fails(mlflow_json_parse(&json, "{\"a\":NaNa}", 10), ERR_JSON, "MLflow reply");
+	cr_assert_fails(mlflow_json_parse(&json, "<html>", 6), ERR_JSON, "MLflow reply");
+	cr_assert_null(json);
 }

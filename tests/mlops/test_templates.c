@@ -53,6 +53,32 @@ Test(templates, bad_json_names_line_and_column)
 	cr_assert_eq(error_where()->line, 3);
 }
 
+/* A duplicated workspaceName deployed a whole second workspace (issue 12). */
+Test(templates, a_key_given_twice_or_a_second_document_names_file_line_and_field)
+{
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+
+	tmpdir_write(root, ".cloud/ws.json", "{\"$schema\":\"s\",\"resources\":[],"
+		     "\"parameters\":{\"workspaceName\":{\"type\":\"string\"}}}");
+	tmpdir_write(root, ".cloud/ws.parameters.json", "{\n  \"parameters\": {\n"
+		     "    \"workspaceName\": {\"value\": \"mlw-a\"},\n"
+		     "    \"workspaceName\": {\"value\": \"mlw-b\"}\n  }\n}\n");
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT,
+			"ws.parameters.json:4:5: parameters.workspaceName is given twice (first at line 3)");
+	cr_assert_eq(error_where()->line, 4);
+	tmpdir_write(root, ".cloud/ws.parameters.json", "{\"parameters\":{}}\n{\"parameters\":{}}\n");
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT,
+			"ws.parameters.json:2:1: a second JSON value");
+	tmpdir_write(root, ".cloud/ws.parameters.json", "{\"parameters\":{}}");
+	tmpdir_write(root, ".cloud/ws.json", "{\"$schema\":\"s\",\"resources\":[{\"n\":1e999999}]}");
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT,
+			"ws.json:1:34: resources[0].n: a number beyond the range of a double");
+	tmpdir_write(root, ".cloud/ws.json", "{\"$schema\":\"s\",\"resources\":[{\"n\":\"\xC3\"}]}");
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT,
+			"ws.json:1:35: byte 0xC3 is not valid UTF-8");
+}
+
 Test(templates, a_pattern_matching_nothing_is_an_input_error)
 {
 	const char *const patterns[] = { "infra/*.json", NULL };

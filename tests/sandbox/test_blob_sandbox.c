@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "azure/blob.h"
+#include "azure/credential.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/fs.h"
@@ -340,4 +341,123 @@ Test(blob_sandbox, a_wrong_key_is_an_auth_error_that_names_azures_code)
 	http_client_free(http);
 	free(url);
 	free(src);
+}
+
+/* ---- a token refused as expired (issue 10) ---- */
+
+/* Storage tokens from a real credential (so the cache matters), counting
+ * how many different tokens it handed out. */
+struct cached_tokens {
+	struct credential *cred;
+	char *last;
+	int different;
+};
+
+static int cached_token(void *ctx, const char **out)
+{
+	struct cached_tokens *t = ctx;
+	int ret = credential_token(t->cred, "https://storage.azure.com/.default", out);
+
+	if (!ret && (!t->last || strcmp(t->last, *out))) {
+		t->different++;
+		free(t->last);
+		t->last = xstrdup(*out);
+	}
+	return ret;
+}
+
+static char *expired_fault(const char *method, const char *name, const char *query, int skip, int count)
+{
+	struct buf rule = BUF_INIT;
+	char *id;
+
+	buf_addf(&rule, "{\"kind\":\"expired_token\",\"method\":\"%s\",\"host\":\"%s.blob.core.windows.net\","
+		 "\"path\":\"^/%s%s\",\"query\":\"%s\",\"skip\":%d,\"count\":%d}", method, account(),
+		 CONTAINER, name, query, skip, count);
+	id = sandbox_fault(rule.data);
+	buf_release(&rule);
+	return id;
+}
+
+static struct blob_client *cached_client(struct http_client *http, struct cached_tokens *t)
+{
+	struct credential_config cfg = {
+		.kind = CREDENTIAL_SECRET, .tenant_id = sandbox_env("AZURE_TENANT_ID"),
+		.client_id = sandbox_env("AZURE_CLIENT_ID"), .client_secret = sandbox_env("AZURE_CLIENT_SECRET"),
+	};
+	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .token = cached_token, .token_ctx = t };
+	struct blob_client *c = NULL;
+	char *url = container_url(NULL);
+
+	cr_assert_ok(credential_new(&t->cred, &cfg, http));
+	cr_assert_ok(blob_client_new(&c, http, url, &auth));
+	free(url);
+	return c;
+}
+
+Test(blob_sandbox, a_bearer_refused_as_expired_gets_a_new_token_once_on_every_kind_of_request)
+{
+	struct http_client *http = sandbox_http();
+	struct blob_upload_options o = { .single_put_max = MiB, .block_size = MiB, .parallel = 4 };
+	struct cached_tokens t = { NULL, NULL, 0 };
+	struct blob_client *c;
+	char *src = xasprintf("%s/src", workdir), *dst = xasprintf("%s/dst", workdir), *one, *cmd;
+	char *ids[5];
+	size_t up = 0, down = 0;
+
+	sandbox_reset();
+	c = cached_client(http, &t);
+	cr_assert_ok(fs_mkdirs(src));
+	free(make_file("src/small.txt", 10));
+	free(make_file("src/blocks.bin", 3 * MiB + 3));
+	ids[0] = expired_fault("PUT", "/tests/expired/blocks.bin$", "comp=block&", 1, 1);  /* parallel Put Block */
+	ids[1] = expired_fault("PUT", "/tests/expired/small.txt$", "", 0, 1);              /* parallel Put Blob */
+	ids[2] = expired_fault("GET", "/?$", "comp=list", 0, 1);                            /* List Blobs */
+	ids[3] = expired_fault("GET", "/tests/expired/blocks.bin$", "", 0, 1);             /* parallel Get Blob */
+	cr_assert_ok(blob_upload_dir(c, "tests/expired", src, &o, &up));
+	cr_assert_eq(up, 2);
+	cr_assert_ok(blob_download_prefix(c, dst, "tests/expired/", 4, &down));
+	cr_assert_eq(down, 2);
+	one = xasprintf("%s/one.bin", workdir);
+	ids[4] = expired_fault("GET", "/tests/expired/small.txt$", "", 0, 1);              /* Get Blob */
+	cr_assert_ok(blob_download_file(c, one, "tests/expired/small.txt"));
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(sandbox_fault_applied(ids[i]), 1, "fault %d applied %d times", i,
+			     sandbox_fault_applied(ids[i]));
+		free(ids[i]);
+	}
+	cmd = xasprintf("diff -r '%s' '%s'", src, dst);
+	cr_assert_eq(system(cmd), 0, "the folders differ");
+	free(cmd);
+	/* Each refusal renewed the cached token: the first, then five new ones
+	 * at most (one per refusal; parallel refusals of one token share one). */
+	cr_assert_geq(t.different, 2, "the refused token was sent again");
+	blob_client_free(c);
+	credential_free(t.cred);
+	http_client_free(http);
+	free(t.last);
+	free(src);
+	free(dst);
+	free(one);
+}
+
+Test(blob_sandbox, a_bearer_refused_as_expired_twice_is_the_error)
+{
+	struct http_client *http = sandbox_http();
+	struct cached_tokens t = { NULL, NULL, 0 };
+	struct blob_client *c;
+	char *src = make_file("x.bin", 10), *id;
+
+	sandbox_reset();
+	c = cached_client(http, &t);
+	id = expired_fault("PUT", "/tests/expired/twice.bin$", "", 0, 2);
+	cr_assert_fails(blob_upload_file(c, "tests/expired/twice.bin", src, NULL), ERR_AUTH,
+			"InvalidAuthenticationInfo");
+	cr_assert_eq(sandbox_fault_applied(id), 2, "retried exactly once");
+	blob_client_free(c);
+	credential_free(t.cred);
+	http_client_free(http);
+	free(t.last);
+	free(src);
+	free(id);
 }

@@ -292,26 +292,86 @@ static time_t an_hour_ago(void)
 	return time(NULL) - 3600;
 }
 
-Test(credential_sandbox, expired_assertion_is_aadsts700024)
+static struct credential *certificate_credential(const char *tenant)
 {
 	struct credential_config cfg = {
-		.kind = CREDENTIAL_CERTIFICATE, .tenant_id = env("AZURE_TENANT_ID"),
+		.kind = CREDENTIAL_CERTIFICATE, .tenant_id = tenant,
 		.client_id = env("SANDBOX_CERT_CLIENT_ID"),
 	};
 	struct buf pem = BUF_INIT;
 	struct credential *c;
-	const char *tok;
 
 	cr_assert_ok(fs_read_file(&pem, env("AZURE_CLIENT_CERTIFICATE_PATH"), 1 << 20));
 	cfg.certificate_pem = pem.data;
 	c = new_credential(&cfg);
 	buf_wipe(&pem);
-	/* The assertion is signed with times from the clock: exp 50 minutes ago. */
+	return c;
+}
+
+/*
+ * A clock an hour behind Entra's signs an assertion that expired 50
+ * minutes ago: Entra refuses it (AADSTS700024), and it is signed once more
+ * on Entra's clock, taken from the refusal's timestamp (issue 10).
+ */
+Test(credential_sandbox, an_assertion_refused_for_clock_skew_is_signed_again_on_entras_clock)
+{
+	struct credential *c = certificate_credential(env("AZURE_TENANT_ID"));
+	const char *tok;
+
 	credential_set_clock(c, an_hour_ago);
+	cr_assert_ok(credential_token(c, ARM_SCOPE, &tok));
+	check_access_token(tok, "https://management.azure.com");
+	credential_free(c);
+}
+
+/* Injects `count` AADSTS700024 refusals on `tenant`'s token endpoint. */
+static int inject_assertion_refused(const char *tenant, int count)
+{
+	struct buf spec = BUF_INIT;
+	cJSON *reply;
+	int rule;
+
+	buf_addf(&spec, "{\"kind\":\"expired_token\",\"count\":%d,\"host\":\"login.microsoftonline.com\","
+		 "\"path\":\"^/%s/oauth2/v2.0/token$\"}", count, tenant);
+	reply = control("POST", "/faults", spec.data);
+	cr_assert(cJSON_IsNumber(json_find(reply, "faults[0].id")));
+	rule = json_find(reply, "faults[0].id")->valueint;
+	cJSON_Delete(reply);
+	buf_release(&spec);
+	return rule;
+}
+
+static int applied(int rule);
+
+Test(credential_sandbox, an_oidc_assertion_refused_as_out_of_time_is_retried_once_with_a_fresh_id_token)
+{
+	struct github_oidc g = { 0, BUF_INIT };
+	struct credential_config cfg = {
+		.kind = CREDENTIAL_OIDC, .tenant_id = "MlopsSandbox.onmicrosoft.com",
+		.client_id = env("SANDBOX_OIDC_CLIENT_ID"), .id_token = github_id_token, .id_token_ctx = &g,
+	};
+	struct credential *c = new_credential(&cfg);
+	int rule = inject_assertion_refused(cfg.tenant_id, 1);
+	const char *tok;
+
+	cr_assert_ok(credential_token(c, ARM_SCOPE, &tok));
+	check_access_token(tok, "https://management.azure.com");
+	cr_assert_eq(applied(rule), 1);
+	cr_assert_eq(g.calls, 2, "a fresh GitHub ID token for the second try, not the refused one");
+	credential_free(c);
+	buf_release(&g.last);
+}
+
+Test(credential_sandbox, an_assertion_refused_twice_is_aadsts700024)
+{
+	struct credential *c = certificate_credential("mlopsSANDBOX.onmicrosoft.com");
+	int rule = inject_assertion_refused("mlopsSANDBOX.onmicrosoft.com", 2);
+	const char *tok;
+
 	cr_assert_fails(credential_token(c, ARM_SCOPE, &tok), ERR_AUTH,
-			"certificate sign-in to tenant ");
-	cr_assert(strstr(error_message(), ": AADSTS700024: Client assertion is not within its valid time range."),
-		  "%s", error_message());
+			"certificate sign-in to tenant mlopsSANDBOX.onmicrosoft.com: AADSTS700024: "
+			"Client assertion is not within its valid time range.");
+	cr_assert_eq(applied(rule), 2, "retried exactly once");
 	credential_free(c);
 }
 

@@ -251,3 +251,51 @@ Test(deployment_sandbox, throttled_status_poll_recovers)
 	deployment_result_release(&r);
 	teardown(&e);
 }
+
+/*
+ * The connection drops after ARM has taken the PUT (issue 11): the HTTP
+ * client sends it again and ARM answers 409 DeploymentActive, about our
+ * own deployment. It is followed to its end, not reported Failed while it
+ * Succeeds.
+ */
+Test(deployment_sandbox, a_retried_put_meeting_its_own_active_deployment_follows_it)
+{
+	struct deployment_result r;
+	char *drop;
+	struct env e;
+
+	setup(&e, "deploy-drop-rg", NULL, 0);
+	drop = sandbox_fault("{\"kind\":\"drop\",\"count\":1,\"method\":\"PUT\","
+			     "\"path\":\"/providers/Microsoft.Resources/deployments/storage-vault$\"}");
+	deployment_result_init(&r);
+	cr_assert_ok(deployment_deploy(&r, &e.target, &e.req));
+	cr_assert_eq(sandbox_fault_applied(drop), 1);
+	cr_assert_str_eq(r.provisioning_state, "Succeeded");
+	cr_assert_not_null(deployment_output_find(&r, "blobEndpoint"), "the outputs were read");
+	free(drop);
+	deployment_result_release(&r);
+	teardown(&e);
+}
+
+/* Someone else's deployment of the same name is still a conflict. */
+Test(deployment_sandbox, a_put_meeting_another_active_deployment_is_a_conflict)
+{
+	struct arm_response started = ARM_RESPONSE_INIT;
+	struct deployment_result r;
+	struct buf path = BUF_INIT;
+	cJSON *body = NULL;
+	struct env e;
+
+	setup(&e, "deploy-busy-rg", NULL, 0);
+	cr_assert_ok(deployment_body(&body, &e.req));
+	buf_addf(&path, "/subscriptions/%s/resourcegroups/deploy-busy-rg/providers/Microsoft.Resources/"
+		 "deployments/storage-vault", e.arm.subscription_id);
+	cr_assert_ok(arm_call(&e.arm, "PUT", path.data, DEPLOYMENT_API_VERSION, body, &started));
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &e.target, &e.req), ERR_CONFLICT, "DeploymentActive");
+	arm_response_release(&started);
+	deployment_result_release(&r);
+	cJSON_Delete(body);
+	buf_release(&path);
+	teardown(&e);
+}

@@ -1,5 +1,7 @@
 /* MLflow reads against the sandbox: a job logs through the sandbox's mlflow
  * shim, and the client reads what it logged. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,5 +97,63 @@ Test(mlflow_sandbox, missing_run_is_not_found)
 	setup(&c);
 	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run"), ERR_NOT_FOUND,
 			"RESOURCE_DOES_NOT_EXIST");
+	teardown(&c);
+}
+
+/* A metric that is not finite made the whole run unreadable (issue 16):
+ * each is read as MLflow names it, and none hides the others. */
+Test(mlflow_sandbox, non_finite_metrics_are_read_as_such_beside_the_others)
+{
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct mlflow_metrics hist = MLFLOW_METRICS_INIT;
+	const struct mlflow_metric *m;
+	struct buf text = BUF_INIT;
+	struct ctx c;
+
+	setup(&c);
+	run_job(&c, "sbx-mlflow-nan", "python3 -c \"import mlflow\n"
+		"mlflow.log_metric('auc', 0.93)\n"
+		"mlflow.log_metric('loss', float('nan'))\n"
+		"mlflow.log_metric('ratio', float('inf'))\n"
+		"mlflow.log_metric('drift', float('-inf'))\"");
+	cr_assert_ok(mlflow_run_get(&run, &c.mlflow, "sbx-mlflow-nan"));
+	cr_assert_eq(run.metrics_nr, 4);
+	cr_assert_float_eq(mlflow_run_metric(&run, "auc")->value, 0.93, 1e-12);
+	cr_assert(isnan(mlflow_run_metric(&run, "loss")->value));
+	m = mlflow_run_metric(&run, "ratio");
+	cr_assert(isinf(m->value) && m->value > 0);
+	m = mlflow_run_metric(&run, "drift");
+	cr_assert(isinf(m->value) && m->value < 0);
+	mlflow_value_text(&text, mlflow_run_metric(&run, "loss")->value);
+	cr_assert_str_eq(text.data, "NaN");
+	cr_assert_ok(mlflow_metric_history(&hist, &c.mlflow, "sbx-mlflow-nan", "loss"));
+	cr_assert_eq(hist.nr, 1);
+	cr_assert(isnan(hist.items[0].value));
+	buf_release(&text);
+	mlflow_metrics_release(&hist);
+	mlflow_run_release(&run);
+	teardown(&c);
+}
+
+/* A token refused as expired gets a new one and the read goes on (issue 10). */
+Test(mlflow_sandbox, a_token_refused_as_expired_is_replaced_once)
+{
+	struct mlflow_run run = MLFLOW_RUN_INIT;
+	struct ctx c;
+	char *once, *twice;
+
+	setup(&c);
+	once = sandbox_fault("{\"kind\":\"expired_token\",\"host\":\"*.api.azureml.ms\",\"path\":\"/runs/get$\","
+			     "\"query\":\"run_id=no-such-run-1\",\"count\":1}");
+	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run-1"), ERR_NOT_FOUND,
+			"RESOURCE_DOES_NOT_EXIST");
+	cr_assert_eq(sandbox_fault_applied(once), 1);
+	twice = sandbox_fault("{\"kind\":\"expired_token\",\"host\":\"*.api.azureml.ms\",\"path\":\"/runs/get$\","
+			      "\"query\":\"run_id=no-such-run-2\",\"count\":2}");
+	cr_assert_fails(mlflow_run_get(&run, &c.mlflow, "no-such-run-2"), ERR_AUTH,
+			"ExpiredAuthenticationToken");
+	cr_assert_eq(sandbox_fault_applied(twice), 2, "retried exactly once");
+	free(once);
+	free(twice);
 	teardown(&c);
 }

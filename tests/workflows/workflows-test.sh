@@ -285,6 +285,37 @@ t_workspace_sigterm_alone_writes_the_summary_and_leaves_the_deployment() {
 		expect "$(output deployment-names)" '[]'
 }
 
+# A parameters file naming workspaceName twice deployed a second workspace
+# with exit 0 (issue 12): refused before any Azure call, on its line.
+t_workspace_parameter_given_twice_is_refused_on_its_line() {
+	fresh_workspace
+	sed -i 's/^    "computeName": .*/&\n    "workspaceName": { "value": "mlops-second-ws" },/' \
+		"$work/ws/.cloud/workspace.parameters.json"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/workspace.parameters.json,line=7,col=5,.*parameters.workspaceName is given twice (first at line 5)' "$work/log" &&
+		expect "$(state "len(s['arm'].get('deployments', {}))")" 0
+}
+
+# A number beyond a double, or bytes that are not UTF-8, went to Azure in
+# the template (issue 16): refused locally, on their line.
+t_workspace_template_with_an_infinite_number_or_bad_utf8_is_refused_locally() {
+	fresh_workspace
+	sed -i '0,/"metadata": {/s//"metadata": {"n": 1e999999,/' \
+		"$work/ws/.cloud/workspace.json"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/workspace.json,line=[0-9]*,col=[0-9]*,.*metadata.n: a number beyond the range of a double' "$work/log" &&
+		expect "$(state "len(s['arm'].get('deployments', {}))")" 0 || return 1
+	fresh_workspace
+	sed -i '0,/"metadata": {/s//"metadata": {"note": "caf\xe9",/' \
+		"$work/ws/.cloud/workspace.json"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/workspace.json,line=[0-9]*,col=[0-9]*,.*byte 0xE9 is not valid UTF-8' "$work/log" &&
+		expect "$(state "len(s['arm'].get('deployments', {}))")" 0
+}
+
 # ---- Environment-CI and Environment-CD ----
 
 t_environments_new_then_registered_then_unchanged() {
