@@ -23,13 +23,15 @@ ensure_az() {
 	command -v az >/dev/null 2>&1 && return 0
 	local sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || {
+		if ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
 			echo "azure-cli is not installed, and installing it needs root"
 			return 1
-		}
+		fi
 		sudo="sudo -n"
 	fi
 	echo "az-cli-test: installing azure-cli from Debian's archive" >&2
+	# a sandbox's proxy (left in the caller's shell) does not reach the archive
+	case "${HTTPS_PROXY:-}${https_proxy:-}" in *127.0.0.1*) unset HTTPS_PROXY https_proxy ;; esac
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get install -y -q --no-install-recommends azure-cli >/dev/null 2>&1 || {
 		$sudo apt-get update -q >/dev/null &&
