@@ -42,7 +42,7 @@ class _Reader:
         line = self.s.count("\n", 0, at) + 1
         position = at - (self.s.rfind("\n", 0, at) + 1)
         path = ""
-        for p in self.path:
+        for p in self.path[:64]:
             path += "[%d]" % p if isinstance(p, int) else ("." if path else "") + p
         raise JsoncError(message, path, line, position)
 
@@ -50,7 +50,7 @@ class _Reader:
         s, n = self.s, len(self.s)
         while self.i < n:
             c = s[self.i]
-            if c in " \t\r\n\ufeff":
+            if c in " \t\r\n":
                 self.i += 1
             elif s.startswith("//", self.i):
                 end = s.find("\n", self.i)
@@ -184,10 +184,13 @@ def loads(text):
     """Parse `text` (str or UTF-8 bytes) as ARM reads a request body; raises JsoncError."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
-    r = _Reader(text)
+    r = _Reader(text[1:] if text.startswith("\ufeff") else text)
     if not r.peek():
         r.fail("Unexpected end when reading JSON.")
-    value = r.value()
+    try:
+        value = r.value()
+    except RecursionError:
+        r.fail("The reader's MaxDepth has been exceeded.")
     if r.peek():
         r.fail("Additional text encountered after finished reading JSON content: %s." % r.peek())
     return value

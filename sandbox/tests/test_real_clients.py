@@ -161,7 +161,8 @@ class RealClientTests(SandboxTest):
                            (good.replace('"resources": [', '"x": Incremental, "resources": ['), "line 1"),
                            (good.replace('"resources": [', '"x": 01, "resources": ['), "line 1"),
                            (good % ("", "") + " {}", "line 1"),
-                           (good[:-3], "line 1")):
+                           (good[:-3], "line 1"),
+                           (good.replace('"resources": [', '"x": %s1%s, "resources": [' % ("[" * 3000, "]" * 3000)), "line 1")):
             r = self.raw("validate", bad)
             self.assertEqual(r.status, 400, bad)
             err = r.json()["error"]
