@@ -17,9 +17,10 @@ import threading
 import time
 import uuid
 
-from .httpcore import Response, arm_error, iso_now, json_response
+from . import jsonc
+from .httpcore import Response, arm_error, iso_duration, iso_now, json_response
 from .lro import Operations
-from .template import TemplateError, expand
+from .template import TemplateError, expand, type_name
 
 DEPLOYMENT_NAME_RE = re.compile(r"^[-\w\._\(\)]{1,64}$")
 ARM_API_VERSIONS = re.compile(r"^20\d\d-\d\d-\d\d(-preview)?$")
@@ -41,6 +42,35 @@ NAME_RULES = {
                                                "The registry name '{0}' is invalid: 5-50 alphanumeric characters."),
 }
 
+
+ARM_RESOURCES_API_VERSIONS = ("2025-04-01", "2025-03-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2022-09-01",
+                              "2021-04-01", "2020-06-01", "2019-10-01")
+
+
+def _ml_types():
+    from .config import SUPPORTED_ML_API_VERSIONS
+    v = tuple(reversed(SUPPORTED_ML_API_VERSIONS))
+    return [(t, v) for t in ("workspaces", "workspaces/computes", "workspaces/jobs", "workspaces/codes", "workspaces/codes/versions",
+                             "workspaces/data", "workspaces/data/versions", "workspaces/environments",
+                             "workspaces/environments/versions", "workspaces/models", "workspaces/models/versions",
+                             "workspaces/datastores", "workspaces/onlineEndpoints", "workspaces/onlineEndpoints/deployments",
+                             "locations/mfeOperationsStatus", "locations/mfeOperationResults", "operations")]
+
+
+# The resource providers GET /subscriptions/{s}/providers/{ns} answers for: the types the
+# sandbox serves or deploys, with api-versions Azure serves for them.
+PROVIDERS = {
+    "Microsoft.MachineLearningServices": _ml_types,
+    "Microsoft.Resources": lambda: [(t, ARM_RESOURCES_API_VERSIONS) for t in (
+        "deployments", "resourceGroups", "subscriptions", "tenants", "operations")],
+    "Microsoft.Storage": lambda: [("storageAccounts", ("2023-05-01", "2023-01-01", "2022-09-01", "2021-09-01")),
+                                  ("operations", ("2023-05-01", "2023-01-01"))],
+    "Microsoft.KeyVault": lambda: [("vaults", ("2023-07-01", "2022-07-01", "2021-10-01")), ("operations", ("2023-07-01",))],
+    "Microsoft.Insights": lambda: [("components", ("2020-02-02", "2015-05-01")), ("operations", ("2015-04-01",))],
+    "Microsoft.ContainerRegistry": lambda: [("registries", ("2023-07-01", "2023-01-01-preview", "2019-05-01")),
+                                            ("operations", ("2023-07-01",))],
+    "Microsoft.ManagedIdentity": lambda: [("userAssignedIdentities", ("2023-01-31", "2018-11-30")), ("operations", ("2023-01-31",))],
+}
 
 class Arm:
     def __init__(self, app):
@@ -84,14 +114,47 @@ class Arm:
                              "'2025-04-01,2025-03-01,2024-11-01,2024-07-01,2024-03-01,2023-07-01,2022-09-01,2021-04-01,2020-06-01,2019-10-01'." % api)
         return None
 
-    def handle_basic(self, req, segs):
-        """GET /subscriptions/{s} and /subscriptions/{s}/resourcegroups/{rg} (+ /resources)."""
+    def handle_tenant_level(self, req, what):
+        """GET /subscriptions and GET /tenants: what `az login` lists."""
         bad = self._check_api(req)
         if bad:
             return bad
+        if req.method != "GET":
+            return self._not_allowed(req)
+        if what == "subscriptions":
+            return json_response(200, {"value": [self._subscription_body()]})
+        domains = sorted(self.app.tenant_domains) or ["mlopssandbox.onmicrosoft.com"]
+        return json_response(200, {"value": [{
+            "id": "/tenants/%s" % self.app.tenant_id, "tenantId": self.app.tenant_id, "countryCode": "US",
+            "displayName": "MLOps Sandbox", "domains": domains, "defaultDomain": domains[0],
+            "tenantCategory": "Home", "tenantType": "AAD"}]})
+
+    def _subscription_body(self):
+        return {"id": "/subscriptions/%s" % self.app.subscription_id, "subscriptionId": self.app.subscription_id,
+                "tenantId": self.app.tenant_id, "displayName": "Sandbox subscription", "state": "Enabled",
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
+                                         "spendingLimit": "Off"},
+                "authorizationSource": "RoleBased", "managedByTenants": [], "tags": {}}
+
+    def handle_basic(self, req, segs):
+        """GET /subscriptions/{s}, its resources and providers, and /subscriptions/{s}/resourcegroups[/{rg}[/resources]]."""
+        bad = self._check_api(req)
+        if bad:
+            return bad
+        low = [x.lower() for x in segs]
         if len(segs) == 2:
-            return json_response(200, {"id": "/subscriptions/%s" % self.app.subscription_id, "subscriptionId": self.app.subscription_id,
-                                       "tenantId": self.app.tenant_id, "displayName": "Sandbox subscription", "state": "Enabled"})
+            return json_response(200, self._subscription_body())
+        if low[2] == "providers":
+            return self._providers_get(req, segs[3] if len(segs) > 3 else None)
+        if low[2] == "resources":
+            if req.method != "GET":
+                return self._not_allowed(req)
+            return self._resource_list(req, None)
+        if len(segs) == 3:
+            if req.method != "GET":
+                return self._not_allowed(req)
+            with self.lock:
+                return json_response(200, {"value": [self._group_body(g) for g in self.groups.values()]})
         rg_name = segs[3]
         with self.lock:
             group = self.groups.get(rg_name.lower())
@@ -104,12 +167,105 @@ class Arm:
             if group is None:
                 return arm_error(404, "ResourceGroupNotFound", "Resource group '%s' could not be found." % rg_name)
             if len(segs) == 5:
-                prefix = self._rg_id(group["name"]).lower() + "/"
-                return json_response(200, {"value": [{k: r[k] for k in ("id", "name", "type", "location") if k in r}
-                                                     for rid, r in self.resources.items() if rid.startswith(prefix)]})
+                return self._resource_list(req, group["name"])
             if req.method == "HEAD":
                 return Response(204)
             return json_response(200, self._group_body(group))
+
+    # -- the resources list and the resource providers ---------------------------------------
+
+    def _all_resources(self):
+        """Every resource the sandbox holds, as ARM's generic resource list shows it."""
+        with self.lock:
+            out = {rid: {k: copy.deepcopy(r[k]) for k in ("id", "name", "type", "location", "kind", "sku", "identity", "tags")
+                         if r.get(k) is not None}
+                   for rid, r in self.resources.items()}
+        ml = self.app.azureml
+        with ml.lock:
+            for ws in ml.workspaces.values():
+                rid = ml.ws_id(ws)
+                if rid.lower() not in out:
+                    out[rid.lower()] = {"id": rid, "name": ws.name, "type": "Microsoft.MachineLearningServices/workspaces",
+                                        "location": ws.location, "kind": "Default", "identity": {"type": "SystemAssigned"},
+                                        "sku": {"name": "Basic", "tier": "Basic"}, "tags": ws.record.get("tags") or {}}
+        for r in out.values():
+            r.setdefault("tags", {})
+            if r.get("location"):
+                r["location"] = str(r["location"]).replace(" ", "").lower()
+        return sorted(out.values(), key=lambda r: r["id"].lower())
+
+    _FILTER_EQ = re.compile(r"^(resourceType|name|location|resourceGroup|tagName|tagValue)\s+eq\s+'((?:[^']|'')*)'$", re.I)
+    _FILTER_SUB = re.compile(r"^substringof\(\s*'((?:[^']|'')*)'\s*,\s*name\s*\)$", re.I)
+
+    def _resource_list(self, req, rg):
+        """GET .../resources with the simple $filter forms: `field eq 'v'` for resourceType, name,
+        location, resourceGroup, tagName (+ tagValue), and substringof('v', name), joined by `and`."""
+        flt = req.q("$filter") or ""
+        tests = []
+        for part in re.split(r"\s+and\s+", flt.strip(), flags=re.I) if flt.strip() else []:
+            m = self._FILTER_EQ.match(part.strip())
+            sub = self._FILTER_SUB.match(part.strip())
+            if m:
+                tests.append((m.group(1).lower(), m.group(2).replace("''", "'")))
+            elif sub:
+                tests.append(("substringof", sub.group(1).replace("''", "'")))
+            else:
+                return arm_error(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string." % flt)
+        tag_name = next((v for k, v in tests if k == "tagname"), None)
+        if any(k == "tagvalue" for k, _ in tests) and tag_name is None:
+            return arm_error(400, "InvalidFilterInQueryString", "Invalid $filter '%s' specified in the query string: "
+                             "tagValue needs tagName." % flt)
+
+        def keep(r):
+            r_rg = r["id"].split("/")[4]
+            if rg is not None and r_rg.lower() != rg.lower():
+                return False
+            for k, v in tests:
+                if k == "resourcetype" and r["type"].lower() != v.lower():
+                    return False
+                if k == "name" and r["name"].lower() != v.lower():
+                    return False
+                if k == "location" and r.get("location", "") != v.replace(" ", "").lower():
+                    return False
+                if k == "resourcegroup" and r_rg.lower() != v.lower():
+                    return False
+                if k == "substringof" and v.lower() not in r["name"].lower():
+                    return False
+                if k == "tagname" and v not in r["tags"]:
+                    return False
+                if k == "tagvalue" and r["tags"].get(tag_name) != v:
+                    return False
+            return True
+        items = [r for r in self._all_resources() if keep(r)]
+        top = req.q("$top")
+        if top is not None:
+            if not top.isdigit():
+                return arm_error(400, "InvalidTopInQueryString", "Invalid $top '%s' specified in the query string." % top)
+            items = items[:int(top)]
+        return json_response(200, {"value": items})
+
+    def _providers_get(self, req, namespace):
+        if req.method != "GET":
+            return self._not_allowed(req)
+        if namespace is None:
+            return json_response(200, {"value": [self._provider_body(ns) for ns in sorted(PROVIDERS)]})
+        key = next((ns for ns in PROVIDERS if ns.lower() == namespace.lower()), None)
+        if key is None:
+            return arm_error(404, "InvalidResourceNamespace", "The resource namespace '%s' is invalid." % namespace)
+        return json_response(200, self._provider_body(key))
+
+    def _provider_body(self, ns):
+        locations = ["East US", "East US 2", "West US 2", "West Europe"]
+        types = []
+        for rtype, versions in PROVIDERS[ns]():
+            entry = {"resourceType": rtype, "locations": [] if "/" in rtype and rtype.startswith("locations/") or rtype in (
+                "operations", "deployments", "resourceGroups", "subscriptions", "tenants") else locations,
+                "apiVersions": list(versions)}
+            if entry["locations"]:
+                entry["capabilities"] = "SupportsTags, SupportsLocation"
+            types.append(entry)
+        return {"id": "/subscriptions/%s/providers/%s" % (self.app.subscription_id, ns), "namespace": ns,
+                "registrationState": "Registered", "registrationPolicy": "RegistrationRequired", "resourceTypes": types}
 
     def _group_body(self, g):
         return {"id": self._rg_id(g["name"]), "name": g["name"], "type": "Microsoft.Resources/resourceGroups",
@@ -169,9 +325,9 @@ class Arm:
     def _prepare(self, req, rg, name):
         """(spec, resources, outputs_fn, body) or an error Response."""
         try:
-            body = req.json()
-        except ValueError:
-            return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+            body = jsonc.loads(req.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: '%s'." % exc)
         props = body.get("properties") if isinstance(body, dict) else None
         if not isinstance(props, dict):
             return arm_error(400, "InvalidRequestContent", "The request content was invalid: 'properties' is required.")
@@ -225,7 +381,7 @@ class Arm:
         for pname, spec in (template.get("parameters") or {}).items():
             ptype = str(spec.get("type", "String"))
             value = ev.params.get(pname)
-            params_out[pname] = {"type": ptype[0].upper() + ptype[1:]}
+            params_out[pname] = {"type": type_name(ptype)}
             if ptype.lower() not in ("securestring", "secureobject"):
                 params_out[pname]["value"] = value
         spec = {"mode": mode, "template_hash": template_hash, "parameters": params_out, "diagnostics": diagnostics,
@@ -242,7 +398,7 @@ class Arm:
         if m and m.group(1) in self.app.accounts:
             try:
                 data, _ = self.app.blob.get_blob(m.group(1), m.group(2), m.group(3))
-                return json.loads(data)
+                return jsonc.loads(data)
             except Exception as exc:
                 return arm_error(400, "InvalidContentLink", "Unable to download deployment content from '%s': %s" % (uri, exc))
         if link and link.get("id"):
@@ -315,7 +471,7 @@ class Arm:
     def _body(self, dep):
         state = self.state(dep)
         props = {"provisioningState": state, "correlationId": dep["correlation"], "timestamp": iso_now(dep["op"].ended or time.time()),
-                 "duration": "PT%.1fS" % ((dep["op"].ended or time.time()) - dep["op"].started),
+                 "duration": iso_duration((dep["op"].ended or time.time()) - dep["op"].started),
                  "mode": dep["spec"]["mode"], "templateHash": dep["spec"]["template_hash"], "parameters": dep["spec"]["parameters"],
                  "providers": self._providers(dep["resources"]), "dependencies": self._dependencies(dep["resources"]),
                  "outputResources": [{"id": r["id"]} for r in dep.get("created", [])], "validatedResources": [],
@@ -427,7 +583,10 @@ class Arm:
                     del self.resources[rid]
             if op.status == "Succeeded":
                 try:
-                    dep["outputs"] = dep["outputs_fn"]()
+                    # ARM keeps no secure output value: a secureString or
+                    # secureObject output shows its type only.
+                    dep["outputs"] = {k: ({"type": v["type"]} if str(v.get("type", "")).lower() in ("securestring", "secureobject")
+                                          else v) for k, v in dep["outputs_fn"]().items()}
                 except TemplateError as exc:
                     op.status = "Failed"
                     op.fail_error = dep["error"] = {"code": "DeploymentOutputEvaluationFailed",
@@ -488,7 +647,10 @@ class Arm:
         body = self.ops.status_body(dep["op"], req.url(), running_word="Running")
         if not dep["op"].done and self.ops.phase(dep["op"]) == 0:
             body["status"] = "Accepted"
-        return json_response(200, {k: v for k, v in body.items() if k in ("status", "error", "id", "name", "startTime", "endTime")})
+        # While the operation runs, ARM says when to look again.
+        headers = [] if dep["op"].done else [("Retry-After", str(int(self.app.settings["retry_after_seconds"])))]
+        return json_response(200, {k: v for k, v in body.items() if k in ("status", "error", "id", "name", "startTime", "endTime")},
+                             headers)
 
     def _operations(self, req, rg, name, dep, op_id):
         if dep is None:

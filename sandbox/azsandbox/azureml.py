@@ -1096,7 +1096,8 @@ class AzureML:
         if op is None:
             raise MlError(404, "Operation %s not found." % rest[1], "NotFoundError")
         if kind == "mfeoperationsstatus":
-            return json_response(200, self.ops.status_body(op, req.url()))
+            return json_response(200, self.ops.status_body(op, req.url()),
+                                 [] if op.done else [("Retry-After", self.retry_after())])
         if kind != "mfeoperationresults":
             raise MlError(404, "Route not found", "NotFoundError")
         if op.kind == "jobcancel":

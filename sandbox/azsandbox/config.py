@@ -37,7 +37,11 @@ OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 OIDC_AUDIENCE = "api://AzureADTokenExchange"
 OIDC_SUBJECT = "repo:%s:ref:%s" % (GITHUB_REPOSITORY, GITHUB_REF)
 
-SUPPORTED_ML_API_VERSIONS = ("2024-10-01", "2025-06-01", "2025-09-01", "2025-12-01", "2026-03-01")
+# The stable Microsoft.MachineLearningServices api-versions that serve the workspace
+# assets, jobs and online endpoints (azure-rest-api-specs .../stable/<version>/mfe.json);
+# any other version is refused as Azure refuses it (NoRegisteredProviderFound).
+SUPPORTED_ML_API_VERSIONS = ("2022-05-01", "2022-10-01", "2023-04-01", "2023-10-01", "2024-04-01", "2024-10-01",
+                             "2025-06-01", "2025-09-01", "2025-12-01", "2026-03-01")
 
 # Defaults a test may change at run time through the control API (POST /config).
 DEFAULT_SETTINGS = {

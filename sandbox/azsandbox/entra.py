@@ -214,10 +214,12 @@ class Entra:
             return self._check_federated(registration, assertion, claims)
         # A certificate client assertion.
         cert = None
+        # A thumbprint is base64url, with or without its '=' padding (MSAL Python pads it).
+        x5t256, x5t = (str(header.get(k) or "").rstrip("=") for k in ("x5t#S256", "x5t"))
         for c in registration["certificates"]:
-            if header.get("x5t#S256") and header.get("x5t#S256") == c["x5t#S256"]:
+            if x5t256 and x5t256 == c["x5t#S256"].rstrip("="):
                 cert = c
-            elif header.get("x5t") and header.get("x5t") == c["x5t"]:
+            elif x5t and x5t == c["x5t"].rstrip("="):
                 cert = c
         if cert is None:
             return entra_error(401, "invalid_client", 700027,

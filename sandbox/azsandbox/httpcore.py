@@ -95,6 +95,20 @@ def iso_now(ts=None):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + (".%07dZ" % int((ts % 1) * 1e7))
 
 
+def iso_duration(seconds):
+    """An ISO 8601 duration as ARM prints one: PT22.8356799S, PT1M3.5S, PT1H0M2S."""
+    seconds = max(0.0, float(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = ("%.7f" % secs).rstrip("0").rstrip(".")
+    out = "PT"
+    if hours:
+        out += "%dH" % hours
+    if hours or minutes:
+        out += "%dM" % minutes
+    return out + text + "S"
+
+
 def rfc1123(ts=None):
     return email.utils.formatdate(ts, usegmt=True)
 

@@ -61,7 +61,10 @@ class Operations:
                 return op
             if op.canceled or self.phase(op) >= op.steps:
                 op.done = True
-                op.ended = time.time()
+                # The operation ended when its last step did (or when it was
+                # canceled), not when somebody happened to look.
+                now = time.time()
+                op.ended = now if op.canceled else min(now, op.started + op.steps * max(0.0, self.step()))
                 op.status = "Canceled" if op.canceled else ("Failed" if op.fail_error else "Succeeded")
                 if op.on_done:
                     op.on_done(op)

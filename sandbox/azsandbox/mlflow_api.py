@@ -8,6 +8,7 @@ starts. Artifacts logged through the sandbox's mlflow stand-in go to the run's
 artifact folder in Azurite (azureml/ExperimentRun/dcid.<run>/...), the same
 place job outputs land.
 """
+import math
 import re
 import threading
 import time
@@ -27,6 +28,43 @@ def mlflow_error(status, code, message):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def wire_metric(m):
+    """A metric as MLflow's REST API writes it: protobuf JSON, whose non-finite
+    doubles are the strings "NaN", "Infinity" and "-Infinity" (bare NaN is not JSON)."""
+    out = dict(m)
+    v = out["value"]
+    if math.isnan(v):
+        out["value"] = "NaN"
+    elif math.isinf(v):
+        out["value"] = "Infinity" if v > 0 else "-Infinity"
+    return out
+
+
+_JSON_NUMBER = re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$")
+
+
+def metric_value(v):
+    """A metric value read as protobuf JSON reads a double: a finite number, a numeric
+    string, or "NaN" / "Infinity" / "-Infinity"; ValueError otherwise (bare NaN and
+    Infinity tokens included: protobuf refuses them and asks for the quoted forms)."""
+    if isinstance(v, bool):
+        raise ValueError("a metric value must be a number, not %s" % json_bool(v))
+    if isinstance(v, (int, float)):
+        if not math.isfinite(v):
+            raise ValueError("use the quoted \"NaN\", \"Infinity\" or \"-Infinity\" for a non-finite value")
+        return float(v)
+    if isinstance(v, str):
+        if v in ("NaN", "Infinity", "-Infinity"):
+            return float(v.replace("Infinity", "inf"))
+        if _JSON_NUMBER.match(v.strip()):
+            return float(v)
+    raise ValueError("couldn't parse metric value %r" % (v,))
+
+
+def json_bool(v):
+    return "true" if v else "false"
 
 
 class MlflowApi:
@@ -85,7 +123,7 @@ class MlflowApi:
         metrics = [max(hist, key=lambda m: (m["step"], m["timestamp"])) for hist in run["metrics"].values()]
         info = {k: v for k, v in run["info"].items() if v is not None}
         return {"info": info, "data": {
-            "metrics": [dict(m) for m in metrics],
+            "metrics": [wire_metric(m) for m in metrics],
             "params": [{"key": k, "value": v} for k, v in run["params"].items()],
             "tags": [{"key": k, "value": v} for k, v in run["tags"].items()]}}
 
@@ -206,7 +244,12 @@ class MlflowApi:
 
     def _add_metric(self, run, m):
         try:
-            value = float(m["value"])
+            value = metric_value(m["value"])
+        except ValueError as exc:
+            return mlflow_error(400, "INVALID_PARAMETER_VALUE", "Invalid value for metric '%s': %s." % (m.get("key"), exc))
+        except (KeyError, TypeError):
+            return mlflow_error(400, "INVALID_PARAMETER_VALUE", "A metric needs key, numeric value, timestamp and step.")
+        try:
             entry = {"key": str(m["key"]), "value": value, "timestamp": int(m.get("timestamp") or now_ms()),
                      "step": int(m.get("step") or 0)}
         except (KeyError, TypeError, ValueError):
@@ -266,7 +309,7 @@ class MlflowApi:
             size = int(p.get("max_results") or 25000)
         except ValueError:
             return mlflow_error(400, "INVALID_PARAMETER_VALUE", "Invalid page_token or max_results")
-        page = hist[start:start + size]
+        page = [wire_metric(m) for m in hist[start:start + size]]
         body = {"metrics": page}
         if start + size < len(hist):
             body["next_page_token"] = str(start + size)

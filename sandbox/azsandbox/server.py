@@ -195,11 +195,15 @@ class App:
         req.claims = claims
         segs = [s for s in req.path.split("/") if s]
         low = [s.lower() for s in segs]
+        if low in (["subscriptions"], ["tenants"]):
+            return self.arm.handle_tenant_level(req, low[0])
         if len(low) >= 2 and low[0] == "subscriptions":
             if segs[1].lower() != self.subscription_id:
                 return arm_error(404, "SubscriptionNotFound", "The subscription '%s' could not be found." % segs[1])
             if len(low) == 4 and low[2] == "operationresults":
                 return self.arm.subscription_operation_result(req, segs[3])
+            if len(low) in (3, 4) and low[2] in ("providers", "resources", "resourcegroups"):
+                return self.arm.handle_basic(req, segs)
             if "microsoft.machinelearningservices" in low:
                 return self.azureml.handle(req, segs)
             if "microsoft.resources" in low or "deployments" in low:

@@ -393,6 +393,14 @@ def _s(v):
 
 
 PARAM_TYPES = {"string": str, "securestring": str, "int": int, "bool": bool, "object": dict, "secureobject": dict, "array": list}
+# How ARM spells a parameter or output type in its answers, whatever the template wrote.
+TYPE_NAMES = {"string": "String", "securestring": "SecureString", "int": "Int", "bool": "Bool", "object": "Object",
+              "secureobject": "SecureObject", "array": "Array"}
+
+
+def type_name(t):
+    t = str(t)
+    return TYPE_NAMES.get(t.lower(), t[:1].upper() + t[1:])
 
 
 def bind_parameters(template, given):
@@ -533,7 +541,7 @@ def expand(template, parameters, context):
                 continue
             value = ev.value(copy.deepcopy(spec.get("value")))
             otype = str(spec.get("type", "string"))
-            out[name] = {"type": otype[0].upper() + otype[1:], "value": value}
+            out[name] = {"type": type_name(otype), "value": value}
         return out
     return ordered, outputs, ev
 

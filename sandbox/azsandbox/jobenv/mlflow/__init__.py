@@ -10,6 +10,7 @@ job the active run is the job's own run (MLFLOW_RUN_ID = job name).
 Standard library only; HTTPS goes through HTTPS_PROXY with SSL_CERT_FILE.
 """
 import json
+import math
 import os
 import time
 import urllib.parse
@@ -120,15 +121,25 @@ def end_run(status="FINISHED"):
                                             "end_time": int(time.time() * 1000)})
 
 
+def _metric_value(value):
+    """As the real client sends a double (protobuf JSON): non-finite values are strings."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def log_metric(key, value, step=None, timestamp=None):
-    _call("POST", "mlflow/runs/log-metric", {"run_id": _run_id(), "key": key, "value": float(value),
+    _call("POST", "mlflow/runs/log-metric", {"run_id": _run_id(), "key": key, "value": _metric_value(value),
                                             "timestamp": timestamp or int(time.time() * 1000), "step": step or 0})
 
 
 def log_metrics(metrics, step=None):
     now = int(time.time() * 1000)
     _call("POST", "mlflow/runs/log-batch", {"run_id": _run_id(), "metrics": [
-        {"key": k, "value": float(v), "timestamp": now, "step": step or 0} for k, v in metrics.items()]})
+        {"key": k, "value": _metric_value(v), "timestamp": now, "step": step or 0} for k, v in metrics.items()]})
 
 
 def log_param(key, value):
