@@ -6,7 +6,9 @@
 #   sandbox/sandbox.sh test          the local Azure sandbox's own tests
 #   tests/sandbox/run.sh             the C clients against a live sandbox
 #   tests/workflows/workflows-test.sh the workflows, run as the runner runs them, on a sandbox
+#   tests/workflows/hostile-repo-test.sh  a hostile repository's data and environments
 #   tests/workflows/model-ci-test.sh  Model-CI: real training jobs on a sandbox
+#   tests/workflows/hostile-code-test.sh  Model-CI on a hostile repository's code
 #   tests/conformance/az-cli-test.sh the official Azure CLI against a sandbox
 #   tests/container/rootfs-test.sh   the static binary in the image's root (as root)
 set -u
