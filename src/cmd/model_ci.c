@@ -145,9 +145,12 @@ static void on_progress(const char *text, void *ctx)
 
 /* The job's logs as artifact "<prefix>-<job>". The artifact was asked
  * for: one that could not be made is a failure of the step (after the
- * job's own result is reported). */
+ * job's own result is reported). A run that `attached` to the job of an
+ * earlier run of its attempt may find the artifact made already: that run
+ * got as far as uploading it, and the artifact stands. */
 static int upload_logs(struct ci *ci, struct session *s, const struct config *cfg,
-		       const char *job, struct buf *artifact_url, struct buf *artifact_name)
+		       const char *job, int attached, struct buf *artifact_url,
+		       struct buf *artifact_name)
 {
 	struct buf dir = BUF_INIT;
 	char *url = NULL;
@@ -165,7 +168,14 @@ static int upload_logs(struct ci *ci, struct session *s, const struct config *cf
 		goto done;
 	}
 	buf_addf(artifact_name, "%s-%s", cfg->log_artifact, job);
-	if ((ret = ci_upload_artifact(ci, artifact_name->data, dir.data, &url))) {
+	ret = ci_upload_artifact(ci, artifact_name->data, dir.data, &url);
+	if (ret == ERR_CONFLICT && attached) {
+		log_info("job logs: artifact %s was uploaded by the first run of this attempt",
+			 artifact_name->data);
+		ret = 0;
+		goto done;
+	}
+	if (ret) {
 		error_prefix("job logs not uploaded as artifact %s", artifact_name->data);
 		buf_reset(artifact_name);
 		goto done;
@@ -185,13 +195,14 @@ done:
  * that stays the error (the upload's failure is said as well); else the
  * upload's failure is the error. */
 static int upload_logs_after(struct ci *ci, struct session *s, const struct config *cfg,
-			     const char *job, struct buf *url, struct buf *name, int ret)
+			     const char *job, int attached, struct buf *url, struct buf *name,
+			     int ret)
 {
 	struct buf msg = BUF_INIT;
 	int up;
 
 	buf_addstr(&msg, error_message());
-	up = upload_logs(ci, s, cfg, job, url, name);
+	up = upload_logs(ci, s, cfg, job, attached, url, name);
 	if (up && ret)
 		log_error("%s", error_message());
 	if (ret)
@@ -345,7 +356,8 @@ static void attempt_tags(const char **out, const struct ci_context *context, con
 /* Everything the job needs found or made in the workspace, then the job
  * submitted into `job`: environment, data, compute, code snapshot. */
 static int submit(struct aml_job *job, struct session *session, const struct config *cfg,
-		  const struct job_spec *spec, const char *experiment, const char *const *identity,
+		  const struct job_spec *spec, const struct code_snapshot *snap,
+		  const char *experiment, const char *const *identity,
 		  const struct ci_context *context)
 {
 	struct aml_code_version code;
@@ -384,7 +396,7 @@ static int submit(struct aml_job *job, struct session *session, const struct con
 	/* Uploads last: everything above only reads. */
 	if (spec->code_dir) {
 		workflow_changing(); /* an upload: no exit 2 after it */
-		if ((ret = code_snapshot_ensure(&code, NULL, &uploaded, &session->aml, session->http,
+		if ((ret = code_snapshot_ensure(&code, &uploaded, &session->aml, session->http, snap,
 						spec->code_dir)))
 			goto done;
 		log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
@@ -440,6 +452,7 @@ static int run(struct ci *ci)
 {
 	const struct ci_context *context = ci_context(ci);
 	struct job_spec spec = JOB_SPEC_INIT;
+	struct code_snapshot snap = CODE_SNAPSHOT_INIT;
 	struct aml_job job = AML_JOB_INIT, done = AML_JOB_INIT;
 	struct mlflow_run mrun = MLFLOW_RUN_INIT;
 	struct session session;
@@ -453,16 +466,18 @@ static int run(struct ci *ci)
 	long duration = -1;
 	size_t i;
 	/* live: a job this attempt started, not yet ended nor cancelled */
-	int ret, opened = 0, have_run = 0, live = 0;
+	int ret, opened = 0, have_run = 0, live = 0, attached = 0;
 
 	if ((ret = read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
 		goto done;
 	opened = 1;
 	http_client_set_stop(session.http, workflow_stop_flag());
 
-	/* The YAML first: a bad one fails before any call to Azure. */
+	/* The YAML and the code it names first: either one bad fails before
+	 * any call to Azure. */
 	ci_workspace_path(ci, &path, cfg.job);
-	if ((ret = job_spec_load(&spec, path.data)))
+	if ((ret = job_spec_load(&spec, path.data)) ||
+	    (spec.code_dir && (ret = code_snapshot_scan(&snap, spec.code_dir))))
 		goto done;
 	experiment_name(&experiment, &cfg, &spec, context);
 	if (aml_check_name(experiment.data, "experiment name")) {
@@ -484,13 +499,14 @@ static int run(struct ci *ci)
 	attempt_tags(identity, context, &cfg);
 	ret = identity[0] ? job_resolve_submitted(&job, &session.aml, identity) : ERR_NOT_FOUND;
 	if (!ret) {
+		attached = 1;
 		log_info("job %s was already submitted by this run attempt (%s): following it "
 			 "instead of submitting it again", job.name, job.status_text ? job.status_text
 			 : aml_job_status_name(job.status));
 	} else if (ret != ERR_NOT_FOUND) {
 		error_prefix("looking for the job of this run attempt");
 		goto done;
-	} else if ((ret = submit(&job, &session, &cfg, &spec, experiment.data, identity, context))) {
+	} else if ((ret = submit(&job, &session, &cfg, &spec, &snap, experiment.data, identity, context))) {
 		goto done;
 	}
 	submitted = time(NULL);
@@ -531,7 +547,8 @@ static int run(struct ci *ci)
 		}
 		if (done.name)
 			last = &done;
-		ret = upload_logs_after(ci, &session, &cfg, job.name, &art_url, &art_name, ret);
+		ret = upload_logs_after(ci, &session, &cfg, job.name, attached, &art_url, &art_name,
+					ret);
 		if (ret) {
 			ci_output(ci, "status", last->status_text ? last->status_text
 				  : aml_job_status_name(last->status));
@@ -575,6 +592,7 @@ done:
 		buf_release(&msg);
 	}
 	job_spec_release(&spec);
+	code_snapshot_release(&snap);
 	aml_job_release(&job);
 	aml_job_release(&done);
 	mlflow_run_release(&mrun);

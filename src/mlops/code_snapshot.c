@@ -206,29 +206,20 @@ done:
 	return ret;
 }
 
-int code_snapshot_ensure(struct aml_code_version *out, struct buf *hash_out, int *uploaded_out,
-			 struct aml *aml, struct http_client *http, const char *dir)
+int code_snapshot_ensure(struct aml_code_version *out, int *uploaded_out, struct aml *aml,
+			 struct http_client *http, const struct code_snapshot *snap, const char *dir)
 {
-	struct code_snapshot snap = CODE_SNAPSHOT_INIT;
-	struct upload_ctx u = { http, &snap };
+	struct upload_ctx u = { http, snap };
 	struct buf name = BUF_INIT;
 	int ret;
 
-	if ((ret = code_snapshot_scan(&snap, dir)))
-		goto done;
 	code_snapshot_name(&name, dir);
-	log_info("code %s: %zu file%s, %llu bytes, snapshot %.12s", dir, snap.nr,
-		 snap.nr == 1 ? "" : "s", (unsigned long long)snap.size, snap.hash);
-	if (snap.ignore_file)
-		log_info("code %s: %u entr%s left out by %s", dir, snap.ignored,
-			 snap.ignored == 1 ? "y" : "ies", snap.ignore_file);
-	if ((ret = aml_code_ensure(out, uploaded_out, aml, name.data, snap.hash, dir,
-				   upload_listed, &u)))
-		goto done;
-	if (hash_out)
-		buf_addstr(hash_out, snap.hash);
-done:
-	code_snapshot_release(&snap);
+	log_info("code %s: %zu file%s, %llu bytes, snapshot %.12s", dir, snap->nr,
+		 snap->nr == 1 ? "" : "s", (unsigned long long)snap->size, snap->hash);
+	if (snap->ignore_file)
+		log_info("code %s: %u entr%s left out by %s", dir, snap->ignored,
+			 snap->ignored == 1 ? "y" : "ies", snap->ignore_file);
+	ret = aml_code_ensure(out, uploaded_out, aml, name.data, snap->hash, dir, upload_listed, &u);
 	buf_release(&name);
 	return ret;
 }

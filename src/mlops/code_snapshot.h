@@ -55,12 +55,14 @@ void code_snapshot_release(struct code_snapshot *s);
 void code_snapshot_name(struct buf *out, const char *dir);
 
 /*
- * Ensures the code version for `dir`. `hash_out` (may be NULL) receives
- * the 64 hex digits, `*uploaded_out` (may be NULL) whether it was
- * uploaded now. `http` is used for the blob upload (borrowed). Errors as
- * code_snapshot_scan, then as aml_code_ensure.
+ * Ensures the code version of `snap`, the scan of `dir`: reused when the
+ * version named after its hash exists, else its files uploaded and
+ * registered. Scanning is separate so that a refusal (a link out, a bad
+ * ignore file) comes before anything is sent. `*uploaded_out` (may be
+ * NULL) says whether it was uploaded now; `http` is used for the blob
+ * upload (borrowed). Errors as aml_code_ensure.
  */
-int code_snapshot_ensure(struct aml_code_version *out, struct buf *hash_out, int *uploaded_out,
-			 struct aml *aml, struct http_client *http, const char *dir);
+int code_snapshot_ensure(struct aml_code_version *out, int *uploaded_out, struct aml *aml,
+			 struct http_client *http, const struct code_snapshot *snap, const char *dir);
 
 #endif

@@ -39,7 +39,7 @@ gh_cmd() {
 	cd "$ws" && exec timeout 120 env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
 		GITHUB_WORKSPACE="$ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
 		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/hostile \
-		GITHUB_RUN_ID=7 GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
 		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
 		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
 		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
@@ -178,6 +178,7 @@ t_editing_an_ignored_file_reuses_the_snapshot() {
 	gh model-ci INPUT_JOB=jobs/snap.yml INPUT_WAIT=false
 	expect "$(rc)" 0 && grep -q 'reused (unchanged)' "$work/log" || return 1
 	echo 'print("changed")' >"$ws/src/train.py"
+	run_id=$((run_id + 1)) # another run: this one would follow the job above
 	gh model-ci INPUT_JOB=jobs/snap.yml INPUT_WAIT=false
 	expect "$(rc)" 0 && grep -q 'code snapshot .* uploaded' "$work/log"
 }
@@ -205,7 +206,11 @@ t_job_input_naming_a_fifo_exits_2_without_hanging() {
 	return $ok
 }
 
+run_id=700
 for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
+	# A workflow run of its own each: a run of the same attempt would
+	# follow the job the one before submitted instead of submitting.
+	run_id=$((run_id + 10)) # room for the runs a test makes itself
 	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
 done
 summary_line
