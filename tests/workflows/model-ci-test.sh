@@ -330,6 +330,94 @@ YML
 	expect "$(rc)" 2 && grep -q '^::error file=jobs/noenv.yml,line=3,.*no-such-env:3 is not registered' "$work/log"
 }
 
+# ---- what the job prints reaches the host as text, never as a command ----
+
+# A job whose log holds what the runner or the agent would obey: a command
+# after a bare CR, mid-line and indented ##vso[ commands, a NUL before one.
+hostile_log_job() {
+	job_yaml hostile <<'YML'
+type: command
+code: ../training
+command: |
+  printf 'progress\r::error::forged-by-job\n'
+  printf 'x ##vso[task.setvariable variable=pwned]1\n'
+  printf '  ##vso[task.complete result=Failed;]forged-by-job\n'
+  printf 'nul\000::warning::forged-by-job after a NUL\n'
+  printf 'end of the hostile log\n'
+environment: azureml:train-env:1
+YML
+}
+
+# commands_in HOST FILE: the lines of FILE the host would obey that carry
+# the job's forged text, read as the host reads them (docs/workflow-commands.md:
+# lines end at CR and LF; the runner trims white space and honours a
+# stop-commands fence; the agent finds ##vso[ anywhere in a line).
+commands_in() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+host, path = sys.argv[1], sys.argv[2]
+text = open(path, 'rb').read().decode('utf-8', 'replace')
+fence = None
+for line in re.split(r'\r\n|\r|\n', text):
+    t = line.strip()
+    if host == 'github':
+        if fence:
+            if t == '::%s::' % fence:
+                fence = None
+            continue
+        m = re.match(r'::stop-commands::(.+)$', t)
+        if m:
+            fence = m.group(1)
+            continue
+        obeyed = t.startswith('::') or '##[' in line
+    else:
+        obeyed = '##vso[' in line.lower() or t.startswith('##[')
+    if obeyed and ('forged-by-job' in line or 'pwned' in line):
+        print(repr(line))
+PY
+}
+
+t_a_job_log_forms_no_command_for_the_runner() {
+	hostile_log_job
+	gh model-ci INPUT_JOB=jobs/hostile.yml
+	local forged
+	forged=$(commands_in github "$work/log")
+	expect "$(rc)" 0 && expect "$forged" "" &&
+		grep -q 'end of the hostile log' "$work/log" &&
+		grep -q 'nul\\0::warning::forged-by-job after a NUL' "$work/log"
+}
+
+# pipe [NAME=VALUE...]: model-ci as an Azure Pipelines container step runs
+# it: TF_BUILD, the agent's variables, inputs as INPUT_ variables with
+# underscores; everything it prints in $work/log.
+pipe() {
+	(cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" TF_BUILD=True \
+		AGENT_TEMPDIRECTORY="$work/agent-temp" BUILD_SOURCESDIRECTORY="$work/ws" \
+		BUILD_REPOSITORY_NAME=org/mlops-example BUILD_BUILDID="$run_id" SYSTEM_JOBATTEMPT=1 \
+		BUILD_SOURCEVERSION=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c SYSTEM_JOBNAME=train \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE_GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE_NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" model-ci) >"$work/log" 2>&1
+	echo $? >"$work/rc"
+}
+
+# The agent uploads an artifact folder after the step, from its own temp
+# folder: the folder must be there, and stay there, when the step ends.
+t_pipelines_keeps_the_log_folder_for_the_agent_and_defuses_job_output() {
+	hostile_log_job
+	rm -rf "$work/agent-temp" && mkdir -p "$work/agent-temp"
+	pipe INPUT_JOB=jobs/hostile.yml
+	local dir forged
+	dir=$(sed -n 's/^##vso\[artifact\.upload [^]]*\]//p' "$work/log" | tail -n 1)
+	forged=$(commands_in pipelines "$work/log")
+	expect "$(rc)" 0 && expect "$forged" "" &&
+		case "$dir" in "$work/agent-temp/"*) ;; *) echo "artifact folder '$dir' is not in the agent's temp folder"; false ;; esac &&
+		[ -n "$(find "$dir" -name std_log.txt -size +0)" ] &&
+		grep -rq 'end of the hostile log' "$dir" &&
+		grep -q '^x \*\*vso\[task.setvariable variable=pwned\]1$' "$work/log" &&
+		grep -q '^##vso\[task.setvariable variable=job-name;isOutput=true\]' "$work/log"
+}
+
 run_id=100
 for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
 	# Each test is a workflow run of its own, so that no test finds the
