@@ -8,6 +8,7 @@ set -u
 mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
 
 export SANDBOX_DIR
 SANDBOX_DIR=$(mktemp -d /tmp/mlops-model-ci.XXXXXX)
@@ -38,29 +39,7 @@ gh_cmd() {
 		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
 		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
 }
-gh() {
-	(gh_cmd "$@") >"$work/log" 2>&1
-	echo $? >"$work/rc"
-}
 
-rc() { cat "$work/rc"; }
-output() {
-	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
-		on && $0 == d { print v; on = 0; next }
-		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
-}
-# state EXPR: a Python expression over the sandbox state `s` (the ML
-# workspace is `ws`, its assets `w`, its jobs `jobs`).
-state() {
-	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-ws = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']
-w = ws['assets']
-jobs = ws.get('jobs', {})
-print($1)"
-}
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 # A job YAML beside the shipped one, on the same code folder.
 job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
 # bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
@@ -78,16 +57,6 @@ wait_running() {
 		sleep 0.2
 	done
 	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
-}
-# fault JSON: adds a rule to the sandbox's fault script; prints its id.
-fault() {
-	curl -s -X POST -d "$1" "$SANDBOX_CONTROL_URL/faults" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"][0]["id"])'
-}
-# applied ID: how many times rule ID was applied (while it is in the script).
-applied() {
-	curl -s "$SANDBOX_CONTROL_URL/faults" |
-		python3 -c 'import json,sys; print(sum(r["applied"] for r in json.load(sys.stdin)["faults"] if r["id"] == int(sys.argv[1])))' "$1"
 }
 slow_job() {
 	job_yaml slow <<YML
