@@ -419,13 +419,18 @@ int http_easy_defaults(struct http_client *c, void *easy, const struct http_requ
 	return 0;
 }
 
-/* The status a proxy answered CONNECT with, when it refused the tunnel. */
+/*
+ * The status a proxy answered CONNECT with, when it refused the tunnel by
+ * policy (403 Forbidden, 407 Proxy Authentication Required, any 3xx/4xx):
+ * asking again gets the same answer. A 5xx (the proxy could not reach the
+ * host, or is overloaded) is a network error like any other and retried.
+ */
 static long proxy_refusal(CURL *e)
 {
 	long code = 0;
 
 	curl_easy_getinfo(e, CURLINFO_HTTP_CONNECTCODE, &code);
-	return code >= 300 ? code : 0;
+	return code >= 300 && code < 500 ? code : 0;
 }
 
 int http_transfer_retryable(void *easy, int rc)

@@ -426,6 +426,29 @@ Test(http, a_proxy_refusing_the_tunnel_is_final)
 	stub_stop(s);
 }
 
+/* A proxy that cannot reach the host (502) or is overloaded (503) may
+ * manage it on the next try: that is retried, unlike a refusal. */
+Test(http, a_proxy_failing_the_tunnel_with_a_5xx_is_retried)
+{
+	struct stub_reply script[] = { { .status = 503, .body = "busy" }, { .status = 502, .body = "no route" } };
+	struct stub_server *s = stub_start(script, 2);
+	struct http_client *c;
+	struct http_response r = HTTP_RESPONSE_INIT;
+
+	setenv("https_proxy", stub_url(s), 1);
+	setenv("HTTPS_PROXY", stub_url(s), 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	c = client(&fast);
+	cr_assert_fails(get(c, "https://busy.example.invalid/x", &r), ERR_NETWORK, "busy.example.invalid");
+	cr_assert_gt(stub_count(s), 1, "a CONNECT answered 503 was not tried again");
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	http_response_release(&r);
+	http_client_free(c);
+	stub_stop(s);
+}
+
 /* The stopping program's last call: bounded by the deadline, not by the
  * stall limit or the retries, and sent although the stop flag is up. */
 Test(http, a_deadline_bounds_a_call_and_lets_it_out_past_the_stop_flag, .timeout = 30)

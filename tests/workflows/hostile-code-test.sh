@@ -10,6 +10,7 @@ set -u
 mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
 
 export SANDBOX_DIR
 SANDBOX_DIR=$(mktemp -d /tmp/mlops-hostile-code.XXXXXX)
@@ -46,30 +47,8 @@ gh_cmd() {
 		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
 		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" INPUT_LOG-ARTIFACT= "$@" "$mlops" "$wf"
 }
-gh() {
-	(gh_cmd "$@") >"$work/log" 2>&1
-	echo $? >"$work/rc"
-}
-rc() { cat "$work/rc"; }
-output() {
-	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
-		on && $0 == d { print v; on = 0; next }
-		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
-}
-# state EXPR: a Python expression over the sandbox state `s` (the ML
-# workspace's assets `w`, its jobs `jobs`).
-state() {
-	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-ws = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']
-w = ws['assets']
-jobs = ws.get('jobs', {})
-print($1)"
-}
 # What Azure holds: code versions and jobs, to show a refusal changed nothing.
 azure_holds() { state "(sorted((k, len(v['versions'])) for k, v in w.get('codes', {}).items()), len(jobs))"; }
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 job_yaml() { cat >"$ws/jobs/$1.yml"; }
 # refused NAME CODE MESSAGE: jobs/NAME.yml with `code: CODE` on line 2 exits
 # 2 with an annotation at jobs/NAME.yml line 2, column 7, and Azure unchanged.

@@ -11,6 +11,7 @@ set -u
 mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
 
 export SANDBOX_DIR
 SANDBOX_DIR=$(mktemp -d /tmp/mlops-hostile.XXXXXX)
@@ -60,8 +61,6 @@ gh() {
 	echo $? >"$work/rc"
 }
 
-rc() { cat "$work/rc"; }
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 # has PATTERN: the log holds a line matching the extended regex.
 has() { grep -Eq -- "$1" "$work/log" || { echo "no line matching: $1"; tail -n 20 "$work/log"; return 1; }; }
 

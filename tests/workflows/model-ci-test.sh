@@ -8,6 +8,7 @@ set -u
 mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
 
 export SANDBOX_DIR
 SANDBOX_DIR=$(mktemp -d /tmp/mlops-model-ci.XXXXXX)
@@ -38,29 +39,7 @@ gh_cmd() {
 		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
 		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
 }
-gh() {
-	(gh_cmd "$@") >"$work/log" 2>&1
-	echo $? >"$work/rc"
-}
 
-rc() { cat "$work/rc"; }
-output() {
-	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
-		on && $0 == d { print v; on = 0; next }
-		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
-}
-# state EXPR: a Python expression over the sandbox state `s` (the ML
-# workspace is `ws`, its assets `w`, its jobs `jobs`).
-state() {
-	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-ws = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']
-w = ws['assets']
-jobs = ws.get('jobs', {})
-print($1)"
-}
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 # A job YAML beside the shipped one, on the same code folder.
 job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
 # bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
@@ -78,16 +57,6 @@ wait_running() {
 		sleep 0.2
 	done
 	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
-}
-# fault JSON: adds a rule to the sandbox's fault script; prints its id.
-fault() {
-	curl -s -X POST -d "$1" "$SANDBOX_CONTROL_URL/faults" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"][0]["id"])'
-}
-# applied ID: how many times rule ID was applied (while it is in the script).
-applied() {
-	curl -s "$SANDBOX_CONTROL_URL/faults" |
-		python3 -c 'import json,sys; print(sum(r["applied"] for r in json.load(sys.stdin)["faults"] if r["id"] == int(sys.argv[1])))' "$1"
 }
 slow_job() {
 	job_yaml slow <<YML
@@ -328,6 +297,94 @@ environment: azureml:no-such-env:3
 YML
 	gh model-ci INPUT_JOB=jobs/noenv.yml
 	expect "$(rc)" 2 && grep -q '^::error file=jobs/noenv.yml,line=3,.*no-such-env:3 is not registered' "$work/log"
+}
+
+# ---- what the job prints reaches the host as text, never as a command ----
+
+# A job whose log holds what the runner or the agent would obey: a command
+# after a bare CR, mid-line and indented ##vso[ commands, a NUL before one.
+hostile_log_job() {
+	job_yaml hostile <<'YML'
+type: command
+code: ../training
+command: |
+  printf 'progress\r::error::forged-by-job\n'
+  printf 'x ##vso[task.setvariable variable=pwned]1\n'
+  printf '  ##vso[task.complete result=Failed;]forged-by-job\n'
+  printf 'nul\000::warning::forged-by-job after a NUL\n'
+  printf 'end of the hostile log\n'
+environment: azureml:train-env:1
+YML
+}
+
+# commands_in HOST FILE: the lines of FILE the host would obey that carry
+# the job's forged text, read as the host reads them (docs/workflow-commands.md:
+# lines end at CR and LF; the runner trims white space and honours a
+# stop-commands fence; the agent finds ##vso[ anywhere in a line).
+commands_in() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+host, path = sys.argv[1], sys.argv[2]
+text = open(path, 'rb').read().decode('utf-8', 'replace')
+fence = None
+for line in re.split(r'\r\n|\r|\n', text):
+    t = line.strip()
+    if host == 'github':
+        if fence:
+            if t == '::%s::' % fence:
+                fence = None
+            continue
+        m = re.match(r'::stop-commands::(.+)$', t)
+        if m:
+            fence = m.group(1)
+            continue
+        obeyed = t.startswith('::') or '##[' in line
+    else:
+        obeyed = '##vso[' in line.lower() or t.startswith('##[')
+    if obeyed and ('forged-by-job' in line or 'pwned' in line):
+        print(repr(line))
+PY
+}
+
+t_a_job_log_forms_no_command_for_the_runner() {
+	hostile_log_job
+	gh model-ci INPUT_JOB=jobs/hostile.yml
+	local forged
+	forged=$(commands_in github "$work/log")
+	expect "$(rc)" 0 && expect "$forged" "" &&
+		grep -q 'end of the hostile log' "$work/log" &&
+		grep -q 'nul\\0::warning::forged-by-job after a NUL' "$work/log"
+}
+
+# pipe [NAME=VALUE...]: model-ci as an Azure Pipelines container step runs
+# it: TF_BUILD, the agent's variables, inputs as INPUT_ variables with
+# underscores; everything it prints in $work/log.
+pipe() {
+	(cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" TF_BUILD=True \
+		AGENT_TEMPDIRECTORY="$work/agent-temp" BUILD_SOURCESDIRECTORY="$work/ws" \
+		BUILD_REPOSITORY_NAME=org/mlops-example BUILD_BUILDID="$run_id" SYSTEM_JOBATTEMPT=1 \
+		BUILD_SOURCEVERSION=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c SYSTEM_JOBNAME=train \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE_GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE_NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" model-ci) >"$work/log" 2>&1
+	echo $? >"$work/rc"
+}
+
+# The agent uploads an artifact folder after the step, from its own temp
+# folder: the folder must be there, and stay there, when the step ends.
+t_pipelines_keeps_the_log_folder_for_the_agent_and_defuses_job_output() {
+	hostile_log_job
+	rm -rf "$work/agent-temp" && mkdir -p "$work/agent-temp"
+	pipe INPUT_JOB=jobs/hostile.yml
+	local dir forged
+	dir=$(sed -n 's/^##vso\[artifact\.upload [^]]*\]//p' "$work/log" | tail -n 1)
+	forged=$(commands_in pipelines "$work/log")
+	expect "$(rc)" 0 && expect "$forged" "" &&
+		case "$dir" in "$work/agent-temp/"*) ;; *) echo "artifact folder '$dir' is not in the agent's temp folder"; false ;; esac &&
+		[ -n "$(find "$dir" -name std_log.txt -size +0)" ] &&
+		grep -rq 'end of the hostile log' "$dir" &&
+		grep -q '^x \*\*vso\[task.setvariable variable=pwned\]1$' "$work/log" &&
+		grep -q '^##vso\[task.setvariable variable=job-name;isOutput=true\]' "$work/log"
 }
 
 run_id=100

@@ -7,6 +7,7 @@ set -u
 mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
 
 export SANDBOX_DIR
 SANDBOX_DIR=$(mktemp -d /tmp/mlops-workflows.XXXXXX)
@@ -40,10 +41,6 @@ gh_cmd() {
 		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
 		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
 		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
-}
-gh() {
-	(gh_cmd "$@") >"$work/log" 2>&1
-	echo $? >"$work/rc"
 }
 
 # The container's process is PID 1 (no default action for SIGINT/SIGTERM),
@@ -93,22 +90,6 @@ stopped_within() {
 # The deployment of the shipped template, as the sandbox has it.
 deployment_state() { state "s['arm'].get('deployments', {}).get('$AZURE_RESOURCE_GROUP/workspace-3c5e0a7', {}).get('provisioningState')"; }
 
-rc() { cat "$work/rc"; }
-# output NAME: a step output, read back with the runner's heredoc rule.
-output() {
-	awk -v n="$1" 'index($0, n "<<") == 1 { d = substr($0, length(n) + 3); on = 1; v = ""; first = 1; next }
-		on && $0 == d { print v; on = 0; next }
-		on { v = first ? $0 : v "\n" $0; first = 0 }' "$work/output"
-}
-# state EXPR: a Python expression over the sandbox state `s` (the ML workspace is `w`).
-state() {
-	curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-w = s['azureml']['$AZURE_RESOURCE_GROUP/$AZURE_ML_WORKSPACE']['assets']
-print($1)"
-}
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
 
 # ---- Workspace-CD ----
 
