@@ -280,11 +280,10 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 		ret = yaml_error_at(&out->doc, json_find(root, "name"), ERR_INPUT, "%s", error_message());
 		goto done;
 	}
-	if (json_find(root, "version") && (ret = yaml_get_text(&out->doc, &version, root, "version")))
-		goto done;
 	if (json_find(root, "version") &&
-	    (ret = asset_version_check(&out->doc, json_find(root, "version"), version,
-				       "data asset version")))
+	    ((ret = yaml_get_text(&out->doc, &version, root, "version")) ||
+	     (ret = asset_version_check(&out->doc, json_find(root, "version"), version,
+					"data asset version"))))
 		goto done;
 	if ((ret = yaml_get_string(&out->doc, &type, root, "type")))
 		goto done;
