@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include "core/encode.h"
@@ -140,13 +141,14 @@ int url_origin(struct buf *out, const char *url)
 	return 0;
 }
 
-void excerpt_add(struct buf *out, const char *text)
+/* The one escaping rule of excerpt_add and quote_path_add; at most `max` bytes shown. */
+static void escape_add(struct buf *out, const char *text, size_t max)
 {
 	static const char digits[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(text ? text : "(null)");
 	size_t i;
 
-	for (i = 0; p[i] && i < EXCERPT_MAX; i++) {
+	for (i = 0; p[i] && i < max; i++) {
 		switch (p[i]) {
 		case '\n': buf_addstr(out, "\\n"); break;
 		case '\r': buf_addstr(out, "\\r"); break;
@@ -164,6 +166,16 @@ void excerpt_add(struct buf *out, const char *text)
 	}
 	if (p[i])
 		buf_addstr(out, "...");
+}
+
+void excerpt_add(struct buf *out, const char *text)
+{
+	escape_add(out, text, EXCERPT_MAX);
+}
+
+void quote_path_add(struct buf *out, const char *path)
+{
+	escape_add(out, path, SIZE_MAX);
 }
 
 /* Each shown byte takes at most 4 bytes, then "..." and the NUL. */

@@ -39,4 +39,15 @@ int url_origin(struct buf *out, const char *url);
 void excerpt_add(struct buf *out, const char *text);
 const char *excerpt(const char *text);
 
+/*
+ * A file or folder name from a repository (a walk's entry, a path a YAML
+ * names), quoted the same way but whole, however long, since the reader
+ * needs all of it to find the file: control bytes, DEL, backslash and
+ * every byte outside printable ASCII are escaped as in excerpt_add. UTF-8
+ * is escaped too, valid or not: one rule for all quoted text, and valid
+ * UTF-8 can still carry C1 controls (U+009B is a terminal's CSI), NEL and
+ * bidi overrides. Appends to `out`; NULL is shown as "(null)".
+ */
+void quote_path_add(struct buf *out, const char *path);
+
 #endif

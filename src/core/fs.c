@@ -1,15 +1,40 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/banned.h"
+
+/*
+ * Sets "<path>: <why>" with the path quoted whole but escaped
+ * (quote_path_add): file names come from the repository, and one named
+ * "x\n::error::y" must not end the log line or forge a workflow command.
+ */
+static int path_error(int code, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int path_error(int code, const char *path, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	int ret;
+
+	quote_path_add(&msg, path);
+	buf_addstr(&msg, ": ");
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	ret = error_set(code, "%s", msg.data);
+	buf_release(&msg);
+	return ret;
+}
 
 int fs_read_file(struct buf *out, const char *path, size_t cap)
 {
@@ -20,19 +45,17 @@ int fs_read_file(struct buf *out, const char *path, size_t cap)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return error_set(errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "%s: %s",
-				 path, strerror(errno));
+		return path_error(errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, path, "%s", strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+			ret = path_error(ERR_IO, path, "%s", strerror(errno));
 			break;
 		}
 		total += (size_t)n;
 		if (total > cap) {
-			ret = error_set(ERR_INPUT, "%s: larger than the %zu bytes allowed",
-					path, cap);
+			ret = path_error(ERR_INPUT, path, "larger than the %zu bytes allowed", cap);
 			break;
 		}
 		buf_add(out, chunk, (size_t)n);
@@ -50,7 +73,7 @@ static int write_all(int fd, const char *path, const void *data, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+			return path_error(ERR_IO, path, "%s", strerror(errno));
 		}
 		p += n;
 		len -= (size_t)n;
@@ -64,10 +87,10 @@ int fs_append(const char *path, const void *data, size_t len)
 	int ret;
 
 	if (fd < 0)
-		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		return path_error(ERR_IO, path, "%s", strerror(errno));
 	ret = write_all(fd, path, data, len);
 	if (close(fd) && !ret)
-		ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		ret = path_error(ERR_IO, path, "%s", strerror(errno));
 	return ret;
 }
 
@@ -77,10 +100,10 @@ int fs_write_file(const char *path, const void *data, size_t len)
 	int ret;
 
 	if (fd < 0)
-		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		return path_error(ERR_IO, path, "%s", strerror(errno));
 	ret = write_all(fd, path, data, len);
 	if (close(fd) && !ret)
-		ret = error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		ret = path_error(ERR_IO, path, "%s", strerror(errno));
 	return ret;
 }
 
@@ -96,7 +119,7 @@ int fs_mkdirs(const char *path)
 			continue;
 		p.data[i] = '\0';
 		if (mkdir(p.data, 0755) && errno != EEXIST) {
-			ret = error_set(ERR_IO, "%s: %s", p.data, strerror(errno));
+			ret = path_error(ERR_IO, p.data, "%s", strerror(errno));
 			break;
 		}
 		if (i < p.len)
@@ -226,20 +249,20 @@ static int entry_stat(struct walk *w, const char *path, struct stat *st)
 	int inside;
 
 	if (lstat(path, st))
-		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		return path_error(ERR_IO, path, "%s", strerror(errno));
 	if (!S_ISLNK(st->st_mode))
 		return 0;
 	real = realpath(path, NULL);
 	if (!real)
-		return error_set(ERR_INPUT, "%s: a symbolic link that leads nowhere (%s)", path,
-				 strerror(errno));
+		return path_error(ERR_INPUT, path, "a symbolic link that leads nowhere (%s)",
+					  strerror(errno));
 	inside = real_inside(real, w->real_root);
 	free(real);
 	if (!inside)
-		return error_set(ERR_INPUT, "%s: a symbolic link to outside the folder; links may "
-				 "only point inside it", path);
+		return path_error(ERR_INPUT, path, "a symbolic link to outside the folder; "
+					  "links may only point inside it");
 	if (stat(path, st))
-		return error_set(ERR_IO, "%s: %s", path, strerror(errno));
+		return path_error(ERR_IO, path, "%s", strerror(errno));
 	return 0;
 }
 
@@ -253,7 +276,7 @@ static int walk_dir(struct walk *w, struct buf *path)
 
 	dir = opendir(path->data);
 	if (!dir)
-		return error_set(ERR_IO, "%s: %s", path->data, strerror(errno));
+		return path_error(ERR_IO, path->data, "%s", strerror(errno));
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, ".git"))
@@ -293,7 +316,7 @@ static int walk_dir(struct walk *w, struct buf *path)
 			continue;
 		for (d = 0; d < w->depth; d++)
 			if (w->devs[d] == st.st_dev && w->inos[d] == st.st_ino) {
-				ret = error_set(ERR_INPUT, "%s: symbolic link loop", path->data);
+				ret = path_error(ERR_INPUT, path->data, "symbolic link loop");
 				break;
 			}
 		if (ret)
@@ -326,7 +349,7 @@ int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 	w.root_len = path.len;
 	w.real_root = realpath(path.data, NULL);
 	if (!w.real_root || stat(w.real_root, &st) || !S_ISDIR(st.st_mode)) {
-		ret = error_set(ERR_IO, "%s: not a directory", root);
+		ret = path_error(ERR_IO, root, "not a directory");
 		goto done;
 	}
 	w.devs = xmalloc(sizeof(*w.devs));

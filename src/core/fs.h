@@ -7,7 +7,9 @@
 #include "core/buf.h"
 
 /* Files and directories. Errors are ERR_IO (or ERR_INPUT for a too-large
- * file) with the path and the system's reason in the message. */
+ * file) with the path and the system's reason in the message; the path is
+ * quoted whole with quote_path_add (core/encode.h), so a file name holding
+ * a newline, CR or ESC is shown escaped, on one line. */
 
 /* Reads a whole file of at most `cap` bytes into `out` (appending). */
 int fs_read_file(struct buf *out, const char *path, size_t cap);

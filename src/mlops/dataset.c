@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "mlops/asset_version.h"
 #include "mlops/dataset.h"
 #include "core/log.h"
 #include "core/banned.h"
@@ -279,12 +280,11 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 		ret = yaml_error_at(&out->doc, json_find(root, "name"), ERR_INPUT, "%s", error_message());
 		goto done;
 	}
-	if (json_find(root, "version") && (ret = yaml_get_text(&out->doc, &version, root, "version")))
+	if (json_find(root, "version") &&
+	    ((ret = yaml_get_text(&out->doc, &version, root, "version")) ||
+	     (ret = asset_version_check(&out->doc, json_find(root, "version"), version,
+					"data asset version"))))
 		goto done;
-	if (aml_check_version(version, "version")) {
-		ret = yaml_error_at(&out->doc, json_find(root, "version"), ERR_INPUT, "%s", error_message());
-		goto done;
-	}
 	if ((ret = yaml_get_string(&out->doc, &type, root, "type")))
 		goto done;
 	if (!strcmp(type, "uri_file")) {

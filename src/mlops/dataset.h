@@ -35,8 +35,9 @@ struct dataset {
 int dataset_find_yaml(char **path_out, const char *dir);
 
 /*
- * Loads and checks the asset at `yaml_path`: known fields only, name and
- * version by Azure's rules, type uri_file (path is a file), uri_folder (a
+ * Loads and checks the asset at `yaml_path`: known fields only, name by
+ * Azure's rule, version by the asset version rule (mlops/asset_version.h:
+ * not "latest", 0, 01 or 1e3, refused at the version: line), type uri_file (path is a file), uri_folder (a
  * folder) or mltable (a folder holding an MLTable file), and a local,
  * relative `path` inside the dataset's folder (remote azureml:// or
  * https:// paths are refused: this workflow uploads data it has). Every

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/yaml.h"
+#include "mlops/asset_version.h"
 #include "mlops/conda.h"
 #include "mlops/environment.h"
 #include "core/banned.h"
@@ -234,50 +235,9 @@ static int check_known_fields(const struct environment *env)
 	return 0;
 }
 
-/*
- * Environment versions are whole numbers from 1 ("1", "2", "10"), or dotted
- * numbers ("1.10"), as env_next_version counts them. Azure stores any
- * string, so these are refused here: "latest" (Azure reads name@latest as
- * the newest version, so a version named so could never be referenced),
- * "0" and leading zeros ("01" and "1" are different versions to Azure but
- * the same number to a reader), and YAML numbers that are not written as
- * integers (1e3 is 1000 to YAML, "1e3" to Azure). Other text versions
- * ("beta", "2024-05-rc1") are left to Azure's name rule.
- */
-static const char *version_problem(const char *v)
-{
-	const char *p = v, *part;
-	int zero = 1;
-
-	if (!strcasecmp(v, "latest"))
-		return "is reserved: Azure ML reads <name>@latest as the newest version; use 1, 2, ...";
-	if (!isdigit((unsigned char)*v))
-		return NULL;
-	for (;;) {
-		for (part = p; isdigit((unsigned char)*p); p++)
-			;
-		if (p == part)
-			break;
-		if (*part == '0' && p - part > 1)
-			return "has a leading zero: write versions as 1, 2, 10 (or dotted, 1.10)";
-		if (*part != '0')
-			zero = 0;
-		if (*p != '.' || !isdigit((unsigned char)p[1]))
-			break;
-		p++;
-	}
-	if (!*p)
-		return zero ? "is not a version: versions start at 1" : NULL;
-	if (*p == 'e' || *p == 'E' || *p == 'x' || *p == 'o')
-		return "is a number in YAML's notation, not a version: write it as a whole number "
-		       "(1000, not 1e3)";
-	return NULL;
-}
-
 static int check_name_version(struct environment *env, enum env_versioning mode)
 {
 	const struct yaml_doc *doc = &env->doc;
-	const char *why;
 	const cJSON *at;
 	int ret;
 
@@ -289,11 +249,8 @@ static int check_name_version(struct environment *env, enum env_versioning mode)
 	if (at) {
 		if ((ret = yaml_get_text(doc, &env->version, doc->root, "version")))
 			return ret;
-		if (aml_check_version(env->version, "environment version"))
-			return error_for_field(doc, at, "version");
-		if ((why = version_problem(env->version)))
-			return yaml_error_at(doc, at, ERR_INPUT, "field 'version': '%s' %s",
-					     excerpt(env->version), why);
+		if ((ret = asset_version_check(doc, at, env->version, "environment version")))
+			return ret;
 	} else if (mode == ENV_VERSIONING_DECLARED) {
 		return yaml_error_at(doc, field(env, "name"), ERR_INPUT,
 				     "field 'version': required with versioning 'declared' "

@@ -75,9 +75,9 @@ void environment_release(struct environment *env);
  *      level is a mapping with `name` and `image` or `build` (conda files
  *      have no image or build); none or several is an error.
  * Fields (Azure ML CLI v2 environment schema): $schema, name (required, the
- * asset name rule), version (required in declared mode; the asset version
- * rule; read as written, so 1.10 stays "1.10"; not "latest", not 0, no
- * leading zeros, not a YAML float such as 1e3), description, tags and
+ * asset name rule), version (required in declared mode; read as written,
+ * so 1.10 stays "1.10"; the asset version rule of mlops/asset_version.h:
+ * not "latest", not 0, no leading zeros, not 1e3), description, tags and
  * properties (string keys, scalar values), exactly one of image (a Docker
  * reference) or build {path, dockerfile_path}, conda_file (with image only;
  * a path relative to the YAML, validated by conda.h), os_type (linux or

@@ -242,6 +242,24 @@ Test(encode, excerpt_of_file_text_is_short_one_line_and_printable)
 	cr_assert_eq(strlen(excerpt(long_text)), EXCERPT_MAX * 4 + 3);
 }
 
+Test(encode, a_quoted_path_is_whole_one_line_and_printable)
+{
+	struct buf out = BUF_INIT;
+	char long_path[300];
+
+	quote_path_add(&out, "data/evil\n::error::x\r\x1b[2J\\caf\xc3\xa9\xff");
+	cr_assert_str_eq(out.data, "data/evil\\n::error::x\\r\\x1b[2J\\\\caf\\xc3\\xa9\\xff");
+	buf_reset(&out);
+	memset(long_path, 'p', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	quote_path_add(&out, long_path);
+	cr_assert_str_eq(out.data, long_path);
+	buf_reset(&out);
+	quote_path_add(&out, NULL);
+	cr_assert_str_eq(out.data, "(null)");
+	buf_release(&out);
+}
+
 Test(encode, excerpt_buffers_survive_several_uses_in_one_message)
 {
 	const char *a = excerpt("one"), *b = excerpt("two"), *c = excerpt("three");

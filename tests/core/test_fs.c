@@ -34,6 +34,7 @@ Test(fs, normalize_is_lexical_and_keeps_what_it_cannot_resolve)
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/encode.h"
 #include "core/error.h"
 #include "support/tmpdir.h"
 
@@ -196,4 +197,54 @@ Test(fs, resolves_inside_follows_links_and_refuses_the_way_out, .init = setup, .
 	cr_assert_str_eq(fs_workspace(), ".");
 	buf_release(&ws);
 	buf_release(&p);
+}
+
+/* Whether `s` is one line of printable ASCII: nothing a log or terminal acts on. */
+static int one_printable_line(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * A file name is repository content: a link named "evil\n::error::x" must
+ * not end the log line and forge a workflow command, nor an ESC move the
+ * terminal. The whole path is still shown (past EXCERPT_MAX), escaped.
+ */
+Test(fs, walk_errors_quote_hostile_names_on_one_printable_line, .init = setup, .fini = teardown)
+{
+	static const char *const cases[][3] = {
+		{ "/etc/passwd", "evil\n::error::x", "outside the folder" },
+		{ "nowhere", "gone\r##vso[task.complete]\x1b[2J", "leads nowhere" },
+		{ ".", "loop\x7f\xff", "loop" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf seen = BUF_INIT, top = BUF_INIT, deep = BUF_INIT, rel = BUF_INIT,
+			   want = BUF_INIT;
+
+		buf_addf(&top, "data%zu", i);
+		buf_addf(&deep, "%s/a-folder-name-long-enough-to-pass-the-excerpt-limit", top.data);
+		buf_addf(&rel, "%s/a.csv", deep.data);
+		tmpdir_write(root, rel.data, "x\n");
+		buf_reset(&rel);
+		buf_addf(&rel, "%s/%s", deep.data, cases[i][1]);
+		link_at(cases[i][0], rel.data);
+		cr_assert_eq(walk(&seen, top.data), ERR_INPUT, "%s", error_message());
+		cr_assert(one_printable_line(error_message()), "%s", error_message());
+		cr_assert(strstr(error_message(), cases[i][2]), "%s", error_message());
+		buf_addf(&want, "%s/", deep.data);
+		quote_path_add(&want, cases[i][1]);
+		buf_addstr(&want, ": ");
+		cr_assert(strstr(error_message(), want.data), "%s lacks %s", error_message(), want.data);
+		buf_release(&seen);
+		buf_release(&top);
+		buf_release(&deep);
+		buf_release(&rel);
+		buf_release(&want);
+	}
+	cr_assert(strstr(error_message(), "loop\\x7f\\xff: "), "%s", error_message());
 }

@@ -272,3 +272,48 @@ Test(dataset, values_from_the_yaml_are_quoted_short_and_on_one_line)
 	cr_assert_null(strstr(error_message(), "secret-tail"), "%s", error_message());
 	free(yml);
 }
+
+/*
+ * The same version rule as environments (mlops/asset_version.h): Azure ML
+ * reads name@latest as the newest version of a data asset too, and "01",
+ * "0" or "1e3" read as another version than Azure stores.
+ */
+Test(dataset, versions_are_whole_numbers_from_one_refused_at_the_version_line)
+{
+	static const char *const bad[][2] = {
+		{ "latest", "is reserved" }, { "\"Latest\"", "is reserved" },
+		{ "0", "versions start at 1" }, { "\"0.0\"", "versions start at 1" },
+		{ "01", "leading zero" }, { "\"007\"", "leading zero" }, { "1.01", "leading zero" },
+		{ "1e3", "(1000, not 1e3)" }, { "\"1E3\"", "not a version" }, { "0x10", "not a version" },
+		{ "\"-1\"", "is not valid" },
+	};
+	static const char *const good[] = { "1", "\"2\"", "10", "1.10", "\"2.0.1\"", "beta", "0.1" };
+	size_t i;
+
+	tmpdir_write(root, "ver/file.csv", "a\n");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct dataset d;
+		struct buf yml = BUF_INIT;
+		char *path = at("ver/data.yml");
+
+		buf_addf(&yml, "name: v\nversion: %s\ntype: uri_file\npath: file.csv\n", bad[i][0]);
+		tmpdir_write(root, "ver/data.yml", yml.data);
+		cr_assert_fails(dataset_load(&d, path), ERR_INPUT, "ver/data.yml:2:10: field 'version': ");
+		cr_assert(strstr(error_message(), bad[i][1]), "%s: %s", bad[i][0], error_message());
+		cr_assert_eq(error_where()->line, 2);
+		buf_release(&yml);
+		free(path);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct dataset d;
+		struct buf yml = BUF_INIT;
+		char *path = at("ver/data.yml");
+
+		buf_addf(&yml, "name: v\nversion: %s\ntype: uri_file\npath: file.csv\n", good[i]);
+		tmpdir_write(root, "ver/data.yml", yml.data);
+		cr_assert_ok(dataset_load(&d, path));
+		dataset_release(&d);
+		buf_release(&yml);
+		free(path);
+	}
+}

@@ -154,6 +154,26 @@ t_dataset_absolute_path_is_refused_as_absolute() {
 		nothing_sent
 }
 
+t_dataset_link_whose_name_forges_a_command_is_quoted_on_one_line() {
+	fresh_workspace
+	ln -s "$work/runner/shadow" "$work/ws/datasets/churn/data/evil
+::error::x"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		has "^::error file=datasets/churn/data.yml,line=5,col=7,title=workspace-cd%3A input error::.*data/evil\\\\n::error::x: a symbolic link to outside the folder" &&
+		{ ! grep -q '^::error::x' "$work/log" || { echo "a forged command line:"; cat "$work/log"; return 1; }; } &&
+		nothing_sent
+}
+
+t_dataset_version_latest_uploads_nothing() {
+	fresh_workspace
+	sed -i 's|^version: 1$|version: latest|' "$work/ws/datasets/churn/data.yml"
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		has "^::error file=datasets/churn/data.yml,line=3,col=10,title=workspace-cd%3A input error::.*field 'version': 'latest' is reserved" &&
+		nothing_sent
+}
+
 t_dataset_git_folder_is_never_uploaded() {
 	fresh_workspace
 	mkdir -p "$work/ws/datasets/churn/data/.git"
