@@ -165,6 +165,22 @@ t_rerun_of_the_same_attempt_follows_its_job_instead_of_training_again() {
 		expect "$(state "jobs['$first']['properties']['tags']['run_attempt']")" 1
 }
 
+# The step ran to its end (job, artifact) and is run again in the same
+# attempt: it follows the same job and finds its artifact, training nothing.
+t_a_rerun_after_the_whole_step_changes_nothing() {
+	slow_job "echo trained once"
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	local first
+	first=$(output job-name)
+	expect "$(rc)" 0 || return 1
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	expect "$(rc)" 0 && expect "$(output job-name)" "$first" &&
+		grep -q "already submitted by this run attempt" "$work/log" &&
+		grep -q "artifact training-logs-$first was uploaded by the first run of this attempt" "$work/log" &&
+		expect "$(state "len([j for j in jobs.values() if j['properties']['tags'].get('run_id') == '$run_id'])")" 1 &&
+		expect "$(state "sum(1 for r in s['artifacts'].values() for n in r if n == 'training-logs-$first')")" 1
+}
+
 t_a_new_attempt_trains_anew() {
 	slow_job "echo trained"
 	gh model-ci INPUT_JOB=jobs/slow.yml
