@@ -13,13 +13,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
 
-export SANDBOX_DIR
-SANDBOX_DIR=$(mktemp -d /tmp/mlops-hostile.XXXXXX)
-"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
-work=$(mktemp -d /tmp/mlops-hostile-ws.XXXXXX)
-trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
-# shellcheck disable=SC1091
-. "$SANDBOX_DIR/env"
+sandbox_up hostile
 sbx_settings='{"lro_step_seconds": 0.2}'
 
 # The runner's own files, outside the repository: what an attacker is after.

@@ -3,6 +3,19 @@
 # The script defines gh_cmd WORKFLOW [NAME=VALUE...] (its runner-shaped
 # environment) and $work; the sandbox's env is loaded.
 
+# sandbox_up NAME: a private sandbox for this script on free ports and a
+# scratch folder $work, both removed at exit; the sandbox's environment is
+# loaded. A sandbox that does not start is one failure, and the end.
+sandbox_up() {
+	export SANDBOX_DIR
+	SANDBOX_DIR=$(mktemp -d "/tmp/mlops-$1.XXXXXX")
+	"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
+	work=$(mktemp -d "/tmp/mlops-$1-ws.XXXXXX")
+	trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
+	# shellcheck disable=SC1091
+	. "$SANDBOX_DIR/env"
+}
+
 # gh WORKFLOW [NAME=VALUE...]: one step; stdout+stderr in $work/log, the
 # exit code in $work/rc.
 gh() {

@@ -9,13 +9,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
 
-export SANDBOX_DIR
-SANDBOX_DIR=$(mktemp -d /tmp/mlops-workflows.XXXXXX)
-"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
-work=$(mktemp -d /tmp/mlops-workflows-ws.XXXXXX)
-trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
-# shellcheck disable=SC1091
-. "$SANDBOX_DIR/env"
+sandbox_up workflows
 sbx_settings='{"lro_step_seconds": 0.2}'
 curl -s -X POST -d "$sbx_settings" "$SANDBOX_CONTROL_URL/config" >/dev/null
 
