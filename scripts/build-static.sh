@@ -361,8 +361,8 @@ printf 'utf-8\n' >"$chk/root/tree/$u8"
 expected=$(printf '%s\nempty/\nlogs/std_log.txt' "$u8")
 # shellcheck disable=SC2046
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Isrc $(pkg-config --static --cflags libarchive libcrypto) \
-	-o "$chk/root/zip-check" scripts/zip-check.c "$OUT/src/core/zip.o" "$OUT/src/core/fs.o" \
-	"$OUT/src/core/buf.o" "$OUT/src/core/error.o" -static $(pkg-config --static --libs libarchive libcrypto) \
+	-o "$chk/root/zip-check" scripts/zip-check.c "$OUT/libmlops.a" \
+	-static $(pkg-config --static --libs libarchive libcrypto) \
 	-lpthread >"$chk/cc.log" 2>&1 || { cat "$chk/cc.log" >&2; log "zip check: link failed"; exit 1; }
 # chroot works when the bare program answers from inside it (usage: exit 2).
 rc=1
