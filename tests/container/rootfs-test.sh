@@ -750,15 +750,15 @@ print("%d bytes, members %s" % (os.path.getsize(path), ", ".join(sorted(infos)))
 case_zip() {
 	local prefix=$REPO/build/static-deps/prefix ma what="zip in the empty root (static libarchive, core/zip.c)" msg
 	local u8=$'d\303\251j\303\240/na\303\257ve \342\234\223.txt' # déjà/naïve ✓.txt
-	if [ ! -f "$prefix/lib/libarchive.a" ] || ! command -v python3 >/dev/null; then
+	if [ ! -f "$prefix/lib/libarchive.a" ] || [ ! -f "$REPO/build/static/libmlops.a" ] ||
+		! command -v python3 >/dev/null; then
 		skip_case "$what: no static deps (run make static) or no python3"
 		return
 	fi
 	ma=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 	if ! (cd "$REPO" && PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig:/usr/lib/$ma/pkgconfig:/usr/share/pkgconfig \
-		sh -c 'cc -std=c17 -D_GNU_SOURCE -O2 -static -Isrc -o "$1" scripts/zip-check.c src/core/zip.c \
-			src/core/fs.c src/core/buf.c src/core/error.c \
-			$(pkg-config --static --cflags --libs libarchive libcrypto) -lpthread' \
+		sh -c 'cc -std=c17 -D_GNU_SOURCE -O2 -static -Isrc -o "$1" scripts/zip-check.c \
+			build/static/libmlops.a $(pkg-config --static --cflags --libs libarchive libcrypto) -lpthread' \
 		zip-check "$T/zip-check") >"$T/zip-check.log" 2>&1; then
 		fail "$what: linking scripts/zip-check.c: $(tail -n 3 "$T/zip-check.log")"
 		return
