@@ -104,6 +104,30 @@ t_code_that_is_the_git_folder_is_refused() {
 		! token_reached_azure && expect "$(azure_holds)" "$before"
 }
 
+# A template's parameters file linked to a runner file: sent to ARM as the
+# deployment's parameters, and kept in the deployment history.
+t_a_parameters_file_linked_out_of_the_workspace_is_not_deployed() {
+	local before ok=0 p
+	mkdir -p "$work/outside"
+	printf '{"parameters": {"workspaceName": {"value": "runner-secret-0000"}}}\n' >"$work/outside/params.json"
+	before=$(state "sorted(s['arm'].get('deployments', {}))" 2>/dev/null)
+	for p in "$ws"/.cloud/*.parameters.json; do
+		mv "$p" "$p.orig"
+		ln -s "$work/outside/params.json" "$p"
+	done
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/[a-z_-]*.parameters.json,title=workspace-cd%3A input error::.*outside the workspace' "$work/log" &&
+		! curl -s "$SANDBOX_CONTROL_URL/state" | grep -q 'runner-secret-0000' &&
+		! grep -rqa 'runner-secret-0000' "$SANDBOX_DIR" --exclude=env &&
+		expect "$(state "sorted(s['arm'].get('deployments', {}))" 2>/dev/null)" "$before" || ok=1
+	for p in "$ws"/.cloud/*.parameters.json; do
+		rm -f "$p"
+		mv "$p.orig" "$p"
+	done
+	return $ok
+}
+
 run_id=900
 for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
 	run_id=$((run_id + 10))
