@@ -41,6 +41,12 @@ static void escape(struct buf *out, const char *text, int in_cell)
 		case '<': buf_addstr(out, "&lt;"); break;
 		case '>': buf_addstr(out, "&gt;"); break;
 		case '&': buf_addstr(out, "&amp;"); break;
+		/* No link or image from outside text (a job's error, an MLflow
+		 * param): "[x](url)" and "![](url)" need brackets. The backslash
+		 * too, or "\\[" would turn the escape back off. */
+		case '[': buf_addstr(out, "\\["); break;
+		case ']': buf_addstr(out, "\\]"); break;
+		case '\\': buf_addstr(out, "\\\\"); break;
 		case '|':
 			buf_addstr(out, in_cell ? "\\|" : "|");
 			break;

@@ -47,7 +47,8 @@ void summary_details_end(struct summary *s);
 /* A fenced code block; the fence grows past any run of backticks inside. */
 void summary_code(struct summary *s, const char *language, const char *text);
 
-/* Appends `text` escaped for Markdown/HTML to `out`. */
+/* Appends `text` escaped for Markdown/HTML to `out`: no tag, no link or
+ * image (brackets and backslashes are escaped), `|` too in table cells. */
 void summary_escape(struct buf *out, const char *text);
 
 /* The final text, with the truncation note when something was left out. */

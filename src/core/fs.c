@@ -197,13 +197,39 @@ const char *fs_workspace(void)
 }
 
 /* Whether the resolved `real` is `real_dir` or below it. */
-static int real_inside(const char *real, const char *real_dir)
+static int real_below(const char *real, const char *real_dir)
 {
 	size_t n = strlen(real_dir);
 
 	if (n == 1 && real_dir[0] == '/')
 		return real[0] == '/';
 	return !strncmp(real, real_dir, n) && (real[n] == '/' || !real[n]);
+}
+
+/* Whether the part of `real` below `real_dir` (real_below holds) passes
+ * through a folder named .git: git's own folder is never repository
+ * content, and .git/config may hold the checkout token. */
+static int real_in_git(const char *real, const char *real_dir)
+{
+	const char *p = real + strlen(real_dir);
+
+	while (*p) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 4 && !strncmp(p, ".git", 4))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* Whether the resolved `real` is `real_dir` or below it, and not in a .git. */
+static int real_inside(const char *real, const char *real_dir)
+{
+	return real_below(real, real_dir) && !real_in_git(real, real_dir);
 }
 
 int fs_resolves_inside(const char *path, const char *dir)
@@ -246,7 +272,7 @@ static int cmp_names(const void *a, const void *b)
 static int entry_stat(struct walk *w, const char *path, struct stat *st)
 {
 	char *real;
-	int inside;
+	int inside, in_git;
 
 	if (lstat(path, st))
 		return path_error(ERR_IO, path, "%s", strerror(errno));
@@ -256,11 +282,15 @@ static int entry_stat(struct walk *w, const char *path, struct stat *st)
 	if (!real)
 		return path_error(ERR_INPUT, path, "a symbolic link that leads nowhere (%s)",
 					  strerror(errno));
-	inside = real_inside(real, w->real_root);
+	inside = real_below(real, w->real_root);
+	in_git = inside && real_in_git(real, w->real_root);
 	free(real);
 	if (!inside)
 		return path_error(ERR_INPUT, path, "a symbolic link to outside the folder; "
 					  "links may only point inside it");
+	if (in_git)
+		return path_error(ERR_INPUT, path, "a symbolic link into .git; git's folder "
+					  "is never uploaded");
 	if (stat(path, st))
 		return path_error(ERR_IO, path, "%s", strerror(errno));
 	return 0;

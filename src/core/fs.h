@@ -38,7 +38,8 @@ void fs_set_workspace(const char *dir);
 const char *fs_workspace(void);
 
 /* Whether `path` exists and resolves, symbolic links followed, to `dir`
- * or below it. */
+ * or below it, through no folder named .git below `dir` (git's own folder
+ * is never repository content; .git/config may hold the checkout token). */
 int fs_resolves_inside(const char *path, const char *dir);
 /* The same for the workspace. */
 int fs_in_workspace(const char *path);

@@ -554,8 +554,8 @@ int job_spec_load(struct job_spec *out, const char *path)
 	 * outside, and everything under the folder is uploaded. */
 	else if (!fs_in_workspace(dir.data))
 		ret = yaml_error_at(&out->doc, field(out, "code"), ERR_INPUT, "field 'code': %s "
-				    "resolves outside the workspace %s; the code snapshot is "
-				    "taken from the repository only", out->code, fs_workspace());
+				    "resolves outside the workspace %s or into its .git; the code "
+				    "snapshot is taken from the repository only", out->code, fs_workspace());
 	if (ret) {
 		job_spec_release(out);
 		goto done;

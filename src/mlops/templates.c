@@ -84,6 +84,17 @@ static int expand(char ***paths_out, size_t *nr_out, const char *base,
 	return ret;
 }
 
+/* A template or parameters file is repository content: one that leads out
+ * of the workspace (a link to a runner file) is not opened, since its text
+ * would go to ARM or into a parse error's excerpt. */
+static int check_in_workspace(const char *path)
+{
+	if (fs_in_workspace(path))
+		return 0;
+	return error_set_at(ERR_INPUT, path, 0, 0, "%s: outside the workspace (a symbolic link "
+			    "counts where it leads); it is not read", path);
+}
+
 static int load_one(struct arm_template *t, const char *path)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -93,7 +104,7 @@ static int load_one(struct arm_template *t, const char *path)
 
 	t->path = xstrdup(path);
 	t->name = xstrndup(base, has_suffix(base, ".json") ? strlen(base) - 5 : strlen(base));
-	if ((ret = templates_load_json(&t->template, path)))
+	if ((ret = check_in_workspace(path)) || (ret = templates_load_json(&t->template, path)))
 		goto done;
 	if (!cJSON_IsObject(t->template) || !json_find(t->template, "$schema") ||
 	    !json_find(t->template, "resources")) {
@@ -106,7 +117,8 @@ static int load_one(struct arm_template *t, const char *path)
 	if (!fs_is_file(params.data))
 		goto done;
 	t->parameters_path = buf_detach(&params, NULL);
-	if ((ret = templates_load_json(&pfile, t->parameters_path)))
+	if ((ret = check_in_workspace(t->parameters_path)) ||
+	    (ret = templates_load_json(&pfile, t->parameters_path)))
 		goto done;
 	t->parameters = cJSON_DetachItemFromObjectCaseSensitive(pfile, "parameters");
 	if (!cJSON_IsObject(t->parameters))

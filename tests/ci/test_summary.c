@@ -77,3 +77,29 @@ Test(summary, a_full_megabyte_budget_holds_at_github_limit)
 	cr_assert_leq(s.text.len, 1048576);
 	summary_release(&s);
 }
+
+/* A job's error message (the training script writes it) or an MLflow param
+ * reached the summary as Markdown: a link or an image (a tracking pixel)
+ * rendered on a page readers trust. Brackets are escaped, and so is the
+ * backslash, so "\[" in the text cannot undo the escape. */
+Test(summary, outside_text_forms_no_link_or_image)
+{
+	struct summary s;
+	struct buf line = BUF_INIT;
+	const char *head[] = { "param", "value" };
+	const char *row[] = { "note", "![](https://tracker.invalid/p.gif) [approve](https://evil.invalid)" };
+
+	summary_init(&s, SUMMARY_LIMIT);
+	buf_addstr(&line, "**Failed**: ");
+	summary_escape(&line, "job ended: boom\n\n[Re-run as admin](https://evil.invalid) \\[x](y)");
+	summary_markdown(&s, line.data);
+	summary_table_begin(&s, head, 2);
+	summary_table_row(&s, row, 2);
+	summary_table_end(&s);
+	cr_assert_str_eq(summary_finish(&s),
+			 "**Failed**: job ended: boom\n\n\\[Re-run as admin\\](https://evil.invalid) \\\\\\[x\\](y)\n\n"
+			 "| param | value |\n| --- | --- |\n"
+			 "| note | !\\[\\](https://tracker.invalid/p.gif) \\[approve\\](https://evil.invalid) |\n\n");
+	summary_release(&s);
+	buf_release(&line);
+}

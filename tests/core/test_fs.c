@@ -151,6 +151,28 @@ Test(fs, walk_never_reports_git_folders, .init = setup, .fini = teardown)
 	buf_release(&seen);
 }
 
+/* A link is followed inside the root, but never into a .git there: a link
+ * named like data would otherwise upload .git/config and its token. */
+Test(fs, walk_refuses_a_link_into_a_git_folder, .init = setup, .fini = teardown)
+{
+	struct buf seen = BUF_INIT;
+
+	tmpdir_write(root, "code/train.py", "print(1)\n");
+	tmpdir_write(root, "code/.git/config", "[http] extraheader = AUTHORIZATION: basic x\n");
+	link_at(".git", "code/g");
+	cr_assert_eq(walk(&seen, "code"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "code/g"), "%s", error_message());
+	cr_assert(strstr(error_message(), "into .git"), "%s", error_message());
+	cr_assert_null(strstr(seen.data, "config"), "%s", seen.data);
+	buf_reset(&seen);
+	tmpdir_write(root, "code2/train.py", "print(1)\n");
+	tmpdir_write(root, "code2/.git/config", "token\n");
+	link_at(".git/config", "code2/notes.txt");
+	cr_assert_eq(walk(&seen, "code2"), ERR_INPUT);
+	cr_assert(strstr(error_message(), "into .git"), "%s", error_message());
+	buf_release(&seen);
+}
+
 static int skip_sub(const struct fs_entry *e, void *ctx)
 {
 	collect(e, ctx);
@@ -193,6 +215,23 @@ Test(fs, resolves_inside_follows_links_and_refuses_the_way_out, .init = setup, .
 	buf_reset(&p);
 	buf_addf(&p, "%s/repo/env/missing.yml", root);
 	cr_assert_not(fs_in_workspace(p.data));
+	/* git's folder is not repository content, by name or through a link */
+	tmpdir_write(root, "repo/.git/config", "token\n");
+	link_at("../.git/config", "repo/env/git.yml");
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/.git", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/.git/config", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/env/git.yml", root);
+	cr_assert_not(fs_in_workspace(p.data));
+	cr_assert_not(fs_resolves_inside(p.data, ws.data));
+	buf_reset(&p);
+	buf_addf(&p, "%s/repo/.gitignore", root);
+	tmpdir_write(root, "repo/.gitignore", "x\n");
+	cr_assert(fs_in_workspace(p.data));
 	fs_set_workspace(NULL);
 	cr_assert_str_eq(fs_workspace(), ".");
 	buf_release(&ws);

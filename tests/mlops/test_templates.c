@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -15,10 +16,12 @@ static char root[] = "/tmp/templates-test-XXXXXX";
 static void setup(void)
 {
 	tmpdir_make(root);
+	fs_set_workspace(root); /* the checkout: templates are repository files */
 }
 
 static void teardown(void)
 {
+	fs_set_workspace(NULL);
 	tmpdir_remove(root);
 }
 
@@ -217,4 +220,33 @@ Test(templates, secure_outputs_never_become_step_outputs_and_are_not_checked)
 Test(templates, outputs_that_are_not_an_object_are_an_input_error)
 {
 	cr_assert_fails(check_outputs_of("[]", "{}"), ERR_INPUT, "\"outputs\" must be an object");
+}
+
+/* A template or parameters file that is a link out of the checkout would
+ * send a runner file to ARM (and quote it in a parse error): not read. */
+Test(templates, a_template_or_parameters_file_linked_outside_the_workspace_is_not_read)
+{
+	const char *const patterns[] = { ".cloud/*.json", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	char outside[] = "/tmp/templates-outside-XXXXXX";
+	char target[128], link[128];
+
+	tmpdir_make(outside);
+	tmpdir_write(outside, "t.json", TEMPLATE);
+	tmpdir_write(outside, "p.json", "{\"parameters\":{\"key\":{\"value\":\"runner-secret\"}}}");
+	tmpdir_write(root, ".cloud/main.json", TEMPLATE);
+	snprintf(target, sizeof(target), "%s/p.json", outside);
+	snprintf(link, sizeof(link), "%s/.cloud/main.parameters.json", root);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "outside the workspace");
+	cr_assert(strstr(error_message(), "main.parameters.json"), "%s", error_message());
+	templates_release(&list);
+	cr_assert_eq(unlink(link), 0);
+	snprintf(target, sizeof(target), "%s/t.json", outside);
+	snprintf(link, sizeof(link), "%s/.cloud/runner.json", root);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_fails(templates_find(&list, root, patterns), ERR_INPUT, "outside the workspace");
+	cr_assert(strstr(error_message(), "runner.json"), "%s", error_message());
+	templates_release(&list);
+	tmpdir_remove(outside);
 }
