@@ -252,10 +252,6 @@ struct walk {
 	void *ctx;
 	size_t root_len;
 	char *real_root;
-	/* device/inode of each directory on the current path, against loops */
-	dev_t *devs;
-	ino_t *inos;
-	size_t depth;
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -265,9 +261,9 @@ static int cmp_names(const void *a, const void *b)
 
 /*
  * lstat first: a link is judged by where it leads before anything is read
- * through it. Links are followed only inside the walk's root, so a data
- * folder may link to a file beside it but never to /etc/shadow or to the
- * runner's home.
+ * through it. Links to files are followed only inside the walk's root, so
+ * a data folder may link to a file beside it but never to /etc/shadow or
+ * to the runner's home.
  */
 static int entry_stat(struct walk *w, const char *path, struct stat *st)
 {
@@ -293,6 +289,15 @@ static int entry_stat(struct walk *w, const char *path, struct stat *st)
 					  "is never uploaded");
 	if (stat(path, st))
 		return path_error(ERR_IO, path, "%s", strerror(errno));
+	/*
+	 * A link to a folder inside is refused all the same: the folder is
+	 * walked where it stands, and links to folders fan out (fourteen
+	 * levels of two links each make millions of folders out of 44 files),
+	 * so a walk through them has no bound a repository does not set.
+	 */
+	if (S_ISDIR(st->st_mode))
+		return path_error(ERR_INPUT, path, "a symbolic link to a folder; links may "
+					  "only point to files (the folder is taken where it is)");
 	return 0;
 }
 
@@ -324,7 +329,6 @@ static int walk_dir(struct walk *w, struct buf *path)
 	for (i = 0; i < nr && !ret; i++) {
 		struct fs_entry e;
 		struct stat st;
-		size_t d;
 
 		buf_setlen(path, base);
 		buf_addch(path, '/');
@@ -342,22 +346,10 @@ static int walk_dir(struct walk *w, struct buf *path)
 			ret = 0;
 			continue;
 		}
-		if (ret || !e.is_dir)
-			continue;
-		for (d = 0; d < w->depth; d++)
-			if (w->devs[d] == st.st_dev && w->inos[d] == st.st_ino) {
-				ret = path_error(ERR_INPUT, path->data, "symbolic link loop");
-				break;
-			}
-		if (ret)
-			break;
-		w->devs = xrealloc(w->devs, (w->depth + 1) * sizeof(*w->devs));
-		w->inos = xrealloc(w->inos, (w->depth + 1) * sizeof(*w->inos));
-		w->devs[w->depth] = st.st_dev;
-		w->inos[w->depth] = st.st_ino;
-		w->depth++;
-		ret = walk_dir(w, path);
-		w->depth--;
+		/* Only real folders are entered (links to folders are refused),
+		 * and a file system has no cycles of them: no loop to guard. */
+		if (!ret && e.is_dir)
+			ret = walk_dir(w, path);
 	}
 	for (i = 0; i < nr; i++)
 		free(names[i]);
@@ -368,7 +360,7 @@ static int walk_dir(struct walk *w, struct buf *path)
 
 int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 {
-	struct walk w = { fn, ctx, 0, NULL, NULL, NULL, 0 };
+	struct walk w = { fn, ctx, 0, NULL };
 	struct buf path = BUF_INIT;
 	struct stat st;
 	int ret;
@@ -382,16 +374,9 @@ int fs_walk(const char *root, fs_walk_fn fn, void *ctx)
 		ret = path_error(ERR_IO, root, "not a directory");
 		goto done;
 	}
-	w.devs = xmalloc(sizeof(*w.devs));
-	w.inos = xmalloc(sizeof(*w.inos));
-	w.devs[0] = st.st_dev;
-	w.inos[0] = st.st_ino;
-	w.depth = 1;
 	ret = walk_dir(&w, &path);
 done:
 	free(w.real_root);
-	free(w.devs);
-	free(w.inos);
 	buf_release(&path);
 	return ret;
 }

@@ -55,10 +55,13 @@ struct fs_entry {
 /*
  * Calls `fn` for every entry under `root` in a stable (byte-wise sorted)
  * order, depth first. Whatever the walk reaches stays inside `root`: a
- * symbolic link is followed only when it resolves to `root` or below it
- * (and not back up the current path, which would loop); one that leads
- * out, or nowhere, is an ERR_INPUT naming it, so a repository cannot make
- * an upload read the runner's files. A `.git` entry is never reported nor
+ * symbolic link to a file is followed only when it resolves to `root` or
+ * below it (and not into a .git there); one that leads out, or nowhere, is
+ * an ERR_INPUT naming it, so a repository cannot make an upload read the
+ * runner's files. A link to a folder is an ERR_INPUT too, wherever it
+ * points: folders are walked where they are, so the walk is bounded by the
+ * tree itself (links to folders could repeat it without end). A `.git`
+ * entry is never reported nor
  * entered: git's own folder holds credentials (actions/checkout keeps the
  * token in .git/config) and is never data. Sockets, FIFOs and devices are
  * skipped.

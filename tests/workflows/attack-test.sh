@@ -10,13 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
 
-export SANDBOX_DIR
-SANDBOX_DIR=$(mktemp -d /tmp/mlops-attack.XXXXXX)
-"$repo/sandbox/sandbox.sh" start >/dev/null || { echo "sandbox did not start"; echo "0 passed, 1 failed"; exit 1; }
-work=$(mktemp -d /tmp/mlops-attack-ws.XXXXXX)
-trap '"$repo/sandbox/sandbox.sh" stop >/dev/null 2>&1; rm -rf "$SANDBOX_DIR" "$work"' EXIT
-# shellcheck disable=SC1091
-. "$SANDBOX_DIR/env"
+sandbox_up attack
 curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
 
 ws=$work/ws
@@ -102,6 +96,28 @@ t_code_that_is_the_git_folder_is_refused() {
 	expect "$(rc)" 2 &&
 		grep -q "^::error file=jobs/gitcode.yml,line=2,col=7,title=model-ci%3A input error::.*field 'code'" "$work/log" &&
 		! token_reached_azure && expect "$(azure_holds)" "$before"
+}
+
+# Fourteen levels of two links each to the next folder: 44 entries that a
+# walk following folder links reads as 3^14 folders (hours, or millions of
+# blobs). Refused at the first link, before anything is sent.
+t_links_to_folders_in_the_code_folder_cannot_fan_out() {
+	local before p=$ws/fan i
+	before=$(azure_holds)
+	mkdir -p "$p"
+	echo 'print(1)' >"$p/train.py"
+	for i in $(seq 1 14); do
+		mkdir -p "$p/n"
+		ln -s n "$p/a"
+		ln -s n "$p/b"
+		echo "print($i)" >"$p/n/f$i.py"
+		p=$p/n
+	done
+	code_job fan ../fan
+	gh model-ci INPUT_JOB=jobs/fan.yml
+	expect "$(rc)" 2 &&
+		grep -q '^::error title=model-ci%3A input error::.*fan/a: a symbolic link to a folder' "$work/log" &&
+		expect "$(azure_holds)" "$before"
 }
 
 # A template's parameters file linked to a runner file: sent to ARM as the
