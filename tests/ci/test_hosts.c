@@ -105,6 +105,11 @@ static void artifact_folder_case(const char *agent_temp, const char *tmp, struct
 	cr_assert_ok(ci_upload_artifact(ci, "logs", dir->data, NULL));
 	ci_artifact_folder_done(ci, dir->data);
 	ci_close(ci);
+	/* Children of this test (rm -rf, and valgrind's own helpers under
+	 * make check-valgrind) must not put their files in the folders the
+	 * test removes. */
+	unsetenv("TMPDIR");
+	unsetenv("AGENT_TEMPDIRECTORY");
 	buf_release(&file);
 }
 
@@ -183,6 +188,7 @@ Test(terminal, artifact_folder_is_under_tmpdir_and_removed_when_done)
 	buf_addf(&zip, "%s/logs.zip", out);
 	cr_assert(fs_is_file(zip.data));
 	ci_close(ci);
+	unsetenv("TMPDIR"); /* as in artifact_folder_case */
 	tmpdir_remove(tmp);
 	tmpdir_remove(out);
 	buf_release(&dir);
