@@ -179,6 +179,109 @@ t_job_input_naming_a_fifo_exits_2_without_hanging() {
 	return $ok
 }
 
+# ---- found by the hostile review after the containment rules ----
+
+# token_reached_azure: whether the token is in any blob or job the sandbox holds.
+token_reached_azure() { grep -rqa "$fake_token" "$SANDBOX_DIR" --exclude=env; }
+
+# code_job NAME CODE: jobs/NAME.yml running on the folder CODE.
+code_job() {
+	printf 'type: command\ncode: %s\ncommand: ls -R\nenvironment: azureml:train-env:1\n' "$2" >"$ws/jobs/$1.yml"
+}
+
+t_a_link_into_git_inside_the_code_folder_is_refused() {
+	local before ok=0
+	before=$(azure_holds)
+	mkdir -p "$ws/src"
+	echo 'print(1)' >"$ws/src/train.py"
+	ln -s .git "$ws/src-git"
+	code_job gitlink ..
+	gh model-ci INPUT_JOB=jobs/gitlink.yml
+	expect "$(rc)" 2 &&
+		grep -q '^::error title=model-ci%3A input error::.*src-git: a symbolic link into .git' "$work/log" &&
+		! token_reached_azure && expect "$(azure_holds)" "$before" || ok=1
+	rm -f "$ws/src-git"
+	return $ok
+}
+
+t_a_link_to_git_config_inside_the_code_folder_is_refused() {
+	local before ok=0
+	before=$(azure_holds)
+	ln -s ../.git/config "$ws/src/config.txt"
+	code_job cfglink ../src
+	gh model-ci INPUT_JOB=jobs/cfglink.yml
+	# ../src is the code folder: the link leads out of it.
+	expect "$(rc)" 2 && ! token_reached_azure && expect "$(azure_holds)" "$before" || ok=1
+	rm -f "$ws/src/config.txt"
+	ln -s .git/config "$ws/config.txt"
+	code_job cfglink2 ..
+	gh model-ci INPUT_JOB=jobs/cfglink2.yml
+	expect "$(rc)" 2 &&
+		grep -q '^::error title=model-ci%3A input error::.*config.txt: a symbolic link into .git' "$work/log" &&
+		! token_reached_azure && expect "$(azure_holds)" "$before" || ok=1
+	rm -f "$ws/config.txt"
+	return $ok
+}
+
+t_code_that_is_the_git_folder_is_refused() {
+	local before
+	before=$(azure_holds)
+	code_job gitcode ../.git
+	gh model-ci INPUT_JOB=jobs/gitcode.yml
+	expect "$(rc)" 2 &&
+		grep -q "^::error file=jobs/gitcode.yml,line=2,col=7,title=model-ci%3A input error::.*field 'code'" "$work/log" &&
+		! token_reached_azure && expect "$(azure_holds)" "$before"
+}
+
+# Fourteen levels of two links each to the next folder: 44 entries that a
+# walk following folder links reads as 3^14 folders (hours, or millions of
+# blobs). Refused at the first link, before anything is sent.
+t_links_to_folders_in_the_code_folder_cannot_fan_out() {
+	local before p=$ws/fan i
+	before=$(azure_holds)
+	mkdir -p "$p"
+	echo 'print(1)' >"$p/train.py"
+	for i in $(seq 1 14); do
+		mkdir -p "$p/n"
+		ln -s n "$p/a"
+		ln -s n "$p/b"
+		echo "print($i)" >"$p/n/f$i.py"
+		p=$p/n
+	done
+	code_job fan ../fan
+	gh model-ci INPUT_JOB=jobs/fan.yml
+	local ok=0
+	expect "$(rc)" 2 &&
+		grep -q '^::error title=model-ci%3A input error::.*fan/a: a symbolic link to a folder' "$work/log" &&
+		expect "$(azure_holds)" "$before" || ok=1
+	rm -rf "$ws/fan"
+	return $ok
+}
+
+# A template's parameters file linked to a runner file: sent to ARM as the
+# deployment's parameters, and kept in the deployment history.
+t_a_parameters_file_linked_out_of_the_workspace_is_not_deployed() {
+	local before ok=0 p
+	mkdir -p "$work/outside"
+	printf '{"parameters": {"workspaceName": {"value": "runner-secret-0000"}}}\n' >"$work/outside/params.json"
+	before=$(state "sorted(s['arm'].get('deployments', {}))" 2>/dev/null)
+	for p in "$ws"/.cloud/*.parameters.json; do
+		mv "$p" "$p.orig"
+		ln -s "$work/outside/params.json" "$p"
+	done
+	gh workspace-cd
+	expect "$(rc)" 2 &&
+		grep -q '^::error file=.cloud/[a-z_-]*.parameters.json,title=workspace-cd%3A input error::.*outside the workspace' "$work/log" &&
+		! curl -s "$SANDBOX_CONTROL_URL/state" | grep -q 'runner-secret-0000' &&
+		! grep -rqa 'runner-secret-0000' "$SANDBOX_DIR" --exclude=env &&
+		expect "$(state "sorted(s['arm'].get('deployments', {}))" 2>/dev/null)" "$before" || ok=1
+	for p in "$ws"/.cloud/*.parameters.json; do
+		rm -f "$p"
+		mv "$p.orig" "$p"
+	done
+	return $ok
+}
+
 run_id=700
 for t in $(grep -o '^t_[a-z0-9_]*' "$0"); do
 	# A workflow run of its own each: a run of the same attempt would
