@@ -103,6 +103,17 @@ int base64_decode(struct buf *out, const char *text, size_t len)
 	return 0;
 }
 
+int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void url_encode(struct buf *out, const char *s)
 {
 	static const char digits[] = "0123456789ABCDEF";
@@ -117,6 +128,26 @@ void url_encode(struct buf *out, const char *s)
 			buf_addch(out, '%');
 			buf_addch(out, digits[c >> 4]);
 			buf_addch(out, digits[c & 15]);
+		}
+	}
+}
+
+void url_decode(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		int hi = -1, lo = -1;
+
+		if (s[i] == '%' && i + 2 < len) {
+			hi = hex_value(s[i + 1]);
+			lo = hex_value(s[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0) {
+			buf_addch(out, (char)(hi * 16 + lo));
+			i += 2;
+		} else {
+			buf_addch(out, s[i]);
 		}
 	}
 }

@@ -14,8 +14,17 @@ void base64url_encode(struct buf *out, const void *data, size_t len);
 /* Accepts standard or url alphabets, with or without padding. */
 int base64_decode(struct buf *out, const char *text, size_t len);
 
+/* The value of hex digit `c` (either case), or -1 when it is not one. */
+int hex_value(char c);
+
 /* RFC 3986 percent-encoding of everything but unreserved characters. */
 void url_encode(struct buf *out, const char *s);
+/*
+ * Appends the `len` bytes at `s` with each "%XX" turned back into its byte.
+ * A '%' not followed by two hex digits is kept as it is, and '+' stays '+'
+ * (a query's form-encoding is not undone): the lenient reading servers use.
+ */
+void url_decode(struct buf *out, const char *s, size_t len);
 /* application/x-www-form-urlencoded value (space as %20, as curl does). */
 #define form_encode url_encode
 

@@ -268,3 +268,47 @@ Test(encode, excerpt_buffers_survive_several_uses_in_one_message)
 	cr_assert_str_eq(b, "two");
 	cr_assert_str_eq(c, "three");
 }
+
+Test(encode, hex_values_of_either_case)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 16; i++) {
+		cr_expect_eq(hex_value(digits[i]), (int)i);
+		cr_expect_eq(hex_value((char)(digits[i] >= 'a' ? digits[i] - 32 : digits[i])), (int)i);
+	}
+	cr_expect_eq(hex_value('g'), -1);
+	cr_expect_eq(hex_value('G'), -1);
+	cr_expect_eq(hex_value('/'), -1);
+	cr_expect_eq(hex_value(':'), -1);
+	cr_expect_eq(hex_value('\0'), -1);
+}
+
+Test(encode, url_decoding_undoes_percent_escapes_and_keeps_the_rest)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "a%20b%2Bc%2fd", "a b+c/d" },
+		{ "a+b", "a+b" },               /* not form decoding */
+		{ "100%", "100%" },             /* a '%' without two hex digits stays */
+		{ "%4", "%4" },
+		{ "%g1%1g", "%g1%1g" },
+		{ "%%41", "%A" },
+		{ "%2541", "%41" },             /* one pass only */
+		{ "", "" },
+	};
+	struct buf out = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&out);
+		url_decode(&out, cases[i].in, strlen(cases[i].in));
+		cr_expect_str_eq(out.data, cases[i].want, "%s", cases[i].in);
+	}
+	/* The length bounds it, not a NUL; %00 is a NUL byte. */
+	buf_reset(&out);
+	url_decode(&out, "%41%00x%42", 7);
+	cr_expect_eq(out.len, 3);
+	cr_expect(!memcmp(out.data, "A\0x", 3));
+	buf_release(&out);
+}
