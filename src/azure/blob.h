@@ -121,16 +121,15 @@ void blob_list_release(struct blob_list *l);
 /* Lists blobs under `prefix`, following NextMarker; appends to `out`. */
 int blob_list(struct blob_list *out, struct blob_client *c, const char *prefix);
 
-/* ---- pure pieces, exported for tests ---- */
+/* ---- pure pieces, exported for tests (the block ids, block list body and
+ * error body are core/block_blob.h's) ---- */
 
 /*
  * Parses a List Blobs EnumerationResults body, appending names and sizes to
- * `out` and replacing its next_marker. ERR_INPUT when it is not one.
+ * `out` and replacing its next_marker. ERR_INPUT when it is not one, or a
+ * <Blob> in it has no <Name> or no end.
  */
 int blob_list_parse(struct blob_list *out, const char *xml, size_t len);
-
-/* "Code: Message" from an <Error> body (first line of Message), or nothing. */
-void blob_error_detail(struct buf *out, const char *xml, size_t len);
 
 /*
  * The Shared Key string-to-sign for a request (contract 4, "Shared Key"):
@@ -143,10 +142,6 @@ int blob_string_to_sign(struct buf *out, const char *account, const char *method
 void blob_shared_key_header(struct buf *out, const char *account, const void *key,
 			    size_t key_len, const char *string_to_sign);
 
-/* The base64 id of block `index`: every id of a blob has the same length. */
-void blob_block_id(struct buf *out, uint32_t index);
-/* The Put Block List body committing blocks 0..n-1 in order (<Latest>). */
-void blob_block_list_xml(struct buf *out, uint32_t n);
 /*
  * The block size for a file of `size` bytes: 8 MiB (above the 4 MiB
  * high-throughput threshold), doubled while that makes more than 10,000

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "azure/blob.h"
+#include "core/block_blob.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/fs.h"
@@ -76,33 +77,6 @@ Test(blob, string_to_sign_leaves_zero_length_and_date_empty_and_joins_repeated_p
 	buf_release(&s);
 }
 
-Test(blob, block_ids_have_one_length)
-{
-	struct buf a = BUF_INIT, b = BUF_INIT;
-
-	blob_block_id(&a, 0);
-	blob_block_id(&b, 49999);
-	cr_assert_str_eq(a.data, "YmxvY2stMDAwMDAwMDAwMA==");
-	cr_assert_eq(a.len, b.len);
-	cr_assert_str_neq(a.data, b.data);
-	buf_release(&a);
-	buf_release(&b);
-}
-
-Test(blob, block_list_commits_latest_ids_in_order)
-{
-	struct buf x = BUF_INIT, id1 = BUF_INIT, want = BUF_INIT;
-
-	blob_block_id(&id1, 1);
-	buf_addf(&want, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>"
-		 "<Latest>YmxvY2stMDAwMDAwMDAwMA==</Latest><Latest>%s</Latest></BlockList>", id1.data);
-	blob_block_list_xml(&x, 2);
-	cr_assert_str_eq(x.data, want.data);
-	buf_release(&x);
-	buf_release(&id1);
-	buf_release(&want);
-}
-
 Test(blob, block_size_grows_with_the_file)
 {
 	const uint64_t MiB = 1024 * 1024;
@@ -169,16 +143,51 @@ Test(blob, list_parser_ends_on_an_empty_marker_and_rejects_other_documents)
 	blob_list_release(&l);
 }
 
-Test(blob, error_detail_is_code_and_first_line_of_message)
+Test(blob, list_parser_refuses_a_cut_short_page_rather_than_end_the_listing)
 {
-	const char *xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>"
-		"<Message>Server failed to authenticate the request &amp; more.\nRequestId:1\nTime:2</Message>"
-		"<AuthenticationErrorDetail>sig secret</AuthenticationErrorDetail></Error>";
-	struct buf d = BUF_INIT;
+	static const char *const bad[] = {
+		/* Cut inside a <Blob>, inside the document, or without its end at all. */
+		"<EnumerationResults><Blobs><Blob><Name>a</Name></Blobs></EnumerationResults>",
+		"<EnumerationResults><Blobs><Blob><Name>a</Name></Blob><Blob><Name>b",
+		"<EnumerationResults><Blobs><Blob><Name>a</Name></Blob>",
+		/* A blob without a name, or with an empty one. */
+		"<EnumerationResults><Blobs><Blob><Properties/></Blob></Blobs></EnumerationResults>",
+		"<EnumerationResults><Blobs><Blob><Name/></Blob></Blobs></EnumerationResults>",
+		"<EnumerationResults><Blobs><Blob><Name></Name></Blob></Blobs></EnumerationResults>",
+	};
+	size_t i;
 
-	blob_error_detail(&d, xml, strlen(xml));
-	cr_assert_str_eq(d.data, "AuthenticationFailed: Server failed to authenticate the request & more.");
-	buf_release(&d);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct blob_list l = BLOB_LIST_INIT;
+		size_t len = strlen(bad[i]);
+		char *xml = memcpy(xmalloc(len), bad[i], len); /* no NUL after it */
+
+		cr_expect_eq(blob_list_parse(&l, xml, len), ERR_INPUT, "%s", bad[i]);
+		cr_expect(strstr(error_message(), "List Blobs"), "%s", error_message());
+		blob_list_release(&l);
+		free(xml);
+	}
+}
+
+Test(blob, list_parser_reads_names_only_from_the_name_element)
+{
+	/* A name that spells markup, a decoy attribute, and entities for its bytes. */
+	const char *xml =
+		"<EnumerationResults><Blobs>"
+		"<Blob><Name NotEncoded=\"true\">&lt;Name&gt;x%41&lt;/Name&gt;</Name>"
+		"<Properties><Content-Length>7</Content-Length></Properties></Blob>"
+		"<Blob><Name Encoded=\"true\">%2e%2E/..%2Fetc</Name></Blob>"
+		"</Blobs><NextMarker>&#x41;&amp;&#66;</NextMarker></EnumerationResults>";
+	struct blob_list l = BLOB_LIST_INIT;
+
+	cr_assert_ok(blob_list_parse(&l, xml, strlen(xml)));
+	cr_assert_eq(l.nr, 2);
+	cr_expect_str_eq(l.names[0], "<Name>x%41</Name>");
+	cr_expect_eq(l.sizes[0], 7);
+	cr_expect_str_eq(l.names[1], "../../etc", "decoded here; the download refuses it");
+	cr_expect_eq(l.sizes[1], 0);
+	cr_expect_str_eq(l.next_marker, "A&B");
+	blob_list_release(&l);
 }
 
 /* ---- against the scripted loopback server ---- */
@@ -289,7 +298,7 @@ Test(blob, large_file_goes_in_blocks_retrying_one_and_commits_them_in_order)
 	for (b = 0; b < 3; b++) {
 		buf_reset(&id);
 		buf_reset(&want);
-		blob_block_id(&id, b);
+		block_blob_id(&id, b);
 		buf_addstr(&want, "comp=block&blockid=");
 		url_encode(&want, id.data);
 		for (i = stub_count(f.s); i-- > 0;)
@@ -304,7 +313,7 @@ Test(blob, large_file_goes_in_blocks_retrying_one_and_commits_them_in_order)
 	list = find_request(f.s, "comp=blocklist");
 	cr_assert_eq(list, 4, "the list goes last");
 	buf_reset(&want);
-	blob_block_list_xml(&want, 3);
+	block_blob_list_xml(&want, 3);
 	body = stub_body(f.s, list, &len);
 	cr_assert_eq(len, want.len);
 	cr_assert(!memcmp(body, want.data, len));
@@ -380,7 +389,7 @@ Test(blob, blocks_hashed_ahead_in_pieces_each_carry_the_md5_of_their_own_slice)
 		size_t off = b * o.block_size, n = b == 3 ? 4097 : o.block_size;
 		const char *body;
 
-		blob_block_id(&id, b);
+		block_blob_id(&id, b);
 		buf_addstr(&want, "comp=block&blockid=");
 		url_encode(&want, id.data);
 		i = find_request(f.s, want.data);
