@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ci/artifact.h"
+#include "core/block_blob.h"
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"
@@ -262,48 +263,6 @@ done:
 	return ret;
 }
 
-/* ---- blocks ---- */
-
-void artifact_block_id(struct buf *out, unsigned index)
-{
-	char counter[16];
-	int n = snprintf(counter, sizeof(counter), "%06u", index % 1000000u);
-
-	base64_encode(out, counter, (size_t)n);
-}
-
-/* Appends `what` to the signed URL's own query string, which stays untouched. */
-static void signed_url_with(struct buf *out, const char *signed_url, const char *what)
-{
-	buf_addstr(out, signed_url);
-	buf_addch(out, strchr(signed_url, '?') ? '&' : '?');
-	buf_addstr(out, what);
-}
-
-void artifact_block_url(struct buf *out, const char *signed_url, const char *block_id)
-{
-	signed_url_with(out, signed_url, "comp=block&blockid=");
-	url_encode(out, block_id);
-}
-
-void artifact_block_list_url(struct buf *out, const char *signed_url)
-{
-	signed_url_with(out, signed_url, "comp=blocklist");
-}
-
-void artifact_block_list_xml(struct buf *out, unsigned count)
-{
-	unsigned i;
-
-	buf_addstr(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
-	for (i = 0; i < count; i++) {
-		buf_addstr(out, "<Latest>");
-		artifact_block_id(out, i);
-		buf_addstr(out, "</Latest>");
-	}
-	buf_addstr(out, "</BlockList>");
-}
-
 /* ---- the calls ---- */
 
 /* POSTs `body` to the Twirp `method`; `reply` gets a 2xx answer. */
@@ -341,22 +300,16 @@ done:
 	return ret;
 }
 
-/* Sets the error for a failed blob call from Azure's <Code> (no query in it). */
+/* Sets the error for a failed blob call from Azure's <Error> (no query in it). */
 static int blob_error(const struct http_response *r, const char *url, const char *what)
 {
-	const char *start = strstr(r->body.data, "<Code>");
-	const char *end = start ? strstr(start, "</Code>") : NULL;
-	struct buf detail = BUF_INIT;
+	struct buf azure = BUF_INIT, detail = BUF_INIT;
 	int ret;
 
-	buf_addstr(&detail, what);
-	if (start && end) {
-		start += strlen("<Code>");
-		buf_addstr(&detail, ": ");
-		buf_add(&detail, start, (size_t)(end - start) < MESSAGE_CAP
-					? (size_t)(end - start) : MESSAGE_CAP);
-	}
+	block_blob_error_detail(&azure, r->body.data, r->body.len);
+	buf_addf(&detail, "%s%s%s", what, azure.len ? ": " : "", azure.data);
 	ret = http_status_error(r, "PUT", url, detail.data);
+	buf_release(&azure);
 	buf_release(&detail);
 	return ret;
 }
@@ -398,16 +351,15 @@ struct upload {
 static int put_block(struct upload *u)
 {
 	static const char *const headers[] = { BLOB_API_VERSION, NULL };
-	struct buf id = BUF_INIT, url = BUF_INIT, what = BUF_INIT;
+	struct buf url = BUF_INIT, what = BUF_INIT;
 	int ret;
 
-	if (u->blocks >= ARTIFACT_MAX_BLOCKS) {
+	if (u->blocks >= BLOCK_BLOB_MAX_BLOCKS) {
 		ret = error_set(ERR_INPUT, "the artifact's zip is larger than %d blocks of "
-				"8 MiB, the most one Azure blob holds", ARTIFACT_MAX_BLOCKS);
+				"8 MiB, the most one Azure blob holds", BLOCK_BLOB_MAX_BLOCKS);
 		goto done;
 	}
-	artifact_block_id(&id, u->blocks);
-	artifact_block_url(&url, u->signed_url, id.data);
+	block_blob_block_url(&url, u->signed_url, u->blocks);
 	buf_addf(&what, "Put Block %u", u->blocks + 1);
 	if ((ret = blob_put(u->http, url.data, headers, u->block.data, u->block.len, what.data)))
 		goto done;
@@ -417,7 +369,6 @@ static int put_block(struct upload *u)
 	u->blocks++;
 	buf_reset(&u->block);
 done:
-	buf_release(&id);
 	buf_release(&url);
 	buf_release(&what);
 	return ret;
@@ -461,8 +412,8 @@ static int upload_zip(struct upload *u, const char *root)
 		goto done;
 	if (u->block.len && (ret = put_block(u)))
 		goto done;
-	artifact_block_list_url(&url, u->signed_url);
-	artifact_block_list_xml(&xml, u->blocks);
+	block_blob_list_url(&url, u->signed_url);
+	block_blob_list_xml(&xml, u->blocks);
 	ret = blob_put(u->http, url.data, headers, xml.data, xml.len, "Put Block List");
 done:
 	zip_writer_free(zw);

@@ -12,7 +12,7 @@
  * GitHub Actions artifact upload over the v4 results service, exactly as
  * actions-contract.md section 5 describes: CreateArtifact, the zip of a
  * directory streamed into 8 MiB Azure blocks (Put Block one after another,
- * then Put Block List), FinalizeArtifact with the size and SHA-256 of the
+ * then Put Block List, their pieces from core/block_blob.h), FinalizeArtifact with the size and SHA-256 of the
  * bytes uploaded. Works against GitHub and act's artifact server alike.
  *
  * This module never reads the environment: the GitHub host (src/ci/github.c)
@@ -22,8 +22,6 @@
  */
 
 #define ARTIFACT_BLOCK_SIZE (8 * 1024 * 1024)
-/* Azure's limit on the blocks of one block blob. */
-#define ARTIFACT_MAX_BLOCKS 50000
 
 struct artifact_service {
 	const char *results_url;   /* ACTIONS_RESULTS_URL; only its origin is used */
@@ -113,21 +111,6 @@ void artifact_finalize_body(struct buf *out, const struct artifact_ids *ids,
  * ERR_JSON for a malformed reply, ERR_HTTP when `ok` is not true.
  */
 int artifact_parse_finalize_reply(char **out, const char *body, size_t len);
-
-/* Appends the id of block `index` (0-based): base64 of a six-digit counter,
- * so every id of a blob has the same length, as Azure requires. */
-void artifact_block_id(struct buf *out, unsigned index);
-
-/*
- * Appends the Put Block URL: the signed URL byte for byte (re-encoding its
- * `sig` breaks act's check) + "&comp=block&blockid=<url-encoded id>".
- */
-void artifact_block_url(struct buf *out, const char *signed_url, const char *block_id);
-/* ... and the Put Block List URL: the signed URL + "&comp=blocklist". */
-void artifact_block_list_url(struct buf *out, const char *signed_url);
-
-/* Appends the Put Block List body naming blocks 0 .. count-1 in order. */
-void artifact_block_list_xml(struct buf *out, unsigned count);
 
 /*
  * Sets the error for a results-service reply that is not 2xx and returns

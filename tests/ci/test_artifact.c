@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "ci/artifact.h"
+#include "core/block_blob.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/encode.h"
@@ -203,62 +204,6 @@ Test(artifact, finalize_replies_with_int64_as_string_or_number)
 	}
 }
 
-/* ---- blocks ---- */
-
-Test(artifact, block_ids_have_equal_length_and_count_up)
-{
-	static const unsigned indexes[] = { 0, 1, 9, 10, 99, 12345, ARTIFACT_MAX_BLOCKS - 1 };
-	struct buf id = BUF_INIT, plain = BUF_INIT, first = BUF_INIT;
-	size_t i;
-
-	artifact_block_id(&first, 0);
-	for (i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++) {
-		char want[16];
-
-		buf_reset(&id);
-		buf_reset(&plain);
-		artifact_block_id(&id, indexes[i]);
-		cr_expect_eq(id.len, first.len, "id %u: %s", indexes[i], id.data);
-		cr_assert_ok(base64_decode(&plain, id.data, id.len));
-		snprintf(want, sizeof(want), "%06u", indexes[i]);
-		cr_expect_str_eq(plain.data, want);
-	}
-	buf_release(&id);
-	buf_release(&plain);
-	buf_release(&first);
-}
-
-Test(artifact, block_urls_keep_the_signed_query_byte_for_byte)
-{
-	struct buf url = BUF_INIT;
-
-	artifact_block_url(&url, "https://acct.blob.core.windows.net/c/a.zip" SIGNED_QUERY, "MDAwMDAx");
-	cr_assert_str_eq(url.data, "https://acct.blob.core.windows.net/c/a.zip" SIGNED_QUERY
-			 "&comp=block&blockid=MDAwMDAx");
-	buf_reset(&url);
-	/* The id itself is url-encoded. */
-	artifact_block_url(&url, "http://h/u?sig=%2B%3D", "a+b/c=");
-	cr_assert_str_eq(url.data, "http://h/u?sig=%2B%3D&comp=block&blockid=a%2Bb%2Fc%3D");
-	buf_reset(&url);
-	artifact_block_list_url(&url, "http://h/u?sig=%2B%3D");
-	cr_assert_str_eq(url.data, "http://h/u?sig=%2B%3D&comp=blocklist");
-	buf_release(&url);
-}
-
-Test(artifact, block_list_names_blocks_in_order)
-{
-	struct buf xml = BUF_INIT;
-
-	artifact_block_list_xml(&xml, 3);
-	cr_assert_str_eq(xml.data, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>"
-			 "<Latest>MDAwMDAw</Latest><Latest>MDAwMDAx</Latest>"
-			 "<Latest>MDAwMDAy</Latest></BlockList>");
-	buf_reset(&xml);
-	artifact_block_list_xml(&xml, 0);
-	cr_assert_str_eq(xml.data, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>");
-	buf_release(&xml);
-}
-
 /* ---- Twirp errors ---- */
 
 struct error_case {
@@ -385,7 +330,7 @@ static void put_file(struct e2e *t, const char *rel, const void *data, size_t le
 	buf_release(&path);
 }
 
-/* The value of query parameter blockid in a request head's target. */
+/* The value of query parameter blockid in a request head's target, decoded. */
 static void block_id_of(struct buf *out, const char *head)
 {
 	const char *p = strstr(head, "&blockid=");
@@ -395,7 +340,7 @@ static void block_id_of(struct buf *out, const char *head)
 	p += strlen("&blockid=");
 	end = p + strcspn(p, " &");
 	buf_reset(out);
-	buf_add(out, p, (size_t)(end - p));
+	url_decode(out, p, (size_t)(end - p));
 }
 
 /* Finds `name` in the zip held in memory and returns its contents. */
@@ -476,6 +421,11 @@ Test(artifact, upload_sends_blocks_in_order_and_finalizes_with_their_hash)
 	cr_assert_str_eq(id.data, ids[1].data, "the retry is of the same block");
 	cr_assert(ids[0].len == ids[1].len && ids[1].len == ids[2].len);
 	cr_assert(strcmp(ids[0].data, ids[1].data) < 0 && strcmp(ids[1].data, ids[2].data) < 0);
+	for (i = 0; i < 3; i++) {
+		buf_reset(&want);
+		block_blob_block_query(&want, (uint32_t)i);
+		cr_assert(strstr(stub_head(t.blob, blocks[i]), want.data), "block %zu is %s", i, want.data);
+	}
 	for (i = 0; i < 3; i++) {
 		body = stub_body(t.blob, blocks[i], &len);
 		if (i < 2)
@@ -614,7 +564,8 @@ Test(artifact, a_refused_block_fails_without_leaking_the_signature)
 	e2e_start(&t, blob, 1, svc, 1);
 	put_file(&t, "f.txt", "f", 1);
 	cr_assert_fails(e2e_upload(&t, "logs", &res), ERR_AUTH, "AuthenticationFailed");
-	cr_assert(strstr(error_message(), "Put Block 1"), "%s", error_message());
+	cr_assert(strstr(error_message(), "Put Block 1: AuthenticationFailed: sig"), "%s",
+		  error_message());
 	cr_assert_null(strstr(error_message(), "sig="), "%s", error_message());
 	cr_assert_eq(stub_count(t.svc), 1, "no Finalize after a failed upload");
 	e2e_stop(&t);
