@@ -14,30 +14,53 @@ static char *unterminated(const char *text, size_t *len)
 	return memcpy(xmalloc(*len ? *len : 1), text, *len);
 }
 
-static void assert_text(const char *doc, const char *name, int want_ret, const char *want)
+struct text_case {
+	const char *doc;
+	int ret;          /* of xml_text(doc, "Code") */
+	const char *want; /* the decoded content when found */
+};
+
+/* A truncated element is cut short (ERR_INPUT), not absent: a caller can tell a cut body. */
+Test(xml, finds_the_first_whole_element_and_tells_a_cut_one_from_none)
 {
+	static const struct text_case cases[] = {
+		{ "<a><Codex>no</Codex><Code>yes</Code><Code>later</Code></a>", 0, "yes" },
+		{ "<Code\tkind=\"x\">attr</Code>", 0, "attr" },
+		{ "<Code\n>nl</Code>", 0, "nl" },
+		{ "<Code><Name>n</Name></Code>", 0, "<Name>n</Name>" },
+		{ "<Code>a &amp; b</Code>", 0, "a & b" },
+		{ "<a>text</a>", ERR_NOT_FOUND, NULL },
+		{ "", ERR_NOT_FOUND, NULL },
+		/* The same name in an end tag, or inside a longer one, is not a start. */
+		{ "</Code><Coder>x</Coder>", ERR_NOT_FOUND, NULL },
+		{ "<Code ", ERR_INPUT, NULL },
+		{ "<Code attr=\"", ERR_INPUT, NULL },
+		{ "<Code>", ERR_INPUT, NULL },
+		{ "<Code>abc", ERR_INPUT, NULL },
+		{ "<Code>abc</", ERR_INPUT, NULL },
+		{ "<Code>abc</Code", ERR_INPUT, NULL },
+		{ "<Code>abc</Cod>", ERR_INPUT, NULL },
+		{ "<Code>abc</Code >", ERR_INPUT, NULL },
+		/* Cut inside the name, which could have gone on ("<Coder"): no such element. */
+		{ "<Code", ERR_NOT_FOUND, NULL },
+		{ "<Cod", ERR_NOT_FOUND, NULL },
+		{ "<", ERR_NOT_FOUND, NULL },
+	};
 	struct buf out = BUF_INIT;
-	size_t len;
-	char *s = unterminated(doc, &len);
-	int ret = xml_text(&out, s, len, name);
+	size_t i, len;
 
-	cr_expect_eq(ret, want_ret, "<%s> in %s: %d", name, doc, ret);
-	if (!ret)
-		cr_expect_str_eq(out.data, want, "<%s> in %s", name, doc);
-	free(s);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = unterminated(cases[i].doc, &len);
+		int ret;
+
+		buf_reset(&out);
+		ret = xml_text(&out, s, len, "Code");
+		cr_expect_eq(ret, cases[i].ret, "%s: %d", cases[i].doc, ret);
+		if (!ret)
+			cr_expect_str_eq(out.data, cases[i].want, "%s", cases[i].doc);
+		free(s);
+	}
 	buf_release(&out);
-}
-
-Test(xml, finds_the_first_element_by_its_whole_name)
-{
-	assert_text("<a><Codex>no</Codex><Code>yes</Code><Code>later</Code></a>", "Code", 0, "yes");
-	assert_text("<Code\tkind=\"x\">attr</Code>", "Code", 0, "attr");
-	assert_text("<Code\n>nl</Code>", "Code", 0, "nl");
-	assert_text("<Blobs><Blob><Name>n</Name></Blob></Blobs>", "Blob", 0, "<Name>n</Name>");
-	assert_text("<a>text</a>", "b", ERR_NOT_FOUND, NULL);
-	assert_text("", "a", ERR_NOT_FOUND, NULL);
-	/* The same name in an end tag, or inside a longer one, is not a start. */
-	assert_text("</Code><Coder>x</Coder>", "Code", ERR_NOT_FOUND, NULL);
 }
 
 Test(xml, empty_elements_have_no_text)
@@ -49,8 +72,11 @@ Test(xml, empty_elements_have_no_text)
 	cr_expect_eq(e.len, 0);
 	cr_expect_eq(e.end, strstr(doc, "<After>"), "the search goes on after it");
 	cr_expect_eq(e.tag_len, strlen("<NextMarker />"));
-	assert_text("<r><M></M></r>", "M", 0, "");
-	assert_text("<r><M/></r>", "M", 0, "");
+	doc = "<r><M></M><Code/></r>";
+	cr_assert_ok(xml_find(&e, doc, strlen(doc), "M"));
+	cr_expect_eq(e.len, 0);
+	cr_assert_ok(xml_find(&e, doc, strlen(doc), "Code"));
+	cr_expect_eq(e.len, 0);
 }
 
 Test(xml, end_points_past_the_element_for_the_next_search)
@@ -67,22 +93,6 @@ Test(xml, end_points_past_the_element_for_the_next_search)
 		p = e.end;
 	}
 	cr_expect_str_eq(seen, "123");
-}
-
-Test(xml, a_truncated_document_is_cut_short_not_absent)
-{
-	static const char *const cut[] = {
-		"<Code ", "<Code attr=\"", "<Code>", "<Code>abc", "<Code>abc</", "<Code>abc</Code",
-		"<Code>abc</Cod>", "<Code>abc</Code >",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
-		assert_text(cut[i], "Code", ERR_INPUT, NULL);
-	/* Cut inside the name, which could have gone on ("<Coder"): no such element. */
-	assert_text("<Code", "Code", ERR_NOT_FOUND, NULL);
-	assert_text("<Cod", "Code", ERR_NOT_FOUND, NULL);
-	assert_text("<", "Code", ERR_NOT_FOUND, NULL);
 }
 
 Test(xml, attributes_are_whole_names_with_either_quote)
