@@ -126,8 +126,7 @@ static int choose(struct session *s, const struct sign_in_inputs *in,
 		break;
 	case CREDENTIAL_MANAGED_IDENTITY:
 		/* App Service / Container Apps style when the host provides it. */
-		cfg->identity_endpoint = getenv("IDENTITY_ENDPOINT");
-		cfg->identity_header = getenv("IDENTITY_HEADER");
+		ci_managed_identity(s->ci, &cfg->identity_endpoint, &cfg->identity_header);
 		break;
 	}
 	if (kind != CREDENTIAL_MANAGED_IDENTITY && (!*in->client_id || !*in->tenant_id))
