@@ -34,8 +34,7 @@ struct blob_client {
 	char *account;
 	char *sas;       /* the SAS query without '?', byte for byte, or NULL */
 	struct buf key;  /* the decoded account key */
-	int (*token)(void *ctx, const char **out);
-	void *token_ctx;
+	struct token_source tokens; /* BEARER */
 };
 
 /* ---- small text helpers ---- */
@@ -557,12 +556,11 @@ int blob_client_new(struct blob_client **out, struct http_client *http,
 			goto done;
 		}
 	} else if (auth->kind == BLOB_AUTH_BEARER) {
-		if (!auth->token) {
+		if (!token_source_ready(&auth->tokens)) {
 			ret = error_set(ERR_INPUT, "bearer authorization needs a token source");
 			goto done;
 		}
-		c->token = auth->token;
-		c->token_ctx = auth->token_ctx;
+		c->tokens = auth->tokens;
 	} else {
 		ret = error_set(ERR_INPUT, "unknown blob authorization kind %d", (int)auth->kind);
 		goto done;
@@ -671,7 +669,7 @@ static int req_authorize(struct blob_req *r, struct blob_client *c, uint64_t con
 		req_header(r, "%s", auth.data);
 		break;
 	case BLOB_AUTH_BEARER:
-		if ((ret = c->token(c->token_ctx, &token)) < 0)
+		if ((ret = token_source_get(&c->tokens, AZURE_SCOPE_STORAGE, &token)) < 0)
 			goto done;
 		if (!token || !*token) {
 			ret = error_set(ERR_AUTH, "no storage access token");
@@ -709,7 +707,7 @@ static int req_reauthorize(struct blob_req *r, struct blob_client *c,
 		return 0;
 	*retried = 1;
 	credential_token_refused(r->headers[i] + strlen(bearer));
-	if ((ret = c->token(c->token_ctx, &token)) < 0)
+	if ((ret = token_source_get(&c->tokens, AZURE_SCOPE_STORAGE, &token)) < 0)
 		return ret;
 	if (!token || !*token)
 		return error_set(ERR_AUTH, "no storage access token");
