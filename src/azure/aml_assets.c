@@ -65,9 +65,7 @@ int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *w
 			return error_set(ERR_JSON, "%s: field '%s.%s' is %s, expected a string", what,
 					 path, v->string, json_type_name(v));
 	}
-	*out = cJSON_Duplicate(item, 1);
-	if (!*out)
-		abort(); /* out of memory, as buf decides */
+	*out = json_duplicate(item);
 	return 0;
 }
 
@@ -161,25 +159,16 @@ done:
 	return ret;
 }
 
-static void add_copy(cJSON *parent, const char *key, const cJSON *item)
-{
-	cJSON *copy = cJSON_Duplicate(item, 1);
-
-	if (!copy)
-		abort();
-	cJSON_AddItemToObject(parent, key, copy);
-}
-
 void aml_asset_build(cJSON *props, const struct aml_asset *a)
 {
 	if (a->description)
 		json_add_string(props, "description", a->description);
 	if (a->tags)
-		add_copy(props, "tags", a->tags);
+		json_add_copy(props, "tags", a->tags);
 	else
 		json_add_object(props, "tags");
 	if (a->properties)
-		add_copy(props, "properties", a->properties);
+		json_add_copy(props, "properties", a->properties);
 	else
 		json_add_object(props, "properties");
 	json_add_bool(props, "isAnonymous", a->is_anonymous);
@@ -211,9 +200,9 @@ cJSON *aml_container_body(const struct aml_container *c, enum aml_asset_kind kin
 	if (c->asset.description)
 		json_add_string(props, "description", c->asset.description);
 	if (c->asset.tags)
-		add_copy(props, "tags", c->asset.tags);
+		json_add_copy(props, "tags", c->asset.tags);
 	if (c->asset.properties)
-		add_copy(props, "properties", c->asset.properties);
+		json_add_copy(props, "properties", c->asset.properties);
 	if (c->asset.is_archived)
 		json_add_bool(props, "isArchived", 1);
 	/* dataType is required on a data container and create-only (contract 3.2). */

@@ -38,8 +38,7 @@ static int parse_flavors(cJSON **out, const cJSON *json, const char *what)
 	if (!cJSON_IsObject(item))
 		return error_set(ERR_JSON, "%s: field 'properties.flavors' is %s, expected an object",
 				 what, json_type_name(item));
-	if (!(*out = cJSON_Duplicate(item, 1)))
-		abort();
+	*out = json_duplicate(item);
 	return 0;
 }
 
@@ -70,12 +69,8 @@ cJSON *aml_model_version_body(const struct aml_model_version *v)
 	json_add_string(props, "modelUri", v->model_uri ? v->model_uri : "");
 	if (v->job_name)
 		json_add_string(props, "jobName", v->job_name);
-	if (v->flavors) {
-		cJSON *copy = cJSON_Duplicate(v->flavors, 1);
-		if (!copy)
-			abort();
-		cJSON_AddItemToObject(props, "flavors", copy);
-	}
+	if (v->flavors)
+		json_add_copy(props, "flavors", v->flavors);
 	if (v->stage)
 		json_add_string(props, "stage", v->stage);
 	aml_asset_build(props, &v->asset);

@@ -542,7 +542,7 @@ Test(aml_assets, tag_update_puts_back_every_other_field)
 Test(aml_assets, model_update_changes_only_what_it_is_asked)
 {
 	cJSON *body = cJSON_Parse(MODEL_V3);
-	cJSON *before = cJSON_Duplicate(body, 1);
+	cJSON *before = json_duplicate(body);
 	struct aml_model_update u = { .description = "new", .stage = "Production", .archive = 1 };
 	cJSON *bad = cJSON_Parse("{\"stage\":1}");
 	struct aml_model_update wrong = { .set_tags = bad };
