@@ -131,5 +131,5 @@ cJSON *aml_dup_object(const cJSON *root, const char *path)
 {
 	const cJSON *o = json_find(root, path);
 
-	return cJSON_IsObject(o) ? cJSON_Duplicate(o, 1) : NULL;
+	return cJSON_IsObject(o) ? json_duplicate(o) : NULL;
 }

@@ -17,12 +17,13 @@ static const struct {
 	[AML_MODEL] = { "models", "model" },
 };
 
-const char *aml_asset_segment(enum aml_asset_kind kind)
+/* The path segment ("data", "codes", ...) and the word used in messages. */
+static const char *aml_asset_segment(enum aml_asset_kind kind)
 {
 	return kinds[kind].segment;
 }
 
-const char *aml_asset_noun(enum aml_asset_kind kind)
+static const char *aml_asset_noun(enum aml_asset_kind kind)
 {
 	return kinds[kind].noun;
 }
@@ -48,7 +49,9 @@ int aml_json_string(char **out, const cJSON *root, const char *path, int require
 	return 0;
 }
 
-int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *what)
+/* A copy of the object of string values at `path` (tags, properties);
+ * NULL when absent or null; ERR_JSON naming the path otherwise. */
+static int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *what)
 {
 	const cJSON *item = json_find(root, path), *v;
 
@@ -65,9 +68,22 @@ int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *w
 			return error_set(ERR_JSON, "%s: field '%s.%s' is %s, expected a string", what,
 					 path, v->string, json_type_name(v));
 	}
-	*out = cJSON_Duplicate(item, 1);
-	if (!*out)
-		abort(); /* out of memory, as buf decides */
+	*out = json_duplicate(item);
+	return 0;
+}
+
+/* A copy of the object at `path` (flavors): any object, unlike a map. */
+static int aml_json_object(cJSON **out, const cJSON *root, const char *path, const char *what)
+{
+	const cJSON *item = json_find(root, path);
+
+	*out = NULL;
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (!cJSON_IsObject(item))
+		return error_set(ERR_JSON, "%s: field '%s' is %s, expected an object", what, path,
+				 json_type_name(item));
+	*out = json_duplicate(item);
 	return 0;
 }
 
@@ -85,7 +101,7 @@ int aml_json_bool(int *out, const cJSON *root, const char *path, int fallback, c
 
 /* ---- assets and containers ---- */
 
-void aml_asset_release(struct aml_asset *a)
+static void aml_asset_release(struct aml_asset *a)
 {
 	if (!a)
 		return;
@@ -124,7 +140,12 @@ static char *container_from_id(const char *id)
 	return start < v ? xstrndup(start, (size_t)(v - start)) : NULL;
 }
 
-int aml_asset_parse(struct aml_asset *out, const cJSON *json, int is_version, const char *what)
+/* Parses the envelope and ResourceBase/AssetBase fields of `json`, a version
+ * (or container, `is_version` 0) resource; `what` names it in messages
+ * ("model version"). The container name comes from the id
+ * ".../<kind>/{name}/versions/{v}", else from `name` for a container. */
+static int aml_asset_parse(struct aml_asset *out, const cJSON *json, int is_version,
+			   const char *what)
 {
 	char *name = NULL;
 	int ret;
@@ -161,25 +182,16 @@ done:
 	return ret;
 }
 
-static void add_copy(cJSON *parent, const char *key, const cJSON *item)
-{
-	cJSON *copy = cJSON_Duplicate(item, 1);
-
-	if (!copy)
-		abort();
-	cJSON_AddItemToObject(parent, key, copy);
-}
-
 void aml_asset_build(cJSON *props, const struct aml_asset *a)
 {
 	if (a->description)
 		json_add_string(props, "description", a->description);
 	if (a->tags)
-		add_copy(props, "tags", a->tags);
+		json_add_copy(props, "tags", a->tags);
 	else
 		json_add_object(props, "tags");
 	if (a->properties)
-		add_copy(props, "properties", a->properties);
+		json_add_copy(props, "properties", a->properties);
 	else
 		json_add_object(props, "properties");
 	json_add_bool(props, "isAnonymous", a->is_anonymous);
@@ -211,9 +223,9 @@ cJSON *aml_container_body(const struct aml_container *c, enum aml_asset_kind kin
 	if (c->asset.description)
 		json_add_string(props, "description", c->asset.description);
 	if (c->asset.tags)
-		add_copy(props, "tags", c->asset.tags);
+		json_add_copy(props, "tags", c->asset.tags);
 	if (c->asset.properties)
-		add_copy(props, "properties", c->asset.properties);
+		json_add_copy(props, "properties", c->asset.properties);
 	if (c->asset.is_archived)
 		json_add_bool(props, "isArchived", 1);
 	/* dataType is required on a data container and create-only (contract 3.2). */
@@ -351,8 +363,10 @@ done:
 	return ret;
 }
 
-int aml_version_get_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
-			 const char *name, const char *version)
+/* GET or PUT (with `body`) W/<kind>/{name}/versions/{version}. */
+static int version_call(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+			const char *method, const char *name, const char *version,
+			const cJSON *body)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
@@ -362,38 +376,33 @@ int aml_version_get_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
 	if ((ret = check_names(kind, name, version)))
 		goto done;
 	aml_path(&path, aml, "/%s/%s/versions/%s", aml_asset_segment(kind), name, version);
-	if ((ret = arm_call(aml->arm, "GET", path.data, AML_API_VERSION, NULL, &r)))
-		goto done;
-	ret = take_json(out, &r, "GET", path.data);
+	ret = arm_call(aml->arm, method, path.data, AML_API_VERSION, body, &r);
+	if (body)
+		ret = immutable_to_conflict(ret, &r); /* only a write meets that rule */
+	if (!ret)
+		ret = take_json(out, &r, method, path.data);
 done:
 	arm_response_release(&r);
 	buf_release(&path);
 	return ret;
+}
+
+int aml_version_get_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+			 const char *name, const char *version)
+{
+	return version_call(out, aml, kind, "GET", name, version, NULL);
 }
 
 int aml_version_put_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
 			 const char *name, const char *version, const cJSON *body)
 {
-	struct arm_response r = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT;
-	int ret;
-
-	*out = NULL;
-	if ((ret = check_names(kind, name, version)))
-		goto done;
-	aml_path(&path, aml, "/%s/%s/versions/%s", aml_asset_segment(kind), name, version);
-	ret = immutable_to_conflict(arm_call(aml->arm, "PUT", path.data, AML_API_VERSION, body, &r),
-				    &r);
-	if (!ret)
-		ret = take_json(out, &r, "PUT", path.data);
-done:
-	arm_response_release(&r);
-	buf_release(&path);
-	return ret;
+	return version_call(out, aml, kind, "PUT", name, version, body);
 }
 
-int aml_version_list_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
-			  const char *name, const struct aml_list_options *o)
+/* GET W/<kind>/{name}/versions with `o`, every page; `*out` is an array
+ * of version resources (caller frees). */
+static int aml_version_list_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
+				 const char *name, const struct aml_list_options *o)
 {
 	struct buf path = BUF_INIT;
 	int ret;
@@ -427,5 +436,176 @@ int aml_latest_version(char **out, struct aml *aml, enum aml_asset_kind kind, co
 	c.latest_version = NULL;
 done:
 	aml_container_release(&c);
+	return ret;
+}
+
+/* ---- one version type per kind ---- */
+
+static char **string_at(void *v, const struct aml_field *f)
+{
+	return (char **)((char *)v + f->offset);
+}
+
+static cJSON **object_at(void *v, const struct aml_field *f)
+{
+	return (cJSON **)((char *)v + f->offset);
+}
+
+static const char *string_of(const void *v, const struct aml_field *f)
+{
+	return *(char *const *)((const char *)v + f->offset);
+}
+
+void aml_version_release(void *v, const struct aml_version_type *t)
+{
+	const struct aml_field *f;
+
+	if (!v)
+		return;
+	aml_asset_release(v);
+	for (f = t->fields; f->path; f++) {
+		if (f->flags & AML_FIELD_OBJECT)
+			cJSON_Delete(*object_at(v, f));
+		else
+			free(*string_at(v, f));
+	}
+	memset(v, 0, t->size);
+}
+
+void aml_versions_free(void *v, size_t nr, const struct aml_version_type *t)
+{
+	size_t i;
+
+	for (i = 0; v && i < nr; i++)
+		aml_version_release((char *)v + i * t->size, t);
+	free(v);
+}
+
+int aml_version_parse(void *out, const struct aml_version_type *t, const cJSON *json)
+{
+	const struct aml_field *f;
+	int ret;
+
+	memset(out, 0, t->size);
+	ret = aml_asset_parse(out, json, 1, t->what);
+	for (f = t->fields; !ret && f->path; f++) {
+		if (f->flags & AML_FIELD_OBJECT)
+			ret = aml_json_object(object_at(out, f), json, f->path, t->what);
+		else
+			ret = aml_json_string(string_at(out, f), json, f->path,
+					      !!(f->flags & AML_FIELD_REPLY), t->what);
+	}
+	if (ret)
+		aml_version_release(out, t);
+	return ret;
+}
+
+cJSON *aml_version_body(const void *v, const struct aml_version_type *t)
+{
+	cJSON *body = json_new_object();
+	cJSON *props = json_add_object(body, "properties");
+
+	t->add_properties(props, v);
+	aml_asset_build(props, v);
+	return body;
+}
+
+int aml_version_get(void *out, struct aml *aml, const struct aml_version_type *t,
+		    const char *name, const char *version)
+{
+	cJSON *json = NULL;
+	int ret;
+
+	memset(out, 0, t->size);
+	if (!(ret = aml_version_get_json(&json, aml, t->kind, name, version)))
+		ret = aml_version_parse(out, t, json);
+	cJSON_Delete(json);
+	return ret;
+}
+
+/* The service requires these (contract 3.2, 3.3, 3.6): say so before a
+ * call, naming them all: "data asset 'd': dataType and dataUri are required". */
+static int check_put_fields(const struct aml_version_type *t, const void *v, const char *name)
+{
+	struct buf needed = BUF_INIT;
+	const struct aml_field *f;
+	int nr = 0, missing = 0, ret = 0;
+
+	for (f = t->fields; f->path; f++) {
+		const char *s;
+
+		if (!(f->flags & AML_FIELD_PUT))
+			continue;
+		s = string_of(v, f);
+		missing |= !s || !*s;
+		buf_addf(&needed, "%s%s", nr++ ? " and " : "", strrchr(f->path, '.') + 1);
+	}
+	if (missing)
+		ret = error_set(ERR_INPUT, "%s '%.80s': %s %s required", aml_asset_noun(t->kind),
+				name, needed.data, nr > 1 ? "are" : "is");
+	buf_release(&needed);
+	return ret;
+}
+
+int aml_version_put(void *out, struct aml *aml, const struct aml_version_type *t,
+		    const void *v)
+{
+	const struct aml_asset *a = v;
+	const char *name = a->name ? a->name : "";
+	cJSON *body = NULL, *json = NULL;
+	int ret;
+
+	memset(out, 0, t->size);
+	if ((ret = check_put_fields(t, v, name)) || (t->check && (ret = t->check(v))))
+		goto done;
+	body = aml_version_body(v, t);
+	if (!(ret = aml_version_put_json(&json, aml, t->kind, name,
+					 a->version ? a->version : "", body)))
+		ret = aml_version_parse(out, t, json);
+done:
+	cJSON_Delete(body);
+	cJSON_Delete(json);
+	return ret;
+}
+
+int aml_version_list(void **out, size_t *nr_out, struct aml *aml,
+		     const struct aml_version_type *t, const char *name,
+		     const struct aml_list_options *o)
+{
+	const cJSON *item;
+	cJSON *items = NULL;
+	char *v = NULL;
+	size_t n = 0;
+	int ret;
+
+	*out = NULL;
+	*nr_out = 0;
+	if ((ret = aml_version_list_json(&items, aml, t->kind, name, o)))
+		goto done;
+	v = xcalloc((size_t)cJSON_GetArraySize(items) + 1, t->size);
+	cJSON_ArrayForEach(item, items) {
+		if ((ret = aml_version_parse(v + n * t->size, t, item)))
+			goto done;
+		n++;
+	}
+	*out = v;
+	*nr_out = n;
+	v = NULL;
+done:
+	aml_versions_free(v, n, t);
+	cJSON_Delete(items);
+	return ret;
+}
+
+int aml_version_latest(void *out, struct aml *aml, const struct aml_version_type *t,
+		       const char *name)
+{
+	char *version = NULL;
+	int ret;
+
+	memset(out, 0, t->size);
+	if (!(ret = aml_latest_version(&version, aml, t->kind, name)))
+		ret = aml_version_get(out, aml, t, name, version);
+	free(version);
 	return ret;
 }

@@ -13,8 +13,9 @@
  * containers (PUT/GET W/<kind>/{name}), the ResourceBase + AssetBase fields
  * of every version, version lists with $skip/nextLink paging, and the
  * immutability error. The kinds themselves: aml_data.h, aml_code.h,
- * aml_environment.h, aml_model.h; the workspace and datastores:
- * aml_workspace.h.
+ * aml_environment.h, aml_model.h, each a table of the fields it adds
+ * (struct aml_version_type) over the one implementation here; the
+ * workspace and datastores: aml_workspace.h.
  *
  * Every call checks its names with aml_check_name/aml_check_version first
  * (ERR_INPUT naming the input, no HTTP call). Errors are arm_call's
@@ -40,10 +41,6 @@ enum aml_asset_kind {
 	AML_MODEL,         /* W/models */
 };
 
-/* The path segment ("data", "codes", ...) and the word used in messages. */
-const char *aml_asset_segment(enum aml_asset_kind kind);
-const char *aml_asset_noun(enum aml_asset_kind kind);
-
 /* ResourceBase + AssetBase, and the envelope of a version resource. */
 struct aml_asset {
 	char *id;              /* ARM id; read-only */
@@ -57,7 +54,6 @@ struct aml_asset {
 	char *provisioning_state;  /* read-only */
 	char *created_at;          /* systemData.createdAt; read-only */
 };
-void aml_asset_release(struct aml_asset *a);
 
 /* A container: PUT/GET W/<kind>/{name}. */
 struct aml_container {
@@ -88,11 +84,6 @@ struct aml_list_options {
 
 /* ---- pure pieces, exported for tests and the per-kind clients ---- */
 
-/* Parses the envelope and ResourceBase/AssetBase fields of `json`, a version
- * (or container, `is_version` 0) resource; `what` names it in messages
- * ("model version m:3"). The container name comes from the id
- * ".../<kind>/{name}/versions/{v}", else from `name` for a container. */
-int aml_asset_parse(struct aml_asset *out, const cJSON *json, int is_version, const char *what);
 /* Adds description, tags, properties, isAnonymous, isArchived of `a` to
  * the `properties` object of a request body (absent ones left out). */
 void aml_asset_build(cJSON *props, const struct aml_asset *a);
@@ -116,9 +107,6 @@ int aml_list_query(struct buf *out, enum aml_asset_kind kind, const struct aml_l
  * another type. */
 int aml_json_string(char **out, const cJSON *root, const char *path, int required,
 		    const char *what);
-/* A copy of the object of string values at `path` (tags, properties);
- * NULL when absent or null; ERR_JSON naming the path otherwise. */
-int aml_json_map(cJSON **out, const cJSON *root, const char *path, const char *what);
 /* A boolean at `path`; `fallback` when absent or null. */
 int aml_json_bool(int *out, const cJSON *root, const char *path, int fallback, const char *what);
 
@@ -131,12 +119,105 @@ int aml_version_get_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
  * answer (caller frees). The immutability rejection becomes ERR_CONFLICT. */
 int aml_version_put_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
 			 const char *name, const char *version, const cJSON *body);
-/* GET W/<kind>/{name}/versions with `o`, every page; `*out` is an array
- * of version resources (caller frees). */
-int aml_version_list_json(cJSON **out, struct aml *aml, enum aml_asset_kind kind,
-			  const char *name, const struct aml_list_options *o);
 /* The container's latestVersion; ERR_NOT_FOUND when the container is
  * missing or has no version yet. `*out` is the caller's. */
 int aml_latest_version(char **out, struct aml *aml, enum aml_asset_kind kind, const char *name);
+
+/* ---- one version type per kind ---- */
+
+/* A field a kind adds to the ResourceBase/AssetBase ones. */
+struct aml_field {
+	const char *path;   /* in the resource: "properties.dataUri"; NULL ends a table */
+	size_t offset;      /* of its char * (cJSON * with AML_FIELD_OBJECT) in the version */
+	unsigned flags;
+};
+#define AML_FIELD_REPLY  1u  /* a reply without it is ERR_JSON */
+#define AML_FIELD_PUT    2u  /* a string a PUT needs: without it (or "") ERR_INPUT, no call */
+#define AML_FIELD_OBJECT 4u  /* a JSON object, copied, instead of a string */
+
+/*
+ * A kind's version struct begins with its struct aml_asset and owns the
+ * fields of `fields` besides; the calls below take it as `void *`.
+ */
+struct aml_version_type {
+	enum aml_asset_kind kind;
+	const char *what;                  /* "data asset version", in messages */
+	size_t size;                       /* sizeof the version struct */
+	const struct aml_field *fields;
+	/* Adds the kind's own fields of `v` to the `properties` of its PUT body. */
+	void (*add_properties)(cJSON *props, const void *v);
+	/* A rule on a version to PUT beyond the fields it needs, or NULL:
+	 * 0 or ERR_INPUT naming the version. */
+	int (*check)(const void *v);
+};
+
+/* Frees the contents of `v` (may be NULL) and zeroes it. */
+void aml_version_release(void *v, const struct aml_version_type *t);
+/* Releases `nr` versions of an array and frees it. */
+void aml_versions_free(void *v, size_t nr, const struct aml_version_type *t);
+/* A version resource -> `out`. */
+int aml_version_parse(void *out, const struct aml_version_type *t, const cJSON *json);
+/* The PUT body of `v`: {"properties":{<the kind's fields>, <aml_asset_build's>}};
+ * the caller frees it. */
+cJSON *aml_version_body(const void *v, const struct aml_version_type *t);
+/* GET W/<kind>/{name}/versions/{version}, parsed. */
+int aml_version_get(void *out, struct aml *aml, const struct aml_version_type *t,
+		    const char *name, const char *version);
+/* PUT W/<kind>/{v's name}/versions/{v's version} with the body of `v`,
+ * after the checks of `t`; `out` receives Azure's view. */
+int aml_version_put(void *out, struct aml *aml, const struct aml_version_type *t,
+		    const void *v);
+/* GET W/<kind>/{name}/versions with `o`, every page: `*out` is an array of
+ * `*nr_out` versions, freed with aml_versions_free. */
+int aml_version_list(void **out, size_t *nr_out, struct aml *aml,
+		     const struct aml_version_type *t, const char *name,
+		     const struct aml_list_options *o);
+/* The version the container's latestVersion names; ERR_NOT_FOUND when the
+ * container is missing or has no version yet. */
+int aml_version_latest(void *out, struct aml *aml, const struct aml_version_type *t,
+		       const char *name);
+
+/*
+ * Defines a kind's version type, `<fn>_type`, from the designated
+ * initializers that follow T (its .size is sizeof(T)), and over it the
+ * typed functions the kind's header declares for T: <fn>_release,
+ * <fn>s_free, <fn>_parse, <fn>_body, <fn>_get, <fn>_put and <fn>_list.
+ * They only convert types, so they are written once, here.
+ */
+#define AML_VERSION_FUNCTIONS(fn, T, ...)                                               \
+	static const struct aml_version_type fn##_type = { .size = sizeof(T), __VA_ARGS__ }; \
+	void fn##_release(T *v)                                                         \
+	{                                                                               \
+		aml_version_release(v, &fn##_type);                                     \
+	}                                                                               \
+	void fn##s_free(T *v, size_t nr)                                                \
+	{                                                                               \
+		aml_versions_free(v, nr, &fn##_type);                                   \
+	}                                                                               \
+	int fn##_parse(T *out, const cJSON *json)                                       \
+	{                                                                               \
+		return aml_version_parse(out, &fn##_type, json);                        \
+	}                                                                               \
+	cJSON *fn##_body(const T *v)                                                    \
+	{                                                                               \
+		return aml_version_body(v, &fn##_type);                                 \
+	}                                                                               \
+	int fn##_get(T *out, struct aml *aml, const char *name, const char *version)    \
+	{                                                                               \
+		return aml_version_get(out, aml, &fn##_type, name, version);            \
+	}                                                                               \
+	int fn##_put(T *out, struct aml *aml, const T *v)                               \
+	{                                                                               \
+		return aml_version_put(out, aml, &fn##_type, v);                        \
+	}                                                                               \
+	int fn##_list(T **out, size_t *nr_out, struct aml *aml, const char *name,       \
+		      const struct aml_list_options *o)                                 \
+	{                                                                               \
+		void *list = NULL;                                                      \
+		int ret = aml_version_list(&list, nr_out, aml, &fn##_type, name, o);    \
+	                                                                                \
+		*out = list;                                                            \
+		return ret;                                                             \
+	}
 
 #endif

@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,105 +13,21 @@
 #define HASH_PROPERTY "hash_sha256"
 #define HASH_VERSION_PROPERTY "hash_version"
 
-void aml_code_version_release(struct aml_code_version *v)
+static void add_properties(cJSON *props, const void *p)
 {
-	if (!v)
-		return;
-	aml_asset_release(&v->asset);
-	free(v->code_uri);
-	memset(v, 0, sizeof(*v));
-}
-
-void aml_code_versions_free(struct aml_code_version *v, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; v && i < nr; i++)
-		aml_code_version_release(&v[i]);
-	free(v);
-}
-
-int aml_code_version_parse(struct aml_code_version *out, const cJSON *json)
-{
-	static const char what[] = "code version";
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if ((ret = aml_asset_parse(&out->asset, json, 1, what)) ||
-	    (ret = aml_json_string(&out->code_uri, json, "properties.codeUri", 0, what)))
-		aml_code_version_release(out);
-	return ret;
-}
-
-cJSON *aml_code_version_body(const struct aml_code_version *v)
-{
-	cJSON *body = json_new_object();
-	cJSON *props = json_add_object(body, "properties");
+	const struct aml_code_version *v = p;
 
 	json_add_string(props, "codeUri", v->code_uri ? v->code_uri : "");
-	aml_asset_build(props, &v->asset);
-	return body;
 }
 
-int aml_code_version_get(struct aml_code_version *out, struct aml *aml, const char *name,
-			 const char *version)
-{
-	cJSON *json = NULL;
-	int ret;
+static const struct aml_field fields[] = {
+	{ "properties.codeUri", offsetof(struct aml_code_version, code_uri), AML_FIELD_PUT },
+	{ 0 },
+};
 
-	memset(out, 0, sizeof(*out));
-	if (!(ret = aml_version_get_json(&json, aml, AML_CODE, name, version)))
-		ret = aml_code_version_parse(out, json);
-	cJSON_Delete(json);
-	return ret;
-}
-
-int aml_code_version_put(struct aml_code_version *out, struct aml *aml,
-			 const struct aml_code_version *v)
-{
-	cJSON *body = NULL, *json = NULL;
-	const char *name = v->asset.name ? v->asset.name : "";
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (!v->code_uri || !*v->code_uri) {
-		ret = error_set(ERR_INPUT, "code asset '%.80s': codeUri is required", name);
-		goto done;
-	}
-	body = aml_code_version_body(v);
-	if (!(ret = aml_version_put_json(&json, aml, AML_CODE, name,
-					 v->asset.version ? v->asset.version : "", body)))
-		ret = aml_code_version_parse(out, json);
-done:
-	cJSON_Delete(body);
-	cJSON_Delete(json);
-	return ret;
-}
-
-int aml_code_version_list(struct aml_code_version **out, size_t *nr_out, struct aml *aml,
-			  const char *name, const struct aml_list_options *o)
-{
-	struct aml_code_version *v = NULL;
-	cJSON *items = NULL;
-	size_t n = 0;
-	int ret;
-
-	*out = NULL;
-	*nr_out = 0;
-	if ((ret = aml_version_list_json(&items, aml, AML_CODE, name, o)))
-		goto done;
-	v = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*v));
-	for (n = 0; n < (size_t)cJSON_GetArraySize(items); n++)
-		if ((ret = aml_code_version_parse(&v[n], cJSON_GetArrayItem(items, (int)n))))
-			goto done;
-	*out = v;
-	*nr_out = n;
-	v = NULL;
-done:
-	aml_code_versions_free(v, n);
-	cJSON_Delete(items);
-	return ret;
-}
+AML_VERSION_FUNCTIONS(aml_code_version, struct aml_code_version,
+		      .kind = AML_CODE, .what = "code version", .fields = fields,
+		      .add_properties = add_properties)
 
 /* ---- pending upload ---- */
 

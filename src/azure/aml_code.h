@@ -25,7 +25,7 @@
 #define AML_CODE_HASH_VERSION "202208"
 
 struct aml_code_version {
-	struct aml_asset asset;
+	struct aml_asset asset;   /* first: the shared calls of aml_assets.h read it */
 	char *code_uri;     /* "https://<acct>.blob.core.windows.net/<container>/<prefix>" (create-only) */
 };
 void aml_code_version_release(struct aml_code_version *v);

@@ -16,7 +16,7 @@
  */
 
 struct aml_data_version {
-	struct aml_asset asset;   /* name, version, description, tags, properties, ... */
+	struct aml_asset asset;   /* first: the shared calls of aml_assets.h read it */
 	char *data_type;          /* uri_file | uri_folder | mltable (create-only) */
 	char *data_uri;           /* azureml://datastores/<ds>/paths/<p>, https://..., (create-only) */
 };

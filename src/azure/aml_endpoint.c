@@ -187,11 +187,11 @@ int aml_endpoint_traffic_body(cJSON **out, const cJSON *current, const struct am
 	root = json_new_object();
 	for (k = keep; *k; k++)
 		if (json_find(current, *k) && !cJSON_IsNull(json_find(current, *k)))
-			cJSON_AddItemToObject(root, *k, cJSON_Duplicate(json_find(current, *k), 1));
+			json_add_copy(root, *k, json_find(current, *k));
 	/* Only the identity's type: principalId and tenantId are read-only. */
 	if (identity)
 		json_add_string(json_add_object(root, "identity"), "type", identity);
-	copy = cJSON_Duplicate(props, 1);
+	copy = json_duplicate(props);
 	for (k = read_only; *k; k++)
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, *k);
 	cJSON_AddItemToObject(root, "properties", copy);

@@ -1,60 +1,13 @@
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "azure/aml_environment.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/banned.h"
 
-void aml_environment_version_release(struct aml_environment_version *v)
+static void add_properties(cJSON *props, const void *p)
 {
-	if (!v)
-		return;
-	aml_asset_release(&v->asset);
-	free(v->image);
-	free(v->conda_file);
-	free(v->build_context_uri);
-	free(v->build_dockerfile_path);
-	free(v->os_type);
-	free(v->stage);
-	free(v->environment_type);
-	memset(v, 0, sizeof(*v));
-}
-
-void aml_environment_versions_free(struct aml_environment_version *v, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; v && i < nr; i++)
-		aml_environment_version_release(&v[i]);
-	free(v);
-}
-
-int aml_environment_version_parse(struct aml_environment_version *out, const cJSON *json)
-{
-	static const char what[] = "environment version";
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if ((ret = aml_asset_parse(&out->asset, json, 1, what)) ||
-	    (ret = aml_json_string(&out->image, json, "properties.image", 0, what)) ||
-	    (ret = aml_json_string(&out->conda_file, json, "properties.condaFile", 0, what)) ||
-	    (ret = aml_json_string(&out->build_context_uri, json, "properties.build.contextUri", 0,
-				   what)) ||
-	    (ret = aml_json_string(&out->build_dockerfile_path, json,
-				   "properties.build.dockerfilePath", 0, what)) ||
-	    (ret = aml_json_string(&out->os_type, json, "properties.osType", 0, what)) ||
-	    (ret = aml_json_string(&out->stage, json, "properties.stage", 0, what)) ||
-	    (ret = aml_json_string(&out->environment_type, json, "properties.environmentType", 0,
-				   what)))
-		aml_environment_version_release(out);
-	return ret;
-}
-
-cJSON *aml_environment_version_body(const struct aml_environment_version *v)
-{
-	cJSON *body = json_new_object();
-	cJSON *props = json_add_object(body, "properties");
+	const struct aml_environment_version *v = p;
 
 	if (v->image)
 		json_add_string(props, "image", v->image);
@@ -71,83 +24,41 @@ cJSON *aml_environment_version_body(const struct aml_environment_version *v)
 		json_add_string(props, "osType", v->os_type);
 	if (v->stage)
 		json_add_string(props, "stage", v->stage);
-	aml_asset_build(props, &v->asset);
-	return body;
 }
 
-int aml_environment_version_get(struct aml_environment_version *out, struct aml *aml,
-				const char *name, const char *version)
+/* "Give image (optionally with condaFile) or build, not both" (contract 3.4). */
+static int check_source(const void *p)
 {
-	cJSON *json = NULL;
-	int ret;
+	const struct aml_environment_version *v = p;
+	int has_image = v->image && *v->image;
+	int has_build = v->build_context_uri && *v->build_context_uri;
 
-	memset(out, 0, sizeof(*out));
-	if (!(ret = aml_version_get_json(&json, aml, AML_ENVIRONMENT, name, version)))
-		ret = aml_environment_version_parse(out, json);
-	cJSON_Delete(json);
-	return ret;
+	if (has_image != has_build)
+		return 0;
+	return error_set(ERR_INPUT, "environment '%.80s': give either an image or a build "
+			 "context, not %s", v->asset.name ? v->asset.name : "",
+			 has_image ? "both" : "neither");
 }
 
-int aml_environment_version_put(struct aml_environment_version *out, struct aml *aml,
-				const struct aml_environment_version *v)
-{
-	cJSON *body = NULL, *json = NULL;
-	const char *name = v->asset.name ? v->asset.name : "";
-	int has_image = v->image && *v->image, has_build = v->build_context_uri && *v->build_context_uri;
-	int ret;
+#define FIELD(path, member) { path, offsetof(struct aml_environment_version, member), 0 }
+static const struct aml_field fields[] = {
+	FIELD("properties.image", image),
+	FIELD("properties.condaFile", conda_file),
+	FIELD("properties.build.contextUri", build_context_uri),
+	FIELD("properties.build.dockerfilePath", build_dockerfile_path),
+	FIELD("properties.osType", os_type),
+	FIELD("properties.stage", stage),
+	FIELD("properties.environmentType", environment_type),
+	{ 0 },
+};
+#undef FIELD
 
-	memset(out, 0, sizeof(*out));
-	/* "Give image (optionally with condaFile) or build, not both" (contract 3.4). */
-	if (has_image == has_build) {
-		ret = error_set(ERR_INPUT, "environment '%.80s': give either an image or a build "
-				"context, not %s", name, has_image ? "both" : "neither");
-		goto done;
-	}
-	body = aml_environment_version_body(v);
-	if (!(ret = aml_version_put_json(&json, aml, AML_ENVIRONMENT, name,
-					 v->asset.version ? v->asset.version : "", body)))
-		ret = aml_environment_version_parse(out, json);
-done:
-	cJSON_Delete(body);
-	cJSON_Delete(json);
-	return ret;
-}
-
-int aml_environment_version_list(struct aml_environment_version **out, size_t *nr_out,
-				 struct aml *aml, const char *name,
-				 const struct aml_list_options *o)
-{
-	struct aml_environment_version *v = NULL;
-	cJSON *items = NULL;
-	size_t n = 0;
-	int ret;
-
-	*out = NULL;
-	*nr_out = 0;
-	if ((ret = aml_version_list_json(&items, aml, AML_ENVIRONMENT, name, o)))
-		goto done;
-	v = xcalloc((size_t)cJSON_GetArraySize(items) + 1, sizeof(*v));
-	for (n = 0; n < (size_t)cJSON_GetArraySize(items); n++)
-		if ((ret = aml_environment_version_parse(&v[n], cJSON_GetArrayItem(items, (int)n))))
-			goto done;
-	*out = v;
-	*nr_out = n;
-	v = NULL;
-done:
-	aml_environment_versions_free(v, n);
-	cJSON_Delete(items);
-	return ret;
-}
+AML_VERSION_FUNCTIONS(aml_environment_version, struct aml_environment_version,
+		      .kind = AML_ENVIRONMENT, .what = "environment version", .fields = fields,
+		      .add_properties = add_properties, .check = check_source)
 
 int aml_environment_version_latest(struct aml_environment_version *out, struct aml *aml,
 				   const char *name)
 {
-	char *version = NULL;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (!(ret = aml_latest_version(&version, aml, AML_ENVIRONMENT, name)))
-		ret = aml_environment_version_get(out, aml, name, version);
-	free(version);
-	return ret;
+	return aml_version_latest(out, aml, &aml_environment_version_type, name);
 }

@@ -17,7 +17,7 @@
  */
 
 struct aml_environment_version {
-	struct aml_asset asset;
+	struct aml_asset asset;     /* first: the shared calls of aml_assets.h read it */
 	char *image;                /* "mcr.microsoft.com/azureml/...:latest"; NULL with `build` */
 	char *conda_file;           /* the conda YAML text itself, not a path */
 	char *build_context_uri;    /* build.contextUri; NULL without a build */

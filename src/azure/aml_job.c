@@ -435,7 +435,7 @@ done:
 }
 
 int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_name,
-		     arm_token_fn storage_token, void *token_ctx)
+		     struct token_source tokens)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT, url = BUF_INIT;
@@ -460,14 +460,13 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 	out->account = xstrdup(account);
 	if ((ret = artifact_key(&out->key, aml)))
 		goto done;
-	if (!out->key.len && !storage_token) {
+	if (!out->key.len && !token_source_ready(&tokens)) {
 		ret = error_set(ERR_AUTH, "job %s log: datastore %s has no account key and no "
 				"storage token was given", job_name, ARTIFACT_DATASTORE);
 		goto done;
 	}
 	out->url = buf_detach(&url, NULL);
-	out->token = storage_token;
-	out->token_ctx = token_ctx;
+	out->tokens = tokens;
 done:
 	out->http = aml->arm->http;
 	if (ret)
@@ -516,7 +515,7 @@ static int log_auth(struct buf *auth, const struct aml_job_log *log, const char 
 		buf_release(&sts);
 		return 0;
 	}
-	if ((ret = log->token(log->token_ctx, "https://storage.azure.com/.default", &token)))
+	if ((ret = token_source_get(&log->tokens, AZURE_SCOPE_STORAGE, &token)))
 		return error_prefix("GET %s", log->url);
 	buf_addf(auth, "Authorization: Bearer %s", token);
 	return 0;

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "azure/aml.h"
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 
@@ -198,22 +199,21 @@ int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag);
  * the account and container, POST .../listSecrets for the account key,
  * masked at once) so that a follower's reads cost one ranged GET each.
  * A datastore without a key (identity-based workspaces) is read with a
- * bearer token from `storage_token` (scope https://storage.azure.com/.default)
- * instead; with neither, ERR_AUTH.
+ * bearer token `tokens` gives for AZURE_SCOPE_STORAGE instead; with
+ * neither, ERR_AUTH.
  */
 struct aml_job_log {
 	struct http_client *http;     /* borrowed */
 	char *url;                    /* the blob's URL */
 	char *account;
 	struct buf key;               /* the decoded account key; wiped */
-	arm_token_fn token;           /* bearer fallback, may be NULL */
-	void *token_ctx;
+	struct token_source tokens;   /* bearer fallback, may be empty */
 };
-#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, NULL, NULL }
+#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, { NULL, NULL } }
 
-/* `storage_token` may be NULL. Release with aml_job_log_release. */
+/* `tokens` may be empty (TOKEN_SOURCE_NONE). Release with aml_job_log_release. */
 int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_name,
-		     arm_token_fn storage_token, void *token_ctx);
+		     struct token_source tokens);
 void aml_job_log_release(struct aml_job_log *log);
 
 /*

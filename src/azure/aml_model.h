@@ -16,7 +16,7 @@
  */
 
 struct aml_model_version {
-	struct aml_asset asset;
+	struct aml_asset asset;   /* first: the shared calls of aml_assets.h read it */
 	char *model_type;   /* custom_model | mlflow_model | triton_model (the SDKs' spelling) */
 	char *model_uri;    /* "azureml://jobs/<job>/outputs/artifacts/paths/model/" */
 	char *job_name;     /* the training job; NULL when not given */

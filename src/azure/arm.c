@@ -14,16 +14,15 @@
 
 #define MAX_PAGES 1000
 
-void arm_init(struct arm *arm, struct http_client *http, arm_token_fn token,
-	      void *token_ctx, const char *endpoint, const char *subscription_id)
+void arm_init(struct arm *arm, struct http_client *http, struct token_source tokens,
+	      const char *endpoint, const char *subscription_id)
 {
 	struct buf b = BUF_INIT;
 
 	memset(arm, 0, sizeof(*arm));
 	arm->http = http;
-	arm->token = token;
-	arm->token_ctx = token_ctx;
-	buf_addstr(&b, endpoint && *endpoint ? endpoint : "https://management.azure.com");
+	arm->tokens = tokens;
+	buf_addstr(&b, endpoint && *endpoint ? endpoint : AZURE_ARM_ENDPOINT);
 	while (b.len && b.data[b.len - 1] == '/')
 		buf_setlen(&b, b.len - 1);
 	arm->endpoint = buf_detach(&b, NULL);
@@ -181,7 +180,7 @@ int arm_call_headers(struct arm *arm, const char *method, const char *path,
 	req.url = url.data;
 	req.headers = headers;
 	for (attempt = 0;; attempt++) {
-		if ((ret = arm->token(arm->token_ctx, arm->scope, &token))) {
+		if ((ret = token_source_get(&arm->tokens, arm->scope, &token))) {
 			error_prefix("%s %s", method, path);
 			goto done;
 		}

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 
@@ -16,14 +17,9 @@
  * provisioningState) and nextLink paging. Contract: azure-contract.md 2-3.
  */
 
-/* Supplies a bearer token for `scope`; the string stays valid until the
- * next call. (The credential module provides one; tests pass their own.) */
-typedef int (*arm_token_fn)(void *ctx, const char *scope, const char **token_out);
-
 struct arm {
 	struct http_client *http;    /* borrowed */
-	arm_token_fn token;
-	void *token_ctx;
+	struct token_source tokens;  /* asked for `scope` before every request */
 	char *endpoint;              /* "https://management.azure.com", no trailing '/' */
 	char *scope;                 /* endpoint + "/.default" */
 	char *subscription_id;
@@ -34,9 +30,10 @@ struct arm {
 	const volatile sig_atomic_t *stop;
 };
 
-/* `endpoint` may be NULL for public Azure; a trailing '/' is dropped. */
-void arm_init(struct arm *arm, struct http_client *http, arm_token_fn token,
-	      void *token_ctx, const char *endpoint, const char *subscription_id);
+/* `endpoint` may be NULL for public Azure; a trailing '/' is dropped.
+ * `tokens` is copied; what its ctx points at is borrowed. */
+void arm_init(struct arm *arm, struct http_client *http, struct token_source tokens,
+	      const char *endpoint, const char *subscription_id);
 void arm_release(struct arm *arm);
 
 struct arm_response {

@@ -28,8 +28,7 @@ struct blob_client {
 	char *account;
 	char *sas;       /* the SAS query without '?', byte for byte, or NULL */
 	struct buf key;  /* the decoded account key */
-	int (*token)(void *ctx, const char **out);
-	void *token_ctx;
+	struct token_source tokens; /* BEARER */
 };
 
 /* ---- URLs ---- */
@@ -288,12 +287,11 @@ int blob_client_new(struct blob_client **out, struct http_client *http,
 			goto done;
 		}
 	} else if (auth->kind == BLOB_AUTH_BEARER) {
-		if (!auth->token) {
+		if (!token_source_ready(&auth->tokens)) {
 			ret = error_set(ERR_INPUT, "bearer authorization needs a token source");
 			goto done;
 		}
-		c->token = auth->token;
-		c->token_ctx = auth->token_ctx;
+		c->tokens = auth->tokens;
 	} else {
 		ret = error_set(ERR_INPUT, "unknown blob authorization kind %d", (int)auth->kind);
 		goto done;
@@ -379,15 +377,15 @@ void blob_req_url(struct blob_req *r, const struct blob_client *c, const char *n
 
 /*
  * The bearer token for a request: the one place the client asks its token
- * source, called for every request so the credential layer can refresh as
- * it sees fit. 0 with `*out` borrowed until the next call, or an error.
+ * source, for every request so the credential behind it can renew as it
+ * sees fit. 0 with `*out` borrowed until the next call, or an error.
  */
 static int bearer_token(struct blob_client *c, const char **out)
 {
 	int ret;
 
 	*out = NULL;
-	if ((ret = c->token(c->token_ctx, out)) < 0)
+	if ((ret = token_source_get(&c->tokens, AZURE_SCOPE_STORAGE, out)) < 0)
 		return ret;
 	if (!*out || !**out)
 		return error_set(ERR_AUTH, "no storage access token");

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 
@@ -27,25 +28,23 @@
 enum blob_auth_kind {
 	BLOB_AUTH_SAS,        /* the container URL carries the SAS query */
 	BLOB_AUTH_SHARED_KEY, /* account name + base64 account key */
-	BLOB_AUTH_BEARER,     /* an Entra token for https://storage.azure.com */
+	BLOB_AUTH_BEARER,     /* an Entra token for AZURE_SCOPE_STORAGE */
 };
 
 struct blob_auth {
 	enum blob_auth_kind kind;
 	const char *account_key;  /* SHARED_KEY: base64, copied and masked in the log */
-	/* BEARER: sets *out to a current token (borrowed until the next call),
-	 * returns 0 or a negative code with the message set. Called for every
-	 * request, so the credential layer can refresh as it sees fit. */
-	int (*token)(void *ctx, const char **out);
-	void *token_ctx;
+	/* BEARER: asked for AZURE_SCOPE_STORAGE before every request, so the
+	 * credential behind it can renew as it sees fit. */
+	struct token_source tokens;
 };
 
 struct blob_client;
 
 /*
  * A client for the container at `container_url` over `http` (borrowed; it
- * must outlive the client). `auth` is copied (the token callback and its
- * context are borrowed). ERR_INPUT when the URL is not https://host/container
+ * must outlive the client). `auth` is copied (what its token source's ctx
+ * points at is borrowed). ERR_INPUT when the URL is not https://host/container
  * or the key is not base64.
  */
 int blob_client_new(struct blob_client **out, struct http_client *http,

@@ -910,6 +910,18 @@ done:
 	return ret;
 }
 
+static int source_get(void *ctx, const char *scope, const char **token_out)
+{
+	return credential_token(ctx, scope, token_out);
+}
+
+struct token_source credential_token_source(struct credential *c)
+{
+	struct token_source s = { c ? source_get : NULL, c };
+
+	return s;
+}
+
 static void copy_secret(struct buf *out, const char *value)
 {
 	buf_addstr(out, value);

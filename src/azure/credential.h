@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 #include "core/jwt.h"
@@ -129,6 +130,13 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
  */
 int credential_token(struct credential *c, const char *scope, const char **token_out);
 
+/*
+ * `c` as the token source every Azure client takes (azure/token.h): its
+ * get() is credential_token. `c` is borrowed and must outlive the source;
+ * NULL gives the empty source.
+ */
+struct token_source credential_token_source(struct credential *c);
+
 void credential_free(struct credential *c);
 
 /*
@@ -139,16 +147,16 @@ void credential_free(struct credential *c);
  * validation failed"; or RFC 6750's WWW-Authenticate error="invalid_token"
  * naming expiry. Every client answers it the same way, once per request:
  * credential_token_refused(token), then a new token from its token
- * callback, then the request again; a second refusal is the error.
+ * source, then the request again; a second refusal is the error.
  */
 int credential_refused_as_expired(const struct http_response *r);
 
 /*
  * Notes that a service refused `token` (the bearer string that was sent):
  * the next credential_token for the scope that holds it signs in again
- * instead of answering from the cache. Process-wide, like log_secret: the
- * token callbacks between a client and its credential carry no more than
- * a scope, so this is how a client reaches the credential behind them.
+ * instead of answering from the cache. Process-wide, like log_secret: a
+ * token source (azure/token.h) carries no more than a scope, so this is
+ * how a client reaches the credential behind it.
  * Only a SHA-256 of the token is kept.
  */
 void credential_token_refused(const char *token);

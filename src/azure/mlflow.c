@@ -37,8 +37,8 @@ int mlflow_rest_base(struct buf *out, const char *uri)
 	return 0;
 }
 
-int mlflow_init(struct mlflow *m, struct http_client *http, arm_token_fn token,
-		void *token_ctx, const char *tracking_uri, const char *scope)
+int mlflow_init(struct mlflow *m, struct http_client *http, struct token_source tokens,
+		const char *tracking_uri, const char *scope)
 {
 	struct buf base = BUF_INIT;
 	int ret;
@@ -47,10 +47,9 @@ int mlflow_init(struct mlflow *m, struct http_client *http, arm_token_fn token,
 	if ((ret = mlflow_rest_base(&base, tracking_uri)))
 		return ret;
 	m->http = http;
-	m->token = token;
-	m->token_ctx = token_ctx;
+	m->tokens = tokens;
 	m->base = buf_detach(&base, NULL);
-	m->scope = xstrdup(scope ? scope : "https://management.azure.com/.default");
+	m->scope = xstrdup(scope ? scope : AZURE_SCOPE_ARM);
 	return 0;
 }
 
@@ -411,7 +410,7 @@ static int mlflow_get(cJSON **out, struct mlflow *m, const char *method, const c
 	req.url = url.data;
 	req.headers = headers;
 	for (int attempt = 0;; attempt++) {
-		if ((ret = m->token(m->token_ctx, m->scope, &token))) {
+		if ((ret = token_source_get(&m->tokens, m->scope, &token))) {
 			error_prefix("%s", what.data);
 			goto done;
 		}

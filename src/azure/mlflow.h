@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "azure/arm.h"
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 
@@ -30,16 +30,16 @@ int mlflow_rest_base(struct buf *out, const char *tracking_uri);
 
 struct mlflow {
 	struct http_client *http;   /* borrowed */
-	arm_token_fn token;         /* the management token (contract 3.8) */
-	void *token_ctx;
+	struct token_source tokens; /* asked for the management token (contract 3.8) */
 	char *base;                 /* from mlflow_rest_base */
-	char *scope;                /* "https://management.azure.com/.default" */
+	char *scope;                /* AZURE_SCOPE_ARM */
 };
 
 /* ERR_INPUT for a tracking URI mlflow_rest_base refuses. `scope` NULL means
- * public Azure's management scope (sovereign clouds pass theirs). */
-int mlflow_init(struct mlflow *m, struct http_client *http, arm_token_fn token,
-		void *token_ctx, const char *tracking_uri, const char *scope);
+ * public Azure's management scope (sovereign clouds pass theirs). `tokens`
+ * is copied; what its ctx points at is borrowed. */
+int mlflow_init(struct mlflow *m, struct http_client *http, struct token_source tokens,
+		const char *tracking_uri, const char *scope);
 void mlflow_release(struct mlflow *m);
 
 struct mlflow_metric {

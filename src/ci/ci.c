@@ -457,6 +457,16 @@ int ci_id_token(struct ci *ci, const char *audience, char **token_out)
 	return ci->host->id_token(ci, audience, token_out);
 }
 
+void ci_managed_identity(const struct ci *ci, const char **endpoint_out,
+			 const char **header_out)
+{
+	(void)ci; /* the same variables under every host */
+	*endpoint_out = getenv("IDENTITY_ENDPOINT");
+	*header_out = getenv("IDENTITY_HEADER");
+	if (*header_out && **header_out)
+		log_secret(*header_out);
+}
+
 const char *ci_default_temp_dir(void)
 {
 	const char *d = getenv("TMPDIR");

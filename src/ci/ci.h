@@ -160,6 +160,16 @@ int ci_artifact_folder(struct ci *ci, const char *prefix, struct buf *dir);
 void ci_artifact_folder_done(struct ci *ci, const char *dir);
 
 /*
+ * The managed identity endpoint the machine itself offers, where it is an
+ * App Service, Container Apps or Functions host: IDENTITY_ENDPOINT and
+ * IDENTITY_HEADER, each NULL when unset (then the caller asks IMDS).
+ * Borrowed from the environment of the run; the header, a secret, is
+ * masked in the log before it is returned.
+ */
+void ci_managed_identity(const struct ci *ci, const char **endpoint_out,
+			 const char **header_out);
+
+/*
  * Requests an OIDC ID token for `audience` from the host (GitHub:
  * ACTIONS_ID_TOKEN_REQUEST_URL). The token is masked before it is returned.
  * ERR_AUTH with a hint when the host offers none (no id-token permission).

@@ -200,13 +200,6 @@ static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, in
 	return workflow_error_restore(&saved);
 }
 
-static int storage_token(void *ctx, const char **token)
-{
-	struct session *s = ctx;
-
-	return credential_token(s->credential, "https://storage.azure.com/.default", token);
-}
-
 int environments_run(struct ci *ci, int register_versions)
 {
 	const struct ci_context *context = ci_context(ci);
@@ -242,7 +235,7 @@ int environments_run(struct ci *ci, int register_versions)
 	}
 	if (register_versions && !plan.invalid && !plan.needs_bump && plan.to_register) {
 		struct env_register_context reg = {
-			context->sha, context->repository, session.http, storage_token, &session,
+			context->sha, context->repository, session.http, session.tokens,
 		};
 
 		ci_group_begin(ci, "Registering new versions");

@@ -102,13 +102,6 @@ static int read_config(struct ci *ci, struct config *c)
  * cancelled within JOB_CANCEL_STOP_S, well inside the watchdog's grace.
  */
 
-static int token(void *ctx, const char *scope, const char **out)
-{
-	struct session *s = ctx;
-
-	return credential_token(s->credential, scope, out);
-}
-
 /* ---- what to submit ---- */
 
 /* The experiment: the input, else the YAML's own, else the repository's name. */
@@ -163,7 +156,7 @@ static int upload_logs(struct ci *ci, struct session *s, const struct config *cf
 		error_prefix("job logs not kept");
 		goto done;
 	}
-	if ((ret = job_logs_download(&n, &s->aml, job, dir.data, token, s))) {
+	if ((ret = job_logs_download(&n, &s->aml, job, dir.data, s->tokens))) {
 		error_prefix("job logs not kept");
 		goto done;
 	}
@@ -229,7 +222,7 @@ static int read_run(struct mlflow_run *run, struct session *s, const struct aml_
 		ret = error_set(ERR_NOT_FOUND, "workspace %s has no MLflow tracking URI", s->aml.workspace);
 		goto done;
 	}
-	if ((ret = mlflow_init(&m, s->http, token, s, uri, NULL)))
+	if ((ret = mlflow_init(&m, s->http, s->tokens, uri, NULL)))
 		goto done;
 	ret = mlflow_run_get(run, &m, job->name);
 done:
@@ -524,8 +517,7 @@ static int run(struct ci *ci)
 		fo.timeout_s = cfg.timeout_s;
 		fo.on_line = on_line;
 		fo.on_progress = on_progress;
-		fo.storage_token = token;
-		fo.token_ctx = &session;
+		fo.tokens = session.tokens;
 		fo.stop = workflow_stop_flag();
 		snprintf(title, sizeof(title), "Job %s log", job.name);
 		ci_group_begin(ci, title);

@@ -5,13 +5,6 @@
 #include "core/log.h"
 #include "core/banned.h"
 
-static int arm_token(void *ctx, const char *scope, const char **token_out)
-{
-	struct session *s = ctx;
-
-	return credential_token(s->credential, scope, token_out);
-}
-
 static int github_id_token(void *ctx, const char *audience, char **token_out)
 {
 	struct session *s = ctx;
@@ -126,8 +119,7 @@ static int choose(struct session *s, const struct sign_in_inputs *in,
 		break;
 	case CREDENTIAL_MANAGED_IDENTITY:
 		/* App Service / Container Apps style when the host provides it. */
-		cfg->identity_endpoint = getenv("IDENTITY_ENDPOINT");
-		cfg->identity_header = getenv("IDENTITY_HEADER");
+		ci_managed_identity(s->ci, &cfg->identity_endpoint, &cfg->identity_header);
 		break;
 	}
 	if (kind != CREDENTIAL_MANAGED_IDENTITY && (!*in->client_id || !*in->tenant_id))
@@ -162,11 +154,12 @@ int session_open(struct session *s, struct ci *ci)
 		return error_set(ERR_INPUT, "%s must be a GUID (8-4-4-4-12 hex digits)",
 				 from_creds ? "Input creds: subscriptionId" : "Input subscription-id");
 	s->subscription_id = xstrdup(subscription);
-	arm_init(&s->arm, s->http, arm_token, s, resource_manager, subscription);
-	s->arm_ready = 1;
 	s->resource_group = xstrdup(rg);
 	if ((ret = credential_new(&s->credential, &cfg, s->http)))
 		return ret;
+	s->tokens = credential_token_source(s->credential);
+	arm_init(&s->arm, s->http, s->tokens, resource_manager, subscription);
+	s->arm_ready = 1;
 	log_info("Azure: %s sign-in%s%s, subscription %s, resource group %s",
 		 credential_kind_name(cfg.kind), cfg.client_id && *cfg.client_id ? " as " : "",
 		 cfg.client_id ? cfg.client_id : "", subscription, rg);

@@ -16,6 +16,7 @@
 struct session {
 	struct http_client *http;
 	struct credential *credential;
+	struct token_source tokens; /* the credential's: give it to every client */
 	struct arm arm;
 	struct aml aml;            /* valid when has_workspace */
 	int has_workspace;

@@ -319,13 +319,6 @@ next:
 	return ret;
 }
 
-static int storage_token(void *ctx, const char **token)
-{
-	struct session *s = ctx;
-
-	return credential_token(s->credential, "https://storage.azure.com/.default", token);
-}
-
 static int sync_datasets(struct ci *ci, struct session *session, const struct dataset_set *set,
 			 int dry_run, cJSON *list)
 {
@@ -352,7 +345,7 @@ static int sync_datasets(struct ci *ci, struct session *session, const struct da
 		if (!dry_run)
 			workflow_changing();
 		if ((ret = dataset_sync(&r, &session->aml, session->http, d, dry_run,
-					storage_token, session)))
+					session->tokens)))
 			break;
 		if (r.outcome == DATASET_DIFFERS) {
 			struct error_location where = { d->yaml_path, 0, 0 };

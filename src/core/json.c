@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -515,26 +516,47 @@ const char *json_string_or(const cJSON *root, const char *path, const char *fall
 	return cJSON_IsString(item) ? item->valuestring : fallback;
 }
 
+/* Out of memory aborts, as it does in buf (xmalloc). */
+static void die_oom(void)
+{
+	fprintf(stderr, "fatal: out of memory handling JSON\n");
+	abort();
+}
+
+/* cJSON answers NULL here only when an allocation failed. */
+static cJSON *check(cJSON *item)
+{
+	if (!item)
+		die_oom();
+	return item;
+}
+
 void json_write(struct buf *out, const cJSON *item)
 {
 	char *text = cJSON_PrintUnformatted(item);
 
 	if (!text)
-		abort();
+		die_oom();
 	buf_addstr(out, text);
 	cJSON_free(text);
-}
-
-static cJSON *check(cJSON *item)
-{
-	if (!item)
-		abort();
-	return item;
 }
 
 cJSON *json_new_object(void)
 {
 	return check(cJSON_CreateObject());
+}
+
+cJSON *json_duplicate(const cJSON *item)
+{
+	/* cJSON_Duplicate also answers NULL for a NULL item: that one is no failure. */
+	return item ? check(cJSON_Duplicate(item, 1)) : NULL;
+}
+
+void json_add_copy(cJSON *parent, const char *key, const cJSON *item)
+{
+	/* With a parent and an item, it fails only when copying the key does. */
+	if (!cJSON_AddItemToObject(parent, key, check(cJSON_Duplicate(item, 1))))
+		die_oom();
 }
 
 cJSON *json_add_object(cJSON *parent, const char *key)

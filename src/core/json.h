@@ -62,6 +62,11 @@ const char *json_type_name(const cJSON *item);
 
 /* Adders that abort on out-of-memory, for body builders. */
 cJSON *json_new_object(void);
+/* A deep copy of `item` for the caller to own, or NULL for a NULL `item`.
+ * Aborts when cJSON cannot copy it (out of memory), as the adders do. */
+cJSON *json_duplicate(const cJSON *item);
+/* Adds a deep copy of `item` (not NULL) under `key`. */
+void json_add_copy(cJSON *parent, const char *key, const cJSON *item);
 cJSON *json_add_object(cJSON *parent, const char *key);
 cJSON *json_add_array(cJSON *parent, const char *key);
 void json_add_string(cJSON *parent, const char *key, const char *value);

@@ -80,8 +80,7 @@ static cJSON *version_tags(const struct dataset *d)
 }
 
 static int create(struct dataset_result *out, struct aml *aml, struct http_client *http,
-		  const struct dataset *d, int dry_run,
-		  int (*storage_token)(void *ctx, const char **token), void *token_ctx)
+		  const struct dataset *d, int dry_run, struct token_source tokens)
 {
 	struct aml_datastore store = { 0 };
 	struct aml_data_version v = { 0 }, made = { 0 };
@@ -107,8 +106,7 @@ static int create(struct dataset_result *out, struct aml *aml, struct http_clien
 	upload.local_path = d->data_path;
 	upload.is_dir = d->type != DATASET_URI_FILE;
 	upload.prefix = prefix.data;
-	upload.storage_token = storage_token;
-	upload.token_ctx = token_ctx;
+	upload.tokens = tokens;
 	if ((ret = datastore_upload(aml, http, &store, &upload, &count)))
 		goto done;
 	log_info("dataset %s: uploaded %zu file%s to datastore %s under %s/", d->name, count,
@@ -133,8 +131,7 @@ done:
 }
 
 int dataset_sync(struct dataset_result *out, struct aml *aml, struct http_client *http,
-		 const struct dataset *d, int dry_run,
-		 int (*storage_token)(void *ctx, const char **token), void *token_ctx)
+		 const struct dataset *d, int dry_run, struct token_source tokens)
 {
 	char *latest = NULL;
 	int ret;
@@ -144,7 +141,7 @@ int dataset_sync(struct dataset_result *out, struct aml *aml, struct http_client
 	if (!ret && latest)
 		ret = compare_existing(out, aml, d, latest);
 	else if (!ret || ret == ERR_NOT_FOUND)
-		ret = create(out, aml, http, d, dry_run, storage_token, token_ctx);
+		ret = create(out, aml, http, d, dry_run, tokens);
 	free(latest);
 	if (ret) {
 		error_prefix("dataset %s (%s)", d->name, d->yaml_path);

@@ -2,6 +2,7 @@
 #define MLOPS_DATASET_SYNC_H
 
 #include "azure/aml.h"
+#include "azure/token.h"
 #include "core/http.h"
 #include "mlops/dataset.h"
 
@@ -33,13 +34,12 @@ struct dataset_result {
 #define DATASET_HASH_TAG "contentHash"
 
 /*
- * `storage_token` gives an Entra token for https://storage.azure.com when
- * the datastore has no key (identity-based access); it may be NULL
- * otherwise. With `dry_run`, nothing is uploaded or registered.
+ * `tokens` is asked for an Entra token for AZURE_SCOPE_STORAGE when the
+ * datastore has no key (identity-based access); it may be empty otherwise.
+ * With `dry_run`, nothing is uploaded or registered.
  */
 int dataset_sync(struct dataset_result *out, struct aml *aml, struct http_client *http,
-		 const struct dataset *d, int dry_run,
-		 int (*storage_token)(void *ctx, const char **token), void *token_ctx);
+		 const struct dataset *d, int dry_run, struct token_source tokens);
 void dataset_result_release(struct dataset_result *r);
 
 const char *dataset_outcome_name(enum dataset_outcome o); /* "created", ... */

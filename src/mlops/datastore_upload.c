@@ -27,14 +27,13 @@ int datastore_upload(struct aml *aml, struct http_client *http,
 		goto done;
 	if (store->credentials_type && !strcmp(store->credentials_type, "None")) {
 		/* Identity-based access: our own Entra token for storage. */
-		if (!u->storage_token) {
+		if (!token_source_ready(&u->tokens)) {
 			ret = error_set(ERR_AUTH, "datastore %s has no key, and no storage token "
 					"is available", store->name);
 			goto done;
 		}
 		auth.kind = BLOB_AUTH_BEARER;
-		auth.token = u->storage_token;
-		auth.token_ctx = u->token_ctx;
+		auth.tokens = u->tokens;
 	} else {
 		if ((ret = aml_datastore_list_secrets(&secret, aml, store->name)))
 			goto done;

@@ -3,6 +3,7 @@
 
 #include "azure/aml.h"
 #include "azure/aml_workspace.h"
+#include "azure/token.h"
 #include "core/http.h"
 
 /*
@@ -11,14 +12,12 @@
  * identity-based datastore our own Entra token for storage. Used for
  * datasets and for environment build contexts.
  */
-typedef int (*storage_token_fn)(void *ctx, const char **token);
-
 struct datastore_upload {
 	const char *local_path;   /* a file or a folder */
 	int is_dir;
 	const char *prefix;       /* blob folder, no leading or trailing '/' */
-	storage_token_fn storage_token;  /* may be NULL when the datastore has a key */
-	void *token_ctx;
+	struct token_source tokens; /* asked for AZURE_SCOPE_STORAGE; may be empty
+				     * when the datastore has a key */
 };
 
 /*

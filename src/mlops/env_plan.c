@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/datastore_upload.h"
 #include "mlops/env_plan.h"
 #include "core/banned.h"
 
@@ -202,8 +203,7 @@ static int upload_context(struct buf *uri_out, struct aml *aml, const struct env
 	u.local_path = env->build_path;
 	u.is_dir = 1;
 	u.prefix = prefix.data;
-	u.storage_token = ctx->storage_token;
-	u.token_ctx = ctx->token_ctx;
+	u.tokens = ctx->tokens;
 	if ((ret = datastore_upload(aml, ctx->http, &store, &u, &count)))
 		goto done;
 	log_info("environment %s: uploaded its build context (%zu files) to %s/", env->name, count,

@@ -2,9 +2,9 @@
 #define MLOPS_ENV_PLAN_H
 
 #include "azure/aml.h"
+#include "azure/token.h"
 #include "core/error.h"
 #include "core/http.h"
-#include "mlops/datastore_upload.h"
 #include "mlops/environment.h"
 
 /*
@@ -50,8 +50,7 @@ struct env_register_context {
 	const char *commit;           /* may be "" */
 	const char *repository;       /* may be "" */
 	struct http_client *http;     /* for build-context uploads */
-	storage_token_fn storage_token;
-	void *token_ctx;
+	struct token_source tokens;   /* for datastores without a key (datastore_upload) */
 };
 
 /*

@@ -152,7 +152,7 @@ static int read_log(struct log_state *st, struct aml *aml, const char *name,
 	if (!o->on_line || stopping(o))
 		return 0;
 	if (!st->opened) {
-		if (aml_job_log_open(&st->log, aml, name, o->storage_token, o->token_ctx)) {
+		if (aml_job_log_open(&st->log, aml, name, o->tokens)) {
 			if (!st->warned)
 				log_warning("the log of job %s cannot be read now, following its "
 					    "status: %s", name, error_message());
@@ -339,24 +339,11 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 
 /* ---- log download ---- */
 
-struct bearer {
-	arm_token_fn fn;
-	void *ctx;
-};
-
-static int storage_bearer(void *ctx, const char **out)
-{
-	struct bearer *b = ctx;
-
-	return b->fn(b->ctx, "https://storage.azure.com/.default", out);
-}
-
 int job_logs_download(size_t *count_out, struct aml *aml, const char *name, const char *dir,
-		      arm_token_fn storage_token, void *token_ctx)
+		      struct token_source tokens)
 {
 	static const char *const folders[] = { "user_logs", "system_logs", "azureml-logs", "logs" };
 	struct aml_job_log log = AML_JOB_LOG_INIT;
-	struct bearer bearer = { storage_token, token_ctx };
 	struct blob_auth auth;
 	struct blob_client *c = NULL;
 	struct buf key = BUF_INIT, container = BUF_INIT, prefix = BUF_INIT, sub = BUF_INIT;
@@ -365,7 +352,7 @@ int job_logs_download(size_t *count_out, struct aml *aml, const char *name, cons
 	int ret;
 
 	*count_out = 0;
-	if ((ret = aml_job_log_open(&log, aml, name, storage_token, token_ctx)))
+	if ((ret = aml_job_log_open(&log, aml, name, tokens)))
 		goto done;
 	/* log.url is https://<account>.blob.<suffix>/<container>/<blob>. */
 	host = log.url + strlen("https://");
@@ -383,8 +370,7 @@ int job_logs_download(size_t *count_out, struct aml *aml, const char *name, cons
 		auth.account_key = key.data;
 	} else {
 		auth.kind = BLOB_AUTH_BEARER;
-		auth.token = storage_bearer;
-		auth.token_ctx = &bearer;
+		auth.tokens = log.tokens;
 	}
 	if ((ret = blob_client_new(&c, log.http, container.data, &auth)))
 		goto done;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "azure/aml_job.h"
+#include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
 
@@ -63,8 +64,7 @@ struct job_follow_options {
 	/* A status line for the log ("Running after 1m05s"); NULL: none. */
 	void (*on_progress)(const char *text, void *ctx);
 	void *ctx;
-	arm_token_fn storage_token;   /* bearer fallback for the log blob; may be NULL */
-	void *token_ctx;
+	struct token_source tokens;   /* bearer fallback for the log blob; may be empty */
 	long cancel_timeout_s;        /* how long to wait for a cancel; 0: 120 */
 	/* Set by the caller's signal handler to the signal's number (NULL:
 	 * none; SIGTERM and SIGINT are named in the log): following stops
@@ -106,9 +106,10 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
  * everything under ExperimentRun/dcid.<job>/ user_logs/, system_logs/,
  * azureml-logs/ and logs/ (what Azure ML and the sandbox write), each
  * into the sub-folder of that name. `*count_out` receives the number of
- * files. ERR_NOT_FOUND when there is none at all.
+ * files. `tokens` (may be empty) is the bearer fallback of aml_job_log_open.
+ * ERR_NOT_FOUND when there is none at all.
  */
 int job_logs_download(size_t *count_out, struct aml *aml, const char *name, const char *dir,
-		      arm_token_fn storage_token, void *token_ctx);
+		      struct token_source tokens);
 
 #endif

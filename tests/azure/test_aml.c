@@ -30,7 +30,7 @@ Test(aml, paths_are_under_the_workspace)
 	struct aml aml;
 	struct buf p = BUF_INIT;
 
-	arm_init(&arm, NULL, NULL, NULL, NULL, "sub");
+	arm_init(&arm, NULL, TOKEN_SOURCE_NONE, NULL, "sub");
 	cr_assert_ok(aml_init(&aml, &arm, "rg", "ws1"));
 	aml_path(&p, &aml, "/models/%s/versions/%s", "m", "3");
 	cr_assert_str_eq(p.data, "/subscriptions/sub/resourceGroups/rg/providers/"

@@ -456,6 +456,65 @@ Test(aml_assets, bad_names_fail_before_any_call)
 	arm_stub_stop(&f);
 }
 
+Test(aml_assets, a_put_without_what_the_service_requires_fails_before_any_call)
+{
+	struct stub_reply script[] = { { .status = 500, .body = "{}" } };
+	char dn[] = "d", cn[] = "c", mn[] = "m", one[] = "1", type[] = "uri_file", empty[] = "";
+	struct aml_data_version d = { .asset = { .name = dn, .version = one }, .data_type = type };
+	struct aml_code_version c = { .asset = { .name = cn, .version = one }, .code_uri = empty };
+	struct aml_model_version m = { .asset = { .name = mn, .version = one } };
+	struct aml_data_version dout;
+	struct aml_code_version cout;
+	struct aml_model_version mout;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 1, "mlw");
+	cr_assert_fails(aml_data_version_put(&dout, &f.aml, &d), ERR_INPUT,
+			"data asset 'd': dataType and dataUri are required");
+	cr_assert_fails(aml_code_version_put(&cout, &f.aml, &c), ERR_INPUT,
+			"code asset 'c': codeUri is required");
+	cr_assert_fails(aml_model_version_put(&mout, &f.aml, &m), ERR_INPUT,
+			"model 'm': modelUri is required");
+	cr_assert_eq(stub_count(f.stub), 0);
+	cr_assert_null(dout.asset.name);
+	arm_stub_stop(&f);
+}
+
+Test(aml_assets, a_reply_without_a_required_field_or_with_a_wrong_object_names_it)
+{
+	cJSON *data = cJSON_Parse("{\"name\":\"1\",\"properties\":{\"dataType\":\"uri_file\"}}");
+	cJSON *model = cJSON_Parse("{\"name\":\"1\",\"properties\":{\"flavors\":\"python\"}}");
+	struct aml_data_version d;
+	struct aml_model_version m;
+
+	cr_assert_fails(aml_data_version_parse(&d, data), ERR_JSON,
+			"data asset version: field 'properties.dataUri' is missing");
+	cr_assert_null(d.data_type, "a failed parse leaves nothing to free");
+	cr_assert_fails(aml_model_version_parse(&m, model), ERR_JSON,
+			"model version: field 'properties.flavors' is a string, expected an object");
+	cJSON_Delete(data);
+	cJSON_Delete(model);
+}
+
+Test(aml_assets, a_list_with_one_bad_version_returns_none)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"value\":[{\"name\":\"2\",\"properties\":{\"dataType\":"
+					 "\"uri_file\",\"dataUri\":\"u\"}},{\"name\":\"1\","
+					 "\"properties\":{\"dataType\":\"uri_file\"}}]}" },
+	};
+	struct aml_data_version *v = (void *)1;
+	size_t n = 7;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 1, "mlw");
+	cr_assert_fails(aml_data_version_list(&v, &n, &f.aml, "d", NULL), ERR_JSON,
+			"field 'properties.dataUri' is missing");
+	cr_assert_null(v);
+	cr_assert_eq(n, 0);
+	arm_stub_stop(&f);
+}
+
 Test(aml_assets, a_changed_create_only_field_is_a_conflict)
 {
 	struct stub_reply script[] = { {
@@ -542,7 +601,7 @@ Test(aml_assets, tag_update_puts_back_every_other_field)
 Test(aml_assets, model_update_changes_only_what_it_is_asked)
 {
 	cJSON *body = cJSON_Parse(MODEL_V3);
-	cJSON *before = cJSON_Duplicate(body, 1);
+	cJSON *before = json_duplicate(body);
 	struct aml_model_update u = { .description = "new", .stage = "Production", .archive = 1 };
 	cJSON *bad = cJSON_Parse("{\"stage\":1}");
 	struct aml_model_update wrong = { .set_tags = bad };

@@ -369,8 +369,7 @@ Test(aml_job, log_read_with_a_bearer_refused_as_expired_gets_a_new_token_once)
 
 	arm_stub_start_aml(&f, script, 3, "ws1");
 	stub_log(&log, &f, "");
-	log.token = counted_token;
-	log.token_ctx = &calls;
+	log.tokens = (struct token_source){ counted_token, &calls };
 	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
 	cr_assert_str_eq(out.data, "hello\n");
 	cr_assert_eq(calls, 2);
@@ -414,7 +413,7 @@ Test(aml_job, log_open_reads_the_artifact_datastore_and_masks_its_key)
 	struct arm_stub f;
 
 	arm_stub_start_aml(&f, script, 2, "ws1");
-	cr_assert_ok(aml_job_log_open(&log, &f.aml, "job1", NULL, NULL));
+	cr_assert_ok(aml_job_log_open(&log, &f.aml, "job1", TOKEN_SOURCE_NONE));
 	cr_assert_str_eq(log.url, "https://acct.blob.core.windows.net/azureml/"
 			 "ExperimentRun/dcid.job1/user_logs/std_log.txt");
 	cr_assert_str_eq(log.key.data, "secret-key");
@@ -438,7 +437,8 @@ Test(aml_job, log_open_without_key_or_token_is_an_auth_error)
 	struct arm_stub f;
 
 	arm_stub_start_aml(&f, script, 2, "ws1");
-	cr_assert_fails(aml_job_log_open(&log, &f.aml, "job1", NULL, NULL), ERR_AUTH, "no account key");
+	cr_assert_fails(aml_job_log_open(&log, &f.aml, "job1", TOKEN_SOURCE_NONE), ERR_AUTH,
+			"no account key");
 	cr_assert_null(log.url);
 	arm_stub_stop(&f);
 }

@@ -445,18 +445,19 @@ Test(blob, an_azure_error_names_the_code_and_message_but_not_the_sas)
 static const char *token_value;
 static int token_calls;
 
-static int test_token(void *ctx, const char **out)
+static int test_token(void *ctx, const char *scope, const char **out)
 {
 	(void)ctx;
+	cr_assert_str_eq(scope, "https://storage.azure.com/.default");
 	token_calls++;
 	*out = token_value;
 	return 0;
 }
 
-Test(blob, bearer_sends_the_callbacks_token_per_request)
+Test(blob, bearer_sends_the_sources_storage_token_per_request)
 {
 	struct stub_reply script[] = { { .status = 201 } };
-	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .token = test_token };
+	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .tokens = { test_token, NULL } };
 	struct fixture f;
 	char *path;
 
@@ -603,5 +604,15 @@ Test(blob, client_rejects_a_url_without_container_or_sas)
 	cr_assert_fails(blob_client_new(&c, NULL, "https://a.blob.core.windows.net/c", &sas), ERR_INPUT, "SAS");
 	cr_assert_fails(blob_client_new(&c, NULL, "ftp://a/c", &sas), ERR_INPUT, "https://");
 	cr_assert_fails(blob_client_new(&c, NULL, "https://a.blob.core.windows.net/c", &key), ERR_INPUT, "base64");
+	cr_assert_null(c);
+}
+
+Test(blob, client_refuses_bearer_auth_without_a_token_source)
+{
+	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .tokens = TOKEN_SOURCE_NONE };
+	struct blob_client *c = NULL;
+
+	cr_assert_fails(blob_client_new(&c, NULL, "https://a.blob.core.windows.net/c", &auth),
+			ERR_INPUT, "needs a token source");
 	cr_assert_null(c);
 }

@@ -504,6 +504,29 @@ Test(credential, each_scope_has_its_own_token)
 	stop(&f);
 }
 
+/* What every client is given: the same cached tokens, scope by scope. */
+Test(credential, its_token_source_answers_from_the_same_cache)
+{
+	struct stub_reply script[] = { { .status = 200, .body = OK_REPLY("arm", "3599") },
+				       { .status = 200, .body = OK_REPLY("storage", "3599") } };
+	struct credential_config cfg = secret_config();
+	struct token_source src;
+	struct fixture f;
+	const char *a, *s;
+
+	start(&f, script, 2, &cfg);
+	src = credential_token_source(f.cred);
+	cr_assert_ok(credential_token(f.cred, ARM_SCOPE, &a));
+	cr_assert_ok(token_source_get(&src, ARM_SCOPE, &a));
+	cr_assert_ok(token_source_get(&src, STORAGE_SCOPE, &s));
+	cr_assert_str_eq(a, "arm");
+	cr_assert_str_eq(s, "storage");
+	cr_assert_eq(stub_count(f.stub), 2);
+	src = credential_token_source(NULL);
+	cr_assert_fails(token_source_get(&src, ARM_SCOPE, &a), ERR_AUTH, "no Azure sign-in");
+	stop(&f);
+}
+
 Test(credential, wrong_secret_names_mode_tenant_and_aadsts_code)
 {
 	struct stub_reply script[] = { { .status = 401, .body = BAD_SECRET_REPLY } };

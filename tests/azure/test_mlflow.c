@@ -126,6 +126,8 @@ static int fixed_token(void *ctx, const char *scope, const char **out)
 	return 0;
 }
 
+static const struct token_source mgmt_tokens = { fixed_token, NULL };
+
 static const struct http_options fast = {
 	.max_attempts = 2, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
 };
@@ -145,7 +147,7 @@ Test(mlflow, history_follows_page_tokens_with_the_management_token)
 	cr_assert_ok(http_client_new(&http, &fast));
 	/* The stub speaks http://; the base is built by hand for it. */
 	snprintf(uri, sizeof(uri), "https://x/mlflow/v1.0/w");
-	cr_assert_ok(mlflow_init(&m, http, fixed_token, NULL, uri, NULL));
+	cr_assert_ok(mlflow_init(&m, http, mgmt_tokens, uri, NULL));
 	free(m.base);
 	m.base = xasprintf("%s/mlflow/v1.0/w/api/2.0/mlflow", stub_url(stub));
 	cr_assert_ok(mlflow_metric_history(&l, &m, "job1", "l"));
@@ -171,7 +173,7 @@ Test(mlflow, missing_run_is_not_found)
 	struct mlflow m;
 
 	cr_assert_ok(http_client_new(&http, &fast));
-	cr_assert_ok(mlflow_init(&m, http, fixed_token, NULL, "azureml://h/mlflow/v1.0/w", NULL));
+	cr_assert_ok(mlflow_init(&m, http, mgmt_tokens, "azureml://h/mlflow/v1.0/w", NULL));
 	free(m.base);
 	m.base = xasprintf("%s/api/2.0/mlflow", stub_url(stub));
 	cr_assert_fails(mlflow_run_get(&run, &m, "nope"), ERR_NOT_FOUND, "Run with id=nope not found");

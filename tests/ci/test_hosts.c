@@ -265,3 +265,29 @@ Test(terminal, summary_goes_to_the_named_file_masked)
 	unlink(path);
 	buf_release(&text);
 }
+
+/* The machine's own managed identity endpoint is a host fact, read here. */
+Test(terminal, managed_identity_endpoint_comes_from_the_host_and_its_header_is_masked)
+{
+	struct buf text = BUF_INIT;
+	const char *endpoint, *header;
+	struct ci *ci;
+
+	setenv("IDENTITY_ENDPOINT", "http://localhost:42356/msi/token", 1);
+	setenv("IDENTITY_HEADER", "mi-header-secret", 1);
+	cr_assert_ok(ci_open(&ci, &spec, 0, NULL));
+	ci_managed_identity(ci, &endpoint, &header);
+	cr_assert_str_eq(endpoint, "http://localhost:42356/msi/token");
+	cr_assert_str_eq(header, "mi-header-secret");
+	buf_addstr(&text, "sent mi-header-secret");
+	log_mask(&text);
+	cr_assert_str_eq(text.data, "sent ***");
+	unsetenv("IDENTITY_ENDPOINT");
+	unsetenv("IDENTITY_HEADER");
+	ci_managed_identity(ci, &endpoint, &header);
+	cr_assert_null(endpoint);
+	cr_assert_null(header);
+	ci_close(ci);
+	log_reset_secrets();
+	buf_release(&text);
+}

@@ -275,17 +275,20 @@ Test(http_multi, a_work_failure_stops_the_run_and_cancels_what_is_in_flight)
 	stub_stop(s);
 }
 
-/* Raises the stop flag a moment into the run, from another thread, as a
- * signal handler would: whenever it comes, not only between network
- * events (under valgrind the transfers are already waiting out their
- * Retry-After by then, and nothing else wakes the loop). */
+/* Raises the stop flag from another thread, as a signal handler would:
+ * whenever it comes, not only between network events. It comes once both
+ * transfers have had their 503 and are waiting out the Retry-After, when
+ * nothing else wakes the loop; a fixed delay would, under valgrind, come
+ * before the run has even started its transfers. */
 static volatile sig_atomic_t stop_flag;
 
-static void *raise_stop_later(void *arg)
+static void *raise_stop_when_waiting(void *arg)
 {
-	struct timespec ts = { 0, 200 * 1000 * 1000 };
+	struct stub_server *s = arg;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
 
-	(void)arg;
+	while (stub_count(s) < 2)
+		nanosleep(&ts, NULL);
 	nanosleep(&ts, NULL);
 	stop_flag = SIGTERM;
 	return NULL;
@@ -307,7 +310,7 @@ Test(http_multi, the_stop_flag_ends_the_run_at_once, .timeout = 20)
 	o.retry_budget_ms = 120000;
 	cr_assert_ok(http_client_new(&c, &o));
 	http_client_set_stop(c, &stop_flag);
-	cr_assert_eq(pthread_create(&raiser, NULL, raise_stop_later, NULL), 0);
+	cr_assert_eq(pthread_create(&raiser, NULL, raise_stop_when_waiting, s), 0);
 	cr_assert_fails(http_multi_run(c, 2, &ops), ERR_IO, "stopped");
 	pthread_join(raiser, NULL);
 	cr_assert_eq(f.cancelled, 2);

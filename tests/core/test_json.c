@@ -1,3 +1,5 @@
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -204,4 +206,79 @@ Test(json, strict_keeps_control_characters_of_a_key_out_of_the_message)
 	cr_assert_fails(json_parse_strict(&root, text, strlen(text), "t.json", NULL), ERR_INPUT,
 			"a?::error::x is given twice");
 	cr_assert_null(strchr(error_message(), '\n'));
+}
+
+Test(json, duplicate_is_a_deep_copy_the_caller_owns)
+{
+	cJSON *root = parse("{\"tags\":{\"stage\":\"production\"},\"n\":[1,2]}");
+	cJSON *copy = json_duplicate(root);
+	struct buf text = BUF_INIT;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "tags"),
+						"stage");
+	cJSON_Delete(root);
+	json_write(&text, copy);
+	cr_assert_str_eq(text.data, "{\"tags\":{\"stage\":\"production\"},\"n\":[1,2]}");
+	cr_assert_null(json_duplicate(NULL));
+	buf_release(&text);
+	cJSON_Delete(copy);
+}
+
+Test(json, add_copy_leaves_the_original_with_its_owner)
+{
+	cJSON *tags = parse("{\"stage\":\"production\"}");
+	cJSON *body = json_new_object();
+	struct buf text = BUF_INIT;
+
+	json_add_copy(body, "tags", tags);
+	json_add_string(tags, "owner", "someone");
+	json_write(&text, body);
+	cr_assert_str_eq(text.data, "{\"tags\":{\"stage\":\"production\"}}");
+	buf_release(&text);
+	cJSON_Delete(body);
+	cJSON_Delete(tags);
+}
+
+/* cJSON allocates through these hooks: `allocations_left` succeed, then
+ * every one fails, as it would out of memory. */
+static int allocations_left, allocations_made;
+static cJSON *kept; /* reachable from here, so a checker sees no leak at the abort */
+
+static void *scarce_malloc(size_t n)
+{
+	if (allocations_left-- <= 0)
+		return NULL;
+	allocations_made++;
+	return malloc(n);
+}
+
+static void run_out_of_memory_after(int allocations)
+{
+	cJSON_Hooks hooks = { .malloc_fn = scarce_malloc, .free_fn = free };
+
+	if (!kept)
+		kept = parse("{\"stage\":\"production\"}");
+	allocations_left = allocations;
+	allocations_made = 0;
+	cJSON_InitHooks(&hooks);
+}
+
+Test(json, duplicate_aborts_when_memory_runs_out, .signal = SIGABRT)
+{
+	run_out_of_memory_after(0);
+	json_duplicate(kept);
+}
+
+Test(json, add_copy_aborts_when_the_key_cannot_be_copied, .signal = SIGABRT)
+{
+	cJSON *body = json_new_object();
+	int for_the_item;
+
+	/* Measure what a copy of the item takes, then allow exactly that:
+	 * only the copy of the key is left to fail. */
+	run_out_of_memory_after(1000);
+	cJSON_Delete(json_duplicate(kept));
+	for_the_item = allocations_made;
+	run_out_of_memory_after(for_the_item);
+	json_add_copy(body, "tags", kept);
 }

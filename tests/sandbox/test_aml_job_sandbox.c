@@ -63,7 +63,7 @@ Test(aml_job_sandbox, runs_to_completed_while_its_log_is_read_incrementally)
 	cr_assert_ok(aml_job_create(&job, &c.aml, "", &spec));
 	cr_assert_eq(strncmp(job.name, "mlops-", 6), 0);
 	cr_assert_not_null(job.studio_url);
-	cr_assert_ok(aml_job_log_open(&log, &c.aml, job.name, NULL, NULL));
+	cr_assert_ok(aml_job_log_open(&log, &c.aml, job.name, TOKEN_SOURCE_NONE));
 	deadline = time(NULL) + 60;
 	while (!aml_job_status_terminal(job.status)) {
 		char *name = xstrdup(job.name);

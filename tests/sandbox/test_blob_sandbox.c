@@ -151,8 +151,9 @@ static char *storage_token(struct http_client *http)
 	return out;
 }
 
-static int give_token(void *ctx, const char **out)
+static int give_token(void *ctx, const char *scope, const char **out)
 {
+	cr_assert_str_eq(scope, AZURE_SCOPE_STORAGE);
 	*out = ctx;
 	return 0;
 }
@@ -177,8 +178,7 @@ static struct blob_client *client(struct http_client *http, enum blob_auth_kind 
 		break;
 	default:
 		*secret_out = storage_token(http);
-		auth.token = give_token;
-		auth.token_ctx = *secret_out;
+		auth.tokens = (struct token_source){ give_token, *secret_out };
 		url = container_url(NULL);
 		break;
 	}
@@ -353,10 +353,10 @@ struct cached_tokens {
 	int different;
 };
 
-static int cached_token(void *ctx, const char **out)
+static int cached_token(void *ctx, const char *scope, const char **out)
 {
 	struct cached_tokens *t = ctx;
-	int ret = credential_token(t->cred, "https://storage.azure.com/.default", out);
+	int ret = credential_token(t->cred, scope, out);
 
 	if (!ret && (!t->last || strcmp(t->last, *out))) {
 		t->different++;
@@ -385,7 +385,7 @@ static struct blob_client *cached_client(struct http_client *http, struct cached
 		.kind = CREDENTIAL_SECRET, .tenant_id = sandbox_env("AZURE_TENANT_ID"),
 		.client_id = sandbox_env("AZURE_CLIENT_ID"), .client_secret = sandbox_env("AZURE_CLIENT_SECRET"),
 	};
-	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .token = cached_token, .token_ctx = t };
+	struct blob_auth auth = { .kind = BLOB_AUTH_BEARER, .tokens = { cached_token, t } };
 	struct blob_client *c = NULL;
 	char *url = container_url(NULL);
 

@@ -52,7 +52,7 @@ Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
 	tmpdir_write(root, "churn/data/test.csv", "a,b\n3,4\n");
 	load(&d, "churn/data.yml");
 
-	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
+	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, TOKEN_SOURCE_NONE));
 	cr_assert_eq(r.outcome, DATASET_CREATED);
 	cr_assert(strstr(r.data_uri, "azureml://datastores/workspaceblobstore/paths/datasets/churn/") != NULL,
 		  "%s", r.data_uri);
@@ -64,7 +64,7 @@ Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
 	aml_data_version_release(&v);
 
 	/* Again: nothing new. */
-	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
+	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, TOKEN_SOURCE_NONE));
 	cr_assert_eq(r.outcome, DATASET_UNCHANGED);
 	dataset_result_release(&r);
 	dataset_release(&d);
@@ -72,7 +72,7 @@ Test(dataset_sandbox, created_once_then_left_alone_and_noticed_when_different)
 	/* The repository's data changed: noticed, not re-versioned. */
 	tmpdir_write(root, "churn/data/test.csv", "a,b\n3,5\n");
 	load(&d, "churn/data.yml");
-	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
+	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, TOKEN_SOURCE_NONE));
 	cr_assert_eq(r.outcome, DATASET_DIFFERS);
 	cr_assert_str_eq(r.version, "1");
 	dataset_result_release(&r);
@@ -92,11 +92,11 @@ Test(dataset_sandbox, a_file_asset_and_a_dry_run)
 	tmpdir_write(root, "labels/data.yml", "name: labels\ntype: uri_file\npath: labels.csv\n");
 	tmpdir_write(root, "labels/labels.csv", "id,label\n1,a\n");
 	load(&d, "labels/data.yml");
-	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 1, NULL, NULL));
+	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 1, TOKEN_SOURCE_NONE));
 	cr_assert_eq(r.outcome, DATASET_WOULD_CREATE);
 	dataset_result_release(&r);
 	cr_assert_eq(aml_data_version_get(&v, &e.aml, "labels", "1"), ERR_NOT_FOUND);
-	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, NULL, NULL));
+	cr_assert_ok(dataset_sync(&r, &e.aml, e.http, &d, 0, TOKEN_SOURCE_NONE));
 	cr_assert_eq(r.outcome, DATASET_CREATED);
 	cr_assert(strstr(r.data_uri, "/labels.csv") != NULL, "%s", r.data_uri);
 	dataset_result_release(&r);

@@ -31,7 +31,7 @@ static void setup(struct ctx *c)
 	cr_assert_ok(arm_call(&c->s.arm, "GET", sandbox_workspace_path(), AML_API_VERSION, NULL, &r));
 	cr_assert_ok(json_get_string(&uri, r.json, "properties.mlFlowTrackingUri"));
 	cr_assert_eq(strncmp(uri, "azureml://", 10), 0, "%s", uri);
-	cr_assert_ok(mlflow_init(&c->mlflow, c->s.http, sandbox_token, NULL, uri, NULL));
+	cr_assert_ok(mlflow_init(&c->mlflow, c->s.http, sandbox_tokens, uri, NULL));
 	arm_response_release(&r);
 }
 

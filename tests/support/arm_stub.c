@@ -23,7 +23,7 @@ void arm_stub_start(struct arm_stub *f, const struct stub_reply *script, size_t 
 	memset(f, 0, sizeof(*f));
 	f->stub = stub_start(script, n);
 	cr_assert_ok(http_client_new(&f->http, &fast));
-	arm_init(&f->arm, f->http, fixed_token, NULL, stub_url(f->stub), "sub-1");
+	arm_init(&f->arm, f->http, (struct token_source){ fixed_token, NULL }, stub_url(f->stub), "sub-1");
 	f->arm.poll_default_ms = 1;
 }
 

@@ -126,7 +126,7 @@ void sandbox_config(const char *json)
 	cJSON_Delete(body);
 }
 
-int sandbox_token(void *ctx, const char *scope, const char **token_out)
+static int sandbox_token(void *ctx, const char *scope, const char **token_out)
 {
 	static char *token;
 	cJSON *body = json_new_object(), *reply = NULL;
@@ -149,9 +149,11 @@ int sandbox_token(void *ctx, const char *scope, const char **token_out)
 	return 0;
 }
 
+const struct token_source sandbox_tokens = { sandbox_token, NULL };
+
 void sandbox_arm(struct arm *arm, struct http_client *http)
 {
-	arm_init(arm, http, sandbox_token, NULL, NULL, sandbox_env("AZURE_SUBSCRIPTION_ID"));
+	arm_init(arm, http, sandbox_tokens, NULL, sandbox_env("AZURE_SUBSCRIPTION_ID"));
 	arm->poll_default_ms = 200;
 }
 

@@ -30,9 +30,9 @@ int sandbox_fault_applied(const char *id);
 /* POST /config with JSON text, e.g. {"lro_step_seconds": 0.05}. */
 void sandbox_config(const char *json);
 
-/* An arm_token_fn that asks the control API for an Entra token for the
+/* A token source that asks the control API for an Entra token for the
  * scope's audience (so control-plane tests need no credential module). */
-int sandbox_token(void *ctx, const char *scope, const char **token_out);
+extern const struct token_source sandbox_tokens;
 
 /* An HTTP client with quick retries, for tests. */
 struct http_client *sandbox_http(void);
