@@ -183,47 +183,6 @@ Test(environment, versioning_input_is_declared_or_auto)
 	cr_assert_fails(env_versioning_parse(&v, "always"), ERR_INPUT, "'always' is not valid");
 }
 
-Test(environment, image_references_follow_the_docker_grammar)
-{
-	static const char *const good[] = {
-		"ubuntu", "ubuntu:22.04", "library/ubuntu", "localhost:5000/team/img:v1",
-		"myregistry.azurecr.io/azureml/azureml_abc123:latest", "a/b__c/d-e---f.g",
-		"mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04@sha256:"
-		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	};
-	static const char *const bad[] = {
-		"Ubuntu", "ubuntu:", "ubuntu:-x", "reg.io//img", "img/", "-img", "img_",
-		"reg.io/img@sha256:1234", "reg.io:port/img", "img:tag with space",
-	};
-	char dir[256];
-	size_t i;
-
-	snprintf(dir, sizeof(dir), "%s/img", root);
-
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		struct environment env = ENVIRONMENT_INIT;
-		struct buf yml = BUF_INIT;
-
-		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", good[i]);
-		tmpdir_write(root, "img/environment.yml", yml.data);
-		cr_assert_ok(environment_load(&env, dir,
-					      ENV_VERSIONING_DECLARED));
-		environment_release(&env);
-		buf_release(&yml);
-	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct environment env = ENVIRONMENT_INIT;
-		struct buf yml = BUF_INIT;
-
-		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", bad[i]);
-		tmpdir_write(root, "img/environment.yml", yml.data);
-		cr_assert_fails(environment_load(&env, dir,
-						 ENV_VERSIONING_DECLARED),
-				ERR_INPUT, "environment.yml:3:8: field 'image'");
-		buf_release(&yml);
-	}
-}
-
 /* ---- the content hash ---- */
 
 Test(environment, formatting_comments_key_order_and_quoting_do_not_change_the_hash)
