@@ -404,7 +404,6 @@ static int check_document(const struct yaml_doc *doc)
 {
 	static const char *const known[] = { "name", "channels", "dependencies", "prefix",
 					     "variables", NULL };
-	const cJSON *item;
 	int ret;
 
 	if (!cJSON_IsObject(doc->root))
@@ -412,16 +411,8 @@ static int check_document(const struct yaml_doc *doc)
 				     "a conda file is a mapping with 'dependencies' (and 'name', "
 				     "'channels', 'prefix', 'variables'), not %s",
 				     json_type_name(doc->root));
-	cJSON_ArrayForEach(item, doc->root) {
-		size_t i;
-		for (i = 0; known[i] && strcmp(known[i], item->string); i++)
-			;
-		if (!known[i])
-			return yaml_error_at(doc, item, ERR_INPUT,
-					     "field '%s': unknown in a conda file (known: name, channels, "
-					     "dependencies, prefix, variables)", excerpt(item->string));
-	}
-	if ((ret = check_optional_string(doc, "name")) ||
+	if ((ret = yaml_check_keys(doc, doc->root, NULL, known, "a conda file")) ||
+	    (ret = check_optional_string(doc, "name")) ||
 	    (ret = check_optional_string(doc, "prefix")) ||
 	    (ret = check_channels(doc)) ||
 	    (ret = check_dependencies(doc)) ||

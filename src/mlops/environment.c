@@ -214,23 +214,12 @@ static int check_known_fields(const struct environment *env)
 	static const char *const known[] = { "$schema", "name", "version", "description", "tags",
 					     "properties", "image", "conda_file", "build", "os_type",
 					     "inference_config", "datastore", NULL };
-	const cJSON *item;
 
 	if (!cJSON_IsObject(env->doc.root))
 		return yaml_error_at(&env->doc, env->doc.root, ERR_YAML,
 				     "an environment YAML is a mapping of fields, not %s",
 				     json_type_name(env->doc.root));
-	cJSON_ArrayForEach(item, env->doc.root) {
-		size_t i;
-		for (i = 0; known[i] && strcmp(known[i], item->string); i++)
-			;
-		if (!known[i])
-			return yaml_error_at(&env->doc, item, ERR_INPUT,
-					     "field '%s': unknown in an Azure ML environment (known: $schema, "
-					     "name, version, description, tags, properties, image, conda_file, "
-					     "build, os_type, inference_config, datastore)", excerpt(item->string));
-	}
-	return 0;
+	return yaml_check_keys(&env->doc, env->doc.root, NULL, known, "an Azure ML environment");
 }
 
 static int check_name_version(struct environment *env, enum env_versioning mode)
@@ -299,21 +288,13 @@ static int check_inference_config(const struct environment *env)
 
 	if (!field(env, "inference_config"))
 		return 0;
-	if ((ret = yaml_get_object(doc, &cfg, doc->root, "inference_config")))
+	if ((ret = yaml_get_object(doc, &cfg, doc->root, "inference_config")) ||
+	    (ret = yaml_check_keys(doc, cfg, "inference_config", routes, NULL)))
 		return ret;
 	cJSON_ArrayForEach(item, cfg) {
 		const cJSON *port, *route;
 		const char *s;
-		size_t i;
 
-		for (i = 0; routes[i] && strcmp(routes[i], item->string); i++)
-			;
-		if (!routes[i]) {
-			ret = yaml_error_at(doc, item, ERR_INPUT,
-					    "field 'inference_config.%s': unknown (known: liveness_route, "
-					    "readiness_route, scoring_route)", excerpt(item->string));
-			break;
-		}
 		buf_reset(&path);
 		buf_addf(&path, "inference_config.%s", item->string);
 		if ((ret = yaml_get_object(doc, &route, doc->root, path.data)))
@@ -403,22 +384,16 @@ done:
 
 static int check_build(struct environment *env)
 {
+	static const char *const known[] = { "path", "dockerfile_path", NULL };
 	const struct yaml_doc *doc = &env->doc;
 	const cJSON *build = field(env, "build"), *item;
 	struct buf path = BUF_INIT, dockerfile = BUF_INIT;
 	const char *rel, *df = "Dockerfile";
 	int ret;
 
-	if ((ret = yaml_get_object(doc, &build, doc->root, "build")))
-		goto done;
-	cJSON_ArrayForEach(item, build)
-		if (strcmp(item->string, "path") && strcmp(item->string, "dockerfile_path")) {
-			ret = yaml_error_at(doc, item, ERR_INPUT,
-					    "field 'build.%s': unknown (known: path, dockerfile_path)",
-					    excerpt(item->string));
-			goto done;
-		}
-	if ((ret = yaml_get_string(doc, &rel, doc->root, "build.path")))
+	if ((ret = yaml_get_object(doc, &build, doc->root, "build")) ||
+	    (ret = yaml_check_keys(doc, build, "build", known, NULL)) ||
+	    (ret = yaml_get_string(doc, &rel, doc->root, "build.path")))
 		goto done;
 	item = cJSON_GetObjectItemCaseSensitive(build, "path");
 	if (!*rel || is_url(rel)) {

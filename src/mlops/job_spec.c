@@ -19,6 +19,9 @@ static const char *const known_fields[] = {
 	"environment_variables", NULL,
 };
 
+/* The fields of an input or output given as a mapping. */
+static const char *const io_fields[] = { "type", "path", "mode", "description", NULL };
+
 /* The CLI's mode names and the REST enum each stands for (contract 3.5). */
 static const char *const modes[][2] = {
 	{ "ro_mount", "ReadOnlyMount" }, { "rw_mount", "ReadWriteMount" },
@@ -227,11 +230,9 @@ static int check_input_path(struct job_spec *s, struct job_input *in, const cJSO
 
 static int check_input(struct job_spec *s, struct job_input *in, const cJSON *item)
 {
-	static const char *const known[] = { "type", "path", "mode", "description", NULL };
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
 	int ret = 0;
-	size_t i;
 
 	in->name = item->string;
 	buf_addf(&where, "inputs.%s", item->string);
@@ -248,15 +249,8 @@ static int check_input(struct job_spec *s, struct job_input *in, const cJSON *it
 			ret = scalar_text(&s->doc, item, where.data, &in->value);
 		goto done;
 	}
-	cJSON_ArrayForEach(k, item) {
-		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
-			;
-		if (!known[i]) {
-			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
-					    "path, mode, description)", where.data, k->string);
-			goto done;
-		}
-	}
+	if ((ret = yaml_check_keys(&s->doc, item, where.data, io_fields, NULL)))
+		goto done;
 	t = cJSON_GetObjectItemCaseSensitive(item, "type");
 	if (!t) {
 		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.type': required (uri_file "
@@ -287,11 +281,9 @@ done:
 
 static int check_output(struct job_spec *s, struct job_output *o, const cJSON *item)
 {
-	static const char *const known[] = { "type", "path", "mode", "description", NULL };
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
 	int ret = 0;
-	size_t i;
 
 	o->name = item->string;
 	buf_addf(&where, "outputs.%s", item->string);
@@ -307,15 +299,8 @@ static int check_output(struct job_spec *s, struct job_output *o, const cJSON *i
 				    "such as {type: uri_folder}", where.data, json_type_name(item));
 		goto done;
 	}
-	cJSON_ArrayForEach(k, item) {
-		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
-			;
-		if (!known[i]) {
-			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
-					    "path, mode, description)", where.data, k->string);
-			goto done;
-		}
-	}
+	if ((ret = yaml_check_keys(&s->doc, item, where.data, io_fields, NULL)))
+		goto done;
 	t = cJSON_GetObjectItemCaseSensitive(item, "type");
 	if (t && (!cJSON_IsString(t) || strcmp(t->valuestring, "uri_folder"))) {
 		ret = yaml_error_at(&s->doc, t, ERR_INPUT, "field '%s.type': only uri_folder outputs "
@@ -446,26 +431,14 @@ static int check_command_refs(struct job_spec *s)
 
 static int check(struct job_spec *s)
 {
-	const cJSON *item;
 	const char *type = NULL;
 	int ret;
 
 	if (!cJSON_IsObject(s->doc.root))
 		return yaml_error_at(&s->doc, s->doc.root, ERR_YAML, "a job YAML is a mapping of "
 				     "fields, not %s", json_type_name(s->doc.root));
-	cJSON_ArrayForEach(item, s->doc.root) {
-		size_t i;
-
-		for (i = 0; known_fields[i] && strcmp(known_fields[i], item->string); i++)
-			;
-		if (!known_fields[i])
-			return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': unknown in a command "
-					     "job (known: $schema, type, name, code, command, "
-					     "environment, compute, inputs, outputs, experiment_name, "
-					     "display_name, description, tags, environment_variables)",
-					     item->string);
-	}
-	if ((ret = string_field(s, "$schema", &type, 0)) || (ret = string_field(s, "type", &type, 0)))
+	if ((ret = yaml_check_keys(&s->doc, s->doc.root, NULL, known_fields, "a command job")) ||
+	    (ret = string_field(s, "$schema", &type, 0)) || (ret = string_field(s, "type", &type, 0)))
 		return ret;
 	if (field(s, "type") && strcmp(type, "command"))
 		return yaml_error_at(&s->doc, field(s, "type"), ERR_INPUT, "field 'type': '%s' jobs "
