@@ -353,16 +353,14 @@ static int check_io(struct job_spec *s)
 	return 0;
 }
 
-/* tags, environment_variables: a mapping of scalars, as "k", "v" pairs. */
-static int scalar_map(struct job_spec *s, const char *key, const char ***out)
+/* tags, environment_variables: a mapping of scalars, each as written. */
+static int scalar_map(struct job_spec *s, const char *key, struct kv_list *out)
 {
 	const cJSON *map = field(s, key), *item;
 	struct buf where = BUF_INIT;
-	size_t n = 0;
+	const char *value;
 	int ret = 0;
 
-	*out = xcalloc(map && cJSON_IsObject(map) ? 2 * (size_t)cJSON_GetArraySize(map) + 1 : 1,
-		       sizeof(**out));
 	if (!map || cJSON_IsNull(map))
 		return 0;
 	if (!cJSON_IsObject(map))
@@ -371,12 +369,10 @@ static int scalar_map(struct job_spec *s, const char *key, const char ***out)
 	cJSON_ArrayForEach(item, map) {
 		buf_reset(&where);
 		buf_addf(&where, "%s.%s", key, item->string);
-		(*out)[n] = item->string;
-		if ((ret = scalar_text(&s->doc, item, where.data, &(*out)[n + 1])))
+		if ((ret = scalar_text(&s->doc, item, where.data, &value)))
 			break;
-		n += 2;
+		kv_list_add(out, item->string, value);
 	}
-	(*out)[n] = NULL;
 	buf_release(&where);
 	return ret;
 }
@@ -562,8 +558,8 @@ void job_spec_release(struct job_spec *s)
 	}
 	free(s->inputs);
 	free(s->outputs);
-	free((void *)s->tags);
-	free((void *)s->environment_variables);
+	kv_list_release(&s->tags);
+	kv_list_release(&s->environment_variables);
 	free(s->env_name);
 	free(s->env_version);
 	free(s->compute);
