@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "mlops/conda.h"
+#include "mlops/pip_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ static void check_lines(const char *text, size_t size)
 		if (strlen(line.data) == line.len) {
 			if (conda_check_spec(line.data) && strpbrk(error_message(), "\r\n\x1b"))
 				abort();
-			if (conda_check_pip_spec(line.data) && strpbrk(error_message(), "\r\n\x1b"))
+			if (pip_req_check(line.data) && strpbrk(error_message(), "\r\n\x1b"))
 				abort();
 			buf_reset(&name);
 			conda_spec_name(&name, line.data);

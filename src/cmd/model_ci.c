@@ -401,12 +401,11 @@ static int submit(struct aml_job *job, struct session *session, const struct con
 		req.code_id = code_id.data;
 	}
 	/* The job's own tags, then where it came from. */
-	for (n = 0; spec->tags[n]; n += 2)
-		;
+	n = 2 * spec->tags.nr;
 	for (m = 0; identity[m]; m += 2)
 		;
 	tags = xcalloc(n + m + 3, sizeof(*tags));
-	memcpy(tags, spec->tags, n * sizeof(*tags));
+	memcpy(tags, kv_list_pairs(&spec->tags), n * sizeof(*tags));
 	if (context->sha && *context->sha) {
 		tags[n++] = "commit";
 		tags[n++] = context->sha;
@@ -421,7 +420,7 @@ static int submit(struct aml_job *job, struct session *session, const struct con
 	req.inputs_nr = spec->inputs_nr;
 	req.outputs = req_outputs;
 	req.outputs_nr = spec->outputs_nr;
-	req.environment_variables = spec->environment_variables;
+	req.environment_variables = kv_list_pairs(&spec->environment_variables);
 	req.tags = tags;
 	workflow_changing();
 	if (!(ret = aml_job_create(job, &session->aml, spec->name, &req)))

@@ -584,3 +584,37 @@ int yaml_get_array(const struct yaml_doc *doc, const cJSON **out,
 {
 	return relocate(doc, obj, path, json_get_array(out, obj, path));
 }
+
+/* ---- known keys ---- */
+
+static int is_known(const char *const *known, const char *key)
+{
+	for (; *known; known++)
+		if (!strcmp(*known, key))
+			return 1;
+	return 0;
+}
+
+int yaml_check_keys(const struct yaml_doc *doc, const cJSON *map, const char *path,
+		    const char *const *known, const char *what)
+{
+	struct buf list = BUF_INIT;
+	const char *const *k;
+	const cJSON *item;
+	int ret = 0;
+
+	if (!cJSON_IsObject(map))
+		return 0;
+	cJSON_ArrayForEach(item, map) {
+		if (is_known(known, item->string))
+			continue;
+		for (k = known; *k; k++)
+			buf_addf(&list, "%s%s", k == known ? "" : ", ", *k);
+		ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s%s%s': unknown%s%s (known: %s)",
+				    path ? path : "", path ? "." : "", excerpt(item->string),
+				    what ? " in " : "", what ? what : "", list.data);
+		break;
+	}
+	buf_release(&list);
+	return ret;
+}

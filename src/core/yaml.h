@@ -63,4 +63,17 @@ int yaml_get_object(const struct yaml_doc *doc, const cJSON **out,
 int yaml_get_array(const struct yaml_doc *doc, const cJSON **out,
 		   const cJSON *obj, const char *path);
 
+/*
+ * The strict readers' check that every key of the mapping `map` (a node of
+ * `doc`) is one of `known` (NULL-terminated). The first unknown key is
+ * ERR_INPUT located at its value, as every field error is:
+ *   "<file>:<line>:<col>: field '<path>.<key>': unknown in <what> (known: <known, ...>)"
+ * with "<path>." left out when `path` is NULL (the top level) and " in
+ * <what>" when `what` is NULL ("a conda file"); the key is file text and is
+ * quoted as an excerpt. A node that is not a mapping has no keys, so it
+ * passes: callers check the type first, in their own words.
+ */
+int yaml_check_keys(const struct yaml_doc *doc, const cJSON *map, const char *path,
+		    const char *const *known, const char *what);
+
 #endif

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/yaml.h"
 #include "mlops/conda.h"
+#include "mlops/pip_req.h"
 #include "core/banned.h"
 
 /* Specs are echoed in messages; a hostile one must not flood the log. */
@@ -41,19 +42,12 @@ static int bad_spec(const char *spec, const char *fmt, const char *detail)
 	return ret;
 }
 
-static size_t operator_len(const char *s, int pip)
+/* conda's version operators: PEP 440's, and '=' ("numpy=1.24" is numpy 1.24.*). */
+static size_t operator_len(const char *s)
 {
-	static const char *const ops[] = { "===", "==", "!=", ">=", "<=", "~=", ">", "<", "=", NULL };
-	size_t i;
+	size_t n = pip_req_operator_len(s);
 
-	for (i = 0; ops[i]; i++) {
-		size_t n = strlen(ops[i]);
-		if (pip && !strcmp(ops[i], "="))
-			continue;
-		if (!strncmp(s, ops[i], n))
-			return n;
-	}
-	return 0;
+	return n ? n : (*s == '=' ? 1 : 0);
 }
 
 /* One version without operator: "1.24.*", "2!1.0+local"; no empty segments. */
@@ -90,7 +84,7 @@ static int check_version_expr(const char *spec, const char *s, size_t n, int fir
 
 		while (end < n && s[end] != ',' && s[end] != '|')
 			end++;
-		op = operator_len(s + start, 0);
+		op = operator_len(s + start);
 		if (op > end - start)
 			op = end - start;
 		if (op && first_bare && start == 0) {
@@ -222,7 +216,7 @@ static int check_version_part(const char *spec, const char *rest)
 		ret = check_version_expr(spec, s, eq ? (size_t)(eq - s) : strlen(s), 1);
 		if (!ret && eq)
 			ret = check_build(spec, eq + 1, strlen(eq + 1));
-	} else if (s[0] == ' ' || operator_len(s, 0)) {
+	} else if (s[0] == ' ' || operator_len(s)) {
 		/* "name version [build]", "name>=1.2,<2 [build]" */
 		if (*s == ' ')
 			s++;
@@ -271,272 +265,11 @@ int conda_check_spec(const char *spec)
 	return check_version_part(spec, p);
 }
 
-/* ---- pip requirement lines ---- */
-
-static int bad_pip(const char *spec, const char *fmt, const char *detail)
-{
-	struct buf why = BUF_INIT;
-	int ret;
-
-	buf_addf(&why, fmt, detail);
-	ret = error_set(ERR_INPUT, "invalid pip requirement '%s': %s", excerpt(spec),
-			why.data);
-	buf_release(&why);
-	return ret;
-}
-
-static const char *skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* "scheme://..." where scheme is letters, digits, '+', '-', '.' ("git+https"). */
-static int starts_with_url(const char *p)
-{
-	if (!isalpha((unsigned char)*p))
-		return 0;
-	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
-		p++;
-	return !strncmp(p, "://", 3);
-}
-
-/* A URL up to white space; returns the end or NULL when malformed. */
-static const char *scan_url(const char *p)
-{
-	const char *start;
-
-	if (!starts_with_url(p))
-		return NULL;
-	start = strstr(p, "://") + 3;
-	for (p = start; *p && *p != ' ' && *p != '\t'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return NULL;
-	return p > start ? p : NULL;
-}
-
-/* Options pip accepts in a requirements file (pip/_internal/req/req_file.py). */
-static int check_pip_option(const char *spec)
-{
-	static const char *const with_value[] = {
-		"-r", "--requirement", "-c", "--constraint", "-e", "--editable",
-		"-i", "--index-url", "--extra-index-url", "-f", "--find-links",
-		"--trusted-host", "--no-binary", "--only-binary", "--use-feature",
-		"--config-settings", "--global-option", NULL };
-	static const char *const flags[] = {
-		"--pre", "--no-index", "--prefer-binary", "--require-hashes", NULL };
-	const char *end = spec, *val;
-	size_t n, i;
-
-	while (*end && *end != ' ' && *end != '\t' && *end != '=')
-		end++;
-	n = (size_t)(end - spec);
-	for (i = 0; flags[i]; i++)
-		if (strlen(flags[i]) == n && !strncmp(flags[i], spec, n))
-			return *skip_ws(end) ? bad_pip(spec, "option '%s' takes no value", flags[i]) : 0;
-	for (i = 0; with_value[i]; i++)
-		if (strlen(with_value[i]) == n && !strncmp(with_value[i], spec, n))
-			break;
-	if (!with_value[i]) {
-		struct buf opt = BUF_INIT;
-		int ret;
-		buf_add(&opt, spec, n);
-		ret = bad_pip(spec, "unknown pip option '%s'", excerpt(opt.data));
-		buf_release(&opt);
-		return ret;
-	}
-	val = *end == '=' ? end + 1 : skip_ws(end);
-	if (!*val || *val == ' ')
-		return bad_pip(spec, "option '%s' needs a value", with_value[i]);
-	while (*val && *val != ' ' && *val != '\t')
-		val++;
-	if (*skip_ws(val))
-		return bad_pip(spec, "option '%s' takes one value", with_value[i]);
-	return 0;
-}
-
-/* PEP 508 names and extras: letters and digits, with '.', '_', '-' inside. */
-static const char *scan_identifier(const char *p)
-{
-	const char *start = p;
-
-	if (!isalnum((unsigned char)*p))
-		return NULL;
-	while (is_name_char((unsigned char)*p))
-		p++;
-	return isalnum((unsigned char)p[-1]) || p == start ? p : NULL;
-}
-
-static int check_extras(const char *spec, const char **pp)
-{
-	const char *p = skip_ws(*pp + 1);
-
-	if (*p == ']') {
-		*pp = p + 1;
-		return 0;
-	}
-	for (;;) {
-		p = scan_identifier(p);
-		if (!p)
-			return bad_pip(spec, "%s", "an extra must be a name ('pkg[extra1,extra2]')");
-		p = skip_ws(p);
-		if (*p == ']')
-			break;
-		if (*p != ',')
-			return bad_pip(spec, "%s", "extras are separated by ',' and closed by ']'");
-		p = skip_ws(p + 1);
-	}
-	*pp = p + 1;
-	return 0;
-}
-
-/* PEP 440 specifiers: "op version" clauses joined by ','. */
-static int check_pip_versions(const char *spec, const char **pp)
-{
-	const char *p = *pp;
-
-	for (;;) {
-		size_t op;
-		const char *v;
-		struct buf opbuf = BUF_INIT;
-
-		p = skip_ws(p);
-		op = operator_len(p, 1);
-		if (!op)
-			return bad_pip(spec, "%s", "expected a version operator (==, >=, <=, !=, ~=, >, <, ===)");
-		buf_add(&opbuf, p, op);
-		v = p = skip_ws(p + op);
-		if (op == 3) {
-			while (*p && *p != ' ' && *p != ',' && *p != ';' && *p != ')')
-				p++;
-		} else {
-			while (isalnum((unsigned char)*p) || (*p && strchr("._+!*-", *p)))
-				p++;
-		}
-		if (p == v) {
-			int ret = bad_pip(spec, "'%s' needs a version after it", excerpt(opbuf.data));
-			buf_release(&opbuf);
-			return ret;
-		}
-		buf_release(&opbuf);
-		if (!isalnum((unsigned char)*v) && op != 3)
-			return bad_pip(spec, "%s", "a version starts with a letter or digit");
-		p = skip_ws(p);
-		if (*p != ',')
-			break;
-		p++;
-	}
-	*pp = p;
-	return 0;
-}
-
-/* Environment markers after ';': checked for shape, not evaluated. */
-static int check_markers(const char *spec, const char *p)
-{
-	char quote = 0;
-	int depth = 0;
-
-	p = skip_ws(p);
-	if (!*p)
-		return bad_pip(spec, "%s", "';' needs an environment marker after it");
-	for (; *p; p++) {
-		if (quote) {
-			if (*p == quote)
-				quote = 0;
-			continue;
-		}
-		if (*p == '\'' || *p == '"')
-			quote = *p;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && --depth < 0)
-			break;
-		else if (!isalnum((unsigned char)*p) && !strchr(" \t._-<>=!~", *p))
-			return bad_pip(spec, "%s", "an illegal character in the environment marker");
-	}
-	if (quote || depth)
-		return bad_pip(spec, "%s", "unbalanced quotes or parentheses in the environment marker");
-	return 0;
-}
-
-/* Per-requirement options pip allows after a requirement ("--hash=sha256:..."). */
-static int check_trailing_options(const char *spec, const char *p)
-{
-	while (*(p = skip_ws(p))) {
-		const char *h;
-		if (strncmp(p, "--hash=", 7))
-			return bad_pip(spec, "unexpected '%s'", excerpt(p));
-		h = strchr(p + 7, ':');
-		if (!h || h == p + 7 || !isxdigit((unsigned char)h[1]))
-			return bad_pip(spec, "%s", "--hash needs 'algorithm:hexdigest'");
-		for (p = h + 1; isxdigit((unsigned char)*p); p++)
-			;
-		if (*p && *p != ' ' && *p != '\t')
-			return bad_pip(spec, "%s", "--hash needs 'algorithm:hexdigest'");
-	}
-	return 0;
-}
-
-int conda_check_pip_spec(const char *spec)
-{
-	const char *p = spec, *url_end;
-
-	if (!*spec)
-		return bad_pip(spec, "%s", "the requirement is empty");
-	if (*spec == '-')
-		return check_pip_option(spec);
-	if (starts_with_url(spec)) {
-		url_end = scan_url(spec);
-		if (!url_end)
-			return bad_pip(spec, "%s", "a malformed URL");
-		p = skip_ws(url_end);
-		if (*p == ';')
-			return check_markers(spec, p + 1);
-		return *p ? bad_pip(spec, "unexpected '%s' after the URL", excerpt(p)) : 0;
-	}
-	p = scan_identifier(spec);
-	if (!p)
-		return bad_pip(spec, "%s", "a requirement starts with a package name "
-			       "(letters, digits, '.', '_', '-'), a URL or an option");
-	p = skip_ws(p);
-	if (*p == '[' && check_extras(spec, &p))
-		return ERR_INPUT;
-	p = skip_ws(p);
-	if (*p == '@') {
-		p = skip_ws(p + 1);
-		url_end = scan_url(p);
-		if (!url_end)
-			return bad_pip(spec, "%s", "'@' needs a URL after it");
-		p = skip_ws(url_end);
-		if (*p == ';') {
-			if (url_end == p)
-				return bad_pip(spec, "%s", "a space must separate the URL from ';'");
-			return check_markers(spec, p + 1);
-		}
-		return check_trailing_options(spec, p);
-	}
-	if (*p == '(') {
-		p++;
-		if (check_pip_versions(spec, &p))
-			return ERR_INPUT;
-		if (*p != ')')
-			return bad_pip(spec, "%s", "'(' without a closing ')'");
-		p = skip_ws(p + 1);
-	} else if (*p && *p != ';' && *p != '-') {
-		if (check_pip_versions(spec, &p))
-			return ERR_INPUT;
-	}
-	if (*p == ';')
-		return check_markers(spec, p + 1);
-	return check_trailing_options(spec, p);
-}
-
 void conda_spec_name(struct buf *out, const char *spec)
 {
 	const char *sep = strstr(spec, "::"), *p = sep ? sep + 2 : spec;
 
-	if (*spec == '-' || starts_with_url(spec) || !isalnum((unsigned char)*p)) {
+	if (*spec == '-' || pip_req_is_url(spec) || !isalnum((unsigned char)*p)) {
 		buf_addstr(out, spec);
 		return;
 	}
@@ -583,7 +316,7 @@ static int check_pip_section(const struct yaml_doc *doc, const cJSON *map, int d
 					    field.data, i, json_type_name(item));
 			goto done;
 		}
-		if (conda_check_pip_spec(item->valuestring)) {
+		if (pip_req_check(item->valuestring)) {
 			ret = located(doc, item, field.data, i);
 			goto done;
 		}
@@ -671,7 +404,6 @@ static int check_document(const struct yaml_doc *doc)
 {
 	static const char *const known[] = { "name", "channels", "dependencies", "prefix",
 					     "variables", NULL };
-	const cJSON *item;
 	int ret;
 
 	if (!cJSON_IsObject(doc->root))
@@ -679,16 +411,8 @@ static int check_document(const struct yaml_doc *doc)
 				     "a conda file is a mapping with 'dependencies' (and 'name', "
 				     "'channels', 'prefix', 'variables'), not %s",
 				     json_type_name(doc->root));
-	cJSON_ArrayForEach(item, doc->root) {
-		size_t i;
-		for (i = 0; known[i] && strcmp(known[i], item->string); i++)
-			;
-		if (!known[i])
-			return yaml_error_at(doc, item, ERR_INPUT,
-					     "field '%s': unknown in a conda file (known: name, channels, "
-					     "dependencies, prefix, variables)", excerpt(item->string));
-	}
-	if ((ret = check_optional_string(doc, "name")) ||
+	if ((ret = yaml_check_keys(doc, doc->root, NULL, known, "a conda file")) ||
+	    (ret = check_optional_string(doc, "name")) ||
 	    (ret = check_optional_string(doc, "prefix")) ||
 	    (ret = check_channels(doc)) ||
 	    (ret = check_dependencies(doc)) ||

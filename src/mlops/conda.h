@@ -17,6 +17,7 @@
  *   channels      optional list of non-empty strings
  *   dependencies  required list; each item a conda match spec string, or
  *                 (at most once) a mapping {pip: [pip requirement strings]}
+ *                 (mlops/pip_req.h)
  *   prefix        optional string
  *   variables     optional mapping of names to scalar values
  * and nothing else. Every error is ERR_YAML (malformed YAML, a wrong type)
@@ -65,14 +66,11 @@ void conda_write_canonical(struct buf *out, const struct yaml_doc *doc,
 
 /*
  * Checks one conda match spec ("numpy", "conda-forge::numpy>=1.24,<2",
- * "numpy 1.24.*", "python=3.11=h1234_0", "pkg=1.2|1.3") or one pip
- * requirement line (PEP 508 "requests[socks]>=2.31; python_version>'3.8'",
- * "name @ https://...", "git+https://...", "--extra-index-url URL").
- * 0, or ERR_INPUT with a message saying what is wrong (no location: the
- * caller adds it).
+ * "numpy 1.24.*", "python=3.11=h1234_0", "pkg=1.2|1.3"). 0, or ERR_INPUT
+ * with a message saying what is wrong (no location: the caller adds it).
+ * The lines of a `pip:` section are pip's grammar: mlops/pip_req.h.
  */
 int conda_check_spec(const char *spec);
-int conda_check_pip_spec(const char *spec);
 
 /*
  * The package name a conda or pip spec is about (channel, extras and

@@ -150,22 +150,6 @@ void dataset_upload_prefix(struct buf *out, const struct dataset *d)
 	buf_addf(out, "datasets/%s/%.16s", d->name, d->content_hash);
 }
 
-static int check_fields(const struct dataset *d)
-{
-	const cJSON *item;
-	const char *const *k;
-
-	cJSON_ArrayForEach(item, d->doc.root) {
-		for (k = known_fields; *k && strcmp(*k, item->string); k++)
-			;
-		if (!*k)
-			return yaml_error_at(&d->doc, item, ERR_INPUT,
-					     "unknown field '%s' (a data asset has name, version, type, "
-					     "path, description, tags, properties)", excerpt(item->string));
-	}
-	return 0;
-}
-
 static int check_tags(const struct dataset *d)
 {
 	const cJSON *tags = json_find(d->doc.root, "tags"), *t;
@@ -272,7 +256,8 @@ int dataset_load(struct dataset *out, const char *yaml_path)
 		ret = yaml_error_at(&out->doc, root, ERR_INPUT, "a data asset YAML must be a mapping");
 		goto done;
 	}
-	if ((ret = check_fields(out)) || (ret = check_tags(out)))
+	if ((ret = yaml_check_keys(&out->doc, root, NULL, known_fields, "a data asset")) ||
+	    (ret = check_tags(out)))
 		goto done;
 	if ((ret = yaml_get_string(&out->doc, &name, root, "name")))
 		goto done;

@@ -5,6 +5,7 @@
 #include "azure/token.h"
 #include "core/error.h"
 #include "core/http.h"
+#include "mlops/env_decide.h"
 #include "mlops/environment.h"
 
 /*

@@ -1,7 +1,4 @@
-#include <ctype.h>
 #include <dirent.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +14,7 @@
 #include "mlops/asset_version.h"
 #include "mlops/conda.h"
 #include "mlops/environment.h"
+#include "mlops/image_ref.h"
 #include "core/banned.h"
 
 /* ---- lifecycle ---- */
@@ -216,23 +214,12 @@ static int check_known_fields(const struct environment *env)
 	static const char *const known[] = { "$schema", "name", "version", "description", "tags",
 					     "properties", "image", "conda_file", "build", "os_type",
 					     "inference_config", "datastore", NULL };
-	const cJSON *item;
 
 	if (!cJSON_IsObject(env->doc.root))
 		return yaml_error_at(&env->doc, env->doc.root, ERR_YAML,
 				     "an environment YAML is a mapping of fields, not %s",
 				     json_type_name(env->doc.root));
-	cJSON_ArrayForEach(item, env->doc.root) {
-		size_t i;
-		for (i = 0; known[i] && strcmp(known[i], item->string); i++)
-			;
-		if (!known[i])
-			return yaml_error_at(&env->doc, item, ERR_INPUT,
-					     "field '%s': unknown in an Azure ML environment (known: $schema, "
-					     "name, version, description, tags, properties, image, conda_file, "
-					     "build, os_type, inference_config, datastore)", excerpt(item->string));
-	}
-	return 0;
+	return yaml_check_keys(&env->doc, env->doc.root, NULL, known, "an Azure ML environment");
 }
 
 static int check_name_version(struct environment *env, enum env_versioning mode)
@@ -301,21 +288,13 @@ static int check_inference_config(const struct environment *env)
 
 	if (!field(env, "inference_config"))
 		return 0;
-	if ((ret = yaml_get_object(doc, &cfg, doc->root, "inference_config")))
+	if ((ret = yaml_get_object(doc, &cfg, doc->root, "inference_config")) ||
+	    (ret = yaml_check_keys(doc, cfg, "inference_config", routes, NULL)))
 		return ret;
 	cJSON_ArrayForEach(item, cfg) {
 		const cJSON *port, *route;
 		const char *s;
-		size_t i;
 
-		for (i = 0; routes[i] && strcmp(routes[i], item->string); i++)
-			;
-		if (!routes[i]) {
-			ret = yaml_error_at(doc, item, ERR_INPUT,
-					    "field 'inference_config.%s': unknown (known: liveness_route, "
-					    "readiness_route, scoring_route)", excerpt(item->string));
-			break;
-		}
 		buf_reset(&path);
 		buf_addf(&path, "inference_config.%s", item->string);
 		if ((ret = yaml_get_object(doc, &route, doc->root, path.data)))
@@ -349,140 +328,6 @@ static int check_os_type(struct environment *env)
 				     excerpt(os));
 	env->os_type = xstrdup(strcasecmp(os, "linux") ? "windows" : "linux");
 	return 0;
-}
-
-/* ---- image references ---- */
-
-static int is_lower_alnum(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* path-component: [a-z0-9]+ joined by '.', '_', '__' or '-'+ (distribution/reference). */
-static const char *path_component_problem(const char *p, size_t n)
-{
-	size_t i = 0;
-
-	if (!n)
-		return "an empty path component (a stray '/')";
-	while (i < n) {
-		size_t run = 0;
-		while (i < n && is_lower_alnum((unsigned char)p[i]))
-			i++, run++;
-		if (!run)
-			return isupper((unsigned char)p[i]) ? "repository names must be lowercase"
-							    : "path components start and end with a letter or digit";
-		if (i == n)
-			return NULL;
-		if (p[i] == '.' || p[i] == '_') {
-			i++;
-			if (p[i - 1] == '_' && i < n && p[i] == '_')
-				i++;
-		} else if (p[i] == '-') {
-			while (i < n && p[i] == '-')
-				i++;
-		} else {
-			return isupper((unsigned char)p[i]) ? "repository names must be lowercase"
-							    : "an illegal character in the repository name";
-		}
-		if (i == n)
-			return "path components start and end with a letter or digit";
-	}
-	return NULL;
-}
-
-/* domain: labels of letters, digits and inner '-', joined by '.', with an optional :port. */
-static const char *domain_problem(const char *p, size_t n)
-{
-	size_t i = 0;
-
-	for (;;) {
-		size_t start = i;
-		while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '-'))
-			i++;
-		if (i == start || p[start] == '-' || p[i - 1] == '-')
-			return "a malformed registry host";
-		if (i == n)
-			return NULL;
-		if (p[i] == ':') {
-			size_t digits = 0;
-			for (i++; i < n && isdigit((unsigned char)p[i]); i++)
-				digits++;
-			return digits && digits <= 5 && i == n ? NULL : "a malformed registry port";
-		}
-		if (p[i] != '.')
-			return "a malformed registry host";
-		i++;
-	}
-}
-
-static const char *tag_problem(const char *t, size_t n)
-{
-	size_t i;
-
-	if (!n || n > 128)
-		return "a tag is 1-128 characters";
-	if (!isalnum((unsigned char)t[0]) && t[0] != '_')
-		return "a tag starts with a letter, digit or '_'";
-	for (i = 1; i < n; i++)
-		if (!isalnum((unsigned char)t[i]) && !strchr("_.-", t[i]))
-			return "a tag holds only letters, digits, '_', '.' and '-'";
-	return NULL;
-}
-
-/*
- * The Docker reference grammar (github.com/distribution/reference):
- * [host[:port]/]component(/component)*[:tag][@sha256:<64 hex>]. The first
- * component is a host when there are more and it has a '.' or ':' or is
- * localhost, as Docker decides.
- */
-static const char *image_problem(const char *ref)
-{
-	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
-	const char *p, *last_slash = NULL, *colon = NULL, *name_end, *why;
-
-	if (!*ref)
-		return "it is empty";
-	if (at) {
-		const char *d = at + 1;
-		size_t i;
-		if (strncmp(d, "sha256:", 7))
-			return "a digest is '@sha256:' and 64 hex digits";
-		for (i = 0; i < 64; i++)
-			if (!isxdigit((unsigned char)d[7 + i]) || isupper((unsigned char)d[7 + i]))
-				return "a digest is '@sha256:' and 64 lowercase hex digits";
-		if (d[7 + 64])
-			return "a digest is '@sha256:' and 64 lowercase hex digits";
-	}
-	for (p = ref; p < end; p++)
-		if (*p == '/')
-			last_slash = p;
-	for (p = last_slash ? last_slash : ref; p < end; p++)
-		if (*p == ':')
-			colon = p;
-	name_end = colon ? colon : end;
-	if (colon && (why = tag_problem(colon + 1, (size_t)(end - colon - 1))))
-		return why;
-	if (name_end - ref > 255)
-		return "the repository name is longer than 255 characters";
-	for (p = ref; p < name_end;) {
-		const char *q = memchr(p, '/', (size_t)(name_end - p));
-		size_t n = q ? (size_t)(q - p) : (size_t)(name_end - p);
-
-		if (p == ref && q && (memchr(p, '.', n) || memchr(p, ':', n) ||
-				      (n == 9 && !strncmp(p, "localhost", 9))))
-			why = domain_problem(p, n);
-		else
-			why = path_component_problem(p, n);
-		if (why)
-			return why;
-		if (!q)
-			break;
-		p = q + 1;
-		if (p == name_end)
-			return "an empty path component (a stray '/')";
-	}
-	return NULL;
 }
 
 /* ---- image, conda file, build context ---- */
@@ -539,22 +384,16 @@ done:
 
 static int check_build(struct environment *env)
 {
+	static const char *const known[] = { "path", "dockerfile_path", NULL };
 	const struct yaml_doc *doc = &env->doc;
 	const cJSON *build = field(env, "build"), *item;
 	struct buf path = BUF_INIT, dockerfile = BUF_INIT;
 	const char *rel, *df = "Dockerfile";
 	int ret;
 
-	if ((ret = yaml_get_object(doc, &build, doc->root, "build")))
-		goto done;
-	cJSON_ArrayForEach(item, build)
-		if (strcmp(item->string, "path") && strcmp(item->string, "dockerfile_path")) {
-			ret = yaml_error_at(doc, item, ERR_INPUT,
-					    "field 'build.%s': unknown (known: path, dockerfile_path)",
-					    excerpt(item->string));
-			goto done;
-		}
-	if ((ret = yaml_get_string(doc, &rel, doc->root, "build.path")))
+	if ((ret = yaml_get_object(doc, &build, doc->root, "build")) ||
+	    (ret = yaml_check_keys(doc, build, "build", known, NULL)) ||
+	    (ret = yaml_get_string(doc, &rel, doc->root, "build.path")))
 		goto done;
 	item = cJSON_GetObjectItemCaseSensitive(build, "path");
 	if (!*rel || is_url(rel)) {
@@ -619,7 +458,7 @@ static int check_image_or_build(struct environment *env)
 	}
 	if ((ret = yaml_get_string(&env->doc, &env->image, env->doc.root, "image")))
 		return ret;
-	if ((why = image_problem(env->image)))
+	if ((why = image_ref_problem(env->image)))
 		return yaml_error_at(&env->doc, image, ERR_INPUT,
 				     "field 'image': '%s' is not a Docker image reference: %s",
 				     excerpt(env->image), why);
@@ -761,435 +600,5 @@ done:
 	buf_release(&path);
 	if (ret)
 		environment_release(out);
-	return ret;
-}
-
-/* ---- comparing with a registered version ---- */
-
-void env_diff_init(struct env_diff *d)
-{
-	struct env_diff fresh = ENV_DIFF_INIT;
-
-	*d = fresh;
-}
-
-void env_diff_release(struct env_diff *d)
-{
-	size_t i;
-
-	if (!d)
-		return;
-	for (i = 0; i < d->nr; i++) {
-		free(d->items[i].field);
-		free(d->items[i].before);
-		free(d->items[i].after);
-	}
-	free(d->items);
-	env_diff_init(d);
-}
-
-static void add_change(struct env_diff *d, const char *fieldname, const char *before, const char *after)
-{
-	struct env_change *c;
-
-	if (!d)
-		return;
-	if (d->nr == d->alloc) {
-		d->alloc = d->alloc ? d->alloc * 2 : 8;
-		d->items = xrealloc(d->items, d->alloc * sizeof(*d->items));
-	}
-	c = &d->items[d->nr++];
-	c->field = xstrdup(fieldname);
-	c->before = before ? xstrdup(before) : NULL;
-	c->after = after ? xstrdup(after) : NULL;
-}
-
-/* One dependency for the diff: a conda spec or a pip requirement, keyed by package. */
-struct dep {
-	int pip;
-	char *spec;
-	char *key;
-	int matched;
-};
-
-struct deps {
-	struct dep *items;
-	size_t nr;
-};
-
-static void add_dep(struct deps *deps, const struct yaml_doc *doc, const cJSON *item, int pip)
-{
-	struct buf spec = BUF_INIT, key = BUF_INIT;
-	struct dep *d;
-
-	if (cJSON_IsString(item))
-		buf_addstr(&spec, item->valuestring);
-	else
-		conda_write_canonical(&spec, doc, item);
-	conda_spec_name(&key, spec.data);
-	deps->items = xrealloc(deps->items, (deps->nr + 1) * sizeof(*deps->items));
-	d = &deps->items[deps->nr++];
-	d->pip = pip;
-	d->spec = buf_detach(&spec, NULL);
-	d->key = buf_detach(&key, NULL);
-	d->matched = 0;
-}
-
-static void collect_deps(struct deps *out, const struct yaml_doc *doc)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc->root, "dependencies"), *item, *pip;
-
-	cJSON_ArrayForEach(item, list) {
-		pip = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "pip") : NULL;
-		if (pip && cJSON_IsArray(pip) && cJSON_GetArraySize(item) == 1) {
-			const cJSON *p;
-			cJSON_ArrayForEach(p, pip)
-				add_dep(out, doc, p, 1);
-		} else {
-			add_dep(out, doc, item, 0);
-		}
-	}
-}
-
-static void free_deps(struct deps *deps)
-{
-	size_t i;
-
-	for (i = 0; i < deps->nr; i++) {
-		free(deps->items[i].spec);
-		free(deps->items[i].key);
-	}
-	free(deps->items);
-}
-
-/* Pairs dependencies by package: changed, removed (before only), added (after only). */
-static size_t diff_dependencies(struct env_diff *diff, const struct yaml_doc *before,
-				const struct yaml_doc *after)
-{
-	struct deps b = { NULL, 0 }, a = { NULL, 0 };
-	size_t i, j, changes = 0;
-
-	collect_deps(&b, before);
-	collect_deps(&a, after);
-	for (i = 0; i < b.nr; i++) {
-		const char *fieldname = b.items[i].pip ? "conda_file.dependencies.pip"
-						       : "conda_file.dependencies";
-		for (j = 0; j < a.nr; j++)
-			if (!a.items[j].matched && a.items[j].pip == b.items[i].pip &&
-			    !strcmp(a.items[j].key, b.items[i].key))
-				break;
-		if (j == a.nr) {
-			add_change(diff, fieldname, b.items[i].spec, NULL);
-			changes++;
-			continue;
-		}
-		a.items[j].matched = 1;
-		if (strcmp(a.items[j].spec, b.items[i].spec)) {
-			add_change(diff, fieldname, b.items[i].spec, a.items[j].spec);
-			changes++;
-		}
-	}
-	for (j = 0; j < a.nr; j++)
-		if (!a.items[j].matched) {
-			add_change(diff, a.items[j].pip ? "conda_file.dependencies.pip"
-							: "conda_file.dependencies", NULL, a.items[j].spec);
-			changes++;
-		}
-	free_deps(&b);
-	free_deps(&a);
-	return changes;
-}
-
-static void canonical_of(struct buf *out, const struct yaml_doc *doc, const char *key)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc->root, key);
-
-	if (item)
-		conda_write_canonical(out, doc, item);
-}
-
-/* Every top-level key of either file other than dependencies, by canonical JSON. */
-static void diff_other_keys(struct env_diff *diff, const struct yaml_doc *before,
-			    const struct yaml_doc *after)
-{
-	const struct yaml_doc *docs[2] = { before, after };
-	struct buf b = BUF_INIT, a = BUF_INIT, name = BUF_INIT;
-	const cJSON *item;
-	int k;
-
-	for (k = 0; k < 2; k++)
-		cJSON_ArrayForEach(item, docs[k]->root) {
-			if (!strcmp(item->string, "dependencies") ||
-			    (k == 1 && cJSON_GetObjectItemCaseSensitive(before->root, item->string)))
-				continue; /* dependencies by item; keys of both only once */
-			buf_reset(&b);
-			buf_reset(&a);
-			buf_reset(&name);
-			canonical_of(&b, before, item->string);
-			canonical_of(&a, after, item->string);
-			if (strcmp(a.data, b.data)) {
-				buf_addf(&name, "conda_file.%s", item->string);
-				add_change(diff, name.data, b.len ? b.data : NULL, a.len ? a.data : NULL);
-			}
-		}
-	buf_release(&b);
-	buf_release(&a);
-	buf_release(&name);
-}
-
-static enum env_compare compare_conda(struct env_diff *diff, const struct environment *local,
-				      const char *registered_text)
-{
-	struct yaml_doc reg = YAML_DOC_INIT;
-	struct buf canon = BUF_INIT, deps_b = BUF_INIT, deps_a = BUF_INIT;
-	enum env_compare result = ENV_SAME;
-
-	if (!local->conda.canonical && !registered_text)
-		return ENV_SAME;
-	if (!local->conda.canonical || !registered_text) {
-		add_change(diff, "conda_file", registered_text ? "a conda file" : NULL,
-			   local->conda.canonical ? local->conda_path : NULL);
-		return ENV_DIFFERENT;
-	}
-	if (yaml_load_string(&reg, registered_text, strlen(registered_text), "registered condaFile")) {
-		add_change(diff, "conda_file", "(the registered condaFile is not YAML)", local->conda_path);
-		result = ENV_DIFFERENT;
-		goto done;
-	}
-	conda_write_canonical(&canon, &reg, reg.root);
-	if (!strcmp(canon.data, local->conda.canonical))
-		goto done;
-	result = ENV_DIFFERENT;
-	if (!cJSON_IsObject(reg.root)) {
-		add_change(diff, "conda_file", canon.data, local->conda.canonical);
-		goto done;
-	}
-	diff_other_keys(diff, &reg, &local->conda.doc);
-	canonical_of(&deps_b, &reg, "dependencies");
-	canonical_of(&deps_a, &local->conda.doc, "dependencies");
-	if (!diff_dependencies(diff, &reg, &local->conda.doc) && strcmp(deps_a.data, deps_b.data))
-		add_change(diff, "conda_file.dependencies (order)", deps_b.data, deps_a.data);
-done:
-	yaml_doc_release(&reg);
-	buf_release(&canon);
-	buf_release(&deps_b);
-	buf_release(&deps_a);
-	return result;
-}
-
-enum env_compare env_compare(struct env_diff *diff, const struct environment *local,
-			     const struct env_registered *reg)
-{
-	const char *reg_os = reg->os_type ? reg->os_type : "linux";
-	enum env_compare result = ENV_SAME;
-
-	if (reg->has_build != (local->build_path != NULL)) {
-		add_change(diff, local->build_path ? "build" : "image",
-			   reg->has_build ? "a build context" : reg->image,
-			   local->build_path ? "a build context" : local->image);
-		return ENV_DIFFERENT;
-	}
-	if (strcasecmp(reg_os, local->os_type)) {
-		add_change(diff, "os_type", reg_os, local->os_type);
-		result = ENV_DIFFERENT;
-	}
-	if (local->build_path) {
-		/* Azure keeps only a contextUri: the files are compared through our tag. */
-		if (!reg->content_hash_tag) {
-			add_change(diff, "build", "registered without a " ENVIRONMENT_HASH_TAG
-				   " tag: the build context cannot be compared", local->content_hash);
-			return result == ENV_DIFFERENT ? ENV_DIFFERENT : ENV_UNKNOWN;
-		}
-		if (strcmp(reg->content_hash_tag, local->content_hash)) {
-			add_change(diff, "build", reg->content_hash_tag, local->content_hash);
-			result = ENV_DIFFERENT;
-		}
-		return result;
-	}
-	if (!reg->image || strcmp(reg->image, local->image)) {
-		add_change(diff, "image", reg->image, local->image);
-		result = ENV_DIFFERENT;
-	}
-	if (compare_conda(diff, local, reg->conda_text) != ENV_SAME)
-		result = ENV_DIFFERENT;
-	return result;
-}
-
-/* ---- versions and the decision ---- */
-
-/* Integer or dotted numeric: digits, single dots, no empty part. */
-static int is_numeric_version(const char *v)
-{
-	const char *p;
-
-	if (!isdigit((unsigned char)*v))
-		return 0;
-	for (p = v; *p; p++)
-		if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
-			return 0;
-	return 1;
-}
-
-int env_next_version(struct buf *out, const char *version)
-{
-	const char *last;
-	size_t start, i;
-
-	if (!is_numeric_version(version))
-		return error_set(ERR_INPUT,
-				 "cannot compute the version after '%s': only integer (\"3\") "
-				 "and dotted numeric (\"1.9\") versions can be incremented; set the "
-				 "next version explicitly in the environment YAML", excerpt(version));
-	last = strrchr(version, '.');
-	last = last ? last + 1 : version;
-	start = out->len;
-	buf_addstr(out, version);
-	/* Decimal increment of the last part, as text: no overflow at any length. */
-	for (i = out->len; i > start + (size_t)(last - version); i--) {
-		if (out->data[i - 1] != '9') {
-			out->data[i - 1]++;
-			return 0;
-		}
-		out->data[i - 1] = '0';
-	}
-	/* All nines: "9" -> "10", "1.99" -> "1.100". */
-	buf_addch(out, '0');
-	out->data[start + (size_t)(last - version)] = '1';
-	return 0;
-}
-
-const char *env_status_name(enum env_status status)
-{
-	switch (status) {
-	case ENV_NEW:
-		return "new";
-	case ENV_UNCHANGED:
-		return "unchanged";
-	case ENV_NEEDS_BUMP:
-		return "needs-version-bump";
-	case ENV_CHANGED_AUTO:
-		return "changed";
-	}
-	return "unknown";
-}
-
-void env_decision_init(struct env_decision *d)
-{
-	struct env_decision fresh = ENV_DECISION_INIT;
-
-	*d = fresh;
-}
-
-void env_decision_release(struct env_decision *d)
-{
-	if (!d)
-		return;
-	free(d->version);
-	free(d->next_version);
-	env_diff_release(&d->diff);
-	env_decision_init(d);
-}
-
-/* Errors about the version point at the version: line (or name: without one). */
-static int version_error(const struct environment *local, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int version_error(const struct environment *local, const char *fmt, ...)
-{
-	const cJSON *at = field(local, "version");
-	struct buf msg = BUF_INIT;
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	buf_vaddf(&msg, fmt, ap);
-	va_end(ap);
-	ret = yaml_error_at(&local->doc, at ? at : field(local, "name"), ERR_INPUT,
-			    "field 'version': %s", msg.data);
-	buf_release(&msg);
-	return ret;
-}
-
-static int decide_declared(struct env_decision *out, const struct environment *local,
-			   const struct env_registered *same, const struct env_registered *latest)
-{
-	struct buf next = BUF_INIT;
-	enum env_compare cmp;
-
-	if (!local->version)
-		return version_error(local, "required with versioning 'declared'");
-	out->version = xstrdup(local->version);
-	if (!same) {
-		out->status = ENV_NEW;
-		return 0;
-	}
-	cmp = env_compare(&out->diff, local, same);
-	if (cmp != ENV_DIFFERENT) {
-		/* An uncomparable version is immutable anyway: leave it, but say so. */
-		out->status = ENV_UNCHANGED;
-		out->uncertain = cmp == ENV_UNKNOWN;
-		return 0;
-	}
-	out->status = ENV_NEEDS_BUMP;
-	/* A human picks the version here: one we cannot compute is left NULL. */
-	if (is_numeric_version(latest ? latest->version : same->version) &&
-	    !env_next_version(&next, latest ? latest->version : same->version))
-		out->next_version = buf_detach(&next, NULL);
-	buf_release(&next);
-	return 0;
-}
-
-static int decide_auto(struct env_decision *out, const struct environment *local,
-		       const struct env_registered *same, const struct env_registered *latest)
-{
-	const struct env_registered *ref;
-	struct buf next = BUF_INIT;
-	enum env_compare cmp;
-	int ret = 0;
-
-	if ((local->version && !same) || (!same && !latest)) {
-		out->status = ENV_NEW;
-		out->version = xstrdup(local->version ? local->version : "1");
-		return 0;
-	}
-	/* A declared version that is registered pins the comparison to it. */
-	ref = local->version && same ? same : latest;
-	cmp = env_compare(&out->diff, local, ref);
-	if (cmp == ENV_SAME) {
-		out->status = ENV_UNCHANGED;
-		out->version = xstrdup(ref->version);
-		return 0;
-	}
-	/* Unknown, too, registers: with our tag the next run can compare. */
-	out->uncertain = cmp == ENV_UNKNOWN;
-	if (!latest)
-		latest = ref;
-	if (env_next_version(&next, latest->version)) {
-		ret = version_error(local, "the content changed and the latest registered version "
-				    "is '%s', which cannot be incremented: set the next version "
-				    "explicitly", excerpt(latest->version));
-		goto done;
-	}
-	out->status = ENV_CHANGED_AUTO;
-	out->version = xstrdup(next.data);
-	out->next_version = buf_detach(&next, NULL);
-done:
-	buf_release(&next);
-	return ret;
-}
-
-int env_decide(struct env_decision *out, const struct environment *local,
-	       const struct env_registered *same, const struct env_registered *latest,
-	       enum env_versioning mode)
-{
-	int ret;
-
-	env_decision_init(out);
-	if (mode == ENV_VERSIONING_DECLARED)
-		ret = decide_declared(out, local, same, latest);
-	else
-		ret = decide_auto(out, local, same, latest);
-	if (ret)
-		env_decision_release(out);
 	return ret;
 }

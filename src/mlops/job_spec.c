@@ -19,6 +19,9 @@ static const char *const known_fields[] = {
 	"environment_variables", NULL,
 };
 
+/* The fields of an input or output given as a mapping. */
+static const char *const io_fields[] = { "type", "path", "mode", "description", NULL };
+
 /* The CLI's mode names and the REST enum each stands for (contract 3.5). */
 static const char *const modes[][2] = {
 	{ "ro_mount", "ReadOnlyMount" }, { "rw_mount", "ReadWriteMount" },
@@ -227,11 +230,9 @@ static int check_input_path(struct job_spec *s, struct job_input *in, const cJSO
 
 static int check_input(struct job_spec *s, struct job_input *in, const cJSON *item)
 {
-	static const char *const known[] = { "type", "path", "mode", "description", NULL };
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
 	int ret = 0;
-	size_t i;
 
 	in->name = item->string;
 	buf_addf(&where, "inputs.%s", item->string);
@@ -248,15 +249,8 @@ static int check_input(struct job_spec *s, struct job_input *in, const cJSON *it
 			ret = scalar_text(&s->doc, item, where.data, &in->value);
 		goto done;
 	}
-	cJSON_ArrayForEach(k, item) {
-		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
-			;
-		if (!known[i]) {
-			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
-					    "path, mode, description)", where.data, k->string);
-			goto done;
-		}
-	}
+	if ((ret = yaml_check_keys(&s->doc, item, where.data, io_fields, NULL)))
+		goto done;
 	t = cJSON_GetObjectItemCaseSensitive(item, "type");
 	if (!t) {
 		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.type': required (uri_file "
@@ -287,11 +281,9 @@ done:
 
 static int check_output(struct job_spec *s, struct job_output *o, const cJSON *item)
 {
-	static const char *const known[] = { "type", "path", "mode", "description", NULL };
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
 	int ret = 0;
-	size_t i;
 
 	o->name = item->string;
 	buf_addf(&where, "outputs.%s", item->string);
@@ -307,15 +299,8 @@ static int check_output(struct job_spec *s, struct job_output *o, const cJSON *i
 				    "such as {type: uri_folder}", where.data, json_type_name(item));
 		goto done;
 	}
-	cJSON_ArrayForEach(k, item) {
-		for (i = 0; known[i] && strcmp(known[i], k->string); i++)
-			;
-		if (!known[i]) {
-			ret = yaml_error_at(&s->doc, k, ERR_INPUT, "field '%s.%s': unknown (known: type, "
-					    "path, mode, description)", where.data, k->string);
-			goto done;
-		}
-	}
+	if ((ret = yaml_check_keys(&s->doc, item, where.data, io_fields, NULL)))
+		goto done;
 	t = cJSON_GetObjectItemCaseSensitive(item, "type");
 	if (t && (!cJSON_IsString(t) || strcmp(t->valuestring, "uri_folder"))) {
 		ret = yaml_error_at(&s->doc, t, ERR_INPUT, "field '%s.type': only uri_folder outputs "
@@ -368,16 +353,14 @@ static int check_io(struct job_spec *s)
 	return 0;
 }
 
-/* tags, environment_variables: a mapping of scalars, as "k", "v" pairs. */
-static int scalar_map(struct job_spec *s, const char *key, const char ***out)
+/* tags, environment_variables: a mapping of scalars, each as written. */
+static int scalar_map(struct job_spec *s, const char *key, struct kv_list *out)
 {
 	const cJSON *map = field(s, key), *item;
 	struct buf where = BUF_INIT;
-	size_t n = 0;
+	const char *value;
 	int ret = 0;
 
-	*out = xcalloc(map && cJSON_IsObject(map) ? 2 * (size_t)cJSON_GetArraySize(map) + 1 : 1,
-		       sizeof(**out));
 	if (!map || cJSON_IsNull(map))
 		return 0;
 	if (!cJSON_IsObject(map))
@@ -386,12 +369,10 @@ static int scalar_map(struct job_spec *s, const char *key, const char ***out)
 	cJSON_ArrayForEach(item, map) {
 		buf_reset(&where);
 		buf_addf(&where, "%s.%s", key, item->string);
-		(*out)[n] = item->string;
-		if ((ret = scalar_text(&s->doc, item, where.data, &(*out)[n + 1])))
+		if ((ret = scalar_text(&s->doc, item, where.data, &value)))
 			break;
-		n += 2;
+		kv_list_add(out, item->string, value);
 	}
-	(*out)[n] = NULL;
 	buf_release(&where);
 	return ret;
 }
@@ -446,26 +427,14 @@ static int check_command_refs(struct job_spec *s)
 
 static int check(struct job_spec *s)
 {
-	const cJSON *item;
 	const char *type = NULL;
 	int ret;
 
 	if (!cJSON_IsObject(s->doc.root))
 		return yaml_error_at(&s->doc, s->doc.root, ERR_YAML, "a job YAML is a mapping of "
 				     "fields, not %s", json_type_name(s->doc.root));
-	cJSON_ArrayForEach(item, s->doc.root) {
-		size_t i;
-
-		for (i = 0; known_fields[i] && strcmp(known_fields[i], item->string); i++)
-			;
-		if (!known_fields[i])
-			return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': unknown in a command "
-					     "job (known: $schema, type, name, code, command, "
-					     "environment, compute, inputs, outputs, experiment_name, "
-					     "display_name, description, tags, environment_variables)",
-					     item->string);
-	}
-	if ((ret = string_field(s, "$schema", &type, 0)) || (ret = string_field(s, "type", &type, 0)))
+	if ((ret = yaml_check_keys(&s->doc, s->doc.root, NULL, known_fields, "a command job")) ||
+	    (ret = string_field(s, "$schema", &type, 0)) || (ret = string_field(s, "type", &type, 0)))
 		return ret;
 	if (field(s, "type") && strcmp(type, "command"))
 		return yaml_error_at(&s->doc, field(s, "type"), ERR_INPUT, "field 'type': '%s' jobs "
@@ -589,8 +558,8 @@ void job_spec_release(struct job_spec *s)
 	}
 	free(s->inputs);
 	free(s->outputs);
-	free((void *)s->tags);
-	free((void *)s->environment_variables);
+	kv_list_release(&s->tags);
+	kv_list_release(&s->environment_variables);
 	free(s->env_name);
 	free(s->env_version);
 	free(s->compute);

@@ -5,6 +5,7 @@
 
 #include "azure/aml_job.h"
 #include "core/error.h"
+#include "core/kv.h"
 #include "core/yaml.h"
 
 /*
@@ -73,8 +74,8 @@ struct job_spec {
 	size_t inputs_nr;
 	struct job_output *outputs;
 	size_t outputs_nr;
-	const char **tags;               /* "k", "v" pairs, NULL-terminated; never NULL after parse */
-	const char **environment_variables;
+	struct kv_list tags;             /* each value as written (`rows: 1200` is "1200") */
+	struct kv_list environment_variables;
 };
 #define JOB_SPEC_INIT { .doc = YAML_DOC_INIT }
 

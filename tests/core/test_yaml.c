@@ -158,3 +158,38 @@ Test(yaml, a_key_from_a_file_is_quoted_short_and_on_one_line)
 
 	cr_assert_fails(yaml_load_string(&doc, "a: *\"x\n", 7, "a.yml"), ERR_YAML, "a.yml:");
 }
+
+Test(yaml, known_keys_pass_and_the_first_unknown_one_is_named_at_its_value)
+{
+	static const char *const known[] = { "name", "build", NULL };
+	static const char *const build_known[] = { "path", NULL };
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	load(&doc, "name: x\nbuild:\n  path: .\n  context: ./docker\ncolour: blue\nsize: 3\n");
+	cr_assert_fails(yaml_check_keys(&doc, doc.root, NULL, known, "a test file"), ERR_INPUT,
+			"env.yml:5:9: field 'colour': unknown in a test file (known: name, build)");
+	cr_assert_eq(error_where()->line, 5);
+	cr_assert_fails(yaml_check_keys(&doc, json_find(doc.root, "build"), "build", build_known, NULL),
+			ERR_INPUT, "env.yml:4:12: field 'build.context': unknown (known: path)");
+	cr_assert_str_eq(strstr(error_message(), "field"), "field 'build.context': unknown (known: path)");
+	yaml_doc_release(&doc);
+
+	load(&doc, "build: {path: .}\nname: x\n");
+	cr_assert_ok(yaml_check_keys(&doc, doc.root, NULL, known, "a test file"));
+	/* Not a mapping: no keys to refuse; the caller says what the node should be. */
+	cr_assert_ok(yaml_check_keys(&doc, json_find(doc.root, "name"), "name", known, NULL));
+	yaml_doc_release(&doc);
+}
+
+Test(yaml, an_unknown_key_is_quoted_as_an_excerpt)
+{
+	static const char *const known[] = { "name", NULL };
+	struct yaml_doc doc = YAML_DOC_INIT;
+
+	load(&doc, "\"token\\nghp_0123456789012345678901234567890123456789-tail\": 1\n");
+	cr_assert_fails(yaml_check_keys(&doc, doc.root, NULL, known, NULL), ERR_INPUT,
+			"env.yml:1:61: field 'token\\nghp_");
+	cr_assert_null(strchr(error_message(), '\n'), "%s", error_message());
+	cr_assert_null(strstr(error_message(), "-tail"), "%s", error_message());
+	yaml_doc_release(&doc);
+}

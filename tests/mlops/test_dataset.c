@@ -101,7 +101,9 @@ Test(dataset, errors_name_file_line_and_field)
 	tmpdir_write(root, "bad/data.yml", "name: bad\ntype: table\npath: x\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:2:7: field 'type' is 'table'");
 	tmpdir_write(root, "bad/data.yml", "name: bad\ntype: uri_file\npath: x\ncolour: blue\n");
-	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:4:9: unknown field 'colour'");
+	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT,
+			"data.yml:4:9: field 'colour': unknown in a data asset (known: $schema, name, "
+			"version, type, path, description, tags, properties)");
 	tmpdir_write(root, "bad/data.yml", "name: -bad\ntype: uri_file\npath: x\n");
 	cr_assert_fails(dataset_load(&d, yml), ERR_INPUT, "data.yml:1:7: data asset name '-bad'");
 	tmpdir_write(root, "bad/data.yml", "type: uri_file\npath: x\n");

@@ -11,52 +11,20 @@
 #include "mlops/env_plan.h"
 #include "mlops/environment.h"
 #include "support/check.h"
+#include "support/env_fixture.h"
 #include "support/tmpdir.h"
 
-#define FIXTURES "tests/fixtures/environments/"
-#define IMAGE "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
-
-static char root[] = "/tmp/environment-test-XXXXXX";
+static const char *root;
 
 static void setup(void)
 {
-	tmpdir_make(root);
 	/* These tests read both tests/fixtures and /tmp: the whole file system
 	 * is their workspace, but for the containment tests, which narrow it. */
-	fs_set_workspace("/");
+	env_fixture_setup();
+	root = env_fixture_root();
 }
 
-static void teardown(void)
-{
-	fs_set_workspace(NULL);
-	tmpdir_remove(root);
-}
-
-TestSuite(environment, .init = setup, .fini = teardown);
-
-/* Writes environments <dir>/environment.yml and <dir>/conda.yml and loads them. */
-static void load_env(struct environment *env, const char *dir, const char *yml, const char *conda)
-{
-	struct buf rel = BUF_INIT, path = BUF_INIT;
-
-	buf_addf(&rel, "%s/environment.yml", dir);
-	tmpdir_write(root, rel.data, yml);
-	if (conda) {
-		buf_reset(&rel);
-		buf_addf(&rel, "%s/conda.yml", dir);
-		tmpdir_write(root, rel.data, conda);
-	}
-	buf_addf(&path, "%s/%s", root, dir);
-	cr_assert_ok(environment_load(env, path.data, ENV_VERSIONING_DECLARED));
-	buf_release(&rel);
-	buf_release(&path);
-}
-
-static const char *const base_yml =
-	"name: train\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n";
-static const char *const base_conda =
-	"name: train\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n"
-	"  - pip:\n      - mlflow==2.12.2\n      - pandas==2.2.2\n";
+TestSuite(environment, .init = setup, .fini = env_fixture_teardown);
 
 /* ---- validation: every error names file, line, column and field ---- */
 
@@ -104,7 +72,7 @@ Test(environment, every_validation_error_names_file_line_column_and_field)
 		struct buf dir = BUF_INIT;
 		const struct error_location *where;
 
-		buf_addf(&dir, FIXTURES "%s", c->dir);
+		buf_addf(&dir, ENV_FIXTURES "%s", c->dir);
 		cr_assert_fails(environment_load(&env, dir.data, ENV_VERSIONING_DECLARED), c->code, c->where);
 		cr_assert(strstr(error_message(), c->field), "%s: message '%s' lacks '%s'", c->dir,
 			  error_message(), c->field);
@@ -120,7 +88,7 @@ Test(environment, a_missing_version_is_fine_in_auto_mode)
 {
 	struct environment env = ENVIRONMENT_INIT;
 
-	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
+	cr_assert_ok(environment_load(&env, ENV_FIXTURES "missing-version", ENV_VERSIONING_AUTO));
 	cr_assert_null(env.version);
 	cr_assert_eq(env.version_at.line, 1);
 	environment_release(&env);
@@ -130,12 +98,12 @@ Test(environment, finds_the_yaml_by_shape_and_reads_versions_as_written)
 {
 	struct environment env = ENVIRONMENT_INIT;
 
-	cr_assert_ok(environment_load(&env, FIXTURES "discovered/", ENV_VERSIONING_DECLARED));
-	cr_assert_str_eq(env.yaml_path, FIXTURES "discovered/train-env.yaml");
+	cr_assert_ok(environment_load(&env, ENV_FIXTURES "discovered/", ENV_VERSIONING_DECLARED));
+	cr_assert_str_eq(env.yaml_path, ENV_FIXTURES "discovered/train-env.yaml");
 	cr_assert_str_eq(env.name, "discovered");
 	cr_assert_str_eq(env.version, "1.9");
 	cr_assert_str_eq(env.os_type, "linux");
-	cr_assert_str_eq(env.conda_path, FIXTURES "discovered/deps.yml");
+	cr_assert_str_eq(env.conda_path, ENV_FIXTURES "discovered/deps.yml");
 	cr_assert_eq(env.version_at.line, 2);
 	cr_assert_str_eq(env.version_at.file, env.yaml_path);
 	environment_release(&env);
@@ -145,9 +113,9 @@ Test(environment, loads_a_build_context_and_hashes_its_files)
 {
 	struct environment env = ENVIRONMENT_INIT;
 
-	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
+	cr_assert_ok(environment_load(&env, ENV_FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
 	cr_assert_null(env.image);
-	cr_assert_str_eq(env.build_path, FIXTURES "build-ok/docker");
+	cr_assert_str_eq(env.build_path, ENV_FIXTURES "build-ok/docker");
 	cr_assert_str_eq(env.dockerfile_path, "Dockerfile.gpu");
 	cr_assert(strstr(env.canonical, "dockerfile \"Dockerfile.gpu\"\n"));
 	cr_assert(strstr(env.canonical, " \"scripts/setup.sh\"\n"), "%s", env.canonical);
@@ -183,60 +151,20 @@ Test(environment, versioning_input_is_declared_or_auto)
 	cr_assert_fails(env_versioning_parse(&v, "always"), ERR_INPUT, "'always' is not valid");
 }
 
-Test(environment, image_references_follow_the_docker_grammar)
-{
-	static const char *const good[] = {
-		"ubuntu", "ubuntu:22.04", "library/ubuntu", "localhost:5000/team/img:v1",
-		"myregistry.azurecr.io/azureml/azureml_abc123:latest", "a/b__c/d-e---f.g",
-		"mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04@sha256:"
-		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	};
-	static const char *const bad[] = {
-		"Ubuntu", "ubuntu:", "ubuntu:-x", "reg.io//img", "img/", "-img", "img_",
-		"reg.io/img@sha256:1234", "reg.io:port/img", "img:tag with space",
-	};
-	char dir[256];
-	size_t i;
-
-	snprintf(dir, sizeof(dir), "%s/img", root);
-
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		struct environment env = ENVIRONMENT_INIT;
-		struct buf yml = BUF_INIT;
-
-		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", good[i]);
-		tmpdir_write(root, "img/environment.yml", yml.data);
-		cr_assert_ok(environment_load(&env, dir,
-					      ENV_VERSIONING_DECLARED));
-		environment_release(&env);
-		buf_release(&yml);
-	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct environment env = ENVIRONMENT_INIT;
-		struct buf yml = BUF_INIT;
-
-		buf_addf(&yml, "name: img\nversion: \"1\"\nimage: \"%s\"\n", bad[i]);
-		tmpdir_write(root, "img/environment.yml", yml.data);
-		cr_assert_fails(environment_load(&env, dir,
-						 ENV_VERSIONING_DECLARED),
-				ERR_INPUT, "environment.yml:3:8: field 'image'");
-		buf_release(&yml);
-	}
-}
-
 /* ---- the content hash ---- */
 
 Test(environment, formatting_comments_key_order_and_quoting_do_not_change_the_hash)
 {
 	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
 
-	load_env(&a, "a", base_yml, base_conda);
-	load_env(&b, "b",
-		 "# the same environment, written differently\n"
-		 "description: other words\ntags: {team: ml}\n"
-		 "conda_file: ./conda.yml\nimage: '" IMAGE "'\nversion: 7\nname: other-name\n",
-		 "# comment\ndependencies: [\"python=3.11\", pip, {pip: ['mlflow==2.12.2', pandas==2.2.2]}]\n"
-		 "channels: [conda-forge]   # trailing comment\nname: \"train\"\n");
+	env_fixture_load(&a, "a", env_base_yml, env_base_conda);
+	env_fixture_load(&b, "b",
+			 "# the same environment, written differently\n"
+			 "description: other words\ntags: {team: ml}\n"
+			 "conda_file: ./conda.yml\nimage: '" ENV_IMAGE "'\nversion: 7\nname: other-name\n",
+			 "# comment\n"
+			 "dependencies: [\"python=3.11\", pip, {pip: ['mlflow==2.12.2', pandas==2.2.2]}]\n"
+			 "channels: [conda-forge]   # trailing comment\nname: \"train\"\n");
 	cr_assert_str_eq(a.conda.canonical, b.conda.canonical);
 	cr_assert_str_eq(a.content_hash, b.content_hash);
 	environment_release(&a);
@@ -247,8 +175,8 @@ static void assert_hash_differs(const char *yml, const char *conda)
 {
 	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
 
-	load_env(&a, "a", base_yml, base_conda);
-	load_env(&b, "b", yml, conda);
+	env_fixture_load(&a, "a", env_base_yml, env_base_conda);
+	env_fixture_load(&b, "b", yml, conda);
 	cr_assert_str_neq(a.content_hash, b.content_hash, "%s\n%s", a.canonical, b.canonical);
 	environment_release(&a);
 	environment_release(&b);
@@ -257,15 +185,15 @@ static void assert_hash_differs(const char *yml, const char *conda)
 Test(environment, a_changed_dependency_image_tag_or_os_changes_the_hash)
 {
 	struct buf conda = BUF_INIT;
-	const char *pin = strstr(base_conda, "pandas==2.2.2");
+	const char *pin = strstr(env_base_conda, "pandas==2.2.2");
 
-	buf_add(&conda, base_conda, (size_t)(pin - base_conda));
+	buf_add(&conda, env_base_conda, (size_t)(pin - env_base_conda));
 	buf_addstr(&conda, "pandas==2.2.1\n");
-	assert_hash_differs(base_yml, conda.data);
+	assert_hash_differs(env_base_yml, conda.data);
 	assert_hash_differs("name: train\nversion: \"1\"\nimage: mcr.microsoft.com/azureml/"
-			    "openmpi4.1.0-ubuntu22.04:20240101\nconda_file: conda.yml\n", base_conda);
-	assert_hash_differs("name: train\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n"
-			    "os_type: windows\n", base_conda);
+			    "openmpi4.1.0-ubuntu22.04:20240101\nconda_file: conda.yml\n", env_base_conda);
+	assert_hash_differs("name: train\nversion: \"1\"\nimage: " ENV_IMAGE "\nconda_file: conda.yml\n"
+			    "os_type: windows\n", env_base_conda);
 	buf_release(&conda);
 }
 
@@ -277,8 +205,10 @@ Test(environment, a_changed_build_file_changes_the_hash_and_metadata_does_not)
 	tmpdir_write(root, "ctx/docker/Dockerfile", "FROM ubuntu:22.04\n");
 	tmpdir_write(root, "ctx/docker/app/req.txt", "mlflow==2.12.2\n");
 	snprintf(dir, sizeof(dir), "%s/ctx", root);
-	load_env(&a, "ctx", "name: ctx\nversion: \"1\"\nbuild:\n  path: docker\n", NULL);
-	load_env(&b, "ctx", "name: ctx\nversion: \"2\"\ndescription: new words\nbuild: {path: ./docker}\n", NULL);
+	env_fixture_load(&a, "ctx", "name: ctx\nversion: \"1\"\nbuild:\n  path: docker\n", NULL);
+	env_fixture_load(&b, "ctx",
+			 "name: ctx\nversion: \"2\"\ndescription: new words\nbuild: {path: ./docker}\n",
+			 NULL);
 	cr_assert_str_eq(a.content_hash, b.content_hash);
 	tmpdir_write(root, "ctx/docker/app/req.txt", "mlflow==2.12.1\n");
 	cr_assert_ok(environment_load(&c, dir, ENV_VERSIONING_DECLARED));
@@ -288,254 +218,14 @@ Test(environment, a_changed_build_file_changes_the_hash_and_metadata_does_not)
 	environment_release(&c);
 }
 
-/* ---- comparing with what is registered ---- */
-
-static struct env_registered registered(const char *version, const char *conda_text)
-{
-	struct env_registered r = { version, IMAGE, conda_text, NULL, "Linux", 0 };
-
-	return r;
-}
-
-Test(environment, a_registered_conda_string_compares_equal_to_the_local_file)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_diff diff = ENV_DIFF_INIT;
-	/* As another tool would have serialised it: other order, quoting, flow style. */
-	struct env_registered reg = registered("1",
-		"channels:\n- conda-forge\ndependencies:\n- python=3.11\n- pip\n- pip:\n"
-		"  - mlflow==2.12.2\n  - 'pandas==2.2.2'\nname: train\n");
-
-	load_env(&env, "a", base_yml, base_conda);
-	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_SAME);
-	cr_assert_eq(diff.nr, 0);
-	env_diff_release(&diff);
-	environment_release(&env);
-}
-
-static const struct env_change *find_change(const struct env_diff *d, const char *fieldname,
-					    const char *before, const char *after)
-{
-	size_t i;
-
-	for (i = 0; i < d->nr; i++)
-		if (!strcmp(d->items[i].field, fieldname) &&
-		    !(before ? !d->items[i].before || strcmp(d->items[i].before, before) : !!d->items[i].before) &&
-		    !(after ? !d->items[i].after || strcmp(d->items[i].after, after) : !!d->items[i].after))
-			return &d->items[i];
-	return NULL;
-}
-
-Test(environment, the_diff_lists_changed_added_and_removed_dependencies)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_diff diff = ENV_DIFF_INIT;
-	struct env_registered reg = registered("1",
-		"name: train\nchannels: [defaults]\ndependencies:\n  - python=3.10\n  - pip\n"
-		"  - numpy\n  - pip:\n    - mlflow==2.11.0\n    - pandas==2.2.2\n    - scipy\n");
-
-	reg.image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:old";
-	load_env(&env, "a", base_yml, base_conda);
-	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_DIFFERENT);
-	cr_assert_not_null(find_change(&diff, "image", reg.image, IMAGE));
-	cr_assert_not_null(find_change(&diff, "conda_file.channels", "[\"defaults\"]", "[\"conda-forge\"]"));
-	cr_assert_not_null(find_change(&diff, "conda_file.dependencies", "python=3.10", "python=3.11"));
-	cr_assert_not_null(find_change(&diff, "conda_file.dependencies", "numpy", NULL));
-	cr_assert_not_null(find_change(&diff, "conda_file.dependencies.pip", "mlflow==2.11.0", "mlflow==2.12.2"));
-	cr_assert_not_null(find_change(&diff, "conda_file.dependencies.pip", "scipy", NULL));
-	cr_assert_eq(diff.nr, 6, "unexpected extra changes: %zu", diff.nr);
-	env_diff_release(&diff);
-	environment_release(&env);
-}
-
-Test(environment, a_build_context_is_compared_by_our_hash_tag)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_diff diff = ENV_DIFF_INIT;
-	struct env_registered reg = { "3", NULL, NULL, NULL, NULL, 1 };
-
-	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
-	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_UNKNOWN);
-	cr_assert_eq(diff.nr, 1);
-	env_diff_release(&diff);
-	reg.content_hash_tag = env.content_hash;
-	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_SAME);
-	reg.content_hash_tag = "0000";
-	cr_assert_eq(env_compare(&diff, &env, &reg), ENV_DIFFERENT);
-	cr_assert_not_null(find_change(&diff, "build", "0000", env.content_hash));
-	env_diff_release(&diff);
-	environment_release(&env);
-}
-
-/* ---- next version and the decision table ---- */
-
-Test(environment, next_version_increments_integers_and_the_last_dotted_part)
-{
-	static const char *const cases[][2] = {
-		{ "3", "4" }, { "1.9", "1.10" }, { "9", "10" }, { "99", "100" },
-		{ "2.0.19", "2.0.20" }, { "1.99", "1.100" }, { "007", "008" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct buf out = BUF_INIT;
-
-		cr_assert_ok(env_next_version(&out, cases[i][0]));
-		cr_assert_str_eq(out.data, cases[i][1]);
-		buf_release(&out);
-	}
-}
-
-Test(environment, next_version_refuses_what_it_cannot_increment)
-{
-	static const char *const cases[] = { "beta", "1.0-rc1", "1..2", "1.", ".1", "v2" };
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct buf out = BUF_INIT;
-
-		cr_assert_fails(env_next_version(&out, cases[i]), ERR_INPUT,
-				"set the next version explicitly");
-		buf_release(&out);
-	}
-}
-
-Test(environment, declared_mode_decisions)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_decision d = ENV_DECISION_INIT;
-	struct env_registered same = registered("1", base_conda), latest = registered("3", base_conda);
-	struct env_registered changed = registered("1", "dependencies: [python=3.10]\n");
-
-	load_env(&env, "a", base_yml, base_conda);
-
-	cr_assert_ok(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_DECLARED));
-	cr_assert_eq(d.status, ENV_NEW);
-	cr_assert_str_eq(d.version, "1");
-	env_decision_release(&d);
-
-	cr_assert_ok(env_decide(&d, &env, &same, &latest, ENV_VERSIONING_DECLARED));
-	cr_assert_eq(d.status, ENV_UNCHANGED);
-	cr_assert_eq(d.diff.nr, 0);
-	env_decision_release(&d);
-
-	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_DECLARED));
-	cr_assert_eq(d.status, ENV_NEEDS_BUMP);
-	cr_assert_str_eq(d.version, "1");
-	cr_assert_str_eq(d.next_version, "4");
-	cr_assert_gt(d.diff.nr, 0);
-	cr_assert_str_eq(env_status_name(d.status), "needs-version-bump");
-	env_decision_release(&d);
-
-	latest.version = "beta";
-	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_DECLARED));
-	cr_assert_eq(d.status, ENV_NEEDS_BUMP);
-	cr_assert_null(d.next_version, "no next version can be computed after 'beta'");
-	env_decision_release(&d);
-	environment_release(&env);
-}
-
-Test(environment, declared_mode_requires_a_version)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_decision d = ENV_DECISION_INIT;
-
-	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
-	cr_assert_fails(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_DECLARED), ERR_INPUT,
-			"missing-version/environment.yml:1:7: field 'version'");
-	environment_release(&env);
-}
-
-Test(environment, auto_mode_decisions)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_decision d = ENV_DECISION_INIT;
-	struct env_registered latest = registered("1.9", base_conda);
-	struct env_registered changed = registered("1.9", "dependencies: [python=3.10]\n");
-
-	cr_assert_ok(environment_load(&env, FIXTURES "missing-version", ENV_VERSIONING_AUTO));
-
-	cr_assert_ok(env_decide(&d, &env, NULL, NULL, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_NEW);
-	cr_assert_str_eq(d.version, "1");
-	env_decision_release(&d);
-
-	latest.conda_text = NULL; /* missing-version has an image and no conda file */
-	cr_assert_ok(env_decide(&d, &env, NULL, &latest, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_UNCHANGED);
-	cr_assert_str_eq(d.version, "1.9");
-	env_decision_release(&d);
-
-	cr_assert_ok(env_decide(&d, &env, NULL, &changed, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
-	cr_assert_str_eq(d.version, "1.10");
-	cr_assert_str_eq(d.next_version, "1.10");
-	cr_assert_not_null(find_change(&d.diff, "conda_file", "a conda file", NULL));
-	env_decision_release(&d);
-
-	changed.version = "beta";
-	cr_assert_fails(env_decide(&d, &env, NULL, &changed, ENV_VERSIONING_AUTO), ERR_INPUT,
-			"'beta', which cannot be incremented");
-	cr_assert_null(d.version);
-	environment_release(&env);
-}
-
-Test(environment, auto_mode_with_a_declared_version)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_decision d = ENV_DECISION_INIT;
-	struct env_registered same = registered("1", base_conda), latest = registered("5", "dependencies: [x]\n");
-	struct env_registered changed = registered("1", "dependencies: [python=3.10]\n");
-
-	load_env(&env, "a", base_yml, base_conda);
-
-	/* Declared and not registered: created as declared. */
-	cr_assert_ok(env_decide(&d, &env, NULL, &latest, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_NEW);
-	cr_assert_str_eq(d.version, "1");
-	env_decision_release(&d);
-
-	/* Declared, registered and the same: the declared version pins it. */
-	cr_assert_ok(env_decide(&d, &env, &same, &latest, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_UNCHANGED);
-	cr_assert_str_eq(d.version, "1");
-	env_decision_release(&d);
-
-	/* Declared, registered and different: the version after the latest. */
-	cr_assert_ok(env_decide(&d, &env, &changed, &latest, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
-	cr_assert_str_eq(d.version, "6");
-	env_decision_release(&d);
-	environment_release(&env);
-}
-
-Test(environment, an_uncomparable_build_context)
-{
-	struct environment env = ENVIRONMENT_INIT;
-	struct env_decision d = ENV_DECISION_INIT;
-	struct env_registered reg = { "3", NULL, NULL, NULL, NULL, 1 };
-
-	cr_assert_ok(environment_load(&env, FIXTURES "build-ok", ENV_VERSIONING_DECLARED));
-	cr_assert_ok(env_decide(&d, &env, &reg, &reg, ENV_VERSIONING_DECLARED));
-	cr_assert_eq(d.status, ENV_UNCHANGED);
-	cr_assert(d.uncertain);
-	env_decision_release(&d);
-
-	cr_assert_ok(env_decide(&d, &env, &reg, &reg, ENV_VERSIONING_AUTO));
-	cr_assert_eq(d.status, ENV_CHANGED_AUTO);
-	cr_assert_str_eq(d.version, "4");
-	cr_assert(d.uncertain);
-	env_decision_release(&d);
-	environment_release(&env);
-}
-
 Test(environment, a_context_holding_the_yaml_hashes_without_it)
 {
 	struct environment a = ENVIRONMENT_INIT, b = ENVIRONMENT_INIT;
 
 	tmpdir_write(root, "dot/Dockerfile", "FROM ubuntu:22.04\n");
-	load_env(&a, "dot", "name: dot\nversion: \"1\"\nbuild: {path: .}\n", NULL);
-	load_env(&b, "dot", "name: dot\nversion: \"1\"\ndescription: edited\nbuild: {path: .}\n", NULL);
+	env_fixture_load(&a, "dot", "name: dot\nversion: \"1\"\nbuild: {path: .}\n", NULL);
+	env_fixture_load(&b, "dot", "name: dot\nversion: \"1\"\ndescription: edited\nbuild: {path: .}\n",
+			 NULL);
 	cr_assert_str_eq(a.content_hash, b.content_hash);
 	cr_assert_null(strstr(a.canonical, "environment.yml"), "%s", a.canonical);
 	environment_release(&a);
@@ -547,17 +237,21 @@ Test(environment, inference_config_routes_are_checked)
 	struct environment env = ENVIRONMENT_INIT;
 	char dir[256];
 
-	load_env(&env, "inf", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
-		 "  liveness_route: {path: /, port: 5001}\n  readiness_route: {path: /ready, port: 5001}\n"
-		 "  scoring_route: {path: /score, port: 5001}\n", NULL);
+	env_fixture_load(&env, "inf",
+			 "name: inf\nversion: \"1\"\nimage: " ENV_IMAGE "\ninference_config:\n"
+			 "  liveness_route: {path: /, port: 5001}\n"
+			 "  readiness_route: {path: /ready, port: 5001}\n"
+			 "  scoring_route: {path: /score, port: 5001}\n", NULL);
 	environment_release(&env);
 	snprintf(dir, sizeof(dir), "%s/inf", root);
-	tmpdir_write(root, "inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
-		   "  scoring_route: {path: /score, port: http}\n");
+	tmpdir_write(root, "inf/environment.yml",
+		     "name: inf\nversion: \"1\"\nimage: " ENV_IMAGE "\ninference_config:\n"
+		     "  scoring_route: {path: /score, port: http}\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"environment.yml:5:39: field 'inference_config.scoring_route.port'");
-	tmpdir_write(root, "inf/environment.yml", "name: inf\nversion: \"1\"\nimage: " IMAGE "\ninference_config:\n"
-		   "  health_route: {path: /, port: 1}\n");
+	tmpdir_write(root, "inf/environment.yml",
+		     "name: inf\nversion: \"1\"\nimage: " ENV_IMAGE "\ninference_config:\n"
+		     "  health_route: {path: /, port: 1}\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"field 'inference_config.health_route': unknown");
 }
@@ -619,7 +313,7 @@ Test(environment, a_conda_file_climbing_out_of_the_environment_folder_is_refused
 	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/e", ws);
 
 	tmpdir_write(root, "ws/environments/e/environment.yml",
-		     "name: e\nversion: \"1\"\nimage: " IMAGE "\nconda_file: ../../outside.yml\n");
+		     "name: e\nversion: \"1\"\nimage: " ENV_IMAGE "\nconda_file: ../../outside.yml\n");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"e/environment.yml:4:13: field 'conda_file': '../../outside.yml' must be a "
 			"file inside the environment folder");
@@ -633,7 +327,7 @@ Test(environment, a_conda_file_that_links_to_a_runner_file_is_not_registered)
 	char *ws = hostile_setup(), *dir = xasprintf("%s/environments/e", ws);
 
 	tmpdir_write(root, "ws/environments/e/environment.yml",
-		     "name: e\nversion: \"1\"\nimage: " IMAGE "\nconda_file: conda.yml\n");
+		     "name: e\nversion: \"1\"\nimage: " ENV_IMAGE "\nconda_file: conda.yml\n");
 	link_to("ws/environments/e/conda.yml", "runner/conda.yml");
 	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 			"e/environment.yml:4:13: field 'conda_file': 'conda.yml' must be a file inside");
@@ -681,7 +375,7 @@ Test(environment, an_environment_folder_that_links_out_of_the_workspace_is_refus
 	char *ws = hostile_setup(), *envs = xasprintf("%s/environments", ws);
 
 	tmpdir_write(root, "ws/environments/good/environment.yml",
-		     "name: good\nversion: \"1\"\nimage: " IMAGE "\n");
+		     "name: good\nversion: \"1\"\nimage: " ENV_IMAGE "\n");
 	link_to("ws/environments/evil", "runner");
 	cr_assert_ok(env_plan_load(&plan, envs, ENV_VERSIONING_DECLARED));
 	cr_assert_eq(plan.nr, 2);
@@ -735,7 +429,7 @@ Test(environment, versions_are_whole_numbers_from_one_without_leading_zeros)
 		struct buf yml = BUF_INIT;
 		char *dir = xasprintf("%s/v%zu", root, i);
 
-		buf_addf(&yml, "name: v\nversion: %s\nimage: " IMAGE "\n", bad[i][0]);
+		buf_addf(&yml, "name: v\nversion: %s\nimage: " ENV_IMAGE "\n", bad[i][0]);
 		tmpdir_write(dir, "environment.yml", yml.data);
 		cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_INPUT,
 				"environment.yml:2:10: field 'version': '");
@@ -748,7 +442,7 @@ Test(environment, versions_are_whole_numbers_from_one_without_leading_zeros)
 		struct buf yml = BUF_INIT;
 		char *dir = xasprintf("%s/g%zu", root, i);
 
-		buf_addf(&yml, "name: v\nversion: %s\nimage: " IMAGE "\n", good[i]);
+		buf_addf(&yml, "name: v\nversion: %s\nimage: " ENV_IMAGE "\n", good[i]);
 		tmpdir_write(dir, "environment.yml", yml.data);
 		cr_assert_ok(environment_load(&env, dir, ENV_VERSIONING_DECLARED));
 		environment_release(&env);

@@ -59,10 +59,11 @@ Test(job_spec, reads_the_shipped_example_fields)
 	cr_assert_str_eq(s.inputs[1].value, "0.010", "a literal keeps its text as written");
 	cr_assert_eq(s.outputs_nr, 1);
 	cr_assert_str_eq(s.outputs[0].name, "model");
-	cr_assert_str_eq(s.tags[0], "team");
-	cr_assert_str_eq(s.tags[3], "1200");
-	cr_assert_null(s.tags[4]);
-	cr_assert_str_eq(s.environment_variables[1], "7");
+	cr_assert_eq(s.tags.nr, 2);
+	cr_assert_str_eq(kv_list_pairs(&s.tags)[0], "team");
+	cr_assert_str_eq(kv_list_find(&s.tags, "team"), "ml");
+	cr_assert_str_eq(kv_list_find(&s.tags, "rows"), "1200");
+	cr_assert_str_eq(kv_list_find(&s.environment_variables, "SEED"), "7");
 	job_spec_release(&s);
 }
 
