@@ -76,10 +76,7 @@ static int parse_flags(struct ci *ci, int argc, char **argv)
 			buf_release(&name);
 			return ERR_INPUT;
 		} else {
-			ci->flags = xrealloc(ci->flags, (ci->nr_flags + 1) * sizeof(*ci->flags));
-			ci->flags[ci->nr_flags].name = buf_detach(&name, NULL);
-			ci->flags[ci->nr_flags].value = xstrdup(value);
-			ci->nr_flags++;
+			kv_list_add(&ci->flags, name.data, value);
 		}
 		buf_release(&name);
 	}
@@ -275,7 +272,6 @@ int ci_input(struct ci *ci, const char *name, const char **out)
 	const struct input_spec *in = find_input(ci->spec, name);
 	const char *raw;
 	char *value;
-	size_t i;
 
 	if (!in) {
 		/* A workflow asking for an input it did not declare is a bug. */
@@ -283,11 +279,8 @@ int ci_input(struct ci *ci, const char *name, const char **out)
 			ci->spec->name, name);
 		abort();
 	}
-	for (i = 0; i < ci->nr_inputs; i++)
-		if (!strcmp(ci->inputs[i].name, name)) {
-			*out = ci->inputs[i].value;
-			return 0;
-		}
+	if ((*out = kv_list_find(&ci->inputs, name)))
+		return 0;
 	raw = ci->host->input(ci, name);
 	value = trimmed(raw ? raw : "");
 	if (!*value && in->default_value) {
@@ -300,11 +293,9 @@ int ci_input(struct ci *ci, const char *name, const char **out)
 	}
 	if ((in->flags & INPUT_SECRET) && *value)
 		log_secret(value);
-	ci->inputs = xrealloc(ci->inputs, (ci->nr_inputs + 1) * sizeof(*ci->inputs));
-	ci->inputs[ci->nr_inputs].name = xstrdup(name);
-	ci->inputs[ci->nr_inputs].value = value;
-	ci->nr_inputs++;
-	*out = value;
+	kv_list_add(&ci->inputs, name, value);
+	free(value);
+	*out = kv_list_find(&ci->inputs, name);
 	return 0;
 }
 
@@ -401,12 +392,8 @@ int ci_output(struct ci *ci, const char *name, const char *value)
 	}
 	buf_release(&masked);
 	ret = ci->host->output(ci, name, value);
-	if (!ret) {
-		ci->outputs = xrealloc(ci->outputs, (ci->nr_outputs + 1) * sizeof(*ci->outputs));
-		ci->outputs[ci->nr_outputs].name = xstrdup(name);
-		ci->outputs[ci->nr_outputs].value = xstrdup(value);
-		ci->nr_outputs++;
-	}
+	if (!ret)
+		kv_list_add(&ci->outputs, name, value);
 	return ret;
 }
 
@@ -506,17 +493,6 @@ void ci_artifact_folder_done(struct ci *ci, const char *dir)
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void free_values(struct ci_value *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].value);
-	}
-	free(v);
-}
-
 int ci_close(struct ci *ci)
 {
 	struct buf text = BUF_INIT;
@@ -542,9 +518,9 @@ int ci_close(struct ci *ci)
 	buf_release(&text);
 	summary_release(&ci->summary);
 	http_client_free(ci->http);
-	free_values(ci->inputs, ci->nr_inputs);
-	free_values(ci->outputs, ci->nr_outputs);
-	free_values(ci->flags, ci->nr_flags);
+	kv_list_release(&ci->inputs);
+	kv_list_release(&ci->outputs);
+	kv_list_release(&ci->flags);
 	for (i = 0; i < ci->nr_lists; i++) {
 		char **l;
 		for (l = ci->lists[i]; *l; l++)

@@ -7,6 +7,7 @@
 #include "ci/ci.h"
 #include "ci/summary.h"
 #include "core/http.h"
+#include "core/kv.h"
 
 struct ci;
 
@@ -37,11 +38,6 @@ struct ci_host {
 	int uploads_later;
 };
 
-struct ci_value {
-	char *name;
-	char *value;
-};
-
 struct ci {
 	const struct ci_host *host;
 	const struct ci_spec *spec;
@@ -49,13 +45,11 @@ struct ci {
 	struct summary summary;
 	struct http_client *http;     /* created on first need */
 	/* inputs read so far and outputs set so far (terminal prints them) */
-	struct ci_value *inputs, *outputs;
-	size_t nr_inputs, nr_outputs;
+	struct kv_list inputs, outputs;
 	char ***lists;                /* ci_input_lines results */
 	size_t nr_lists;
 	/* terminal */
-	struct ci_value *flags;
-	size_t nr_flags;
+	struct kv_list flags;          /* --name value, in order: the last one counts */
 	const char *summary_file;
 	const char *artifacts_dir;
 	int in_group;

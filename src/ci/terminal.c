@@ -18,12 +18,14 @@
 
 static const char *term_input(struct ci *ci, const char *name)
 {
-	size_t i;
+	const char *const *p = kv_list_pairs(&ci->flags);
+	const char *value = NULL;
 
-	for (i = ci->nr_flags; i > 0; i--)
-		if (!strcmp(ci->flags[i - 1].name, name))
-			return ci->flags[i - 1].value;
-	return ci_input_env_lenient(name);
+	/* A flag given twice: the last one counts, as in most programs. */
+	for (; *p; p += 2)
+		if (!strcmp(p[0], name))
+			value = p[1];
+	return value ? value : ci_input_env_lenient(name);
 }
 
 static int term_output(struct ci *ci, const char *name, const char *value)
@@ -166,11 +168,11 @@ static int term_finish(struct ci *ci)
 {
 	cJSON *obj = json_new_object();
 	struct buf text = BUF_INIT;
-	size_t i;
+	const char *const *p;
 
-	for (i = 0; i < ci->nr_outputs; i++) {
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, ci->outputs[i].name);
-		json_add_string(obj, ci->outputs[i].name, ci->outputs[i].value);
+	for (p = kv_list_pairs(&ci->outputs); *p; p += 2) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, p[0]);
+		json_add_string(obj, p[0], p[1]);
 	}
 	json_write(&text, obj);
 	fprintf(stdout, "%s\n", text.data);
