@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/encode.h"
 #include "core/error.h"
+#include "core/kv.h"
 #include "core/log.h"
 #include "core/banned.h"
 
@@ -62,30 +63,6 @@ void blob_url(struct buf *out, const char *base, const char *name, const char *q
 
 /* ---- Shared Key ---- */
 
-struct kv {
-	char *name;
-	char *value;
-};
-
-static int kv_cmp(const void *a, const void *b)
-{
-	const struct kv *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c ? c : strcmp(x->value, y->value);
-}
-
-static void kv_free(struct kv *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].value);
-	}
-	free(v);
-}
-
 static void lower(char *s)
 {
 	for (; *s; s++)
@@ -110,28 +87,29 @@ static void header_value(struct buf *out, const char *const *headers, const char
 /* "x-ms-*" headers: lower-case names, sorted, values trimmed (contract 4). */
 static void canonical_headers(struct buf *out, const char *const *headers)
 {
-	struct kv *v = NULL;
-	size_t n = 0, i;
+	struct kv_list v = KV_LIST_INIT;
+	struct buf name = BUF_INIT, val = BUF_INIT;
+	const char *const *p;
 
 	for (; headers && *headers; headers++) {
 		const char *colon = strchr(*headers, ':');
-		struct buf val = BUF_INIT;
 
 		if (!colon || strncasecmp(*headers, "x-ms-", 5))
 			continue;
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		v[n].name = xstrndup(*headers, (size_t)(colon - *headers));
-		lower(v[n].name);
+		buf_reset(&name);
+		buf_add(&name, *headers, (size_t)(colon - *headers));
+		lower(name.data);
+		buf_reset(&val);
 		buf_addstr(&val, colon + 1);
 		buf_trim(&val);
-		v[n].value = buf_detach(&val, NULL);
-		n++;
+		kv_list_add(&v, name.data, val.data);
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), kv_cmp);
-	for (i = 0; i < n; i++)
-		buf_addf(out, "%s:%s\n", v[i].name, v[i].value);
-	kv_free(v, n);
+	kv_list_sort(&v);
+	for (p = kv_list_pairs(&v); *p; p += 2)
+		buf_addf(out, "%s:%s\n", p[0], p[1]);
+	kv_list_release(&v);
+	buf_release(&name);
+	buf_release(&val);
 }
 
 /*
@@ -144,8 +122,8 @@ static void canonical_resource(struct buf *out, const char *account, const char 
 	const char *scheme = strstr(url, "://");
 	const char *path = strchr(scheme ? scheme + 3 : url, '/');
 	const char *q = strchr(url, '?');
-	struct kv *v = NULL;
-	size_t n = 0, i;
+	struct kv_list v = KV_LIST_INIT;
+	const char *const *p;
 
 	buf_addf(out, "/%s", account);
 	if (path && (!q || path < q))
@@ -163,21 +141,19 @@ static void canonical_resource(struct buf *out, const char *account, const char 
 		if (eq)
 			url_decode(&val, eq + 1, (size_t)(stop - eq - 1));
 		lower(name.data);
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		v[n].name = buf_detach(&name, NULL);
-		v[n].value = buf_detach(&val, NULL);
-		n++;
+		kv_list_add(&v, name.data, val.data);
+		buf_release(&name);
+		buf_release(&val);
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), kv_cmp);
-	for (i = 0; i < n; i++) {
-		if (i && !strcmp(v[i].name, v[i - 1].name)) {
-			buf_addf(out, ",%s", v[i].value);
+	kv_list_sort(&v);
+	for (p = kv_list_pairs(&v); *p; p += 2) {
+		if (p != kv_list_pairs(&v) && !strcmp(p[0], p[-2])) {
+			buf_addf(out, ",%s", p[1]);
 			continue;
 		}
-		buf_addf(out, "\n%s:%s", v[i].name, v[i].value);
+		buf_addf(out, "\n%s:%s", p[0], p[1]);
 	}
-	kv_free(v, n);
+	kv_list_release(&v);
 }
 
 int blob_string_to_sign(struct buf *out, const char *account, const char *method,

@@ -48,6 +48,21 @@ const char *kv_list_find(const struct kv_list *l, const char *key)
 	return NULL;
 }
 
+static int pair_cmp(const void *a, const void *b)
+{
+	char *const *x = a, *const *y = b;
+	int c = strcmp(x[0], y[0]);
+
+	return c ? c : strcmp(x[1], y[1]);
+}
+
+void kv_list_sort(struct kv_list *l)
+{
+	/* A pair is two adjacent pointers: sort them as one element. */
+	if (l->nr > 1)
+		qsort(l->pairs, l->nr, 2 * sizeof(*l->pairs), pair_cmp);
+}
+
 const char *const *kv_list_pairs(const struct kv_list *l)
 {
 	static const char *const empty[] = { NULL };

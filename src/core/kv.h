@@ -27,6 +27,10 @@ void kv_list_add(struct kv_list *l, const char *key, const char *value);
 /* The value of the first pair with `key`, borrowed from `l`; NULL when none. */
 const char *kv_list_find(const struct kv_list *l, const char *key);
 
+/* Sorts the pairs by key, then value, byte by byte (strcmp); the order
+ * of canonical strings such as Azure Storage's Shared Key. */
+void kv_list_sort(struct kv_list *l);
+
 /*
  * The pairs as a NULL-terminated "key", "value", ... array, borrowed from
  * `l` and valid until it changes; never NULL (an empty list gives an

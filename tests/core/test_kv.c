@@ -57,3 +57,27 @@ Test(kv, find_returns_the_first_value_of_a_key)
 	cr_assert_null(kv_list_find(&l, "A"));
 	kv_list_release(&l);
 }
+
+Test(kv, sort_orders_by_key_then_value_bytewise)
+{
+	struct kv_list l = KV_LIST_INIT;
+	const char *const *p;
+
+	kv_list_sort(&l);
+	kv_list_add(&l, "b", "2");
+	kv_list_add(&l, "a", "z");
+	kv_list_add(&l, "b", "1");
+	kv_list_add(&l, "B", "0");
+	kv_list_add(&l, "a", "y");
+	kv_list_sort(&l);
+	p = kv_list_pairs(&l);
+	cr_assert_str_eq(p[0], "B");
+	cr_assert_str_eq(p[2], "a");
+	cr_assert_str_eq(p[3], "y");
+	cr_assert_str_eq(p[5], "z");
+	cr_assert_str_eq(p[6], "b");
+	cr_assert_str_eq(p[7], "1");
+	cr_assert_str_eq(p[9], "2");
+	cr_assert_null(p[10]);
+	kv_list_release(&l);
+}
