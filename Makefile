@@ -49,6 +49,8 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps
 	@$(CC) $(ALL_CFLAGS) -DMLOPS_VERSION='"$(VERSION)"' -c $< -o $@
 
 $(TEST_OBJ) $(SANDBOX_TEST_OBJ): ALL_CFLAGS += -Itests
+# In the program, a function is either static or declared in its header.
+$(LIB_OBJ) $(BUILD)/src/cmd/main.o: ALL_CFLAGS += -Wmissing-prototypes
 
 $(BUILD)/libmlops.a: $(LIB_OBJ)
 	@rm -f $@

@@ -97,7 +97,7 @@ static void vso(const char *area_action, const struct buf *props, const char *da
 	buf_release(&line);
 }
 
-void pipelines_format_output(struct buf *out, const char *name, const char *value)
+static void pipelines_format_output(struct buf *out, const char *name, const char *value)
 {
 	buf_addstr(out, "##vso[task.setvariable variable=");
 	escape(out, name, 1);

@@ -4,7 +4,7 @@
 /*
  * Calls that are too easy to get wrong: an unbounded copy, a format into an
  * unsized buffer, hidden static state, or an integer parse with no error.
- * Use struct buf, snprintf, strtok_r and the parse helpers in util.h instead.
+ * Use struct buf, snprintf, strtok_r, and strtol with an end pointer instead.
  * Included after the system headers, as git's banned.h is.
  */
 
