@@ -102,6 +102,35 @@ const char *error_name(int code)
 	case ERR_INPUT: return "input";
 	case ERR_CONFLICT: return "conflict";
 	case ERR_TIMEOUT: return "timeout";
+	case ERR_REMOTE_FAILED: return "failed";
+	case ERR_CANCELLED: return "cancelled";
 	}
 	return "error";
+}
+
+void error_save(struct error_saved *out)
+{
+	error_saved_release(out);
+	out->code = last.code;
+	out->message = xstrdup(error_message());
+	if (last.has_where) {
+		out->file = xstrdup(last.where.file);
+		out->line = last.where.line;
+		out->column = last.where.column;
+	}
+}
+
+int error_restore(const struct error_saved *saved)
+{
+	if (saved->file)
+		return error_set_at(saved->code, saved->file, saved->line, saved->column, "%s",
+				    saved->message ? saved->message : "");
+	return error_set(saved->code, "%s", saved->message ? saved->message : "");
+}
+
+void error_saved_release(struct error_saved *saved)
+{
+	free(saved->message);
+	free(saved->file);
+	*saved = (struct error_saved)ERROR_SAVED_INIT;
 }
