@@ -553,6 +553,22 @@ Test(credential, a_reply_without_aadsts_text_keeps_the_status)
 	stop(&f);
 }
 
+/* The token endpoint is the exception to http_status_code: a 404 or a 409
+ * there refuses the sign-in, it is not "not found" or "conflict". */
+Test(credential, every_4xx_of_the_token_endpoint_is_a_refusal)
+{
+	struct stub_reply script[] = { { .status = 404, .body = "{\"error\":\"invalid_tenant\"}" },
+				       { .status = 409 } };
+	struct credential_config cfg = secret_config();
+	struct fixture f;
+	const char *tok;
+
+	start(&f, script, 2, &cfg);
+	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_AUTH, "HTTP 404: invalid_tenant");
+	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_AUTH, "HTTP 409");
+	stop(&f);
+}
+
 Test(credential, throttling_and_unavailability_are_retried)
 {
 	struct stub_reply script[] = { { .status = 429, .headers = "Retry-After: 0\r\n" },
