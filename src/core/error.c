@@ -115,17 +115,22 @@ void error_save(struct error_saved *out)
 	out->message = xstrdup(error_message());
 	if (last.has_where) {
 		out->file = xstrdup(last.where.file);
-		out->line = last.where.line;
-		out->column = last.where.column;
+		out->where = last.where;
+		out->where.file = out->file;
 	}
 }
 
 int error_restore(const struct error_saved *saved)
 {
 	if (saved->file)
-		return error_set_at(saved->code, saved->file, saved->line, saved->column, "%s",
-				    saved->message ? saved->message : "");
+		return error_set_at(saved->code, saved->file, saved->where.line, saved->where.column,
+				    "%s", saved->message ? saved->message : "");
 	return error_set(saved->code, "%s", saved->message ? saved->message : "");
+}
+
+const struct error_location *error_saved_where(const struct error_saved *saved)
+{
+	return saved->file ? &saved->where : NULL;
 }
 
 void error_saved_release(struct error_saved *saved)

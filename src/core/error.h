@@ -65,16 +65,18 @@ const char *error_name(int code);
  * error_saved_release (a restored copy stays valid until then).
  */
 struct error_saved {
-	int code;          /* error_last() when saved; a caller may set another */
+	int code;                    /* error_last() when saved; a caller may set another */
 	char *message;
-	char *file;        /* NULL when the error had no location */
-	int line, column;
+	char *file;                  /* owned; NULL when the error had no location */
+	struct error_location where; /* where.file points into `file` */
 };
-#define ERROR_SAVED_INIT { 0, NULL, NULL, 0, 0 }
+#define ERROR_SAVED_INIT { 0, NULL, NULL, { NULL, 0, 0 } }
 /* Copies the current error into `out` (whose old contents it releases). */
 void error_save(struct error_saved *out);
 /* Makes `saved` the current error again; returns its code. */
 int error_restore(const struct error_saved *saved);
+/* Its location, for an annotation, or NULL when it has none; borrowed. */
+const struct error_location *error_saved_where(const struct error_saved *saved);
 void error_saved_release(struct error_saved *saved);
 
 #endif
