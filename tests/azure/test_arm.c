@@ -62,6 +62,24 @@ Test(arm, not_found_and_auth_map_to_codes)
 	arm_stub_stop(&f);
 }
 
+/* A broken If-Match precondition clashes with what exists, as a 409 does. */
+Test(arm, a_failed_precondition_is_a_conflict)
+{
+	struct stub_reply script[] = {
+		{ .status = 412, .body = "{\"error\":{\"code\":\"PreconditionFailed\",\"message\":\"etag\"}}" },
+		{ .status = 409, .body = "{\"error\":{\"code\":\"Conflict\",\"message\":\"busy\"}}" },
+	};
+	struct arm_response r = ARM_RESPONSE_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 2);
+	cr_assert_fails(arm_call(&f.arm, "PUT", "/a", "v", NULL, &r), ERR_CONFLICT,
+			"HTTP 412 PreconditionFailed: etag");
+	cr_assert_fails(arm_call(&f.arm, "PUT", "/a", "v", NULL, &r), ERR_CONFLICT, "HTTP 409 Conflict");
+	arm_response_release(&r);
+	arm_stub_stop(&f);
+}
+
 Test(arm, wait_follows_azure_async_operation_then_gets_the_resource)
 {
 	struct stub_reply script[] = {
@@ -101,8 +119,46 @@ Test(arm, failed_operation_reports_its_error)
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/d", "v", NULL, &started));
-	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL), ERR_HTTP,
+	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL), ERR_REMOTE_FAILED,
 			"deployment blue: Failed: DeploymentFailed: image pull failed");
+	arm_response_release(&started);
+	arm_stub_stop(&f);
+}
+
+/* Cancelled by someone else in Azure: every poll was answered, so not http. */
+Test(arm, a_canceled_operation_is_cancelled)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+		{ .status = 200, .body = "{\"properties\":{\"provisioningState\":\"Canceled\"}}" },
+	};
+	struct arm_response started = ARM_RESPONSE_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 2);
+	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_CANCELLED, "deployment main: Canceled");
+	arm_response_release(&started);
+	arm_stub_stop(&f);
+}
+
+/* The caller's stop flag ends the wait; the operation is left to go on. */
+Test(arm, the_stop_flag_ends_the_wait_as_cancelled)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+	};
+	static volatile sig_atomic_t stop = SIGTERM;
+	struct arm_response started = ARM_RESPONSE_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 1);
+	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
+	f.arm.stop = &stop;
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_CANCELLED, "deployment main: stopped waiting while Accepted; it goes on in Azure");
+	cr_assert_eq(stub_count(f.stub), 1, "no poll after the stop");
 	arm_response_release(&started);
 	arm_stub_stop(&f);
 }
@@ -144,7 +200,8 @@ Test(arm, wait_falls_back_to_provisioning_state)
 
 	arm_stub_start(&f, script, 3);
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
-	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL), ERR_HTTP,
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_REMOTE_FAILED,
 			"deployment main: Failed: DeploymentFailed: m (BadRequest: storage name taken)");
 	arm_response_release(&started);
 	arm_stub_stop(&f);
