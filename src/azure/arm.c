@@ -280,8 +280,8 @@ static int stopped(const struct poll *p, const char *state)
 {
 	if (!p->stop || !*p->stop)
 		return 0;
-	return error_set(ERR_CANCELLED, "%s: stopped waiting while %s; it goes on in Azure", p->what,
-			 state ? state : "running");
+	return error_set(ERR_CANCELLED, "%s: stopped waiting while %s; it goes on in Azure",
+			 p->what, state ? state : "running");
 }
 
 /* Sleeps before the next poll, in short slices so that a stop request ends

@@ -55,8 +55,9 @@ void arm_response_release(struct arm_response *r);
  *
  * Returns 0 for a 2xx answer (`out` holds it) or the error, as
  * http_status_code says: 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/412
- * ERR_CONFLICT, other statuses ERR_HTTP, with the message "<METHOD> <path>: HTTP <status> <code>: <message>" plus
- * the first detail and the x-ms-request-id for support. On error `out`
+ * ERR_CONFLICT, other statuses ERR_HTTP, with the message "<METHOD>
+ * <path>: HTTP <status> <code>: <message>" plus the first detail and the
+ * x-ms-request-id for support. On error `out`
  * still holds the response (its status and envelope) for callers that
  * need to look closer.
  */
@@ -86,8 +87,9 @@ int arm_call_headers(struct arm *arm, const char *method, const char *path,
  * progress_every_ms. A Failed operation is ERR_REMOTE_FAILED, a Canceled
  * one ERR_CANCELLED, with the operation's error code and message; running
  * past `timeout_s` is ERR_TIMEOUT; arm->stop raised while waiting is
- * ERR_CANCELLED too (nothing is cancelled: the operation goes on). `final_out` receives the resource (or the final Location
- * answer) and may be NULL. A `started` answer that is already final (200
+ * ERR_CANCELLED too (nothing is cancelled: the operation goes on).
+ * `final_out` receives the resource (or the final Location answer) and may
+ * be NULL. A `started` answer that is already final (200
  * with a terminal or absent provisioningState and no operation header)
  * returns at once.
  */

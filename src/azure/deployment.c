@@ -1122,7 +1122,8 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	ret = arm_wait(t->arm, &started, path.data, DEPLOYMENT_API_VERSION, what.data,
 		       t->timeout_s, &final);
 	/* Ended Failed, or Canceled in Azure (our own stop leaves it running). */
-	if (ret == ERR_REMOTE_FAILED || (ret == ERR_CANCELLED && !(t->arm->stop && *t->arm->stop))) {
+	if (ret == ERR_REMOTE_FAILED ||
+	    (ret == ERR_CANCELLED && !(t->arm->stop && *t->arm->stop))) {
 		ret = explain_failure(out, t, ret);
 		goto done;
 	}

@@ -35,7 +35,8 @@ static void annotate_entry(struct ci *ci, const struct env_entry *e)
 
 	if (e->failed) {
 		buf_addf(&title, "environment in %s is invalid", ci_relative_path(ci, e->dir));
-		ci_annotate(ci, LOG_ERROR, error_saved_where(&e->error), title.data, e->error.message);
+		ci_annotate(ci, LOG_ERROR, error_saved_where(&e->error), title.data,
+			    e->error.message);
 	} else if (e->decided && e->decision.status == ENV_NEEDS_BUMP) {
 		size_t i;
 

@@ -239,8 +239,8 @@ static void prepared_free(struct prepared *p, size_t nr)
 
 static int stopped_error(const char *before)
 {
-	return error_set(ERR_CANCELLED, "stopped by %s before %s", workflow_signal_name(workflow_stopping()),
-			 before);
+	return error_set(ERR_CANCELLED, "stopped by %s before %s",
+			 workflow_signal_name(workflow_stopping()), before);
 }
 
 static int deploy_templates(struct ci *ci, struct session *session, const struct config *cfg,
@@ -296,8 +296,8 @@ static int deploy_templates(struct ci *ci, struct session *session, const struct
 			buf_addf(&line, "Deployment `%s`: **left running** in Azure (%s received while "
 				 "following it)", name, sig);
 			summary_markdown(s, line.data);
-			ret = error_set(ERR_CANCELLED, "stopped by %s while following deployment %s; it was left "
-					"running in Azure", sig, name);
+			ret = error_set(ERR_CANCELLED, "stopped by %s while following deployment "
+					"%s; it was left running in Azure", sig, name);
 			goto next;
 		}
 		buf_addf(&line, "Deployment `%s`: **%s**", name,

@@ -122,10 +122,12 @@ void error_save(struct error_saved *out)
 
 int error_restore(const struct error_saved *saved)
 {
+	const char *message = saved->message ? saved->message : "";
+
 	if (saved->file)
-		return error_set_at(saved->code, saved->file, saved->where.line, saved->where.column,
-				    "%s", saved->message ? saved->message : "");
-	return error_set(saved->code, "%s", saved->message ? saved->message : "");
+		return error_set_at(saved->code, saved->file, saved->where.line,
+				    saved->where.column, "%s", message);
+	return error_set(saved->code, "%s", message);
 }
 
 const struct error_location *error_saved_where(const struct error_saved *saved)

@@ -294,8 +294,8 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 
 			log_warning("%s received: cancelling job %s before stopping", sig, name);
 			job_cancel(aml, name, JOB_CANCEL_STOP_S);
-			ret = error_set(ERR_CANCELLED, "stopped by %s while following job %s; the job was "
-					"asked to cancel", sig, name);
+			ret = error_set(ERR_CANCELLED, "stopped by %s while following job %s; "
+					"the job was asked to cancel", sig, name);
 			break;
 		}
 		if (outage) {

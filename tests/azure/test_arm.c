@@ -108,7 +108,8 @@ Test(arm, failed_operation_reports_its_error)
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/d", "v", NULL, &started));
-	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL), ERR_REMOTE_FAILED,
+	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL),
+			ERR_REMOTE_FAILED,
 			"deployment blue: Failed: DeploymentFailed: image pull failed");
 	arm_response_release(&started);
 	arm_stub_stop(&f);
@@ -146,7 +147,7 @@ Test(arm, the_stop_flag_ends_the_wait_as_cancelled)
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
 	f.arm.stop = &stop;
 	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
-			ERR_CANCELLED, "deployment main: stopped waiting while Accepted; it goes on in Azure");
+			ERR_CANCELLED, "deployment main: stopped waiting while Accepted; it goes on");
 	cr_assert_eq(stub_count(f.stub), 1, "no poll after the stop");
 	arm_response_release(&started);
 	arm_stub_stop(&f);

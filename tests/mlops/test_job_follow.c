@@ -142,8 +142,8 @@ Test(job_follow, the_stop_flag_cancels_the_job_and_is_cancelled)
 	cr_assert_fails(job_follow(&job, &f.aml, "j1", &o), ERR_CANCELLED,
 			"stopped by SIGTERM while following job j1; the job was asked to cancel");
 	cr_assert_eq(stub_count(f.stub), 1, "the cancel, and no status read");
-	cr_assert(strstr(stub_head(f.stub, 0), "POST ") && strstr(stub_head(f.stub, 0), "/jobs/j1/cancel?"),
-		  "%s", stub_head(f.stub, 0));
+	cr_assert(strstr(stub_head(f.stub, 0), "POST ") &&
+		  strstr(stub_head(f.stub, 0), "/jobs/j1/cancel?"), "%s", stub_head(f.stub, 0));
 	aml_job_release(&job);
 	arm_stub_stop(&f);
 }

@@ -136,7 +136,8 @@ Test(aml_endpoint_sandbox, traffic_to_a_missing_deployment_fails_the_operation)
 
 	setup(&c);
 	endpoint_with(&c, "sbx-ep-ghost");
-	cr_assert_fails(aml_endpoint_set_traffic(NULL, &c.aml, "sbx-ep-ghost", t, 1, 60), ERR_REMOTE_FAILED,
+	cr_assert_fails(aml_endpoint_set_traffic(NULL, &c.aml, "sbx-ep-ghost", t, 1, 60),
+			ERR_REMOTE_FAILED,
 			"ghost");
 	sandbox_aml_close(&c);
 }
