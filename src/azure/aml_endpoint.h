@@ -14,8 +14,9 @@
  * OnlineDeployment. Writes are long-running: PUT answers 200/201 +
  * Azure-AsyncOperation, PATCH and DELETE 202 + Location; every call here
  * follows them with arm_wait (progress lines, `timeout_s`), so it returns
- * when Azure is done. An operation that ends Failed is ERR_HTTP with the
- * operation's error code and message. Names are checked before any call.
+ * when Azure is done. An operation that ends Failed is ERR_REMOTE_FAILED
+ * (Canceled: ERR_CANCELLED) with the operation's error code and message.
+ * Names are checked before any call.
  */
 
 /* One deployment's share of the endpoint's traffic, in percent. */

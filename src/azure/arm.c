@@ -122,20 +122,7 @@ static int error_from_response(const struct arm *arm, const char *method, const 
 	}
 	if (!http_header(&r->http, "x-ms-request-id", &rid) && rid.len)
 		buf_addf(&text, " (x-ms-request-id %s)", rid.data);
-	switch (r->status) {
-	case 401:
-	case 403:
-		code = ERR_AUTH;
-		break;
-	case 404:
-		code = ERR_NOT_FOUND;
-		break;
-	case 409:
-		code = ERR_CONFLICT;
-		break;
-	default:
-		code = ERR_HTTP;
-	}
+	code = http_status_code(r->status);
 	error_set(code, "%s: HTTP %ld%s%s", what.data, r->status, text.len ? " " : "", text.data);
 	buf_release(&what);
 	buf_release(&text);
@@ -292,8 +279,8 @@ static int stopped(const struct poll *p, const char *state)
 {
 	if (!p->stop || !*p->stop)
 		return 0;
-	return error_set(ERR_IO, "%s: stopped waiting while %s; it goes on in Azure", p->what,
-			 state ? state : "running");
+	return error_set(ERR_CANCELLED, "%s: stopped waiting while %s; it goes on in Azure",
+			 p->what, state ? state : "running");
 }
 
 /* Sleeps before the next poll, in short slices so that a stop request ends
@@ -303,7 +290,7 @@ static int wait_turn(struct poll *p, long delay, const char *state)
 	long long now = now_ms();
 
 	if (stopped(p, state))
-		return ERR_IO;
+		return ERR_CANCELLED;
 	if (now >= p->deadline)
 		return error_set(ERR_TIMEOUT, "%s: still %s after %lld s", p->what,
 				 state ? state : "running", (now - p->start) / 1000);
@@ -315,22 +302,26 @@ static int wait_turn(struct poll *p, long delay, const char *state)
 		sleep_ms(slice);
 		delay -= slice;
 		if (stopped(p, state))
-			return ERR_IO;
+			return ERR_CANCELLED;
 	}
 	return 0;
 }
 
+/* Every poll was answered; the operation itself ended Failed, or Canceled
+ * (by someone else: a stop of ours never cancels it). */
 static int operation_failed(const struct poll *p, const char *state, const cJSON *json)
 {
 	struct buf text = BUF_INIT;
 	/* Operation status bodies carry "error"; resources "properties.error". */
 	const cJSON *holder = json_find(json, "error") ? json : json_find(json, "properties");
+	int code = strcasecmp(state, "Canceled") && strcasecmp(state, "Cancelled")
+		? ERR_REMOTE_FAILED : ERR_CANCELLED;
 
 	if (holder && json_find(holder, "error"))
 		arm_error_text(&text, holder);
-	error_set(ERR_HTTP, "%s: %s%s%s", p->what, state, text.len ? ": " : "", text.data);
+	error_set(code, "%s: %s%s%s", p->what, state, text.len ? ": " : "", text.data);
 	buf_release(&text);
-	return ERR_HTTP;
+	return code;
 }
 
 static int follow_async(struct arm *arm, struct poll *p, const char *op_url,

@@ -26,7 +26,7 @@ struct arm {
 	long poll_default_ms;        /* wait between polls without Retry-After; default 5000 */
 	long progress_every_ms;      /* progress log line interval; default 30000 */
 	/* When set and non-zero (the caller's signal flag), arm_wait stops
-	 * waiting: ERR_IO, the operation left to go on in Azure. */
+	 * waiting: ERR_CANCELLED, the operation left to go on in Azure. */
 	const volatile sig_atomic_t *stop;
 };
 
@@ -50,10 +50,11 @@ void arm_response_release(struct arm_response *r);
  * (nextLink, Azure-AsyncOperation, Location), used as it is. `api_version`
  * is appended unless NULL or the URL already has one. `body` may be NULL.
  *
- * Returns 0 for a 2xx answer (`out` holds it) or the error: 401/403
- * ERR_AUTH, 404 ERR_NOT_FOUND, 409 ERR_CONFLICT, other statuses ERR_HTTP,
- * with the message "<METHOD> <path>: HTTP <status> <code>: <message>" plus
- * the first detail and the x-ms-request-id for support. On error `out`
+ * Returns 0 for a 2xx answer (`out` holds it) or the error, as
+ * http_status_code says: 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/412
+ * ERR_CONFLICT, other statuses ERR_HTTP, with the message "<METHOD>
+ * <path>: HTTP <status> <code>: <message>" plus the first detail and the
+ * x-ms-request-id for support. On error `out`
  * still holds the response (its status and envelope) for callers that
  * need to look closer.
  */
@@ -80,11 +81,12 @@ int arm_call_headers(struct arm *arm, const char *method, const char *path,
  * the resource; else poll Location until it stops answering 202; else poll
  * the resource until properties.provisioningState is terminal. Honours
  * Retry-After; logs "<what>: <state> (<elapsed>)" at most every
- * progress_every_ms. A Failed or Canceled operation is ERR_HTTP with the
- * operation's error code and message; running past `timeout_s` is
- * ERR_TIMEOUT; arm->stop raised while waiting is ERR_IO (nothing is
- * cancelled: the operation goes on). `final_out` receives the resource (or the final Location
- * answer) and may be NULL. A `started` answer that is already final (200
+ * progress_every_ms. A Failed operation is ERR_REMOTE_FAILED, a Canceled
+ * one ERR_CANCELLED, with the operation's error code and message; running
+ * past `timeout_s` is ERR_TIMEOUT; arm->stop raised while waiting is
+ * ERR_CANCELLED too (nothing is cancelled: the operation goes on).
+ * `final_out` receives the resource (or the final Location answer) and may
+ * be NULL. A `started` answer that is already final (200
  * with a terminal or absent provisioningState and no operation header)
  * returns at once.
  */

@@ -602,10 +602,13 @@ static int reply_error(const struct http_response *r, const char *who)
 {
 	struct buf detail = BUF_INIT;
 	cJSON *reply = cJSON_ParseWithLength(r->body.data, r->body.len);
-	/* A 4xx other than throttling is a refusal; 5xx and 429 that outlasted
-	 * the HTTP client's retries are service trouble. */
+	/* The exception to http_status_code: a token endpoint's 4xx other
+	 * than throttling is a refusal of the credentials (an OAuth error
+	 * such as invalid_client or invalid_grant, whatever the status),
+	 * never "not found" or "conflict"; 5xx and 429 that outlasted the
+	 * HTTP client's retries are service trouble. */
 	int code = r->status >= 400 && r->status < 500 && r->status != 408 && r->status != 429
-		? ERR_AUTH : ERR_HTTP;
+		? ERR_AUTH : http_status_code(r->status);
 	int ret;
 
 	if (cJSON_IsObject(reply))

@@ -121,7 +121,8 @@ int credential_new(struct credential **out, const struct credential_config *cfg,
  * its valid time (AADSTS700024) is made again once: with Entra's clock (the
  * reply's timestamp) for a certificate, a fresh GitHub ID token for OIDC.
  *
- * Errors: ERR_AUTH when Entra or the identity endpoint refuses (the message
+ * Errors: ERR_AUTH when Entra or the identity endpoint refuses, which is
+ * any 4xx but 408 and 429, unlike http_status_code (the message
  * names the mode, the tenant and Entra's AADSTS code and first sentence,
  * e.g. "client secret sign-in to tenant 5f0c...: AADSTS7000215: Invalid
  * client secret provided."); ERR_NETWORK naming the host when no answer

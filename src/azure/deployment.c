@@ -727,7 +727,7 @@ int deployment_whatif_parse(struct deployment_whatif *out, const cJSON *json)
 		goto done;
 	if (out->status && !arm_state_succeeded(out->status) && json_find(json, "error")) {
 		arm_error_text(&text, json);
-		ret = error_set(ERR_HTTP, "what-if %s: %s", out->status, text.data);
+		ret = error_set(ERR_REMOTE_FAILED, "what-if %s: %s", out->status, text.data);
 		goto done;
 	}
 	if ((ret = opt_array(&changes, json, "properties.changes")))
@@ -740,7 +740,7 @@ int deployment_whatif_parse(struct deployment_whatif *out, const cJSON *json)
 	}
 	ret = parse_diagnostics(&out->diagnostics, &out->n_diagnostics, json, "properties.diagnostics");
 done:
-	if (ret && ret != ERR_HTTP)
+	if (ret && ret != ERR_REMOTE_FAILED)
 		error_prefix("what-if result");
 	buf_release(&text);
 	return ret;
@@ -1024,18 +1024,19 @@ int deployment_cancel(const struct deployment_target *t)
  */
 static int explain_failure(struct deployment_result *out, const struct deployment_target *t, int ret)
 {
-	char *original = xstrdup(error_message());
+	struct error_saved original = ERROR_SAVED_INIT;
 	struct deployment_failure failure;
 
+	error_save(&original);
 	deployment_failure_init(&failure);
 	if (deployment_get(out, t))
 		log_debug("deployment %s: could not read the failed deployment: %s", t->name, error_message());
 	if (deployment_failed_operation(&failure, t)) {
 		log_debug("deployment %s: no failed operation found: %s", t->name, error_message());
-		error_set(ret, "%s", original);
+		error_restore(&original);
 		goto done;
 	}
-	error_set(ret, "%s", original);
+	error_restore(&original);
 	error_prefix("deployment %s: resource %s '%s' failed: %s: %s", t->name, failure.resource_type,
 		     failure.resource_name, failure.code, failure.message);
 	deployment_failure_release(&out->failure);
@@ -1043,7 +1044,7 @@ static int explain_failure(struct deployment_result *out, const struct deploymen
 	deployment_failure_init(&failure);
 done:
 	deployment_failure_release(&failure);
-	free(original);
+	error_saved_release(&original);
 	return ret;
 }
 
@@ -1059,9 +1060,11 @@ static int attach_to_own(struct arm_response *started, const struct deployment_t
 			 const char *path, const char *correlation)
 {
 	struct arm_response got = ARM_RESPONSE_INIT;
-	char *original = xstrdup(error_message());
+	struct error_saved original = ERROR_SAVED_INIT;
 	const char *theirs;
 	int ours = 0;
+
+	error_save(&original);
 
 	/* A first attempt cannot have met its own deployment. */
 	if (started->http.attempts < 2 ||
@@ -1082,11 +1085,11 @@ static int attach_to_own(struct arm_response *started, const struct deployment_t
 	got = (struct arm_response)ARM_RESPONSE_INIT;
 done:
 	if (!ours)
-		error_set(ERR_CONFLICT, "%s", original);
+		error_restore(&original);
 	else
 		error_clear();
 	arm_response_release(&got);
-	free(original);
+	error_saved_release(&original);
 	return ours;
 }
 
@@ -1118,7 +1121,9 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	}
 	ret = arm_wait(t->arm, &started, path.data, DEPLOYMENT_API_VERSION, what.data,
 		       t->timeout_s, &final);
-	if (ret == ERR_HTTP) {
+	/* Ended Failed, or Canceled in Azure (our own stop leaves it running). */
+	if (ret == ERR_REMOTE_FAILED ||
+	    (ret == ERR_CANCELLED && !(t->arm->stop && *t->arm->stop))) {
 		ret = explain_failure(out, t, ret);
 		goto done;
 	}

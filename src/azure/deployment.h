@@ -173,7 +173,8 @@ void deployment_whatif_init(struct deployment_whatif *w);
 void deployment_whatif_release(struct deployment_whatif *w);
 
 /* Parses a WhatIfOperationResult. A failed what-if (status Failed with an
- * error) is ERR_HTTP with its code and message; wrong types ERR_JSON. */
+ * error) is ERR_REMOTE_FAILED with its code and message; wrong types
+ * ERR_JSON. */
 int deployment_whatif_parse(struct deployment_whatif *out, const cJSON *json);
 
 /* POST .../deployments/{name}/whatIf, then waits on its Location for the
@@ -254,7 +255,8 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
 /*
  * PUT .../deployments/{name}, then follows the operation (progress lines
  * "deployment <name>: Running (0m 30s)") to the final DeploymentExtended
- * in `out`. A deployment that ends Failed is ERR_HTTP: the message names
+ * in `out`. A deployment that ends Failed is ERR_REMOTE_FAILED (Canceled in
+ * Azure: ERR_CANCELLED, explained the same way): the message names
  * the failing resource and its error, from the operations list
  * ("deployment <name>: resource Microsoft.Storage/storageAccounts 'sa'
  * failed: Code: message: " then ARM's DeploymentFailed text), and `out`
@@ -266,8 +268,9 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
  * which ARM records as properties.correlationId): when a dropped
  * connection made the HTTP client send the PUT again, ARM answers the
  * second one 409 DeploymentActive, and the deployment is followed as if
- * the first answer had arrived. Running past timeout_s is ERR_TIMEOUT (the
- * deployment goes on in Azure).
+ * the first answer had arrived. Running past timeout_s is ERR_TIMEOUT, the
+ * stop flag (arm->stop) raised while following ERR_CANCELLED (either way
+ * the deployment goes on in Azure).
  */
 int deployment_deploy(struct deployment_result *out, const struct deployment_target *t,
 		      const struct deployment_request *req);

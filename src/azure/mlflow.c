@@ -290,14 +290,16 @@ int mlflow_error(long status, const char *body, size_t len, const char *what)
 		code = json_string_or(json, "error_code", NULL);
 	message = json_string_or(json, "message", NULL);
 	error_clear();
+	/* MLflow's error_code says more than the status (contract 3.8):
+	 * RESOURCE_DOES_NOT_EXIST is a missing run or metric whatever the
+	 * status, and a 404 with another code names another problem (its
+	 * code is in the message), not a missing thing. Else the shared rule. */
 	if (code && !strcmp(code, "RESOURCE_DOES_NOT_EXIST"))
 		ret = ERR_NOT_FOUND;
-	else if (status == 401 || status == 403)
-		ret = ERR_AUTH;
-	else if (status == 404 && !code)
-		ret = ERR_NOT_FOUND;
-	else
+	else if (code && status == 404)
 		ret = ERR_HTTP;
+	else
+		ret = http_status_code(status);
 	if (code || message)
 		error_set(ret, "%s: HTTP %ld %s%s%s", what, status, code ? code : "",
 			  code && message ? ": " : "", message ? message : "");

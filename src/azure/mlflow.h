@@ -15,8 +15,10 @@
  * params and tags, and a metric's full history. Contract: azure-contract.md
  * 3.8. Azure ML's run id is the job name. Errors: the MLflow error body
  * {"error_code","message"} becomes "<METHOD> <path>: HTTP <status>
- * <error_code>: <message>"; RESOURCE_DOES_NOT_EXIST is ERR_NOT_FOUND,
- * 401/403 ERR_AUTH, other statuses ERR_HTTP.
+ * <error_code>: <message>"; RESOURCE_DOES_NOT_EXIST is ERR_NOT_FOUND, a
+ * 404 with another error_code ERR_HTTP, other statuses as
+ * http_status_code says (401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/412
+ * ERR_CONFLICT, others ERR_HTTP).
  */
 
 /*

@@ -243,14 +243,15 @@ int artifact_twirp_error(const struct http_response *r, const char *method,
 	const char *msg = json_string_or(root, "msg", "");
 	int ret;
 
+	/* The service's own code first: already_exists gets the message that
+	 * says how to fix it, whatever the status carrying it. */
 	if (r->status == 409 || !strcmp(code, "already_exists")) {
 		ret = error_set(ERR_CONFLICT, "%s: an artifact named \"%s\" already exists in "
 				"this workflow run (names are unique per run: include the job "
 				"or matrix values in it)", method, artifact);
 		goto done;
 	}
-	ret = r->status == 401 || r->status == 403 ? ERR_AUTH
-	    : r->status == 404 ? ERR_NOT_FOUND : ERR_HTTP;
+	ret = http_status_code(r->status);
 	error_set(ret, "%s: HTTP %ld%s%s%s%s%.*s%s", method, r->status,
 		  *code ? " (" : "", code, *code ? ")" : "", *msg ? ": " : "",
 		  MESSAGE_CAP, msg,

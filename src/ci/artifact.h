@@ -116,8 +116,9 @@ int artifact_parse_finalize_reply(char **out, const char *body, size_t len);
  * Sets the error for a results-service reply that is not 2xx and returns
  * its code. The message names the method, the HTTP status and the Twirp
  * `msg`; "insufficient usage" gets a quota hint. A Twirp already_exists or
- * HTTP 409 is ERR_CONFLICT naming `artifact`; 401/403 ERR_AUTH; 404
- * ERR_NOT_FOUND; anything else ERR_HTTP.
+ * HTTP 409 is ERR_CONFLICT naming `artifact`; other statuses as
+ * http_status_code says (401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 412
+ * ERR_CONFLICT, anything else ERR_HTTP).
  */
 int artifact_twirp_error(const struct http_response *r, const char *method,
 			 const char *artifact);

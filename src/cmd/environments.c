@@ -35,7 +35,8 @@ static void annotate_entry(struct ci *ci, const struct env_entry *e)
 
 	if (e->failed) {
 		buf_addf(&title, "environment in %s is invalid", ci_relative_path(ci, e->dir));
-		ci_annotate(ci, LOG_ERROR, e->where.file ? &e->where : NULL, title.data, e->error);
+		ci_annotate(ci, LOG_ERROR, error_saved_where(&e->error), title.data,
+			    e->error.message);
 	} else if (e->decided && e->decision.status == ENV_NEEDS_BUMP) {
 		size_t i;
 
@@ -96,7 +97,7 @@ static void summarize(struct ci *ci, const struct env_plan *plan, int cd)
 		if (e->failed) {
 			buf_addf(&title, "%s: invalid", ci_relative_path(ci, e->dir));
 			summary_details_begin(s, title.data);
-			summary_code(s, NULL, e->error);
+			summary_code(s, NULL, e->error.message);
 			summary_details_end(s);
 		} else if (e->decided && e->decision.diff.nr) {
 			buf_addf(&title, "%s: what changed", e->env.name);
@@ -176,12 +177,12 @@ static void registered_json(struct buf *out, const struct env_plan *plan)
  */
 static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, int cd)
 {
-	struct workflow_error saved;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	struct buf json = BUF_INIT;
 	int out;
 
 	if (ret)
-		workflow_error_save(&saved, ret);
+		error_save(&saved);
 	changed_json(&json, plan, ci);
 	out = ci_output(ci, "changed", json.data);
 	if (!out && cd) {
@@ -197,7 +198,9 @@ static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, in
 		return out;
 	if (out)
 		log_warning("outputs not written: %s", error_message());
-	return workflow_error_restore(&saved);
+	error_restore(&saved);
+	error_saved_release(&saved);
+	return ret;
 }
 
 int environments_run(struct ci *ci, int register_versions)

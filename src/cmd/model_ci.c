@@ -191,16 +191,16 @@ static int upload_logs_after(struct ci *ci, struct session *s, const struct conf
 			     const char *job, int attached, struct buf *url, struct buf *name,
 			     int ret)
 {
-	struct buf msg = BUF_INIT;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	int up;
 
-	buf_addstr(&msg, error_message());
+	error_save(&saved);
 	up = upload_logs(ci, s, cfg, job, attached, url, name);
 	if (up && ret)
 		log_error("%s", error_message());
 	if (ret)
-		error_set(ret, "%s", msg.data);
-	buf_release(&msg);
+		error_restore(&saved);
+	error_saved_release(&saved);
 	return ret ? ret : up;
 }
 
@@ -524,17 +524,17 @@ static int run(struct ci *ci)
 		ci_group_end(ci);
 		live = 0;    /* ended, or cancelled when following gave up */
 		duration = (long)(time(NULL) - submitted);
-		if (ret == ERR_IO)      /* stopped by a signal: out quickly */
+		if (ret == ERR_CANCELLED)      /* stopped by a signal: out quickly */
 			goto done;
 		if (ret == ERR_TIMEOUT) {
 			/* The state after the cancel; the timeout stays the error. */
-			struct buf msg = BUF_INIT;
+			struct error_saved timeout = ERROR_SAVED_INIT;
 
-			buf_addstr(&msg, error_message());
+			error_save(&timeout);
 			if (aml_job_get(&done, &session.aml, job.name))
 				log_warning("job %s: %s", job.name, error_message());
-			error_set(ERR_TIMEOUT, "%s", msg.data);
-			buf_release(&msg);
+			error_restore(&timeout);
+			error_saved_release(&timeout);
 		}
 		if (done.name)
 			last = &done;
@@ -568,19 +568,17 @@ report:
 		goto done;
 	if (done.studio_url && !job.studio_url && (ret = ci_output(ci, "studio-url", done.studio_url)))
 		goto done;
-	if (cfg.wait && job_outcome_of(last->status) != JOB_OUTCOME_SUCCEEDED)
-		ret = error_set(ERR_HTTP, "job %s ended %s%s%s", last->name,
-				aml_job_status_name(last->status), last->error ? ": " : "",
-				last->error ? last->error : "");
+	if (cfg.wait)
+		ret = job_outcome_error(last);
 done:
 	if (ret && live) {
 		/* Giving up on a job this run started: it must not train on alone. */
-		struct buf msg = BUF_INIT;
+		struct error_saved why = ERROR_SAVED_INIT;
 
-		buf_addstr(&msg, error_message());
+		error_save(&why);
 		job_cancel(&session.aml, job.name, workflow_stopping() ? JOB_CANCEL_STOP_S : 60);
-		error_set(ret, "%s", msg.data);
-		buf_release(&msg);
+		error_restore(&why);
+		error_saved_release(&why);
 	}
 	job_spec_release(&spec);
 	code_snapshot_release(&snap);

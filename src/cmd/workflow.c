@@ -53,31 +53,34 @@ static int exit_code_for(int err)
 	}
 }
 
-void workflow_error_save(struct workflow_error *e, int code)
+/*
+ * The annotation and the summary line of a failed run. Its title names the
+ * kind of error ("model-ci: http error"), or the outcome when the work
+ * itself failed or was cancelled ("model-ci: failed", "model-ci:
+ * cancelled"): the error is not in the HTTP or in the files then.
+ */
+static void report_failure(struct ci *ci, struct summary *summary, const struct workflow *wf,
+			   int ret)
 {
-	const struct error_location *where = error_where();
+	int outcome = ret == ERR_REMOTE_FAILED || ret == ERR_CANCELLED;
+	struct buf line = BUF_INIT;
+	struct buf title = BUF_INIT;
 
-	e->code = code;
-	buf_init(&e->message);
-	buf_init(&e->file);
-	buf_addstr(&e->message, error_message());
-	e->has_where = where != NULL;
-	if (where) {
-		buf_addstr(&e->file, where->file ? where->file : "");
-		e->where = *where;
+	buf_addf(&title, "%s: %s%s", wf->spec.name, error_name(ret), outcome ? "" : " error");
+	ci_annotate(ci, LOG_ERROR, error_where(), title.data, error_message());
+	if (ret == ERR_CANCELLED) {
+		buf_addstr(&line, "**Cancelled**: ");
+	} else if (outcome) {
+		buf_addstr(&line, "**Failed**: ");
+	} else {
+		buf_addstr(&line, "**Failed** (");
+		summary_escape(&line, error_name(ret));
+		buf_addstr(&line, " error): ");
 	}
-}
-
-int workflow_error_restore(struct workflow_error *e)
-{
-	if (e->has_where)
-		error_set_at(e->code, e->file.data, e->where.line, e->where.column, "%s",
-			     e->message.data);
-	else
-		error_set(e->code, "%s", e->message.data);
-	buf_release(&e->message);
-	buf_release(&e->file);
-	return e->code;
+	summary_escape(&line, error_message());
+	summary_markdown(summary, line.data);
+	buf_release(&line);
+	buf_release(&title);
 }
 
 /* ---- signals ---- */
@@ -177,20 +180,8 @@ int workflow_run(const struct workflow *wf, int argc, char **argv)
 	if (!ret)
 		ret = wf->run(ci);
 	code = exit_code_for(ret);
-	if (ret) {
-		struct buf line = BUF_INIT;
-		struct buf title = BUF_INIT;
-
-		buf_addf(&title, "%s: %s error", wf->spec.name, error_name(ret));
-		ci_annotate(ci, LOG_ERROR, error_where(), title.data, error_message());
-		buf_addstr(&line, "**Failed** (");
-		summary_escape(&line, error_name(ret));
-		buf_addstr(&line, " error): ");
-		summary_escape(&line, error_message());
-		summary_markdown(summary, line.data);
-		buf_release(&line);
-		buf_release(&title);
-	}
+	if (ret)
+		report_failure(ci, summary, wf, ret);
 	if (ci_close(ci) && !code)
 		code = EXIT_FAILED;
 	restore_signals(&saved);

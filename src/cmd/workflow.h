@@ -68,21 +68,6 @@ const volatile sig_atomic_t *workflow_stop_flag(void);
 /* "SIGTERM" or "SIGINT". */
 const char *workflow_signal_name(int sig);
 
-/*
- * For writing outputs after a failure without losing it: saves the current
- * error (code, message, location) and puts it back.
- */
-struct workflow_error {
-	int code;
-	struct buf message;
-	struct buf file;
-	struct error_location where;
-	int has_where;
-};
-void workflow_error_save(struct workflow_error *e, int code);
-/* Restores the saved error, releases `e` and returns its code. */
-int workflow_error_restore(struct workflow_error *e);
-
 /* Prints `wf`'s inputs and outputs as help text. */
 void workflow_help(const struct workflow *wf, FILE *out);
 

@@ -239,8 +239,8 @@ static void prepared_free(struct prepared *p, size_t nr)
 
 static int stopped_error(const char *before)
 {
-	return error_set(ERR_IO, "stopped by %s before %s", workflow_signal_name(workflow_stopping()),
-			 before);
+	return error_set(ERR_CANCELLED, "stopped by %s before %s",
+			 workflow_signal_name(workflow_stopping()), before);
 }
 
 static int deploy_templates(struct ci *ci, struct session *session, const struct config *cfg,
@@ -288,16 +288,16 @@ static int deploy_templates(struct ci *ci, struct session *session, const struct
 			 session->resource_group, cfg->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
 		workflow_changing();
 		ret = deployment_deploy(&result, &target, &req);
-		if (ret == ERR_IO && workflow_stopping()) {
-			/* arm_wait stopped (ERR_IO). An ARM deployment is not cancelled:
+		if (ret == ERR_CANCELLED && workflow_stopping()) {
+			/* arm_wait stopped. An ARM deployment is not cancelled:
 			 * it goes on, and the summary says so. */
 			const char *sig = workflow_signal_name(workflow_stopping());
 
 			buf_addf(&line, "Deployment `%s`: **left running** in Azure (%s received while "
 				 "following it)", name, sig);
 			summary_markdown(s, line.data);
-			ret = error_set(ERR_IO, "stopped by %s while following deployment %s; it was left "
-					"running in Azure", sig, name);
+			ret = error_set(ERR_CANCELLED, "stopped by %s while following deployment "
+					"%s; it was left running in Azure", sig, name);
 			goto next;
 		}
 		buf_addf(&line, "Deployment `%s`: **%s**", name,
@@ -387,12 +387,12 @@ static int sync_datasets(struct ci *ci, struct session *session, const struct da
 static int write_outputs(struct ci *ci, int ret, const cJSON *names, const cJSON *all_outputs,
 			 const cJSON *datasets)
 {
-	struct workflow_error saved;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	struct buf text = BUF_INIT;
 	int out;
 
 	if (ret)
-		workflow_error_save(&saved, ret);
+		error_save(&saved);
 	json_write(&text, names);
 	if (!(out = ci_output(ci, "deployment-names", text.data))) {
 		buf_reset(&text);
@@ -409,7 +409,9 @@ static int write_outputs(struct ci *ci, int ret, const cJSON *names, const cJSON
 		return out;
 	if (out)
 		log_warning("outputs not written: %s", error_message());
-	return workflow_error_restore(&saved);
+	error_restore(&saved);
+	error_saved_release(&saved);
+	return ret;
 }
 
 static int run(struct ci *ci)

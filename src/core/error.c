@@ -102,6 +102,42 @@ const char *error_name(int code)
 	case ERR_INPUT: return "input";
 	case ERR_CONFLICT: return "conflict";
 	case ERR_TIMEOUT: return "timeout";
+	case ERR_REMOTE_FAILED: return "failed";
+	case ERR_CANCELLED: return "cancelled";
 	}
 	return "error";
+}
+
+void error_save(struct error_saved *out)
+{
+	error_saved_release(out);
+	out->code = last.code;
+	out->message = xstrdup(error_message());
+	if (last.has_where) {
+		out->file = xstrdup(last.where.file);
+		out->where = last.where;
+		out->where.file = out->file;
+	}
+}
+
+int error_restore(const struct error_saved *saved)
+{
+	const char *message = saved->message ? saved->message : "";
+
+	if (saved->file)
+		return error_set_at(saved->code, saved->file, saved->where.line,
+				    saved->where.column, "%s", message);
+	return error_set(saved->code, "%s", message);
+}
+
+const struct error_location *error_saved_where(const struct error_saved *saved)
+{
+	return saved->file ? &saved->where : NULL;
+}
+
+void error_saved_release(struct error_saved *saved)
+{
+	free(saved->message);
+	free(saved->file);
+	*saved = (struct error_saved)ERROR_SAVED_INIT;
 }

@@ -24,6 +24,13 @@ enum error_code {
 	ERR_INPUT = -8,     /* bad user input: inputs, config files */
 	ERR_CONFLICT = -9,  /* the change clashes with what exists */
 	ERR_TIMEOUT = -10,  /* waited as long as allowed */
+	/* The remote operation ran and failed: a training job, an ARM
+	 * deployment or what-if that ended Failed. Not ERR_HTTP: every call
+	 * was answered, the work itself went wrong. */
+	ERR_REMOTE_FAILED = -11,
+	/* Stopped before the end: by a signal (the stop flag), or the remote
+	 * operation was Canceled. */
+	ERR_CANCELLED = -12,
 };
 
 /* Where bad input was found; line and column start at 1, 0 means unknown. */
@@ -46,7 +53,30 @@ int error_last(void);
 /* The location of the last error, or NULL when it has none. */
 const struct error_location *error_where(void);
 void error_clear(void);
-/* A short name for a code: "not found", "auth", ... */
+/* A short name for a code: "not found", "auth", ..., "failed", "cancelled". */
 const char *error_name(int code);
+
+/*
+ * The current error kept aside whole (code, message and location, the file
+ * name copied), for code that must do more work, which may fail or clear
+ * the error, before it returns the first error: writing outputs after a
+ * failure, cancelling a job it gives up on, a best-effort look closer.
+ * Initialise with ERROR_SAVED_INIT or error_save; release with
+ * error_saved_release (a restored copy stays valid until then).
+ */
+struct error_saved {
+	int code;                    /* error_last() when saved; a caller may set another */
+	char *message;
+	char *file;                  /* owned; NULL when the error had no location */
+	struct error_location where; /* where.file points into `file` */
+};
+#define ERROR_SAVED_INIT { 0, NULL, NULL, { NULL, 0, 0 } }
+/* Copies the current error into `out` (whose old contents it releases). */
+void error_save(struct error_saved *out);
+/* Makes `saved` the current error again; returns its code. */
+int error_restore(const struct error_saved *saved);
+/* Its location, for an annotation, or NULL when it has none; borrowed. */
+const struct error_location *error_saved_where(const struct error_saved *saved);
+void error_saved_release(struct error_saved *saved);
 
 #endif

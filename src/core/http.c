@@ -238,27 +238,28 @@ int http_header(const struct http_response *r, const char *name, struct buf *out
 	return ERR_NOT_FOUND;
 }
 
+int http_status_code(long status)
+{
+	switch (status) {
+	case 401:
+	case 403:
+		return ERR_AUTH;
+	case 404:
+		return ERR_NOT_FOUND;
+	case 409:
+	case 412:
+		return ERR_CONFLICT;
+	default:
+		return ERR_HTTP;
+	}
+}
+
 int http_status_error(const struct http_response *r, const char *method,
 		      const char *url, const char *detail)
 {
 	struct buf where = BUF_INIT;
-	int code;
+	int code = http_status_code(r->status);
 
-	switch (r->status) {
-	case 401:
-	case 403:
-		code = ERR_AUTH;
-		break;
-	case 404:
-		code = ERR_NOT_FOUND;
-		break;
-	case 409:
-	case 412:
-		code = ERR_CONFLICT;
-		break;
-	default:
-		code = ERR_HTTP;
-	}
 	url_without_query(&where, url);
 	error_set(code, "%s %s: HTTP %ld%s%s", method, where.data, r->status,
 		  detail && *detail ? ": " : "", detail ? detail : "");
@@ -451,7 +452,7 @@ int http_transfer_error(struct http_client *c, void *easy, int rc, const char *m
 	if (attempts > 1)
 		snprintf(gave_up, sizeof(gave_up), " (gave up after %d attempts)", attempts);
 	if (rc == CURLE_ABORTED_BY_CALLBACK && c->stop && *c->stop)
-		return error_set(ERR_IO, "%s %s: stopped", method, where);
+		return error_set(ERR_CANCELLED, "%s %s: stopped", method, where);
 	if (refused)
 		return error_set(ERR_NETWORK, "%s %s: the proxy refused the tunnel: HTTP %ld",
 				 method, where, refused);
@@ -599,7 +600,7 @@ int http_send(struct http_client *c, const struct http_request *req,
 		t.over_cap = t.sink_aborted = t.file_errno = 0;
 		out->status = 0;
 		if (http_client_stopping(c)) {
-			ret = error_set(ERR_IO, "%s %s: stopped", req->method, where.data);
+			ret = error_set(ERR_CANCELLED, "%s %s: stopped", req->method, where.data);
 			goto done;
 		}
 		rc = perform(c, &t, where.data, &ret);

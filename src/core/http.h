@@ -76,8 +76,8 @@ void http_client_free(struct http_client *c);
  * A flag the caller's signal handler sets (NULL: none; borrowed, it must
  * outlive the client). Once it is non-zero, a transfer in flight is cut
  * within a second, a retry wait ends at once, and no new attempt starts:
- * the call returns ERR_IO "stopped". Parallel transfers (core/http_multi.c)
- * obey it too.
+ * the call returns ERR_CANCELLED "stopped". Parallel transfers
+ * (core/http_multi.c) obey it too.
  */
 void http_client_set_stop(struct http_client *c, const volatile sig_atomic_t *stop);
 /* Whether the stop flag is set (and no deadline overrides it). */
@@ -109,10 +109,27 @@ void http_response_release(struct http_response *r);
 int http_header(const struct http_response *r, const char *name, struct buf *out);
 
 /*
+ * The one rule from a failed HTTP status to an error code, which every
+ * client (ARM, Azure ML, MLflow, storage, the artifact service) follows:
+ *   401, 403  ERR_AUTH       credentials missing, refused or not allowed
+ *   404       ERR_NOT_FOUND  so a caller can tell "absent" from "failed"
+ *   409, 412  ERR_CONFLICT   the change clashes with what exists: 409 says
+ *                            so outright, 412 is a precondition (If-Match,
+ *                            If-None-Match: *) that what exists broke
+ *   any other ERR_HTTP       including 408 and 504: the server answered,
+ *                            and the HTTP client already retried them;
+ *                            ERR_TIMEOUT stays for our own bound running
+ *                            out, which callers act on (a job timed out)
+ * A service whose body says more overrides this where it reads the body,
+ * with a comment: Entra's token endpoint (every 4xx is a refusal), MLflow's
+ * error_code, the artifact service's already_exists.
+ */
+int http_status_code(long status);
+
+/*
  * Sets the error for a response whose status is not 2xx and returns its
- * code: 401/403 ERR_AUTH, 404 ERR_NOT_FOUND, 409/412 ERR_CONFLICT, other
- * statuses ERR_HTTP. The message is "<METHOD> <url without query>: HTTP
- * <status>" plus `detail` when not NULL.
+ * code, as http_status_code says. The message is "<METHOD> <url without
+ * query>: HTTP <status>" plus `detail` when not NULL.
  */
 int http_status_error(const struct http_response *r, const char *method,
 		      const char *url, const char *detail);
@@ -165,8 +182,8 @@ int http_curl_retryable(int curl_code);
  * when a proxy refused the tunnel or the stop flag cut it. */
 int http_transfer_retryable(void *easy, int curl_code);
 /*
- * The one mapping of a failed transfer (no answer) to an error: ERR_IO
- * "stopped" when the stop flag cut it, ERR_TIMEOUT for a timeout or a
+ * The one mapping of a failed transfer (no answer) to an error:
+ * ERR_CANCELLED "stopped" when the stop flag cut it, ERR_TIMEOUT for a timeout or a
  * stall, ERR_NETWORK otherwise ("proxy refused the tunnel: HTTP 403" when
  * the proxy answered CONNECT with an error). The message is "<method>
  * <where>: <reason>", plus "(gave up after N attempts)" when N > 1.

@@ -50,7 +50,7 @@ struct run {
 	int active;        /* slots running or waiting */
 	int stopping;
 	int failure;       /* the first failure's code */
-	char *failure_msg; /* and its message, kept apart from later callbacks */
+	struct error_saved failure_error; /* and all of it, kept apart from later callbacks */
 };
 
 static long long now_ms(void)
@@ -66,7 +66,8 @@ static void fail(struct run *r, int code)
 	if (r->failure)
 		return;
 	r->failure = code;
-	r->failure_msg = xstrdup(error_message());
+	error_save(&r->failure_error);
+	r->failure_error.code = code; /* the run's result, as returned */
 	r->stopping = 1;
 }
 
@@ -417,7 +418,7 @@ int http_multi_run(struct http_client *c, int parallel, const struct http_multi_
 		int before, busy = 0;
 
 		if (http_client_stopping(c)) {
-			fail(&r, error_set(ERR_IO, "stopped"));
+			fail(&r, error_set(ERR_CANCELLED, "stopped"));
 			break;
 		}
 		wait = schedule(&r, 1000);
@@ -451,10 +452,10 @@ done:
 	if (r.multi)
 		curl_multi_cleanup(r.multi);
 	free(r.slots);
-	if (r.failure_msg) {
+	if (r.failure_error.message) {
 		/* Cancelled transfers' callbacks may have set messages since. */
-		error_set(r.failure, "%s", r.failure_msg);
-		free(r.failure_msg);
+		error_restore(&r.failure_error);
+		error_saved_release(&r.failure_error);
 	}
 	return r.failure;
 }

@@ -21,7 +21,7 @@ struct zip_writer {
 	void *ctx;
 	char *chunk;         /* ZIP_CHUNK bytes for reading files */
 	int failed;          /* the first sticky error's code, 0 if none */
-	struct buf failure;  /* ... and its message, to repeat it later */
+	struct error_saved failure; /* ... and the error, to repeat it later */
 	int callback_err;    /* what the write callback returned, if it failed */
 	int discarding;      /* being freed unclosed: swallow libarchive's output */
 	int closed;
@@ -51,8 +51,8 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *data, size_
 static int stick(struct zip_writer *w, int code)
 {
 	w->failed = code;
-	buf_reset(&w->failure);
-	buf_addstr(&w->failure, error_message());
+	error_save(&w->failure);
+	w->failure.code = code;
 	return code;
 }
 
@@ -70,7 +70,7 @@ static int fail(struct zip_writer *w, const char *what)
 /* Repeats the sticky error, so every later call reports the real cause. */
 static int still_failed(const struct zip_writer *w)
 {
-	return error_set(w->failed, "%s", w->failure.data);
+	return error_restore(&w->failure);
 }
 
 int zip_writer_open(struct zip_writer **out, int level, zip_write_fn fn, void *ctx)
@@ -87,7 +87,7 @@ int zip_writer_open(struct zip_writer **out, int level, zip_write_fn fn, void *c
 	w = xcalloc(1, sizeof(*w));
 	w->fn = fn;
 	w->ctx = ctx;
-	buf_init(&w->failure);
+	w->failure = (struct error_saved)ERROR_SAVED_INIT;
 	w->chunk = xmalloc(ZIP_CHUNK);
 	w->a = archive_write_new();
 	if (!w->a)
@@ -349,7 +349,7 @@ void zip_writer_free(struct zip_writer *w)
 		w->discarding = 1;
 		archive_write_free(w->a);
 	}
-	buf_release(&w->failure);
+	error_saved_release(&w->failure);
 	free(w->chunk);
 	free(w);
 }

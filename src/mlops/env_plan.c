@@ -52,17 +52,9 @@ static int list_folders(char ***out, size_t *nr_out, const char *root)
 
 static void record_failure(struct env_entry *e, int code)
 {
-	const struct error_location *where = error_where();
-
 	e->failed = 1;
-	e->error_code = code;
-	e->error = xstrdup(error_message());
-	if (where) {
-		e->where_file = xstrdup(where->file ? where->file : "");
-		e->where.file = e->where_file;
-		e->where.line = where->line;
-		e->where.column = where->column;
-	}
+	error_save(&e->error);
+	e->error.code = code;
 	error_clear();
 }
 
@@ -284,8 +276,7 @@ void env_plan_release(struct env_plan *plan)
 
 		free(e->dir);
 		environment_release(&e->env);
-		free(e->error);
-		free(e->where_file);
+		error_saved_release(&e->error);
 		env_decision_release(&e->decision);
 		free(e->latest_version);
 	}

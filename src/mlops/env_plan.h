@@ -18,10 +18,7 @@ struct env_entry {
 	char *dir;                    /* environments/<folder> */
 	struct environment env;       /* valid unless `failed` */
 	int failed;                   /* local checks failed: see error */
-	int error_code;
-	char *error;                  /* the message, with file:line:col */
-	struct error_location where;  /* where to annotate; file points into where_file */
-	char *where_file;
+	struct error_saved error;     /* why, and where to annotate */
 	int decided;                  /* compared with the workspace */
 	struct env_decision decision;
 	char *latest_version;         /* newest registered version; NULL when none */

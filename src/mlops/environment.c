@@ -123,11 +123,12 @@ static int find_yaml(struct buf *out, const char *dir)
 {
 	static const char *const preferred[] = { "environment.yml", "environment.yaml",
 						 "env.yml", "env.yaml", NULL };
-	struct buf path = BUF_INIT, first_error = BUF_INIT;
+	struct buf path = BUF_INIT;
+	struct error_saved first_error = ERROR_SAVED_INIT;
 	const char *found = NULL;
 	char **names = NULL;
 	size_t nr = 0, i, matches = 0;
-	int ret = 0, first_code = 0;
+	int ret = 0;
 
 	for (i = 0; preferred[i]; i++) {
 		buf_reset(&path);
@@ -160,10 +161,8 @@ static int find_yaml(struct buf *out, const char *dir)
 			goto done;
 		if (yaml_load_file(&doc, path.data)) {
 			/* Maybe it was the environment: say so if nothing else is. */
-			if (!first_code) {
-				first_code = error_last();
-				buf_addstr(&first_error, error_message());
-			}
+			if (!first_error.code)
+				error_save(&first_error);
 			continue;
 		}
 		if (looks_like_environment(doc.root)) {
@@ -176,8 +175,8 @@ static int find_yaml(struct buf *out, const char *dir)
 	if (matches > 1) {
 		ret = error_set(ERR_INPUT, "%s: several environment YAML files (%s): keep one, or name it "
 				"environment.yml", dir, out->data);
-	} else if (!matches && first_code) {
-		ret = error_set(first_code, "%s", first_error.data);
+	} else if (!matches && first_error.code) {
+		ret = error_restore(&first_error);
 	} else if (!matches) {
 		ret = error_set(ERR_INPUT, "%s: no environment YAML: expected environment.yml, or a YAML "
 				"file with 'name' and 'image' or 'build'", dir);
@@ -185,7 +184,7 @@ static int find_yaml(struct buf *out, const char *dir)
 done:
 	free_names(names, nr);
 	buf_release(&path);
-	buf_release(&first_error);
+	error_saved_release(&first_error);
 	return ret;
 }
 

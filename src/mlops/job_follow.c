@@ -93,6 +93,17 @@ enum job_outcome job_outcome_of(enum aml_job_status s)
 	}
 }
 
+int job_outcome_error(const struct aml_job *job)
+{
+	enum job_outcome outcome = job_outcome_of(job->status);
+	int code = outcome == JOB_OUTCOME_CANCELED ? ERR_CANCELLED : ERR_REMOTE_FAILED;
+
+	if (outcome == JOB_OUTCOME_SUCCEEDED)
+		return 0;
+	return error_set(code, "job %s ended %s%s%s", job->name, aml_job_status_name(job->status),
+			 job->error ? ": " : "", job->error ? job->error : "");
+}
+
 void job_format_elapsed(struct buf *out, long s)
 {
 	if (s < 0)
@@ -260,20 +271,20 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 				nap(o, wait_ms, deadline);
 				continue;
 			} else {
-				struct buf msg = BUF_INIT;
+				struct error_saved why = ERROR_SAVED_INIT;
 				int timed_out = now_s() >= deadline;
 
 				/* Giving up: cancel what we follow first, keeping why. */
-				buf_addstr(&msg, error_message());
-				log_warning("following job %s failed: %s", name, msg.data);
+				error_save(&why);
+				log_warning("following job %s failed: %s", name, why.message);
 				job_cancel(aml, name, cancel_s);
 				if (timed_out)
 					ret = error_set(ERR_TIMEOUT, "job %s: its status could not be read "
 							"until the timeout (%s); it was cancelled", name,
-							msg.data);
+							why.message);
 				else
-					error_set(ret, "%s", msg.data);
-				buf_release(&msg);
+					error_restore(&why);
+				error_saved_release(&why);
 				break;
 			}
 		}
@@ -283,8 +294,8 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 
 			log_warning("%s received: cancelling job %s before stopping", sig, name);
 			job_cancel(aml, name, JOB_CANCEL_STOP_S);
-			ret = error_set(ERR_IO, "stopped by %s while following job %s; the job was "
-					"asked to cancel", sig, name);
+			ret = error_set(ERR_CANCELLED, "stopped by %s while following job %s; "
+					"the job was asked to cancel", sig, name);
 			break;
 		}
 		if (outage) {

@@ -52,6 +52,12 @@ enum job_outcome {
 	JOB_OUTCOME_CANCELED,    /* Canceled */
 };
 enum job_outcome job_outcome_of(enum aml_job_status s);
+/*
+ * The error for how a job waited on ended: 0 when Completed; ERR_CANCELLED
+ * when Canceled; else ERR_REMOTE_FAILED (it ran and failed, or it has not
+ * ended). The message is "job <name> ended <status>: <its error>".
+ */
+int job_outcome_error(const struct aml_job *job);
 
 /* "1h02m05s", "3m20s", "7s". */
 void job_format_elapsed(struct buf *out, long seconds);
@@ -93,8 +99,8 @@ int job_cancel(struct aml *aml, const char *name, long limit_s);
  * A status read that fails for a while (no answer, a timeout, 5xx, 429,
  * or a 401 up to twice in a row: an expired token) is an outage: logged, then polled again
  * with backoff until the timeout. Whenever it gives up the job is
- * cancelled first: ERR_TIMEOUT after `timeout_s`; ERR_IO when the stop
- * flag was raised; any other error of the status read (as aml_job_get)
+ * cancelled first: ERR_TIMEOUT after `timeout_s`; ERR_CANCELLED when the
+ * stop flag was raised; any other error of the status read (as aml_job_get)
  * that will not clear. A log that cannot be read is a warning, not an
  * error: the status decides.
  */

@@ -203,7 +203,7 @@ Test(aml_endpoint, failed_operation_is_http_error_with_its_message)
 	arm_stub_start_aml(&f, script, 2, "ws1");
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
-	cr_assert_fails(aml_deployment_put(NULL, &f.aml, "ep1", "blue", &s, 60), ERR_HTTP,
+	cr_assert_fails(aml_deployment_put(NULL, &f.aml, "ep1", "blue", &s, 60), ERR_REMOTE_FAILED,
 			"deployment ep1/blue: Failed: ResourceNotReady: liveness probe failed");
 	arm_stub_stop(&f);
 }

@@ -46,18 +46,25 @@ Test(arm, error_envelope_becomes_one_message)
 	arm_stub_stop(&f);
 }
 
-Test(arm, not_found_and_auth_map_to_codes)
+/* As http_status_code says; a broken If-Match precondition (412) clashes
+ * with what exists, as a 409 does. */
+Test(arm, not_found_auth_and_conflicts_map_to_codes)
 {
 	struct stub_reply script[] = {
 		{ .status = 404, .body = "{\"error\":{\"code\":\"ResourceNotFound\",\"message\":\"no\"}}" },
 		{ .status = 403, .body = "{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"no\"}}" },
+		{ .status = 412, .body = "{\"error\":{\"code\":\"PreconditionFailed\",\"message\":\"etag\"}}" },
+		{ .status = 409, .body = "{\"error\":{\"code\":\"Conflict\",\"message\":\"busy\"}}" },
 	};
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct arm_stub f;
 
-	arm_stub_start(&f, script, 2);
+	arm_stub_start(&f, script, 4);
 	cr_assert_fails(arm_call(&f.arm, "GET", "/a", "v", NULL, &r), ERR_NOT_FOUND, "ResourceNotFound");
 	cr_assert_fails(arm_call(&f.arm, "GET", "/a", "v", NULL, &r), ERR_AUTH, "AuthorizationFailed");
+	cr_assert_fails(arm_call(&f.arm, "PUT", "/a", "v", NULL, &r), ERR_CONFLICT,
+			"HTTP 412 PreconditionFailed: etag");
+	cr_assert_fails(arm_call(&f.arm, "PUT", "/a", "v", NULL, &r), ERR_CONFLICT, "HTTP 409 Conflict");
 	arm_response_release(&r);
 	arm_stub_stop(&f);
 }
@@ -101,8 +108,47 @@ Test(arm, failed_operation_reports_its_error)
 	snprintf(f.hdr, sizeof(f.hdr), "Azure-AsyncOperation: %s/ops/2\r\n", stub_url(f.stub));
 	script[0].headers = f.hdr;
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/d", "v", NULL, &started));
-	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL), ERR_HTTP,
+	cr_assert_fails(arm_wait(&f.arm, &started, "/d", "v", "deployment blue", 60, NULL),
+			ERR_REMOTE_FAILED,
 			"deployment blue: Failed: DeploymentFailed: image pull failed");
+	arm_response_release(&started);
+	arm_stub_stop(&f);
+}
+
+/* Cancelled by someone else in Azure: every poll was answered, so not http. */
+Test(arm, a_canceled_operation_is_cancelled)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+		{ .status = 200, .body = "{\"properties\":{\"provisioningState\":\"Canceled\"}}" },
+	};
+	struct arm_response started = ARM_RESPONSE_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 2);
+	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_CANCELLED, "deployment main: Canceled");
+	arm_response_release(&started);
+	arm_stub_stop(&f);
+}
+
+/* The caller's stop flag ends the wait; the operation is left to go on. */
+Test(arm, the_stop_flag_ends_the_wait_as_cancelled)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+	};
+	static volatile sig_atomic_t stop = SIGTERM;
+	struct arm_response started = ARM_RESPONSE_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 1);
+	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
+	f.arm.stop = &stop;
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_CANCELLED, "deployment main: stopped waiting while Accepted; it goes on");
+	cr_assert_eq(stub_count(f.stub), 1, "no poll after the stop");
 	arm_response_release(&started);
 	arm_stub_stop(&f);
 }
@@ -144,7 +190,8 @@ Test(arm, wait_falls_back_to_provisioning_state)
 
 	arm_stub_start(&f, script, 3);
 	cr_assert_ok(arm_call(&f.arm, "PUT", "/dep", "v", NULL, &started));
-	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL), ERR_HTTP,
+	cr_assert_fails(arm_wait(&f.arm, &started, "/dep", "v", "deployment main", 60, NULL),
+			ERR_REMOTE_FAILED,
 			"deployment main: Failed: DeploymentFailed: m (BadRequest: storage name taken)");
 	arm_response_release(&started);
 	arm_stub_stop(&f);

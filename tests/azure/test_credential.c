@@ -560,17 +560,24 @@ Test(credential, an_error_text_quoting_the_secret_is_masked)
 	stop(&f);
 }
 
+/* The token endpoint is the exception to http_status_code: any 4xx but
+ * throttling refuses the sign-in, a 404 or 409 too (not "not found" or
+ * "conflict"). */
 Test(credential, a_reply_without_aadsts_text_keeps_the_status)
 {
 	struct stub_reply script[] = { { .status = 400, .body = "{\"error\":\"invalid_scope\"}" },
+				       { .status = 404, .body = "{\"error\":\"invalid_tenant\"}" },
+				       { .status = 409 },
 				       { .status = 502, .body = "<html>bad gateway</html>" } };
 	struct credential_config cfg = secret_config();
 	struct fixture f;
 	const char *tok;
 
-	start(&f, script, 2, &cfg);
+	start(&f, script, 4, &cfg);
 	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_AUTH,
 			"client secret sign-in to tenant " TENANT ": HTTP 400: invalid_scope");
+	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_AUTH, "HTTP 404: invalid_tenant");
+	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_AUTH, "HTTP 409");
 	cr_assert_fails(credential_token(f.cred, ARM_SCOPE, &tok), ERR_HTTP,
 			"client secret sign-in to tenant " TENANT ": HTTP 502");
 	stop(&f);

@@ -332,7 +332,8 @@ Test(deployment, whatif_failure_is_reported)
 	struct deployment_whatif w;
 
 	deployment_whatif_init(&w);
-	cr_assert_fails(deployment_whatif_parse(&w, json), ERR_HTTP, "what-if Failed: InvalidTemplate: bad");
+	cr_assert_fails(deployment_whatif_parse(&w, json), ERR_REMOTE_FAILED,
+			"what-if Failed: InvalidTemplate: bad");
 	deployment_whatif_release(&w);
 	cJSON_Delete(json);
 }
@@ -571,7 +572,7 @@ Test(deployment, failed_deployment_names_the_failing_resource)
 	start(&f, script, 4);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op2");
 	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
 			"deployment main: resource Microsoft.Storage/storageAccounts 'sa1' failed: "
 			"StorageAccountAlreadyTaken: The storage account named sa1 is already taken.: "
 			"deployment main: Failed: DeploymentFailed: At least one resource deployment operation failed.");
@@ -596,9 +597,53 @@ Test(deployment, failed_deployment_keeps_arms_message_when_operations_are_unread
 	start(&f, script, 3);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op3");
 	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
 			"deployment main: Failed: DeploymentFailed: m");
 	cr_assert(strncmp(error_message(), "deployment main: Failed", 23) == 0, "%s", error_message());
+	deployment_result_release(&r);
+	stop(&f);
+}
+
+/* Someone cancelled it in Azure: cancelled, and what ARM reports is read. */
+Test(deployment, a_deployment_canceled_in_azure_is_cancelled_and_read)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{}" },
+		{ .status = 200, .body = "{\"status\":\"Canceled\"}" },
+		{ .status = 200, .body = "{\"name\":\"main\",\"properties\":{\"provisioningState\":\"Canceled\"}}" },
+		{ .status = 200, .body = "{\"value\":[]}" },
+	};
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 4);
+	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op4");
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
+			"deployment main: Canceled");
+	cr_assert_str_eq(r.provisioning_state, "Canceled");
+	cr_assert_eq(stub_count(f.s.stub), 4);
+	deployment_result_release(&r);
+	stop(&f);
+}
+
+/* Our own stop leaves it running: nothing more is asked of ARM. */
+Test(deployment, the_stop_flag_while_following_is_cancelled_without_more_calls)
+{
+	struct stub_reply script[] = {
+		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
+	};
+	static volatile sig_atomic_t stop_flag = SIGINT;
+	struct deployment_result r;
+	struct fixture f;
+
+	start(&f, script, 1);
+	f.s.arm.stop = &stop_flag;
+	deployment_result_init(&r);
+	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
+			"deployment main: stopped waiting while Accepted; it goes on in Azure");
+	cr_assert_eq(stub_count(f.s.stub), 1);
+	cr_assert_null(r.provisioning_state);
 	deployment_result_release(&r);
 	stop(&f);
 }

@@ -114,6 +114,10 @@ Test(mlflow, errors_become_messages_and_codes)
 			"HTTP 400 INVALID_PARAMETER_VALUE: Missing run_id");
 	cr_assert_fails(mlflow_error(401, "", 0, "GET /m"), ERR_AUTH, "GET /m: HTTP 401");
 	cr_assert_fails(mlflow_error(502, "<html>", 6, "GET /m"), ERR_HTTP, "HTTP 502 <html>");
+	cr_assert_fails(mlflow_error(404, "", 0, "GET /m"), ERR_NOT_FOUND, "GET /m: HTTP 404");
+	cr_assert_fails(mlflow_error(404, bad, strlen(bad), "GET /m"), ERR_HTTP,
+			"HTTP 404 INVALID_PARAMETER_VALUE");
+	cr_assert_fails(mlflow_error(409, "", 0, "GET /m"), ERR_CONFLICT, "GET /m: HTTP 409");
 }
 
 /* ---- against the stub server ---- */

@@ -224,6 +224,8 @@ Test(artifact, twirp_errors_name_the_method_status_and_message)
 		  "CreateArtifact: HTTP 400 (invalid_argument): bad name" },
 		{ 401, "{\"code\":\"unauthenticated\",\"msg\":\"expired\"}", ERR_AUTH, "HTTP 401" },
 		{ 404, "{\"code\":\"not_found\",\"msg\":\"no such run\"}", ERR_NOT_FOUND, "no such run" },
+		{ 412, "{\"code\":\"failed_precondition\",\"msg\":\"finalized\"}", ERR_CONFLICT,
+		  "CreateArtifact: HTTP 412 (failed_precondition): finalized" },
 		{ 502, "<html>Bad Gateway</html>", ERR_HTTP, "CreateArtifact: HTTP 502" },
 	};
 	size_t i;

@@ -10,7 +10,9 @@
 #include <criterion/criterion.h>
 
 #include "cmd/workflow.h"
+#include "core/fs.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 static const struct input_spec no_inputs[] = { { NULL, NULL, NULL, 0 } };
 static const struct output_spec no_outputs[] = { { NULL, NULL } };
@@ -58,19 +60,92 @@ Test(workflow, an_input_error_after_a_change_is_exit_1)
 	cr_assert_eq(workflow_run(&again, 0, NULL), EXIT_USAGE);
 }
 
-Test(workflow, a_saved_error_comes_back_with_its_location)
-{
-	struct workflow_error saved;
+/* ---- how a failure is reported ---- */
 
-	error_set_at(ERR_HTTP, "a.json", 3, 7, "deployment d: Failed");
-	workflow_error_save(&saved, ERR_HTTP);
-	error_set(ERR_IO, "GITHUB_OUTPUT is not set");
-	cr_assert_eq(workflow_error_restore(&saved), ERR_HTTP);
-	cr_assert_eq(error_last(), ERR_HTTP);
-	cr_assert_str_eq(error_message(), "deployment d: Failed");
-	cr_assert_str_eq(error_where()->file, "a.json");
-	cr_assert_eq(error_where()->line, 3);
-	cr_assert_eq(error_where()->column, 7);
+static char root[] = "/tmp/workflow-XXXXXX";
+
+static void terminal_in_a_folder(void)
+{
+	terminal();
+	tmpdir_make(root);
+}
+
+static void remove_folder(void)
+{
+	tmpdir_remove(root);
+}
+
+/* Runs `fn` with --summary in the scratch folder; returns the exit code and
+ * leaves what the terminal host wrote to stderr and the summary in `log`
+ * and `summary`. (Each test is a process of its own: stderr can go.) */
+static int run_reported(int (*fn)(struct ci *), struct buf *log, struct buf *summary)
+{
+	const struct workflow wf = WORKFLOW(fn, 0);
+	struct buf path = BUF_INIT, log_path = BUF_INIT;
+	char flag[] = "--summary";
+	char *argv[] = { flag, NULL, NULL };
+	int code;
+
+	buf_addf(&path, "%s/summary.md", root);
+	buf_addf(&log_path, "%s/stderr.txt", root);
+	argv[1] = path.data;
+	cr_assert_not_null(freopen(log_path.data, "w", stderr));
+	code = workflow_run(&wf, 2, argv);
+	fflush(stderr);
+	cr_assert_ok(fs_read_file(summary, path.data, 1 << 20));
+	cr_assert_ok(fs_read_file(log, log_path.data, 1 << 20));
+	buf_release(&path);
+	buf_release(&log_path);
+	return code;
+}
+
+static int job_failed(struct ci *ci)
+{
+	(void)ci;
+	return error_set(ERR_REMOTE_FAILED, "job j1 ended Failed: UserError: boom");
+}
+
+static int service_refused(struct ci *ci)
+{
+	(void)ci;
+	return error_set(ERR_HTTP, "GET /jobs/j1: HTTP 400 UserError: bad");
+}
+
+static int job_cancelled(struct ci *ci)
+{
+	(void)ci;
+	return error_set(ERR_CANCELLED, "stopped by SIGTERM while following job j1");
+}
+
+/* A training job that failed is the work failing, not an http error; a
+ * stop is a cancel. Either way the run failed: exit 1. */
+Test(workflow, a_failure_is_titled_by_its_kind_or_its_outcome, .init = terminal_in_a_folder,
+     .fini = remove_folder)
+{
+	static const struct {
+		int (*run)(struct ci *);
+		const char *title, *summary;
+	} cases[] = {
+		{ job_failed, "test-wf: failed: job j1 ended Failed: UserError: boom",
+		  "**Failed**: job j1 ended Failed" },
+		{ service_refused, "test-wf: http error: GET /jobs/j1: HTTP 400",
+		  "**Failed** (http error): GET /jobs/j1" },
+		{ job_cancelled, "test-wf: cancelled: stopped by SIGTERM",
+		  "**Cancelled**: stopped by SIGTERM" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf log = BUF_INIT, summary = BUF_INIT;
+
+		cr_assert_eq(run_reported(cases[i].run, &log, &summary), EXIT_FAILED, "%s", cases[i].title);
+		cr_assert(strstr(log.data, cases[i].title), "%s", log.data);
+		cr_assert(strstr(summary.data, cases[i].summary), "%s", summary.data);
+		if (cases[i].run == job_failed)
+			cr_assert_null(strstr(log.data, "http error"), "%s", log.data);
+		buf_release(&log);
+		buf_release(&summary);
+	}
 }
 
 /* A graceful workflow sees the first signal as a flag and finishes. */
@@ -82,14 +157,15 @@ static int stops_on_sigterm(struct ci *ci)
 	raise(SIGTERM);
 	if (workflow_stopping() != SIGTERM || !*workflow_stop_flag())
 		return error_set(ERR_INPUT, "no stop flag after SIGTERM");
-	return error_set(ERR_IO, "stopped by %s", workflow_signal_name(workflow_stopping()));
+	return error_set(ERR_CANCELLED, "stopped by %s", workflow_signal_name(workflow_stopping()));
 }
 
 Test(workflow, the_first_signal_asks_a_graceful_workflow_to_stop)
 {
 	const struct workflow wf = WORKFLOW(stops_on_sigterm, 1);
 
-	cr_assert_eq(workflow_run(&wf, 0, NULL), EXIT_FAILED);
+	cr_assert_eq(workflow_run(&wf, 0, NULL), EXIT_FAILED, "a cancel is a failure, not bad input");
+	cr_assert_eq(error_last(), ERR_CANCELLED);
 	cr_assert_str_eq(error_message(), "stopped by SIGTERM");
 }
 

@@ -282,6 +282,29 @@ Test(http, status_errors_map_to_codes)
 	cr_assert_eq(http_status_error(&r, "GET", "https://h/p", NULL), ERR_HTTP);
 }
 
+/* The one rule every client follows (core/http.h says why for each). */
+Test(http, each_failed_status_has_one_code)
+{
+	static const struct { long status; int code; } cases[] = {
+		{ 400, ERR_HTTP }, { 401, ERR_AUTH }, { 403, ERR_AUTH }, { 404, ERR_NOT_FOUND },
+		{ 405, ERR_HTTP }, { 408, ERR_HTTP }, { 409, ERR_CONFLICT }, { 410, ERR_HTTP },
+		{ 412, ERR_CONFLICT }, { 416, ERR_HTTP }, { 429, ERR_HTTP }, { 500, ERR_HTTP },
+		{ 502, ERR_HTTP }, { 503, ERR_HTTP }, { 504, ERR_HTTP }, { 301, ERR_HTTP },
+		{ 0, ERR_HTTP },
+	};
+	struct http_response r = HTTP_RESPONSE_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(http_status_code(cases[i].status), cases[i].code, "HTTP %ld: %s",
+			     cases[i].status, error_name(http_status_code(cases[i].status)));
+		r.status = cases[i].status;
+		cr_assert_eq(http_status_error(&r, "PUT", "https://h/p", NULL), cases[i].code,
+			     "http_status_error follows the rule for HTTP %ld", cases[i].status);
+		cr_assert_eq(error_last(), cases[i].code);
+	}
+}
+
 static struct buf logged;
 static void capture(enum log_level level, const char *text, void *ctx)
 {
@@ -462,12 +485,12 @@ Test(http, a_deadline_bounds_a_call_and_lets_it_out_past_the_stop_flag, .timeout
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/cancel", port);
 	http_client_set_stop(c, &stop);
-	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	cr_assert_fails(get(c, url, &r), ERR_CANCELLED, "stopped");
 	http_client_set_deadline(c, 1500);
 	cr_assert_fails(get(c, url, &r), ERR_TIMEOUT, "GET http://127.0.0.1");
 	cr_assert_lt(time(NULL) - start, 5, "the deadline ended the call");
 	http_client_set_deadline(c, 0);
-	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	cr_assert_fails(get(c, url, &r), ERR_CANCELLED, "stopped");
 	http_response_release(&r);
 	http_client_free(c);
 	close(fd);
@@ -497,7 +520,7 @@ Test(http, the_stop_flag_cuts_a_transfer_in_flight, .timeout = 20)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/poll", port);
 	http_client_set_stop(c, &alarm_stop);
 	alarm(1);
-	cr_assert_fails(get(c, url, &r), ERR_IO, "stopped");
+	cr_assert_fails(get(c, url, &r), ERR_CANCELLED, "stopped");
 	cr_assert_lt(time(NULL) - start, 5);
 	http_response_release(&r);
 	http_client_free(c);

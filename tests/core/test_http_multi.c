@@ -311,7 +311,7 @@ Test(http_multi, the_stop_flag_ends_the_run_at_once, .timeout = 20)
 	cr_assert_ok(http_client_new(&c, &o));
 	http_client_set_stop(c, &stop_flag);
 	cr_assert_eq(pthread_create(&raiser, NULL, raise_stop_when_waiting, s), 0);
-	cr_assert_fails(http_multi_run(c, 2, &ops), ERR_IO, "stopped");
+	cr_assert_fails(http_multi_run(c, 2, &ops), ERR_CANCELLED, "stopped");
 	pthread_join(raiser, NULL);
 	cr_assert_eq(f.cancelled, 2);
 	http_client_free(c);

@@ -282,6 +282,21 @@ Test(environment, the_yaml_must_be_unambiguous)
 			ERR_IO, "not a folder");
 }
 
+/* The only YAML of an unconventional name is broken: its own error, with
+ * the line it names, is the answer. */
+Test(environment, a_broken_yaml_that_may_be_the_environment_keeps_its_location)
+{
+	struct environment env = ENVIRONMENT_INIT;
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/broken", root);
+	tmpdir_write(root, "broken/train.yml", "name: train\nimage: [unclosed\n");
+	cr_assert_fails(environment_load(&env, dir, ENV_VERSIONING_DECLARED), ERR_YAML, "train.yml");
+	cr_assert_not_null(error_where(), "the YAML error keeps its file and line: %s", error_message());
+	cr_assert(strstr(error_where()->file, "broken/train.yml"), "%s", error_where()->file);
+	cr_assert_gt(error_where()->line, 1, "%s", error_message());
+}
+
 /* ---- a repository cannot make Environment-CD register or upload runner files ---- */
 
 /* A workspace of its own under root, and a runner file outside it. */
@@ -381,10 +396,11 @@ Test(environment, an_environment_folder_that_links_out_of_the_workspace_is_refus
 	cr_assert_eq(plan.nr, 2);
 	cr_assert_eq(plan.invalid, 1);
 	cr_assert(plan.items[0].failed, "environments/evil is refused");
-	cr_assert(strstr(plan.items[0].error, "environments/evil: an environment folder that leads "
-		  "outside the workspace"), "%s", plan.items[0].error);
-	cr_assert(strstr(plan.items[0].where.file, "environments/evil"), "%s", plan.items[0].where.file);
-	cr_assert(!plan.items[1].failed, "%s", plan.items[1].error);
+	cr_assert(strstr(plan.items[0].error.message, "environments/evil: an environment folder that "
+		  "leads outside the workspace"), "%s", plan.items[0].error.message);
+	cr_assert(strstr(error_saved_where(&plan.items[0].error)->file, "environments/evil"), "%s",
+		  plan.items[0].error.file);
+	cr_assert(!plan.items[1].failed, "%s", plan.items[1].error.message);
 	env_plan_release(&plan);
 	environment_release(&env);
 	free(envs);

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "mlops/job_follow.h"
+#include "support/arm_stub.h"
 #include "support/check.h"
 
 /* Collects lines as "[line]" so boundaries show. */
@@ -107,6 +108,44 @@ Test(job_follow, statuses_map_to_outcomes)
 	cr_assert_eq(job_outcome_of(AML_JOB_PAUSED), JOB_OUTCOME_RUNNING);
 	cr_assert_eq(job_outcome_of(AML_JOB_UNKNOWN), JOB_OUTCOME_RUNNING);
 	cr_assert_eq(job_outcome_of(aml_job_status_parse("finalizing")), JOB_OUTCOME_RUNNING);
+}
+
+/* How a job ended, as the error of a run that waited on it. */
+Test(job_follow, a_failed_job_is_a_remote_failure_and_a_canceled_one_cancelled)
+{
+	char name[] = "j1", error[] = "UserError: exit code 3";
+	struct aml_job job = { .name = name, .status = AML_JOB_COMPLETED };
+
+	cr_assert_ok(job_outcome_error(&job));
+	job.status = AML_JOB_FAILED;
+	job.error = error;
+	cr_assert_fails(job_outcome_error(&job), ERR_REMOTE_FAILED,
+			"job j1 ended Failed: UserError: exit code 3");
+	job.status = AML_JOB_CANCELED;
+	job.error = NULL;
+	cr_assert_fails(job_outcome_error(&job), ERR_CANCELLED, "job j1 ended Canceled");
+	cr_assert_str_eq(error_message(), "job j1 ended Canceled");
+	job.status = AML_JOB_NOT_RESPONDING;
+	cr_assert_fails(job_outcome_error(&job), ERR_REMOTE_FAILED, "job j1 ended NotResponding");
+}
+
+/* A stop asks Azure to cancel the job, then says why it ended: cancelled. */
+Test(job_follow, the_stop_flag_cancels_the_job_and_is_cancelled)
+{
+	struct stub_reply script[] = { { .status = 200 } };
+	static volatile sig_atomic_t stop = SIGTERM;
+	struct job_follow_options o = { .timeout_s = 60, .stop = &stop };
+	struct aml_job job = AML_JOB_INIT;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 1, "ws1");
+	cr_assert_fails(job_follow(&job, &f.aml, "j1", &o), ERR_CANCELLED,
+			"stopped by SIGTERM while following job j1; the job was asked to cancel");
+	cr_assert_eq(stub_count(f.stub), 1, "the cancel, and no status read");
+	cr_assert(strstr(stub_head(f.stub, 0), "POST ") &&
+		  strstr(stub_head(f.stub, 0), "/jobs/j1/cancel?"), "%s", stub_head(f.stub, 0));
+	aml_job_release(&job);
+	arm_stub_stop(&f);
 }
 
 Test(job_follow, elapsed_times_read_as_people_write_them)

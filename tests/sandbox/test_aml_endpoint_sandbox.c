@@ -107,7 +107,8 @@ Test(aml_endpoint_sandbox, failed_operation_gives_its_error)
 	setup(&c);
 	endpoint_with(&c, "sbx-ep-fail");
 	fault = sandbox_fault("{\"kind\":\"lro_failed\",\"method\":\"PUT\",\"path\":\"/deployments/red$\",\"count\":1}");
-	cr_assert_fails(aml_deployment_put(NULL, &c.aml, "sbx-ep-fail", "red", &deployment, 60), ERR_HTTP,
+	cr_assert_fails(aml_deployment_put(NULL, &c.aml, "sbx-ep-fail", "red", &deployment, 60),
+			ERR_REMOTE_FAILED,
 			"deployment sbx-ep-fail/red: Failed: ResourceNotReady");
 	cr_assert_eq(sandbox_fault_applied(fault), 1);
 	free(fault);
@@ -135,7 +136,8 @@ Test(aml_endpoint_sandbox, traffic_to_a_missing_deployment_fails_the_operation)
 
 	setup(&c);
 	endpoint_with(&c, "sbx-ep-ghost");
-	cr_assert_fails(aml_endpoint_set_traffic(NULL, &c.aml, "sbx-ep-ghost", t, 1, 60), ERR_HTTP,
+	cr_assert_fails(aml_endpoint_set_traffic(NULL, &c.aml, "sbx-ep-ghost", t, 1, 60),
+			ERR_REMOTE_FAILED,
 			"ghost");
 	sandbox_aml_close(&c);
 }

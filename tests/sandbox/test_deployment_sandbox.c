@@ -198,7 +198,7 @@ Test(deployment_sandbox, failed_deployment_names_the_failing_resource)
 
 	setup(&e, "deploy-fail-rg", failing, 1);
 	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &e.target, &e.req), ERR_HTTP,
+	cr_assert_fails(deployment_deploy(&r, &e.target, &e.req), ERR_REMOTE_FAILED,
 			"deployment storage-vault: resource Microsoft.Storage/storageAccounts 'mlopssa");
 	cr_assert(strstr(error_message(), "' failed: StorageAccountAlreadyTaken: ") != NULL, "%s", error_message());
 	cr_assert(strstr(error_message(), "DeploymentFailed") != NULL, "%s", error_message());

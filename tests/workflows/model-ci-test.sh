@@ -102,7 +102,7 @@ environment: azureml:train-env@latest
 YML
 	gh model-ci INPUT_JOB=jobs/fail.yml
 	expect "$(rc)" 1 && expect "$(output status)" Failed &&
-		grep -q '^::error title=model-ci%3A http error::job .* ended Failed' "$work/log" &&
+		grep -q '^::error title=model-ci%3A failed::job .* ended Failed' "$work/log" &&
 		grep -B1 '^::set-output name=x::y$' "$work/log" | grep -q '^::stop-commands::' &&
 		grep -q '^boom$' "$work/log" &&
 		grep -q '\*\*Failed\*\*' "$work/summary"

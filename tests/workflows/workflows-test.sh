@@ -127,7 +127,7 @@ json.dump(t, open(sys.argv[1], "w"))
 PY
 	gh workspace-cd
 	expect "$(rc)" 1 &&
-		grep -q "^::error title=workspace-cd%3A http error::.*Microsoft.KeyVault/vaults 'kv-.*VaultAlreadyExists" "$work/log" &&
+		grep -q "^::error title=workspace-cd%3A failed::.*Microsoft.KeyVault/vaults 'kv-.*VaultAlreadyExists" "$work/log" &&
 		grep -q 'Failed' "$work/summary" &&
 		expect "$(state "len(w.get('data', {}))")" 0
 }
