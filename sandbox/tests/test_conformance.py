@@ -2,8 +2,9 @@
 serves is sent (path values adapted to the sandbox) and the answer must carry
 every field of the example's response, with the same JSON types.
 
-The examples are read where they lie (../shared/azure-examples relative to the
-repository); when that directory is absent the tests are skipped."""
+The examples are read where they lie (MLOPS_AZURE_EXAMPLES, else
+../shared/azure-examples relative to the repository); when that directory is
+absent the tests are skipped, or fail under MLOPS_REQUIRE_EXAMPLES=1 (CI)."""
 import json
 import os
 import re
@@ -12,7 +13,8 @@ import unittest
 from .helpers import API, RG, SUB, WS, SandboxTest, call, wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLES = os.path.join(os.path.dirname(REPO), "shared", "azure-examples")
+EXAMPLES = os.environ.get("MLOPS_AZURE_EXAMPLES") or os.path.join(os.path.dirname(REPO), "shared", "azure-examples")
+REQUIRED = os.environ.get("MLOPS_REQUIRE_EXAMPLES") == "1"
 ML_PREFIX = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
 ARM_PREFIX = "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Resources/deployments/{deploymentName}"
 
@@ -123,8 +125,14 @@ def load(name):
         return json.load(f)
 
 
-@unittest.skipUnless(os.path.isdir(EXAMPLES), "../shared/azure-examples is absent: example conformance skipped")
+@unittest.skipUnless(os.path.isdir(EXAMPLES) or REQUIRED,
+                     f"{EXAMPLES} is absent: example conformance skipped (MLOPS_REQUIRE_EXAMPLES=1 fails instead)")
 class ExampleConformance(SandboxTest):
+    def setUp(self):
+        self.assertTrue(os.path.isdir(EXAMPLES),
+                        f"MLOPS_REQUIRE_EXAMPLES=1 but the official Azure examples are missing: no folder {EXAMPLES}")
+        super().setUp()
+
     def ml_request(self, rel, method, route, ex):
         p = ex["parameters"]
         values = {k: str(v) for k, v in p.items() if isinstance(v, (str, int))}
