@@ -10,7 +10,7 @@
 /*
  * The Azure Machine Learning workspace the clients work in, and the rules
  * Azure applies to names, checked locally before any call so that a bad
- * name fails fast with the input named (azure-contract.md 3).
+ * name fails fast with the input named (docs/azure-contract.md 3).
  * The asset, job and endpoint clients (aml_*.h) build on this.
  */
 

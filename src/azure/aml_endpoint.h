@@ -9,7 +9,7 @@
 #include "core/buf.h"
 
 /*
- * Managed online endpoints and their deployments. Contract: azure-contract.md
+ * Managed online endpoints and their deployments. Contract: docs/azure-contract.md
  * 3.7 and the official examples in Workspace/OnlineEndpoint and
  * OnlineDeployment. Writes are long-running: PUT answers 200/201 +
  * Azure-AsyncOperation, PATCH and DELETE 202 + Location; every call here

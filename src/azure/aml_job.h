@@ -13,7 +13,7 @@
 
 /*
  * Azure ML command jobs: submit, read, cancel, list, and read the job's log
- * while it runs. Contract: azure-contract.md 3.5 and the official example
+ * while it runs. Contract: docs/azure-contract.md 3.5 and the official example
  * Job/CommandJob/createOrUpdate.json (api-version AML_API_VERSION).
  * Every name is checked with aml_check_name before any call.
  */

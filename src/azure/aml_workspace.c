@@ -215,7 +215,7 @@ int aml_datastore_secret_parse(struct aml_datastore_secret *out, const cJSON *js
 		ret = error_prefix("datastore secrets");
 		goto done;
 	}
-	/* Masked before anything could print it (style.md, "Secrets"). */
+	/* Masked before anything could print it (docs/conventions.md, "Secrets"). */
 	log_secret(value);
 	buf_addstr(&out->value, value);
 done:

@@ -14,7 +14,7 @@
  * client (ARM deployments, Azure ML). Adds the bearer token, api-version and
  * a client request id; turns the ARM error envelope into one message;
  * follows long-running operations (Azure-AsyncOperation, Location,
- * provisioningState) and nextLink paging. Contract: azure-contract.md 2-3.
+ * provisioningState) and nextLink paging. Contract: docs/azure-contract.md 2-3.
  */
 
 struct arm {

@@ -11,7 +11,7 @@
 /*
  * Azure Blob Storage: upload files and folders (Put Blob for small files,
  * Put Block in parallel + Put Block List for large ones), download blobs
- * and prefixes. Contract: azure-contract.md section 4.
+ * and prefixes. Contract: docs/azure-contract.md section 4.
  *
  * A client is bound to one container URL, "https://<account>.blob.core.
  * windows.net/<container>", with the SAS query after '?' for SAS auth.

@@ -12,7 +12,7 @@
 
 /*
  * Microsoft Entra ID access tokens for the Azure clients, in the four modes
- * azure/login users have (azure-contract.md section 1): client secret,
+ * azure/login users have (docs/azure-contract.md section 1): client secret,
  * certificate client assertion, GitHub OIDC workload identity federation,
  * and managed identity. One token cache entry per scope; a token is
  * refreshed before it expires, transparently, for as long as the run lasts.

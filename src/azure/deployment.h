@@ -12,7 +12,7 @@
  * ARM template deployments at resource-group scope: validate, what-if,
  * deploy (following the long-running operation), the typed result with its
  * outputs, and the failing resource of a failed deployment.
- * Contract: azure-contract.md section 2 (api-version 2025-04-01).
+ * Contract: docs/azure-contract.md section 2 (api-version 2025-04-01).
  *
  * Body builders and parsers are pure (no network) and exported so the
  * workflow and the tests can use them; the calls sit on arm_call/arm_wait.

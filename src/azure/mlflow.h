@@ -12,7 +12,7 @@
 
 /*
  * Reads of Azure ML's MLflow tracking API: a run's status, latest metrics,
- * params and tags, and a metric's full history. Contract: azure-contract.md
+ * params and tags, and a metric's full history. Contract: docs/azure-contract.md
  * 3.8. Azure ML's run id is the job name. Errors: the MLflow error body
  * {"error_code","message"} becomes "<METHOD> <path>: HTTP <status>
  * <error_code>: <message>"; RESOURCE_DOES_NOT_EXIST is ERR_NOT_FOUND, a

@@ -22,7 +22,7 @@ struct token_source {
 /* An empty source: a client with one refuses bearer requests (ERR_AUTH). */
 #define TOKEN_SOURCE_NONE ((struct token_source){ NULL, NULL })
 
-/* The scopes asked for, each named once (azure-contract.md sections 1-4). */
+/* The scopes asked for, each named once (docs/azure-contract.md sections 1-4). */
 #define AZURE_SCOPE_STORAGE "https://storage.azure.com/.default"
 /* Public Azure's Resource Manager; a sovereign cloud's is <its endpoint>/.default. */
 #define AZURE_ARM_ENDPOINT "https://management.azure.com"

@@ -10,7 +10,7 @@
 
 /*
  * GitHub Actions artifact upload over the v4 results service, exactly as
- * actions-contract.md section 5 describes: CreateArtifact, the zip of a
+ * docs/actions-contract.md section 5 describes: CreateArtifact, the zip of a
  * directory streamed into 8 MiB Azure blocks (Put Block one after another,
  * then Put Block List, their pieces from core/block_blob.h), FinalizeArtifact with the size and SHA-256 of the
  * bytes uploaded. Works against GitHub and act's artifact server alike.

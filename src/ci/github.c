@@ -1,7 +1,7 @@
 /*
  * GitHub Actions (and act): inputs from INPUT_* variables, outputs and the
  * step summary through the file commands, everything else as workflow
- * commands on stdout. The rules are those of actions-contract.md, written
+ * commands on stdout. The rules are those of docs/actions-contract.md, written
  * so that both the runner and act accept them.
  */
 #include <stdio.h>

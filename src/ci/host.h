@@ -66,7 +66,7 @@ const char *ci_default_temp_dir(void);
 /* The shared HTTP client for host calls (OIDC, artifacts). */
 int ci_http(struct ci *ci, struct http_client **out);
 
-/* Escaping for ::command:: data and property values (actions-contract 3.3). */
+/* Escaping for ::command:: data and property values (docs/actions-contract.md 3.3). */
 void ci_escape_data(struct buf *out, const char *text);
 void ci_escape_property(struct buf *out, const char *text);
 

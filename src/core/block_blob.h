@@ -12,7 +12,7 @@
  * artifact upload, which writes to a blob through a signed URL it is
  * handed. Pure text: no authorization, no requests; the URLs keep the
  * caller's query (a SAS) byte for byte, since its signature covers the
- * exact bytes. Contract: azure-contract.md section 4.
+ * exact bytes. Contract: docs/azure-contract.md section 4.
  */
 
 /* The most blocks one block blob holds. */

@@ -9,7 +9,7 @@
 
 /*
  * JSON Web Tokens over OpenSSL: signing with a certificate's RSA key (the
- * Entra certificate client assertion, azure-contract.md section 1) and
+ * Entra certificate client assertion, docs/azure-contract.md section 1) and
  * reading the claims of a token we did not sign, without verifying it (the
  * lifetime of a token we were handed).
  *

@@ -5,7 +5,7 @@
 
 /*
  * A streaming zip writer over libarchive, making the archives GitHub
- * artifacts are (actions-contract.md section 5.5): standard PKZIP, deflate
+ * artifacts are (docs/actions-contract.md section 5.5): standard PKZIP, deflate
  * (or store at level 0), UTF-8 names (general purpose flag bit 11), Zip64
  * only when an entry needs it, entry names relative with '/' separators.
  *

@@ -1,6 +1,6 @@
 /*
  * The GitHub host's file commands and workflow commands, checked by
- * reading them back the way the runner does (actions-contract.md 2.1, 3.3).
+ * reading them back the way the runner does (docs/actions-contract.md 2.1, 3.3).
  */
 #include <stdio.h>
 #include <stdlib.h>

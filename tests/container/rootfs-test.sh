@@ -267,7 +267,7 @@ run() {
 declare -A OUT # the outputs parsed from GITHUB_OUTPUT
 PARSE_ERR=""
 
-# The runner's EnvFileKeyValuePairs rules (actions-contract.md 2.1), plus
+# The runner's EnvFileKeyValuePairs rules (docs/actions-contract.md 2.1), plus
 # act's: LF only, no blank lines, NAME=VALUE or NAME<<DELIM ... DELIM.
 parse_file_command() {
 	local file=$1 line name delim value eq hd lines=() i=0 n
