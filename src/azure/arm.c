@@ -429,7 +429,7 @@ int arm_wait(struct arm *arm, const struct arm_response *started,
 		ret = follow_state(arm, &p, resource_path, api_version, started, final_out);
 		if (!ret && final_out && !final_out->json && started->json) {
 			final_out->status = started->status;
-			final_out->json = cJSON_Duplicate(started->json, 1);
+			final_out->json = json_duplicate(started->json);
 		}
 	} else {
 		ret = 0;

@@ -64,17 +64,6 @@ void mlflow_release(struct mlflow *m)
 
 /* ---- parsing ---- */
 
-static void free_pairs(struct mlflow_pair *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(p[i].key);
-		free(p[i].value);
-	}
-	free(p);
-}
-
 void mlflow_metrics_release(struct mlflow_metrics *l)
 {
 	size_t i;
@@ -99,8 +88,8 @@ void mlflow_run_release(struct mlflow_run *r)
 	for (i = 0; i < r->metrics_nr; i++)
 		free(r->metrics[i].key);
 	free(r->metrics);
-	free_pairs(r->params, r->params_nr);
-	free_pairs(r->tags, r->tags_nr);
+	kv_list_release(&r->params);
+	kv_list_release(&r->tags);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -147,23 +136,18 @@ static int parse_metric(struct mlflow_metric *out, const cJSON *m)
 	return 0;
 }
 
-static int parse_pairs(struct mlflow_pair **out, size_t *nr, const cJSON *list,
-		       const char *what)
+static int parse_pairs(struct kv_list *out, const cJSON *list, const char *what)
 {
 	const cJSON *item;
-	size_t n = (size_t)cJSON_GetArraySize(list);
 
 	if (list && !cJSON_IsArray(list))
 		return error_set(ERR_JSON, "MLflow run: %s is not an array", what);
-	*out = n ? xcalloc(n, sizeof(**out)) : NULL;
 	cJSON_ArrayForEach(item, list) {
 		const char *key = json_string_or(item, "key", NULL);
 
 		if (!key)
 			return error_set(ERR_JSON, "MLflow run: a %s entry has no key", what);
-		(*out)[*nr].key = xstrdup(key);
-		(*out)[*nr].value = xstrdup(json_string_or(item, "value", ""));
-		(*nr)++;
+		kv_list_add(out, key, json_string_or(item, "value", ""));
 	}
 	return 0;
 }
@@ -213,9 +197,9 @@ int mlflow_run_parse(struct mlflow_run *out, const cJSON *json)
 			out->metrics_nr++;
 	}
 	ret = 0;
-	if ((ret = parse_pairs(&out->params, &out->params_nr, json_find(data, "params"), "params")))
+	if ((ret = parse_pairs(&out->params, json_find(data, "params"), "params")))
 		goto done;
-	ret = parse_pairs(&out->tags, &out->tags_nr, json_find(data, "tags"), "tags");
+	ret = parse_pairs(&out->tags, json_find(data, "tags"), "tags");
 done:
 	if (ret)
 		mlflow_run_release(out);
@@ -260,24 +244,14 @@ const struct mlflow_metric *mlflow_run_metric(const struct mlflow_run *r, const 
 	return NULL;
 }
 
-static const char *find_pair(const struct mlflow_pair *p, size_t n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(p[i].key, key))
-			return p[i].value;
-	return NULL;
-}
-
 const char *mlflow_run_param(const struct mlflow_run *r, const char *key)
 {
-	return find_pair(r->params, r->params_nr, key);
+	return kv_list_find(&r->params, key);
 }
 
 const char *mlflow_run_tag(const struct mlflow_run *r, const char *key)
 {
-	return find_pair(r->tags, r->tags_nr, key);
+	return kv_list_find(&r->tags, key);
 }
 
 int mlflow_error(long status, const char *body, size_t len, const char *what)

@@ -9,6 +9,7 @@
 #include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
+#include "core/kv.h"
 
 /*
  * Reads of Azure ML's MLflow tracking API: a run's status, latest metrics,
@@ -51,11 +52,6 @@ struct mlflow_metric {
 	int64_t step;
 };
 
-struct mlflow_pair {
-	char *key;
-	char *value;
-};
-
 /* A run. Every string is owned, may be NULL when absent. */
 struct mlflow_run {
 	char *run_id;
@@ -67,10 +63,8 @@ struct mlflow_run {
 	int64_t end_time;
 	struct mlflow_metric *metrics;  /* latest value of each key */
 	size_t metrics_nr;
-	struct mlflow_pair *params;
-	size_t params_nr;
-	struct mlflow_pair *tags;
-	size_t tags_nr;
+	struct kv_list params;      /* in the order MLflow gave them */
+	struct kv_list tags;
 };
 #define MLFLOW_RUN_INIT { 0 }
 void mlflow_run_release(struct mlflow_run *r);

@@ -275,14 +275,13 @@ static void summarize(struct ci *ci, const struct aml_job *job, const struct mlf
 		}
 		summary_table_end(s);
 	}
-	if (run && run->params_nr) {
+	if (run && run->params.nr) {
+		const char *const *p;
+
 		summary_heading(s, 3, "Params");
 		summary_table_begin(s, phead, 2);
-		for (i = 0; i < run->params_nr; i++) {
-			const char *row[2] = { run->params[i].key, run->params[i].value ? run->params[i].value : "" };
-
-			summary_table_row(s, row, 2);
-		}
+		for (p = kv_list_pairs(&run->params); *p; p += 2)
+			summary_table_row(s, p, 2);
 		summary_table_end(s);
 	}
 	if (job->outputs_nr) {

@@ -285,10 +285,8 @@ static int next_event(struct loader *ld)
 
 static cJSON *copy_marked(struct loader *ld, const cJSON *src, int line, int column)
 {
-	cJSON *copy = cJSON_Duplicate(src, 1);
+	cJSON *copy = json_duplicate(src);
 
-	if (!copy)
-		abort();
 	marks_put(ld->doc, copy, line, column, yaml_scalar_text(ld->doc, src));
 	return copy;
 }
