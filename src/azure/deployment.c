@@ -1,5 +1,4 @@
 #include <ctype.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,41 +71,15 @@ static cJSON *dup_json(const cJSON *item)
 	return copy;
 }
 
-/* ---- parameters ------------------------------------------------------------- */
+/* ---- secure values ---------------------------------------------------------- */
 
-/* The template's declaration of `name` (case-insensitive, as ARM matches). */
-static const cJSON *declared_parameter(const cJSON *template, const char *name, size_t len)
-{
-	const cJSON *params = json_find(template, "parameters"), *p;
-
-	cJSON_ArrayForEach(p, params)
-		if (p->string && strlen(p->string) == len && !strncasecmp(p->string, name, len))
-			return p;
-	return NULL;
-}
-
-static void declared_names(struct buf *out, const cJSON *template)
-{
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, json_find(template, "parameters"))
-		buf_addf(out, "%s%s", out->len ? ", " : "", p->string);
-	if (!out->len)
-		buf_addstr(out, "none");
-}
-
-static const char *declared_type(const cJSON *decl)
-{
-	return json_string_or(decl, "type", "string");
-}
-
-static int is_secure_type(const char *type)
+int deployment_secure_type(const char *type)
 {
 	return !strcasecmp(type, "securestring") || !strcasecmp(type, "secureobject");
 }
 
 /* Masks every string inside a secure value, and the value's JSON text. */
-static void register_secret_value(const cJSON *value)
+void deployment_mask_value(const cJSON *value)
 {
 	const cJSON *child;
 	struct buf text = BUF_INIT;
@@ -117,178 +90,12 @@ static void register_secret_value(const cJSON *value)
 		return;
 	}
 	cJSON_ArrayForEach(child, value)
-		register_secret_value(child);
+		deployment_mask_value(child);
 	if (cJSON_IsObject(value) || cJSON_IsArray(value)) {
 		json_write(&text, value);
 		log_secret(text.data);
 		buf_wipe(&text);
 	}
-}
-
-/* An override's text as a JSON value of the declared `type`. */
-static int typed_value(cJSON **out, const char *type, const char *name, const char *text)
-{
-	cJSON *v = NULL;
-	char *end;
-	long long n;
-
-	*out = NULL;
-	if (!strcasecmp(type, "string") || !strcasecmp(type, "securestring")) {
-		v = cJSON_CreateString(text);
-	} else if (!strcasecmp(type, "int")) {
-		errno = 0;
-		n = strtoll(text, &end, 10);
-		/* cJSON keeps numbers as doubles: beyond 2^53 they would change. */
-		if (!*text || *end || errno || n > (1LL << 53) || n < -(1LL << 53))
-			return error_set(ERR_INPUT, "parameter '%s' is an int; '%s' is not a whole number",
-					 name, text);
-		v = cJSON_CreateNumber((double)n);
-	} else if (!strcasecmp(type, "bool")) {
-		if (strcasecmp(text, "true") && strcasecmp(text, "false"))
-			return error_set(ERR_INPUT, "parameter '%s' is a bool; '%s' is not true or false",
-					 name, text);
-		v = cJSON_CreateBool(!strcasecmp(text, "true"));
-	} else if (!strcasecmp(type, "object") || !strcasecmp(type, "secureobject") ||
-		   !strcasecmp(type, "array")) {
-		int want_array = !strcasecmp(type, "array");
-
-		/* As strictly as a file: no key twice, nothing after the value. */
-		if (json_parse_strict(&v, text, strlen(text), "override", NULL))
-			error_clear();
-		if (!v || (want_array ? !cJSON_IsArray(v) : !cJSON_IsObject(v))) {
-			cJSON_Delete(v);
-			/* The text is not echoed: it may be a secureobject. */
-			return error_set(ERR_INPUT, "parameter '%s' is of type %s; the value given is not "
-					 "a JSON %s", name, type, want_array ? "array ([...])" : "object ({...})");
-		}
-	} else {
-		return error_set(ERR_INPUT, "parameter '%s' has type '%s', which ARM templates do not have",
-				 name, type);
-	}
-	if (!v)
-		abort();
-	*out = v;
-	return 0;
-}
-
-/* Replaces (or adds) parameters[name] = {"value": value}, dropping any
- * spelling of the same name in another case. Takes `value`. */
-static void set_parameter(cJSON *params, const char *name, cJSON *value)
-{
-	cJSON *entry = json_new_object(), *p = params->child, *next;
-
-	for (; p; p = next) {
-		next = p->next;
-		if (p->string && !strcasecmp(p->string, name))
-			cJSON_Delete(cJSON_DetachItemViaPointer(params, p));
-	}
-	cJSON_AddItemToObject(entry, "value", value);
-	cJSON_AddItemToObject(params, name, entry);
-}
-
-static int merge_file(cJSON *params, const cJSON *template, const cJSON *file, const char *file_name)
-{
-	const cJSON *given = json_find(file, "parameters"), *p, *decl;
-	const char *where = file_name ? file_name : "parameters file";
-	struct buf names = BUF_INIT;
-	int ret = 0;
-
-	if (!given)
-		return 0; /* a parameters file may hold none */
-	if (!cJSON_IsObject(given))
-		return error_set(ERR_INPUT, "%s: 'parameters' must be an object", where);
-	cJSON_ArrayForEach(p, given) {
-		if (!(decl = declared_parameter(template, p->string, strlen(p->string)))) {
-			declared_names(&names, template);
-			ret = error_set(ERR_INPUT, "%s: parameter '%s' is not declared by the template "
-					"(it declares: %s)", where, p->string, names.data);
-			goto done;
-		}
-		if (!cJSON_IsObject(p) || (!json_find(p, "value") && !json_find(p, "reference"))) {
-			ret = error_set(ERR_INPUT, "%s: parameter '%s' must be an object with a 'value' "
-					"or a Key Vault 'reference'", where, p->string);
-			goto done;
-		}
-		if (is_secure_type(declared_type(decl)))
-			register_secret_value(json_find(p, "value"));
-		/* ARM names ignore case: two spellings are one parameter given twice. */
-		if (cJSON_GetObjectItem(params, p->string)) {
-			ret = error_set(ERR_INPUT, "%s: parameter '%s' is given twice (names ignore case)",
-					where, p->string);
-			goto done;
-		}
-		cJSON_AddItemToObject(params, p->string, dup_json(p));
-	}
-done:
-	buf_release(&names);
-	return ret;
-}
-
-static int merge_override(cJSON *params, const cJSON *template, const char *override)
-{
-	const char *eq = strchr(override, '=');
-	const cJSON *decl;
-	struct buf names = BUF_INIT;
-	char *name = NULL;
-	cJSON *value = NULL;
-	int ret = 0;
-
-	if (!eq || eq == override) {
-		/* Not echoed whole: the text after a missing '=' could be a secret. */
-		ret = error_set(ERR_INPUT, "parameter override %zu characters long is not name=value",
-				strlen(override));
-		goto done;
-	}
-	if (!(decl = declared_parameter(template, override, (size_t)(eq - override)))) {
-		name = xstrndup(override, (size_t)(eq - override));
-		declared_names(&names, template);
-		ret = error_set(ERR_INPUT, "parameter override '%s' is not declared by the template "
-				"(it declares: %s)", name, names.data);
-		goto done;
-	}
-	/* The template's spelling, so the body has one key per parameter. */
-	name = xstrdup(decl->string);
-	if (is_secure_type(declared_type(decl)) && eq[1])
-		log_secret(eq + 1);
-	if ((ret = typed_value(&value, declared_type(decl), name, eq + 1)))
-		goto done;
-	if (!strcasecmp(declared_type(decl), "secureobject"))
-		register_secret_value(value);
-	set_parameter(params, name, value);
-done:
-	free(name);
-	buf_release(&names);
-	return ret;
-}
-
-int deployment_parameters_merge(cJSON **out, const cJSON *template,
-				const cJSON *params_file, const char *params_file_name,
-				const char *const *overrides, size_t n_overrides)
-{
-	cJSON *params = json_new_object();
-	size_t i;
-	int ret = 0;
-
-	*out = NULL;
-	if (!cJSON_IsObject(template)) {
-		ret = error_set(ERR_INPUT, "the template is not a JSON object");
-		goto done;
-	}
-	if (params_file && !cJSON_IsObject(params_file)) {
-		ret = error_set(ERR_INPUT, "%s: not a JSON object",
-				params_file_name ? params_file_name : "parameters file");
-		goto done;
-	}
-	if (params_file && (ret = merge_file(params, template, params_file, params_file_name)))
-		goto done;
-	for (i = 0; i < n_overrides; i++)
-		if ((ret = merge_override(params, template, overrides[i])))
-			goto done;
-	*out = params;
-	params = NULL;
-done:
-	cJSON_Delete(params);
-	return ret;
 }
 
 /* ---- the body ----------------------------------------------------------------- */
@@ -930,12 +737,12 @@ static int parse_outputs(struct deployment_result *out, const cJSON *json)
 		out->n_outputs = n;
 		d->name = xstrdup(o->string);
 		d->type = xstrdup(json_string_or(o, "type", "String"));
-		d->secure = is_secure_type(d->type);
+		d->secure = deployment_secure_type(d->type);
 		d->value = dup_json(cJSON_GetObjectItemCaseSensitive(o, "value"));
 		/* ARM leaves secure values out; should one come anyway, it is
 		 * masked before any line could carry it. */
 		if (d->secure && d->value)
-			register_secret_value(d->value);
+			deployment_mask_value(d->value);
 	}
 	return 0;
 }

@@ -27,28 +27,15 @@
  * '.', '(' and ')' (ARM's ^[-\w\._\(\)]+$, \w taken as ASCII). */
 int deployment_name_check(const char *name);
 
-/* ---- the request ------------------------------------------------------- */
+/* Whether an ARM type (of a parameter or an output) is securestring or
+ * secureobject, in any case. */
+int deployment_secure_type(const char *type);
 
-/*
- * The deployment `parameters` object ({"p":{"value":...}}) for `template`:
- * the `parameters` member of `params_file` (a parsed ARM parameters file,
- * {"$schema","contentVersion","parameters":{...}}; NULL when there is none),
- * then each override "name=value" on top. An override's value is typed by
- * the template's declared parameter type: string and securestring as they
- * are; int a decimal integer; bool true or false; object, secureobject and
- * array as JSON text of that kind. Parameter names match case-insensitively,
- * as ARM does; Key Vault "reference" entries in the file pass through.
- * Values of securestring/secureobject parameters are registered with
- * log_secret() before anything could print them.
- *
- * `*out` is a new object the caller frees with cJSON_Delete. ERR_INPUT
- * names the parameter (and `params_file_name`, which may be NULL) when a
- * parameter is not declared by the template, an override has no '=' or its
- * value does not parse as the declared type, or the file is malformed.
- */
-int deployment_parameters_merge(cJSON **out, const cJSON *template,
-				const cJSON *params_file, const char *params_file_name,
-				const char *const *overrides, size_t n_overrides);
+/* Registers with log_secret() every string inside a secure value, and the
+ * value's JSON text when it is an object or array. */
+void deployment_mask_value(const cJSON *value);
+
+/* ---- the request ------------------------------------------------------- */
 
 enum deployment_mode { DEPLOYMENT_INCREMENTAL, DEPLOYMENT_COMPLETE };
 
@@ -64,7 +51,7 @@ struct deployment_request {
 	const cJSON *template;          /* an ARM template object */
 	const char *template_uri;       /* templateLink.uri instead */
 	const char *template_query;     /* templateLink.queryString (a SAS), or NULL */
-	const cJSON *parameters;        /* from deployment_parameters_merge, or NULL */
+	const cJSON *parameters;        /* the finished parameters object ({"p":{"value":...}}), or NULL */
 	enum deployment_mode mode;
 	const char *location;           /* optional at resource-group scope */
 	const cJSON *tags;              /* an object of strings, or NULL */

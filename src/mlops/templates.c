@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "azure/deployment.h"
 #include "mlops/templates.h"
 #include "core/banned.h"
@@ -171,31 +173,93 @@ void templates_release(struct template_list *list)
 	list->nr = 0;
 }
 
-/* Whether `template` declares parameter `name` (ARM names ignore case). */
-static int declares(const cJSON *template, const char *name)
+/* ---- parameters ---- */
+
+/* The template's declaration of `name` (case-insensitive, as ARM matches). */
+static const cJSON *declared_parameter(const cJSON *template, const char *name, size_t len)
+{
+	const cJSON *params = json_find(template, "parameters"), *p;
+
+	cJSON_ArrayForEach(p, params)
+		if (p->string && strlen(p->string) == len && !strncasecmp(p->string, name, len))
+			return p;
+	return NULL;
+}
+
+static void declared_names(struct buf *out, const cJSON *template)
 {
 	const cJSON *p;
 
 	cJSON_ArrayForEach(p, json_find(template, "parameters"))
-		if (!strcasecmp(p->string, name))
-			return 1;
+		buf_addf(out, "%s%s", out->len ? ", " : "", p->string);
+	if (!out->len)
+		buf_addstr(out, "none");
+}
+
+static const char *declared_type(const cJSON *decl)
+{
+	return json_string_or(decl, "type", "string");
+}
+
+/* An override's text as a JSON value of the declared `type`. */
+static int typed_value(cJSON **out, const char *type, const char *name, const char *text)
+{
+	cJSON *v = NULL;
+	char *end;
+	long long n;
+
+	*out = NULL;
+	if (!strcasecmp(type, "string") || !strcasecmp(type, "securestring")) {
+		v = cJSON_CreateString(text);
+	} else if (!strcasecmp(type, "int")) {
+		errno = 0;
+		n = strtoll(text, &end, 10);
+		/* cJSON keeps numbers as doubles: beyond 2^53 they would change. */
+		if (!*text || *end || errno || n > (1LL << 53) || n < -(1LL << 53))
+			return error_set(ERR_INPUT, "parameter '%s' is an int; '%s' is not a whole number",
+					 name, text);
+		v = cJSON_CreateNumber((double)n);
+	} else if (!strcasecmp(type, "bool")) {
+		if (strcasecmp(text, "true") && strcasecmp(text, "false"))
+			return error_set(ERR_INPUT, "parameter '%s' is a bool; '%s' is not true or false",
+					 name, text);
+		v = cJSON_CreateBool(!strcasecmp(text, "true"));
+	} else if (!strcasecmp(type, "object") || !strcasecmp(type, "secureobject") ||
+		   !strcasecmp(type, "array")) {
+		int want_array = !strcasecmp(type, "array");
+
+		/* As strictly as a file: no key twice, nothing after the value. */
+		if (json_parse_strict(&v, text, strlen(text), "override", NULL))
+			error_clear();
+		if (!v || (want_array ? !cJSON_IsArray(v) : !cJSON_IsObject(v))) {
+			cJSON_Delete(v);
+			/* The text is not echoed: it may be a secureobject. */
+			return error_set(ERR_INPUT, "parameter '%s' is of type %s; the value given is not "
+					 "a JSON %s", name, type, want_array ? "array ([...])" : "object ({...})");
+		}
+	} else {
+		return error_set(ERR_INPUT, "parameter '%s' has type '%s', which ARM templates do not have",
+				 name, type);
+	}
+	if (!v)
+		abort();
+	*out = v;
 	return 0;
 }
 
-/* The overrides `name=value` that this template declares. */
-static size_t overrides_for(const char **out, const cJSON *template, const char *const *all)
+/* Replaces (or adds) parameters[name] = {"value": value}, dropping any
+ * spelling of the same name in another case. Takes `value`. */
+static void set_parameter(cJSON *params, const char *name, cJSON *value)
 {
-	size_t n = 0;
+	cJSON *entry = json_new_object(), *p = params->child, *next;
 
-	for (; all && *all; all++) {
-		const char *eq = strchr(*all, '=');
-		char *name = xstrndup(*all, eq ? (size_t)(eq - *all) : strlen(*all));
-
-		if (!eq || declares(template, name))
-			out[n++] = *all; /* a line without '=' gets its error from the merge */
-		free(name);
+	for (; p; p = next) {
+		next = p->next;
+		if (p->string && !strcasecmp(p->string, name))
+			cJSON_Delete(cJSON_DetachItemViaPointer(params, p));
 	}
-	return n;
+	cJSON_AddItemToObject(entry, "value", value);
+	cJSON_AddItemToObject(params, name, entry);
 }
 
 /* Each override must be declared by at least one template. */
@@ -209,7 +273,7 @@ int templates_check_overrides(const struct template_list *list, const char *cons
 		int found = 0;
 
 		for (i = 0; i < list->nr && !found; i++)
-			found = declares(list->items[i].template, name);
+			found = declared_parameter(list->items[i].template, name, strlen(name)) != NULL;
 		if (!found && eq) {
 			error_set(ERR_INPUT, "Input parameters: no template declares '%s'", name);
 			free(name);
@@ -222,9 +286,7 @@ int templates_check_overrides(const struct template_list *list, const char *cons
 
 static int is_secure_output(const cJSON *o)
 {
-	const char *type = json_string_or(o, "type", "");
-
-	return !strcasecmp(type, "securestring") || !strcasecmp(type, "secureobject");
+	return deployment_secure_type(json_string_or(o, "type", ""));
 }
 
 /* A step output on every host, and a JavaScript identifier as ARM wants. */
@@ -290,30 +352,96 @@ int templates_check_outputs(const struct template_list *list, const char *const 
 	return 0;
 }
 
-static size_t count_lines(const char *const *lines)
+/* The parameters file's "parameters" object `given`, read from `where`. */
+static int merge_file(cJSON *params, const cJSON *template, const cJSON *given, const char *where)
 {
-	size_t n = 0;
+	const cJSON *p, *decl;
+	struct buf names = BUF_INIT;
+	cJSON *copy;
+	int ret = 0;
 
-	while (lines && lines[n])
-		n++;
-	return n;
+	if (!cJSON_IsObject(given))
+		return error_set(ERR_INPUT, "%s: 'parameters' must be an object", where);
+	cJSON_ArrayForEach(p, given) {
+		if (!(decl = declared_parameter(template, p->string, strlen(p->string)))) {
+			declared_names(&names, template);
+			ret = error_set(ERR_INPUT, "%s: parameter '%s' is not declared by the template "
+					"(it declares: %s)", where, p->string, names.data);
+			goto done;
+		}
+		if (!cJSON_IsObject(p) || (!json_find(p, "value") && !json_find(p, "reference"))) {
+			ret = error_set(ERR_INPUT, "%s: parameter '%s' must be an object with a 'value' "
+					"or a Key Vault 'reference'", where, p->string);
+			goto done;
+		}
+		if (deployment_secure_type(declared_type(decl)))
+			deployment_mask_value(json_find(p, "value"));
+		/* ARM names ignore case: two spellings are one parameter given twice. */
+		if (cJSON_GetObjectItem(params, p->string)) {
+			ret = error_set(ERR_INPUT, "%s: parameter '%s' is given twice (names ignore case)",
+					where, p->string);
+			goto done;
+		}
+		if (!(copy = cJSON_Duplicate(p, 1)))
+			abort(); /* out of memory: the same decision as buf */
+		cJSON_AddItemToObject(params, p->string, copy);
+	}
+done:
+	buf_release(&names);
+	return ret;
 }
 
-int template_parameters(cJSON **out, const struct arm_template *t, const char *const *all)
+/* An override `name=value` whose name the template declares as `decl`. */
+static int merge_override(cJSON *params, const cJSON *decl, const char *eq)
 {
-	const char **mine = xcalloc(count_lines(all) + 1, sizeof(*mine));
-	size_t n = overrides_for(mine, t->template, all);
-	cJSON *file = NULL;
+	/* The template's spelling, so the body has one key per parameter. */
+	const char *name = decl->string, *type = declared_type(decl);
+	cJSON *value = NULL;
 	int ret;
 
-	/* The merge wants the whole parameters file; templates.c kept its object. */
-	if (t->parameters) {
-		file = json_new_object();
-		cJSON_AddItemReferenceToObject(file, "parameters", t->parameters);
+	if (deployment_secure_type(type) && eq[1])
+		log_secret(eq + 1);
+	if ((ret = typed_value(&value, type, name, eq + 1)))
+		return ret;
+	if (!strcasecmp(type, "secureobject"))
+		deployment_mask_value(value);
+	set_parameter(params, name, value);
+	return 0;
+}
+
+int template_parameters(cJSON **out, const struct arm_template *t, const char *const *overrides)
+{
+	cJSON *params = json_new_object();
+	const char *const *o;
+	int ret = 0;
+
+	*out = NULL;
+	if (!cJSON_IsObject(t->template)) {
+		ret = error_set(ERR_INPUT, "%s: the template is not a JSON object", t->path);
+		goto done;
 	}
-	ret = deployment_parameters_merge(out, t->template, file,
-					  t->parameters_path ? t->parameters_path : t->path, mine, n);
-	cJSON_Delete(file);
-	free(mine);
+	if (t->parameters && (ret = merge_file(params, t->template, t->parameters,
+					       t->parameters_path ? t->parameters_path : t->path)))
+		goto done;
+	for (o = overrides; o && *o; o++) {
+		const char *eq = strchr(*o, '=');
+		const cJSON *decl;
+
+		if (!eq || eq == *o) {
+			/* Not echoed whole: the text after a missing '=' could be a secret. */
+			ret = error_set(ERR_INPUT, "parameter override %zu characters long is not "
+					"name=value", strlen(*o));
+			goto done;
+		}
+		/* templates_check_overrides made sure another template declares it. */
+		if (!(decl = declared_parameter(t->template, *o, (size_t)(eq - *o))))
+			continue;
+		if ((ret = merge_override(params, decl, eq)))
+			goto done;
+	}
+	*out = params;
+	params = NULL;
+done:
+	cJSON_Delete(params);
 	return ret;
 }

@@ -59,9 +59,23 @@ int templates_check_overrides(const struct template_list *list, const char *cons
 int templates_check_outputs(const struct template_list *list, const char *const *reserved);
 
 /*
- * The deployment parameters of `t`: its parameters file, then the overrides
- * that it declares (ARM names ignore case), each typed by the template's
- * declared type. `*out` is the caller's (cJSON_Delete).
+ * The deployment `parameters` object ({"p":{"value":...}}) of `t`, the one
+ * place it is made: the parameters file's entries, then each override
+ * "name=value" that `t` declares on top (an override another template
+ * declares is skipped; templates_check_overrides refuses one that none
+ * declares). An override's value is typed by the template's declared
+ * parameter type: string and securestring as they are; int a decimal
+ * integer; bool true or false; object, secureobject and array as JSON text
+ * of that kind. Parameter names match case-insensitively, as ARM does, and
+ * the template's spelling is kept; Key Vault "reference" entries in the file
+ * pass through. Values of securestring/secureobject parameters are
+ * registered with log_secret() before anything could print them.
+ *
+ * `*out` is a new object the caller frees with cJSON_Delete. ERR_INPUT
+ * names the parameter (and the parameters file) when the file gives a
+ * parameter the template does not declare, gives one twice or not as an
+ * object with a value or reference, or an override has no '=' or a value
+ * that does not parse as the declared type.
  */
 int template_parameters(cJSON **out, const struct arm_template *t,
 			const char *const *overrides);

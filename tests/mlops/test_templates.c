@@ -7,6 +7,7 @@
 
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "mlops/templates.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
@@ -249,4 +250,173 @@ Test(templates, a_template_or_parameters_file_linked_outside_the_workspace_is_no
 	cr_assert(strstr(error_message(), "runner.json"), "%s", error_message());
 	templates_release(&list);
 	tmpdir_remove(outside);
+}
+
+/* ---- parameters: the file and the overrides, typed by the template ---- */
+
+static cJSON *parse(const char *text)
+{
+	cJSON *json = NULL;
+
+	cr_assert_ok(json_parse(&json, text, strlen(text), "test JSON"));
+	return json;
+}
+
+static void assert_json_text(const cJSON *got, const char *want_text)
+{
+	struct buf g = BUF_INIT, w = BUF_INIT;
+	cJSON *want = parse(want_text);
+
+	json_write(&g, got);
+	json_write(&w, want);
+	cr_assert(cJSON_Compare(got, want, 1), "got  %s\nwant %s", g.data, w.data);
+	buf_release(&g);
+	buf_release(&w);
+	cJSON_Delete(want);
+}
+
+/* A template and its parameters file's "parameters" object (NULL: no file),
+ * as templates_find leaves them; templates_release frees it. */
+static void mem_template(struct template_list *list, const char *template, const char *parameters)
+{
+	struct arm_template *t = xcalloc(1, sizeof(*t));
+
+	t->path = xstrdup("main.json");
+	t->name = xstrdup("main");
+	t->template = parse(template);
+	if (parameters) {
+		t->parameters_path = xstrdup("main.parameters.json");
+		t->parameters = parse(parameters);
+	}
+	list->items = t;
+	list->nr = 1;
+}
+
+static const char *typed_template =
+	"{\"parameters\":{"
+	"\"name\":{\"type\":\"string\"},\"count\":{\"type\":\"int\"},\"enabled\":{\"type\":\"bool\"},"
+	"\"settings\":{\"type\":\"object\"},\"zones\":{\"type\":\"array\"},"
+	"\"adminPassword\":{\"type\":\"securestring\"},\"connection\":{\"type\":\"secureObject\"},"
+	"\"fromVault\":{\"type\":\"securestring\"}}}";
+
+Test(templates, parameters_type_each_override_by_its_declared_type)
+{
+	const char *const overrides[] = {
+		"name=my=name", "COUNT=-42", "enabled=TRUE", "settings={\"a\":[1,2]}", "zones=[\"1\",\"2\"]",
+		"adminPassword=s3cret-pass", "connection={\"key\":\"obj-secret-1\"}", NULL,
+	};
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *out = NULL;
+
+	mem_template(&list, typed_template, NULL);
+	cr_assert_ok(template_parameters(&out, &list.items[0], overrides));
+	assert_json_text(out, ("{\"name\":{\"value\":\"my=name\"},\"count\":{\"value\":-42},"
+			       "\"enabled\":{\"value\":true},\"settings\":{\"value\":{\"a\":[1,2]}},"
+			       "\"zones\":{\"value\":[\"1\",\"2\"]},\"adminPassword\":{\"value\":\"s3cret-pass\"},"
+			       "\"connection\":{\"value\":{\"key\":\"obj-secret-1\"}}}"));
+	cJSON_Delete(out);
+	templates_release(&list);
+	log_reset_secrets();
+}
+
+Test(templates, parameters_put_overrides_over_the_parameters_file)
+{
+	const char *const overrides[] = { "name=from-input", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *out = NULL;
+
+	mem_template(&list, typed_template, "{\"Name\":{\"value\":\"from-file\"},\"count\":{\"value\":3},"
+		     "\"fromVault\":{\"reference\":{\"keyVault\":{\"id\":\"/kv\"},\"secretName\":\"s\"}}}");
+	cr_assert_ok(template_parameters(&out, &list.items[0], overrides));
+	/* One key per parameter, in the template's spelling; references untouched. */
+	assert_json_text(out, ("{\"count\":{\"value\":3},\"fromVault\":{\"reference\":{\"keyVault\":"
+			       "{\"id\":\"/kv\"},\"secretName\":\"s\"}},\"name\":{\"value\":\"from-input\"}}"));
+	cJSON_Delete(out);
+	templates_release(&list);
+}
+
+struct bad_override {
+	const char *override;
+	const char *needle;
+};
+
+Test(templates, parameters_reject_an_override_that_does_not_fit_the_template)
+{
+	static const struct bad_override cases[] = {
+		{ "count=12abc", "parameter 'count' is an int; '12abc' is not a whole number" },
+		{ "count=", "parameter 'count' is an int" },
+		{ "count=99999999999999999999", "is not a whole number" },
+		{ "enabled=yes", "parameter 'enabled' is a bool; 'yes' is not true or false" },
+		{ "settings=[1]", "parameter 'settings' is of type object; the value given is not a JSON object" },
+		{ "zones={", "parameter 'zones' is of type array" },
+		/* Read as strictly as a file: ARM would take the last key or ignore nothing. */
+		{ "settings={\"a\":1,\"a\":2}", "parameter 'settings' is of type object; the value given is not" },
+		{ "zones=[1] [2]", "parameter 'zones' is of type array; the value given is not" },
+		{ "connection=oops", "parameter 'connection' is of type secureObject" },
+		{ "just-a-value", "is not name=value" },
+		{ "=x", "is not name=value" },
+	};
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *out = NULL;
+	size_t i;
+
+	mem_template(&list, typed_template, NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const overrides[] = { cases[i].override, NULL };
+
+		cr_assert_fails(template_parameters(&out, &list.items[0], overrides), ERR_INPUT,
+				cases[i].needle);
+		cr_assert_null(out);
+	}
+	templates_release(&list);
+	log_reset_secrets();
+}
+
+Test(templates, parameters_reject_an_undeclared_or_bare_parameter_in_the_file)
+{
+	struct template_list list = TEMPLATE_LIST_INIT, bare = TEMPLATE_LIST_INIT;
+	cJSON *out = NULL;
+
+	mem_template(&list, typed_template, "{\"sku\":{\"value\":\"S1\"}}");
+	mem_template(&bare, typed_template, "{\"name\":\"bare\"}");
+	cr_assert_fails(template_parameters(&out, &list.items[0], NULL), ERR_INPUT,
+			"main.parameters.json: parameter 'sku' is not declared by the template "
+			"(it declares: name, count,");
+	cr_assert_fails(template_parameters(&out, &bare.items[0], NULL), ERR_INPUT,
+			"main.parameters.json: parameter 'name' must be an object with a 'value'");
+	templates_release(&list);
+	templates_release(&bare);
+}
+
+/* Two spellings of one parameter in a file: ARM names ignore case, so one
+ * of the two values would be deployed silently (issue 12). */
+Test(templates, parameters_reject_a_parameter_given_twice_in_another_case)
+{
+	struct template_list list = TEMPLATE_LIST_INIT;
+	cJSON *out = NULL;
+
+	mem_template(&list, typed_template, "{\"name\":{\"value\":\"a\"},\"NAME\":{\"value\":\"b\"}}");
+	cr_assert_fails(template_parameters(&out, &list.items[0], NULL), ERR_INPUT,
+			"main.parameters.json: parameter 'NAME' is given twice (names ignore case)");
+	cr_assert_null(out);
+	templates_release(&list);
+}
+
+Test(templates, parameters_mask_secure_values)
+{
+	const char *const overrides[] = { "connection={\"key\":\"obj-secret-2\"}", "name=visible-name", NULL };
+	struct template_list list = TEMPLATE_LIST_INIT;
+	struct buf line = BUF_INIT;
+	cJSON *out = NULL;
+
+	log_reset_secrets();
+	mem_template(&list, typed_template, "{\"adminPassword\":{\"value\":\"file-secret-9\"}}");
+	cr_assert_ok(template_parameters(&out, &list.items[0], overrides));
+	buf_addstr(&line, "file-secret-9 obj-secret-2 visible-name");
+	log_mask(&line);
+	cr_assert_str_eq(line.data, "*** *** visible-name");
+	log_reset_secrets();
+	buf_release(&line);
+	cJSON_Delete(out);
+	templates_release(&list);
 }

@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/templates.h"
 #include "support/check.h"
 #include "support/sandbox.h"
 
@@ -40,12 +41,13 @@ struct env {
 	struct http_client *http;
 	struct arm arm;
 	struct deployment_target target;
+	struct arm_template t;          /* the fixture, as templates_find reads it */
 	cJSON *template, *params_file, *params;
 	struct deployment_request req;
 };
 
 /* A fresh sandbox, an empty resource group of our own, quick async walks. */
-static void setup(struct env *e, const char *rg, const char *const *overrides, size_t n)
+static void setup(struct env *e, const char *rg, const char *const *overrides)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
@@ -66,8 +68,11 @@ static void setup(struct env *e, const char *rg, const char *const *overrides, s
 	e->template = load(FIXTURES "storage-vault.json");
 	e->params_file = load(FIXTURES "storage-vault.parameters.json");
 	e->params = NULL;
-	cr_assert_ok(deployment_parameters_merge(&e->params, e->template, e->params_file,
-						 "storage-vault.parameters.json", overrides, n));
+	e->t = (struct arm_template){ .path = (char *)FIXTURES "storage-vault.json",
+				      .parameters_path = (char *)"storage-vault.parameters.json",
+				      .template = e->template,
+				      .parameters = cJSON_GetObjectItem(e->params_file, "parameters") };
+	cr_assert_ok(template_parameters(&e->params, &e->t, overrides));
 	e->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
 	e->req.template = e->template;
 	e->req.parameters = e->params;
@@ -76,10 +81,10 @@ static void setup(struct env *e, const char *rg, const char *const *overrides, s
 	cJSON_Delete(body);
 }
 
-static void reparameterise(struct env *e, const char *const *overrides, size_t n)
+static void reparameterise(struct env *e, const char *const *overrides)
 {
 	cJSON_Delete(e->params);
-	cr_assert_ok(deployment_parameters_merge(&e->params, e->template, e->params_file, NULL, overrides, n));
+	cr_assert_ok(template_parameters(&e->params, &e->t, overrides));
 	e->req.parameters = e->params;
 }
 
@@ -114,7 +119,7 @@ static const struct deployment_change *change_of_type(const struct deployment_wh
 Test(deployment_sandbox, validate_whatif_deploy_and_whatif_again)
 {
 	/* Not storageSku: the sandbox's what-if drops nested "name" keys (sku.name). */
-	static const char *const bigger[] = { "storageTags={\"team\":\"ml\"}", "softDeleteDays=30" };
+	static const char *const bigger[] = { "storageTags={\"team\":\"ml\"}", "softDeleteDays=30", NULL };
 	struct log_sink sink = { keep_line, NULL, NULL };
 	struct deployment_validation v;
 	struct deployment_whatif w;
@@ -124,7 +129,7 @@ Test(deployment_sandbox, validate_whatif_deploy_and_whatif_again)
 	struct buf lines = BUF_INIT, masked = BUF_INIT;
 	struct env e;
 
-	setup(&e, "deploy-e2e-rg", NULL, 0);
+	setup(&e, "deploy-e2e-rg", NULL);
 	deployment_validation_init(&v);
 	deployment_whatif_init(&w);
 	deployment_result_init(&r);
@@ -168,7 +173,7 @@ Test(deployment_sandbox, validate_whatif_deploy_and_whatif_again)
 		     counts[DEPLOYMENT_CHANGE_CREATE], counts[DEPLOYMENT_CHANGE_MODIFY]);
 
 	/* ...and other parameters modify both resources, property by property. */
-	reparameterise(&e, bigger, 2);
+	reparameterise(&e, bigger);
 	cr_assert_ok(deployment_what_if(&w, &e.target, &e.req));
 	deployment_whatif_count(counts, &w);
 	cr_assert_eq(counts[DEPLOYMENT_CHANGE_MODIFY], 2, "%zu changes: %s %s, %s %s", w.n_changes,
@@ -192,11 +197,11 @@ Test(deployment_sandbox, validate_whatif_deploy_and_whatif_again)
 Test(deployment_sandbox, failed_deployment_names_the_failing_resource)
 {
 	/* The sandbox fails a resource tagged sandbox-fail with that code. */
-	static const char *const failing[] = { "storageTags={\"sandbox-fail\":\"StorageAccountAlreadyTaken\"}" };
+	static const char *const failing[] = { "storageTags={\"sandbox-fail\":\"StorageAccountAlreadyTaken\"}", NULL };
 	struct deployment_result r;
 	struct env e;
 
-	setup(&e, "deploy-fail-rg", failing, 1);
+	setup(&e, "deploy-fail-rg", failing);
 	deployment_result_init(&r);
 	cr_assert_fails(deployment_deploy(&r, &e.target, &e.req), ERR_REMOTE_FAILED,
 			"deployment storage-vault: resource Microsoft.Storage/storageAccounts 'mlopssa");
@@ -213,10 +218,10 @@ Test(deployment_sandbox, invalid_template_fails_validation)
 {
 	struct deployment_validation v;
 	cJSON *bad = load(FIXTURES "invalid-function.json");
-	static const char *const bad_name[] = { "prefix=BAD_" };
+	static const char *const bad_name[] = { "prefix=BAD_", NULL };
 	struct env e;
 
-	setup(&e, "deploy-invalid-rg", NULL, 0);
+	setup(&e, "deploy-invalid-rg", NULL);
 	deployment_validation_init(&v);
 	e.req.template = bad;
 	e.req.parameters = NULL;
@@ -225,7 +230,7 @@ Test(deployment_sandbox, invalid_template_fails_validation)
 
 	/* A preflight failure names the resource it is about. */
 	e.req.template = e.template;
-	reparameterise(&e, bad_name, 1);
+	reparameterise(&e, bad_name);
 	cr_assert_fails(deployment_validate(&v, &e.target, &e.req), ERR_HTTP,
 			"validate deployment storage-vault: AccountNameInvalid on resource 'BAD_sa");
 	cr_assert(strstr(error_message(), "InvalidTemplateDeployment") != NULL, "%s", error_message());
@@ -240,7 +245,7 @@ Test(deployment_sandbox, throttled_status_poll_recovers)
 	char *throttle;
 	struct env e;
 
-	setup(&e, "deploy-throttle-rg", NULL, 0);
+	setup(&e, "deploy-throttle-rg", NULL);
 	throttle = sandbox_fault("{\"kind\":\"status\",\"status\":429,\"retry_after\":1,\"count\":1,"
 				 "\"method\":\"GET\",\"path\":\"/operationStatuses/\"}");
 	deployment_result_init(&r);
@@ -264,7 +269,7 @@ Test(deployment_sandbox, a_retried_put_meeting_its_own_active_deployment_follows
 	char *drop;
 	struct env e;
 
-	setup(&e, "deploy-drop-rg", NULL, 0);
+	setup(&e, "deploy-drop-rg", NULL);
 	drop = sandbox_fault("{\"kind\":\"drop\",\"count\":1,\"method\":\"PUT\","
 			     "\"path\":\"/providers/Microsoft.Resources/deployments/storage-vault$\"}");
 	deployment_result_init(&r);
@@ -286,7 +291,7 @@ Test(deployment_sandbox, a_put_meeting_another_active_deployment_is_a_conflict)
 	cJSON *body = NULL;
 	struct env e;
 
-	setup(&e, "deploy-busy-rg", NULL, 0);
+	setup(&e, "deploy-busy-rg", NULL);
 	cr_assert_ok(deployment_body(&body, &e.req));
 	buf_addf(&path, "/subscriptions/%s/resourcegroups/deploy-busy-rg/providers/Microsoft.Resources/"
 		 "deployments/storage-vault", e.arm.subscription_id);
