@@ -8,7 +8,7 @@
 
 #include "azure/aml_job.h"
 #include "core/json.h"
-#include "mlops/job_resolve.h"
+#include "mlops/job_run.h"
 #include "support/check.h"
 #include "support/sandbox.h"
 
@@ -172,12 +172,12 @@ Test(aml_job_sandbox, the_job_of_a_run_attempt_is_found_by_its_tags)
 	setup(&c);
 	spec.tags = other;
 	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-other-file", &spec));
-	cr_assert_fails(job_resolve_submitted(&job, &c.aml, a1), ERR_NOT_FOUND, "run_id=77");
+	cr_assert_fails(job_run_find_submitted(&job, &c.aml, a1), ERR_NOT_FOUND, "run_id=77");
 	spec.tags = a1;
 	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-attempt-1", &spec));
-	cr_assert_ok(job_resolve_submitted(&job, &c.aml, a1));
+	cr_assert_ok(job_run_find_submitted(&job, &c.aml, a1));
 	cr_assert_str_eq(job.name, "sbx-attempt-1");
-	cr_assert_fails(job_resolve_submitted(&job, &c.aml, a2), ERR_NOT_FOUND, "run_id=77");
+	cr_assert_fails(job_run_find_submitted(&job, &c.aml, a2), ERR_NOT_FOUND, "run_id=77");
 	aml_job_release(&job);
 	sandbox_aml_close(&c);
 }

@@ -1,0 +1,536 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "azure/aml_assets.h"
+#include "azure/aml_environment.h"
+#include "azure/aml_workspace.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "mlops/job_run.h"
+#include "core/banned.h"
+
+/* ---- what the YAML names, found in the workspace ---- */
+
+/* An error located at a field of the job YAML, keeping the message. */
+static int at_field(const struct job_spec *spec, const char *field, int code)
+{
+	struct error_location where;
+	struct buf msg = BUF_INIT;
+	int ret;
+
+	buf_addstr(&msg, error_message());
+	job_spec_where(&where, spec, field);
+	ret = error_set_at(code, where.file, where.line, where.column, "%s", msg.data);
+	buf_release(&msg);
+	return ret;
+}
+
+/* Appends the environment's ARM id (azureml:name:version, or @latest
+ * resolved); registry environments are passed through as written. */
+static int resolve_environment(struct buf *id_out, struct aml *aml, const struct job_spec *spec)
+{
+	struct aml_environment_version env;
+	int ret;
+
+	if (spec->env_kind == JOB_ENV_REGISTRY) {
+		buf_addstr(id_out, spec->environment);
+		return 0;
+	}
+	memset(&env, 0, sizeof(env));
+	if (spec->env_kind == JOB_ENV_LATEST)
+		ret = aml_environment_version_latest(&env, aml, spec->env_name);
+	else
+		ret = aml_environment_version_get(&env, aml, spec->env_name, spec->env_version);
+	if (ret == ERR_NOT_FOUND) {
+		error_set(ERR_INPUT, "environment %s is not registered in workspace %s (Environment-CD "
+			  "registers it)", spec->environment, aml->workspace);
+		ret = at_field(spec, "environment", ERR_INPUT);
+	}
+	if (!ret) {
+		aml_path(id_out, aml, "/environments/%s/versions/%s", spec->env_name,
+			 env.asset.version ? env.asset.version : spec->env_version);
+		log_info("environment %s -> %s:%s", spec->environment, spec->env_name,
+			 env.asset.version ? env.asset.version : spec->env_version);
+	}
+	aml_environment_version_release(&env);
+	return ret;
+}
+
+/*
+ * Fills out[i] for each of spec's inputs: literals and URIs as written,
+ * data assets as "azureml:<ARM id of the version>" with @latest resolved.
+ * `uris` (one slot per input, NULL-initialised) receives the strings the
+ * inputs point to.
+ */
+static int resolve_inputs(struct aml_job_input *out, char **uris, struct aml *aml,
+			  const struct job_spec *spec)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < spec->inputs_nr && !ret; i++) {
+		const struct job_input *in = &spec->inputs[i];
+		struct buf uri = BUF_INIT;
+		char *version = NULL;
+		cJSON *found = NULL;
+
+		out[i].name = in->name;
+		out[i].type = in->type;
+		out[i].value = in->value;
+		out[i].mode = in->mode;
+		if (in->type == AML_INPUT_LITERAL)
+			continue;
+		if (in->path_kind == JOB_PATH_URI) {
+			out[i].uri = in->path;
+			continue;
+		}
+		if (!strcmp(in->asset_version, "latest"))
+			ret = aml_latest_version(&version, aml, AML_DATA, in->asset_name);
+		else if ((ret = aml_version_get_json(&found, aml, AML_DATA, in->asset_name,
+						     in->asset_version)) == 0)
+			version = xstrdup(in->asset_version);
+		cJSON_Delete(found);
+		found = NULL;
+		if (ret == ERR_NOT_FOUND) {
+			error_set(ERR_INPUT, "input %s: data asset %s is not registered in workspace %s "
+				  "(Workspace-CD registers the datasets in datasets/)", in->name,
+				  in->path, aml->workspace);
+			ret = at_field(spec, "inputs", ERR_INPUT);
+		}
+		if (!ret) {
+			buf_addstr(&uri, "azureml:");
+			aml_path(&uri, aml, "/data/%s/versions/%s", in->asset_name, version);
+			uris[i] = buf_detach(&uri, NULL);
+			out[i].uri = uris[i];
+			log_info("input %s: %s -> %s:%s", in->name, in->path, in->asset_name, version);
+		}
+		free(version);
+		buf_release(&uri);
+	}
+	return ret;
+}
+
+/* The compute to run on: the override, else the YAML's; NULL for none. */
+static const char *compute_name(const char *override, const struct job_spec *spec)
+{
+	const char *c = override && *override ? override : spec->compute;
+
+	if (c && !strncmp(c, "azureml:", strlen("azureml:")))
+		c += strlen("azureml:");
+	return c;
+}
+
+/* ---- the request ---- */
+
+/* The job's own tags, then where it came from. */
+static void request_tags(struct kv_list *out, const struct job_spec *spec, const char *commit,
+			 const char *const *identity)
+{
+	const char *const *p;
+
+	for (p = kv_list_pairs(&spec->tags); *p; p += 2)
+		kv_list_add(out, p[0], p[1]);
+	if (commit && *commit)
+		kv_list_add(out, "commit", commit);
+	for (p = identity; p && *p; p += 2)
+		kv_list_add(out, p[0], p[1]);
+}
+
+int job_request_build(struct job_request *out, struct aml *aml, const struct job_spec *spec,
+		      const char *experiment, const char *compute, const char *commit,
+		      const char *const *identity)
+{
+	struct aml_job_spec *req = &out->spec;
+	const char *c = compute_name(compute, spec);
+	size_t i;
+	int ret;
+
+	memset(req, 0, sizeof(*req));
+	if ((ret = resolve_environment(&out->environment_id, aml, spec)))
+		return ret;
+	out->inputs = xcalloc(spec->inputs_nr + 1, sizeof(*out->inputs));
+	out->uris = xcalloc(spec->inputs_nr + 1, sizeof(*out->uris));
+	out->uris_nr = spec->inputs_nr;
+	if ((ret = resolve_inputs(out->inputs, out->uris, aml, spec)))
+		return ret;
+	out->outputs = xcalloc(spec->outputs_nr + 1, sizeof(*out->outputs));
+	for (i = 0; i < spec->outputs_nr; i++) {
+		out->outputs[i].name = spec->outputs[i].name;
+		out->outputs[i].uri = spec->outputs[i].path;
+		out->outputs[i].mode = spec->outputs[i].mode;
+	}
+	if (c) {
+		aml_path(&out->compute_id, aml, "/computes/%s", c);
+		req->compute_id = out->compute_id.data;
+	}
+	request_tags(&out->tags, spec, commit, identity);
+	req->display_name = spec->display_name;
+	req->experiment_name = experiment;
+	req->description = spec->description;
+	req->command = spec->command;
+	req->environment_id = out->environment_id.data;
+	req->inputs = out->inputs;
+	req->inputs_nr = spec->inputs_nr;
+	req->outputs = out->outputs;
+	req->outputs_nr = spec->outputs_nr;
+	req->environment_variables = kv_list_pairs(&spec->environment_variables);
+	req->tags = kv_list_pairs(&out->tags);
+	return 0;
+}
+
+int job_request_add_code(struct job_request *req, struct aml *aml, struct http_client *http,
+			 const struct code_snapshot *snap, const char *dir)
+{
+	struct aml_code_version code;
+	int ret, uploaded = 0;
+
+	memset(&code, 0, sizeof(code));
+	if ((ret = code_snapshot_ensure(&code, &uploaded, aml, http, snap, dir)))
+		goto done;
+	log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
+		 uploaded ? "uploaded" : "reused (unchanged)");
+	buf_reset(&req->code_id);
+	buf_addstr(&req->code_id, code.asset.id ? code.asset.id : "");
+	if (!code.asset.id)
+		aml_path(&req->code_id, aml, "/codes/%s/versions/%s", code.asset.name,
+			 code.asset.version);
+	req->spec.code_id = req->code_id.data;
+done:
+	aml_code_version_release(&code);
+	return ret;
+}
+
+void job_request_release(struct job_request *req)
+{
+	size_t i;
+
+	for (i = 0; req->uris && i < req->uris_nr; i++)
+		free(req->uris[i]);
+	free(req->uris);
+	buf_release(&req->environment_id);
+	buf_release(&req->code_id);
+	buf_release(&req->compute_id);
+	free(req->inputs);
+	free(req->outputs);
+	kv_list_release(&req->tags);
+	memset(req, 0, sizeof(*req));
+	buf_init(&req->environment_id);
+	buf_init(&req->code_id);
+	buf_init(&req->compute_id);
+}
+
+/* ---- the job already submitted ---- */
+
+static int has_tags(const struct aml_job *job, const char *const *tags)
+{
+	size_t i;
+
+	for (i = 0; tags[i] && tags[i + 1]; i += 2) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(job->tags, tags[i]);
+
+		if (!cJSON_IsString(v) || strcmp(v->valuestring, tags[i + 1]))
+			return 0;
+	}
+	return 1;
+}
+
+int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+{
+	struct aml_job_list list = AML_JOB_LIST_INIT;
+	struct buf filter = BUF_INIT;
+	size_t i;
+	int ret;
+
+	buf_addf(&filter, "%s=%s", tags[0], tags[1]);
+	if ((ret = aml_job_list(&list, aml, filter.data)))
+		goto done;
+	ret = ERR_NOT_FOUND;
+	/* Newest first, as Azure lists them. */
+	for (i = 0; i < list.nr; i++)
+		if (has_tags(&list.items[i], tags)) {
+			aml_job_release(out);
+			*out = list.items[i];
+			memset(&list.items[i], 0, sizeof(list.items[i]));
+			ret = 0;
+			break;
+		}
+	if (ret)
+		error_set(ret, "no job tagged %s in workspace %s", filter.data, aml->workspace);
+done:
+	aml_job_list_release(&list);
+	buf_release(&filter);
+	return ret;
+}
+
+/*
+ * The tags that say which workflow attempt submitted a job, run id first
+ * (the server filters on it): "key", "value" pairs, NULL-terminated, in
+ * `out`. Empty (out[0] NULL) outside a CI run, which then has nothing to
+ * find again.
+ */
+static void attempt_tags(const char **out, const struct job_origin *origin, const char *job_file)
+{
+	size_t n = 0;
+
+	out[0] = NULL;
+	if (!origin->run_id || !*origin->run_id)
+		return;
+	out[n++] = "run_id";
+	out[n++] = origin->run_id;
+	out[n++] = "run_attempt";
+	out[n++] = origin->run_attempt && *origin->run_attempt ? origin->run_attempt : "1";
+	if (origin->repository && *origin->repository) {
+		out[n++] = "repository";
+		out[n++] = origin->repository;
+	}
+	if (origin->workflow_job && *origin->workflow_job) {
+		out[n++] = "workflow_job";
+		out[n++] = origin->workflow_job;
+	}
+	out[n++] = "job_file";
+	out[n++] = job_file;
+	out[n] = NULL;
+}
+
+/* ---- the run ---- */
+
+static void set_last(struct job_run *r, const struct aml_job *job)
+{
+	r->last = job;
+	r->status = job->status_text ? job->status_text : aml_job_status_name(job->status);
+}
+
+/* The experiment: the option, else the YAML's own, else the repository's name. */
+static void experiment_name(struct buf *out, const struct job_run_options *o,
+			    const struct job_spec *spec)
+{
+	const char *repo = o->origin.repository, *slash;
+
+	if (o->experiment && *o->experiment) {
+		buf_addstr(out, o->experiment);
+		return;
+	}
+	if (spec->experiment_name) {
+		buf_addstr(out, spec->experiment_name);
+		return;
+	}
+	slash = repo ? strrchr(repo, '/') : NULL;
+	buf_addstr(out, slash ? slash + 1 : repo && *repo ? repo : "Default");
+}
+
+int job_run_prepare(struct job_run *r, const struct job_run_options *o)
+{
+	const char *compute;
+	int ret;
+
+	if (!r->metrics)
+		r->metrics = json_new_object();
+	/* The YAML and the code it names first: either one bad fails before
+	 * any call to Azure. */
+	if ((ret = job_spec_load(&r->spec, o->path)) ||
+	    (r->spec.code_dir && (ret = code_snapshot_scan(&r->snap, r->spec.code_dir))))
+		return ret;
+	experiment_name(&r->experiment, o, &r->spec);
+	if (aml_check_name(r->experiment.data, "experiment name"))
+		return error_prefix("Input experiment-name");
+	compute = compute_name(o->compute, &r->spec);
+	if (compute && aml_check_name(compute, "compute"))
+		return error_prefix("Input compute");
+	attempt_tags(r->identity, &o->origin, o->job_file);
+	return 0;
+}
+
+/* Everything the job needs found or made in the workspace, then the job
+ * submitted: environment, data, compute, code snapshot. */
+static int submit(struct job_run *r, struct aml *aml, struct http_client *http,
+		  const struct job_run_options *o)
+{
+	struct job_request req = JOB_REQUEST_INIT;
+	int ret;
+
+	if ((ret = job_request_build(&req, aml, &r->spec, r->experiment.data, o->compute,
+				     o->origin.commit, r->identity)))
+		goto done;
+	/* Uploads last: everything above only reads. */
+	if (r->spec.code_dir) {
+		r->changed = 1; /* an upload: no exit 2 after it */
+		if ((ret = job_request_add_code(&req, aml, http, &r->snap, r->spec.code_dir)))
+			goto done;
+	}
+	r->changed = 1;
+	if (!(ret = aml_job_create(&r->job, aml, r->spec.name, &req.spec)))
+		log_info("job %s submitted to experiment %s%s%s", r->job.name, r->experiment.data,
+			 r->job.studio_url ? ": " : "", r->job.studio_url ? r->job.studio_url : "");
+done:
+	job_request_release(&req);
+	return ret;
+}
+
+int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
+		   const struct job_run_options *o)
+{
+	int ret;
+
+	/* A re-run of this attempt follows the job it already submitted. */
+	ret = r->identity[0] ? job_run_find_submitted(&r->job, aml, r->identity) : ERR_NOT_FOUND;
+	if (!ret) {
+		r->attached = 1;
+		log_info("job %s was already submitted by this run attempt (%s): following it "
+			 "instead of submitting it again", r->job.name, r->job.status_text
+			 ? r->job.status_text : aml_job_status_name(r->job.status));
+	} else if (ret != ERR_NOT_FOUND) {
+		return error_prefix("looking for the job of this run attempt");
+	} else if ((ret = submit(r, aml, http, o))) {
+		return ret;
+	}
+	r->submitted = time(NULL);
+	r->live = o->wait && !aml_job_status_terminal(r->job.status);
+	set_last(r, &r->job);
+	return 0;
+}
+
+int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_options *o)
+{
+	struct job_follow_options fo;
+	int ret;
+
+	memset(&fo, 0, sizeof(fo));
+	fo.timeout_s = o->timeout_s;
+	fo.on_line = o->on_line;
+	fo.on_progress = o->on_progress;
+	fo.ctx = o->ctx;
+	fo.tokens = o->tokens;
+	fo.stop = o->stop;
+	ret = job_follow(&r->done, aml, r->job.name, &fo);
+	r->live = 0;    /* ended, or cancelled when following gave up */
+	r->duration_s = (long)(time(NULL) - r->submitted);
+	if (ret == ERR_CANCELLED)      /* stopped by a signal: out quickly */
+		return ret;
+	if (ret == ERR_TIMEOUT) {
+		/* The state after the cancel; the timeout stays the error. */
+		struct error_saved timeout = ERROR_SAVED_INIT;
+
+		error_save(&timeout);
+		if (aml_job_get(&r->done, aml, r->job.name))
+			log_warning("job %s: %s", r->job.name, error_message());
+		error_restore(&timeout);
+		error_saved_release(&timeout);
+	}
+	if (r->done.name)
+		set_last(r, &r->done);
+	return ret;
+}
+
+int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
+		 const struct job_run_options *o)
+{
+	return job_logs_download(count_out, aml, r->job.name, dir, o->tokens);
+}
+
+/* The job's MLflow run: at the job's own tracking endpoint when it names
+ * one, else at the workspace's. */
+static int read_mlflow(struct mlflow_run *run, struct aml *aml, struct http_client *http,
+		       const struct aml_job *job, const struct job_run_options *o)
+{
+	struct aml_workspace ws;
+	struct mlflow m;
+	const char *uri = job->tracking_uri;
+	int ret;
+
+	memset(&ws, 0, sizeof(ws));
+	memset(&m, 0, sizeof(m));
+	if (!uri || strncmp(uri, "azureml://", strlen("azureml://"))) {
+		if ((ret = aml_workspace_get(&ws, aml)))
+			goto done;
+		uri = ws.mlflow_tracking_uri;
+	}
+	if (!uri) {
+		ret = error_set(ERR_NOT_FOUND, "workspace %s has no MLflow tracking URI", aml->workspace);
+		goto done;
+	}
+	if ((ret = mlflow_init(&m, http, o->tokens, uri, NULL)))
+		goto done;
+	ret = mlflow_run_get(run, &m, job->name);
+done:
+	mlflow_release(&m);
+	aml_workspace_release(&ws);
+	return ret;
+}
+
+void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
+		     const struct job_run_options *o)
+{
+	const struct mlflow_run *m = &r->mlflow;
+	size_t i;
+
+	if (!r->metrics)
+		r->metrics = json_new_object();
+	if (read_mlflow(&r->mlflow, aml, http, r->last, o)) {
+		log_warning("MLflow run %s not read: %s", r->job.name, error_message());
+		return;
+	}
+	r->have_mlflow = 1;
+	r->metric_text = xcalloc(m->metrics_nr + 1, sizeof(*r->metric_text));
+	for (i = 0; i < m->metrics_nr; i++) {
+		struct buf text = BUF_INIT;
+
+		mlflow_value_text(&text, m->metrics[i].value);
+		r->metric_text[i] = buf_detach(&text, NULL);
+		cJSON_AddItemToObject(r->metrics, m->metrics[i].key,
+				      mlflow_value_json(m->metrics[i].value));
+	}
+	if (m->start_time > 0 && m->end_time >= m->start_time)
+		r->duration_s = (long)((m->end_time - m->start_time) / 1000);
+}
+
+int job_run_outcome(const struct job_run *r)
+{
+	return job_outcome_error(r->last);
+}
+
+int job_run_abandon(struct job_run *r, struct aml *aml, int ret, int stopping)
+{
+	if (ret && r->live) {
+		/* Giving up on a job this run started: it must not train on alone. */
+		struct error_saved why = ERROR_SAVED_INIT;
+
+		error_save(&why);
+		job_cancel(aml, r->job.name, stopping ? JOB_CANCEL_STOP_S : 60);
+		error_restore(&why);
+		error_saved_release(&why);
+		r->live = 0;
+	}
+	return ret;
+}
+
+int job_run_train(struct job_run *r, struct aml *aml, struct http_client *http,
+		  const struct job_run_options *o)
+{
+	int ret;
+
+	if (!(ret = job_run_prepare(r, o)) && !(ret = job_run_submit(r, aml, http, o)) &&
+	    !(ret = job_run_follow(r, aml, o))) {
+		job_run_collect(r, aml, http, o);
+		ret = job_run_outcome(r);
+	}
+	return job_run_abandon(r, aml, ret, o->stop && *o->stop);
+}
+
+void job_run_release(struct job_run *r)
+{
+	size_t i;
+
+	job_spec_release(&r->spec);
+	code_snapshot_release(&r->snap);
+	buf_release(&r->experiment);
+	aml_job_release(&r->job);
+	aml_job_release(&r->done);
+	for (i = 0; r->metric_text && i < r->mlflow.metrics_nr; i++)
+		free(r->metric_text[i]);
+	free(r->metric_text);
+	mlflow_run_release(&r->mlflow);
+	cJSON_Delete(r->metrics);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,208 @@
+#ifndef MLOPS_JOB_RUN_H
+#define MLOPS_JOB_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "azure/aml.h"
+#include "azure/aml_job.h"
+#include "azure/mlflow.h"
+#include "azure/token.h"
+#include "core/buf.h"
+#include "core/http.h"
+#include "core/kv.h"
+#include "mlops/code_snapshot.h"
+#include "mlops/job_follow.h"
+#include "mlops/job_spec.h"
+
+/*
+ * A training job from its Azure ML command job YAML, as Model-CI and
+ * Model-CT's training stage run one:
+ *   job_run_prepare   the YAML and the code folder it names read and
+ *                     checked, the experiment and compute decided: nothing
+ *                     is sent to Azure, so a bad file fails first;
+ *   job_run_submit    the job of this very workflow attempt found again (a
+ *                     re-run after the process was killed follows it
+ *                     instead of training twice), else the job request
+ *                     built (environment, data, compute, code snapshot,
+ *                     tags) and submitted;
+ *   job_run_follow    followed to its end, its log streamed (job_follow);
+ *   job_run_logs      its logs downloaded into a folder the caller keeps;
+ *   job_run_collect   its MLflow run read: metrics, params, duration;
+ *   job_run_outcome   whether it Completed;
+ *   job_run_abandon   a job this run started cancelled when the caller
+ *                     gives up on it, so it does not train on alone.
+ * job_run_train chains them for a caller that needs nothing in between.
+ */
+
+/* ---- the job request ---- */
+
+/*
+ * Everything aml_job_create takes, owned: `spec` points into the members
+ * below and into the job_spec it was built from (which must outlive it).
+ */
+struct job_request {
+	struct aml_job_spec spec;
+	struct buf environment_id, code_id, compute_id;
+	struct aml_job_input *inputs;
+	char **uris;                  /* the data inputs' resolved URIs */
+	size_t uris_nr;
+	struct aml_job_output *outputs;
+	struct kv_list tags;          /* the YAML's tags, then commit, then `identity` */
+};
+#define JOB_REQUEST_INIT { .environment_id = BUF_INIT, .code_id = BUF_INIT, .compute_id = BUF_INIT, \
+			   .tags = KV_LIST_INIT }
+
+/*
+ * Builds the request for `spec` in experiment `experiment`: the
+ * environment (azureml:name:version, or @latest resolved; registry
+ * environments as written) and every data input (resolved to the ARM id of
+ * its version) looked up in the workspace, the outputs as declared, the
+ * compute `compute` (NULL or "": the YAML's; "azureml:" prefix allowed) as
+ * an ARM id, and the tags: the YAML's, then "commit" (when `commit` is
+ * given), then `identity` ("key", "value" pairs, NULL-terminated). Only
+ * reads: a missing environment or data asset is ERR_INPUT at its line in
+ * the YAML. No code: job_request_add_code adds it.
+ */
+int job_request_build(struct job_request *out, struct aml *aml, const struct job_spec *spec,
+		      const char *experiment, const char *compute, const char *commit,
+		      const char *const *identity);
+
+/* Ensures the code version of `snap` (the scan of `dir`), reusing an
+ * unchanged one (code_snapshot_ensure, errors as that), and sets it as the
+ * request's code. This uploads. */
+int job_request_add_code(struct job_request *req, struct aml *aml, struct http_client *http,
+			 const struct code_snapshot *snap, const char *dir);
+
+void job_request_release(struct job_request *req);
+
+/* ---- the run ---- */
+
+/*
+ * The job a workflow attempt already submitted, if any, so that a re-run
+ * after the process was killed follows it instead of training twice: the
+ * newest command job whose tags hold every "key", "value" pair of `tags`
+ * (NULL-terminated, at least one pair), looked up by the first pair on the
+ * server and the others here. 0 with `out` filled when found;
+ * ERR_NOT_FOUND when there is none; errors as aml_job_list.
+ */
+int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags);
+
+/* Where a job comes from: what tags it, names its default experiment, and
+ * finds it again. Every member may be NULL. */
+struct job_origin {
+	const char *repository;       /* owner/name */
+	const char *commit;
+	const char *run_id;           /* NULL or "": not a CI run; nothing to find again */
+	const char *run_attempt;      /* NULL or "": "1" */
+	const char *workflow_job;
+};
+
+struct job_run_options {
+	const char *path;             /* the job YAML, as it is opened */
+	const char *job_file;         /* the YAML as the user named it: the job_file tag */
+	const char *experiment;       /* NULL or "": the YAML's, else the repository's name */
+	const char *compute;          /* NULL or "": the YAML's */
+	struct job_origin origin;
+	int wait;                     /* the job is followed: give up on it means cancel it */
+	long timeout_s;               /* how long job_run_follow waits */
+	job_line_fn on_line;          /* each line of the job's log; NULL: not read */
+	void (*on_progress)(const char *text, void *ctx);
+	void *ctx;
+	struct token_source tokens;   /* storage (logs) and management (MLflow) tokens */
+	const volatile sig_atomic_t *stop;  /* the caller's stop flag, or NULL */
+};
+
+/* What attempt_tags fills: up to five pairs and the NULL. */
+#define JOB_RUN_IDENTITY_MAX 11
+
+struct job_run {
+	struct job_spec spec;
+	struct code_snapshot snap;
+	struct buf experiment;
+	const char *identity[JOB_RUN_IDENTITY_MAX]; /* the attempt's tags; [0] NULL: none */
+	struct aml_job job;           /* as submitted, or as found again */
+	struct aml_job done;          /* the last state job_run_follow read */
+	const struct aml_job *last;   /* `done` once it was read, else `job` */
+	const char *status;           /* last's status as Azure spells it */
+	int attached;                 /* `job` was submitted by an earlier run of this attempt */
+	int changed;                  /* Azure may have been changed (an upload, a submit) */
+	int live;                     /* started and followed, not yet ended nor cancelled */
+	time_t submitted;
+	long duration_s;              /* -1 until known */
+	struct mlflow_run mlflow;     /* valid when have_mlflow */
+	int have_mlflow;
+	char **metric_text;           /* mlflow.metrics[i]'s value as MLflow writes it */
+	cJSON *metrics;               /* {"key": latest value}; NaN and the infinities as strings */
+};
+#define JOB_RUN_INIT { .spec = JOB_SPEC_INIT, .snap = CODE_SNAPSHOT_INIT, \
+		       .experiment = BUF_INIT, .job = AML_JOB_INIT, .done = AML_JOB_INIT, \
+		       .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
+
+/*
+ * Reads and checks the job YAML (job_spec_load) and scans its code folder
+ * (code_snapshot_scan); the experiment is the option, else the YAML's,
+ * else the repository's name, else "Default"; it and the compute must be
+ * valid names ("Input experiment-name: ...", "Input compute: ...",
+ * ERR_INPUT). Nothing is sent to Azure.
+ */
+int job_run_prepare(struct job_run *r, const struct job_run_options *o);
+
+/*
+ * Follows the job this workflow attempt already submitted when there is
+ * one (`attached`), else builds the request and submits it (uploading the
+ * code snapshot when it changed). `changed` says whether Azure may have
+ * been changed, even on failure. Errors as job_request_build,
+ * job_request_add_code and aml_job_create; a failed look-up of the earlier
+ * job is "looking for the job of this run attempt: ...".
+ */
+int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
+		   const struct job_run_options *o);
+
+/*
+ * Follows the job to its end (job_follow, errors as that: ERR_CANCELLED when
+ * the stop flag was raised, ERR_TIMEOUT after timeout_s, the job cancelled in
+ * both). After a timeout the job's state is read again, the timeout
+ * staying the error.
+ */
+int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_options *o);
+
+/* Downloads the job's logs into `dir` (job_logs_download, errors as that);
+ * `*count_out` receives the number of files. */
+int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
+		 const struct job_run_options *o);
+
+/*
+ * Reads the job's MLflow run, from the job's own tracking endpoint or else
+ * the workspace's, for its metrics and params; the run's own start and end
+ * give the duration. A run that cannot be read is a warning, not an error:
+ * the job's status decides.
+ */
+void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
+		     const struct job_run_options *o);
+
+/* 0 when the job Completed; else as job_outcome_error: ERR_CANCELLED when it
+ * was Canceled, ERR_REMOTE_FAILED otherwise, "job <name> ended <status>: <error>". */
+int job_run_outcome(const struct job_run *r);
+
+/*
+ * When the caller gives up (`ret` non-zero) on a job this run still
+ * follows, cancels it, within JOB_CANCEL_STOP_S when `stopping` (the
+ * runner kills the step soon), else within a minute; the error stays.
+ * Returns `ret`.
+ */
+int job_run_abandon(struct job_run *r, struct aml *aml, int ret, int stopping);
+
+/*
+ * Prepare, submit, follow and collect, then the outcome: 0 only when the
+ * job Completed. A job this run started is cancelled when it gives up.
+ */
+int job_run_train(struct job_run *r, struct aml *aml, struct http_client *http,
+		  const struct job_run_options *o);
+
+void job_run_release(struct job_run *r);
+
+#endif

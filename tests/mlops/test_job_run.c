@@ -1,0 +1,270 @@
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "core/fs.h"
+#include "core/json.h"
+#include "mlops/job_run.h"
+#include "support/arm_stub.h"
+#include "support/check.h"
+#include "support/tmpdir.h"
+
+static char root[] = "/tmp/job-run-test-XXXXXX";
+static struct buf yaml = BUF_INIT;
+
+static void setup(void)
+{
+	tmpdir_make(root);
+	fs_set_workspace(root); /* the checkout: the job YAML is a repository file */
+	buf_addf(&yaml, "%s/jobs/train.yml", root);
+}
+
+static void teardown(void)
+{
+	fs_set_workspace(NULL);
+	tmpdir_remove(root);
+	buf_release(&yaml);
+}
+
+TestSuite(job_run, .init = setup, .fini = teardown);
+
+#define REGISTRY_ENV "azureml://registries/azureml/environments/sklearn-1.5/versions/1"
+#define JOB_HEAD "type: command\ncommand: python train.py\nenvironment: " REGISTRY_ENV "\n"
+
+/* The options of a run in CI run 41, attempt 2, of org/churn-model. */
+static void ci_options(struct job_run_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = yaml.data;
+	o->job_file = "jobs/train.yml";
+	o->origin = (struct job_origin){ "org/churn-model", "3c5e0a7b", "41", "2", "train" };
+	o->wait = 1;
+	o->timeout_s = 60;
+}
+
+static int prepare_with(struct job_run *r, const struct job_run_options *o, const char *text)
+{
+	tmpdir_write(root, "jobs/train.yml", text);
+	return job_run_prepare(r, o);
+}
+
+Test(job_run, the_experiment_is_the_input_else_the_yamls_else_the_repositorys)
+{
+	struct job_run_options o;
+	struct job_run a = JOB_RUN_INIT, b = JOB_RUN_INIT, c = JOB_RUN_INIT, d = JOB_RUN_INIT;
+
+	ci_options(&o);
+	o.experiment = "from-input";
+	cr_assert_ok(prepare_with(&a, &o, JOB_HEAD "experiment_name: from-yaml\n"));
+	cr_assert_str_eq(a.experiment.data, "from-input");
+	o.experiment = "";
+	cr_assert_ok(prepare_with(&b, &o, JOB_HEAD "experiment_name: from-yaml\n"));
+	cr_assert_str_eq(b.experiment.data, "from-yaml");
+	cr_assert_ok(prepare_with(&c, &o, JOB_HEAD));
+	cr_assert_str_eq(c.experiment.data, "churn-model", "the repository's name, without its owner");
+	o.origin.repository = NULL;
+	cr_assert_ok(prepare_with(&d, &o, JOB_HEAD));
+	cr_assert_str_eq(d.experiment.data, "Default");
+	cr_assert_not_null(d.metrics, "the metrics output is an object even before any run is read");
+	job_run_release(&a);
+	job_run_release(&b);
+	job_run_release(&c);
+	job_run_release(&d);
+}
+
+Test(job_run, a_bad_experiment_or_compute_name_is_an_input_error_before_any_call)
+{
+	struct job_run_options o;
+	struct job_run a = JOB_RUN_INIT, b = JOB_RUN_INIT;
+
+	ci_options(&o);
+	o.experiment = "no/slashes";
+	cr_assert_fails(prepare_with(&a, &o, JOB_HEAD), ERR_INPUT, "Input experiment-name: ");
+	o.experiment = NULL;
+	o.compute = "azureml:../x";
+	cr_assert_fails(prepare_with(&b, &o, JOB_HEAD), ERR_INPUT, "Input compute: ");
+	job_run_release(&a);
+	job_run_release(&b);
+}
+
+Test(job_run, the_attempt_is_tagged_run_id_first_and_not_at_all_outside_ci)
+{
+	static const char *const want[] = {
+		"run_id", "41", "run_attempt", "2", "repository", "org/churn-model",
+		"workflow_job", "train", "job_file", "jobs/train.yml", NULL,
+	};
+	struct job_run_options o;
+	struct job_run a = JOB_RUN_INIT, b = JOB_RUN_INIT;
+	size_t i;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&a, &o, JOB_HEAD));
+	for (i = 0; want[i]; i++)
+		cr_assert_str_eq(a.identity[i], want[i]);
+	cr_assert_null(a.identity[i]);
+	o.origin.run_id = "";
+	cr_assert_ok(prepare_with(&b, &o, JOB_HEAD));
+	cr_assert_null(b.identity[0]);
+	job_run_release(&a);
+	job_run_release(&b);
+}
+
+Test(job_run, the_request_carries_the_overrides_and_the_tags_in_order)
+{
+	static const char *const identity[] = { "run_id", "41", NULL };
+	struct stub_reply script[] = { { .status = 500 } };
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	struct job_request req = JOB_REQUEST_INIT;
+	struct arm_stub f;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD "compute: azureml:yaml-cluster\n"
+				  "inputs:\n  data: {type: uri_folder, path: 'azureml://datastores/d/paths/x/'}\n"
+				  "  lr: 0.1\noutputs:\n  model: {type: uri_folder}\ntags: {team: ml}\n"));
+	arm_stub_start_aml(&f, script, 1, "ws1");
+	cr_assert_ok(job_request_build(&req, &f.aml, &r.spec, "churn", "azureml:cpu", "3c5e0a7b",
+				       identity));
+	cr_assert_eq(stub_count(f.stub), 0, "a registry environment and a URI need no look-up");
+	cr_assert_str_eq(req.spec.environment_id, REGISTRY_ENV);
+	cr_assert(strstr(req.spec.compute_id, "/workspaces/ws1/computes/cpu") != NULL, "%s",
+		  req.spec.compute_id);
+	cr_assert_str_eq(req.spec.experiment_name, "churn");
+	cr_assert_eq(req.spec.inputs_nr, 2);
+	cr_assert_str_eq(req.spec.inputs[0].uri, "azureml://datastores/d/paths/x/");
+	cr_assert_str_eq(req.spec.inputs[1].value, "0.1");
+	cr_assert_eq(req.spec.outputs_nr, 1);
+	cr_assert_str_eq(req.spec.outputs[0].name, "model");
+	cr_assert_str_eq(req.spec.tags[0], "team");
+	cr_assert_str_eq(req.spec.tags[2], "commit");
+	cr_assert_str_eq(req.spec.tags[3], "3c5e0a7b");
+	cr_assert_str_eq(req.spec.tags[4], "run_id");
+	cr_assert_null(req.spec.tags[6]);
+	cr_assert_null(req.spec.code_id);
+	job_request_release(&req);
+	cr_assert_ok(job_request_build(&req, &f.aml, &r.spec, "churn", "", NULL, NULL));
+	cr_assert(strstr(req.spec.compute_id, "/computes/yaml-cluster") != NULL, "the YAML's compute");
+	cr_assert_null(req.spec.tags[2], "no commit, no identity");
+	job_request_release(&req);
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
+#define RUNNING "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\"}}"
+
+Test(job_run, a_re_run_of_the_attempt_follows_its_job_instead_of_submitting_again)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"value\":[{\"name\":\"j0\",\"properties\":{\"status\":\"Running\","
+					 "\"tags\":{\"run_id\":\"41\",\"run_attempt\":\"1\"}}},"
+					 "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\",\"tags\":"
+					 "{\"run_id\":\"41\",\"run_attempt\":\"2\",\"repository\":\"org/churn-model\","
+					 "\"workflow_job\":\"train\",\"job_file\":\"jobs/train.yml\"}}}]}" },
+	};
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	struct arm_stub f;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
+	arm_stub_start_aml(&f, script, 1, "ws1");
+	cr_assert_ok(job_run_submit(&r, &f.aml, f.http, &o));
+	cr_assert(r.attached);
+	cr_assert_str_eq(r.job.name, "j1", "attempt 1's job is not this attempt's");
+	cr_assert(!r.changed, "nothing was submitted");
+	cr_assert(r.live);
+	cr_assert_str_eq(r.status, "Running");
+	cr_assert_eq(stub_count(f.stub), 1);
+	cr_assert(strstr(stub_head(f.stub, 0), "tag=run_id%3D41") != NULL || strstr(stub_head(f.stub, 0),
+		  "tag=run_id=41") != NULL, "%s", stub_head(f.stub, 0));
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
+Test(job_run, giving_up_on_a_live_job_cancels_it_and_keeps_the_error)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 201, .body = RUNNING },
+		{ .status = 200 },
+	};
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	struct arm_stub f;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
+	arm_stub_start_aml(&f, script, 3, "ws1");
+	cr_assert_ok(job_run_submit(&r, &f.aml, f.http, &o));
+	cr_assert(!r.attached);
+	cr_assert(r.changed);
+	cr_assert(strstr(stub_head(f.stub, 1), "PUT ") == stub_head(f.stub, 1));
+	cr_assert_eq(job_run_abandon(&r, &f.aml, error_set(ERR_INPUT, "outputs not written"), 1),
+		     ERR_INPUT);
+	cr_assert_str_eq(error_message(), "outputs not written");
+	cr_assert(strstr(stub_head(f.stub, 2), "POST ") == stub_head(f.stub, 2));
+	cr_assert(strstr(stub_head(f.stub, 2), "/jobs/j1/cancel?") != NULL);
+	cr_assert(!r.live);
+	cr_assert_eq(job_run_abandon(&r, &f.aml, ERR_INPUT, 1), ERR_INPUT);
+	cr_assert_eq(stub_count(f.stub), 3, "cancelled once");
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
+static void train(struct job_run *r, struct arm_stub *f, struct stub_reply *script, size_t n,
+		  int expect)
+{
+	struct job_run_options o;
+
+	ci_options(&o);
+	tmpdir_write(root, "jobs/train.yml", JOB_HEAD "tags: {team: ml}\n");
+	arm_stub_start_aml(f, script, n, "ws1");
+	if (expect)
+		cr_assert_fails(job_run_train(r, &f->aml, f->http, &o), expect, "job j1 ended Failed");
+	else
+		cr_assert_ok(job_run_train(r, &f->aml, f->http, &o));
+}
+
+Test(job_run, training_submits_follows_and_reports_a_completed_job)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 201, .body = RUNNING },
+		{ .status = 200, .body = "{\"name\":\"j1\",\"properties\":{\"status\":\"Completed\"}}" },
+	};
+	struct job_run r = JOB_RUN_INIT;
+	struct arm_stub f;
+	size_t len;
+	const char *body;
+
+	train(&r, &f, script, 3, 0);
+	cr_assert_str_eq(r.status, "Completed");
+	cr_assert(!r.live);
+	cr_assert(r.duration_s >= 0);
+	/* The workspace answered without a tracking URI: no run, a warning. */
+	cr_assert(!r.have_mlflow);
+	cr_assert_eq(cJSON_GetArraySize(r.metrics), 0);
+	body = stub_body(f.stub, 1, &len);
+	cr_assert(strstr(body, "\"team\":\"ml\",\"commit\":\"3c5e0a7b\",\"run_id\":\"41\"") != NULL,
+		  "%s", body);
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
+Test(job_run, training_a_job_that_fails_is_an_error_naming_its_error)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 201, .body = RUNNING },
+		{ .status = 200, .body = "{\"name\":\"j1\",\"properties\":{\"status\":\"Failed\","
+					 "\"error\":{\"error\":{\"code\":\"UserError\",\"message\":\"boom\"}}}}" },
+	};
+	struct job_run r = JOB_RUN_INIT;
+	struct arm_stub f;
+
+	train(&r, &f, script, 3, ERR_REMOTE_FAILED);
+	cr_assert_str_eq(r.status, "Failed");
+	cr_assert(strstr(error_message(), "boom") != NULL, "%s", error_message());
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
