@@ -26,5 +26,5 @@ const struct workflow workflow_environment_cd = {
 
 static int run(struct ci *ci)
 {
-	return environments_run(ci, 1);
+	return environments_run(ci, ENVIRONMENTS_REGISTER);
 }

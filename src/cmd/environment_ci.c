@@ -27,5 +27,5 @@ const struct workflow workflow_environment_ci = {
 
 static int run(struct ci *ci)
 {
-	return environments_run(ci, 0);
+	return environments_run(ci, ENVIRONMENTS_CHECK);
 }

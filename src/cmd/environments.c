@@ -203,25 +203,47 @@ static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, in
 	return ret;
 }
 
-int environments_run(struct ci *ci, int register_versions)
+static int read_inputs(struct ci *ci, const char **dir, enum env_versioning *mode)
+{
+	const char *versioning;
+	int ret;
+
+	if ((ret = ci_input(ci, "environments", dir)) ||
+	    (ret = ci_input(ci, "versioning", &versioning)))
+		return ret;
+	if ((ret = env_versioning_parse(mode, versioning)))
+		return error_prefix("Input versioning");
+	return 0;
+}
+
+/* The run's verdict, once everything is reported. */
+static int verdict(const struct env_plan *plan, int cd)
+{
+	if (plan->invalid)
+		return error_set(ERR_INPUT, "%zu environment%s failed validation; nothing was sent to "
+				 "Azure", plan->invalid, plan->invalid == 1 ? "" : "s");
+	if (plan->needs_bump)
+		return error_set(ERR_CONFLICT, "%zu environment%s changed without a new version%s",
+				 plan->needs_bump, plan->needs_bump == 1 ? "" : "s",
+				 cd ? "; nothing was registered" : "");
+	log_info("%zu environment%s checked: %zu to register%s", plan->nr, plan->nr == 1 ? "" : "s",
+		 plan->to_register, cd ? ", all registered" : "");
+	return 0;
+}
+
+int environments_run(struct ci *ci, enum environments_flow flow)
 {
 	const struct ci_context *context = ci_context(ci);
+	const int cd = flow == ENVIRONMENTS_REGISTER;
 	struct env_plan plan = ENV_PLAN_INIT;
 	struct session session;
 	struct buf root = BUF_INIT;
 	enum env_versioning mode;
-	const char *dir, *versioning;
+	const char *dir;
 	size_t i;
 	int ret, opened = 0;
 
-	if ((ret = ci_input(ci, "environments", &dir)) ||
-	    (ret = ci_input(ci, "versioning", &versioning)))
-		goto done;
-	if ((ret = env_versioning_parse(&mode, versioning))) {
-		ret = error_prefix("Input versioning");
-		goto done;
-	}
-	if ((ret = session_open(&session, ci)))
+	if ((ret = read_inputs(ci, &dir, &mode)) || (ret = session_open(&session, ci)))
 		goto done;
 	opened = 1;
 
@@ -236,7 +258,7 @@ int environments_run(struct ci *ci, int register_versions)
 		if (ret)
 			goto done;
 	}
-	if (register_versions && !plan.invalid && !plan.needs_bump && plan.to_register) {
+	if (cd && !plan.invalid && !plan.needs_bump && plan.to_register) {
 		struct env_register_context reg = {
 			context->sha, context->repository, session.http, session.tokens,
 		};
@@ -248,21 +270,10 @@ int environments_run(struct ci *ci, int register_versions)
 	}
 	for (i = 0; i < plan.nr; i++)
 		annotate_entry(ci, &plan.items[i]);
-	summarize(ci, &plan, register_versions);
+	summarize(ci, &plan, cd);
 	/* Failed half-way through registering: the outputs say what was done. */
-	if ((ret = write_outputs(ci, ret, &plan, register_versions)))
-		goto done;
-	if (plan.invalid)
-		ret = error_set(ERR_INPUT, "%zu environment%s failed validation; nothing was sent to Azure",
-				plan.invalid, plan.invalid == 1 ? "" : "s");
-	else if (plan.needs_bump)
-		ret = error_set(ERR_CONFLICT, "%zu environment%s changed without a new version%s",
-				plan.needs_bump, plan.needs_bump == 1 ? "" : "s",
-				register_versions ? "; nothing was registered" : "");
-	else
-		log_info("%zu environment%s checked: %zu to register%s", plan.nr,
-			 plan.nr == 1 ? "" : "s", plan.to_register,
-			 register_versions ? ", all registered" : "");
+	if (!(ret = write_outputs(ci, ret, &plan, cd)))
+		ret = verdict(&plan, cd);
 done:
 	env_plan_release(&plan);
 	if (opened)

@@ -6,8 +6,13 @@
 /*
  * Environment-CI and Environment-CD are one flow: check every environment
  * locally, compare each with the workspace, report; CD then registers the
- * new and changed versions. `register_versions` picks CD.
+ * new and changed versions.
  */
-int environments_run(struct ci *ci, int register_versions);
+enum environments_flow {
+	ENVIRONMENTS_CHECK,           /* Environment-CI: check and report */
+	ENVIRONMENTS_REGISTER,        /* Environment-CD: check, register, report */
+};
+
+int environments_run(struct ci *ci, enum environments_flow flow);
 
 #endif
