@@ -1,4 +1,3 @@
-#include "cmd/pending.h"
 #include "cmd/workflow.h"
 #include "core/banned.h"
 

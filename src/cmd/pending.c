@@ -1,4 +1,4 @@
-#include "cmd/pending.h"
+#include "cmd/workflow.h"
 #include "core/banned.h"
 
 int workflow_pending(struct ci *ci, const struct ci_spec *spec)

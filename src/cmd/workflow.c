@@ -7,9 +7,6 @@
 #include "cmd/workflow.h"
 #include "core/banned.h"
 
-extern const struct workflow workflow_workspace_cd, workflow_environment_ci,
-	workflow_environment_cd, workflow_model_ci, workflow_model_ct, workflow_model_cd;
-
 const struct workflow *const workflows[] = {
 	&workflow_workspace_cd, &workflow_environment_ci, &workflow_environment_cd,
 	&workflow_model_ci, &workflow_model_ct, &workflow_model_cd, NULL,

@@ -10,7 +10,7 @@
 /*
  * One workflow: its declared inputs and outputs (the single source of truth
  * for its action.yml and its --help) and the function that runs it.
- * `run` returns 0 or a negative error code with the message set; run.c
+ * `run` returns 0 or a negative error code with the message set; workflow_run
  * turns that into an annotation, a summary line and the exit code.
  */
 struct workflow {
@@ -23,6 +23,10 @@ struct workflow {
 	 * signal ends the process at once. */
 	int stops_gracefully;
 };
+
+/* Each workflow, defined in the file of its name (cmd/workspace_cd.c, ...). */
+extern const struct workflow workflow_workspace_cd, workflow_environment_ci,
+	workflow_environment_cd, workflow_model_ci, workflow_model_ct, workflow_model_cd;
 
 /* The six workflows, NULL-terminated, in the order the docs list them. */
 extern const struct workflow *const workflows[];
@@ -67,6 +71,14 @@ int workflow_stopping(void);
 const volatile sig_atomic_t *workflow_stop_flag(void);
 /* "SIGTERM" or "SIGINT". */
 const char *workflow_signal_name(int sig);
+
+/*
+ * For a workflow whose steps are not built yet (cmd/pending.c): reads and
+ * checks every declared input (so bad inputs fail exactly as they will
+ * later), then fails saying the workflow is not available in this build.
+ * Nothing is sent to Azure.
+ */
+int workflow_pending(struct ci *ci, const struct ci_spec *spec);
 
 /* Prints `wf`'s inputs and outputs as help text. */
 void workflow_help(const struct workflow *wf, FILE *out);
