@@ -55,6 +55,30 @@ static int read_inputs(struct ci *ci, struct sign_in_inputs *in)
 	return 0;
 }
 
+/* The sign-in the creds JSON describes; its subscription unless the
+ * input gave one. */
+static int from_creds(struct session *s, const struct sign_in_inputs *in,
+		      struct credential_config *cfg, const char **subscription,
+		      int *subscription_from_creds, const char **resource_manager)
+{
+	const char *creds_sub = NULL;
+	int ret;
+
+	if ((ret = credential_parse_creds(cfg, &creds_sub, resource_manager,
+					  &s->creds_json, in->creds)))
+		return error_prefix("Input creds");
+	/* The secret goes to the sign-in host, the token to Resource
+	 * Manager: only a known cloud's unless the user said otherwise. */
+	if (!in->allow_custom_cloud &&
+	    (ret = credential_check_cloud(cfg->authority, *resource_manager)))
+		return error_prefix("Input creds");
+	if (!**subscription && creds_sub) {
+		*subscription = creds_sub;
+		*subscription_from_creds = 1;
+	}
+	return 0;
+}
+
 /* Fills `cfg` from the inputs; the subscription and (for sovereign
  * clouds) the Resource Manager endpoint may come from the creds JSON. */
 static int choose(struct session *s, const struct sign_in_inputs *in,
@@ -70,23 +94,8 @@ static int choose(struct session *s, const struct sign_in_inputs *in,
 	*resource_manager = NULL;
 	if ((ret = kind_from_input(in->auth, &kind, &is_auto)))
 		return ret;
-	if (*in->creds && (is_auto || kind == CREDENTIAL_SECRET)) {
-		const char *creds_sub = NULL;
-
-		if ((ret = credential_parse_creds(cfg, &creds_sub, resource_manager,
-						  &s->creds_json, in->creds)))
-			return error_prefix("Input creds");
-		/* The secret goes to the sign-in host, the token to Resource
-		 * Manager: only a known cloud's unless the user said otherwise. */
-		if (!in->allow_custom_cloud &&
-		    (ret = credential_check_cloud(cfg->authority, *resource_manager)))
-			return error_prefix("Input creds");
-		if (!**subscription && creds_sub) {
-			*subscription = creds_sub;
-			*subscription_from_creds = 1;
-		}
-		return 0;
-	}
+	if (*in->creds && (is_auto || kind == CREDENTIAL_SECRET))
+		return from_creds(s, in, cfg, subscription, subscription_from_creds, resource_manager);
 	if (is_auto) {
 		if (*in->secret)
 			kind = CREDENTIAL_SECRET;
