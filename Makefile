@@ -1,7 +1,7 @@
 # mlops: Azure Machine Learning CI/CD workflows as one C program.
 #
 #   make            build build/mlops (Debian's -dev packages; `make deps` installs them)
-#   make test       unit tests, sandbox tests, workflow tests against the sandbox
+#   make test       unit tests, the layer rules, sandbox tests, workflow tests against the sandbox
 #   make check      the same unit tests under AddressSanitizer + UBSan, then `make test`
 #   make check-valgrind   the unit tests under valgrind
 #   make static     the fully static release binary, build/static/mlops
@@ -31,7 +31,7 @@ TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/support/*.c))
 SANDBOX_TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sandbox/*.c))
 
-.PHONY: all deps test unit check check-asan check-valgrind fuzz static rootfs demo sandbox sandbox-stop clean actions
+.PHONY: all deps test unit layers check check-asan check-valgrind fuzz static rootfs demo sandbox sandbox-stop clean actions
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/mlops
@@ -69,7 +69,11 @@ $(BUILD)/sandbox-tests: $(SANDBOX_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmlops.a
 unit: $(BUILD)/unit-tests $(BUILD)/mlops
 	$(BUILD)/unit-tests --jobs 2
 
-test: unit $(BUILD)/sandbox-tests
+# src/cmd reaches Azure only through the domain and stays short (docs/architecture.md).
+layers:
+	scripts/check-layers.sh
+
+test: unit layers $(BUILD)/sandbox-tests
 	tests/run-integration.sh $(BUILD)/mlops
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a
