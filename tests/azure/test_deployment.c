@@ -7,36 +7,10 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "support/check.h"
 #include "support/arm_stub.h"
+#include "support/check.h"
 #include "support/examples.h"
-
-static cJSON *parse(const char *text)
-{
-	cJSON *json = NULL;
-
-	cr_assert_ok(json_parse(&json, text, strlen(text), "test JSON"));
-	return json;
-}
-
-static void assert_json_eq(const cJSON *got, const cJSON *want)
-{
-	struct buf g = BUF_INIT, w = BUF_INIT;
-
-	json_write(&g, got);
-	json_write(&w, want);
-	cr_assert(cJSON_Compare(got, want, 1), "got  %s\nwant %s", g.data, w.data);
-	buf_release(&g);
-	buf_release(&w);
-}
-
-static void assert_json_text(const cJSON *got, const char *want_text)
-{
-	cJSON *want = parse(want_text);
-
-	assert_json_eq(got, want);
-	cJSON_Delete(want);
-}
+#include "support/json_check.h"
 
 /* ---- names -------------------------------------------------------------------- */
 
@@ -76,7 +50,7 @@ static void check_example_body(const struct body_case *c)
 	req.on_error = c->on_error;
 	req.on_error_deployment = json_string_or(want, "properties.onErrorDeployment.deploymentName", NULL);
 	cr_assert_ok(deployment_body(&body, &req));
-	assert_json_eq(body, want);
+	json_check_eq(body, want);
 	cJSON_Delete(body);
 	cJSON_Delete(ex);
 }
@@ -98,8 +72,9 @@ Test(deployment, body_matches_the_official_example_requests)
 
 Test(deployment, body_carries_an_inline_template_location_and_tags)
 {
-	cJSON *template = parse("{\"$schema\":\"s\",\"resources\":[]}");
-	cJSON *params = parse("{\"p\":{\"value\":1}}"), *tags = parse("{\"team\":\"ml\"}"), *body = NULL;
+	cJSON *template = json_check_parse("{\"$schema\":\"s\",\"resources\":[]}");
+	cJSON *params = json_check_parse("{\"p\":{\"value\":1}}");
+	cJSON *tags = json_check_parse("{\"team\":\"ml\"}"), *body = NULL;
 	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
 
 	req.template = template;
@@ -108,9 +83,9 @@ Test(deployment, body_carries_an_inline_template_location_and_tags)
 	req.location = "westeurope";
 	req.tags = tags;
 	cr_assert_ok(deployment_body(&body, &req));
-	assert_json_text(body, ("{\"location\":\"westeurope\",\"tags\":{\"team\":\"ml\"},\"properties\":"
-				   "{\"mode\":\"Complete\",\"template\":{\"$schema\":\"s\",\"resources\":[]},"
-				   "\"parameters\":{\"p\":{\"value\":1}}}}"));
+	json_check_text(body, ("{\"location\":\"westeurope\",\"tags\":{\"team\":\"ml\"},\"properties\":"
+				  "{\"mode\":\"Complete\",\"template\":{\"$schema\":\"s\",\"resources\":[]},"
+				  "\"parameters\":{\"p\":{\"value\":1}}}}"));
 	cJSON_Delete(body);
 	cJSON_Delete(template);
 	cJSON_Delete(params);
@@ -119,7 +94,7 @@ Test(deployment, body_carries_an_inline_template_location_and_tags)
 
 Test(deployment, body_needs_exactly_one_template_form)
 {
-	cJSON *template = parse("{}"), *body = NULL;
+	cJSON *template = json_check_parse("{}"), *body = NULL;
 	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
 
 	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "not neither");
@@ -170,7 +145,7 @@ Test(deployment, whatif_parses_the_official_example)
 
 Test(deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
 {
-	cJSON *json = parse(
+	cJSON *json = json_check_parse(
 		"{\"status\":\"Succeeded\",\"properties\":{\"changes\":[{\"resourceId\":\"/r\",\"changeType\":\"Modify\","
 		"\"delta\":[{\"path\":\"properties.rules\",\"propertyChangeType\":\"Array\",\"children\":["
 		"{\"path\":\"0\",\"propertyChangeType\":\"Modify\",\"before\":{\"port\":80},\"after\":{\"port\":443}},"
@@ -203,7 +178,8 @@ Test(deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
 
 Test(deployment, whatif_failure_is_reported)
 {
-	cJSON *json = parse("{\"status\":\"Failed\",\"error\":{\"code\":\"InvalidTemplate\",\"message\":\"bad\"}}");
+	cJSON *json = json_check_parse("{\"status\":\"Failed\",\"error\":{\"code\":\"InvalidTemplate\","
+				       "\"message\":\"bad\"}}");
 	struct deployment_whatif w;
 
 	deployment_whatif_init(&w);
@@ -235,12 +211,13 @@ Test(deployment, result_parses_the_official_example)
 
 Test(deployment, result_outputs_are_typed_and_secure_ones_masked)
 {
-	cJSON *json = parse("{\"name\":\"d\",\"properties\":{\"provisioningState\":\"Succeeded\",\"outputs\":{"
-			    "\"storageId\":{\"type\":\"String\",\"value\":\"/subs/sa\"},"
-			    "\"replicas\":{\"type\":\"Int\",\"value\":3},"
-			    "\"endpoints\":{\"type\":\"Object\",\"value\":{\"blob\":\"https://b\"}},"
-			    "\"adminKey\":{\"type\":\"SecureString\",\"value\":\"out-secret-77\"},"
-			    "\"hidden\":{\"type\":\"SecureObject\"}}}}");
+	cJSON *json = json_check_parse(
+		"{\"name\":\"d\",\"properties\":{\"provisioningState\":\"Succeeded\",\"outputs\":{"
+		"\"storageId\":{\"type\":\"String\",\"value\":\"/subs/sa\"},"
+		"\"replicas\":{\"type\":\"Int\",\"value\":3},"
+		"\"endpoints\":{\"type\":\"Object\",\"value\":{\"blob\":\"https://b\"}},"
+		"\"adminKey\":{\"type\":\"SecureString\",\"value\":\"out-secret-77\"},"
+		"\"hidden\":{\"type\":\"SecureObject\"}}}}");
 	struct deployment_result r;
 	const struct deployment_output *o;
 	struct buf line = BUF_INIT;
@@ -280,7 +257,7 @@ static const char *failed_operations =
 
 Test(deployment, failure_is_the_first_failed_operation)
 {
-	cJSON *ops = parse(failed_operations), *none = parse("[]");
+	cJSON *ops = json_check_parse(failed_operations), *none = json_check_parse("[]");
 	struct deployment_failure f;
 
 	deployment_failure_init(&f);
@@ -310,7 +287,7 @@ static void start(struct fixture *f, struct stub_reply *script, size_t n)
 {
 	arm_stub_start(&f->s, script, n);
 	f->target = (struct deployment_target){ &f->s.arm, "rg-1", "main", 60 };
-	f->template = parse("{\"$schema\":\"s\",\"resources\":[]}");
+	f->template = json_check_parse("{\"$schema\":\"s\",\"resources\":[]}");
 	f->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
 	f->req.template = f->template;
 }

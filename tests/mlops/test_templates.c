@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "mlops/templates.h"
 #include "support/check.h"
+#include "support/json_check.h"
 #include "support/tmpdir.h"
 
 static char root[] = "/tmp/templates-test-XXXXXX";
@@ -254,27 +255,6 @@ Test(templates, a_template_or_parameters_file_linked_outside_the_workspace_is_no
 
 /* ---- parameters: the file and the overrides, typed by the template ---- */
 
-static cJSON *parse(const char *text)
-{
-	cJSON *json = NULL;
-
-	cr_assert_ok(json_parse(&json, text, strlen(text), "test JSON"));
-	return json;
-}
-
-static void assert_json_text(const cJSON *got, const char *want_text)
-{
-	struct buf g = BUF_INIT, w = BUF_INIT;
-	cJSON *want = parse(want_text);
-
-	json_write(&g, got);
-	json_write(&w, want);
-	cr_assert(cJSON_Compare(got, want, 1), "got  %s\nwant %s", g.data, w.data);
-	buf_release(&g);
-	buf_release(&w);
-	cJSON_Delete(want);
-}
-
 /* A template and its parameters file's "parameters" object (NULL: no file),
  * as templates_find leaves them; templates_release frees it. */
 static void mem_template(struct template_list *list, const char *template, const char *parameters)
@@ -283,10 +263,10 @@ static void mem_template(struct template_list *list, const char *template, const
 
 	t->path = xstrdup("main.json");
 	t->name = xstrdup("main");
-	t->template = parse(template);
+	t->template = json_check_parse(template);
 	if (parameters) {
 		t->parameters_path = xstrdup("main.parameters.json");
-		t->parameters = parse(parameters);
+		t->parameters = json_check_parse(parameters);
 	}
 	list->items = t;
 	list->nr = 1;
@@ -310,10 +290,10 @@ Test(templates, parameters_type_each_override_by_its_declared_type)
 
 	mem_template(&list, typed_template, NULL);
 	cr_assert_ok(template_parameters(&out, &list.items[0], overrides));
-	assert_json_text(out, ("{\"name\":{\"value\":\"my=name\"},\"count\":{\"value\":-42},"
-			       "\"enabled\":{\"value\":true},\"settings\":{\"value\":{\"a\":[1,2]}},"
-			       "\"zones\":{\"value\":[\"1\",\"2\"]},\"adminPassword\":{\"value\":\"s3cret-pass\"},"
-			       "\"connection\":{\"value\":{\"key\":\"obj-secret-1\"}}}"));
+	json_check_text(out, ("{\"name\":{\"value\":\"my=name\"},\"count\":{\"value\":-42},"
+			      "\"enabled\":{\"value\":true},\"settings\":{\"value\":{\"a\":[1,2]}},"
+			      "\"zones\":{\"value\":[\"1\",\"2\"]},\"adminPassword\":{\"value\":\"s3cret-pass\"},"
+			      "\"connection\":{\"value\":{\"key\":\"obj-secret-1\"}}}"));
 	cJSON_Delete(out);
 	templates_release(&list);
 	log_reset_secrets();
@@ -329,8 +309,8 @@ Test(templates, parameters_put_overrides_over_the_parameters_file)
 		     "\"fromVault\":{\"reference\":{\"keyVault\":{\"id\":\"/kv\"},\"secretName\":\"s\"}}}");
 	cr_assert_ok(template_parameters(&out, &list.items[0], overrides));
 	/* One key per parameter, in the template's spelling; references untouched. */
-	assert_json_text(out, ("{\"count\":{\"value\":3},\"fromVault\":{\"reference\":{\"keyVault\":"
-			       "{\"id\":\"/kv\"},\"secretName\":\"s\"}},\"name\":{\"value\":\"from-input\"}}"));
+	json_check_text(out, ("{\"count\":{\"value\":3},\"fromVault\":{\"reference\":{\"keyVault\":"
+			      "{\"id\":\"/kv\"},\"secretName\":\"s\"}},\"name\":{\"value\":\"from-input\"}}"));
 	cJSON_Delete(out);
 	templates_release(&list);
 }
