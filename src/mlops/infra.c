@@ -65,19 +65,18 @@ int infra_load(struct infra_plan *out, const struct infra_options *o)
 	return ret;
 }
 
-static void target_of(struct deployment_target *out, const struct infra_target *t,
-		      const struct infra_deployment *d)
+/* Where deployment `i` of `plan` goes and what it sends; returns it. */
+static struct infra_deployment *aim(struct deployment_target *target, struct deployment_request *req,
+				    struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
-	*out = (struct deployment_target){ t->arm, t->resource_group, d->name.data, t->timeout_s };
-}
+	struct infra_deployment *d = &plan->items[i];
 
-static void request_of(struct deployment_request *out, const struct infra_target *t,
-		       const struct infra_deployment *d)
-{
-	*out = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
-	out->template = d->template->template;
-	out->mode = t->mode;
-	out->parameters = d->parameters;
+	*target = (struct deployment_target){ t->arm, t->resource_group, d->name.data, t->timeout_s };
+	*req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
+	req->template = d->template->template;
+	req->mode = t->mode;
+	req->parameters = d->parameters;
+	return d;
 }
 
 static void log_what_if(const char *name, const struct deployment_whatif *w)
@@ -125,13 +124,11 @@ static void view_what_if(struct infra_deployment *d)
 
 int infra_preview(struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
-	struct infra_deployment *d = &plan->items[i];
 	struct deployment_target target;
 	struct deployment_request req;
+	struct infra_deployment *d = aim(&target, &req, plan, i, t);
 	int ret;
 
-	target_of(&target, t, d);
-	request_of(&req, t, d);
 	if ((ret = deployment_validate(&d->validation, &target, &req)) ||
 	    (ret = deployment_what_if(&d->whatif, &target, &req)))
 		return ret;
@@ -169,13 +166,11 @@ static void view_outputs(struct infra_deployment *d)
 
 int infra_deploy(struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
-	struct infra_deployment *d = &plan->items[i];
 	struct deployment_target target;
 	struct deployment_request req;
+	struct infra_deployment *d = aim(&target, &req, plan, i, t);
 	int ret;
 
-	target_of(&target, t, d);
-	request_of(&req, t, d);
 	log_info("deploying %s to resource group %s (%s mode)", d->name.data, t->resource_group,
 		 t->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
 	ret = deployment_deploy(&d->result, &target, &req);
