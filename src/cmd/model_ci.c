@@ -87,13 +87,6 @@ static int read_config(struct ci *ci, struct config *c)
 	return 0;
 }
 
-/*
- * Signals: the runner sends SIGINT, SIGTERM 7.5 s later, then kills 2.5 s
- * after that. workflow_run's stop flag (this workflow stops gracefully)
- * ends every HTTP call at once, and the job, if one is followed, is
- * cancelled within JOB_CANCEL_STOP_S, well inside the watchdog's grace.
- */
-
 /* ---- following ---- */
 
 static void on_line(const char *line, void *ctx)
@@ -110,6 +103,13 @@ static void on_progress(const char *text, void *ctx)
 	log_info("[mlops] %s", text);
 }
 
+/*
+ * Signals: the runner sends SIGINT, SIGTERM 7.5 s later, then kills 2.5 s
+ * after that. workflow_run's stop flag (this workflow stops gracefully)
+ * ends every HTTP call at once, and the job, if one is followed, is
+ * cancelled within JOB_CANCEL_STOP_S, well inside the watchdog's grace.
+ * The plan's options: the inputs, where the run comes from, the stop flag.
+ */
 static void options(struct job_run_options *o, const struct ci_context *c, const struct config *cfg,
 		    struct session *s, const char *path)
 {
@@ -379,11 +379,11 @@ static int run(struct ci *ci)
 	if (!ret)
 		ret = write_outputs(ci, &cfg, &jr);
 done:
-	if (opened)
+	if (opened) {
 		job_run_abandon(&jr, &session.aml, ret, workflow_stopping());
-	job_run_release(&jr);
-	if (opened)
 		session_close(&session);
+	}
+	job_run_release(&jr);
 	buf_release(&path);
 	buf_release(&logs.name);
 	buf_release(&logs.url);

@@ -423,7 +423,7 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 	return ret;
 }
 
-int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
+int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, const char *dir,
 		 const struct job_run_options *o)
 {
 	return job_logs_download(count_out, aml, r->job.name, dir, o->tokens);

@@ -123,7 +123,8 @@ struct job_run {
 	struct job_spec spec;
 	struct code_snapshot snap;
 	struct buf experiment;
-	const char *identity[JOB_RUN_IDENTITY_MAX]; /* the attempt's tags; [0] NULL: none */
+	/* The attempt's tags, borrowed from the options; [0] NULL: none. */
+	const char *identity[JOB_RUN_IDENTITY_MAX];
 	struct aml_job job;           /* as submitted, or as found again */
 	struct aml_job done;          /* the last state job_run_follow read */
 	const struct aml_job *last;   /* `done` once it was read, else `job` */
@@ -172,7 +173,7 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 
 /* Downloads the job's logs into `dir` (job_logs_download, errors as that);
  * `*count_out` receives the number of files. */
-int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
+int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, const char *dir,
 		 const struct job_run_options *o);
 
 /*
