@@ -69,7 +69,7 @@ $(BUILD)/sandbox-tests: $(SANDBOX_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmlops.a
 unit: $(BUILD)/unit-tests $(BUILD)/mlops
 	$(BUILD)/unit-tests --jobs 2
 
-# src/cmd reaches Azure only through the domain and stays short (docs/architecture.md).
+# src/cmd reaches Azure only through the domain or cmd/session.c, in short functions.
 layers:
 	scripts/check-layers.sh
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The rules that keep src/cmd a thin layer (docs/architecture.md):
+# The rules that keep src/cmd a thin layer over the domain (src/mlops):
 #   1. src/cmd reaches Azure only through the domain (src/mlops) or through
 #      cmd/session.c, which opens the clients: no other file of src/cmd
 #      calls an aml_*, arm_*, deployment_*, mlflow_* or blob_* function.
