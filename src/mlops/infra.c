@@ -185,12 +185,8 @@ int infra_deploy(struct infra_plan *plan, size_t i, const struct infra_target *t
 
 void infra_keep_output(struct infra_plan *plan, const struct infra_output *o)
 {
-	cJSON *copy = cJSON_Duplicate(o->value, 1);
-
-	if (!copy)
-		abort(); /* out of memory: the same decision as buf */
 	cJSON_DeleteItemFromObjectCaseSensitive(plan->outputs, o->name);
-	cJSON_AddItemToObject(plan->outputs, o->name, copy);
+	json_add_copy(plan->outputs, o->name, o->value);
 }
 
 static void deployment_release(struct infra_deployment *d)

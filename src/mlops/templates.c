@@ -357,7 +357,6 @@ static int merge_file(cJSON *params, const cJSON *template, const cJSON *given, 
 {
 	const cJSON *p, *decl;
 	struct buf names = BUF_INIT;
-	cJSON *copy;
 	int ret = 0;
 
 	if (!cJSON_IsObject(given))
@@ -382,9 +381,7 @@ static int merge_file(cJSON *params, const cJSON *template, const cJSON *given, 
 					where, p->string);
 			goto done;
 		}
-		if (!(copy = cJSON_Duplicate(p, 1)))
-			abort(); /* out of memory: the same decision as buf */
-		cJSON_AddItemToObject(params, p->string, copy);
+		json_add_copy(params, p->string, p);
 	}
 done:
 	buf_release(&names);
