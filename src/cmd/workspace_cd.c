@@ -50,7 +50,7 @@ struct config {
 	const char *const *templates;
 	const char *const *overrides;
 	int what_if;
-	enum deployment_mode mode;
+	enum arm_deployment_mode mode;
 	const char *datasets;
 	long timeout_s;
 };
@@ -69,9 +69,9 @@ static int read_config(struct ci *ci, struct config *c)
 	    (ret = ci_input_int(ci, "timeout-minutes", 1, 24 * 60, &minutes)))
 		return ret;
 	if (!strcasecmp(mode, "Incremental"))
-		c->mode = DEPLOYMENT_INCREMENTAL;
+		c->mode = ARM_DEPLOYMENT_INCREMENTAL;
 	else if (!strcasecmp(mode, "Complete"))
-		c->mode = DEPLOYMENT_COMPLETE;
+		c->mode = ARM_DEPLOYMENT_COMPLETE;
 	else
 		return error_set(ERR_INPUT, "Input mode is '%s': use Incremental or Complete", mode);
 	c->timeout_s = minutes * 60;

@@ -34,9 +34,9 @@ static void deployment_init(struct infra_deployment *d, const struct arm_templat
 	d->template = t;
 	buf_init(&d->name);
 	buf_init(&d->change_counts);
-	deployment_validation_init(&d->validation);
-	deployment_whatif_init(&d->whatif);
-	deployment_result_init(&d->result);
+	arm_deployment_validation_init(&d->validation);
+	arm_deployment_whatif_init(&d->whatif);
+	arm_deployment_result_init(&d->result);
 }
 
 int infra_load(struct infra_plan *out, const struct infra_options *o)
@@ -59,37 +59,37 @@ int infra_load(struct infra_plan *out, const struct infra_options *o)
 		struct infra_deployment *d = &out->items[i];
 
 		name_deployment(&d->name, d->template->name, o->commit);
-		if (!(ret = deployment_name_check(d->name.data)))
+		if (!(ret = arm_deployment_name_check(d->name.data)))
 			ret = template_parameters(&d->parameters, d->template, o->overrides);
 	}
 	return ret;
 }
 
 /* Where deployment `i` of `plan` goes and what it sends; returns it. */
-static struct infra_deployment *aim(struct deployment_target *target, struct deployment_request *req,
+static struct infra_deployment *aim(struct arm_deployment_target *target, struct arm_deployment_request *req,
 				    struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
 	struct infra_deployment *d = &plan->items[i];
 
-	*target = (struct deployment_target){ t->arm, t->resource_group, d->name.data, t->timeout_s };
-	*req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
+	*target = (struct arm_deployment_target){ t->arm, t->resource_group, d->name.data, t->timeout_s };
+	*req = (struct arm_deployment_request)ARM_DEPLOYMENT_REQUEST_INIT;
 	req->template = d->template->template;
 	req->mode = t->mode;
 	req->parameters = d->parameters;
 	return d;
 }
 
-static void log_what_if(const char *name, const struct deployment_whatif *w)
+static void log_what_if(const char *name, const struct arm_deployment_whatif *w)
 {
 	struct buf lines = BUF_INIT;
 	size_t i;
 
 	log_info("what-if for %s: %zu change%s", name, w->n_changes, w->n_changes == 1 ? "" : "s");
 	for (i = 0; i < w->n_changes; i++) {
-		log_info("  %-9s %s", deployment_change_type_name(w->changes[i].type),
+		log_info("  %-9s %s", arm_deployment_change_type_name(w->changes[i].type),
 			 w->changes[i].resource_id);
 		buf_reset(&lines);
-		deployment_change_lines(&lines, &w->changes[i], 120);
+		arm_deployment_change_lines(&lines, &w->changes[i], 120);
 		if (lines.len)
 			log_info("%s", lines.data);
 	}
@@ -99,38 +99,38 @@ static void log_what_if(const char *name, const struct deployment_whatif *w)
 /* The what-if as the summary shows it: the counts, and each change. */
 static void view_what_if(struct infra_deployment *d)
 {
-	const struct deployment_whatif *w = &d->whatif;
-	size_t counts[DEPLOYMENT_CHANGE_COUNT], i;
+	const struct arm_deployment_whatif *w = &d->whatif;
+	size_t counts[ARM_DEPLOYMENT_CHANGE_COUNT], i;
 	int k;
 
-	deployment_whatif_count(counts, w);
-	for (k = 0; k < DEPLOYMENT_CHANGE_COUNT; k++)
+	arm_deployment_whatif_count(counts, w);
+	for (k = 0; k < ARM_DEPLOYMENT_CHANGE_COUNT; k++)
 		if (counts[k])
 			buf_addf(&d->change_counts, "%s %zu %s", d->change_counts.len ? "," : "",
-				 counts[k], deployment_change_type_name(k));
+				 counts[k], arm_deployment_change_type_name(k));
 	d->changes = xcalloc(w->n_changes ? w->n_changes : 1, sizeof(*d->changes));
 	d->changes_nr = w->n_changes;
 	for (i = 0; i < w->n_changes; i++) {
 		struct buf lines = BUF_INIT;
 
-		d->changes[i].type = deployment_change_type_name(w->changes[i].type);
+		d->changes[i].type = arm_deployment_change_type_name(w->changes[i].type);
 		d->changes[i].resource_id = w->changes[i].resource_id;
 		if (!w->changes[i].n_delta)
 			continue;
-		deployment_change_lines(&lines, &w->changes[i], 200);
+		arm_deployment_change_lines(&lines, &w->changes[i], 200);
 		d->changes[i].details = buf_detach(&lines, NULL);
 	}
 }
 
 int infra_preview(struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
-	struct deployment_target target;
-	struct deployment_request req;
+	struct arm_deployment_target target;
+	struct arm_deployment_request req;
 	struct infra_deployment *d = aim(&target, &req, plan, i, t);
 	int ret;
 
-	if ((ret = deployment_validate(&d->validation, &target, &req)) ||
-	    (ret = deployment_what_if(&d->whatif, &target, &req)))
+	if ((ret = arm_deployment_validate(&d->validation, &target, &req)) ||
+	    (ret = arm_deployment_what_if(&d->whatif, &target, &req)))
 		return ret;
 	log_what_if(d->template->name, &d->whatif);
 	view_what_if(d);
@@ -140,13 +140,13 @@ int infra_preview(struct infra_plan *plan, size_t i, const struct infra_target *
 /* Template outputs: secure ones never leave the program. */
 static void view_outputs(struct infra_deployment *d)
 {
-	const struct deployment_result *r = &d->result;
+	const struct arm_deployment_result *r = &d->result;
 	size_t i;
 
 	d->outputs = xcalloc(r->n_outputs ? r->n_outputs : 1, sizeof(*d->outputs));
 	d->outputs_nr = r->n_outputs;
 	for (i = 0; i < r->n_outputs; i++) {
-		const struct deployment_output *o = &r->outputs[i];
+		const struct arm_deployment_output *o = &r->outputs[i];
 		struct infra_output *v = &d->outputs[i];
 		struct buf text = BUF_INIT;
 
@@ -166,14 +166,14 @@ static void view_outputs(struct infra_deployment *d)
 
 int infra_deploy(struct infra_plan *plan, size_t i, const struct infra_target *t)
 {
-	struct deployment_target target;
-	struct deployment_request req;
+	struct arm_deployment_target target;
+	struct arm_deployment_request req;
 	struct infra_deployment *d = aim(&target, &req, plan, i, t);
 	int ret;
 
 	log_info("deploying %s to resource group %s (%s mode)", d->name.data, t->resource_group,
-		 t->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
-	ret = deployment_deploy(&d->result, &target, &req);
+		 t->mode == ARM_DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
+	ret = arm_deployment_deploy(&d->result, &target, &req);
 	d->state = d->result.provisioning_state ? d->result.provisioning_state
 		   : ret ? "Failed" : "Succeeded";
 	if (ret)
@@ -195,13 +195,13 @@ static void deployment_release(struct infra_deployment *d)
 
 	buf_release(&d->name);
 	cJSON_Delete(d->parameters);
-	deployment_validation_release(&d->validation);
-	deployment_whatif_release(&d->whatif);
+	arm_deployment_validation_release(&d->validation);
+	arm_deployment_whatif_release(&d->whatif);
 	buf_release(&d->change_counts);
 	for (i = 0; i < d->changes_nr; i++)
 		free(d->changes[i].details);
 	free(d->changes);
-	deployment_result_release(&d->result);
+	arm_deployment_result_release(&d->result);
 	for (i = 0; i < d->outputs_nr; i++)
 		free(d->outputs[i].text);
 	free(d->outputs);

@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "azure/arm.h"
-#include "azure/deployment.h"
+#include "azure/arm_deployment.h"
 #include "core/buf.h"
 #include "mlops/templates.h"
 
@@ -42,13 +42,13 @@ struct infra_deployment {
 	struct buf name;              /* "<template>-<commit or time>": ARM's deployment name */
 	cJSON *parameters;            /* the finished parameters object */
 	/* infra_preview */
-	struct deployment_validation validation;
-	struct deployment_whatif whatif;
+	struct arm_deployment_validation validation;
+	struct arm_deployment_whatif whatif;
 	struct buf change_counts;     /* " 2 Create, 1 Modify": the non-zero counts */
 	struct infra_change *changes;
 	size_t changes_nr;
 	/* infra_deploy */
-	struct deployment_result result;
+	struct arm_deployment_result result;
 	const char *state;            /* ARM's provisioning state, else Succeeded or Failed */
 	struct infra_output *outputs;
 	size_t outputs_nr;
@@ -75,7 +75,7 @@ struct infra_options {
 struct infra_target {
 	struct arm *arm;
 	const char *resource_group;
-	enum deployment_mode mode;
+	enum arm_deployment_mode mode;
 	long timeout_s;                       /* of each deployment's wait */
 };
 
@@ -90,12 +90,12 @@ int infra_load(struct infra_plan *out, const struct infra_options *o);
 /*
  * Validates deployment `i` and asks ARM what it would change; the change
  * list goes to the log and into the item's preview fields. Errors as
- * deployment_validate and deployment_what_if. Nothing is changed in Azure.
+ * arm_deployment_validate and arm_deployment_what_if. Nothing is changed in Azure.
  */
 int infra_preview(struct infra_plan *plan, size_t i, const struct infra_target *t);
 
 /*
- * Deploys `i` and follows it to its end (deployment_deploy, errors as
+ * Deploys `i` and follows it to its end (arm_deployment_deploy, errors as
  * that); `state` and, once it succeeded, `outputs` are filled and its name
  * added to `names`. A stop request while following (ERR_CANCELLED) leaves the
  * deployment running in Azure.

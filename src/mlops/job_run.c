@@ -14,14 +14,14 @@
 /* ---- what the YAML names, found in the workspace ---- */
 
 /* An error located at a field of the job YAML, keeping the message. */
-static int at_field(const struct job_spec *spec, const char *field, int code)
+static int at_field(const struct job_yaml *spec, const char *field, int code)
 {
 	struct error_location where;
 	struct buf msg = BUF_INIT;
 	int ret;
 
 	buf_addstr(&msg, error_message());
-	job_spec_where(&where, spec, field);
+	job_yaml_where(&where, spec, field);
 	ret = error_set_at(code, where.file, where.line, where.column, "%s", msg.data);
 	buf_release(&msg);
 	return ret;
@@ -29,7 +29,7 @@ static int at_field(const struct job_spec *spec, const char *field, int code)
 
 /* Appends the environment's ARM id (azureml:name:version, or @latest
  * resolved); registry environments are passed through as written. */
-static int resolve_environment(struct buf *id_out, struct aml *aml, const struct job_spec *spec)
+static int resolve_environment(struct buf *id_out, struct aml *aml, const struct job_yaml *spec)
 {
 	struct aml_environment_version env;
 	int ret;
@@ -65,7 +65,7 @@ static int resolve_environment(struct buf *id_out, struct aml *aml, const struct
  * inputs point to.
  */
 static int resolve_inputs(struct aml_job_input *out, char **uris, struct aml *aml,
-			  const struct job_spec *spec)
+			  const struct job_yaml *spec)
 {
 	size_t i;
 	int ret = 0;
@@ -113,7 +113,7 @@ static int resolve_inputs(struct aml_job_input *out, char **uris, struct aml *am
 }
 
 /* The compute to run on: the override, else the YAML's; NULL for none. */
-static const char *compute_name(const char *override, const struct job_spec *spec)
+static const char *compute_name(const char *override, const struct job_yaml *spec)
 {
 	const char *c = override && *override ? override : spec->compute;
 
@@ -125,7 +125,7 @@ static const char *compute_name(const char *override, const struct job_spec *spe
 /* ---- the request ---- */
 
 /* The job's own tags, then where it came from. */
-static void request_tags(struct kv_list *out, const struct job_spec *spec, const char *commit,
+static void request_tags(struct kv_list *out, const struct job_yaml *spec, const char *commit,
 			 const char *const *identity)
 {
 	const char *const *p;
@@ -138,7 +138,7 @@ static void request_tags(struct kv_list *out, const struct job_spec *spec, const
 		kv_list_add(out, p[0], p[1]);
 }
 
-int job_request_build(struct job_request *out, struct aml *aml, const struct job_spec *spec,
+int job_request_build(struct job_request *out, struct aml *aml, const struct job_yaml *spec,
 		      const char *experiment, const char *compute, const char *commit,
 		      const char *const *identity)
 {
@@ -304,7 +304,7 @@ static void set_last(struct job_run *r, const struct aml_job *job)
 
 /* The experiment: the option, else the YAML's own, else the repository's name. */
 static void experiment_name(struct buf *out, const struct job_run_options *o,
-			    const struct job_spec *spec)
+			    const struct job_yaml *spec)
 {
 	const char *repo = o->origin.repository, *slash;
 
@@ -329,7 +329,7 @@ int job_run_prepare(struct job_run *r, const struct job_run_options *o)
 		r->metrics = json_new_object();
 	/* The YAML and the code it names first: either one bad fails before
 	 * any call to Azure. */
-	if ((ret = job_spec_load(&r->spec, o->path)) ||
+	if ((ret = job_yaml_load(&r->spec, o->path)) ||
 	    (r->spec.code_dir && (ret = code_snapshot_scan(&r->snap, r->spec.code_dir))))
 		return ret;
 	experiment_name(&r->experiment, o, &r->spec);
@@ -522,7 +522,7 @@ void job_run_release(struct job_run *r)
 {
 	size_t i;
 
-	job_spec_release(&r->spec);
+	job_yaml_release(&r->spec);
 	code_snapshot_release(&r->snap);
 	buf_release(&r->experiment);
 	aml_job_release(&r->job);

@@ -16,7 +16,7 @@
 #include "core/kv.h"
 #include "mlops/code_snapshot.h"
 #include "mlops/job_follow.h"
-#include "mlops/job_spec.h"
+#include "mlops/job_yaml.h"
 
 /*
  * A training job from its Azure ML command job YAML, as Model-CI and
@@ -42,7 +42,7 @@
 
 /*
  * Everything aml_job_create takes, owned: `spec` points into the members
- * below and into the job_spec it was built from (which must outlive it).
+ * below and into the job_yaml it was built from (which must outlive it).
  */
 struct job_request {
 	struct aml_job_spec spec;
@@ -67,7 +67,7 @@ struct job_request {
  * reads: a missing environment or data asset is ERR_INPUT at its line in
  * the YAML. No code: job_request_add_code adds it.
  */
-int job_request_build(struct job_request *out, struct aml *aml, const struct job_spec *spec,
+int job_request_build(struct job_request *out, struct aml *aml, const struct job_yaml *spec,
 		      const char *experiment, const char *compute, const char *commit,
 		      const char *const *identity);
 
@@ -120,7 +120,7 @@ struct job_run_options {
 #define JOB_RUN_IDENTITY_MAX 11
 
 struct job_run {
-	struct job_spec spec;
+	struct job_yaml spec;
 	struct code_snapshot snap;
 	struct buf experiment;
 	/* The attempt's tags, borrowed from the options; [0] NULL: none. */
@@ -139,12 +139,12 @@ struct job_run {
 	char **metric_text;           /* mlflow.metrics[i]'s value as MLflow writes it */
 	cJSON *metrics;               /* {"key": latest value}; NaN and the infinities as strings */
 };
-#define JOB_RUN_INIT { .spec = JOB_SPEC_INIT, .snap = CODE_SNAPSHOT_INIT, \
+#define JOB_RUN_INIT { .spec = JOB_YAML_INIT, .snap = CODE_SNAPSHOT_INIT, \
 		       .experiment = BUF_INIT, .job = AML_JOB_INIT, .done = AML_JOB_INIT, \
 		       .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
 
 /*
- * Reads and checks the job YAML (job_spec_load) and scans its code folder
+ * Reads and checks the job YAML (job_yaml_load) and scans its code folder
  * (code_snapshot_scan); the experiment is the option, else the YAML's,
  * else the repository's name, else "Default"; it and the compute must be
  * valid names ("Input experiment-name: ...", "Input compute: ...",

@@ -10,7 +10,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "azure/deployment.h"
+#include "azure/arm_deployment.h"
 #include "mlops/templates.h"
 #include "core/banned.h"
 
@@ -286,7 +286,7 @@ int templates_check_overrides(const struct template_list *list, const char *cons
 
 static int is_secure_output(const cJSON *o)
 {
-	return deployment_secure_type(json_string_or(o, "type", ""));
+	return arm_deployment_secure_type(json_string_or(o, "type", ""));
 }
 
 /* A step output on every host, and a JavaScript identifier as ARM wants. */
@@ -373,8 +373,8 @@ static int merge_file(cJSON *params, const cJSON *template, const cJSON *given, 
 					"or a Key Vault 'reference'", where, p->string);
 			goto done;
 		}
-		if (deployment_secure_type(declared_type(decl)))
-			deployment_mask_value(json_find(p, "value"));
+		if (arm_deployment_secure_type(declared_type(decl)))
+			arm_deployment_mask_value(json_find(p, "value"));
 		/* ARM names ignore case: two spellings are one parameter given twice. */
 		if (cJSON_GetObjectItem(params, p->string)) {
 			ret = error_set(ERR_INPUT, "%s: parameter '%s' is given twice (names ignore case)",
@@ -396,12 +396,12 @@ static int merge_override(cJSON *params, const cJSON *decl, const char *eq)
 	cJSON *value = NULL;
 	int ret;
 
-	if (deployment_secure_type(type) && eq[1])
+	if (arm_deployment_secure_type(type) && eq[1])
 		log_secret(eq + 1);
 	if ((ret = typed_value(&value, type, name, eq + 1)))
 		return ret;
 	if (!strcasecmp(type, "secureobject"))
-		deployment_mask_value(value);
+		arm_deployment_mask_value(value);
 	set_parameter(params, name, value);
 	return 0;
 }

@@ -114,7 +114,7 @@ Test(infra, preview_then_deploy_keeps_the_changes_the_state_and_the_plain_output
 
 	write_templates();
 	arm_stub_start(&f, script, 3);
-	t = (struct infra_target){ &f.arm, "rg-1", DEPLOYMENT_COMPLETE, 60 };
+	t = (struct infra_target){ &f.arm, "rg-1", ARM_DEPLOYMENT_COMPLETE, 60 };
 	cr_assert_ok(infra_load(&plan, &o));
 	d = &plan.items[0];
 	cr_assert_ok(infra_preview(&plan, 0, &t));
@@ -156,7 +156,7 @@ Test(infra, a_failed_deployment_says_so_and_adds_no_name)
 
 	write_templates();
 	arm_stub_start(&f, script, 1);
-	t = (struct infra_target){ &f.arm, "rg-1", DEPLOYMENT_INCREMENTAL, 60 };
+	t = (struct infra_target){ &f.arm, "rg-1", ARM_DEPLOYMENT_INCREMENTAL, 60 };
 	cr_assert_ok(infra_load(&plan, &o));
 	cr_assert_fails(infra_deploy(&plan, 1, &t), ERR_HTTP, "deployment vault-3c5e0a7: ");
 	cr_assert_str_eq(plan.items[1].state, "Failed");

@@ -9,7 +9,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "mlops/job_spec.h"
+#include "mlops/job_yaml.h"
 #include "core/banned.h"
 
 /* The fields of the CLI v2 command job schema this workflow submits. */
@@ -30,7 +30,7 @@ static const char *const modes[][2] = {
 	{ "upload", "Upload" },
 };
 
-static const cJSON *field(const struct job_spec *s, const char *key)
+static const cJSON *field(const struct job_yaml *s, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(s->doc.root, key);
 }
@@ -66,7 +66,7 @@ static int scalar_text(const struct yaml_doc *doc, const cJSON *item, const char
 			     "or boolean", fieldname, json_type_name(item));
 }
 
-static int string_field(struct job_spec *s, const char *key, const char **out, int nonempty)
+static int string_field(struct job_yaml *s, const char *key, const char **out, int nonempty)
 {
 	const cJSON *item = field(s, key);
 
@@ -108,7 +108,7 @@ static int parse_asset_ref(char **name_out, char **version_out, const char *ref,
 	return 0;
 }
 
-static int check_environment(struct job_spec *s)
+static int check_environment(struct job_yaml *s)
 {
 	const cJSON *item = field(s, "environment");
 	const char *ref;
@@ -140,7 +140,7 @@ static int check_environment(struct job_spec *s)
 	return 0;
 }
 
-static int check_compute(struct job_spec *s)
+static int check_compute(struct job_yaml *s)
 {
 	const char *c = NULL;
 	int ret;
@@ -192,7 +192,7 @@ static int mode_field(const struct yaml_doc *doc, const cJSON *obj, const char *
 				    : "ro_mount, rw_mount, download, direct, eval_mount or eval_download");
 }
 
-static int check_input_path(struct job_spec *s, struct job_input *in, const cJSON *p,
+static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSON *p,
 			    const char *where)
 {
 	const char *path;
@@ -228,7 +228,7 @@ static int check_input_path(struct job_spec *s, struct job_input *in, const cJSO
 			     "azureml:// or https:// URI", where, path);
 }
 
-static int check_input(struct job_spec *s, struct job_input *in, const cJSON *item)
+static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *item)
 {
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
@@ -279,7 +279,7 @@ done:
 	return ret;
 }
 
-static int check_output(struct job_spec *s, struct job_output *o, const cJSON *item)
+static int check_output(struct job_yaml *s, struct job_output *o, const cJSON *item)
 {
 	struct buf where = BUF_INIT;
 	const cJSON *t, *k;
@@ -327,7 +327,7 @@ done:
 	return ret;
 }
 
-static int check_io(struct job_spec *s)
+static int check_io(struct job_yaml *s)
 {
 	const cJSON *map, *item;
 	int ret;
@@ -354,7 +354,7 @@ static int check_io(struct job_spec *s)
 }
 
 /* tags, environment_variables: a mapping of scalars, each as written. */
-static int scalar_map(struct job_spec *s, const char *key, struct kv_list *out)
+static int scalar_map(struct job_yaml *s, const char *key, struct kv_list *out)
 {
 	const cJSON *map = field(s, key), *item;
 	struct buf where = BUF_INIT;
@@ -377,7 +377,7 @@ static int scalar_map(struct job_spec *s, const char *key, struct kv_list *out)
 	return ret;
 }
 
-static int declared(const struct job_spec *s, const char *kind, const char *name, size_t len)
+static int declared(const struct job_yaml *s, const char *kind, const char *name, size_t len)
 {
 	size_t i;
 
@@ -395,7 +395,7 @@ static int declared(const struct job_spec *s, const char *kind, const char *name
 
 /* Every ${{inputs.x}} / ${{outputs.y}} names a declared one: Azure would
  * otherwise fail the job only once it runs. */
-static int check_command_refs(struct job_spec *s)
+static int check_command_refs(struct job_yaml *s)
 {
 	const cJSON *at = field(s, "command");
 	const char *p = s->command, *end;
@@ -425,7 +425,7 @@ static int check_command_refs(struct job_spec *s)
 	return 0;
 }
 
-static int check(struct job_spec *s)
+static int check(struct job_yaml *s)
 {
 	const char *type = NULL;
 	int ret;
@@ -473,14 +473,14 @@ static int check(struct job_spec *s)
 	return check_command_refs(s);
 }
 
-int job_spec_parse(struct job_spec *out, const char *text, size_t len, const char *name)
+int job_yaml_parse(struct job_yaml *out, const char *text, size_t len, const char *name)
 {
 	int ret;
 
-	job_spec_release(out);
+	job_yaml_release(out);
 	out->yaml_path = xstrdup(name);
 	if ((ret = yaml_load_string(&out->doc, text, len, name)) || (ret = check(out)))
-		job_spec_release(out);
+		job_yaml_release(out);
 	return ret;
 }
 
@@ -502,7 +502,7 @@ static int check_yaml_path(const char *path)
 	return 0;
 }
 
-int job_spec_load(struct job_spec *out, const char *path)
+int job_yaml_load(struct job_yaml *out, const char *path)
 {
 	struct buf text = BUF_INIT, dir = BUF_INIT;
 	const char *slash;
@@ -510,7 +510,7 @@ int job_spec_load(struct job_spec *out, const char *path)
 
 	if ((ret = check_yaml_path(path)) || (ret = fs_read_file(&text, path, YAML_MAX_FILE)))
 		goto done;
-	if ((ret = job_spec_parse(out, text.data, text.len, path)) || !out->code)
+	if ((ret = job_yaml_parse(out, text.data, text.len, path)) || !out->code)
 		goto done;
 	if ((slash = strrchr(path, '/')))
 		buf_addf(&dir, "%.*s/", (int)(slash - path), path);
@@ -526,7 +526,7 @@ int job_spec_load(struct job_spec *out, const char *path)
 				    "resolves outside the workspace %s or into its .git; the code "
 				    "snapshot is taken from the repository only", out->code, fs_workspace());
 	if (ret) {
-		job_spec_release(out);
+		job_yaml_release(out);
 		goto done;
 	}
 	out->code_dir = buf_detach(&dir, NULL);
@@ -536,7 +536,7 @@ done:
 	return ret;
 }
 
-void job_spec_where(struct error_location *out, const struct job_spec *spec, const char *key)
+void job_yaml_where(struct error_location *out, const struct job_yaml *spec, const char *key)
 {
 	const cJSON *item = spec->doc.root ? field(spec, key) : NULL;
 
@@ -546,7 +546,7 @@ void job_spec_where(struct error_location *out, const struct job_spec *spec, con
 		yaml_where(&spec->doc, item, &out->line, &out->column);
 }
 
-void job_spec_release(struct job_spec *s)
+void job_yaml_release(struct job_yaml *s)
 {
 	size_t i;
 

@@ -1,5 +1,5 @@
-#ifndef AZURE_DEPLOYMENT_H
-#define AZURE_DEPLOYMENT_H
+#ifndef AZURE_ARM_DEPLOYMENT_H
+#define AZURE_ARM_DEPLOYMENT_H
 
 #include <stddef.h>
 
@@ -21,44 +21,44 @@
  * The template and output values are the only raw JSON a caller sees.
  */
 
-#define DEPLOYMENT_API_VERSION "2025-04-01"
+#define ARM_DEPLOYMENT_API_VERSION "2025-04-01"
 
 /* ERR_INPUT unless `name` is 1-64 characters of letters, digits, '-', '_',
  * '.', '(' and ')' (ARM's ^[-\w\._\(\)]+$, \w taken as ASCII). */
-int deployment_name_check(const char *name);
+int arm_deployment_name_check(const char *name);
 
 /* Whether an ARM type (of a parameter or an output) is securestring or
  * secureobject, in any case. */
-int deployment_secure_type(const char *type);
+int arm_deployment_secure_type(const char *type);
 
 /* Registers with log_secret() every string inside a secure value, and the
  * value's JSON text when it is an object or array. */
-void deployment_mask_value(const cJSON *value);
+void arm_deployment_mask_value(const cJSON *value);
 
 /* ---- the request ------------------------------------------------------- */
 
-enum deployment_mode { DEPLOYMENT_INCREMENTAL, DEPLOYMENT_COMPLETE };
+enum arm_deployment_mode { ARM_DEPLOYMENT_INCREMENTAL, ARM_DEPLOYMENT_COMPLETE };
 
-enum deployment_on_error {
-	DEPLOYMENT_ON_ERROR_NONE,
-	DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL,
-	DEPLOYMENT_ON_ERROR_SPECIFIC,        /* redeploy `on_error_deployment` */
+enum arm_deployment_on_error {
+	ARM_DEPLOYMENT_ON_ERROR_NONE,
+	ARM_DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL,
+	ARM_DEPLOYMENT_ON_ERROR_SPECIFIC,        /* redeploy `on_error_deployment` */
 };
 
 /* What to deploy. Every member is borrowed; the struct owns nothing, so it
  * needs no release. Exactly one of `template` and `template_uri`. */
-struct deployment_request {
+struct arm_deployment_request {
 	const cJSON *template;          /* an ARM template object */
 	const char *template_uri;       /* templateLink.uri instead */
 	const char *template_query;     /* templateLink.queryString (a SAS), or NULL */
 	const cJSON *parameters;        /* the finished parameters object ({"p":{"value":...}}), or NULL */
-	enum deployment_mode mode;
+	enum arm_deployment_mode mode;
 	const char *location;           /* optional at resource-group scope */
 	const cJSON *tags;              /* an object of strings, or NULL */
-	enum deployment_on_error on_error;
+	enum arm_deployment_on_error on_error;
 	const char *on_error_deployment;
 };
-#define DEPLOYMENT_REQUEST_INIT { 0 }
+#define ARM_DEPLOYMENT_REQUEST_INIT { 0 }
 
 /*
  * The `Deployment` body for PUT, validate and whatIf (they share it):
@@ -67,12 +67,12 @@ struct deployment_request {
  * cJSON_Delete. ERR_INPUT when neither or both template forms are given,
  * the template is not an object, or SpecificDeployment has no name.
  */
-int deployment_body(cJSON **out, const struct deployment_request *req);
+int arm_deployment_body(cJSON **out, const struct arm_deployment_request *req);
 
 /* ---- where: one deployment in one resource group ---------------------- */
 
 /* All borrowed. `timeout_s` bounds each wait on a long-running operation. */
-struct deployment_target {
+struct arm_deployment_target {
 	struct arm *arm;
 	const char *resource_group;
 	const char *name;
@@ -81,24 +81,24 @@ struct deployment_target {
 
 /* ---- validate ------------------------------------------------------------ */
 
-struct deployment_diagnostic {
+struct arm_deployment_diagnostic {
 	char *level;                    /* Warning, Info, Error */
 	char *code;
 	char *message;
 };
 
-struct deployment_validation {
+struct arm_deployment_validation {
 	char *provisioning_state;
 	char **validated_resources;     /* resource ids */
 	size_t n_validated_resources;
-	struct deployment_diagnostic *diagnostics;
+	struct arm_deployment_diagnostic *diagnostics;
 	size_t n_diagnostics;
 };
-void deployment_validation_init(struct deployment_validation *v);
-void deployment_validation_release(struct deployment_validation *v);
+void arm_deployment_validation_init(struct arm_deployment_validation *v);
+void arm_deployment_validation_release(struct arm_deployment_validation *v);
 
 /* Parses a DeploymentValidateResult. ERR_JSON on wrong types. */
-int deployment_validation_parse(struct deployment_validation *out, const cJSON *json);
+int arm_deployment_validation_parse(struct arm_deployment_validation *out, const cJSON *json);
 
 /*
  * POST .../deployments/{name}/validate, waiting for a 202 + Location.
@@ -108,74 +108,74 @@ int deployment_validation_parse(struct deployment_validation *out, const cJSON *
  * whole envelope (InvalidTemplate or InvalidTemplateDeployment: message).
  * ERR_INPUT for a bad name or request; other arm_call/arm_wait errors.
  */
-int deployment_validate(struct deployment_validation *out, const struct deployment_target *t,
-			const struct deployment_request *req);
+int arm_deployment_validate(struct arm_deployment_validation *out, const struct arm_deployment_target *t,
+			const struct arm_deployment_request *req);
 
 /* ---- what-if --------------------------------------------------------------- */
 
-enum deployment_change_type {
-	DEPLOYMENT_CHANGE_CREATE,
-	DEPLOYMENT_CHANGE_DELETE,
-	DEPLOYMENT_CHANGE_IGNORE,
-	DEPLOYMENT_CHANGE_DEPLOY,
-	DEPLOYMENT_CHANGE_NO_CHANGE,
-	DEPLOYMENT_CHANGE_MODIFY,
-	DEPLOYMENT_CHANGE_UNSUPPORTED,  /* also any change type this code does not know */
-	DEPLOYMENT_CHANGE_COUNT,
+enum arm_deployment_change_type {
+	ARM_DEPLOYMENT_CHANGE_CREATE,
+	ARM_DEPLOYMENT_CHANGE_DELETE,
+	ARM_DEPLOYMENT_CHANGE_IGNORE,
+	ARM_DEPLOYMENT_CHANGE_DEPLOY,
+	ARM_DEPLOYMENT_CHANGE_NO_CHANGE,
+	ARM_DEPLOYMENT_CHANGE_MODIFY,
+	ARM_DEPLOYMENT_CHANGE_UNSUPPORTED,  /* also any change type this code does not know */
+	ARM_DEPLOYMENT_CHANGE_COUNT,
 };
 
-enum deployment_property_change {
-	DEPLOYMENT_PROPERTY_CREATE,
-	DEPLOYMENT_PROPERTY_DELETE,
-	DEPLOYMENT_PROPERTY_MODIFY,
-	DEPLOYMENT_PROPERTY_ARRAY,      /* see `children` */
-	DEPLOYMENT_PROPERTY_NO_EFFECT,
+enum arm_deployment_property_change {
+	ARM_DEPLOYMENT_PROPERTY_CREATE,
+	ARM_DEPLOYMENT_PROPERTY_DELETE,
+	ARM_DEPLOYMENT_PROPERTY_MODIFY,
+	ARM_DEPLOYMENT_PROPERTY_ARRAY,      /* see `children` */
+	ARM_DEPLOYMENT_PROPERTY_NO_EFFECT,
 };
 
-struct deployment_delta {
+struct arm_deployment_delta {
 	char *path;                     /* "tags.myNewTag"; an array child's is its index */
-	enum deployment_property_change change;
+	enum arm_deployment_property_change change;
 	cJSON *before;                  /* NULL when absent */
 	cJSON *after;                   /* NULL when absent */
-	struct deployment_delta *children;
+	struct arm_deployment_delta *children;
 	size_t n_children;
 };
 
-struct deployment_change {
+struct arm_deployment_change {
 	char *resource_id;
-	enum deployment_change_type type;
+	enum arm_deployment_change_type type;
 	char *unsupported_reason;       /* NULL unless Unsupported */
-	struct deployment_delta *delta; /* for Modify (and Deploy) */
+	struct arm_deployment_delta *delta; /* for Modify (and Deploy) */
 	size_t n_delta;
 };
 
-struct deployment_whatif {
+struct arm_deployment_whatif {
 	char *status;                   /* Succeeded */
-	struct deployment_change *changes;
+	struct arm_deployment_change *changes;
 	size_t n_changes;
-	struct deployment_diagnostic *diagnostics;
+	struct arm_deployment_diagnostic *diagnostics;
 	size_t n_diagnostics;
 };
-void deployment_whatif_init(struct deployment_whatif *w);
-void deployment_whatif_release(struct deployment_whatif *w);
+void arm_deployment_whatif_init(struct arm_deployment_whatif *w);
+void arm_deployment_whatif_release(struct arm_deployment_whatif *w);
 
 /* Parses a WhatIfOperationResult. A failed what-if (status Failed with an
  * error) is ERR_REMOTE_FAILED with its code and message; wrong types
  * ERR_JSON. */
-int deployment_whatif_parse(struct deployment_whatif *out, const cJSON *json);
+int arm_deployment_whatif_parse(struct arm_deployment_whatif *out, const cJSON *json);
 
 /* POST .../deployments/{name}/whatIf, then waits on its Location for the
- * WhatIfOperationResult. Errors as deployment_validate. */
-int deployment_what_if(struct deployment_whatif *out, const struct deployment_target *t,
-		       const struct deployment_request *req);
+ * WhatIfOperationResult. Errors as arm_deployment_validate. */
+int arm_deployment_what_if(struct arm_deployment_whatif *out, const struct arm_deployment_target *t,
+		       const struct arm_deployment_request *req);
 
 /* "Create", "NoChange", ...; "Create", "Array", ... */
-const char *deployment_change_type_name(enum deployment_change_type type);
-const char *deployment_property_change_name(enum deployment_property_change change);
+const char *arm_deployment_change_type_name(enum arm_deployment_change_type type);
+const char *arm_deployment_property_change_name(enum arm_deployment_property_change change);
 
 /* counts[type] = how many changes of each type `w` lists. */
-void deployment_whatif_count(size_t counts[DEPLOYMENT_CHANGE_COUNT],
-			     const struct deployment_whatif *w);
+void arm_deployment_whatif_count(size_t counts[ARM_DEPLOYMENT_CHANGE_COUNT],
+			     const struct arm_deployment_whatif *w);
 
 /*
  * Appends one line per leaf of the change's delta, "path: before -> after"
@@ -183,12 +183,12 @@ void deployment_whatif_count(size_t counts[DEPLOYMENT_CHANGE_COUNT],
  * children as path[i]); each value is cut to `max_value` bytes with "..."
  * (0: no limit). NoEffect entries are skipped: they change nothing.
  */
-void deployment_change_lines(struct buf *out, const struct deployment_change *c,
+void arm_deployment_change_lines(struct buf *out, const struct arm_deployment_change *c,
 			     size_t max_value);
 
 /* ---- deploy and its result -------------------------------------------------- */
 
-struct deployment_output {
+struct arm_deployment_output {
 	char *name;
 	char *type;                     /* String, Int, Bool, Object, Array, SecureString, SecureObject */
 	cJSON *value;                   /* NULL when ARM left it out (it omits secure values) */
@@ -196,23 +196,23 @@ struct deployment_output {
 };
 
 /* The first operation of a failed deployment that failed, and why. */
-struct deployment_failure {
+struct arm_deployment_failure {
 	char *resource_type;            /* Microsoft.Storage/storageAccounts */
 	char *resource_name;
 	char *resource_id;
 	char *code;                     /* statusMessage.error.code */
 	char *message;
 };
-void deployment_failure_init(struct deployment_failure *f);
-void deployment_failure_release(struct deployment_failure *f);
+void arm_deployment_failure_init(struct arm_deployment_failure *f);
+void arm_deployment_failure_release(struct arm_deployment_failure *f);
 
 /*
  * The first item of a deployment operations list (the array of value[]
  * items) whose provisioningState is Failed. ERR_NOT_FOUND when none failed.
  */
-int deployment_failure_find(struct deployment_failure *out, const cJSON *operations);
+int arm_deployment_failure_find(struct arm_deployment_failure *out, const cJSON *operations);
 
-struct deployment_result {
+struct arm_deployment_result {
 	char *id;
 	char *name;
 	char *provisioning_state;       /* Succeeded, Failed, Canceled, ... */
@@ -220,23 +220,23 @@ struct deployment_result {
 	char *correlation_id;
 	char *timestamp;
 	char *mode;
-	struct deployment_output *outputs;
+	struct arm_deployment_output *outputs;
 	size_t n_outputs;
 	char **output_resources;        /* resource ids */
 	size_t n_output_resources;
 	char *error_code;               /* properties.error, when Failed */
 	char *error_message;
-	struct deployment_failure failure; /* filled by deployment_deploy on failure */
+	struct arm_deployment_failure failure; /* filled by arm_deployment_deploy on failure */
 };
-void deployment_result_init(struct deployment_result *r);
-void deployment_result_release(struct deployment_result *r);
+void arm_deployment_result_init(struct arm_deployment_result *r);
+void arm_deployment_result_release(struct arm_deployment_result *r);
 
 /* Parses a DeploymentExtended. Secure outputs get `secure` set and any
  * value they carry registered with log_secret(). ERR_JSON on wrong types. */
-int deployment_result_parse(struct deployment_result *out, const cJSON *json);
+int arm_deployment_result_parse(struct arm_deployment_result *out, const cJSON *json);
 
 /* The output called `name` (case-insensitive, as ARM names are), or NULL. */
-const struct deployment_output *deployment_output_find(const struct deployment_result *r,
+const struct arm_deployment_output *arm_deployment_output_find(const struct arm_deployment_result *r,
 						       const char *name);
 
 /*
@@ -248,7 +248,7 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
  * ("deployment <name>: resource Microsoft.Storage/storageAccounts 'sa'
  * failed: Code: message: " then ARM's DeploymentFailed text), and `out`
  * holds what ARM reports (state, error, failure) when it could be read.
- * A template ARM rejects up front is ERR_HTTP as in deployment_validate,
+ * A template ARM rejects up front is ERR_HTTP as in arm_deployment_validate,
  * the message starting "deployment <name>: ";
  * one already running 409 DeploymentActive is ERR_CONFLICT, unless it is
  * the one this PUT started (sent with its own x-ms-correlation-request-id,
@@ -259,17 +259,17 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
  * stop flag (arm->stop) raised while following ERR_CANCELLED (either way
  * the deployment goes on in Azure).
  */
-int deployment_deploy(struct deployment_result *out, const struct deployment_target *t,
-		      const struct deployment_request *req);
+int arm_deployment_deploy(struct arm_deployment_result *out, const struct arm_deployment_target *t,
+		      const struct arm_deployment_request *req);
 
 /* GET .../deployments/{name}. ERR_NOT_FOUND when there is none. */
-int deployment_get(struct deployment_result *out, const struct deployment_target *t);
+int arm_deployment_get(struct arm_deployment_result *out, const struct arm_deployment_target *t);
 
 /* The first failed operation of the deployment (GET .../operations, all
  * pages). ERR_NOT_FOUND when no operation failed. */
-int deployment_failed_operation(struct deployment_failure *out, const struct deployment_target *t);
+int arm_deployment_failed_operation(struct arm_deployment_failure *out, const struct arm_deployment_target *t);
 
 /* POST .../cancel: only while Accepted or Running (else ERR_CONFLICT). */
-int deployment_cancel(const struct deployment_target *t);
+int arm_deployment_cancel(const struct arm_deployment_target *t);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include <criterion/criterion.h>
 
-#include "azure/deployment.h"
+#include "azure/arm_deployment.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -14,55 +14,55 @@
 
 /* ---- names -------------------------------------------------------------------- */
 
-Test(deployment, name_follows_arm_rules)
+Test(arm_deployment, name_follows_arm_rules)
 {
 	char long_name[66];
 
-	cr_assert_ok(deployment_name_check("workspace-cd_main.(1)"));
-	cr_assert_fails(deployment_name_check(""), ERR_INPUT, "1-64 characters");
+	cr_assert_ok(arm_deployment_name_check("workspace-cd_main.(1)"));
+	cr_assert_fails(arm_deployment_name_check(""), ERR_INPUT, "1-64 characters");
 	memset(long_name, 'a', 65);
 	long_name[65] = '\0';
-	cr_assert_fails(deployment_name_check(long_name), ERR_INPUT, "1-64 characters");
+	cr_assert_fails(arm_deployment_name_check(long_name), ERR_INPUT, "1-64 characters");
 	long_name[64] = '\0';
-	cr_assert_ok(deployment_name_check(long_name));
-	cr_assert_fails(deployment_name_check("a/b"), ERR_INPUT, "'a/b' may hold only");
-	cr_assert_fails(deployment_name_check("a b"), ERR_INPUT, "may hold only");
+	cr_assert_ok(arm_deployment_name_check(long_name));
+	cr_assert_fails(arm_deployment_name_check("a/b"), ERR_INPUT, "'a/b' may hold only");
+	cr_assert_fails(arm_deployment_name_check("a b"), ERR_INPUT, "may hold only");
 }
 
 /* ---- the body against the official request shapes ----------------------------- */
 
 struct body_case {
 	const char *file;
-	enum deployment_on_error on_error;
+	enum arm_deployment_on_error on_error;
 };
 
 static void check_example_body(const struct body_case *c)
 {
 	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, c->file), *body = NULL;
 	const cJSON *want = json_find(ex, "parameters.parameters");
-	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+	struct arm_deployment_request req = ARM_DEPLOYMENT_REQUEST_INIT;
 
 	req.template_uri = json_string_or(want, "properties.templateLink.uri", NULL);
 	req.template_query = json_string_or(want, "properties.templateLink.queryString", NULL);
 	req.parameters = json_find(want, "properties.parameters");
 	req.mode = !strcmp(json_string_or(want, "properties.mode", ""), "Complete") ?
-		DEPLOYMENT_COMPLETE : DEPLOYMENT_INCREMENTAL;
+		ARM_DEPLOYMENT_COMPLETE : ARM_DEPLOYMENT_INCREMENTAL;
 	req.on_error = c->on_error;
 	req.on_error_deployment = json_string_or(want, "properties.onErrorDeployment.deploymentName", NULL);
-	cr_assert_ok(deployment_body(&body, &req));
+	cr_assert_ok(arm_deployment_body(&body, &req));
 	json_check_eq(body, want);
 	cJSON_Delete(body);
 	cJSON_Delete(ex);
 }
 
-Test(deployment, body_matches_the_official_example_requests)
+Test(arm_deployment, body_matches_the_official_example_requests)
 {
 	static const struct body_case cases[] = {
-		{ "PutDeploymentResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
-		{ "PostDeploymentValidateOnResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
-		{ "PostDeploymentWhatIfOnResourceGroup.json", DEPLOYMENT_ON_ERROR_NONE },
-		{ "PutDeploymentWithOnErrorDeploymentLastSuccessful.json", DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL },
-		{ "PutDeploymentWithOnErrorDeploymentSpecificDeployment.json", DEPLOYMENT_ON_ERROR_SPECIFIC },
+		{ "PutDeploymentResourceGroup.json", ARM_DEPLOYMENT_ON_ERROR_NONE },
+		{ "PostDeploymentValidateOnResourceGroup.json", ARM_DEPLOYMENT_ON_ERROR_NONE },
+		{ "PostDeploymentWhatIfOnResourceGroup.json", ARM_DEPLOYMENT_ON_ERROR_NONE },
+		{ "PutDeploymentWithOnErrorDeploymentLastSuccessful.json", ARM_DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL },
+		{ "PutDeploymentWithOnErrorDeploymentSpecificDeployment.json", ARM_DEPLOYMENT_ON_ERROR_SPECIFIC },
 	};
 	size_t i;
 
@@ -70,19 +70,19 @@ Test(deployment, body_matches_the_official_example_requests)
 		check_example_body(&cases[i]);
 }
 
-Test(deployment, body_carries_an_inline_template_location_and_tags)
+Test(arm_deployment, body_carries_an_inline_template_location_and_tags)
 {
 	cJSON *template = json_check_parse("{\"$schema\":\"s\",\"resources\":[]}");
 	cJSON *params = json_check_parse("{\"p\":{\"value\":1}}");
 	cJSON *tags = json_check_parse("{\"team\":\"ml\"}"), *body = NULL;
-	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+	struct arm_deployment_request req = ARM_DEPLOYMENT_REQUEST_INIT;
 
 	req.template = template;
 	req.parameters = params;
-	req.mode = DEPLOYMENT_COMPLETE;
+	req.mode = ARM_DEPLOYMENT_COMPLETE;
 	req.location = "westeurope";
 	req.tags = tags;
-	cr_assert_ok(deployment_body(&body, &req));
+	cr_assert_ok(arm_deployment_body(&body, &req));
 	json_check_text(body, ("{\"location\":\"westeurope\",\"tags\":{\"team\":\"ml\"},\"properties\":"
 				  "{\"mode\":\"Complete\",\"template\":{\"$schema\":\"s\",\"resources\":[]},"
 				  "\"parameters\":{\"p\":{\"value\":1}}}}"));
@@ -92,58 +92,58 @@ Test(deployment, body_carries_an_inline_template_location_and_tags)
 	cJSON_Delete(tags);
 }
 
-Test(deployment, body_needs_exactly_one_template_form)
+Test(arm_deployment, body_needs_exactly_one_template_form)
 {
 	cJSON *template = json_check_parse("{}"), *body = NULL;
-	struct deployment_request req = DEPLOYMENT_REQUEST_INIT;
+	struct arm_deployment_request req = ARM_DEPLOYMENT_REQUEST_INIT;
 
-	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "not neither");
+	cr_assert_fails(arm_deployment_body(&body, &req), ERR_INPUT, "not neither");
 	req.template = template;
 	req.template_uri = "https://x/t.json";
-	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "not both");
+	cr_assert_fails(arm_deployment_body(&body, &req), ERR_INPUT, "not both");
 	req.template_uri = NULL;
-	req.on_error = DEPLOYMENT_ON_ERROR_SPECIFIC;
-	cr_assert_fails(deployment_body(&body, &req), ERR_INPUT, "needs a deployment name");
+	req.on_error = ARM_DEPLOYMENT_ON_ERROR_SPECIFIC;
+	cr_assert_fails(arm_deployment_body(&body, &req), ERR_INPUT, "needs a deployment name");
 	cr_assert_null(body);
 	cJSON_Delete(template);
 }
 
 /* ---- what-if ---------------------------------------------------------------------- */
 
-Test(deployment, whatif_parses_the_official_example)
+Test(arm_deployment, whatif_parses_the_official_example)
 {
 	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentWhatIfOnResourceGroup.json");
-	struct deployment_whatif w;
+	struct arm_deployment_whatif w;
 	struct buf lines = BUF_INIT;
-	size_t counts[DEPLOYMENT_CHANGE_COUNT];
+	size_t counts[ARM_DEPLOYMENT_CHANGE_COUNT];
 
-	deployment_whatif_init(&w);
-	cr_assert_ok(deployment_whatif_parse(&w, json_find(ex, "responses.200.body")));
+	arm_deployment_whatif_init(&w);
+	cr_assert_ok(arm_deployment_whatif_parse(&w, json_find(ex, "responses.200.body")));
 	cr_assert_str_eq(w.status, "Succeeded");
 	cr_assert_eq(w.n_changes, 2);
 	cr_assert(strstr(w.changes[0].resource_id, "/userAssignedIdentities/myExistingIdentity") != NULL);
-	cr_assert_eq(w.changes[0].type, DEPLOYMENT_CHANGE_MODIFY);
+	cr_assert_eq(w.changes[0].type, ARM_DEPLOYMENT_CHANGE_MODIFY);
 	cr_assert_eq(w.changes[0].n_delta, 1);
 	cr_assert_str_eq(w.changes[0].delta[0].path, "tags.myNewTag");
-	cr_assert_eq(w.changes[0].delta[0].change, DEPLOYMENT_PROPERTY_CREATE);
+	cr_assert_eq(w.changes[0].delta[0].change, ARM_DEPLOYMENT_PROPERTY_CREATE);
 	cr_assert_null(w.changes[0].delta[0].before);
 	cr_assert_str_eq(w.changes[0].delta[0].after->valuestring, "my tag value");
-	cr_assert_eq(w.changes[1].type, DEPLOYMENT_CHANGE_CREATE);
+	cr_assert_eq(w.changes[1].type, ARM_DEPLOYMENT_CHANGE_CREATE);
 	cr_assert_eq(w.changes[1].n_delta, 0);
-	deployment_whatif_count(counts, &w);
-	cr_assert_eq(counts[DEPLOYMENT_CHANGE_MODIFY], 1);
-	cr_assert_eq(counts[DEPLOYMENT_CHANGE_CREATE], 1);
-	cr_assert_eq(counts[DEPLOYMENT_CHANGE_DELETE], 0);
-	deployment_change_lines(&lines, &w.changes[0], 80);
+	arm_deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[ARM_DEPLOYMENT_CHANGE_MODIFY], 1);
+	cr_assert_eq(counts[ARM_DEPLOYMENT_CHANGE_CREATE], 1);
+	cr_assert_eq(counts[ARM_DEPLOYMENT_CHANGE_DELETE], 0);
+	arm_deployment_change_lines(&lines, &w.changes[0], 80);
 	cr_assert_str_eq(lines.data, "tags.myNewTag: (none) -> \"my tag value\"\n");
-	cr_assert_str_eq(deployment_change_type_name(w.changes[0].type), "Modify");
+	cr_assert_str_eq(arm_deployment_change_type_name(w.changes[0].type), "Modify");
 	buf_release(&lines);
-	deployment_whatif_release(&w);
-	deployment_whatif_release(&w); /* released twice: still fine */
+	arm_deployment_whatif_release(&w);
+	arm_deployment_whatif_release(&w); /* released twice: still fine */
 	cJSON_Delete(ex);
 }
 
-Test(deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
+Test(arm_deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
 {
 	cJSON *json = json_check_parse(
 		"{\"status\":\"Succeeded\",\"properties\":{\"changes\":[{\"resourceId\":\"/r\",\"changeType\":\"Modify\","
@@ -155,49 +155,49 @@ Test(deployment, whatif_lines_flatten_arrays_skip_no_effect_and_cut_long_values)
 		"\"before\":\"short\",\"after\":\"a very long description indeed\"}]},"
 		"{\"resourceId\":\"/x\",\"changeType\":\"Teleport\"},"
 		"{\"resourceId\":\"/y\",\"changeType\":\"Ignore\"}]}}");
-	struct deployment_whatif w;
+	struct arm_deployment_whatif w;
 	struct buf lines = BUF_INIT;
-	size_t counts[DEPLOYMENT_CHANGE_COUNT];
+	size_t counts[ARM_DEPLOYMENT_CHANGE_COUNT];
 
-	deployment_whatif_init(&w);
-	cr_assert_ok(deployment_whatif_parse(&w, json));
-	deployment_change_lines(&lines, &w.changes[0], 12);
+	arm_deployment_whatif_init(&w);
+	cr_assert_ok(arm_deployment_whatif_parse(&w, json));
+	arm_deployment_change_lines(&lines, &w.changes[0], 12);
 	cr_assert_str_eq(lines.data,
 			 "properties.rules[0]: {\"port\":80} -> {\"port\":443}\n"
 			 "properties.rules[1]: \"old\" -> (none)\n"
 			 "properties.description: \"short\" -> \"a very long...\n");
 	/* A change type newer than this code is listed as Unsupported, saying why. */
-	cr_assert_eq(w.changes[1].type, DEPLOYMENT_CHANGE_UNSUPPORTED);
+	cr_assert_eq(w.changes[1].type, ARM_DEPLOYMENT_CHANGE_UNSUPPORTED);
 	cr_assert(strstr(w.changes[1].unsupported_reason, "'Teleport'") != NULL);
-	deployment_whatif_count(counts, &w);
-	cr_assert_eq(counts[DEPLOYMENT_CHANGE_IGNORE], 1);
+	arm_deployment_whatif_count(counts, &w);
+	cr_assert_eq(counts[ARM_DEPLOYMENT_CHANGE_IGNORE], 1);
 	buf_release(&lines);
-	deployment_whatif_release(&w);
+	arm_deployment_whatif_release(&w);
 	cJSON_Delete(json);
 }
 
-Test(deployment, whatif_failure_is_reported)
+Test(arm_deployment, whatif_failure_is_reported)
 {
 	cJSON *json = json_check_parse("{\"status\":\"Failed\",\"error\":{\"code\":\"InvalidTemplate\","
 				       "\"message\":\"bad\"}}");
-	struct deployment_whatif w;
+	struct arm_deployment_whatif w;
 
-	deployment_whatif_init(&w);
-	cr_assert_fails(deployment_whatif_parse(&w, json), ERR_REMOTE_FAILED,
+	arm_deployment_whatif_init(&w);
+	cr_assert_fails(arm_deployment_whatif_parse(&w, json), ERR_REMOTE_FAILED,
 			"what-if Failed: InvalidTemplate: bad");
-	deployment_whatif_release(&w);
+	arm_deployment_whatif_release(&w);
 	cJSON_Delete(json);
 }
 
 /* ---- the result ------------------------------------------------------------------------ */
 
-Test(deployment, result_parses_the_official_example)
+Test(arm_deployment, result_parses_the_official_example)
 {
 	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PutDeploymentResourceGroup.json");
-	struct deployment_result r;
+	struct arm_deployment_result r;
 
-	deployment_result_init(&r);
-	cr_assert_ok(deployment_result_parse(&r, json_find(ex, "responses.200.body")));
+	arm_deployment_result_init(&r);
+	cr_assert_ok(arm_deployment_result_parse(&r, json_find(ex, "responses.200.body")));
 	cr_assert_str_eq(r.name, "my-deployment");
 	cr_assert_str_eq(r.provisioning_state, "Succeeded");
 	cr_assert_str_eq(r.duration, "PT22.8356799S");
@@ -205,11 +205,11 @@ Test(deployment, result_parses_the_official_example)
 	cr_assert_eq(r.n_output_resources, 1);
 	cr_assert(strstr(r.output_resources[0], "/storageAccounts/my-storage-account") != NULL);
 	cr_assert_eq(r.n_outputs, 0);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	cJSON_Delete(ex);
 }
 
-Test(deployment, result_outputs_are_typed_and_secure_ones_masked)
+Test(arm_deployment, result_outputs_are_typed_and_secure_ones_masked)
 {
 	cJSON *json = json_check_parse(
 		"{\"name\":\"d\",\"properties\":{\"provisioningState\":\"Succeeded\",\"outputs\":{"
@@ -218,32 +218,32 @@ Test(deployment, result_outputs_are_typed_and_secure_ones_masked)
 		"\"endpoints\":{\"type\":\"Object\",\"value\":{\"blob\":\"https://b\"}},"
 		"\"adminKey\":{\"type\":\"SecureString\",\"value\":\"out-secret-77\"},"
 		"\"hidden\":{\"type\":\"SecureObject\"}}}}");
-	struct deployment_result r;
-	const struct deployment_output *o;
+	struct arm_deployment_result r;
+	const struct arm_deployment_output *o;
 	struct buf line = BUF_INIT;
 
 	log_reset_secrets();
-	deployment_result_init(&r);
-	cr_assert_ok(deployment_result_parse(&r, json));
+	arm_deployment_result_init(&r);
+	cr_assert_ok(arm_deployment_result_parse(&r, json));
 	cr_assert_eq(r.n_outputs, 5);
-	o = deployment_output_find(&r, "STORAGEID");
+	o = arm_deployment_output_find(&r, "STORAGEID");
 	cr_assert_str_eq(o->value->valuestring, "/subs/sa");
 	cr_assert_not(o->secure);
-	cr_assert_eq(deployment_output_find(&r, "replicas")->value->valuedouble, 3);
-	cr_assert_str_eq(json_string_or(deployment_output_find(&r, "endpoints")->value, "blob", ""), "https://b");
-	o = deployment_output_find(&r, "adminKey");
+	cr_assert_eq(arm_deployment_output_find(&r, "replicas")->value->valuedouble, 3);
+	cr_assert_str_eq(json_string_or(arm_deployment_output_find(&r, "endpoints")->value, "blob", ""), "https://b");
+	o = arm_deployment_output_find(&r, "adminKey");
 	cr_assert(o->secure);
 	cr_assert_str_eq(o->type, "SecureString");
-	o = deployment_output_find(&r, "hidden");
+	o = arm_deployment_output_find(&r, "hidden");
 	cr_assert(o->secure);
 	cr_assert_null(o->value);
-	cr_assert_null(deployment_output_find(&r, "nope"));
+	cr_assert_null(arm_deployment_output_find(&r, "nope"));
 	buf_addstr(&line, "key=out-secret-77");
 	log_mask(&line);
 	cr_assert_str_eq(line.data, "key=***");
 	log_reset_secrets();
 	buf_release(&line);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	cJSON_Delete(json);
 }
 
@@ -255,20 +255,20 @@ static const char *failed_operations =
 	"\"message\":\"The storage account named sa1 is already taken.\"}},\"targetResource\":"
 	"{\"id\":\"/sa\",\"resourceType\":\"Microsoft.Storage/storageAccounts\",\"resourceName\":\"sa1\"}}}]";
 
-Test(deployment, failure_is_the_first_failed_operation)
+Test(arm_deployment, failure_is_the_first_failed_operation)
 {
 	cJSON *ops = json_check_parse(failed_operations), *none = json_check_parse("[]");
-	struct deployment_failure f;
+	struct arm_deployment_failure f;
 
-	deployment_failure_init(&f);
-	cr_assert_ok(deployment_failure_find(&f, ops));
+	arm_deployment_failure_init(&f);
+	cr_assert_ok(arm_deployment_failure_find(&f, ops));
 	cr_assert_str_eq(f.resource_type, "Microsoft.Storage/storageAccounts");
 	cr_assert_str_eq(f.resource_name, "sa1");
 	cr_assert_str_eq(f.resource_id, "/sa");
 	cr_assert_str_eq(f.code, "StorageAccountAlreadyTaken");
 	cr_assert_str_eq(f.message, "The storage account named sa1 is already taken.");
-	cr_assert_fails(deployment_failure_find(&f, none), ERR_NOT_FOUND, "no deployment operation failed");
-	deployment_failure_release(&f);
+	cr_assert_fails(arm_deployment_failure_find(&f, none), ERR_NOT_FOUND, "no deployment operation failed");
+	arm_deployment_failure_release(&f);
 	cJSON_Delete(ops);
 	cJSON_Delete(none);
 }
@@ -277,18 +277,18 @@ Test(deployment, failure_is_the_first_failed_operation)
 
 struct fixture {
 	struct arm_stub s;
-	struct deployment_target target;
+	struct arm_deployment_target target;
 	cJSON *template;
-	struct deployment_request req;
+	struct arm_deployment_request req;
 	char header[512];
 };
 
 static void start(struct fixture *f, struct stub_reply *script, size_t n)
 {
 	arm_stub_start(&f->s, script, n);
-	f->target = (struct deployment_target){ &f->s.arm, "rg-1", "main", 60 };
+	f->target = (struct arm_deployment_target){ &f->s.arm, "rg-1", "main", 60 };
 	f->template = json_check_parse("{\"$schema\":\"s\",\"resources\":[]}");
-	f->req = (struct deployment_request)DEPLOYMENT_REQUEST_INIT;
+	f->req = (struct arm_deployment_request)ARM_DEPLOYMENT_REQUEST_INIT;
 	f->req.template = f->template;
 }
 
@@ -307,28 +307,28 @@ static void stop(struct fixture *f)
 
 #define DEP_PATH "/subscriptions/sub-1/resourcegroups/rg-1/providers/Microsoft.Resources/deployments/main"
 
-Test(deployment, validate_names_the_resource_an_invalid_template_targets)
+Test(arm_deployment, validate_names_the_resource_an_invalid_template_targets)
 {
 	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentValidateOnResourceGroup.json");
 	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.400.body"));
 	struct stub_reply script[] = { { .status = 400, .headers = "x-ms-request-id: dccf\r\n", .body = body } };
-	struct deployment_validation v;
+	struct arm_deployment_validation v;
 	struct fixture f;
 
 	start(&f, script, 1);
-	deployment_validation_init(&v);
-	cr_assert_fails(deployment_validate(&v, &f.target, &f.req), ERR_HTTP,
+	arm_deployment_validation_init(&v);
+	cr_assert_fails(arm_deployment_validate(&v, &f.target, &f.req), ERR_HTTP,
 			"validate deployment main: AccountNameInvalid on resource 'a': a is not a valid "
 			"storage account name.");
 	cr_assert(strstr(error_message(), "HTTP 400 InvalidTemplateDeployment: The template deployment") != NULL);
 	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/validate?api-version=2025-04-01 ") != NULL);
-	deployment_validation_release(&v);
+	arm_deployment_validation_release(&v);
 	stop(&f);
 	cJSON_free(body);
 	cJSON_Delete(ex);
 }
 
-Test(deployment, validate_waits_on_a_202_location)
+Test(arm_deployment, validate_waits_on_a_202_location)
 {
 	struct stub_reply script[] = {
 		{ .status = 202 },
@@ -336,47 +336,47 @@ Test(deployment, validate_waits_on_a_202_location)
 					 "[{\"id\":\"/sa\"}],\"diagnostics\":[{\"level\":\"Warning\",\"code\":\"W1\","
 					 "\"message\":\"careful\"}]}}" },
 	};
-	struct deployment_validation v;
+	struct arm_deployment_validation v;
 	struct fixture f;
 	size_t len;
 
 	start(&f, script, 2);
 	point_back(&f, &script[0], "Location", "/subscriptions/sub-1/operationResults/v1?api-version=2025-04-01");
-	deployment_validation_init(&v);
-	cr_assert_ok(deployment_validate(&v, &f.target, &f.req));
+	arm_deployment_validation_init(&v);
+	cr_assert_ok(arm_deployment_validate(&v, &f.target, &f.req));
 	cr_assert_str_eq(v.provisioning_state, "Succeeded");
 	cr_assert_eq(v.n_validated_resources, 1);
 	cr_assert_str_eq(v.validated_resources[0], "/sa");
 	cr_assert_str_eq(v.diagnostics[0].code, "W1");
 	cr_assert(strstr(stub_head(f.s.stub, 1), "GET /subscriptions/sub-1/operationResults/v1?") != NULL);
 	cr_assert(strstr(stub_body(f.s.stub, 0, &len), "\"mode\":\"Incremental\"") != NULL);
-	deployment_validation_release(&v);
+	arm_deployment_validation_release(&v);
 	stop(&f);
 }
 
-Test(deployment, what_if_follows_its_location_to_the_result)
+Test(arm_deployment, what_if_follows_its_location_to_the_result)
 {
 	cJSON *ex = example_load(EXAMPLES_DEPLOYMENTS, "PostDeploymentWhatIfOnResourceGroup.json");
 	char *body = cJSON_PrintUnformatted(json_find(ex, "responses.200.body"));
 	struct stub_reply script[] = { { .status = 202 }, { .status = 202, .headers = "Retry-After: 0\r\n" },
 				       { .status = 200, .body = body } };
-	struct deployment_whatif w;
+	struct arm_deployment_whatif w;
 	struct fixture f;
 
 	start(&f, script, 3);
 	point_back(&f, &script[0], "Location", "/subscriptions/sub-1/operationresults/w1?api-version=2025-04-01");
-	deployment_whatif_init(&w);
-	cr_assert_ok(deployment_what_if(&w, &f.target, &f.req));
+	arm_deployment_whatif_init(&w);
+	cr_assert_ok(arm_deployment_what_if(&w, &f.target, &f.req));
 	cr_assert_eq(w.n_changes, 2);
 	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/whatIf?api-version=2025-04-01 ") != NULL);
 	cr_assert_eq(stub_count(f.s.stub), 3);
-	deployment_whatif_release(&w);
+	arm_deployment_whatif_release(&w);
 	stop(&f);
 	cJSON_free(body);
 	cJSON_Delete(ex);
 }
 
-Test(deployment, deploy_follows_the_operation_and_reads_outputs)
+Test(arm_deployment, deploy_follows_the_operation_and_reads_outputs)
 {
 	struct stub_reply script[] = {
 		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
@@ -388,25 +388,25 @@ Test(deployment, deploy_follows_the_operation_and_reads_outputs)
 					 "\"value\":\"https://kv1.vault.azure.net/\"}},\"outputResources\":"
 					 "[{\"id\":\"/sa\"},{\"id\":\"/kv\"}]}}" },
 	};
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 4);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op1?api-version=2025-04-01");
-	deployment_result_init(&r);
-	cr_assert_ok(deployment_deploy(&r, &f.target, &f.req));
+	arm_deployment_result_init(&r);
+	cr_assert_ok(arm_deployment_deploy(&r, &f.target, &f.req));
 	cr_assert_str_eq(r.provisioning_state, "Succeeded");
 	cr_assert_str_eq(r.duration, "PT12.5S");
 	cr_assert_str_eq(r.correlation_id, "c-1");
-	cr_assert_str_eq(deployment_output_find(&r, "vaultUri")->value->valuestring, "https://kv1.vault.azure.net/");
+	cr_assert_str_eq(arm_deployment_output_find(&r, "vaultUri")->value->valuestring, "https://kv1.vault.azure.net/");
 	cr_assert_eq(r.n_output_resources, 2);
 	cr_assert(strstr(stub_head(f.s.stub, 0), "PUT " DEP_PATH "?api-version=2025-04-01 ") != NULL);
 	cr_assert(strstr(stub_head(f.s.stub, 3), "GET " DEP_PATH "?api-version=2025-04-01 ") != NULL);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
-Test(deployment, failed_deployment_names_the_failing_resource)
+Test(arm_deployment, failed_deployment_names_the_failing_resource)
 {
 	char ops[2048];
 	struct stub_reply script[] = {
@@ -417,14 +417,14 @@ Test(deployment, failed_deployment_names_the_failing_resource)
 					 "\"error\":{\"code\":\"DeploymentFailed\",\"message\":\"At least one\"}}}" },
 		{ .status = 200, .body = ops },
 	};
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	snprintf(ops, sizeof(ops), "{\"value\":%s}", failed_operations);
 	start(&f, script, 4);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op2");
-	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
+	arm_deployment_result_init(&r);
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
 			"deployment main: resource Microsoft.Storage/storageAccounts 'sa1' failed: "
 			"StorageAccountAlreadyTaken: The storage account named sa1 is already taken.: "
 			"deployment main: Failed: DeploymentFailed: At least one resource deployment operation failed.");
@@ -432,32 +432,32 @@ Test(deployment, failed_deployment_names_the_failing_resource)
 	cr_assert_str_eq(r.error_code, "DeploymentFailed");
 	cr_assert_str_eq(r.failure.resource_name, "sa1");
 	cr_assert(strstr(stub_head(f.s.stub, 3), "GET " DEP_PATH "/operations?api-version=2025-04-01 ") != NULL);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
-Test(deployment, failed_deployment_keeps_arms_message_when_operations_are_unreadable)
+Test(arm_deployment, failed_deployment_keeps_arms_message_when_operations_are_unreadable)
 {
 	struct stub_reply script[] = {
 		{ .status = 201, .body = "{}" },
 		{ .status = 200, .body = "{\"status\":\"Failed\",\"error\":{\"code\":\"DeploymentFailed\",\"message\":\"m\"}}" },
 		{ .status = 404, .body = "{\"error\":{\"code\":\"DeploymentNotFound\",\"message\":\"gone\"}}" },
 	};
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 3);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op3");
-	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
+	arm_deployment_result_init(&r);
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_REMOTE_FAILED,
 			"deployment main: Failed: DeploymentFailed: m");
 	cr_assert(strncmp(error_message(), "deployment main: Failed", 23) == 0, "%s", error_message());
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
 /* Someone cancelled it in Azure: cancelled, and what ARM reports is read. */
-Test(deployment, a_deployment_canceled_in_azure_is_cancelled_and_read)
+Test(arm_deployment, a_deployment_canceled_in_azure_is_cancelled_and_read)
 {
 	struct stub_reply script[] = {
 		{ .status = 201, .body = "{}" },
@@ -465,60 +465,60 @@ Test(deployment, a_deployment_canceled_in_azure_is_cancelled_and_read)
 		{ .status = 200, .body = "{\"name\":\"main\",\"properties\":{\"provisioningState\":\"Canceled\"}}" },
 		{ .status = 200, .body = "{\"value\":[]}" },
 	};
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 4);
 	point_back(&f, &script[0], "Azure-AsyncOperation", DEP_PATH "/operationStatuses/op4");
-	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
+	arm_deployment_result_init(&r);
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
 			"deployment main: Canceled");
 	cr_assert_str_eq(r.provisioning_state, "Canceled");
 	cr_assert_eq(stub_count(f.s.stub), 4);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
 /* Our own stop leaves it running: nothing more is asked of ARM. */
-Test(deployment, the_stop_flag_while_following_is_cancelled_without_more_calls)
+Test(arm_deployment, the_stop_flag_while_following_is_cancelled_without_more_calls)
 {
 	struct stub_reply script[] = {
 		{ .status = 201, .body = "{\"properties\":{\"provisioningState\":\"Accepted\"}}" },
 	};
 	static volatile sig_atomic_t stop_flag = SIGINT;
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 1);
 	f.s.arm.stop = &stop_flag;
-	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
+	arm_deployment_result_init(&r);
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_CANCELLED,
 			"deployment main: stopped waiting while Accepted; it goes on in Azure");
 	cr_assert_eq(stub_count(f.s.stub), 1);
 	cr_assert_null(r.provisioning_state);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
-Test(deployment, bad_names_fail_before_any_call)
+Test(arm_deployment, bad_names_fail_before_any_call)
 {
 	struct stub_reply script[] = { { .status = 500 } };
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 1);
-	deployment_result_init(&r);
+	arm_deployment_result_init(&r);
 	f.target.name = "no/slashes";
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_INPUT, "deployment name 'no/slashes'");
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_INPUT, "deployment name 'no/slashes'");
 	f.target.name = "main";
 	f.target.resource_group = "rg?x=1";
-	cr_assert_fails(deployment_get(&r, &f.target), ERR_INPUT, "resource group 'rg?x=1'");
+	cr_assert_fails(arm_deployment_get(&r, &f.target), ERR_INPUT, "resource group 'rg?x=1'");
 	cr_assert_eq(stub_count(f.s.stub), 0);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
-Test(deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_conflicts)
+Test(arm_deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_conflicts)
 {
 	struct stub_reply script[] = {
 		{ .status = 400, .body = "{\"error\":{\"code\":\"InvalidTemplateDeployment\",\"message\":\"not valid\","
@@ -527,22 +527,22 @@ Test(deployment, deploy_rejected_up_front_names_the_resource_and_a_running_one_c
 					 "\"The vault name 'k_v' is invalid.\"}]}]}}" },
 		{ .status = 409, .body = "{\"error\":{\"code\":\"DeploymentActive\",\"message\":\"still active\"}}" },
 	};
-	struct deployment_result r;
+	struct arm_deployment_result r;
 	struct fixture f;
 
 	start(&f, script, 2);
-	deployment_result_init(&r);
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
+	arm_deployment_result_init(&r);
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_HTTP,
 			"deployment main: VaultNameNotValid on resource 'k_v': The vault name 'k_v' is invalid.: "
 			"PUT " DEP_PATH ": HTTP 400 InvalidTemplateDeployment: not valid");
-	cr_assert_fails(deployment_deploy(&r, &f.target, &f.req), ERR_CONFLICT,
+	cr_assert_fails(arm_deployment_deploy(&r, &f.target, &f.req), ERR_CONFLICT,
 			"deployment main: PUT " DEP_PATH ": HTTP 409 DeploymentActive: still active");
 	cr_assert_eq(stub_count(f.s.stub), 2);
-	deployment_result_release(&r);
+	arm_deployment_result_release(&r);
 	stop(&f);
 }
 
-Test(deployment, cancel_posts_cancel_and_a_finished_one_conflicts)
+Test(arm_deployment, cancel_posts_cancel_and_a_finished_one_conflicts)
 {
 	struct stub_reply script[] = {
 		{ .status = 204 },
@@ -551,8 +551,8 @@ Test(deployment, cancel_posts_cancel_and_a_finished_one_conflicts)
 	struct fixture f;
 
 	start(&f, script, 2);
-	cr_assert_ok(deployment_cancel(&f.target));
+	cr_assert_ok(arm_deployment_cancel(&f.target));
 	cr_assert(strstr(stub_head(f.s.stub, 0), "POST " DEP_PATH "/cancel?api-version=2025-04-01 ") != NULL);
-	cr_assert_fails(deployment_cancel(&f.target), ERR_CONFLICT, "DeploymentCannotBeCancelled");
+	cr_assert_fails(arm_deployment_cancel(&f.target), ERR_CONFLICT, "DeploymentCannotBeCancelled");
 	stop(&f);
 }

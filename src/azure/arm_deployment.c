@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "azure/deployment.h"
+#include "azure/arm_deployment.h"
 #include "core/crypto.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -18,7 +18,7 @@ static int name_char_ok(unsigned char c)
 	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '(' || c == ')';
 }
 
-int deployment_name_check(const char *name)
+int arm_deployment_name_check(const char *name)
 {
 	size_t i, n = name ? strlen(name) : 0;
 
@@ -49,11 +49,11 @@ static int resource_group_check(const char *rg)
 }
 
 /* ".../deployments/{name}" plus `suffix`, after checking both names. */
-static int deployment_path(struct buf *out, const struct deployment_target *t, const char *suffix)
+static int deployment_path(struct buf *out, const struct arm_deployment_target *t, const char *suffix)
 {
 	int ret;
 
-	if ((ret = resource_group_check(t->resource_group)) || (ret = deployment_name_check(t->name)))
+	if ((ret = resource_group_check(t->resource_group)) || (ret = arm_deployment_name_check(t->name)))
 		return ret;
 	buf_addf(out, "/subscriptions/%s/resourcegroups/%s/providers/Microsoft.Resources/deployments/%s%s",
 		 t->arm->subscription_id, t->resource_group, t->name, suffix ? suffix : "");
@@ -73,13 +73,13 @@ static cJSON *dup_json(const cJSON *item)
 
 /* ---- secure values ---------------------------------------------------------- */
 
-int deployment_secure_type(const char *type)
+int arm_deployment_secure_type(const char *type)
 {
 	return !strcasecmp(type, "securestring") || !strcasecmp(type, "secureobject");
 }
 
 /* Masks every string inside a secure value, and the value's JSON text. */
-void deployment_mask_value(const cJSON *value)
+void arm_deployment_mask_value(const cJSON *value)
 {
 	const cJSON *child;
 	struct buf text = BUF_INIT;
@@ -90,7 +90,7 @@ void deployment_mask_value(const cJSON *value)
 		return;
 	}
 	cJSON_ArrayForEach(child, value)
-		deployment_mask_value(child);
+		arm_deployment_mask_value(child);
 	if (cJSON_IsObject(value) || cJSON_IsArray(value)) {
 		json_write(&text, value);
 		log_secret(text.data);
@@ -100,7 +100,7 @@ void deployment_mask_value(const cJSON *value)
 
 /* ---- the body ----------------------------------------------------------------- */
 
-int deployment_body(cJSON **out, const struct deployment_request *req)
+int arm_deployment_body(cJSON **out, const struct arm_deployment_request *req)
 {
 	cJSON *body = json_new_object(), *props, *link, *on_error;
 	int ret = 0;
@@ -129,7 +129,7 @@ int deployment_body(cJSON **out, const struct deployment_request *req)
 	if (req->tags)
 		cJSON_AddItemToObject(body, "tags", dup_json(req->tags));
 	props = json_add_object(body, "properties");
-	json_add_string(props, "mode", req->mode == DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
+	json_add_string(props, "mode", req->mode == ARM_DEPLOYMENT_COMPLETE ? "Complete" : "Incremental");
 	if (req->template) {
 		cJSON_AddItemToObject(props, "template", dup_json(req->template));
 	} else {
@@ -144,18 +144,18 @@ int deployment_body(cJSON **out, const struct deployment_request *req)
 	else
 		json_add_object(props, "parameters");
 	switch (req->on_error) {
-	case DEPLOYMENT_ON_ERROR_NONE:
+	case ARM_DEPLOYMENT_ON_ERROR_NONE:
 		break;
-	case DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL:
+	case ARM_DEPLOYMENT_ON_ERROR_LAST_SUCCESSFUL:
 		on_error = json_add_object(props, "onErrorDeployment");
 		json_add_string(on_error, "type", "LastSuccessful");
 		break;
-	case DEPLOYMENT_ON_ERROR_SPECIFIC:
+	case ARM_DEPLOYMENT_ON_ERROR_SPECIFIC:
 		if (!req->on_error_deployment || !*req->on_error_deployment) {
 			ret = error_set(ERR_INPUT, "onErrorDeployment SpecificDeployment needs a deployment name");
 			goto done;
 		}
-		if ((ret = deployment_name_check(req->on_error_deployment)))
+		if ((ret = arm_deployment_name_check(req->on_error_deployment)))
 			goto done;
 		on_error = json_add_object(props, "onErrorDeployment");
 		json_add_string(on_error, "type", "SpecificDeployment");
@@ -222,7 +222,7 @@ static int parse_ids(char ***out, size_t *n_out, const cJSON *json, const char *
 	return 0;
 }
 
-static void diagnostics_free(struct deployment_diagnostic *d, size_t n)
+static void diagnostics_free(struct arm_deployment_diagnostic *d, size_t n)
 {
 	size_t i;
 
@@ -243,7 +243,7 @@ static void ids_free(char **ids, size_t n)
 	free(ids);
 }
 
-static int parse_diagnostics(struct deployment_diagnostic **out, size_t *n_out,
+static int parse_diagnostics(struct arm_deployment_diagnostic **out, size_t *n_out,
 			     const cJSON *json, const char *path)
 {
 	const cJSON *list, *item;
@@ -267,26 +267,26 @@ static int parse_diagnostics(struct deployment_diagnostic **out, size_t *n_out,
 
 /* ---- validate ---------------------------------------------------------------------- */
 
-void deployment_validation_init(struct deployment_validation *v)
+void arm_deployment_validation_init(struct arm_deployment_validation *v)
 {
 	memset(v, 0, sizeof(*v));
 }
 
-void deployment_validation_release(struct deployment_validation *v)
+void arm_deployment_validation_release(struct arm_deployment_validation *v)
 {
 	if (!v)
 		return;
 	free(v->provisioning_state);
 	ids_free(v->validated_resources, v->n_validated_resources);
 	diagnostics_free(v->diagnostics, v->n_diagnostics);
-	deployment_validation_init(v);
+	arm_deployment_validation_init(v);
 }
 
-int deployment_validation_parse(struct deployment_validation *out, const cJSON *json)
+int arm_deployment_validation_parse(struct arm_deployment_validation *out, const cJSON *json)
 {
 	int ret;
 
-	deployment_validation_release(out);
+	arm_deployment_validation_release(out);
 	if ((ret = opt_string(&out->provisioning_state, json, "properties.provisioningState")) ||
 	    (ret = parse_ids(&out->validated_resources, &out->n_validated_resources, json,
 			     "properties.validatedResources")) ||
@@ -335,18 +335,18 @@ static int explain_rejection(int ret, const char *what, const struct arm_respons
  * itself, or what its 202's Location ends with [contract 2: validate and
  * whatIf answer 200, or 202 + Location].
  */
-static int post_action(struct arm_response *final, const struct deployment_target *t,
-		       const struct deployment_request *req, const char *action, const char *verb)
+static int post_action(struct arm_response *final, const struct arm_deployment_target *t,
+		       const struct arm_deployment_request *req, const char *action, const char *verb)
 {
 	struct arm_response started = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT, what = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
 
-	if ((ret = deployment_path(&path, t, action)) || (ret = deployment_body(&body, req)))
+	if ((ret = deployment_path(&path, t, action)) || (ret = arm_deployment_body(&body, req)))
 		goto done;
 	buf_addf(&what, "%s deployment %s", verb, t->name);
-	if ((ret = arm_call(t->arm, "POST", path.data, DEPLOYMENT_API_VERSION, body, &started))) {
+	if ((ret = arm_call(t->arm, "POST", path.data, ARM_DEPLOYMENT_API_VERSION, body, &started))) {
 		ret = explain_rejection(ret, what.data, &started);
 		goto done;
 	}
@@ -356,7 +356,7 @@ static int post_action(struct arm_response *final, const struct deployment_targe
 		goto done;
 	}
 	/* No resource path: the answer lives at the Location, not at the deployment. */
-	if ((ret = arm_wait(t->arm, &started, NULL, DEPLOYMENT_API_VERSION, what.data,
+	if ((ret = arm_wait(t->arm, &started, NULL, ARM_DEPLOYMENT_API_VERSION, what.data,
 			    t->timeout_s, final))) {
 		ret = explain_rejection(ret, what.data, final);
 		goto done;
@@ -369,55 +369,55 @@ done:
 	return ret;
 }
 
-int deployment_validate(struct deployment_validation *out, const struct deployment_target *t,
-			const struct deployment_request *req)
+int arm_deployment_validate(struct arm_deployment_validation *out, const struct arm_deployment_target *t,
+			const struct arm_deployment_request *req)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	int ret;
 
-	deployment_validation_release(out);
+	arm_deployment_validation_release(out);
 	if (!(ret = post_action(&r, t, req, "/validate", "validate")))
-		ret = deployment_validation_parse(out, r.json);
+		ret = arm_deployment_validation_parse(out, r.json);
 	arm_response_release(&r);
 	return ret;
 }
 
 /* ---- what-if ------------------------------------------------------------------------- */
 
-static const char *const change_names[DEPLOYMENT_CHANGE_COUNT] = {
-	[DEPLOYMENT_CHANGE_CREATE] = "Create",
-	[DEPLOYMENT_CHANGE_DELETE] = "Delete",
-	[DEPLOYMENT_CHANGE_IGNORE] = "Ignore",
-	[DEPLOYMENT_CHANGE_DEPLOY] = "Deploy",
-	[DEPLOYMENT_CHANGE_NO_CHANGE] = "NoChange",
-	[DEPLOYMENT_CHANGE_MODIFY] = "Modify",
-	[DEPLOYMENT_CHANGE_UNSUPPORTED] = "Unsupported",
+static const char *const change_names[ARM_DEPLOYMENT_CHANGE_COUNT] = {
+	[ARM_DEPLOYMENT_CHANGE_CREATE] = "Create",
+	[ARM_DEPLOYMENT_CHANGE_DELETE] = "Delete",
+	[ARM_DEPLOYMENT_CHANGE_IGNORE] = "Ignore",
+	[ARM_DEPLOYMENT_CHANGE_DEPLOY] = "Deploy",
+	[ARM_DEPLOYMENT_CHANGE_NO_CHANGE] = "NoChange",
+	[ARM_DEPLOYMENT_CHANGE_MODIFY] = "Modify",
+	[ARM_DEPLOYMENT_CHANGE_UNSUPPORTED] = "Unsupported",
 };
 
 static const char *const property_change_names[] = {
-	[DEPLOYMENT_PROPERTY_CREATE] = "Create",
-	[DEPLOYMENT_PROPERTY_DELETE] = "Delete",
-	[DEPLOYMENT_PROPERTY_MODIFY] = "Modify",
-	[DEPLOYMENT_PROPERTY_ARRAY] = "Array",
-	[DEPLOYMENT_PROPERTY_NO_EFFECT] = "NoEffect",
+	[ARM_DEPLOYMENT_PROPERTY_CREATE] = "Create",
+	[ARM_DEPLOYMENT_PROPERTY_DELETE] = "Delete",
+	[ARM_DEPLOYMENT_PROPERTY_MODIFY] = "Modify",
+	[ARM_DEPLOYMENT_PROPERTY_ARRAY] = "Array",
+	[ARM_DEPLOYMENT_PROPERTY_NO_EFFECT] = "NoEffect",
 };
 
-const char *deployment_change_type_name(enum deployment_change_type type)
+const char *arm_deployment_change_type_name(enum arm_deployment_change_type type)
 {
-	return (unsigned)type < DEPLOYMENT_CHANGE_COUNT ? change_names[type] : "Unknown";
+	return (unsigned)type < ARM_DEPLOYMENT_CHANGE_COUNT ? change_names[type] : "Unknown";
 }
 
-const char *deployment_property_change_name(enum deployment_property_change change)
+const char *arm_deployment_property_change_name(enum arm_deployment_property_change change)
 {
-	return (unsigned)change <= DEPLOYMENT_PROPERTY_NO_EFFECT ? property_change_names[change] : "Unknown";
+	return (unsigned)change <= ARM_DEPLOYMENT_PROPERTY_NO_EFFECT ? property_change_names[change] : "Unknown";
 }
 
-void deployment_whatif_init(struct deployment_whatif *w)
+void arm_deployment_whatif_init(struct arm_deployment_whatif *w)
 {
 	memset(w, 0, sizeof(*w));
 }
 
-static void deltas_free(struct deployment_delta *d, size_t n)
+static void deltas_free(struct arm_deployment_delta *d, size_t n)
 {
 	size_t i;
 
@@ -430,7 +430,7 @@ static void deltas_free(struct deployment_delta *d, size_t n)
 	free(d);
 }
 
-void deployment_whatif_release(struct deployment_whatif *w)
+void arm_deployment_whatif_release(struct arm_deployment_whatif *w)
 {
 	size_t i;
 
@@ -444,14 +444,14 @@ void deployment_whatif_release(struct deployment_whatif *w)
 	free(w->changes);
 	free(w->status);
 	diagnostics_free(w->diagnostics, w->n_diagnostics);
-	deployment_whatif_init(w);
+	arm_deployment_whatif_init(w);
 }
 
 /* Azure's what-if nests arrays of arrays; a bound keeps a hostile reply
  * from exhausting the stack. */
 #define MAX_DELTA_DEPTH 32
 
-static int parse_deltas(struct deployment_delta **out, size_t *n_out, const cJSON *list, int depth)
+static int parse_deltas(struct arm_deployment_delta **out, size_t *n_out, const cJSON *list, int depth)
 {
 	const cJSON *item, *children;
 	size_t n = 0;
@@ -468,21 +468,21 @@ static int parse_deltas(struct deployment_delta **out, size_t *n_out, const cJSO
 		return error_set(ERR_JSON, "'delta' nests deeper than %d levels", MAX_DELTA_DEPTH);
 	*out = xcalloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(**out));
 	cJSON_ArrayForEach(item, list) {
-		struct deployment_delta *d = &(*out)[n++];
+		struct arm_deployment_delta *d = &(*out)[n++];
 
 		*n_out = n;
 		d->path = xstrdup(json_string_or(item, "path", ""));
 		kind = json_string_or(item, "propertyChangeType", "");
 		if (!strcmp(kind, "Create"))
-			d->change = DEPLOYMENT_PROPERTY_CREATE;
+			d->change = ARM_DEPLOYMENT_PROPERTY_CREATE;
 		else if (!strcmp(kind, "Delete"))
-			d->change = DEPLOYMENT_PROPERTY_DELETE;
+			d->change = ARM_DEPLOYMENT_PROPERTY_DELETE;
 		else if (!strcmp(kind, "Array"))
-			d->change = DEPLOYMENT_PROPERTY_ARRAY;
+			d->change = ARM_DEPLOYMENT_PROPERTY_ARRAY;
 		else if (!strcmp(kind, "NoEffect"))
-			d->change = DEPLOYMENT_PROPERTY_NO_EFFECT;
+			d->change = ARM_DEPLOYMENT_PROPERTY_NO_EFFECT;
 		else
-			d->change = DEPLOYMENT_PROPERTY_MODIFY; /* Modify, and any newer kind */
+			d->change = ARM_DEPLOYMENT_PROPERTY_MODIFY; /* Modify, and any newer kind */
 		d->before = dup_json(cJSON_GetObjectItemCaseSensitive(item, "before"));
 		d->after = dup_json(cJSON_GetObjectItemCaseSensitive(item, "after"));
 		children = cJSON_GetObjectItemCaseSensitive(item, "children");
@@ -494,17 +494,17 @@ static int parse_deltas(struct deployment_delta **out, size_t *n_out, const cJSO
 	return ret;
 }
 
-static enum deployment_change_type change_type(const char *s)
+static enum arm_deployment_change_type change_type(const char *s)
 {
 	int i;
 
-	for (i = 0; i < DEPLOYMENT_CHANGE_COUNT; i++)
+	for (i = 0; i < ARM_DEPLOYMENT_CHANGE_COUNT; i++)
 		if (!strcmp(s, change_names[i]))
-			return (enum deployment_change_type)i;
-	return DEPLOYMENT_CHANGE_UNSUPPORTED;
+			return (enum arm_deployment_change_type)i;
+	return ARM_DEPLOYMENT_CHANGE_UNSUPPORTED;
 }
 
-static int parse_change(struct deployment_change *c, const cJSON *item)
+static int parse_change(struct arm_deployment_change *c, const cJSON *item)
 {
 	const char *type = json_string_or(item, "changeType", "");
 	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(item, "delta");
@@ -517,19 +517,19 @@ static int parse_change(struct deployment_change *c, const cJSON *item)
 		c->resource_id = xstrdup(json_string_or(item, "identifiers.id", "(unnamed resource)"));
 	c->type = change_type(type);
 	/* A change type newer than this code is shown as Unsupported, with why. */
-	if (c->type == DEPLOYMENT_CHANGE_UNSUPPORTED && strcmp(type, "Unsupported") && !c->unsupported_reason)
+	if (c->type == ARM_DEPLOYMENT_CHANGE_UNSUPPORTED && strcmp(type, "Unsupported") && !c->unsupported_reason)
 		c->unsupported_reason = xasprintf("change type '%s' is not known to this version", type);
 	return parse_deltas(&c->delta, &c->n_delta, cJSON_IsNull(delta) ? NULL : delta, 0);
 }
 
-int deployment_whatif_parse(struct deployment_whatif *out, const cJSON *json)
+int arm_deployment_whatif_parse(struct arm_deployment_whatif *out, const cJSON *json)
 {
 	const cJSON *changes, *item;
 	struct buf text = BUF_INIT;
 	size_t n = 0;
 	int ret;
 
-	deployment_whatif_release(out);
+	arm_deployment_whatif_release(out);
 	if ((ret = opt_string(&out->status, json, "status")))
 		goto done;
 	if (out->status && !arm_state_succeeded(out->status) && json_find(json, "error")) {
@@ -553,26 +553,26 @@ done:
 	return ret;
 }
 
-int deployment_what_if(struct deployment_whatif *out, const struct deployment_target *t,
-		       const struct deployment_request *req)
+int arm_deployment_what_if(struct arm_deployment_whatif *out, const struct arm_deployment_target *t,
+		       const struct arm_deployment_request *req)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	int ret;
 
-	deployment_whatif_release(out);
+	arm_deployment_whatif_release(out);
 	if (!(ret = post_action(&r, t, req, "/whatIf", "what-if")))
-		ret = deployment_whatif_parse(out, r.json);
+		ret = arm_deployment_whatif_parse(out, r.json);
 	arm_response_release(&r);
 	return ret;
 }
 
-void deployment_whatif_count(size_t counts[DEPLOYMENT_CHANGE_COUNT], const struct deployment_whatif *w)
+void arm_deployment_whatif_count(size_t counts[ARM_DEPLOYMENT_CHANGE_COUNT], const struct arm_deployment_whatif *w)
 {
 	size_t i;
 
-	memset(counts, 0, DEPLOYMENT_CHANGE_COUNT * sizeof(*counts));
+	memset(counts, 0, ARM_DEPLOYMENT_CHANGE_COUNT * sizeof(*counts));
 	for (i = 0; i < w->n_changes; i++)
-		if ((unsigned)w->changes[i].type < DEPLOYMENT_CHANGE_COUNT)
+		if ((unsigned)w->changes[i].type < ARM_DEPLOYMENT_CHANGE_COUNT)
 			counts[w->changes[i].type]++;
 }
 
@@ -608,7 +608,7 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-static void delta_lines(struct buf *out, const struct deployment_delta *d, size_t n,
+static void delta_lines(struct buf *out, const struct arm_deployment_delta *d, size_t n,
 			const char *prefix, size_t max)
 {
 	struct buf path = BUF_INIT;
@@ -621,9 +621,9 @@ static void delta_lines(struct buf *out, const struct deployment_delta *d, size_
 			buf_addf(&path, "[%s]", d[i].path);
 		else
 			buf_addf(&path, "%s%s", *prefix && *d[i].path ? "." : "", d[i].path);
-		if (d[i].change == DEPLOYMENT_PROPERTY_NO_EFFECT)
+		if (d[i].change == ARM_DEPLOYMENT_PROPERTY_NO_EFFECT)
 			continue;
-		if (d[i].change == DEPLOYMENT_PROPERTY_ARRAY && d[i].n_children) {
+		if (d[i].change == ARM_DEPLOYMENT_PROPERTY_ARRAY && d[i].n_children) {
 			delta_lines(out, d[i].children, d[i].n_children, path.data, max);
 			continue;
 		}
@@ -636,19 +636,19 @@ static void delta_lines(struct buf *out, const struct deployment_delta *d, size_
 	buf_release(&path);
 }
 
-void deployment_change_lines(struct buf *out, const struct deployment_change *c, size_t max_value)
+void arm_deployment_change_lines(struct buf *out, const struct arm_deployment_change *c, size_t max_value)
 {
 	delta_lines(out, c->delta, c->n_delta, "", max_value);
 }
 
 /* ---- the deployment and its result ------------------------------------------------------ */
 
-void deployment_failure_init(struct deployment_failure *f)
+void arm_deployment_failure_init(struct arm_deployment_failure *f)
 {
 	memset(f, 0, sizeof(*f));
 }
 
-void deployment_failure_release(struct deployment_failure *f)
+void arm_deployment_failure_release(struct arm_deployment_failure *f)
 {
 	if (!f)
 		return;
@@ -657,14 +657,14 @@ void deployment_failure_release(struct deployment_failure *f)
 	free(f->resource_id);
 	free(f->code);
 	free(f->message);
-	deployment_failure_init(f);
+	arm_deployment_failure_init(f);
 }
 
-int deployment_failure_find(struct deployment_failure *out, const cJSON *operations)
+int arm_deployment_failure_find(struct arm_deployment_failure *out, const cJSON *operations)
 {
 	const cJSON *op, *err;
 
-	deployment_failure_release(out);
+	arm_deployment_failure_release(out);
 	cJSON_ArrayForEach(op, operations) {
 		if (strcmp(json_string_or(op, "properties.provisioningState", ""), "Failed"))
 			continue;
@@ -685,12 +685,12 @@ int deployment_failure_find(struct deployment_failure *out, const cJSON *operati
 	return error_set(ERR_NOT_FOUND, "no deployment operation failed");
 }
 
-void deployment_result_init(struct deployment_result *r)
+void arm_deployment_result_init(struct arm_deployment_result *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
-static void outputs_free(struct deployment_output *o, size_t n)
+static void outputs_free(struct arm_deployment_output *o, size_t n)
 {
 	size_t i;
 
@@ -702,7 +702,7 @@ static void outputs_free(struct deployment_output *o, size_t n)
 	free(o);
 }
 
-void deployment_result_release(struct deployment_result *r)
+void arm_deployment_result_release(struct arm_deployment_result *r)
 {
 	if (!r)
 		return;
@@ -717,11 +717,11 @@ void deployment_result_release(struct deployment_result *r)
 	ids_free(r->output_resources, r->n_output_resources);
 	free(r->error_code);
 	free(r->error_message);
-	deployment_failure_release(&r->failure);
-	deployment_result_init(r);
+	arm_deployment_failure_release(&r->failure);
+	arm_deployment_result_init(r);
 }
 
-static int parse_outputs(struct deployment_result *out, const cJSON *json)
+static int parse_outputs(struct arm_deployment_result *out, const cJSON *json)
 {
 	const cJSON *outputs = json_find(json, "properties.outputs"), *o;
 	size_t n = 0;
@@ -732,26 +732,26 @@ static int parse_outputs(struct deployment_result *out, const cJSON *json)
 		return error_set(ERR_JSON, "'properties.outputs' is %s, not an object", json_type_name(outputs));
 	out->outputs = xcalloc((size_t)cJSON_GetArraySize(outputs) + 1, sizeof(*out->outputs));
 	cJSON_ArrayForEach(o, outputs) {
-		struct deployment_output *d = &out->outputs[n++];
+		struct arm_deployment_output *d = &out->outputs[n++];
 
 		out->n_outputs = n;
 		d->name = xstrdup(o->string);
 		d->type = xstrdup(json_string_or(o, "type", "String"));
-		d->secure = deployment_secure_type(d->type);
+		d->secure = arm_deployment_secure_type(d->type);
 		d->value = dup_json(cJSON_GetObjectItemCaseSensitive(o, "value"));
 		/* ARM leaves secure values out; should one come anyway, it is
 		 * masked before any line could carry it. */
 		if (d->secure && d->value)
-			deployment_mask_value(d->value);
+			arm_deployment_mask_value(d->value);
 	}
 	return 0;
 }
 
-int deployment_result_parse(struct deployment_result *out, const cJSON *json)
+int arm_deployment_result_parse(struct arm_deployment_result *out, const cJSON *json)
 {
 	int ret;
 
-	deployment_result_release(out);
+	arm_deployment_result_release(out);
 	if ((ret = opt_string(&out->id, json, "id")) ||
 	    (ret = opt_string(&out->name, json, "name")) ||
 	    (ret = opt_string(&out->provisioning_state, json, "properties.provisioningState")) ||
@@ -768,7 +768,7 @@ int deployment_result_parse(struct deployment_result *out, const cJSON *json)
 	return ret;
 }
 
-const struct deployment_output *deployment_output_find(const struct deployment_result *r, const char *name)
+const struct arm_deployment_output *arm_deployment_output_find(const struct arm_deployment_result *r, const char *name)
 {
 	size_t i;
 
@@ -778,44 +778,44 @@ const struct deployment_output *deployment_output_find(const struct deployment_r
 	return NULL;
 }
 
-int deployment_get(struct deployment_result *out, const struct deployment_target *t)
+int arm_deployment_get(struct arm_deployment_result *out, const struct arm_deployment_target *t)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
 	int ret;
 
-	deployment_result_release(out);
+	arm_deployment_result_release(out);
 	if (!(ret = deployment_path(&path, t, NULL)) &&
-	    !(ret = arm_call(t->arm, "GET", path.data, DEPLOYMENT_API_VERSION, NULL, &r)))
-		ret = deployment_result_parse(out, r.json);
+	    !(ret = arm_call(t->arm, "GET", path.data, ARM_DEPLOYMENT_API_VERSION, NULL, &r)))
+		ret = arm_deployment_result_parse(out, r.json);
 	arm_response_release(&r);
 	buf_release(&path);
 	return ret;
 }
 
-int deployment_failed_operation(struct deployment_failure *out, const struct deployment_target *t)
+int arm_deployment_failed_operation(struct arm_deployment_failure *out, const struct arm_deployment_target *t)
 {
 	struct buf path = BUF_INIT;
 	cJSON *ops = NULL;
 	int ret;
 
-	deployment_failure_release(out);
+	arm_deployment_failure_release(out);
 	if (!(ret = deployment_path(&path, t, "/operations")) &&
-	    !(ret = arm_list(t->arm, path.data, DEPLOYMENT_API_VERSION, &ops)))
-		ret = deployment_failure_find(out, ops);
+	    !(ret = arm_list(t->arm, path.data, ARM_DEPLOYMENT_API_VERSION, &ops)))
+		ret = arm_deployment_failure_find(out, ops);
 	cJSON_Delete(ops);
 	buf_release(&path);
 	return ret;
 }
 
-int deployment_cancel(const struct deployment_target *t)
+int arm_deployment_cancel(const struct arm_deployment_target *t)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
 	int ret;
 
 	if (!(ret = deployment_path(&path, t, "/cancel")))
-		ret = arm_call(t->arm, "POST", path.data, DEPLOYMENT_API_VERSION, NULL, &r);
+		ret = arm_call(t->arm, "POST", path.data, ARM_DEPLOYMENT_API_VERSION, NULL, &r);
 	arm_response_release(&r);
 	buf_release(&path);
 	return ret;
@@ -829,16 +829,16 @@ int deployment_cancel(const struct deployment_target *t)
  * Reading the result and the operations is best effort: if either fails,
  * the original error is restored and returned unchanged.
  */
-static int explain_failure(struct deployment_result *out, const struct deployment_target *t, int ret)
+static int explain_failure(struct arm_deployment_result *out, const struct arm_deployment_target *t, int ret)
 {
 	struct error_saved original = ERROR_SAVED_INIT;
-	struct deployment_failure failure;
+	struct arm_deployment_failure failure;
 
 	error_save(&original);
-	deployment_failure_init(&failure);
-	if (deployment_get(out, t))
+	arm_deployment_failure_init(&failure);
+	if (arm_deployment_get(out, t))
 		log_debug("deployment %s: could not read the failed deployment: %s", t->name, error_message());
-	if (deployment_failed_operation(&failure, t)) {
+	if (arm_deployment_failed_operation(&failure, t)) {
 		log_debug("deployment %s: no failed operation found: %s", t->name, error_message());
 		error_restore(&original);
 		goto done;
@@ -846,11 +846,11 @@ static int explain_failure(struct deployment_result *out, const struct deploymen
 	error_restore(&original);
 	error_prefix("deployment %s: resource %s '%s' failed: %s: %s", t->name, failure.resource_type,
 		     failure.resource_name, failure.code, failure.message);
-	deployment_failure_release(&out->failure);
+	arm_deployment_failure_release(&out->failure);
 	out->failure = failure;
-	deployment_failure_init(&failure);
+	arm_deployment_failure_init(&failure);
 done:
-	deployment_failure_release(&failure);
+	arm_deployment_failure_release(&failure);
 	error_saved_release(&original);
 	return ret;
 }
@@ -863,7 +863,7 @@ done:
  * returns 1. 0 (the conflict stands) when it is someone else's or cannot
  * be read.
  */
-static int attach_to_own(struct arm_response *started, const struct deployment_target *t,
+static int attach_to_own(struct arm_response *started, const struct arm_deployment_target *t,
 			 const char *path, const char *correlation)
 {
 	struct arm_response got = ARM_RESPONSE_INIT;
@@ -877,7 +877,7 @@ static int attach_to_own(struct arm_response *started, const struct deployment_t
 	if (started->http.attempts < 2 ||
 	    strcmp(json_string_or(started->json, "error.code", ""), "DeploymentActive"))
 		goto done;
-	if (arm_call(t->arm, "GET", path, DEPLOYMENT_API_VERSION, NULL, &got)) {
+	if (arm_call(t->arm, "GET", path, ARM_DEPLOYMENT_API_VERSION, NULL, &got)) {
 		log_debug("deployment %s: could not read the active deployment: %s", t->name,
 			  error_message());
 		goto done;
@@ -900,8 +900,8 @@ done:
 	return ours;
 }
 
-int deployment_deploy(struct deployment_result *out, const struct deployment_target *t,
-		      const struct deployment_request *req)
+int arm_deployment_deploy(struct arm_deployment_result *out, const struct arm_deployment_target *t,
+		      const struct arm_deployment_request *req)
 {
 	struct arm_response started = ARM_RESPONSE_INIT, final = ARM_RESPONSE_INIT;
 	struct buf path = BUF_INIT, what = BUF_INIT, correlation = BUF_INIT, header = BUF_INIT;
@@ -909,8 +909,8 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	cJSON *body = NULL;
 	int ret;
 
-	deployment_result_release(out);
-	if ((ret = deployment_path(&path, t, NULL)) || (ret = deployment_body(&body, req)))
+	arm_deployment_result_release(out);
+	if ((ret = deployment_path(&path, t, NULL)) || (ret = arm_deployment_body(&body, req)))
 		goto done;
 	buf_addf(&what, "deployment %s", t->name);
 	/* ARM records the deployment under the correlation id we send
@@ -919,14 +919,14 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	buf_addf(&header, "x-ms-correlation-request-id: %s", correlation.data);
 	headers[0] = header.data;
 	headers[1] = NULL;
-	ret = arm_call_headers(t->arm, "PUT", path.data, DEPLOYMENT_API_VERSION, headers, body, &started);
+	ret = arm_call_headers(t->arm, "PUT", path.data, ARM_DEPLOYMENT_API_VERSION, headers, body, &started);
 	if (ret == ERR_CONFLICT && attach_to_own(&started, t, path.data, correlation.data))
 		ret = 0;
 	if (ret) {
 		ret = explain_rejection(ret, what.data, &started);
 		goto done;
 	}
-	ret = arm_wait(t->arm, &started, path.data, DEPLOYMENT_API_VERSION, what.data,
+	ret = arm_wait(t->arm, &started, path.data, ARM_DEPLOYMENT_API_VERSION, what.data,
 		       t->timeout_s, &final);
 	/* Ended Failed, or Canceled in Azure (our own stop leaves it running). */
 	if (ret == ERR_REMOTE_FAILED ||
@@ -936,7 +936,7 @@ int deployment_deploy(struct deployment_result *out, const struct deployment_tar
 	}
 	if (ret)
 		goto done;
-	ret = deployment_result_parse(out, final.json ? final.json : started.json);
+	ret = arm_deployment_result_parse(out, final.json ? final.json : started.json);
 done:
 	arm_response_release(&started);
 	arm_response_release(&final);

@@ -1,5 +1,5 @@
-#ifndef MLOPS_JOB_SPEC_H
-#define MLOPS_JOB_SPEC_H
+#ifndef MLOPS_JOB_YAML_H
+#define MLOPS_JOB_YAML_H
 
 #include <stddef.h>
 
@@ -27,7 +27,7 @@
  * Inline environments (image + conda_file) and local input paths are
  * refused with a hint: this workflow submits registered assets only.
  *
- * Every string in a job_spec is owned by it (directly or through `doc`).
+ * Every string in a job_yaml is owned by it (directly or through `doc`).
  */
 
 enum job_env_kind {
@@ -58,12 +58,12 @@ struct job_output {
 	const char *mode;                /* REST spelling, NULL: default */
 };
 
-struct job_spec {
+struct job_yaml {
 	char *yaml_path;
 	struct yaml_doc doc;
 	const char *name;                /* NULL: generated */
 	const char *code;                /* as written, NULL when absent */
-	char *code_dir;                  /* resolved against the YAML's folder (job_spec_load) */
+	char *code_dir;                  /* resolved against the YAML's folder (job_yaml_load) */
 	const char *command;
 	const char *environment;         /* as written */
 	enum job_env_kind env_kind;
@@ -77,7 +77,7 @@ struct job_spec {
 	struct kv_list tags;             /* each value as written (`rows: 1200` is "1200") */
 	struct kv_list environment_variables;
 };
-#define JOB_SPEC_INIT { .doc = YAML_DOC_INIT }
+#define JOB_YAML_INIT { .doc = YAML_DOC_INIT }
 
 /*
  * Parses and checks the job in `text` (`name` stands for the file in
@@ -85,23 +85,23 @@ struct job_spec {
  * ERR_YAML for malformed YAML or a wrong type, ERR_INPUT for a bad value
  * or an unknown field; the message carries file:line:col and the field.
  */
-int job_spec_parse(struct job_spec *out, const char *text, size_t len, const char *name);
+int job_yaml_parse(struct job_yaml *out, const char *text, size_t len, const char *name);
 
 /*
  * Reads `path` (at most YAML_MAX_FILE), parses it, and resolves `code`
  * against the YAML's folder. Repository content is hostile input, so both
  * must stay in the workspace (fs_workspace): `path` that is not a regular
  * file (a folder, a FIFO) or resolves outside is ERR_INPUT naming it; a
- * `code` that is absolute (refused by job_spec_parse already), not a folder,
+ * `code` that is absolute (refused by job_yaml_parse already), not a folder,
  * or that resolves outside the workspace once ".." and symbolic links are
  * followed is ERR_INPUT at the field's line. Nothing is read but the YAML.
  */
-int job_spec_load(struct job_spec *out, const char *path);
+int job_yaml_load(struct job_yaml *out, const char *path);
 
-void job_spec_release(struct job_spec *spec);
+void job_yaml_release(struct job_yaml *spec);
 
 /* Where `field` (a top-level key) stands, for annotations; `out->file` is
  * borrowed from the spec. Line 0 when absent. */
-void job_spec_where(struct error_location *out, const struct job_spec *spec, const char *field);
+void job_yaml_where(struct error_location *out, const struct job_yaml *spec, const char *field);
 
 #endif

@@ -7,20 +7,20 @@
 #include <criterion/criterion.h>
 
 #include "core/fs.h"
-#include "mlops/job_spec.h"
+#include "mlops/job_yaml.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
 
-static int parse(struct job_spec *s, const char *text)
+static int parse(struct job_yaml *s, const char *text)
 {
-	return job_spec_parse(s, text, strlen(text), "jobs/train.yml");
+	return job_yaml_parse(s, text, strlen(text), "jobs/train.yml");
 }
 
 #define GOOD_HEAD "type: command\ncommand: python train.py\nenvironment: azureml:train-env:1\n"
 
-Test(job_spec, reads_the_shipped_example_fields)
+Test(job_yaml, reads_the_shipped_example_fields)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 
 	cr_assert_ok(parse(&s,
 		"$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n"
@@ -64,12 +64,12 @@ Test(job_spec, reads_the_shipped_example_fields)
 	cr_assert_str_eq(kv_list_find(&s.tags, "team"), "ml");
 	cr_assert_str_eq(kv_list_find(&s.tags, "rows"), "1200");
 	cr_assert_str_eq(kv_list_find(&s.environment_variables, "SEED"), "7");
-	job_spec_release(&s);
+	job_yaml_release(&s);
 }
 
-Test(job_spec, latest_environment_and_uri_inputs)
+Test(job_yaml, latest_environment_and_uri_inputs)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 
 	cr_assert_ok(parse(&s, "command: x ${{inputs.a}} ${{inputs.b}}\nenvironment: azureml:env@latest\n"
 			       "inputs:\n  a: {type: uri_file, path: 'https://acct.blob.core.windows.net/c/f.csv'}\n"
@@ -80,7 +80,7 @@ Test(job_spec, latest_environment_and_uri_inputs)
 	cr_assert_eq(s.inputs[0].path_kind, JOB_PATH_URI);
 	cr_assert_eq(s.inputs[0].type, AML_INPUT_URI_FILE);
 	cr_assert_eq(s.outputs_nr, 1);
-	job_spec_release(&s);
+	job_yaml_release(&s);
 }
 
 struct bad_case {
@@ -124,13 +124,13 @@ static const struct bad_case bad_cases[] = {
 	{ "command: [unclosed\n", ERR_YAML, "jobs/train.yml:" },
 };
 
-Test(job_spec, every_error_names_line_and_field)
+Test(job_yaml, every_error_names_line_and_field)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(bad_cases) / sizeof(*bad_cases); i++) {
 		const struct bad_case *c = &bad_cases[i];
-		struct job_spec s = JOB_SPEC_INIT;
+		struct job_yaml s = JOB_YAML_INIT;
 
 		int ret = parse(&s, c->text);
 
@@ -138,15 +138,15 @@ Test(job_spec, every_error_names_line_and_field)
 		cr_expect(strstr(error_message(), c->needle) != NULL, "case %zu: '%s' lacks '%s'", i,
 			  error_message(), c->needle);
 		cr_expect_null(s.doc.root, "a failed parse leaves nothing behind");
-		job_spec_release(&s);
+		job_yaml_release(&s);
 	}
 }
 
 static char root[] = "/tmp/job-spec-test-XXXXXX";
 
-Test(job_spec, load_resolves_code_against_the_yaml_folder)
+Test(job_yaml, load_resolves_code_against_the_yaml_folder)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 	char *yml, *want;
 
 	tmpdir_make(root);
@@ -156,12 +156,12 @@ Test(job_spec, load_resolves_code_against_the_yaml_folder)
 	fs_set_workspace(root);
 	yml = xasprintf("%s/jobs/train.yml", root);
 	want = xasprintf("%s/training", root); /* "jobs/../training", normalised */
-	cr_assert_ok(job_spec_load(&s, yml));
+	cr_assert_ok(job_yaml_load(&s, yml));
 	cr_assert_str_eq(s.code_dir, want);
 	free(yml);
 	yml = xasprintf("%s/jobs/nocode.yml", root);
-	cr_assert_fails(job_spec_load(&s, yml), ERR_INPUT, "nocode.yml:4:7: field 'code':");
-	job_spec_release(&s);
+	cr_assert_fails(job_yaml_load(&s, yml), ERR_INPUT, "nocode.yml:4:7: field 'code':");
+	job_yaml_release(&s);
 	free(yml);
 	free(want);
 	tmpdir_remove(root);
@@ -169,14 +169,14 @@ Test(job_spec, load_resolves_code_against_the_yaml_folder)
 
 /* ---- code: stays in the repository (attack: a job YAML uploading the runner's files) ---- */
 
-Test(job_spec, code_absolute_path_is_refused_at_its_line)
+Test(job_yaml, code_absolute_path_is_refused_at_its_line)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 
 	cr_assert_fails(parse(&s, GOOD_HEAD "code: /etc\n"), ERR_INPUT,
 			"jobs/train.yml:4:7: field 'code': /etc is an absolute path");
 	cr_assert_eq(error_where()->line, 4);
-	job_spec_release(&s);
+	job_yaml_release(&s);
 }
 
 /* A workspace <root>/ws with jobs/ and training/, and <root>/outside. */
@@ -193,23 +193,23 @@ static void hostile_tree(void)
 }
 
 /* Loads ws/jobs/<name>.yml holding GOOD_HEAD + `code_line`; returns the result. */
-static int load_job(struct job_spec *s, const char *name, const char *code_line)
+static int load_job(struct job_yaml *s, const char *name, const char *code_line)
 {
 	char *rel = xasprintf("ws/jobs/%s.yml", name), *yml = xasprintf("%s/%s", root, rel);
 	char *text = xasprintf(GOOD_HEAD "%s\n", code_line);
 	int ret;
 
 	tmpdir_write(root, rel, text);
-	ret = job_spec_load(s, yml);
+	ret = job_yaml_load(s, yml);
 	free(rel);
 	free(yml);
 	free(text);
 	return ret;
 }
 
-Test(job_spec, code_dotdot_chain_out_of_the_workspace_is_refused)
+Test(job_yaml, code_dotdot_chain_out_of_the_workspace_is_refused)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 
 	hostile_tree();
 	cr_assert_ok(load_job(&s, "ok", "code: ../training"));
@@ -222,13 +222,13 @@ Test(job_spec, code_dotdot_chain_out_of_the_workspace_is_refused)
 	cr_assert_fails(load_job(&s, "back", "code: ../training/../../outside"), ERR_INPUT,
 			"resolves outside the workspace");
 	cr_assert_null(s.code_dir);
-	job_spec_release(&s);
+	job_yaml_release(&s);
 	tmpdir_remove(root);
 }
 
-Test(job_spec, code_linked_folder_pointing_out_is_refused)
+Test(job_yaml, code_linked_folder_pointing_out_is_refused)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 	char *link = NULL, *target = NULL;
 
 	hostile_tree();
@@ -243,37 +243,37 @@ Test(job_spec, code_linked_folder_pointing_out_is_refused)
 	link = xasprintf("%s/ws/inner", root);
 	cr_assert_eq(symlink("training", link), 0);
 	cr_assert_ok(load_job(&s, "inner", "code: ../inner"));
-	job_spec_release(&s);
+	job_yaml_release(&s);
 	free(link);
 	tmpdir_remove(root);
 }
 
-Test(job_spec, job_yaml_that_is_a_folder_or_fifo_is_refused_without_blocking)
+Test(job_yaml, job_yaml_that_is_a_folder_or_fifo_is_refused_without_blocking)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 	char *dir, *fifo;
 
 	hostile_tree();
 	dir = xasprintf("%s/ws/training", root);
 	fifo = xasprintf("%s/ws/jobs.fifo", root);
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
-	cr_assert_fails(job_spec_load(&s, dir), ERR_INPUT, "training is a folder, not a regular file");
+	cr_assert_fails(job_yaml_load(&s, dir), ERR_INPUT, "training is a folder, not a regular file");
 	/* Opening a FIFO would wait for a writer forever. */
-	cr_assert_fails(job_spec_load(&s, fifo), ERR_INPUT, "jobs.fifo is a FIFO, not a regular file");
+	cr_assert_fails(job_yaml_load(&s, fifo), ERR_INPUT, "jobs.fifo is a FIFO, not a regular file");
 	free(dir);
 	free(fifo);
 	tmpdir_remove(root);
 }
 
-Test(job_spec, job_yaml_outside_the_workspace_is_refused)
+Test(job_yaml, job_yaml_outside_the_workspace_is_refused)
 {
-	struct job_spec s = JOB_SPEC_INIT;
+	struct job_yaml s = JOB_YAML_INIT;
 	char *yml;
 
 	hostile_tree();
 	tmpdir_write(root, "outside/train.yml", GOOD_HEAD);
 	yml = xasprintf("%s/ws/../outside/train.yml", root);
-	cr_assert_fails(job_spec_load(&s, yml), ERR_INPUT, "resolves outside the workspace");
+	cr_assert_fails(job_yaml_load(&s, yml), ERR_INPUT, "resolves outside the workspace");
 	free(yml);
 	tmpdir_remove(root);
 }
