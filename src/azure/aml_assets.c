@@ -182,7 +182,9 @@ done:
 	return ret;
 }
 
-void aml_asset_build(cJSON *props, const struct aml_asset *a)
+/* Adds description, tags, properties, isAnonymous, isArchived of `a` to
+ * the `properties` object of a request body (absent ones left out). */
+static void aml_asset_build(cJSON *props, const struct aml_asset *a)
 {
 	if (a->description)
 		json_add_string(props, "description", a->description);

@@ -84,10 +84,6 @@ struct aml_list_options {
 
 /* ---- pure pieces, exported for tests and the per-kind clients ---- */
 
-/* Adds description, tags, properties, isAnonymous, isArchived of `a` to
- * the `properties` object of a request body (absent ones left out). */
-void aml_asset_build(cJSON *props, const struct aml_asset *a);
-
 int aml_container_parse(struct aml_container *out, const cJSON *json, enum aml_asset_kind kind);
 /* {"properties":{description, tags, properties, isArchived[, dataType]}}; caller frees. */
 cJSON *aml_container_body(const struct aml_container *c, enum aml_asset_kind kind);

@@ -205,7 +205,8 @@ done:
 	return ret;
 }
 
-int arm_state_terminal(const char *state)
+/* Whether a provisioningState or operation status is terminal. */
+static int arm_state_terminal(const char *state)
 {
 	static const char *const terminal[] = {
 		"Succeeded", "Failed", "Canceled", "Cancelled", "Completed", NULL,

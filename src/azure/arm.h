@@ -102,8 +102,6 @@ int arm_wait(struct arm *arm, const struct arm_response *started,
 int arm_list(struct arm *arm, const char *path, const char *api_version,
 	     cJSON **items_out);
 
-/* Whether a provisioningState or operation status is terminal. */
-int arm_state_terminal(const char *state);
 /* Whether it is a success (Succeeded, or Completed for jobs). */
 int arm_state_succeeded(const char *state);
 

@@ -282,7 +282,8 @@ void arm_deployment_validation_release(struct arm_deployment_validation *v)
 	arm_deployment_validation_init(v);
 }
 
-int arm_deployment_validation_parse(struct arm_deployment_validation *out, const cJSON *json)
+/* Parses a DeploymentValidateResult. ERR_JSON on wrong types. */
+static int arm_deployment_validation_parse(struct arm_deployment_validation *out, const cJSON *json)
 {
 	int ret;
 
@@ -793,7 +794,9 @@ int arm_deployment_get(struct arm_deployment_result *out, const struct arm_deplo
 	return ret;
 }
 
-int arm_deployment_failed_operation(struct arm_deployment_failure *out, const struct arm_deployment_target *t)
+/* The first failed operation of the deployment (GET .../operations, all
+ * pages). ERR_NOT_FOUND when no operation failed. */
+static int arm_deployment_failed_operation(struct arm_deployment_failure *out, const struct arm_deployment_target *t)
 {
 	struct buf path = BUF_INIT;
 	cJSON *ops = NULL;

@@ -97,9 +97,6 @@ struct arm_deployment_validation {
 void arm_deployment_validation_init(struct arm_deployment_validation *v);
 void arm_deployment_validation_release(struct arm_deployment_validation *v);
 
-/* Parses a DeploymentValidateResult. ERR_JSON on wrong types. */
-int arm_deployment_validation_parse(struct arm_deployment_validation *out, const cJSON *json);
-
 /*
  * POST .../deployments/{name}/validate, waiting for a 202 + Location.
  * A rejected template is ARM's 400: ERR_HTTP whose message starts with
@@ -264,10 +261,6 @@ int arm_deployment_deploy(struct arm_deployment_result *out, const struct arm_de
 
 /* GET .../deployments/{name}. ERR_NOT_FOUND when there is none. */
 int arm_deployment_get(struct arm_deployment_result *out, const struct arm_deployment_target *t);
-
-/* The first failed operation of the deployment (GET .../operations, all
- * pages). ERR_NOT_FOUND when no operation failed. */
-int arm_deployment_failed_operation(struct arm_deployment_failure *out, const struct arm_deployment_target *t);
 
 /* POST .../cancel: only while Accepted or Running (else ERR_CONFLICT). */
 int arm_deployment_cancel(const struct arm_deployment_target *t);

@@ -184,11 +184,6 @@ enum ci_kind ci_kind(const struct ci *ci)
 	return ci->host->kind;
 }
 
-const char *ci_kind_name(const struct ci *ci)
-{
-	return ci->host->name;
-}
-
 const struct ci_context *ci_context(const struct ci *ci)
 {
 	return &ci->context;
@@ -395,12 +390,6 @@ int ci_output(struct ci *ci, const char *name, const char *value)
 	if (!ret)
 		kv_list_add(&ci->outputs, name, value);
 	return ret;
-}
-
-void ci_secret(struct ci *ci, const char *value)
-{
-	(void)ci;
-	log_secret(value);
 }
 
 void ci_annotate(struct ci *ci, enum log_level level,

@@ -67,7 +67,6 @@ int ci_open(struct ci **out, const struct ci_spec *spec, int argc, char **argv);
 int ci_close(struct ci *ci);
 
 enum ci_kind ci_kind(const struct ci *ci);
-const char *ci_kind_name(const struct ci *ci);
 
 /*
  * An input's value: trimmed, the declared default when empty, checked
@@ -93,9 +92,6 @@ int ci_input_lines(struct ci *ci, const char *name, const char *const **out);
  * secrets are refused too: outputs are not masked by the runner.
  */
 int ci_output(struct ci *ci, const char *name, const char *value);
-
-/* Registers a secret with the log and the host (before anything prints it). */
-void ci_secret(struct ci *ci, const char *value);
 
 /* An annotation; `where` may be NULL; `title` may be NULL. */
 void ci_annotate(struct ci *ci, enum log_level level,

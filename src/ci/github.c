@@ -159,7 +159,7 @@ static void annotation_file(struct buf *out, const char *file)
 	ci_escape_property(out, file);
 }
 
-void github_annotation(struct buf *props, const struct error_location *where,
+static void github_annotation(struct buf *props, const struct error_location *where,
 		       const char *title)
 {
 	if (where && where->file && *where->file) {

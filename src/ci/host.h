@@ -90,7 +90,5 @@ const char *ci_input_env_lenient(const char *name);
 
 /* GitHub pieces, exposed for tests. */
 int github_format_output(struct buf *out, const char *name, const char *value);
-void github_annotation(struct buf *props, const struct error_location *where,
-		       const char *title);
 
 #endif

@@ -108,17 +108,6 @@ void summary_markdown(struct summary *s, const char *markdown)
 	buf_release(&p);
 }
 
-void summary_bullet(struct summary *s, const char *text)
-{
-	struct buf p = BUF_INIT;
-
-	buf_addstr(&p, "- ");
-	escape(&p, text, 1);
-	buf_addch(&p, '\n');
-	put(s, &p);
-	buf_release(&p);
-}
-
 static void row(struct buf *p, const char *const *cells, int n)
 {
 	int i;

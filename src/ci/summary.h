@@ -32,8 +32,6 @@ void summary_text(struct summary *s, const char *text);
 /* A paragraph in Markdown the caller composed (not escaped: the caller
  * escaped any data in it with summary_escape). */
 void summary_markdown(struct summary *s, const char *markdown);
-/* A bullet point, escaped. */
-void summary_bullet(struct summary *s, const char *text);
 
 /* A table: header cells, then rows of the same width; cells are escaped. */
 void summary_table_begin(struct summary *s, const char *const *headers, int n);

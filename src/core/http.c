@@ -151,7 +151,8 @@ int http_status_retryable(long status)
 	       status == 503 || status == 504;
 }
 
-int http_curl_retryable(int rc)
+/* Whether a libcurl result code (a CURLcode) is a network error worth retrying. */
+static int http_curl_retryable(int rc)
 {
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_PROXY:

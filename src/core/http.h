@@ -176,8 +176,6 @@ int http_easy_defaults(struct http_client *c, void *easy, const struct http_requ
  * request with a body, whatever its method). Returns 1 for an upload: the
  * caller then sets the read and seek callbacks, which know its state. */
 int http_easy_method(void *easy, const struct http_request *req);
-/* Whether a libcurl result code (a CURLcode) is a network error worth retrying. */
-int http_curl_retryable(int curl_code);
 /* The same for an attempt on `easy` that ended with `curl_code`: also not
  * when a proxy refused the tunnel or the stop flag cut it. */
 int http_transfer_retryable(void *easy, int curl_code);

@@ -564,11 +564,6 @@ cJSON *json_add_object(cJSON *parent, const char *key)
 	return check(cJSON_AddObjectToObject(parent, key));
 }
 
-cJSON *json_add_array(cJSON *parent, const char *key)
-{
-	return check(cJSON_AddArrayToObject(parent, key));
-}
-
 void json_add_string(cJSON *parent, const char *key, const char *value)
 {
 	check(cJSON_AddStringToObject(parent, key, value));

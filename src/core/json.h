@@ -68,7 +68,6 @@ cJSON *json_duplicate(const cJSON *item);
 /* Adds a deep copy of `item` (not NULL) under `key`. */
 void json_add_copy(cJSON *parent, const char *key, const cJSON *item);
 cJSON *json_add_object(cJSON *parent, const char *key);
-cJSON *json_add_array(cJSON *parent, const char *key);
 void json_add_string(cJSON *parent, const char *key, const char *value);
 void json_add_number(cJSON *parent, const char *key, double value);
 void json_add_bool(cJSON *parent, const char *key, int value);

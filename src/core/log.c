@@ -39,11 +39,6 @@ void log_set_debug(int enabled)
 	debug_on = enabled;
 }
 
-int log_debug_enabled(void)
-{
-	return debug_on;
-}
-
 static void add_one_secret(const char *value, size_t len)
 {
 	size_t i;

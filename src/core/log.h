@@ -24,7 +24,6 @@ struct log_sink {
 /* Installs `sink` (copied); NULL restores the stderr sink. */
 void log_set_sink(const struct log_sink *sink);
 void log_set_debug(int enabled);
-int log_debug_enabled(void);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

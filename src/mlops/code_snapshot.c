@@ -151,7 +151,9 @@ void code_snapshot_release(struct code_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void code_snapshot_name(struct buf *out, const char *dir)
+/* The code asset name for a folder: its last path component with anything
+ * outside [A-Za-z0-9_-] as '-', or "code" when nothing is left. */
+static void code_snapshot_name(struct buf *out, const char *dir)
 {
 	size_t len = strlen(dir), start = out->len, b;
 	const char *p;

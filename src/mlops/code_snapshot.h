@@ -50,10 +50,6 @@ struct code_snapshot {
 int code_snapshot_scan(struct code_snapshot *out, const char *dir);
 void code_snapshot_release(struct code_snapshot *s);
 
-/* The code asset name for a folder: its last path component with anything
- * outside [A-Za-z0-9_-] as '-', or "code" when nothing is left. */
-void code_snapshot_name(struct buf *out, const char *dir);
-
 /*
  * Ensures the code version of `snap`, the scan of `dir`: reused when the
  * version named after its hash exists, else its files uploaded and

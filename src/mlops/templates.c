@@ -21,7 +21,9 @@ static int has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-int templates_load_json(cJSON **out, const char *path)
+/* Loads a JSON file strictly (json_parse_strict): errors give file, line,
+ * column and field. */
+static int templates_load_json(cJSON **out, const char *path)
 {
 	struct buf text = BUF_INIT;
 	int ret;

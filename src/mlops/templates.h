@@ -80,8 +80,4 @@ int templates_check_outputs(const struct template_list *list, const char *const 
 int template_parameters(cJSON **out, const struct arm_template *t,
 			const char *const *overrides);
 
-/* Loads a JSON file strictly (json_parse_strict): errors give file, line,
- * column and field. */
-int templates_load_json(cJSON **out, const char *path);
-
 #endif
