@@ -450,7 +450,8 @@ static int read_mlflow(struct mlflow_run *run, struct aml *aml, struct http_clie
 		ret = error_set(ERR_NOT_FOUND, "workspace %s has no MLflow tracking URI", aml->workspace);
 		goto done;
 	}
-	if ((ret = mlflow_init(&m, http, o->tokens, uri, NULL)))
+	/* MLflow takes the Resource Manager token: the cloud's own scope. */
+	if ((ret = mlflow_init(&m, http, o->tokens, uri, aml->arm->scope)))
 		goto done;
 	ret = mlflow_run_get(run, &m, job->name);
 done:

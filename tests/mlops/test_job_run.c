@@ -268,3 +268,41 @@ Test(job_run, training_a_job_that_fails_is_an_error_naming_its_error)
 	job_run_release(&r);
 	arm_stub_stop(&f);
 }
+
+static int refuse_and_note_scope(void *ctx, const char *scope, const char **out)
+{
+	struct buf *seen = ctx;
+
+	(void)out;
+	buf_reset(seen);
+	buf_addstr(seen, scope);
+	return error_set(ERR_AUTH, "no token in this test");
+}
+
+/* MLflow is read with a Resource Manager token of the workspace's own
+ * cloud, not always public Azure's (it took a NULL scope once). */
+Test(job_run, mlflow_is_read_with_the_clouds_own_resource_manager_scope)
+{
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	struct arm_stub f;
+	struct buf seen = BUF_INIT;
+
+	ci_options(&o);
+	o.tokens = (struct token_source){ refuse_and_note_scope, &seen };
+	arm_stub_start_aml(&f, NULL, 0, "ws1");
+	free(f.arm.scope);
+	f.arm.scope = xstrdup("https://management.usgovcloudapi.net/.default");
+	r.job.name = xstrdup("j1");
+	r.job.tracking_uri = xstrdup("azureml://usgovvirginia.api.ml.azure.us/mlflow/v1.0"
+				     "/subscriptions/sub-1/resourceGroups/rg/providers"
+				     "/Microsoft.MachineLearningServices/workspaces/ws1");
+	r.last = &r.job;
+	job_run_collect(&r, &f.aml, f.http, &o);
+	cr_assert(!r.have_mlflow);
+	cr_assert_str_eq(seen.data, "https://management.usgovcloudapi.net/.default");
+	cr_assert_eq(stub_count(f.stub), 0, "nothing sent without a token");
+	buf_release(&seen);
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
