@@ -240,111 +240,156 @@ static int transient(int ret, long status, int *auth_failures)
 	       (ret == ERR_HTTP && http_status_retryable(status));
 }
 
+/* What one follow keeps between polls. */
+struct follower {
+	struct aml *aml;
+	const char *name;
+	const struct job_follow_options *o;
+	struct log_state st;
+	enum aml_job_status last;
+	double start, deadline, last_report, outage;
+	long wait_ms, cancel_s;
+	int first, auth_failures;
+};
+
+/* The status could not be read: 1 to try again (an outage, while time
+ * is left), or 0 with `*ret` the error to end with, having cancelled the
+ * job (we cannot follow it any further). */
+static int read_failed(struct follower *f, int *ret, long status)
+{
+	struct error_saved why = ERROR_SAVED_INIT;
+	int timed_out = now_s() >= f->deadline;
+
+	if (transient(*ret, status, &f->auth_failures) && !timed_out) {
+		if (!f->outage) {
+			f->outage = now_s();
+			log_warning("job %s: its status cannot be read (%s); trying again "
+				    "until the timeout", f->name, error_message());
+		}
+		*ret = 0;
+		f->wait_ms = job_poll_next_ms(f->wait_ms, 0);
+		nap(f->o, f->wait_ms, f->deadline);
+		return 1;
+	}
+	/* Giving up: cancel what we follow first, keeping why. */
+	error_save(&why);
+	log_warning("following job %s failed: %s", f->name, why.message);
+	job_cancel(f->aml, f->name, f->cancel_s);
+	if (timed_out)
+		*ret = error_set(ERR_TIMEOUT, "job %s: its status could not be read "
+				 "until the timeout (%s); it was cancelled", f->name, why.message);
+	else
+		*ret = error_restore(&why);
+	error_saved_release(&why);
+	return 0;
+}
+
+static int stopped(struct follower *f)
+{
+	const volatile sig_atomic_t *stop = f->o->stop;
+	const char *sig = *stop == SIGTERM ? "SIGTERM" : *stop == SIGINT ? "SIGINT" : "a stop signal";
+
+	log_warning("%s received: cancelling job %s before stopping", sig, f->name);
+	job_cancel(f->aml, f->name, JOB_CANCEL_STOP_S);
+	return error_set(ERR_CANCELLED, "stopped by %s while following job %s; "
+			 "the job was asked to cancel", sig, f->name);
+}
+
+/* Progress: a line for each new status, and one every PROGRESS_EVERY_S
+ * while it stays; the end of an outage is said once. Returns whether the
+ * status moved. */
+static int report(struct follower *f, const struct aml_job *job)
+{
+	const char *status = job->status_text ? job->status_text : aml_job_status_name(job->status);
+	long elapsed = (long)(now_s() - f->start);
+	int moved = f->first || job->status != f->last;
+
+	if (f->outage) {
+		struct buf e = BUF_INIT;
+
+		job_format_elapsed(&e, (long)(now_s() - f->outage));
+		log_info("job %s: its status is readable again after %s", f->name, e.data);
+		buf_release(&e);
+		f->outage = 0;
+	}
+	f->auth_failures = 0;
+	if (moved || now_s() - f->last_report >= PROGRESS_EVERY_S) {
+		progress(f->o, moved ? "job %s: %s after %s" : "job %s: still %s after %s",
+			 f->name, status, elapsed);
+		f->last_report = now_s();
+	}
+	f->first = 0;
+	f->last = job->status;
+	return moved;
+}
+
+static int timed_out(struct follower *f, const struct aml_job *job)
+{
+	struct buf e = BUF_INIT;
+	int ret;
+
+	job_format_elapsed(&e, f->o->timeout_s);
+	log_warning("job %s is still %s after %s: cancelling it", f->name,
+		    aml_job_status_name(job->status), e.data);
+	job_cancel(f->aml, f->name, f->cancel_s);
+	read_log(&f->st, f->aml, f->name, f->o);
+	ret = error_set(ERR_TIMEOUT, "job %s did not finish within %s; it was cancelled",
+			f->name, e.data);
+	buf_release(&e);
+	return ret;
+}
+
 int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 	       const struct job_follow_options *o)
 {
-	struct log_state st;
-	enum aml_job_status last = AML_JOB_UNKNOWN;
-	double start = now_s(), deadline = start + (double)o->timeout_s, last_report = start;
-	double outage = 0;
-	long wait_ms = JOB_POLL_MIN_MS, cancel_s = o->cancel_timeout_s > 0 ? o->cancel_timeout_s : 120;
-	int ret = 0, first = 1, auth_failures = 0;
+	struct follower f;
+	int ret = 0;
 
-	memset(&st, 0, sizeof(st));
-	st.log = (struct aml_job_log)AML_JOB_LOG_INIT;
-	st.lines = (struct job_lines)JOB_LINES_INIT;
+	memset(&f, 0, sizeof(f));
+	f.aml = aml;
+	f.name = name;
+	f.o = o;
+	f.st.log = (struct aml_job_log)AML_JOB_LOG_INIT;
+	f.st.lines = (struct job_lines)JOB_LINES_INIT;
+	f.last = AML_JOB_UNKNOWN;
+	f.start = f.last_report = now_s();
+	f.deadline = f.start + (double)o->timeout_s;
+	f.wait_ms = JOB_POLL_MIN_MS;
+	f.cancel_s = o->cancel_timeout_s > 0 ? o->cancel_timeout_s : 120;
+	f.first = 1;
 	for (;;) {
+		long status = 0;
 		int moved;
-		long elapsed, status = 0;
 
 		if (!stopping(o) && (ret = aml_job_read(out, &status, aml, name))) {
-			if (stopping(o)) {
+			if (stopping(o))
 				ret = 0; /* the stop cut the read: said below */
-			} else if (transient(ret, status, &auth_failures) && now_s() < deadline) {
-				if (!outage) {
-					outage = now_s();
-					log_warning("job %s: its status cannot be read (%s); trying again "
-						    "until the timeout", name, error_message());
-				}
-				ret = 0;
-				wait_ms = job_poll_next_ms(wait_ms, 0);
-				nap(o, wait_ms, deadline);
+			else if (read_failed(&f, &ret, status))
 				continue;
-			} else {
-				struct error_saved why = ERROR_SAVED_INIT;
-				int timed_out = now_s() >= deadline;
-
-				/* Giving up: cancel what we follow first, keeping why. */
-				error_save(&why);
-				log_warning("following job %s failed: %s", name, why.message);
-				job_cancel(aml, name, cancel_s);
-				if (timed_out)
-					ret = error_set(ERR_TIMEOUT, "job %s: its status could not be read "
-							"until the timeout (%s); it was cancelled", name,
-							why.message);
-				else
-					error_restore(&why);
-				error_saved_release(&why);
+			else
 				break;
-			}
 		}
 		if (stopping(o)) {
-			const char *sig = *o->stop == SIGTERM ? "SIGTERM" : *o->stop == SIGINT
-					  ? "SIGINT" : "a stop signal";
-
-			log_warning("%s received: cancelling job %s before stopping", sig, name);
-			job_cancel(aml, name, JOB_CANCEL_STOP_S);
-			ret = error_set(ERR_CANCELLED, "stopped by %s while following job %s; "
-					"the job was asked to cancel", sig, name);
+			ret = stopped(&f);
 			break;
 		}
-		if (outage) {
-			struct buf e = BUF_INIT;
-
-			job_format_elapsed(&e, (long)(now_s() - outage));
-			log_info("job %s: its status is readable again after %s", name, e.data);
-			buf_release(&e);
-			outage = 0;
-		}
-		auth_failures = 0;
-		elapsed = (long)(now_s() - start);
-		moved = first || out->status != last;
-		if (moved) {
-			progress(o, "job %s: %s after %s", name, out->status_text ? out->status_text
-				 : aml_job_status_name(out->status), elapsed);
-			last_report = now_s();
-		} else if (now_s() - last_report >= PROGRESS_EVERY_S) {
-			progress(o, "job %s: still %s after %s", name, out->status_text ? out->status_text
-				 : aml_job_status_name(out->status), elapsed);
-			last_report = now_s();
-		}
-		first = 0;
-		last = out->status;
-		moved |= read_log(&st, aml, name, o);
+		moved = report(&f, out);
+		moved |= read_log(&f.st, aml, name, o);
 		if (aml_job_status_terminal(out->status)) {
-			read_log(&st, aml, name, o);
+			read_log(&f.st, aml, name, o);
 			break;
 		}
-		if (now_s() >= deadline) {
-			struct buf e = BUF_INIT;
-
-			job_format_elapsed(&e, o->timeout_s);
-			log_warning("job %s is still %s after %s: cancelling it", name,
-				    aml_job_status_name(out->status), e.data);
-			job_cancel(aml, name, cancel_s);
-			read_log(&st, aml, name, o);
-			ret = error_set(ERR_TIMEOUT, "job %s did not finish within %s; it was cancelled",
-					name, e.data);
-			buf_release(&e);
+		if (now_s() >= f.deadline) {
+			ret = timed_out(&f, out);
 			break;
 		}
-		wait_ms = job_poll_next_ms(wait_ms, moved);
-		nap(o, wait_ms, deadline);
+		f.wait_ms = job_poll_next_ms(f.wait_ms, moved);
+		nap(o, f.wait_ms, f.deadline);
 	}
-	if (o->on_line && st.opened)
-		job_lines_flush(&st.lines, o->on_line, o->ctx);
-	job_lines_release(&st.lines);
-	aml_job_log_release(&st.log);
+	if (o->on_line && f.st.opened)
+		job_lines_flush(&f.st.lines, o->on_line, o->ctx);
+	job_lines_release(&f.st.lines);
+	aml_job_log_release(&f.st.log);
 	return ret;
 }
 
