@@ -35,18 +35,6 @@ static const cJSON *field(const struct job_yaml *s, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(s->doc.root, key);
 }
 
-/* Re-sets a checker's message at `item`, naming the field. */
-static int error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *fieldname)
-{
-	struct buf why = BUF_INIT;
-	int ret;
-
-	buf_addstr(&why, error_message());
-	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s': %s", fieldname, why.data);
-	buf_release(&why);
-	return ret;
-}
-
 /* A scalar as written: strings as they are, numbers and booleans as their
  * source text (so `lr: 0.010` stays "0.010"). */
 static int scalar_text(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
@@ -135,7 +123,7 @@ static int check_environment(struct job_yaml *s)
 				     "azureml://registries/...", ref);
 	if (parse_asset_ref(&s->env_name, &s->env_version, ref + strlen("azureml:"),
 			    "environment"))
-		return error_for_field(&s->doc, item, "environment");
+		return yaml_error_for_field(&s->doc, item, "environment");
 	s->env_kind = strcmp(s->env_version, "latest") ? JOB_ENV_VERSION : JOB_ENV_LATEST;
 	return 0;
 }
@@ -150,7 +138,7 @@ static int check_compute(struct job_yaml *s)
 	if (!strncmp(c, "azureml:", strlen("azureml:")))
 		c += strlen("azureml:");
 	if (aml_check_name(c, "compute name"))
-		return error_for_field(&s->doc, field(s, "compute"), "compute");
+		return yaml_error_for_field(&s->doc, field(s, "compute"), "compute");
 	s->compute = xstrdup(c);
 	return 0;
 }
@@ -216,7 +204,7 @@ static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSO
 			int ret;
 
 			buf_addf(&f, "%s.path", where);
-			ret = error_for_field(&s->doc, p, f.data);
+			ret = yaml_error_for_field(&s->doc, p, f.data);
 			buf_release(&f);
 			return ret;
 		}
@@ -442,7 +430,7 @@ static int check(struct job_yaml *s)
 	if ((ret = string_field(s, "name", &s->name, 1)))
 		return ret;
 	if (s->name && aml_check_name(s->name, "job name"))
-		return error_for_field(&s->doc, field(s, "name"), "name");
+		return yaml_error_for_field(&s->doc, field(s, "name"), "name");
 	if (!field(s, "command"))
 		return yaml_error_at(&s->doc, s->doc.root, ERR_INPUT, "field 'command': required");
 	if ((ret = string_field(s, "command", &s->command, 1)))
@@ -465,7 +453,7 @@ static int check(struct job_yaml *s)
 	    (ret = string_field(s, "description", &s->description, 0)))
 		return ret;
 	if (s->experiment_name && aml_check_name(s->experiment_name, "experiment name"))
-		return error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
+		return yaml_error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
 	if ((ret = check_io(s)) ||
 	    (ret = scalar_map(s, "tags", &s->tags)) ||
 	    (ret = scalar_map(s, "environment_variables", &s->environment_variables)))
