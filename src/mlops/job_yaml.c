@@ -216,19 +216,36 @@ static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSO
 			     "azureml:// or https:// URI", where, path);
 }
 
+/* Sets `where` to "<kind>s.<name>" and checks the name of an input or output. */
+static int check_io_name(struct job_yaml *s, const cJSON *item, const char *kind,
+			 struct buf *where)
+{
+	buf_addf(where, "%ss.%s", kind, item->string);
+	if (valid_io_name(item->string))
+		return 0;
+	return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an %s name is letters, "
+			     "digits and '_', not starting with a digit", where->data, kind);
+}
+
+static int check_io_description(struct job_yaml *s, const cJSON *item, const char *where)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(item, "description");
+
+	if (k && !cJSON_IsString(k))
+		return yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected "
+				     "a string", where, json_type_name(k));
+	return 0;
+}
+
 static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *item)
 {
 	struct buf where = BUF_INIT;
-	const cJSON *t, *k;
+	const cJSON *t;
 	int ret = 0;
 
 	in->name = item->string;
-	buf_addf(&where, "inputs.%s", item->string);
-	if (!valid_io_name(item->string)) {
-		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an input name is letters, "
-				    "digits and '_', not starting with a digit", where.data);
+	if ((ret = check_io_name(s, item, "input", &where)))
 		goto done;
-	}
 	if (!cJSON_IsObject(item)) {
 		in->type = AML_INPUT_LITERAL;
 		if (cJSON_IsNull(item))
@@ -256,12 +273,8 @@ static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *it
 	}
 	if ((ret = check_input_path(s, in, cJSON_GetObjectItemCaseSensitive(item, "path"), where.data)))
 		goto done;
-	if ((ret = mode_field(&s->doc, item, where.data, 0, &in->mode)))
-		goto done;
-	k = cJSON_GetObjectItemCaseSensitive(item, "description");
-	if (k && !cJSON_IsString(k))
-		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
-				    "string", where.data, json_type_name(k));
+	if (!(ret = mode_field(&s->doc, item, where.data, 0, &in->mode)))
+		ret = check_io_description(s, item, where.data);
 done:
 	buf_release(&where);
 	return ret;
@@ -274,12 +287,8 @@ static int check_output(struct job_yaml *s, struct job_output *o, const cJSON *i
 	int ret = 0;
 
 	o->name = item->string;
-	buf_addf(&where, "outputs.%s", item->string);
-	if (!valid_io_name(item->string)) {
-		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an output name is letters, "
-				    "digits and '_', not starting with a digit", where.data);
+	if ((ret = check_io_name(s, item, "output", &where)))
 		goto done;
-	}
 	if (cJSON_IsNull(item))
 		goto done;      /* `model:` alone: a uri_folder where Azure chooses */
 	if (!cJSON_IsObject(item)) {
@@ -304,15 +313,26 @@ static int check_output(struct job_yaml *s, struct job_output *o, const cJSON *i
 		}
 		o->path = k->valuestring;
 	}
-	if ((ret = mode_field(&s->doc, item, where.data, 1, &o->mode)))
-		goto done;
-	k = cJSON_GetObjectItemCaseSensitive(item, "description");
-	if (k && !cJSON_IsString(k))
-		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
-				    "string", where.data, json_type_name(k));
+	if (!(ret = mode_field(&s->doc, item, where.data, 1, &o->mode)))
+		ret = check_io_description(s, item, where.data);
 done:
 	buf_release(&where);
 	return ret;
+}
+
+/* The `inputs` or `outputs` mapping: 0 with NULL when absent or null. */
+static int io_map(struct job_yaml *s, const char *key, const cJSON **out)
+{
+	const cJSON *map = field(s, key);
+
+	*out = NULL;
+	if (!map || cJSON_IsNull(map))
+		return 0;
+	if (!cJSON_IsObject(map))
+		return yaml_error_at(&s->doc, map, ERR_YAML, "field '%s' is %s, expected a mapping",
+				     key, json_type_name(map));
+	*out = map;
+	return 0;
 }
 
 static int check_io(struct job_yaml *s)
@@ -320,19 +340,17 @@ static int check_io(struct job_yaml *s)
 	const cJSON *map, *item;
 	int ret;
 
-	if ((map = field(s, "inputs")) && !cJSON_IsNull(map)) {
-		if (!cJSON_IsObject(map))
-			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'inputs' is %s, expected a "
-					     "mapping", json_type_name(map));
+	if ((ret = io_map(s, "inputs", &map)))
+		return ret;
+	if (map) {
 		s->inputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->inputs));
 		cJSON_ArrayForEach(item, map)
 			if ((ret = check_input(s, &s->inputs[s->inputs_nr++], item)))
 				return ret;
 	}
-	if ((map = field(s, "outputs")) && !cJSON_IsNull(map)) {
-		if (!cJSON_IsObject(map))
-			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'outputs' is %s, expected a "
-					     "mapping", json_type_name(map));
+	if ((ret = io_map(s, "outputs", &map)))
+		return ret;
+	if (map) {
 		s->outputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->outputs));
 		cJSON_ArrayForEach(item, map)
 			if ((ret = check_output(s, &s->outputs[s->outputs_nr++], item)))
