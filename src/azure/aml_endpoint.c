@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,23 +316,43 @@ static int endpoint_path(struct buf *path, struct aml *aml, const char *endpoint
 	return 0;
 }
 
-/* One write (PUT/PATCH/DELETE), then arm_wait; `final` may be NULL. */
-static int write_and_wait(struct arm_response *final, struct aml *aml, const char *method,
-			  const char *path, const cJSON *body, const char *what, long timeout_s)
+/*
+ * One write (PUT/PATCH/DELETE), then arm_wait; `final` may be NULL. The
+ * operation's name for messages ("endpoint e1 tags") is formatted from
+ * `fmt`, so no caller builds it.
+ */
+static int write_and_waitv(struct arm_response *final, struct aml *aml, const char *method,
+			   const char *path, const cJSON *body, long timeout_s,
+			   const char *fmt, va_list ap)
 {
 	struct arm_response started = ARM_RESPONSE_INIT;
+	struct buf what = BUF_INIT;
 	int ret;
 
+	buf_vaddf(&what, fmt, ap);
 	if (!(ret = arm_call(aml->arm, method, path, AML_API_VERSION, body, &started))) {
 		/* DELETE's final GET would be a 404: follow without the resource. */
 		const char *resource = strcmp(method, "DELETE") ? path : NULL;
 
-		if (started.status == 204)
-			goto done;
-		ret = arm_wait(aml->arm, &started, resource, AML_API_VERSION, what, timeout_s, final);
+		if (started.status != 204)
+			ret = arm_wait(aml->arm, &started, resource, AML_API_VERSION, what.data,
+				       timeout_s, final);
 	}
-done:
 	arm_response_release(&started);
+	buf_release(&what);
+	return ret;
+}
+
+__attribute__((format(printf, 7, 8)))
+static int write_and_wait(struct arm_response *final, struct aml *aml, const char *method,
+			  const char *path, const cJSON *body, long timeout_s, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = write_and_waitv(final, aml, method, path, body, timeout_s, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -360,13 +381,17 @@ static int parse_deployment(void *out, const cJSON *json)
 
 /* PUT `body` to `path`, wait for it, then parse the final state into `out`
  * with `parse` when `out` is not NULL. */
+__attribute__((format(printf, 7, 8)))
 static int put_parsed(void *out, int (*parse)(void *, const cJSON *), struct aml *aml,
-		      const char *path, const cJSON *body, const char *what, long timeout_s)
+		      const char *path, const cJSON *body, long timeout_s, const char *fmt, ...)
 {
 	struct arm_response final = ARM_RESPONSE_INIT;
+	va_list ap;
 	int ret;
 
-	ret = write_and_wait(out ? &final : NULL, aml, "PUT", path, body, what, timeout_s);
+	va_start(ap, fmt);
+	ret = write_and_waitv(out ? &final : NULL, aml, "PUT", path, body, timeout_s, fmt, ap);
+	va_end(ap);
 	if (!ret && out)
 		ret = parse(out, final.json);
 	arm_response_release(&final);
@@ -376,18 +401,16 @@ static int put_parsed(void *out, int (*parse)(void *, const cJSON *), struct aml
 int aml_endpoint_put(struct aml_endpoint *out, struct aml *aml, const char *name,
 		     const struct aml_endpoint_spec *spec, long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
 
 	if ((ret = endpoint_path(&path, aml, name, NULL)) || (ret = aml_endpoint_body(&body, spec)))
 		goto done;
-	buf_addf(&what, "endpoint %s", name);
-	ret = put_parsed(out, parse_endpoint, aml, path.data, body, what.data, timeout_s);
+	ret = put_parsed(out, parse_endpoint, aml, path.data, body, timeout_s, "endpoint %s", name);
 done:
 	cJSON_Delete(body);
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
@@ -405,7 +428,7 @@ int aml_endpoint_get(struct aml_endpoint *out, struct aml *aml, const char *name
 int aml_endpoint_set_tags(struct aml *aml, const char *name, const char *const *tags,
 			  long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	cJSON *body = json_new_object();
 	int ret;
 
@@ -413,12 +436,11 @@ int aml_endpoint_set_tags(struct aml *aml, const char *name, const char *const *
 	if ((ret = endpoint_path(&path, aml, name, NULL)) ||
 	    (ret = aml_add_pairs(body, "tags", tags, "endpoint tag")))
 		goto done;
-	buf_addf(&what, "endpoint %s tags", name);
-	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, what.data, timeout_s);
+	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, timeout_s,
+			     "endpoint %s tags", name);
 done:
 	cJSON_Delete(body);
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
@@ -426,7 +448,7 @@ int aml_endpoint_set_traffic(struct aml_endpoint *out, struct aml *aml, const ch
 			     const struct aml_traffic *traffic, size_t nr, long timeout_s)
 {
 	struct arm_response current = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
 
@@ -434,27 +456,25 @@ int aml_endpoint_set_traffic(struct aml_endpoint *out, struct aml *aml, const ch
 	    (ret = arm_call(aml->arm, "GET", path.data, AML_API_VERSION, NULL, &current)) ||
 	    (ret = aml_endpoint_traffic_body(&body, current.json, traffic, nr)))
 		goto done;
-	buf_addf(&what, "endpoint %s traffic", name);
-	ret = put_parsed(out, parse_endpoint, aml, path.data, body, what.data, timeout_s);
+	ret = put_parsed(out, parse_endpoint, aml, path.data, body, timeout_s,
+			 "endpoint %s traffic", name);
 done:
 	cJSON_Delete(body);
 	arm_response_release(&current);
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
 int aml_endpoint_delete(struct aml *aml, const char *name, long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	int ret;
 
 	if (!(ret = endpoint_path(&path, aml, name, NULL))) {
-		buf_addf(&what, "delete endpoint %s", name);
-		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, what.data, timeout_s);
+		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, timeout_s,
+				     "delete endpoint %s", name);
 	}
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
@@ -495,19 +515,18 @@ done:
 int aml_deployment_put(struct aml_deployment *out, struct aml *aml, const char *endpoint,
 		       const char *name, const struct aml_deployment_spec *spec, long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	cJSON *body = NULL;
 	int ret;
 
 	if ((ret = endpoint_path(&path, aml, endpoint, name)) ||
 	    (ret = aml_deployment_body(&body, spec)))
 		goto done;
-	buf_addf(&what, "deployment %s/%s", endpoint, name);
-	ret = put_parsed(out, parse_deployment, aml, path.data, body, what.data, timeout_s);
+	ret = put_parsed(out, parse_deployment, aml, path.data, body, timeout_s,
+			 "deployment %s/%s", endpoint, name);
 done:
 	cJSON_Delete(body);
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
@@ -566,7 +585,7 @@ done:
 int aml_deployment_update(struct aml *aml, const char *endpoint, const char *name,
 			  const char *const *tags, int instance_count, long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	cJSON *body = json_new_object();
 	int ret;
 
@@ -581,27 +600,25 @@ int aml_deployment_update(struct aml *aml, const char *endpoint, const char *nam
 		goto done;
 	if (instance_count)
 		json_add_number(json_add_object(body, "sku"), "capacity", instance_count);
-	buf_addf(&what, "deployment %s/%s update", endpoint, name);
-	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, what.data, timeout_s);
+	ret = write_and_wait(NULL, aml, "PATCH", path.data, body, timeout_s,
+			     "deployment %s/%s update", endpoint, name);
 done:
 	cJSON_Delete(body);
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 
 int aml_deployment_delete(struct aml *aml, const char *endpoint, const char *name,
 			  long timeout_s)
 {
-	struct buf path = BUF_INIT, what = BUF_INIT;
+	struct buf path = BUF_INIT;
 	int ret;
 
 	if (!(ret = endpoint_path(&path, aml, endpoint, name))) {
-		buf_addf(&what, "delete deployment %s/%s", endpoint, name);
-		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, what.data, timeout_s);
+		ret = write_and_wait(NULL, aml, "DELETE", path.data, NULL, timeout_s,
+				     "delete deployment %s/%s", endpoint, name);
 	}
 	buf_release(&path);
-	buf_release(&what);
 	return ret;
 }
 

@@ -521,7 +521,9 @@ int ci_close(struct ci *ci)
 	return ret;
 }
 
-void ci_escape_data(struct buf *out, const char *text)
+/* Workflow commands escape % and line breaks in data; a property value
+ * also ends at ':' or ',', so those are escaped there too. */
+static void escape_command(struct buf *out, const char *text, int property)
 {
 	for (; *text; text++) {
 		if (*text == '%')
@@ -530,27 +532,23 @@ void ci_escape_data(struct buf *out, const char *text)
 			buf_addstr(out, "%0D");
 		else if (*text == '\n')
 			buf_addstr(out, "%0A");
+		else if (property && *text == ':')
+			buf_addstr(out, "%3A");
+		else if (property && *text == ',')
+			buf_addstr(out, "%2C");
 		else
 			buf_addch(out, *text);
 	}
 }
 
+void ci_escape_data(struct buf *out, const char *text)
+{
+	escape_command(out, text, 0);
+}
+
 void ci_escape_property(struct buf *out, const char *text)
 {
-	for (; *text; text++) {
-		if (*text == '%')
-			buf_addstr(out, "%25");
-		else if (*text == '\r')
-			buf_addstr(out, "%0D");
-		else if (*text == '\n')
-			buf_addstr(out, "%0A");
-		else if (*text == ':')
-			buf_addstr(out, "%3A");
-		else if (*text == ',')
-			buf_addstr(out, "%2C");
-		else
-			buf_addch(out, *text);
-	}
+	escape_command(out, text, 1);
 }
 
 /* May .NET's culture-aware search skip this byte? Controls may be

@@ -194,13 +194,7 @@ static int write_outputs(struct ci *ci, int ret, const struct env_plan *plan, in
 				plan->needs_bump ? "needs-version-bump" : "ok");
 	}
 	buf_release(&json);
-	if (!ret)
-		return out;
-	if (out)
-		log_warning("outputs not written: %s", error_message());
-	error_restore(&saved);
-	error_saved_release(&saved);
-	return ret;
+	return workflow_outputs_written(ret, out, &saved);
 }
 
 static int read_inputs(struct ci *ci, const char **dir, enum env_versioning *mode)

@@ -5,6 +5,7 @@
 
 #include "ci/summary.h"
 #include "cmd/workflow.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 const struct workflow *const workflows[] = {
@@ -34,6 +35,17 @@ void workflow_changing(void)
 int workflow_changed(void)
 {
 	return changed;
+}
+
+int workflow_outputs_written(int ret, int out, struct error_saved *saved)
+{
+	if (ret) {
+		if (out)
+			log_warning("outputs not written: %s", error_message());
+		error_restore(saved);
+	}
+	error_saved_release(saved);
+	return ret ? ret : out;
 }
 
 static int exit_code_for(int err)

@@ -6,6 +6,7 @@
 
 #include "ci/ci.h"
 #include "core/buf.h"
+#include "core/error.h"
 
 /*
  * One workflow: its declared inputs and outputs (the single source of truth
@@ -53,6 +54,15 @@ int workflow_run(const struct workflow *wf, int argc, char **argv);
 void workflow_changing(void);
 /* Whether workflow_changing() was called in this run. */
 int workflow_changed(void);
+
+/*
+ * Outputs are written whatever happened, so a failed run still says what it
+ * did. A writer error_save()s the run's error `ret` into `saved` before
+ * writing, and ends with this: the outputs' result `out` after a success;
+ * after a failure the run's error again (an outputs failure then only warns,
+ * "outputs not written: ..."). Releases `saved`.
+ */
+int workflow_outputs_written(int ret, int out, struct error_saved *saved);
 
 /*
  * Signals. workflow_run installs handlers for SIGINT and SIGTERM (the

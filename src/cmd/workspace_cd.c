@@ -304,13 +304,7 @@ static int write_outputs(struct ci *ci, int ret, const cJSON *names, const cJSON
 		out = ci_output(ci, "datasets", text.data);
 	}
 	buf_release(&text);
-	if (!ret)
-		return out;
-	if (out)
-		log_warning("outputs not written: %s", error_message());
-	error_restore(&saved);
-	error_saved_release(&saved);
-	return ret;
+	return workflow_outputs_written(ret, out, &saved);
 }
 
 static int run(struct ci *ci)

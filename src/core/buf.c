@@ -193,3 +193,11 @@ void buf_trim(struct buf *b)
 	memmove(b->data, b->data + start, end - start);
 	buf_setlen(b, end - start);
 }
+
+const char *str_table_find(const char *const *table, const char *word, size_t len)
+{
+	for (; *table; table++)
+		if (strlen(*table) == len && !strncmp(*table, word, len))
+			return *table;
+	return NULL;
+}

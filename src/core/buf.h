@@ -49,4 +49,11 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * The entry of the NULL-terminated `table` that is exactly the `len` bytes
+ * at `word` (a word cut out of a longer line, so not terminated there), or
+ * NULL when none is.
+ */
+const char *str_table_find(const char *const *table, const char *word, size_t len);
+
 #endif

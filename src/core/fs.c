@@ -81,9 +81,10 @@ static int write_all(int fd, const char *path, const void *data, size_t len)
 	return 0;
 }
 
-int fs_append(const char *path, const void *data, size_t len)
+/* Appending and replacing differ only in how the file is opened. */
+static int write_with_flags(const char *path, int flags, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
 	int ret;
 
 	if (fd < 0)
@@ -94,17 +95,14 @@ int fs_append(const char *path, const void *data, size_t len)
 	return ret;
 }
 
+int fs_append(const char *path, const void *data, size_t len)
+{
+	return write_with_flags(path, O_APPEND, data, len);
+}
+
 int fs_write_file(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
-	int ret;
-
-	if (fd < 0)
-		return path_error(ERR_IO, path, "%s", strerror(errno));
-	ret = write_all(fd, path, data, len);
-	if (close(fd) && !ret)
-		ret = path_error(ERR_IO, path, "%s", strerror(errno));
-	return ret;
+	return write_with_flags(path, O_TRUNC, data, len);
 }
 
 int fs_mkdirs(const char *path)

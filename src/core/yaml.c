@@ -135,6 +135,18 @@ int yaml_error_at(const struct yaml_doc *doc, const cJSON *item, int code,
 	return code;
 }
 
+int yaml_error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *field)
+{
+	struct buf why = BUF_INIT;
+	int ret;
+
+	/* Copied first: setting the new error replaces the message read here. */
+	buf_addstr(&why, error_message());
+	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s': %s", field, why.data);
+	buf_release(&why);
+	return ret;
+}
+
 /* ---- scalars ---- */
 
 static int is_null(const char *s)

@@ -47,6 +47,11 @@ const char *yaml_scalar_text(const struct yaml_doc *doc, const cJSON *item);
  */
 int yaml_error_at(const struct yaml_doc *doc, const cJSON *item, int code,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * Re-sets the current error (a checker's message, which knows no file) as
+ * ERR_INPUT at `item`: "<file>:<line>:<col>: field '<field>': <message>".
+ */
+int yaml_error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *field);
 
 /*
  * Typed getters under `obj` (see json.h for paths), whose errors name the

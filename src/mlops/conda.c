@@ -132,15 +132,12 @@ static int check_brackets(const char *spec, const char **pp)
 		return bad_spec(spec, "%s", "'[' without a closing ']'");
 	while (p < close) {
 		const char *key = p, *val;
-		size_t klen, i;
+		size_t klen;
 
 		while (p < close && *p != '=')
 			p++;
 		klen = (size_t)(p - key);
-		for (i = 0; keys[i]; i++)
-			if (strlen(keys[i]) == klen && !strncmp(keys[i], key, klen))
-				break;
-		if (!keys[i] || p == close) {
+		if (!str_table_find(keys, key, klen) || p == close) {
 			struct buf k = BUF_INIT;
 			int ret;
 			buf_add(&k, key, klen);

@@ -190,18 +190,6 @@ done:
 
 /* ---- field checks ---- */
 
-/* Re-sets a checker's message (aml_check_*, conda spec) at `item`, naming the field. */
-static int error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *field)
-{
-	struct buf why = BUF_INIT;
-	int ret;
-
-	buf_addstr(&why, error_message());
-	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s': %s", field, why.data);
-	buf_release(&why);
-	return ret;
-}
-
 static const cJSON *field(const struct environment *env, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(env->doc.root, key);
@@ -230,7 +218,7 @@ static int check_name_version(struct environment *env, enum env_versioning mode)
 	if ((ret = yaml_get_text(doc, &env->name, doc->root, "name")))
 		return ret;
 	if (aml_check_name(env->name, "environment name"))
-		return error_for_field(doc, field(env, "name"), "name");
+		return yaml_error_for_field(doc, field(env, "name"), "name");
 	at = field(env, "version");
 	if (at) {
 		if ((ret = yaml_get_text(doc, &env->version, doc->root, "version")))

@@ -35,18 +35,6 @@ static const cJSON *field(const struct job_yaml *s, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(s->doc.root, key);
 }
 
-/* Re-sets a checker's message at `item`, naming the field. */
-static int error_for_field(const struct yaml_doc *doc, const cJSON *item, const char *fieldname)
-{
-	struct buf why = BUF_INIT;
-	int ret;
-
-	buf_addstr(&why, error_message());
-	ret = yaml_error_at(doc, item, ERR_INPUT, "field '%s': %s", fieldname, why.data);
-	buf_release(&why);
-	return ret;
-}
-
 /* A scalar as written: strings as they are, numbers and booleans as their
  * source text (so `lr: 0.010` stays "0.010"). */
 static int scalar_text(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
@@ -135,7 +123,7 @@ static int check_environment(struct job_yaml *s)
 				     "azureml://registries/...", ref);
 	if (parse_asset_ref(&s->env_name, &s->env_version, ref + strlen("azureml:"),
 			    "environment"))
-		return error_for_field(&s->doc, item, "environment");
+		return yaml_error_for_field(&s->doc, item, "environment");
 	s->env_kind = strcmp(s->env_version, "latest") ? JOB_ENV_VERSION : JOB_ENV_LATEST;
 	return 0;
 }
@@ -150,7 +138,7 @@ static int check_compute(struct job_yaml *s)
 	if (!strncmp(c, "azureml:", strlen("azureml:")))
 		c += strlen("azureml:");
 	if (aml_check_name(c, "compute name"))
-		return error_for_field(&s->doc, field(s, "compute"), "compute");
+		return yaml_error_for_field(&s->doc, field(s, "compute"), "compute");
 	s->compute = xstrdup(c);
 	return 0;
 }
@@ -216,7 +204,7 @@ static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSO
 			int ret;
 
 			buf_addf(&f, "%s.path", where);
-			ret = error_for_field(&s->doc, p, f.data);
+			ret = yaml_error_for_field(&s->doc, p, f.data);
 			buf_release(&f);
 			return ret;
 		}
@@ -228,19 +216,36 @@ static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSO
 			     "azureml:// or https:// URI", where, path);
 }
 
+/* Sets `where` to "<kind>s.<name>" and checks the name of an input or output. */
+static int check_io_name(struct job_yaml *s, const cJSON *item, const char *kind,
+			 struct buf *where)
+{
+	buf_addf(where, "%ss.%s", kind, item->string);
+	if (valid_io_name(item->string))
+		return 0;
+	return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an %s name is letters, "
+			     "digits and '_', not starting with a digit", where->data, kind);
+}
+
+static int check_io_description(struct job_yaml *s, const cJSON *item, const char *where)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(item, "description");
+
+	if (k && !cJSON_IsString(k))
+		return yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected "
+				     "a string", where, json_type_name(k));
+	return 0;
+}
+
 static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *item)
 {
 	struct buf where = BUF_INIT;
-	const cJSON *t, *k;
+	const cJSON *t;
 	int ret = 0;
 
 	in->name = item->string;
-	buf_addf(&where, "inputs.%s", item->string);
-	if (!valid_io_name(item->string)) {
-		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an input name is letters, "
-				    "digits and '_', not starting with a digit", where.data);
+	if ((ret = check_io_name(s, item, "input", &where)))
 		goto done;
-	}
 	if (!cJSON_IsObject(item)) {
 		in->type = AML_INPUT_LITERAL;
 		if (cJSON_IsNull(item))
@@ -268,12 +273,8 @@ static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *it
 	}
 	if ((ret = check_input_path(s, in, cJSON_GetObjectItemCaseSensitive(item, "path"), where.data)))
 		goto done;
-	if ((ret = mode_field(&s->doc, item, where.data, 0, &in->mode)))
-		goto done;
-	k = cJSON_GetObjectItemCaseSensitive(item, "description");
-	if (k && !cJSON_IsString(k))
-		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
-				    "string", where.data, json_type_name(k));
+	if (!(ret = mode_field(&s->doc, item, where.data, 0, &in->mode)))
+		ret = check_io_description(s, item, where.data);
 done:
 	buf_release(&where);
 	return ret;
@@ -286,12 +287,8 @@ static int check_output(struct job_yaml *s, struct job_output *o, const cJSON *i
 	int ret = 0;
 
 	o->name = item->string;
-	buf_addf(&where, "outputs.%s", item->string);
-	if (!valid_io_name(item->string)) {
-		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an output name is letters, "
-				    "digits and '_', not starting with a digit", where.data);
+	if ((ret = check_io_name(s, item, "output", &where)))
 		goto done;
-	}
 	if (cJSON_IsNull(item))
 		goto done;      /* `model:` alone: a uri_folder where Azure chooses */
 	if (!cJSON_IsObject(item)) {
@@ -316,15 +313,26 @@ static int check_output(struct job_yaml *s, struct job_output *o, const cJSON *i
 		}
 		o->path = k->valuestring;
 	}
-	if ((ret = mode_field(&s->doc, item, where.data, 1, &o->mode)))
-		goto done;
-	k = cJSON_GetObjectItemCaseSensitive(item, "description");
-	if (k && !cJSON_IsString(k))
-		ret = yaml_error_at(&s->doc, k, ERR_YAML, "field '%s.description' is %s, expected a "
-				    "string", where.data, json_type_name(k));
+	if (!(ret = mode_field(&s->doc, item, where.data, 1, &o->mode)))
+		ret = check_io_description(s, item, where.data);
 done:
 	buf_release(&where);
 	return ret;
+}
+
+/* The `inputs` or `outputs` mapping: 0 with NULL when absent or null. */
+static int io_map(struct job_yaml *s, const char *key, const cJSON **out)
+{
+	const cJSON *map = field(s, key);
+
+	*out = NULL;
+	if (!map || cJSON_IsNull(map))
+		return 0;
+	if (!cJSON_IsObject(map))
+		return yaml_error_at(&s->doc, map, ERR_YAML, "field '%s' is %s, expected a mapping",
+				     key, json_type_name(map));
+	*out = map;
+	return 0;
 }
 
 static int check_io(struct job_yaml *s)
@@ -332,19 +340,17 @@ static int check_io(struct job_yaml *s)
 	const cJSON *map, *item;
 	int ret;
 
-	if ((map = field(s, "inputs")) && !cJSON_IsNull(map)) {
-		if (!cJSON_IsObject(map))
-			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'inputs' is %s, expected a "
-					     "mapping", json_type_name(map));
+	if ((ret = io_map(s, "inputs", &map)))
+		return ret;
+	if (map) {
 		s->inputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->inputs));
 		cJSON_ArrayForEach(item, map)
 			if ((ret = check_input(s, &s->inputs[s->inputs_nr++], item)))
 				return ret;
 	}
-	if ((map = field(s, "outputs")) && !cJSON_IsNull(map)) {
-		if (!cJSON_IsObject(map))
-			return yaml_error_at(&s->doc, map, ERR_YAML, "field 'outputs' is %s, expected a "
-					     "mapping", json_type_name(map));
+	if ((ret = io_map(s, "outputs", &map)))
+		return ret;
+	if (map) {
 		s->outputs = xcalloc((size_t)cJSON_GetArraySize(map) + 1, sizeof(*s->outputs));
 		cJSON_ArrayForEach(item, map)
 			if ((ret = check_output(s, &s->outputs[s->outputs_nr++], item)))
@@ -442,7 +448,7 @@ static int check(struct job_yaml *s)
 	if ((ret = string_field(s, "name", &s->name, 1)))
 		return ret;
 	if (s->name && aml_check_name(s->name, "job name"))
-		return error_for_field(&s->doc, field(s, "name"), "name");
+		return yaml_error_for_field(&s->doc, field(s, "name"), "name");
 	if (!field(s, "command"))
 		return yaml_error_at(&s->doc, s->doc.root, ERR_INPUT, "field 'command': required");
 	if ((ret = string_field(s, "command", &s->command, 1)))
@@ -465,7 +471,7 @@ static int check(struct job_yaml *s)
 	    (ret = string_field(s, "description", &s->description, 0)))
 		return ret;
 	if (s->experiment_name && aml_check_name(s->experiment_name, "experiment name"))
-		return error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
+		return yaml_error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
 	if ((ret = check_io(s)) ||
 	    (ret = scalar_map(s, "tags", &s->tags)) ||
 	    (ret = scalar_map(s, "environment_variables", &s->environment_variables)))

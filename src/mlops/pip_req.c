@@ -78,19 +78,15 @@ static int check_pip_option(const char *spec)
 		"--config-settings", "--global-option", NULL };
 	static const char *const flags[] = {
 		"--pre", "--no-index", "--prefer-binary", "--require-hashes", NULL };
-	const char *end = spec, *val;
-	size_t n, i;
+	const char *end = spec, *val, *opt_name;
+	size_t n;
 
 	while (*end && *end != ' ' && *end != '\t' && *end != '=')
 		end++;
 	n = (size_t)(end - spec);
-	for (i = 0; flags[i]; i++)
-		if (strlen(flags[i]) == n && !strncmp(flags[i], spec, n))
-			return *skip_ws(end) ? bad_pip(spec, "option '%s' takes no value", flags[i]) : 0;
-	for (i = 0; with_value[i]; i++)
-		if (strlen(with_value[i]) == n && !strncmp(with_value[i], spec, n))
-			break;
-	if (!with_value[i]) {
+	if ((opt_name = str_table_find(flags, spec, n)))
+		return *skip_ws(end) ? bad_pip(spec, "option '%s' takes no value", opt_name) : 0;
+	if (!(opt_name = str_table_find(with_value, spec, n))) {
 		struct buf opt = BUF_INIT;
 		int ret;
 		buf_add(&opt, spec, n);
@@ -100,11 +96,11 @@ static int check_pip_option(const char *spec)
 	}
 	val = *end == '=' ? end + 1 : skip_ws(end);
 	if (!*val || *val == ' ')
-		return bad_pip(spec, "option '%s' needs a value", with_value[i]);
+		return bad_pip(spec, "option '%s' needs a value", opt_name);
 	while (*val && *val != ' ' && *val != '\t')
 		val++;
 	if (*skip_ws(val))
-		return bad_pip(spec, "option '%s' takes one value", with_value[i]);
+		return bad_pip(spec, "option '%s' takes one value", opt_name);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cmd/workflow.h"
 #include "core/fs.h"
+#include "core/log.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
 
@@ -201,4 +202,35 @@ Test(workflow, a_workflow_that_does_not_stop_gracefully_exits_at_the_first_signa
 
 	workflow_run(&wf, 0, NULL);
 	cr_assert_fail("workflow_run returned");
+}
+
+static void keep_warning(enum log_level level, const char *text, void *ctx)
+{
+	if (level == LOG_WARNING)
+		buf_addstr(ctx, text);
+}
+
+Test(workflow, outputs_written_after_a_failure_keep_the_run_error)
+{
+	struct error_saved saved = ERROR_SAVED_INIT;
+	struct buf warned = BUF_INIT;
+	const struct log_sink sink = { keep_warning, NULL, &warned };
+	int out;
+
+	error_set(ERR_HTTP, "%s", "deployment failed");
+	error_save(&saved);
+	out = error_set(ERR_IO, "%s", "no output file");
+	log_set_sink(&sink);
+	cr_assert_eq(workflow_outputs_written(ERR_HTTP, out, &saved), ERR_HTTP);
+	log_set_sink(NULL);
+	cr_assert_str_eq(error_message(), "deployment failed");
+	cr_assert_str_eq(warned.data, "outputs not written: no output file");
+	cr_assert_null(saved.message);
+	buf_release(&warned);
+
+	/* After a success the outputs' own failure is the result. */
+	out = error_set(ERR_IO, "%s", "no output file");
+	cr_assert_eq(workflow_outputs_written(0, out, &saved), ERR_IO);
+	cr_assert_str_eq(error_message(), "no output file");
+	cr_assert_eq(workflow_outputs_written(0, 0, &saved), 0);
 }

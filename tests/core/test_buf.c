@@ -70,3 +70,15 @@ Test(buf, detach_hands_over_an_allocated_string)
 	cr_assert_str_eq(b.data, "");
 	free(s);
 }
+
+Test(buf, table_find_matches_a_cut_word_exactly)
+{
+	static const char *const table[] = { "--pre", "--pre-release", "-r", NULL };
+	const char *line = "--pre-release x";
+
+	cr_assert_str_eq(str_table_find(table, line, 13), "--pre-release");
+	cr_assert_str_eq(str_table_find(table, line, 5), "--pre");
+	cr_assert_null(str_table_find(table, line, 4));
+	cr_assert_null(str_table_find(table, "-r", 0));
+	cr_assert_str_eq(str_table_find(table, "-rx", 2), "-r");
+}

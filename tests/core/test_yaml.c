@@ -193,3 +193,17 @@ Test(yaml, an_unknown_key_is_quoted_as_an_excerpt)
 	cr_assert_null(strstr(error_message(), "-tail"), "%s", error_message());
 	yaml_doc_release(&doc);
 }
+
+Test(yaml, a_checker_message_is_set_again_at_its_field)
+{
+	struct yaml_doc doc = YAML_DOC_INIT;
+	const cJSON *name;
+
+	load(&doc, "kind: env\nname: Bad Name\n");
+	name = cJSON_GetObjectItemCaseSensitive(doc.root, "name");
+	error_set(ERR_INPUT, "%s", "names use letters, digits, '-' and '_'");
+	cr_assert_fails(yaml_error_for_field(&doc, name, "name"), ERR_INPUT,
+			"env.yml:2:7: field 'name': names use letters, digits, '-' and '_'");
+	cr_assert_eq(error_where()->line, 2);
+	yaml_doc_release(&doc);
+}
