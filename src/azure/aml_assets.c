@@ -62,7 +62,7 @@ static int aml_json_map(cJSON **out, const cJSON *root, const char *path, const 
 		return error_set(ERR_JSON, "%s: field '%s' is %s, expected an object", what, path,
 				 json_type_name(item));
 	cJSON_ArrayForEach(v, item) {
-		/* The service accepts null values in these maps (contract 3:
+		/* The service accepts null values in these maps (azure-contract 3:
 		 * "map of string -> string"); anything else is not ours to guess. */
 		if (!cJSON_IsString(v) && !cJSON_IsNull(v))
 			return error_set(ERR_JSON, "%s: field '%s.%s' is %s, expected a string", what,
@@ -167,7 +167,7 @@ static int aml_asset_parse(struct aml_asset *out, const cJSON *json, int is_vers
 	    (ret = aml_json_string(&out->created_at, json, "systemData.createdAt", 0, what)))
 		goto done;
 	if (is_version) {
-		/* A version resource's `name` is the version (contract 3). */
+		/* A version resource's `name` is the version (azure-contract 3). */
 		out->version = name;
 		name = NULL;
 		out->name = container_from_id(out->id);
@@ -230,7 +230,7 @@ cJSON *aml_container_body(const struct aml_container *c, enum aml_asset_kind kin
 		json_add_copy(props, "properties", c->asset.properties);
 	if (c->asset.is_archived)
 		json_add_bool(props, "isArchived", 1);
-	/* dataType is required on a data container and create-only (contract 3.2). */
+	/* dataType is required on a data container and create-only (azure-contract 3.2). */
 	if (kind == AML_DATA && c->data_type)
 		json_add_string(props, "dataType", c->data_type);
 	return body;
@@ -241,7 +241,7 @@ int aml_is_immutable_error(long status, const cJSON *json)
 	const char *code = json_string_or(json, "error.code", "");
 	const char *msg = json_string_or(json, "error.message", "");
 
-	/* Contract 3.4 (azure-cli-extensions#5440): "Environment {name} with
+	/* azure-contract 3.4 (azure-cli-extensions#5440): "Environment {name} with
 	 * version {v} is already registered and cannot be changed."; 3.6: a
 	 * replaced `properties` value is "... cannot be replaced ... without
 	 * increasing the version". The live status is unconfirmed: 400 as the
@@ -262,7 +262,7 @@ int aml_list_query(struct buf *out, enum aml_asset_kind kind, const struct aml_l
 		if (kind != AML_DATA && kind != AML_MODEL)
 			return error_set(ERR_INPUT, "%s versions have no tag filter",
 					 aml_asset_noun(kind));
-		/* Data assets really spell it `$tags`, models `tags` (contract 3.2, 3.6). */
+		/* Data assets really spell it `$tags`, models `tags` (azure-contract 3.2, 3.6). */
 		buf_addf(out, "%c%s=", sep, kind == AML_DATA ? "$tags" : "tags");
 		url_encode(out, o->tags);
 		sep = '&';
@@ -429,7 +429,7 @@ int aml_latest_version(char **out, struct aml *aml, enum aml_asset_kind kind, co
 	*out = NULL;
 	if ((ret = aml_container_get(&c, aml, kind, name)))
 		goto done;
-	/* Contract 3.4/3.6: the container's read-only latestVersion. */
+	/* azure-contract 3.4/3.6: the container's read-only latestVersion. */
 	if (!c.latest_version || !*c.latest_version) {
 		ret = error_set(ERR_NOT_FOUND, "%s '%s' has no version yet", aml_asset_noun(kind), name);
 		goto done;
@@ -525,7 +525,7 @@ int aml_version_get(void *out, struct aml *aml, const struct aml_version_type *t
 	return ret;
 }
 
-/* The service requires these (contract 3.2, 3.3, 3.6): say so before a
+/* The service requires these (azure-contract 3.2, 3.3, 3.6): say so before a
  * call, naming them all: "data asset 'd': dataType and dataUri are required". */
 static int check_put_fields(const struct aml_version_type *t, const void *v, const char *name)
 {

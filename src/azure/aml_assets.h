@@ -9,7 +9,7 @@
 #include "core/buf.h"
 
 /*
- * What the four Azure ML asset kinds share (contract 3, "General rules"):
+ * What the four Azure ML asset kinds share (azure-contract 3, "General rules"):
  * containers (PUT/GET W/<kind>/{name}), the ResourceBase + AssetBase fields
  * of every version, version lists with $skip/nextLink paging, and the
  * immutability error. The kinds themselves: aml_data.h, aml_code.h,
@@ -23,7 +23,7 @@
  *   ERR_CONFLICT  a version PUT that would change a create-only field of an
  *                 existing version, or replace one of its `properties`
  *                 values: Azure answers 400 UserError "... is already
- *                 registered and cannot be changed" (contract 3.4, 3.6, 5);
+ *                 registered and cannot be changed" (azure-contract 3.4, 3.6, 5);
  *                 the message is Azure's, only the code is refined, so the
  *                 domain can tell "exists and differs" from other failures.
  *   ERR_JSON      a reply without a field we rely on, or of the wrong type;
@@ -75,7 +75,7 @@ int aml_container_put(struct aml_container *out, struct aml *aml, enum aml_asset
 /* Query options of a version list; every field may be NULL. */
 struct aml_list_options {
 	/* "tag1,tag2=value2": sent as `$tags` for data and `tags` for models
-	 * (contract 3.2, 3.6: the two kinds spell it differently); ignored
+	 * (azure-contract 3.2, 3.6: the two kinds spell it differently); ignored
 	 * (ERR_INPUT) for kinds that have no tag filter. */
 	const char *tags;
 	const char *order_by;        /* "createdtime desc" (Azure's default), "modifiedtime asc" */

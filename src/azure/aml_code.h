@@ -10,7 +10,7 @@
 #include "core/http.h"
 
 /*
- * Code assets and snapshot upload (contract 3.3). The container is an
+ * Code assets and snapshot upload (azure-contract 3.3). The container is an
  * aml_container of kind AML_CODE. Errors and ownership as in aml_assets.h.
  *
  * Reuse of an identical snapshot: the caller hashes the snapshot (SHA-256,
@@ -50,7 +50,7 @@ void aml_pending_upload_release(struct aml_pending_upload *p);
 
 /* POST W/codes/{name}/versions/{version}/startPendingUpload with
  * {"pendingUploadType":"TemporaryBlobReference"} -> a container-level
- * read/write/list SAS (contract 3.3 step 1). */
+ * read/write/list SAS (azure-contract 3.3 step 1). */
 int aml_code_start_pending_upload(struct aml_pending_upload *out, struct aml *aml,
 				  const char *name, const char *version);
 

@@ -8,7 +8,7 @@
 #include "azure/aml_assets.h"
 
 /*
- * Data assets (contract 3.2). The container is an aml_container of kind
+ * Data assets (azure-contract 3.2). The container is an aml_container of kind
  * AML_DATA (aml_container_get/put; dataType required, create-only).
  * Errors and ownership as in aml_assets.h; in particular a PUT of an
  * existing version with another dataType or dataUri is ERR_CONFLICT, while

@@ -58,7 +58,7 @@ int aml_traffic_check(const struct aml_traffic *t, size_t nr)
 				return error_set(ERR_INPUT, "traffic: %s appears twice", t[i].deployment);
 		sum += t[i].percent;
 	}
-	/* Contract 3.7: the values must sum to 100, or the map be empty. */
+	/* azure-contract 3.7: the values must sum to 100, or the map be empty. */
 	if (nr && sum != 100)
 		return error_set(ERR_INPUT, "traffic shares sum to %d%%, not 100%%", sum);
 	return 0;
@@ -432,7 +432,7 @@ int aml_endpoint_set_tags(struct aml *aml, const char *name, const char *const *
 	cJSON *body = json_new_object();
 	int ret;
 
-	/* Contract 3.7: PATCH takes only tags and identity. */
+	/* azure-contract 3.7: PATCH takes only tags and identity. */
 	if ((ret = endpoint_path(&path, aml, name, NULL)) ||
 	    (ret = aml_add_pairs(body, "tags", tags, "endpoint tag")))
 		goto done;
@@ -595,7 +595,7 @@ int aml_deployment_update(struct aml *aml, const char *endpoint, const char *nam
 		ret = error_set(ERR_INPUT, "instance count %d is negative", instance_count);
 		goto done;
 	}
-	/* Contract 3.7: PATCH D takes {"tags", "sku":{"capacity"}}. */
+	/* azure-contract 3.7: PATCH D takes {"tags", "sku":{"capacity"}}. */
 	if (tags && (ret = aml_add_pairs(body, "tags", tags, "deployment tag")))
 		goto done;
 	if (instance_count)

@@ -122,7 +122,7 @@ int aml_endpoint_parse(struct aml_endpoint *out, const cJSON *json);
 /*
  * The full PUT body that changes only the traffic of the endpoint `current`
  * (a GET answer): the same location, identity type, kind, sku, tags and
- * properties, read-only fields dropped (contract 3.7: traffic needs a full
+ * properties, read-only fields dropped (azure-contract 3.7: traffic needs a full
  * PUT; PATCH takes only tags and identity).
  */
 int aml_endpoint_traffic_body(cJSON **out, const cJSON *current,

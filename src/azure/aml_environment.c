@@ -11,7 +11,7 @@ static void add_properties(cJSON *props, const void *p)
 
 	if (v->image)
 		json_add_string(props, "image", v->image);
-	/* A string holding the YAML (contract 3.4: "YAML text, not a path"). */
+	/* A string holding the YAML (azure-contract 3.4: "YAML text, not a path"). */
 	if (v->conda_file)
 		json_add_string(props, "condaFile", v->conda_file);
 	if (v->build_context_uri) {
@@ -26,7 +26,7 @@ static void add_properties(cJSON *props, const void *p)
 		json_add_string(props, "stage", v->stage);
 }
 
-/* "Give image (optionally with condaFile) or build, not both" (contract 3.4). */
+/* "Give image (optionally with condaFile) or build, not both" (azure-contract 3.4). */
 static int check_source(const void *p)
 {
 	const struct aml_environment_version *v = p;

@@ -8,7 +8,7 @@
 #include "azure/aml_assets.h"
 
 /*
- * Environments (contract 3.4). The container is an aml_container of kind
+ * Environments (azure-contract 3.4). The container is an aml_container of kind
  * AML_ENVIRONMENT (aml_container_get/put); its latestVersion is read by
  * aml_latest_version(). Errors and ownership as in aml_assets.h: a PUT of
  * an existing version that changes image, condaFile, build or osType is
@@ -33,7 +33,7 @@ void aml_environment_version_release(struct aml_environment_version *v);
 int aml_environment_version_get(struct aml_environment_version *out, struct aml *aml,
 				const char *name, const char *version);
 /* PUT W/environments/{name}/versions/{version}: 201 or 200. ERR_INPUT
- * unless exactly one of image and build context is given (contract 3.4). */
+ * unless exactly one of image and build context is given (azure-contract 3.4). */
 int aml_environment_version_put(struct aml_environment_version *out, struct aml *aml,
 				const struct aml_environment_version *v);
 /* Every version, every page; free with aml_environment_versions_free. */

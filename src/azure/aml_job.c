@@ -14,7 +14,7 @@
 #include "core/banned.h"
 
 /* Blob service version for log reads: >= 2017-11-09 so bearer tokens work
- * too (contract 4). */
+ * too (azure-contract 4). */
 #define LOG_BLOB_VERSION "2021-12-02"
 #define LOG_READ_DEFAULT (4u << 20)
 #define ARTIFACT_DATASTORE "workspaceartifactstore"
@@ -57,7 +57,7 @@ const char *aml_job_status_name(enum aml_job_status s)
 
 int aml_job_status_terminal(enum aml_job_status s)
 {
-	/* Contract 3.5: the terminal JobStatus values are exactly these three. */
+	/* azure-contract 3.5: the terminal JobStatus values are exactly these three. */
 	return s == AML_JOB_COMPLETED || s == AML_JOB_FAILED || s == AML_JOB_CANCELED;
 }
 
@@ -338,7 +338,7 @@ int aml_job_cancel(struct aml *aml, const char *name, long timeout_s)
 	buf_addf(&what, "cancel job %s", name);
 	if (!(ret = arm_call(aml->arm, "POST", path.data, AML_API_VERSION, NULL, &r)) &&
 	    r.status == 202)
-		/* Contract 3.5: 202 + Location, final state via the location; no
+		/* azure-contract 3.5: 202 + Location, final state via the location; no
 		 * resource path, so a 200 without Location is already final. */
 		ret = arm_wait(aml->arm, &r, NULL, AML_API_VERSION, what.data, timeout_s, NULL);
 	arm_response_release(&r);

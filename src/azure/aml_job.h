@@ -18,7 +18,7 @@
  * Every name is checked with aml_check_name before any call.
  */
 
-/* JobStatus (contract 3.5). UNKNOWN also stands for a value this client
+/* JobStatus (azure-contract 3.5). UNKNOWN also stands for a value this client
  * does not know yet; its text is kept in aml_job.status_text. */
 enum aml_job_status {
 	AML_JOB_UNKNOWN = 0,
@@ -106,7 +106,7 @@ struct aml_job_output_path {
 	char *uri;
 };
 
-/* A job resource as read back (contract 3.5). Every string is owned and may
+/* A job resource as read back (azure-contract 3.5). Every string is owned and may
  * be NULL when Azure did not send it. */
 struct aml_job {
 	char *name;
@@ -154,7 +154,7 @@ void aml_job_generate_name(struct buf *out);
 /*
  * Submits a command job named `name` (checked), or a generated one when
  * `name` is NULL or empty (aml_job_generate_name). PUT is synchronous
- * (201 on create; contract 3.5). `out` (may be NULL) receives the job as
+ * (201 on create; azure-contract 3.5). `out` (may be NULL) receives the job as
  * Azure answered. Errors as arm_call, ERR_INPUT for a bad spec or name.
  */
 int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
@@ -186,7 +186,7 @@ void aml_job_list_release(struct aml_job_list *l);
 /*
  * Lists command jobs, newest first as Azure returns them, following
  * nextLink. `tag` (may be NULL) filters on the server: "key" or "key=value"
- * (the `tag` query parameter of contract 3.5).
+ * (the `tag` query parameter of azure-contract 3.5).
  */
 int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag);
 
@@ -234,7 +234,7 @@ void aml_job_log_blob(struct buf *out, const char *job_name);
 /*
  * The Shared Key string-to-sign of a ranged GET (x-ms-date, x-ms-version
  * and Range headers only), as the Blob service canonicalises it
- * (contract 4); `path` is the URL path ("/container/blob").
+ * (azure-contract 4); `path` is the URL path ("/container/blob").
  */
 void aml_blob_get_string_to_sign(struct buf *out, const char *account, const char *path,
 				 const char *range, const char *date, const char *version);

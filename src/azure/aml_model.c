@@ -12,7 +12,7 @@ static void add_properties(cJSON *props, const void *p)
 	const struct aml_model_version *v = p;
 
 	/* The spec's example says "CustomModel"; the SDKs send snake_case,
-	 * which the service accepts (contract 3.6). */
+	 * which the service accepts (azure-contract 3.6). */
 	json_add_string(props, "modelType", v->model_type ? v->model_type : "custom_model");
 	json_add_string(props, "modelUri", v->model_uri ? v->model_uri : "");
 	if (v->job_name)
@@ -99,7 +99,7 @@ int aml_model_update(struct aml_model_version *out, struct aml *aml, const char 
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	/* Contract 3.6: no PATCH for asset versions; the whole body goes back. */
+	/* azure-contract 3.6: no PATCH for asset versions; the whole body goes back. */
 	if ((ret = aml_version_get_json(&body, aml, AML_MODEL, name, version)) ||
 	    (ret = aml_model_apply_update(body, u)))
 		goto done;

@@ -8,7 +8,7 @@
 #include "azure/aml_assets.h"
 
 /*
- * Models (contract 3.6). The container is an aml_container of kind
+ * Models (azure-contract 3.6). The container is an aml_container of kind
  * AML_MODEL (aml_container_get/put). Errors and ownership as in
  * aml_assets.h: changing modelUri, modelType, jobName or flavors of an
  * existing version, or replacing one of its `properties` values, is

@@ -99,7 +99,7 @@ int aml_datastore_parse(struct aml_datastore *out, const cJSON *json)
 				   "properties.credentials.credentialsType", 0, what)) ||
 	    (ret = aml_json_bool(&out->is_default, json, "properties.isDefault", 0, what)))
 		goto done;
-	/* Contract 3.1: the suffix is normally absent only on very old stores. */
+	/* azure-contract 3.1: the suffix is normally absent only on very old stores. */
 	if (!out->endpoint)
 		out->endpoint = xstrdup("core.windows.net");
 	if (!out->protocol)

@@ -7,7 +7,7 @@
 #include "core/buf.h"
 
 /*
- * The Azure ML workspace resource and its datastores (contract 3.1).
+ * The Azure ML workspace resource and its datastores (azure-contract 3.1).
  * Errors as arm_call's; ERR_JSON naming the JSON path when a reply lacks a
  * field we rely on. Every struct owns its strings; x_release frees them and
  * zeroes the struct (a {0} or released value may be released again).
@@ -49,7 +49,7 @@ void aml_datastore_release(struct aml_datastore *d);
 int aml_datastore_get(struct aml_datastore *out, struct aml *aml, const char *name);
 /* The workspace's default datastore: GET W/datastores?isDefault=true, and
  * when that lists none, GET W/datastores/workspaceblobstore (the name Azure
- * gives it, contract 3.1). */
+ * gives it, azure-contract 3.1). */
 int aml_datastore_get_default(struct aml_datastore *out, struct aml *aml);
 /* Pure: one datastore resource -> struct. */
 int aml_datastore_parse(struct aml_datastore *out, const cJSON *json);

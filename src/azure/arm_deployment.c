@@ -100,7 +100,7 @@ int arm_deployment_body(cJSON **out, const struct arm_deployment_request *req)
 	int ret = 0;
 
 	*out = NULL;
-	/* Exactly one of template and templateLink [contract 2, request rules]. */
+	/* Exactly one of template and templateLink [azure-contract 2, request rules]. */
 	if (!req->template == !req->template_uri) {
 		ret = error_set(ERR_INPUT, "a deployment needs either a template or a template link, not %s",
 				req->template ? "both" : "neither");
@@ -201,7 +201,7 @@ static int explain_rejection(int ret, const char *what, const struct arm_respons
 
 /*
  * POSTs an action (validate, whatIf) and returns its final answer: the 200
- * itself, or what its 202's Location ends with [contract 2: validate and
+ * itself, or what its 202's Location ends with [azure-contract 2: validate and
  * whatIf answer 200, or 202 + Location].
  */
 static int post_action(struct arm_response *final, const struct arm_deployment_target *t,
@@ -314,7 +314,7 @@ int arm_deployment_cancel(const struct arm_deployment_target *t)
 /*
  * A deployment that ended Failed: ARM's own error says only "At least one
  * resource deployment operation failed. Please list deployment operations"
- * [contract 2; obs], so we do: the first failed operation names the
+ * [azure-contract 2; obs], so we do: the first failed operation names the
  * resource and its real error. The message arm_wait set stays, behind it.
  * Reading the result and the operations is best effort: if either fails,
  * the original error is restored and returned unchanged.

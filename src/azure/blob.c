@@ -84,7 +84,7 @@ static void header_value(struct buf *out, const char *const *headers, const char
 		}
 }
 
-/* "x-ms-*" headers: lower-case names, sorted, values trimmed (contract 4). */
+/* "x-ms-*" headers: lower-case names, sorted, values trimmed (azure-contract 4). */
 static void canonical_headers(struct buf *out, const char *const *headers)
 {
 	struct kv_list v = KV_LIST_INIT;

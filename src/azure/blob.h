@@ -131,7 +131,7 @@ int blob_list(struct blob_list *out, struct blob_client *c, const char *prefix);
 int blob_list_parse(struct blob_list *out, const char *xml, size_t len);
 
 /*
- * The Shared Key string-to-sign for a request (contract 4, "Shared Key"):
+ * The Shared Key string-to-sign for a request (azure-contract 4, "Shared Key"):
  * `headers` are the "Name: value" lines to be sent, `content_length` the
  * body length (libcurl adds that header itself), `url` the full URL as sent.
  */

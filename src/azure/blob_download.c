@@ -15,7 +15,7 @@
 
 /*
  * Listing and download: List Blobs page by page, each blob streamed to
- * its file, several at once (contract 4).
+ * its file, several at once (azure-contract 4).
  */
 
 /* List Blobs pages are at most 5000 entries; a few MiB of XML. */

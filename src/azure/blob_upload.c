@@ -19,7 +19,7 @@
 /*
  * The upload engine: each file is one Put Blob, or Put Block for each of
  * its blocks then Put Block List, with the bodies of several files in
- * flight at once and streamed from disk (contract 4).
+ * flight at once and streamed from disk (azure-contract 4).
  */
 
 #define MiB (1024ull * 1024)
@@ -40,7 +40,7 @@ uint64_t blob_choose_block_size(uint64_t size)
 		if (need > bs)
 			bs = need;
 	}
-	/* 4000 MiB is the largest block from version 2019-12-12 (contract 4). */
+	/* 4000 MiB is the largest block from version 2019-12-12 (azure-contract 4). */
 	return bs > 4000 * MiB ? 0 : bs;
 }
 
@@ -255,7 +255,7 @@ static void add_md5(struct blob_req *rq, const unsigned char md5[MD5_LEN])
 	buf_release(&b64);
 }
 
-/* Put Blob: the whole file in one request (contract 4). */
+/* Put Blob: the whole file in one request (azure-contract 4). */
 static int build_put_blob(struct upload *u, const struct hashed *b, struct xfer *x)
 {
 	struct up_file *f = b->file;

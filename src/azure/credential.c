@@ -154,7 +154,7 @@ int credential_refused_as_expired(const struct http_response *r)
 
 	if (r->status != 401 && r->status != 403)
 		return 0;
-	/* ARM's envelope (contract 2), which Azure ML and MLflow share. */
+	/* ARM's envelope (azure-contract 2), which Azure ML and MLflow share. */
 	if (r->status == 401 && r->body.len && r->body.data[0] == '{' &&
 	    (json = cJSON_ParseWithLength(r->body.data, r->body.len)))
 		yes = !strcmp(json_string_or(json, "error.code", ""), "ExpiredAuthenticationToken");

@@ -251,7 +251,7 @@ static int reply_error(const struct http_response *r, const char *who)
 
 /*
  * Entra's AADSTS700024, "Client assertion is not within its valid time
- * range" (contract 1): returns 1 and sets *server_now to the reply's
+ * range" (azure-contract 1): returns 1 and sets *server_now to the reply's
  * timestamp ("2025-01-01 00:00:00Z"), or to 0 when it has none.
  */
 static int assertion_time_refused(const struct http_response *r, time_t *server_now)

@@ -23,7 +23,7 @@ int mlflow_rest_base(struct buf *out, const char *uri)
 		rest = uri + 8;
 	else
 		return error_set(ERR_INPUT, "tracking URI '%.120s' is not azureml:// or https://", uri);
-	/* Contract 3.8: replace azureml:// with https:// and append
+	/* azure-contract 3.8: replace azureml:// with https:// and append
 	 * /api/2.0/mlflow/<method>. A host alone would call the wrong API. */
 	if (!strchr(rest, '/') || rest[0] == '/')
 		return error_set(ERR_INPUT, "tracking URI '%.120s' has no host or path", uri);
@@ -264,7 +264,7 @@ int mlflow_error(long status, const char *body, size_t len, const char *what)
 		code = json_string_or(json, "error_code", NULL);
 	message = json_string_or(json, "message", NULL);
 	error_clear();
-	/* MLflow's error_code says more than the status (contract 3.8):
+	/* MLflow's error_code says more than the status (azure-contract 3.8):
 	 * RESOURCE_DOES_NOT_EXIST is a missing run or metric whatever the
 	 * status, and a 404 with another code names another problem (its
 	 * code is in the message), not a missing thing. Else the shared rule. */

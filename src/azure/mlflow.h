@@ -33,7 +33,7 @@ int mlflow_rest_base(struct buf *out, const char *tracking_uri);
 
 struct mlflow {
 	struct http_client *http;   /* borrowed */
-	struct token_source tokens; /* asked for the management token (contract 3.8) */
+	struct token_source tokens; /* asked for the management token (azure-contract 3.8) */
 	char *base;                 /* from mlflow_rest_base */
 	char *scope;                /* AZURE_SCOPE_ARM */
 };

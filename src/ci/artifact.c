@@ -55,7 +55,7 @@ void artifact_url(struct buf *out, const char *server_url, const char *repositor
 
 int artifact_check_name(const char *name)
 {
-	/* upload-artifact's list (contract 5.5); '/' and '\' too, unlike paths. */
+	/* upload-artifact's list (actions-contract 5.5); '/' and '\' too, unlike paths. */
 	static const char forbidden[] = "\":<>|*?\r\n\\/";
 	size_t bad;
 
@@ -152,7 +152,7 @@ void artifact_create_body(struct buf *out, const struct artifact_ids *ids,
 	cJSON *root = body_with_ids(ids, name);
 
 	/* Version 4 and no mime_type: act answers unknown fields with a 500
-	 * and version 7 requires mime_type (contract 5.3). */
+	 * and version 7 requires mime_type (actions-contract 5.3). */
 	json_add_number(root, "version", 4);
 	if (expires_at)
 		json_add_string(root, "expires_at", expires_at);
@@ -199,7 +199,7 @@ int artifact_parse_create_reply(struct buf *out, const char *body, size_t len)
 
 	if ((ret = parse_ok_reply(&root, body, len, "CreateArtifact")))
 		goto done;
-	/* act answers in camelCase, GitHub in snake_case (contract 5.3). */
+	/* act answers in camelCase, GitHub in snake_case (actions-contract 5.3). */
 	url = json_string_or(root, json_pick(root, "signed_upload_url", "signedUploadUrl"), "");
 	if (!*url) {
 		ret = error_set(ERR_JSON, "CreateArtifact reply has no signed_upload_url");
@@ -276,7 +276,7 @@ static int twirp_call(struct http_response *reply, struct http_client *http,
 	struct http_request req = { 0 };
 	int ret;
 
-	/* The origin only: any path on ACTIONS_RESULTS_URL is dropped (contract 5.1). */
+	/* The origin only: any path on ACTIONS_RESULTS_URL is dropped (actions-contract 5.1). */
 	if ((ret = url_origin(&url, svc->results_url))) {
 		error_prefix("the artifact service URL");
 		goto done;
@@ -347,7 +347,7 @@ struct upload {
 
 /*
  * Sends the buffered block. Blocks go one at a time and in order: act
- * appends bodies as they arrive and ignores block ids (contract 5.4).
+ * appends bodies as they arrive and ignores block ids (actions-contract 5.4).
  */
 static int put_block(struct upload *u)
 {

@@ -58,18 +58,18 @@ int artifact_upload(struct artifact_result *out, struct http_client *http,
 
 /*
  * Appends $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/<run>/artifacts/<id>,
- * the page where the artifact can be downloaded (contract 5.3).
+ * the page where the artifact can be downloaded (actions-contract 5.3).
  */
 void artifact_url(struct buf *out, const char *server_url, const char *repository,
 		  const char *run_id, const char *artifact_id);
 
 /* ---- the pieces, exposed for tests; pure, no network ---- */
 
-/* Checks an artifact name (contract 5.5): non-empty, none of " : < > | * ? CR
+/* Checks an artifact name (actions-contract 5.5): non-empty, none of " : < > | * ? CR
  * LF \ /. Returns 0 or ERR_INPUT. */
 int artifact_check_name(const char *name);
 
-/* The run and job backend ids the results service wants (contract 5.2). */
+/* The run and job backend ids the results service wants (actions-contract 5.2). */
 struct artifact_ids {
 	char *run;
 	char *job;

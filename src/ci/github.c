@@ -175,7 +175,7 @@ static void github_annotation(struct buf *props, const struct error_location *wh
 		if (props->len)
 			buf_addch(props, ',');
 		buf_addstr(props, "title=");
-		/* act drops a property whose value holds '=' (contract 3.1). */
+		/* act drops a property whose value holds '=' (actions-contract 3.1). */
 		for (; *title; title++) {
 			char one[2] = { *title == '=' ? ':' : *title, 0 };
 			ci_escape_property(props, one);

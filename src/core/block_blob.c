@@ -11,7 +11,7 @@ void block_blob_id(struct buf *out, uint32_t index)
 	char raw[32];
 	int n = snprintf(raw, sizeof(raw), "block-%010u", (unsigned)index);
 
-	/* 16 bytes for every uint32_t, well under the 64 Azure allows (contract 4). */
+	/* 16 bytes for every uint32_t, well under the 64 Azure allows (azure-contract 4). */
 	base64_encode(out, raw, (size_t)n);
 }
 

@@ -22,7 +22,7 @@ static const char *const known_fields[] = {
 /* The fields of an input or output given as a mapping. */
 static const char *const io_fields[] = { "type", "path", "mode", "description", NULL };
 
-/* The CLI's mode names and the REST enum each stands for (contract 3.5). */
+/* The CLI's mode names and the REST enum each stands for (azure-contract 3.5). */
 static const char *const modes[][2] = {
 	{ "ro_mount", "ReadOnlyMount" }, { "rw_mount", "ReadWriteMount" },
 	{ "download", "Download" }, { "direct", "Direct" },
