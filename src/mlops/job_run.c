@@ -289,8 +289,10 @@ static void attempt_tags(const char **out, const struct job_origin *origin, cons
 		out[n++] = "workflow_job";
 		out[n++] = origin->workflow_job;
 	}
-	out[n++] = "job_file";
-	out[n++] = job_file;
+	if (job_file && *job_file) {
+		out[n++] = "job_file";
+		out[n++] = job_file;
+	}
 	out[n] = NULL;
 }
 

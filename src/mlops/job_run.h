@@ -36,6 +36,9 @@
  *   job_run_abandon   a job this run started cancelled when the caller
  *                     gives up on it, so it does not train on alone.
  * job_run_train chains them for a caller that needs nothing in between.
+ * Whatever the result, `changed` says whether anything was sent to Azure
+ * (an upload or a submit): the caller then calls workflow_changing(), so
+ * a later input error is not exit 2.
  */
 
 /* ---- the job request ---- */

@@ -109,6 +109,23 @@ Test(job_run, the_attempt_is_tagged_run_id_first_and_not_at_all_outside_ci)
 	job_run_release(&b);
 }
 
+/* A caller that names no job file (Model-CT's stage, say) gets no
+ * job_file tag rather than a NULL one. */
+Test(job_run, an_attempt_without_a_job_file_name_has_no_job_file_tag)
+{
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	size_t i;
+
+	ci_options(&o);
+	o.job_file = NULL;
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
+	for (i = 0; r.identity[i]; i += 2)
+		cr_assert_str_neq(r.identity[i], "job_file");
+	cr_assert_eq(i, 8, "run_id, run_attempt, repository, workflow_job");
+	job_run_release(&r);
+}
+
 Test(job_run, the_request_carries_the_overrides_and_the_tags_in_order)
 {
 	static const char *const identity[] = { "run_id", "41", NULL };
