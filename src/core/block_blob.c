@@ -57,6 +57,16 @@ void block_blob_list_url(struct buf *out, const char *url)
 	buf_addstr(out, BLOCK_BLOB_LIST_QUERY);
 }
 
+/* An element's text decoded, at most BLOCK_BLOB_DETAIL_MAX bytes of it, up
+ * to its first line break: &#10; counts as one too, once decoded, so the
+ * server's text cannot start a line of its own in our log. */
+static void first_line(struct buf *out, const struct xml_element *e)
+{
+	buf_reset(out);
+	xml_decode(out, e->text, e->len < BLOCK_BLOB_DETAIL_MAX ? e->len : BLOCK_BLOB_DETAIL_MAX);
+	buf_setlen(out, strcspn(out->data, "\r\n"));
+}
+
 void block_blob_error_detail(struct buf *out, const char *xml, size_t len)
 {
 	struct xml_element code, msg;
@@ -64,17 +74,14 @@ void block_blob_error_detail(struct buf *out, const char *xml, size_t len)
 
 	if (xml_find(&code, xml, len, "Code"))
 		return;
-	xml_decode(out, code.text, code.len < BLOCK_BLOB_DETAIL_MAX ? code.len
-								   : BLOCK_BLOB_DETAIL_MAX);
-	if (xml_find(&msg, xml, len, "Message"))
-		return;
-	xml_decode(&text, msg.text, msg.len < BLOCK_BLOB_DETAIL_MAX ? msg.len
-								 : BLOCK_BLOB_DETAIL_MAX);
-	/* The first line; &#10; counts as one too, once decoded. */
-	buf_setlen(&text, strcspn(text.data, "\r\n"));
-	if (text.len) {
-		buf_addstr(out, ": ");
-		buf_add(out, text.data, text.len);
+	first_line(&text, &code);
+	buf_add(out, text.data, text.len);
+	if (!xml_find(&msg, xml, len, "Message")) {
+		first_line(&text, &msg);
+		if (text.len) {
+			buf_addstr(out, ": ");
+			buf_add(out, text.data, text.len);
+		}
 	}
 	buf_release(&text);
 }

@@ -97,6 +97,9 @@ Test(block_blob, error_detail_is_code_and_first_line_of_message)
 		{ "<Error><Code>A</Code><Message></Message></Error>", "A" },
 		{ "<Error><Code>A</Code><Message>\r\nsecond</Message></Error>", "A" },
 		{ "<Error><Code>A&lt;b&gt;</Code><Message>one&#10;two</Message></Error>", "A<b>: one" },
+		/* A Code with a line break cannot start a line of its own. */
+		{ "<Error><Code>X&#10;::error::forged</Code><Message>m</Message></Error>", "X: m" },
+		{ "<Error><Code>X\r::error::forged</Code></Error>", "X" },
 		{ "<Error><Message>no code</Message></Error>", "" },
 		{ "", "" },
 		{ "not xml at all", "" },
