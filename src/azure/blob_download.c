@@ -61,7 +61,15 @@ static int list_parse_blob(struct blob_list *out, const struct xml_element *blob
 		url_decode(&name, raw.data, raw.len);
 	else
 		buf_add(&name, raw.data, raw.len);
-	if (!xml_find(&e, blob->text, blob->len, "Content-Length"))
+	/* A NUL would cut the name short: another blob's name, or a shorter path. */
+	if (memchr(name.data, 0, name.len)) {
+		buf_release(&raw);
+		buf_release(&name);
+		return error_set(ERR_INPUT, "List Blobs: a blob name holds a NUL byte");
+	}
+	/* strtoull would take "-1" as the largest size: digits only. */
+	if (!xml_find(&e, blob->text, blob->len, "Content-Length") && e.len &&
+	    e.text[0] >= '0' && e.text[0] <= '9')
 		size = strtoull(e.text, NULL, 10);
 	list_add(out, buf_detach(&name, NULL), size);
 	buf_release(&raw);

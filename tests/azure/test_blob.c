@@ -136,6 +136,26 @@ Test(blob, list_parser_decodes_names_sizes_and_marker)
 	blob_list_release(&l);
 }
 
+/* A name with an encoded NUL would be cut short, and "-1" read as the
+ * largest size: the first is refused, the second read as no size. */
+Test(blob, list_parser_refuses_a_nul_in_a_name_and_reads_no_negative_size)
+{
+	const char *nul = "<EnumerationResults><Blobs>"
+		"<Blob><Name Encoded=\"true\">p/a%00.txt</Name></Blob>"
+		"</Blobs><NextMarker /></EnumerationResults>";
+	const char *neg = "<EnumerationResults><Blobs>"
+		"<Blob><Name>p/a</Name><Properties><Content-Length>-1</Content-Length></Properties></Blob>"
+		"</Blobs><NextMarker /></EnumerationResults>";
+	struct blob_list l = BLOB_LIST_INIT;
+
+	cr_assert_fails(blob_list_parse(&l, nul, strlen(nul)), ERR_INPUT, "NUL");
+	blob_list_release(&l);
+	cr_assert_ok(blob_list_parse(&l, neg, strlen(neg)));
+	cr_assert_eq(l.nr, 1);
+	cr_assert_eq(l.sizes[0], 0);
+	blob_list_release(&l);
+}
+
 Test(blob, list_parser_ends_on_an_empty_marker_and_rejects_other_documents)
 {
 	const char *last = "<EnumerationResults><Blobs /><NextMarker /></EnumerationResults>";
