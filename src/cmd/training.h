@@ -1,0 +1,52 @@
+#ifndef CMD_TRAINING_H
+#define CMD_TRAINING_H
+
+#include "ci/ci.h"
+#include "cmd/session.h"
+
+/*
+ * The training step: what Model-CI is, and what Model-CT's first stage
+ * runs after making sure of the job's environment. The job YAML read and
+ * checked, its job submitted (or the job of this very workflow attempt
+ * found again), followed to its end with its log streamed, its logs kept
+ * as a workflow artifact, its MLflow metrics and params reported in the
+ * outputs and the summary. Both workflows list TRAINING_INPUTS and
+ * TRAINING_OUTPUTS, so the step reads and writes the same names in each.
+ */
+
+#define TRAINING_INPUTS \
+	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it.", "jobs/train.yml", 0 }, \
+	{ "experiment-name", "Experiment to run the job in; default: the YAML's experiment_name, else the repository name.", NULL, 0 }, \
+	{ "compute", "Compute cluster to run on, overriding the YAML's compute (a name or azureml:name).", NULL, 0 }, \
+	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL }, \
+	{ "timeout-minutes", "How long to wait for the job before cancelling it.", "120", 0 }, \
+	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 }
+
+#define TRAINING_OUTPUTS \
+	{ "job-name", "Name of the submitted job (the MLflow run id)." }, \
+	{ "status", "Final status of the job (Completed, Failed, Canceled), or its status when not waited for." }, \
+	{ "metrics", "JSON object of the run's latest metric values (NaN, Infinity and -Infinity as those strings, as MLflow writes them)." }, \
+	{ "studio-url", "Link to the job in Azure ML studio." }
+
+/* The step's inputs, read before signing in so that a bad one fails first. */
+struct training_config {
+	const char *job;
+	const char *experiment;
+	const char *compute;
+	int wait;
+	long timeout_s;
+	const char *log_artifact;
+};
+int training_read_config(struct ci *ci, struct training_config *c);
+
+/*
+ * Runs the training step in the open session `s` (its HTTP client already
+ * bound to the workflow's stop flag). 0 when the job Completed (or, with
+ * wait false, was submitted); 1-class errors when it Failed or was
+ * cancelled; ERR_INPUT (exit 2) only before anything was sent to Azure.
+ * Whatever the result, a job this run started and gives up on is
+ * cancelled first.
+ */
+int training_run(struct ci *ci, struct session *s, const struct training_config *c);
+
+#endif
