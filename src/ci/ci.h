@@ -172,6 +172,10 @@ void ci_managed_identity(const struct ci *ci, const char **endpoint_out,
  */
 int ci_id_token(struct ci *ci, const char *audience, char **token_out);
 
+/* The pull request this run is for: its number on GitHub for a
+ * pull_request or pull_request_target event, else 0. */
+long ci_pull_request(const struct ci *ci);
+
 /*
  * Creates, or updates in place, this run's comment on its pull request
  * (ci/github_comment.h): one comment per workflow file and `key` (a job

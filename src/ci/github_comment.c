@@ -368,6 +368,11 @@ static int github_pr_comment(struct ci *ci, const char *token, const char *kind,
 	return ret;
 }
 
+long ci_pull_request(const struct ci *ci)
+{
+	return ci_kind(ci) == CI_GITHUB ? run_pull_number(ci) : 0;
+}
+
 int ci_pr_comment(struct ci *ci, const char *token, const char *kind, const char *key,
 		  const char *body, char **url_out)
 {

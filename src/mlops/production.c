@@ -2,6 +2,7 @@
  * The model in production (mlops/production.h): its version found by the
  * stage tag, its training job's MLflow run read for the comparison.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,21 +94,23 @@ int production_model_find(struct production_model *out, struct aml *aml,
 	memset(out, 0, sizeof(*out));
 	if (!name || !*name)
 		return 0;
+	out->name = xstrdup(name);
 	ret = aml_model_version_list(&v, &nr, aml, name, &o);
 	if (ret == ERR_NOT_FOUND) {
 		log_debug("model %s not found: nothing in production", name);
 		error_clear();
 		return 0;
 	}
-	if (ret)
+	if (ret) {
+		production_model_release(out);
 		return error_prefix("model %s's production version", name);
+	}
 	if ((i = production_pick(v, nr)) < 0) {
 		log_info("model %s has no version in production", name);
 		goto done;
 	}
 	p = &v[i];
 	out->found = 1;
-	out->name = xstrdup(name);
 	out->version = xstrdup(p->asset.version ? p->asset.version : "");
 	out->job_name = p->job_name ? xstrdup(p->job_name) : NULL;
 	if (!out->job_name)
@@ -122,4 +125,69 @@ int production_model_find(struct production_model *out, struct aml *aml,
 done:
 	aml_model_versions_free(v, nr);
 	return 0;
+}
+
+/* ---- the comparison ---- */
+
+void production_comparison_release(struct production_comparison *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++) {
+		free(c->rows[i].value);
+		free(c->rows[i].production);
+		free(c->rows[i].difference);
+	}
+	free(c->rows);
+	c->rows = NULL;
+	c->nr = 0;
+}
+
+static char *value_text(double v)
+{
+	struct buf text = BUF_INIT;
+
+	mlflow_value_text(&text, v);
+	return buf_detach(&text, NULL);
+}
+
+/* A difference says which way it went: "+" before a positive number. */
+static char *difference_text(double a, double b)
+{
+	struct buf text = BUF_INIT;
+	double d = a - b;
+
+	if (isfinite(d) && d > 0)
+		buf_addch(&text, '+');
+	mlflow_value_text(&text, d);
+	return buf_detach(&text, NULL);
+}
+
+static void add_row(struct production_comparison *c, const struct mlflow_metric *mine,
+		    const struct mlflow_metric *theirs)
+{
+	struct production_row *r;
+
+	c->rows = xrealloc(c->rows, (c->nr + 1) * sizeof(*c->rows));
+	r = &c->rows[c->nr++];
+	memset(r, 0, sizeof(*r));
+	r->key = mine ? mine->key : theirs->key;
+	r->value = mine ? value_text(mine->value) : NULL;
+	r->production = theirs ? value_text(theirs->value) : NULL;
+	if (mine && theirs)
+		r->difference = difference_text(mine->value, theirs->value);
+}
+
+void production_compare(struct production_comparison *out, const struct mlflow_run *run,
+			const struct production_model *p)
+{
+	const struct mlflow_run *prod = p && p->have_run ? &p->run : NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; run && i < run->metrics_nr; i++)
+		add_row(out, &run->metrics[i], prod ? mlflow_run_metric(prod, run->metrics[i].key) : NULL);
+	for (i = 0; prod && i < prod->metrics_nr; i++)
+		if (!run || !mlflow_run_metric(run, prod->metrics[i].key))
+			add_row(out, NULL, &prod->metrics[i]);
 }

@@ -20,7 +20,7 @@
 
 struct production_model {
 	int found;                 /* a version is tagged stage=production */
-	char *name;
+	char *name;                /* the model asked for; NULL when none was */
 	char *version;
 	char *job_name;            /* NULL: the version names no training job */
 	struct mlflow_run run;     /* valid when have_run */
@@ -47,5 +47,30 @@ long production_pick(const struct aml_model_version *v, size_t nr);
  */
 int production_model_find(struct production_model *out, struct aml *aml,
 			  struct http_client *http, struct token_source tokens, const char *name);
+
+/* One metric of a training run beside the model in production. */
+struct production_row {
+	const char *key;           /* borrowed from the runs */
+	char *value;               /* the run's latest value as MLflow writes it; NULL: not logged */
+	char *production;          /* production's; NULL: not logged (or nothing in production) */
+	char *difference;          /* value - production, signed ("+0.012", "-3", "NaN"); NULL
+				    * when either is missing */
+};
+
+struct production_comparison {
+	struct production_row *rows;
+	size_t nr;
+};
+#define PRODUCTION_COMPARISON_INIT { NULL, 0 }
+void production_comparison_release(struct production_comparison *c);
+
+/*
+ * The rows of a report: each metric of `run` (NULL: none) in its order,
+ * with production's value and the difference when `p` has a run; then the
+ * metrics only production logged. Non-finite values are the strings MLflow
+ * uses, and so is a difference that is not finite.
+ */
+void production_compare(struct production_comparison *out, const struct mlflow_run *run,
+			const struct production_model *p);
 
 #endif
