@@ -1,6 +1,6 @@
 /*
  * The pull request comment (ci/github_comment.h): the REST calls of
- * docs/actions-contract.md 8, and ci_pr_comment, which only the GitHub
+ * docs/actions-contract.md 9, and ci_pr_comment, which only the GitHub
  * host answers.
  */
 #include <errno.h>
@@ -335,7 +335,7 @@ static int github_pr_comment(struct ci *ci, const char *token, const char *kind,
 {
 	struct github_comment_result res = { 0 };
 	struct github_api gh = { 0 };
-	struct buf marker = BUF_INIT, mkey = BUF_INIT, full = BUF_INIT;
+	struct buf marker = BUF_INIT, mkey = BUF_INIT, full = BUF_INIT, base = BUF_INIT;
 	const char *api = getenv("GITHUB_API_URL");
 	long pr = run_pull_number(ci);
 	int ret = 0;
@@ -344,13 +344,18 @@ static int github_pr_comment(struct ci *ci, const char *token, const char *kind,
 		log_debug("not a pull request run: no pull request comment");
 		return 0;
 	}
-	gh.api_url = api && *api ? api : "https://api.github.com";
+	buf_addstr(&base, api && *api ? api : "https://api.github.com");
+	while (base.len && base.data[base.len - 1] == '/')
+		buf_setlen(&base, base.len - 1);
+	gh.api_url = base.data;
 	gh.token = token;
 	gh.repository = ci->context.repository;
 	/* The token goes only where the runner says the API is, and in TLS. */
-	if (strncmp(gh.api_url, "https://", 8) || !*gh.repository || !strchr(gh.repository, '/'))
-		return error_set(ERR_INPUT, "GITHUB_API_URL (%s) must be https:// and "
-				 "GITHUB_REPOSITORY owner/name", excerpt(gh.api_url));
+	if (strncmp(gh.api_url, "https://", 8) || !*gh.repository || !strchr(gh.repository, '/')) {
+		ret = error_set(ERR_INPUT, "GITHUB_API_URL (%s) must be https:// and "
+				"GITHUB_REPOSITORY owner/name", excerpt(gh.api_url));
+		goto done;
+	}
 	marker_key(&mkey, key);
 	github_comment_marker(&marker, kind, mkey.data);
 	buf_addf(&full, "%s\n%s", marker.data, body);
@@ -361,7 +366,9 @@ static int github_pr_comment(struct ci *ci, const char *token, const char *kind,
 		if (url_out && res.html_url)
 			*url_out = xstrdup(res.html_url);
 	}
+done:
 	github_comment_result_release(&res);
+	buf_release(&base);
 	buf_release(&marker);
 	buf_release(&mkey);
 	buf_release(&full);

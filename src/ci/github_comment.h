@@ -11,7 +11,7 @@
 
 /*
  * One comment on a pull request, kept up to date through the GitHub REST
- * API (docs/actions-contract.md 8): found again by a hidden marker, edited
+ * API (docs/actions-contract.md 9): found again by a hidden marker, edited
  * in place on every push instead of a new comment per run. The entry point
  * is ci_pr_comment (ci.h); these are its pieces, exported for tests.
  */
