@@ -5,6 +5,7 @@
 #include "ci/github_comment.h"
 #include "core/json.h"
 #include "support/check.h"
+#include "support/json_check.h"
 
 static long number(const char *event_name, const char *event, const char *ref)
 {
@@ -61,17 +62,9 @@ Test(github_comment, marker_cannot_end_its_html_comment)
 	buf_release(&m);
 }
 
-static cJSON *page(const char *text)
-{
-	cJSON *json = NULL;
-
-	cr_assert_ok(json_parse(&json, text, strlen(text), "page"));
-	return json;
-}
-
 Test(github_comment, picks_the_bots_comment_that_starts_with_the_marker)
 {
-	cJSON *p = page("["
+	cJSON *p = json_check_parse("["
 		"{\"id\":1,\"body\":\"quoting <!-- M --> here\",\"user\":{\"login\":\"github-actions[bot]\",\"type\":\"Bot\"}},"
 		"{\"id\":2,\"body\":\"<!-- M -->\\nforged\",\"user\":{\"login\":\"mallory\",\"type\":\"User\"}},"
 		"{\"id\":3,\"body\":\"<!-- N -->\\nother workflow\",\"user\":{\"login\":\"github-actions[bot]\",\"type\":\"Bot\"}},"
@@ -91,8 +84,8 @@ Test(github_comment, picks_the_bots_comment_that_starts_with_the_marker)
 
 Test(github_comment, a_page_that_is_not_a_list_of_comments_holds_none)
 {
-	cJSON *p = page("{\"id\":4,\"body\":\"<!-- M -->\",\"user\":{\"type\":\"Bot\"}}");
-	cJSON *q = page("[{\"id\":\"x\",\"body\":\"<!-- M -->\",\"user\":{\"type\":\"Bot\"}},"
+	cJSON *p = json_check_parse("{\"id\":4,\"body\":\"<!-- M -->\",\"user\":{\"type\":\"Bot\"}}");
+	cJSON *q = json_check_parse("[{\"id\":\"x\",\"body\":\"<!-- M -->\",\"user\":{\"type\":\"Bot\"}},"
 			"{\"body\":7},{\"id\":0,\"body\":\"<!-- M -->\",\"user\":{\"type\":\"Bot\"}}]");
 	int64_t id = 0;
 
