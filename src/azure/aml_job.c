@@ -111,6 +111,125 @@ static int add_output(cJSON *outputs, const struct aml_job_output *o)
 	return 0;
 }
 
+/* ---- the compute side: resources, distribution, queue, identity, services ---- */
+
+static int check_count(long n, const char *what)
+{
+	if (n < 0)
+		return error_set(ERR_INPUT, "job %s is %ld, not a positive integer", what, n);
+	return 0;
+}
+
+static int add_resources(cJSON *props, const struct aml_job_resources *r)
+{
+	cJSON *o;
+	int ret;
+
+	if (!r->instance_count && !r->instance_type && !r->shm_size && !r->docker_args &&
+	    !r->properties)
+		return 0;
+	if ((ret = check_count(r->instance_count, "resources.instanceCount")))
+		return ret;
+	o = json_add_object(props, "resources");
+	if (r->instance_count)
+		json_add_number(o, "instanceCount", (double)r->instance_count);
+	aml_add_optional(o, "instanceType", r->instance_type);
+	aml_add_optional(o, "shmSize", r->shm_size);
+	aml_add_optional(o, "dockerArgs", r->docker_args);
+	if (r->properties)
+		cJSON_AddItemToObject(o, "properties", cJSON_Duplicate(r->properties, 1));
+	return 0;
+}
+
+static int add_distribution(cJSON *props, const struct aml_job_distribution *d)
+{
+	static const char *const types[] = {
+		[AML_DIST_PYTORCH] = "PyTorch", [AML_DIST_MPI] = "Mpi",
+		[AML_DIST_TENSORFLOW] = "TensorFlow",
+	};
+	cJSON *o;
+	int ret;
+
+	if (d->type == AML_DIST_NONE)
+		return 0;
+	if ((unsigned)d->type > AML_DIST_TENSORFLOW)
+		return error_set(ERR_INPUT, "the job's distribution has an unknown type");
+	if ((ret = check_count(d->process_count_per_instance, "distribution.processCountPerInstance")) ||
+	    (ret = check_count(d->worker_count, "distribution.workerCount")) ||
+	    (ret = check_count(d->parameter_server_count, "distribution.parameterServerCount")))
+		return ret;
+	o = json_add_object(props, "distribution");
+	json_add_string(o, "distributionType", types[d->type]);
+	if (d->type != AML_DIST_TENSORFLOW) {
+		if (d->process_count_per_instance)
+			json_add_number(o, "processCountPerInstance",
+						(double)d->process_count_per_instance);
+		return 0;
+	}
+	if (d->worker_count)
+		json_add_number(o, "workerCount", (double)d->worker_count);
+	if (d->parameter_server_count)
+		json_add_number(o, "parameterServerCount", (double)d->parameter_server_count);
+	return 0;
+}
+
+static void add_identity(cJSON *props, const struct aml_job_identity *id)
+{
+	/* Without one the job runs as the workspace's AML token identity, as
+	 * the CLI's default does; the example's identity block. */
+	cJSON *o = json_add_object(props, "identity");
+
+	json_add_string(o, "identityType", id->type && *id->type ? id->type : "AMLToken");
+	if (!id->type || strcmp(id->type, "Managed"))
+		return;
+	aml_add_optional(o, "clientId", id->client_id);
+	aml_add_optional(o, "objectId", id->object_id);
+	aml_add_optional(o, "resourceId", id->resource_id);
+}
+
+static int add_services(cJSON *props, const struct aml_job_service *svc, size_t n)
+{
+	cJSON *map, *o;
+	size_t i;
+	int ret;
+
+	if (!n)
+		return 0;
+	map = json_add_object(props, "services");
+	for (i = 0; i < n; i++) {
+		if (!svc[i].name || !*svc[i].name || !svc[i].type || !*svc[i].type)
+			return error_set(ERR_INPUT, "a job service has no name or type");
+		if (svc[i].port < 0 || svc[i].port > 65535)
+			return error_set(ERR_INPUT, "job service '%s': port %ld is not 1 to 65535",
+					 svc[i].name, svc[i].port);
+		o = json_add_object(map, svc[i].name);
+		json_add_string(o, "jobServiceType", svc[i].type);
+		if (svc[i].port)
+			json_add_number(o, "port", (double)svc[i].port);
+		if (svc[i].all_nodes)
+			json_add_string(json_add_object(o, "nodes"), "nodesValueType", "All");
+		if (svc[i].properties &&
+		    (ret = aml_add_pairs(o, "properties", svc[i].properties, "job service property")))
+			return ret;
+	}
+	return 0;
+}
+
+/* Everything of a command job that says where and how it runs. */
+static int add_compute_side(cJSON *props, const struct aml_job_spec *spec)
+{
+	int ret;
+
+	if ((ret = add_resources(props, &spec->resources)) ||
+	    (ret = add_distribution(props, &spec->distribution)) ||
+	    (ret = add_services(props, spec->services, spec->services_nr)))
+		return ret;
+	if (spec->job_tier && *spec->job_tier)
+		json_add_string(json_add_object(props, "queueSettings"), "jobTier", spec->job_tier);
+	add_identity(props, &spec->identity);
+	return 0;
+}
+
 void aml_duration(struct buf *out, long s)
 {
 	buf_addstr(out, "PT");
@@ -172,10 +291,7 @@ int aml_job_body(cJSON **out, const struct aml_job_spec *spec)
 		json_add_string(map, "timeout", d.data);
 		buf_release(&d);
 	}
-	/* The job runs as the workspace's AML token identity, as the CLI's
-	 * default does; the example's identity block. */
-	map = json_add_object(props, "identity");
-	json_add_string(map, "identityType", "AMLToken");
+	ret = add_compute_side(props, spec);
 done:
 	if (ret)
 		cJSON_Delete(root);

@@ -74,6 +74,54 @@ struct aml_job_output {
 	const char *mode;
 };
 
+/* `resources` (JobResourceConfiguration, azure-contract 3.5): 0 / NULL
+ * leave Azure's default (one instance, the compute's VM size, a 2g shared
+ * memory block). `properties` is an object passed as it is. */
+struct aml_job_resources {
+	long instance_count;
+	const char *instance_type;
+	const char *shm_size;         /* "<digits><b|k|m|g>" */
+	const char *docker_args;
+	const cJSON *properties;
+};
+
+/* `distribution`: how many processes Azure starts per node. */
+enum aml_job_distribution_type {
+	AML_DIST_NONE = 0,
+	AML_DIST_PYTORCH,
+	AML_DIST_MPI,
+	AML_DIST_TENSORFLOW,
+};
+
+/* A count of 0 is not sent: Azure's default (one process per instance for
+ * PyTorch and Mpi, as many workers as instances and no parameter server
+ * for TensorFlow). */
+struct aml_job_distribution {
+	enum aml_job_distribution_type type;
+	long process_count_per_instance;  /* PyTorch, Mpi */
+	long worker_count;                /* TensorFlow */
+	long parameter_server_count;      /* TensorFlow */
+};
+
+/* `identity` (IdentityConfiguration): `type` "AMLToken" (also for NULL),
+ * "Managed" or "UserIdentity"; the ids only for a user-assigned managed
+ * identity, each NULL when not given. */
+struct aml_job_identity {
+	const char *type;
+	const char *client_id, *object_id, *resource_id;
+};
+
+/* One of `services` (JobService): `type` as REST spells it (JupyterLab,
+ * SSH, TensorBoard, VSCode, Custom); `port` 0 and `all_nodes` 0 leave
+ * Azure's defaults (the leader node only); `properties` pairs or NULL. */
+struct aml_job_service {
+	const char *name;
+	const char *type;
+	long port;
+	int all_nodes;
+	const char *const *properties;
+};
+
 /*
  * What to submit. Every pointer is borrowed for the duration of the call.
  * Maps (`tags`, `properties`, `environment_variables`) are "key", "value"
@@ -97,6 +145,12 @@ struct aml_job_spec {
 	const char *const *tags;
 	const char *const *properties;
 	long timeout_s;               /* limits.timeout; 0 for none */
+	struct aml_job_resources resources;
+	struct aml_job_distribution distribution;
+	const char *job_tier;         /* queueSettings.jobTier (Null, Spot, Basic, ...), or NULL */
+	struct aml_job_identity identity;
+	const struct aml_job_service *services;
+	size_t services_nr;
 };
 
 /* One output of a parsed job: its name and where it lands (may be NULL
