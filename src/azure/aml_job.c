@@ -514,9 +514,15 @@ void aml_job_log_blob(struct buf *out, const char *job_name)
 	buf_addf(out, "ExperimentRun/dcid.%s/user_logs/std_log.txt", job_name);
 }
 
+void aml_job_log_process_blob(struct buf *out, const char *job_name, int rank)
+{
+	buf_addf(out, "ExperimentRun/dcid.%s/user_logs/std_log_process_%d.txt", job_name, rank);
+}
+
 void aml_job_log_release(struct aml_job_log *log)
 {
 	free(log->url);
+	free(log->process_url);
 	free(log->account);
 	buf_wipe(&log->key);
 	memset(log, 0, sizeof(*log));
@@ -554,7 +560,7 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		     struct token_source tokens)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT, url = BUF_INIT;
+	struct buf path = BUF_INIT, url = BUF_INIT, proc = BUF_INIT;
 	const char *account, *container, *suffix;
 	int ret;
 
@@ -572,7 +578,9 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		goto done;
 	}
 	buf_addf(&url, "https://%s.blob.%s/%s/", account, suffix, container);
+	buf_add(&proc, url.data, url.len);
 	aml_job_log_blob(&url, job_name);
+	aml_job_log_process_blob(&proc, job_name, 0);
 	out->account = xstrdup(account);
 	if ((ret = artifact_key(&out->key, aml)))
 		goto done;
@@ -582,6 +590,7 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		goto done;
 	}
 	out->url = buf_detach(&url, NULL);
+	out->process_url = buf_detach(&proc, NULL);
 	out->tokens = tokens;
 done:
 	out->http = aml->arm->http;
@@ -590,6 +599,7 @@ done:
 	arm_response_release(&r);
 	buf_release(&path);
 	buf_release(&url);
+	buf_release(&proc);
 	return ret;
 }
 
@@ -612,9 +622,9 @@ static void http_date(char *out, size_t n)
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* The Authorization header line for a GET of log->url. */
-static int log_auth(struct buf *auth, const struct aml_job_log *log, const char *range,
-		    const char *date)
+/* The Authorization header line for a GET of `url`, a blob of log->account. */
+static int log_auth(struct buf *auth, const struct aml_job_log *log, const char *url,
+		    const char *range, const char *date)
 {
 	const char *token;
 	int ret;
@@ -622,7 +632,7 @@ static int log_auth(struct buf *auth, const struct aml_job_log *log, const char 
 	if (log->key.len) {
 		struct buf sts = BUF_INIT;
 		unsigned char mac[SHA256_LEN];
-		const char *path = strchr(log->url + strlen("https://"), '/');
+		const char *path = strchr(url + strlen("https://"), '/');
 
 		aml_blob_get_string_to_sign(&sts, log->account, path, range, date, LOG_BLOB_VERSION);
 		hmac_sha256(mac, log->key.data, log->key.len, sts.data, sts.len);
@@ -632,7 +642,7 @@ static int log_auth(struct buf *auth, const struct aml_job_log *log, const char 
 		return 0;
 	}
 	if ((ret = token_source_get(&log->tokens, AZURE_SCOPE_STORAGE, &token)))
-		return error_prefix("GET %s", log->url);
+		return error_prefix("GET %s", url);
 	buf_addf(auth, "Authorization: Bearer %s", token);
 	return 0;
 }
@@ -656,8 +666,9 @@ static size_t take_new_bytes(struct buf *out, const struct http_response *res,
 	return len;
 }
 
-int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
-		     uint64_t offset, size_t max)
+/* One ranged GET of `url`; `*missing` says it answered 404 (no blob yet). */
+static int log_get(struct buf *out, size_t *read_out, int *missing, struct aml_job_log *log,
+		   const char *url, uint64_t offset, size_t max)
 {
 	struct http_request req = { 0 };
 	struct http_response res = HTTP_RESPONSE_INIT;
@@ -667,8 +678,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	size_t got = 0;
 	int ret;
 
-	if (!max)
-		max = LOG_READ_DEFAULT;
+	*missing = 0;
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)offset,
 		 (unsigned long long)(offset + max - 1));
 	http_date(date, sizeof(date));
@@ -680,7 +690,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	headers[3] = ver_h.data;
 	headers[4] = NULL;
 	req.method = "GET";
-	req.url = log->url;
+	req.url = url;
 	req.headers = headers;
 	/* A server that ignores Range sends the whole blob: allow for the
 	 * bytes before `offset`, within the client's own cap. */
@@ -689,7 +699,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 		static const char bearer[] = "Authorization: Bearer ";
 
 		buf_wipe(&auth);
-		if ((ret = log_auth(&auth, log, range, date)))
+		if ((ret = log_auth(&auth, log, url, range, date)))
 			goto done;
 		headers[0] = auth.data;
 		if ((ret = http_send(log->http, &req, &res)))
@@ -702,13 +712,14 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	}
 	/* 404: the job has not written its first line yet; 416: nothing past
 	 * `offset` yet. Both are the normal "no news" of a follower. */
+	*missing = res.status == 404;
 	if (res.status == 404 || res.status == 416)
 		goto done;
 	if (res.status != 200 && res.status != 206) {
 		struct buf code = BUF_INIT;
 
 		http_header(&res, "x-ms-error-code", &code);
-		ret = http_status_error(&res, "GET", log->url, code.len ? code.data : NULL);
+		ret = http_status_error(&res, "GET", url, code.len ? code.data : NULL);
 		buf_release(&code);
 		goto done;
 	}
@@ -721,5 +732,31 @@ done:
 	buf_release(&range_h);
 	buf_release(&date_h);
 	buf_release(&ver_h);
+	return ret;
+}
+
+int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
+		     uint64_t offset, size_t max)
+{
+	size_t got = 0;
+	int ret, missing;
+
+	if (!max)
+		max = LOG_READ_DEFAULT;
+	ret = log_get(out, &got, &missing, log, log->url, offset, max);
+	if (!ret && missing && !log->settled && log->process_url) {
+		/* No std_log.txt (yet): a distributed job writes per process. */
+		ret = log_get(out, &got, &missing, log, log->process_url, offset, max);
+		if (!ret && !missing) {
+			char *url = log->url;
+
+			log->url = log->process_url;
+			log->process_url = url;
+		}
+	}
+	if (!ret && !missing)
+		log->settled = 1;
+	if (read_out)
+		*read_out = got;
 	return ret;
 }

@@ -262,8 +262,13 @@ struct aml_job_log {
 	char *account;
 	struct buf key;               /* the decoded account key; wiped */
 	struct token_source tokens;   /* bearer fallback, may be empty */
+	/* A distributed job writes one log per process instead,
+	 * std_log_process_<rank>.txt: rank 0's, tried while `url` has no blob
+	 * and taken for good (swapped into `url`) once it has one. NULL: none. */
+	char *process_url;
+	int settled;                  /* a blob answered: no more switching */
 };
-#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, { NULL, NULL } }
+#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, { NULL, NULL }, NULL, 0 }
 
 /* `tokens` may be empty (TOKEN_SOURCE_NONE). Release with aml_job_log_release. */
 int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_name,
@@ -272,6 +277,7 @@ void aml_job_log_release(struct aml_job_log *log);
 
 /*
  * Appends to `out` the log's bytes from `offset` on, at most `max` of them
+ * (std_log.txt, or rank 0's log of a distributed job, see process_url)
  * (0: 4 MiB), with a ranged GET; `*read_out` (may be NULL) receives how many
  * were appended, so the next read starts at offset + *read_out. Nothing yet
  * (no blob before the job writes its first line, or no byte past `offset`)
@@ -282,8 +288,10 @@ void aml_job_log_release(struct aml_job_log *log);
 int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 		     uint64_t offset, size_t max);
 
-/* The blob path of a job's log inside the artifact container. */
+/* The blob path of a job's log inside the artifact container; with
+ * `rank` >= 0, the log of that process of a distributed job. */
 void aml_job_log_blob(struct buf *out, const char *job_name);
+void aml_job_log_process_blob(struct buf *out, const char *job_name, int rank);
 
 /*
  * The Shared Key string-to-sign of a ranged GET (x-ms-date, x-ms-version

@@ -494,6 +494,50 @@ Test(aml_job, log_read_with_a_bearer_refused_as_expired_gets_a_new_token_once)
 	arm_stub_stop(&f);
 }
 
+/* A distributed job has no std_log.txt: rank 0's log is read instead,
+ * and kept once it answered; a job that has std_log.txt keeps it. */
+Test(aml_job, log_read_falls_back_to_rank_0_of_a_distributed_job)
+{
+	struct stub_reply script[] = {
+		{ .status = 404 }, { .status = 404 },             /* neither yet */
+		{ .status = 404 }, { .status = 206, .body = "rank 0\n" },
+		{ .status = 206, .body = "more\n" },            /* process 0 only now */
+		{ .status = 206, .body = "single\n" },          /* a second handle */
+		{ .status = 404 },
+	};
+	struct aml_job_log log = AML_JOB_LOG_INIT;
+	struct buf out = BUF_INIT, b = BUF_INIT;
+	size_t got;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 7, "ws1");
+	stub_log(&log, &f, "k");
+	log.process_url = xasprintf("%s/azureml/ExperimentRun/dcid.j/user_logs/std_log_process_0.txt",
+				    stub_url(f.stub));
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_eq(got, 0);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_str_eq(out.data, "rank 0\n");
+	cr_assert(strstr(stub_head(f.stub, 3), "std_log_process_0.txt") != NULL);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 7, 0));
+	cr_assert(strstr(stub_head(f.stub, 4), "std_log_process_0.txt") != NULL, "kept");
+	cr_assert_str_eq(out.data, "rank 0\nmore\n");
+	aml_job_log_release(&log);
+	stub_log(&log, &f, "k");
+	log.process_url = xstrdup("https://unused.invalid/p0");
+	buf_reset(&out);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_str_eq(out.data, "single\n");
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 7, 0));
+	cr_assert_eq(stub_count(f.stub), 7, "settled on std_log.txt: a 404 later is no switch");
+	aml_job_log_process_blob(&b, "j1", 3);
+	cr_assert_str_eq(b.data, "ExperimentRun/dcid.j1/user_logs/std_log_process_3.txt");
+	buf_release(&b);
+	aml_job_log_release(&log);
+	buf_release(&out);
+	arm_stub_stop(&f);
+}
+
 Test(aml_job, log_read_skips_bytes_when_the_server_ignores_the_range)
 {
 	struct stub_reply script[] = { { .status = 200, .body = "old\nnew\n" } };
