@@ -458,15 +458,7 @@ class Executor:
         done = threading.Event()
 
         def reader():
-            with open(os.path.join(workdir, "std_log.txt"), "wb") as local:
-                for line in iter(proc.stdout.readline, b""):
-                    local.write(line)
-                    with buf_lock:
-                        buffer.extend(line)
-                        if len(buffer) > (8 << 20):     # bounded: flush inline when a burst piles up
-                            data = bytes(buffer)
-                            buffer.clear()
-                            self._append_log(run, data)
+            self._read_process(run, None, proc, os.path.join(workdir, "std_log.txt"), buffer, buf_lock)
             done.set()
 
         t = threading.Thread(target=reader, daemon=True)
@@ -545,6 +537,8 @@ class Executor:
         return codes[failed] if failed is not None else next((c for c in codes if c), 0)
 
     def _read_process(self, run, rank, proc, local_path, buffer, buf_lock):
+        """Copies the process's output to `local_path` and to `buffer`, which the caller
+        flushes to the log blob of `rank` (None: the job's one log)."""
         with open(local_path, "wb") as local:
             for line in iter(proc.stdout.readline, b""):
                 local.write(line)

@@ -187,7 +187,11 @@ void aml_job_release(struct aml_job *job);
  * The PUT body for a command job (Job/CommandJob/createOrUpdate.json):
  * {"properties":{"jobType":"Command", ...}}. The caller owns `*out`
  * (cJSON_Delete). ERR_INPUT when a required field is missing, a name of an
- * input or output is not valid, or a literal has no value / a uri input no uri.
+ * input or output is not valid, a literal has no value / a uri input no uri,
+ * a count is negative, the distribution type unknown, or a service has no
+ * name or type or a port beyond 65535. The compute side (resources,
+ * distribution, queueSettings, services) is sent only when given; identity
+ * is always sent, AMLToken by default.
  */
 int aml_job_body(cJSON **out, const struct aml_job_spec *spec);
 

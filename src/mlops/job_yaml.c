@@ -321,7 +321,8 @@ done:
 	return ret;
 }
 
-/* The `inputs` or `outputs` mapping: 0 with NULL when absent or null. */
+/* A top-level mapping (`inputs`, `tags`, `resources`...): 0 with NULL when
+ * absent or null. */
 static int io_map(struct job_yaml *s, const char *key, const cJSON **out)
 {
 	const cJSON *map = field(s, key);
@@ -539,16 +540,11 @@ static int sub_enum(const struct job_yaml *s, const cJSON *obj, const char *path
 static int section(struct job_yaml *s, const char *key, const char *const *known,
 		   const cJSON **out)
 {
-	const cJSON *map = field(s, key);
+	int ret = io_map(s, key, out);
 
-	*out = NULL;
-	if (!map || cJSON_IsNull(map))
-		return 0;
-	if (!cJSON_IsObject(map))
-		return yaml_error_at(&s->doc, map, ERR_YAML, "field '%s' is %s, expected a mapping",
-				     key, json_type_name(map));
-	*out = map;
-	return known ? yaml_check_keys(&s->doc, map, key, known, NULL) : 0;
+	if (ret || !*out || !known)
+		return ret;
+	return yaml_check_keys(&s->doc, *out, key, known, NULL);
 }
 
 static int check_shm_size(const struct job_yaml *s, const cJSON *r)

@@ -30,7 +30,8 @@
  *   identity {type: aml_token|user_identity|managed (client_id, object_id,
  *   resource_id)}, services {<name>: {type: jupyter_lab|ssh|tensor_board|
  *   vs_code|custom, port, nodes: all, properties}} (azure-contract 3.5).
- *   Counts and the timeout are positive integers.
+ *   Counts, ports and the timeout are positive integers (a parameter
+ *   server count may be 0), names are checked against their enums.
  *
  * Inline environments (image + conda_file) and local input paths are
  * refused with a hint: this workflow submits registered assets only.
