@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -503,10 +504,12 @@ static int sub_integer(const struct job_yaml *s, const cJSON *obj, const char *p
 		return yaml_error_at(&s->doc, item, ERR_YAML, "field '%s.%s' is %s, expected an "
 				     "integer", path, key, json_type_name(item));
 	v = item->valuedouble;
-	if (v != (double)(long)v || v < (double)min || v > (double)max)
+	if (!(v >= (double)min && v <= (double)max) || v != (double)(long)v) {
+		const char *text = yaml_scalar_text(&s->doc, item);
+
 		return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.%s': %s is not an integer "
-				     "from %ld to %ld", path, key, yaml_scalar_text(&s->doc, item),
-				     min, max);
+				     "from %ld to %ld", path, key, text ? text : "the value", min, max);
+	}
 	*out = (long)v;
 	return 0;
 }
@@ -571,7 +574,7 @@ static int check_resources(struct job_yaml *s)
 
 	if ((ret = section(s, "resources", resources_fields, &r)) || !r)
 		return ret;
-	if ((ret = sub_integer(s, r, "resources", "instance_count", 1, 100000, &res->instance_count)) ||
+	if ((ret = sub_integer(s, r, "resources", "instance_count", 1, INT32_MAX, &res->instance_count)) ||
 	    (ret = sub_string(s, r, "resources", "instance_type", &res->instance_type)) ||
 	    (ret = sub_string(s, r, "resources", "shm_size", &res->shm_size)) ||
 	    (ret = sub_string(s, r, "resources", "docker_args", &res->docker_args)) ||
@@ -603,7 +606,7 @@ static int check_distribution(struct job_yaml *s)
 		d->type = !strcmp(type, "mpi") ? AML_DIST_MPI : AML_DIST_PYTORCH;
 		if ((ret = yaml_check_keys(&s->doc, m, "distribution", pytorch_fields, NULL)))
 			return ret;
-		return sub_integer(s, m, "distribution", "process_count_per_instance", 1, 1024,
+		return sub_integer(s, m, "distribution", "process_count_per_instance", 1, INT32_MAX,
 				   &d->process_count_per_instance);
 	}
 	if (strcmp(type, "tensorflow"))
@@ -611,9 +614,9 @@ static int check_distribution(struct job_yaml *s)
 				     "mpi or tensorflow");
 	d->type = AML_DIST_TENSORFLOW;
 	if ((ret = yaml_check_keys(&s->doc, m, "distribution", tensorflow_fields, NULL)) ||
-	    (ret = sub_integer(s, m, "distribution", "worker_count", 1, 100000, &d->worker_count)))
+	    (ret = sub_integer(s, m, "distribution", "worker_count", 1, INT32_MAX, &d->worker_count)))
 		return ret;
-	return sub_integer(s, m, "distribution", "parameter_server_count", 0, 100000,
+	return sub_integer(s, m, "distribution", "parameter_server_count", 0, INT32_MAX,
 			   &d->parameter_server_count);
 }
 
@@ -623,9 +626,9 @@ static int check_limits_and_queue(struct job_yaml *s)
 	int ret;
 
 	/* A timeout in seconds, as the CLI reads it; sent as an ISO 8601
-	 * duration. Up to 30 days, far beyond any workflow's wait. */
+	 * duration. Counts are the spec's int32; no tighter bound is Azure's. */
 	if ((ret = section(s, "limits", limits_fields, &m)) ||
-	    (m && (ret = sub_integer(s, m, "limits", "timeout", 1, 30L * 86400, &s->timeout_s))))
+	    (m && (ret = sub_integer(s, m, "limits", "timeout", 1, INT32_MAX, &s->timeout_s))))
 		return ret;
 	if ((ret = section(s, "queue_settings", queue_fields, &m)) || !m)
 		return ret;

@@ -141,6 +141,8 @@ static const struct bad_case bad_cases[] = {
 	{ GOOD_HEAD "distribution: {type: tensorflow, process_count_per_instance: 2}\n", ERR_INPUT, "field 'distribution.process_count_per_instance': unknown" },
 	{ GOOD_HEAD "distribution: {type: tensorflow, parameter_server_count: true}\n", ERR_YAML, "field 'distribution.parameter_server_count' is a boolean" },
 	{ GOOD_HEAD "limits: {timeout: 0}\n", ERR_INPUT, ":4:19: field 'limits.timeout': 0 is not an integer from 1" },
+	{ GOOD_HEAD "limits: {timeout: 3000000000}\n", ERR_INPUT, "field 'limits.timeout': 3000000000 is not an integer from 1 to 2147483647" },
+	{ GOOD_HEAD "resources: {instance_count: 1e12}\n", ERR_INPUT, "field 'resources.instance_count': 1e12 is not an integer from 1 to 2147483647" },
 	{ GOOD_HEAD "limits: {timeout: 1h}\n", ERR_YAML, "field 'limits.timeout' is a string, expected an integer" },
 	{ GOOD_HEAD "limits: {max_trials: 3}\n", ERR_INPUT, "field 'limits.max_trials': unknown" },
 	{ GOOD_HEAD "queue_settings: {job_tier: gold}\n", ERR_INPUT, ":4:28: field 'queue_settings.job_tier': use null, spot, basic, standard, premium" },
