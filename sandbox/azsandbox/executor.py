@@ -28,6 +28,7 @@ from .blob import BlobError
 JOBENV_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobenv")
 TERMINAL = ("Completed", "Failed", "Canceled")
 MAX_PARALLEL_JOBS = 4
+MAX_JOB_PROCESSES = 16      # one host plays every node: a bound, not Azure's
 LOG_FLUSH_SECONDS = 0.5
 
 
@@ -52,6 +53,12 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def _check_process_count(n):
+    if n > MAX_JOB_PROCESSES:
+        raise JobFailure("The sandbox runs a distributed job as at most %d local processes; this one asks for %d."
+                         % (MAX_JOB_PROCESSES, n), "UserError")
+
+
 def process_plan(props):
     """The extra environment of each process of a distributed command job, in rank
     order, as Azure ML sets it on its nodes (all nodes are this host here); None for
@@ -67,6 +74,7 @@ def process_plan(props):
     if kind in ("PyTorch", "Mpi"):
         per = int(dist.get("processCountPerInstance") or 1)
         world = nodes * per
+        _check_process_count(world)
         port = str(_free_port())
         plan = []
         for rank in range(world):
@@ -82,6 +90,7 @@ def process_plan(props):
     if kind == "TensorFlow":
         tasks = [("worker", i) for i in range(int(dist.get("workerCount") or nodes))]
         tasks += [("ps", i) for i in range(int(dist.get("parameterServerCount") or 0))]
+        _check_process_count(len(tasks))
         cluster = {}
         for kind_, _ in tasks:
             cluster.setdefault(kind_, []).append("127.0.0.1:%d" % _free_port())

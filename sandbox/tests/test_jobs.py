@@ -168,6 +168,13 @@ class JobTests(SandboxTest):
         self.assertIn("status code 4", err)
         self.assertIn("user_logs/std_log_process_1.txt", err)
 
+    def test_a_job_larger_than_the_host_fails_instead_of_starting(self):
+        self.submit("job-huge", "true", resources={"instanceCount": 1000},
+                    distribution={"distributionType": "PyTorch", "processCountPerInstance": 8})
+        self.assertEqual(self.wait_status("job-huge", ("Completed", "Failed"))[-1], "Failed")
+        err = call("GET", ws_url("/jobs/job-huge"), token=self.tok).json()["properties"]["error"]["message"]
+        self.assertIn("at most 16 local processes; this one asks for 8000", err)
+
     def test_cancel_stops_every_process(self):
         self.submit("job-ptc", "echo up $RANK; sleep 60", distribution={"distributionType": "PyTorch",
                                                                        "processCountPerInstance": 3})
