@@ -177,6 +177,15 @@ int job_request_build(struct job_request *out, struct aml *aml, const struct job
 	req->outputs_nr = spec->outputs_nr;
 	req->environment_variables = kv_list_pairs(&spec->environment_variables);
 	req->tags = kv_list_pairs(&out->tags);
+	req->properties = kv_list_pairs(&spec->properties);
+	/* Where and how it runs: as the YAML says, already in REST terms. */
+	req->resources = spec->resources;
+	req->distribution = spec->distribution;
+	req->timeout_s = spec->timeout_s;
+	req->job_tier = spec->job_tier;
+	req->identity = spec->identity;
+	req->services = spec->services;
+	req->services_nr = spec->services_nr;
 	return 0;
 }
 
