@@ -254,6 +254,14 @@ static const char *clip(struct buf *out, const char *text)
 	return out->data;
 }
 
+/* Ends a table of `total` rows, saying how many were left out. */
+static void table_end(struct summary *s, size_t total)
+{
+	if (total > TABLE_ROWS_MAX)
+		summary_table_more(s, total - TABLE_ROWS_MAX);
+	summary_table_end(s);
+}
+
 static void summarize_metrics(struct summary *s, const struct mlflow_run *run, char *const *text)
 {
 	static const char *const head[] = { "Metric", "Value", "Step" };
@@ -269,9 +277,7 @@ static void summarize_metrics(struct summary *s, const struct mlflow_run *run, c
 		snprintf(step, sizeof(step), "%lld", (long long)run->metrics[i].step);
 		summary_table_row(s, row, 3);
 	}
-	if (run->metrics_nr > TABLE_ROWS_MAX)
-		summary_table_more(s, run->metrics_nr - TABLE_ROWS_MAX);
-	summary_table_end(s);
+	table_end(s, run->metrics_nr);
 	buf_release(&key);
 }
 
@@ -293,9 +299,7 @@ static void summarize_params(struct summary *s, const struct kv_list *params)
 		row[1] = clip(&value, p[1] ? p[1] : "");
 		summary_table_row(s, row, 2);
 	}
-	if (n > TABLE_ROWS_MAX)
-		summary_table_more(s, n - TABLE_ROWS_MAX);
-	summary_table_end(s);
+	table_end(s, n);
 	buf_release(&key);
 	buf_release(&value);
 }
@@ -322,9 +326,7 @@ static void summarize_tables(struct summary *s, const struct job_run *jr)
 
 			summary_table_row(s, row, 2);
 		}
-		if (job->outputs_nr > TABLE_ROWS_MAX)
-			summary_table_more(s, job->outputs_nr - TABLE_ROWS_MAX);
-		summary_table_end(s);
+		table_end(s, job->outputs_nr);
 	}
 	buf_release(&uri);
 }
