@@ -80,19 +80,24 @@ void metric_series_build(struct metric_series *out, const char *key,
 	free(p);
 }
 
-/* A plain decimal, about 6 significant digits, no exponent. */
-static void number(struct buf *out, double v)
+/* Decimals for 6 significant digits of `v`, and at least `min`. */
+static int decimals_for(double v, int min)
 {
-	char text[400];
-	int decimals = 0;
-	size_t len;
+	int d = 0;
 
 	if (v != 0 && fabs(v) < 1e6)
-		decimals = 5 - (int)floor(log10(fabs(v)));
-	if (decimals < 0)
-		decimals = 0;
-	if (decimals > 20)
-		decimals = 20;
+		d = 5 - (int)floor(log10(fabs(v)));
+	if (d < min)
+		d = min;
+	return d < 0 ? 0 : d > 20 ? 20 : d;
+}
+
+/* A plain decimal with `decimals` places at most, no exponent. */
+static void number(struct buf *out, double v, int decimals)
+{
+	char text[400];
+	size_t len;
+
 	snprintf(text, sizeof(text), "%.*f", decimals, v);
 	len = strlen(text);
 	if (strchr(text, '.')) {
@@ -116,25 +121,40 @@ void metric_chart_label(struct buf *out, const char *key)
 	}
 }
 
+/*
+ * The y axis: the values' range, widened by 2% of it on each side (a flat
+ * line by a tenth of its value, or 1) so that no point sits on the frame
+ * and no bound rounded to its decimals cuts a point off. `*decimals_out`:
+ * places enough to tell apart values 1/100,000 of the range apart.
+ */
+static void y_range(double *lo, double *hi, int *decimals_out, const struct metric_series *s)
+{
+	double pad;
+	size_t i;
+
+	*lo = *hi = s->points[0].value;
+	for (i = 1; i < s->nr; i++) {
+		*lo = fmin(*lo, s->points[i].value);
+		*hi = fmax(*hi, s->points[i].value);
+	}
+	pad = *lo == *hi ? (*lo ? fabs(*lo) / 10 : 1) : (*hi - *lo) / 50;
+	if (isfinite(*lo - pad) && isfinite(*hi + pad) && isfinite(*hi - *lo + 2 * pad)) {
+		*lo -= pad;
+		*hi += pad;
+	}
+	/* A range past a double's (values near its limits) takes no decimals. */
+	*decimals_out = isfinite(*hi - *lo) && *hi > *lo ? 5 - (int)floor(log10(*hi - *lo)) : 0;
+}
+
 void metric_chart_mermaid(struct buf *out, const struct metric_series *s)
 {
 	double lo, hi;
 	size_t i;
+	int d;
 
 	if (s->nr < 2)
 		return;
-	lo = hi = s->points[0].value;
-	for (i = 1; i < s->nr; i++) {
-		lo = fmin(lo, s->points[i].value);
-		hi = fmax(hi, s->points[i].value);
-	}
-	if (lo == hi) {
-		/* A flat line still needs a range to be drawn in. */
-		double pad = lo ? fabs(lo) / 10 : 1;
-
-		lo -= pad;
-		hi += pad;
-	}
+	y_range(&lo, &hi, &d, s);
 	buf_addstr(out, "xychart-beta\n    title \"");
 	metric_chart_label(out, s->key);
 	buf_addstr(out, "\"\n    x-axis \"step\" [");
@@ -143,14 +163,14 @@ void metric_chart_mermaid(struct buf *out, const struct metric_series *s)
 	buf_addstr(out, "]\n    y-axis \"");
 	metric_chart_label(out, s->key);
 	buf_addstr(out, "\" ");
-	number(out, lo);
+	number(out, lo, decimals_for(lo, d));
 	buf_addstr(out, " --> ");
-	number(out, hi);
+	number(out, hi, decimals_for(hi, d));
 	buf_addstr(out, "\n    line [");
 	for (i = 0; i < s->nr; i++) {
 		if (i)
 			buf_addstr(out, ", ");
-		number(out, s->points[i].value);
+		number(out, s->points[i].value, decimals_for(s->points[i].value, d));
 	}
 	buf_addstr(out, "]\n");
 }

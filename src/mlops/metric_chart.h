@@ -51,12 +51,14 @@ void metric_series_build(struct metric_series *out, const char *key,
 
 /*
  * Appends the xychart-beta text for `s` (without the ``` fence): a title,
- * the steps as the x axis, the y axis over the range of the values, one
- * line. The key is hostile text: in the chart it is a double-quoted
- * Mermaid string holding only letters, digits and " _-./:" (anything else
- * becomes '_'), cut at METRIC_CHART_TITLE_MAX. Numbers are plain decimals
- * (no exponent, which Mermaid does not read). Nothing is appended for a
- * series of fewer than 2 points: there is no line to draw.
+ * the steps as the x axis, the y axis over the range of the values
+ * widened by 2% each side, one line. The key is hostile text: in the
+ * chart it is a double-quoted Mermaid string holding only letters, digits
+ * and " _-./:" (anything else becomes '_'), cut at METRIC_CHART_TITLE_MAX.
+ * Numbers are plain decimals (no exponent, which Mermaid does not read),
+ * of 6 significant digits or as many places as tell apart values
+ * 1/100,000 of the range apart. Nothing is appended for a series of fewer
+ * than 2 points: there is no line to draw.
  */
 void metric_chart_mermaid(struct buf *out, const struct metric_series *s);
 

@@ -67,7 +67,7 @@ Test(metric_chart, mermaid_text_of_a_curve)
 			 "xychart-beta\n"
 			 "    title \"loss\"\n"
 			 "    x-axis \"step\" [\"0\", \"1\", \"2\"]\n"
-			 "    y-axis \"loss\" 0.25 --> 0.6931\n"
+			 "    y-axis \"loss\" 0.241138 --> 0.701962\n"
 			 "    line [0.6931, 0.5, 0.25]\n");
 	metric_series_release(&s);
 	buf_release(&text);
@@ -106,6 +106,20 @@ Test(metric_chart, numbers_are_plain_decimals_and_a_flat_line_has_a_range)
 	metric_series_build(&s, "k", big, 2, 100);
 	metric_chart_mermaid(&text, &s);
 	cr_assert(strstr(text.data, "line [-25000000, 0]\n"), "%s", text.data);
+	metric_series_release(&s);
+	buf_release(&text);
+}
+
+Test(metric_chart, values_close_together_stay_apart)
+{
+	struct mlflow_metric h[] = { { (char *)"k", 1000.0001, 0, 1 }, { (char *)"k", 1000.0002, 0, 2 } };
+	struct metric_series s = METRIC_SERIES_INIT;
+	struct buf text = BUF_INIT;
+
+	metric_series_build(&s, "k", h, 2, 100);
+	metric_chart_mermaid(&text, &s);
+	cr_assert(strstr(text.data, "y-axis \"k\" 1000.000098 --> 1000.000202\n"), "%s", text.data);
+	cr_assert(strstr(text.data, "line [1000.0001, 1000.0002]\n"), "%s", text.data);
 	metric_series_release(&s);
 	buf_release(&text);
 }
