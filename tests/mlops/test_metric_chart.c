@@ -7,6 +7,16 @@
 
 TestSuite(metric_chart);
 
+/* The chart text of history `h` of metric `key`, appended to `text`. */
+static void render(struct buf *text, const char *key, const struct mlflow_metric *h, size_t n)
+{
+	struct metric_series s = METRIC_SERIES_INIT;
+
+	metric_series_build(&s, key, h, n, 100);
+	metric_chart_mermaid(text, &s);
+	metric_series_release(&s);
+}
+
 Test(metric_chart, short_history_is_kept_in_step_order_without_non_finite_values)
 {
 	struct mlflow_metric h[] = {
@@ -58,35 +68,29 @@ Test(metric_chart, mermaid_text_of_a_curve)
 	struct mlflow_metric h[] = {
 		{ (char *)"loss", 0.6931, 0, 0 }, { (char *)"loss", 0.5, 0, 1 }, { (char *)"loss", 0.25, 0, 2 },
 	};
-	struct metric_series s = METRIC_SERIES_INIT;
 	struct buf text = BUF_INIT;
 
-	metric_series_build(&s, "loss", h, 3, 100);
-	metric_chart_mermaid(&text, &s);
+	render(&text, "loss", h, 3);
 	cr_assert_str_eq(text.data,
 			 "xychart-beta\n"
 			 "    title \"loss\"\n"
 			 "    x-axis \"step\" [\"0\", \"1\", \"2\"]\n"
 			 "    y-axis \"loss\" 0.241138 --> 0.701962\n"
 			 "    line [0.6931, 0.5, 0.25]\n");
-	metric_series_release(&s);
 	buf_release(&text);
 }
 
 Test(metric_chart, hostile_keys_cannot_leave_the_quotes)
 {
 	struct mlflow_metric h[] = { { (char *)"x", 1, 0, 1 }, { (char *)"x", 2, 0, 2 } };
-	struct metric_series s = METRIC_SERIES_INIT;
 	struct buf text = BUF_INIT;
 	const char *p;
 
-	metric_series_build(&s, "a\"]\n```\n<script>#quot;é", h, 2, 100);
-	metric_chart_mermaid(&text, &s);
+	render(&text, "a\"]\n```\n<script>#quot;é", h, 2);
 	cr_assert(strstr(text.data, "title \"a_]_____script__quot___\"\n") == NULL);
 	cr_assert(strstr(text.data, "title \"a________script__quot___\"\n"), "%s", text.data);
 	for (p = text.data; *p; p++)
 		cr_assert(*p != '`' && *p != '<' && *p != '#' && (unsigned char)*p < 0x80);
-	metric_series_release(&s);
 	buf_release(&text);
 }
 
@@ -94,33 +98,26 @@ Test(metric_chart, numbers_are_plain_decimals_and_a_flat_line_has_a_range)
 {
 	struct mlflow_metric h[] = { { (char *)"k", 1e-7, 0, 1 }, { (char *)"k", 1e-7, 0, 2 } };
 	struct mlflow_metric big[] = { { (char *)"k", -2.5e7, 0, 1 }, { (char *)"k", 0, 0, 2 } };
-	struct metric_series s = METRIC_SERIES_INIT;
 	struct buf text = BUF_INIT;
 
-	metric_series_build(&s, "k", h, 2, 100);
-	metric_chart_mermaid(&text, &s);
+	render(&text, "k", h, 2);
 	cr_assert(strstr(text.data, "y-axis \"k\" 0.00000009 --> 0.00000011\n"), "%s", text.data);
 	cr_assert(strstr(text.data, "line [0.0000001, 0.0000001]\n"), "%s", text.data);
 	cr_assert_null(strstr(text.data, "e-"), "an exponent: %s", text.data);
 	buf_reset(&text);
-	metric_series_build(&s, "k", big, 2, 100);
-	metric_chart_mermaid(&text, &s);
+	render(&text, "k", big, 2);
 	cr_assert(strstr(text.data, "line [-25000000, 0]\n"), "%s", text.data);
-	metric_series_release(&s);
 	buf_release(&text);
 }
 
 Test(metric_chart, values_close_together_stay_apart)
 {
 	struct mlflow_metric h[] = { { (char *)"k", 1000.0001, 0, 1 }, { (char *)"k", 1000.0002, 0, 2 } };
-	struct metric_series s = METRIC_SERIES_INIT;
 	struct buf text = BUF_INIT;
 
-	metric_series_build(&s, "k", h, 2, 100);
-	metric_chart_mermaid(&text, &s);
+	render(&text, "k", h, 2);
 	cr_assert(strstr(text.data, "y-axis \"k\" 1000.000098 --> 1000.000202\n"), "%s", text.data);
 	cr_assert(strstr(text.data, "line [1000.0001, 1000.0002]\n"), "%s", text.data);
-	metric_series_release(&s);
 	buf_release(&text);
 }
 
