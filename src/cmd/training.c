@@ -321,8 +321,8 @@ static void summarize_tables(struct summary *s, const struct job_run *jr)
 		summary_heading(s, 3, "Outputs");
 		summary_table_begin(s, ohead, 2);
 		for (i = 0; i < job->outputs_nr && i < TABLE_ROWS_MAX; i++) {
-			const char *row[2] = { job->outputs[i].name,
-					       clip(&uri, job->outputs[i].uri ? job->outputs[i].uri : "") };
+			const char *u = job->outputs[i].uri;
+			const char *row[2] = { job->outputs[i].name, clip(&uri, u ? u : "") };
 
 			summary_table_row(s, row, 2);
 		}

@@ -19,11 +19,14 @@ const struct aml_job_output_path *job_model_output(const struct aml_job *job)
 	for (i = 0; i < job->outputs_nr; i++)
 		if (job->outputs[i].name && !strcmp(job->outputs[i].name, "model"))
 			return &job->outputs[i];
-	for (i = 0; i < job->outputs_nr; i++)
-		if (job->outputs[i].name && *job->outputs[i].name && model_kind(job->outputs[i].type)) {
-			only = &job->outputs[i];
+	for (i = 0; i < job->outputs_nr; i++) {
+		const struct aml_job_output_path *o = &job->outputs[i];
+
+		if (o->name && *o->name && model_kind(o->type)) {
+			only = o;
 			n++;
 		}
+	}
 	return n == 1 ? only : NULL;
 }
 

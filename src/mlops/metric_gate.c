@@ -46,7 +46,7 @@ static int item_error(const char *s, size_t len, const char *why)
 
 static int key_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' || c == '/' || c == ' ';
+	return isalnum((unsigned char)c) || (c && strchr("_-./ ", c));
 }
 
 static void trim(const char **s, size_t *len)
@@ -60,7 +60,9 @@ static void trim(const char **s, size_t *len)
 /* The operator at `s` (one of op_texts, longest first); its length, or 0. */
 static size_t parse_op(enum metric_op *out, const char *s, size_t len)
 {
-	static const enum metric_op order[] = { METRIC_GE, METRIC_LE, METRIC_EQ, METRIC_GT, METRIC_LT };
+	static const enum metric_op order[] = {
+		METRIC_GE, METRIC_LE, METRIC_EQ, METRIC_GT, METRIC_LT,
+	};
 	size_t i, n;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
