@@ -321,6 +321,7 @@ void aml_job_release(struct aml_job *job)
 	for (i = 0; i < job->outputs_nr; i++) {
 		free(job->outputs[i].name);
 		free(job->outputs[i].uri);
+		free(job->outputs[i].type);
 	}
 	free(job->outputs);
 	cJSON_Delete(job->tags);
@@ -340,6 +341,7 @@ static void parse_outputs(struct aml_job *job, const cJSON *outputs)
 	cJSON_ArrayForEach(o, outputs) {
 		job->outputs[job->outputs_nr].name = xstrdup(o->string ? o->string : "");
 		job->outputs[job->outputs_nr].uri = aml_dup_string(o, "uri");
+		job->outputs[job->outputs_nr].type = aml_dup_string(o, "jobOutputType");
 		job->outputs_nr++;
 	}
 }

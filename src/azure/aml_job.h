@@ -158,6 +158,7 @@ struct aml_job_spec {
 struct aml_job_output_path {
 	char *name;
 	char *uri;
+	char *type;                   /* jobOutputType: uri_folder, mlflow_model... */
 };
 
 /* A job resource as read back (azure-contract 3.5). Every string is owned and may

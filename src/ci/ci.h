@@ -137,6 +137,9 @@ const char *ci_relative_path(const struct ci *ci, const char *path);
  */
 int ci_upload_artifact(struct ci *ci, const char *name, const char *root,
 		       char **url_out);
+/* The id the host gave the artifact ci_upload_artifact last uploaded (on
+ * GitHub, FinalizeArtifact's artifact_id, decimal); NULL when it gave none. */
+const char *ci_artifact_id(const struct ci *ci);
 
 /*
  * Makes a new, empty folder named "<prefix>-XXXXXX" to gather an artifact's

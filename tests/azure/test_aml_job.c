@@ -268,6 +268,7 @@ Test(aml_job, parses_services_error_and_times)
 	cr_assert_str_eq(job.end_time, "2025-01-01 10:05:00");
 	cr_assert_str_eq(job.outputs[0].name, "model");
 	cr_assert_null(job.outputs[0].uri);
+	cr_assert_str_eq(job.outputs[0].type, "uri_folder");
 	cr_assert_str_eq(json_string_or(job.tags, "a", ""), "b");
 	aml_job_release(&job);
 	cJSON_Delete(json);

@@ -103,3 +103,16 @@ Test(summary, outside_text_forms_no_link_or_image)
 	summary_release(&s);
 	buf_release(&line);
 }
+
+Test(summary, a_table_cut_short_says_how_many_rows_more)
+{
+	struct summary s;
+	const char *head[] = { "a", "b" };
+
+	summary_init(&s, SUMMARY_LIMIT);
+	summary_table_begin(&s, head, 2);
+	summary_table_more(&s, 42);
+	summary_table_end(&s);
+	cr_assert_str_eq(summary_finish(&s), "| a | b |\n| --- | --- |\n| ... 42 more |  |\n\n");
+	summary_release(&s);
+}
