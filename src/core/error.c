@@ -14,10 +14,16 @@ static _Thread_local struct {
 	int has_where;
 } last;
 
+/* Formats into a new buffer first: an argument may be error_message()
+ * itself (a message kept, its code changed), which resetting the old one
+ * first would have emptied. */
 static int vset(int code, const char *fmt, va_list ap)
 {
-	buf_reset(&last.msg);
-	buf_vaddf(&last.msg, fmt, ap);
+	struct buf msg = BUF_INIT;
+
+	buf_vaddf(&msg, fmt, ap);
+	buf_release(&last.msg);
+	last.msg = msg;
 	last.code = code;
 	last.has_where = 0;
 	return code;

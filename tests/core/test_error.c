@@ -96,3 +96,15 @@ Test(error, a_caller_may_restore_under_another_code)
 	cr_assert_str_eq(error_where()->file, "a.zip");
 	error_saved_release(&saved);
 }
+
+/* A message set again with its own text under another code stays whole:
+ * the GitHub client turns a 404's message into an auth error that way. */
+Test(error, a_message_set_from_itself_is_kept)
+{
+	error_set(ERR_HTTP, "GET %s -> 404", "https://example.invalid/x");
+	cr_assert_eq(error_set(ERR_AUTH, "%s", error_message()), ERR_AUTH);
+	cr_assert_str_eq(error_message(), "GET https://example.invalid/x -> 404");
+	error_set(ERR_HTTP, "inner");
+	error_set(ERR_HTTP, "outer: %s", error_message());
+	cr_assert_str_eq(error_message(), "outer: inner");
+}
