@@ -12,6 +12,7 @@ static const struct input_spec inputs[] = {
 	AZURE_INPUTS,
 	WORKSPACE_INPUT,
 	TRAINING_INPUTS,
+	MODEL_REPORT_MODEL_INPUT,
 	{ NULL, NULL, NULL, 0 },
 };
 

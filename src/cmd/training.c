@@ -18,6 +18,7 @@
 
 #include "ci/artifact.h"
 #include "ci/summary.h"
+#include "cmd/model_report.h"
 #include "cmd/training.h"
 #include "cmd/workflow.h"
 #include "core/json.h"
@@ -54,6 +55,11 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	    (ret = ci_input_int(ci, "timeout-minutes", 1, 7 * 24 * 60, &minutes)) ||
 	    (ret = ci_input(ci, "log-artifact", &c->log_artifact)) ||
 	    (ret = read_thresholds(ci, c)))
+		return ret;
+	/* The model the pull request's report compares with, when the
+	 * workflow names one (Model-CI's optional input, Model-CT's own). */
+	c->model_name = NULL;
+	if (ci_has_input(ci, "model-name") && (ret = ci_input(ci, "model-name", &c->model_name)))
 		return ret;
 	if (!*c->job)
 		return error_set(ERR_INPUT, "Input required and not supplied: job");
@@ -518,6 +524,26 @@ done:
 	return ret;
 }
 
+/* ---- the pull request's model report ---- */
+
+/* The gate and the charts as the summary shows them, each within a
+ * quarter of a comment, so the metrics table keeps the room it needs. */
+static void report(struct ci *ci, struct session *s, const struct training_config *c,
+		   const struct job_run *jr, const struct metric_gate_result *g)
+{
+	struct summary gate_md, chart_md;
+
+	summary_init(&gate_md, CI_PR_COMMENT_MAX / 4);
+	summary_init(&chart_md, CI_PR_COMMENT_MAX / 4);
+	summarize_gate(&gate_md, g);
+	summarize_charts(&chart_md, jr);
+	/* A report never fails the step: what stopped it was a warning. */
+	(void)model_report_post(ci, s, jr, c->model_name, summary_finish(&gate_md),
+				summary_finish(&chart_md));
+	summary_release(&gate_md);
+	summary_release(&chart_md);
+}
+
 int training_run(struct ci *ci, struct session *s, const struct training_config *c)
 {
 	struct job_run jr = JOB_RUN_INIT;
@@ -554,6 +580,7 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 	summarize_tables(ci_summary(ci), &jr);
 	summarize_charts(ci_summary(ci), &jr);
 	summarize_logs(ci_summary(ci), &logs);
+	report(ci, s, c, &jr, &gate);
 	if (!ret)
 		ret = write_outputs(ci, c, &jr, &logs, &gate);
 	if (!ret)

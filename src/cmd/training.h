@@ -2,6 +2,7 @@
 #define CMD_TRAINING_H
 
 #include "ci/ci.h"
+#include "cmd/model_report.h"
 #include "cmd/session.h"
 
 /*
@@ -23,7 +24,8 @@
 	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL }, \
 	{ "timeout-minutes", "How long to wait for the job before cancelling it.", "120", 0 }, \
 	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 }, \
-	{ "metric-thresholds", "Metric gate: thresholds on the run's latest MLflow metrics, separated by commas or newlines, e.g. 'auc>=0.75, loss<0.5' (operators >=, >, <=, <, ==). A threshold missed, a metric not logged or not finite fails the step after the job is reported.", NULL, 0 }
+	{ "metric-thresholds", "Metric gate: thresholds on the run's latest MLflow metrics, separated by commas or newlines, e.g. 'auc>=0.75, loss<0.5' (operators >=, >, <=, <, ==). A threshold missed, a metric not logged or not finite fails the step after the job is reported.", NULL, 0 }, \
+	MODEL_REPORT_INPUTS
 
 #define TRAINING_OUTPUTS \
 	{ "job-name", "Name of the submitted job (the MLflow run id)." }, \
@@ -46,6 +48,7 @@ struct training_config {
 	/* The metric-thresholds input, checked (metric_thresholds_parse takes
 	 * it); training_run parses it again, so the config owns nothing. */
 	const char *metric_thresholds;
+	const char *model_name;       /* NULL or "": the report compares with no model */
 };
 int training_read_config(struct ci *ci, struct training_config *c);
 

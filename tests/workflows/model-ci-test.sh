@@ -100,6 +100,52 @@ t_training_job_completes_with_metrics_logs_and_artifact() {
 		chart_of loss | grep -q '^    x-axis "step" \["0", "1", .*"29"\]$'
 }
 
+# pr_run TOKEN [NAME=VALUE...]: model-ci as a pull_request run of PR 7 with
+# input github-token TOKEN.
+pr_run() {
+	local token=$1
+	shift
+	printf '{"pull_request": {"number": 7}}\n' >"$work/event.json"
+	gh model-ci GITHUB_EVENT_NAME=pull_request GITHUB_EVENT_PATH="$work/event.json" \
+		GITHUB_REF=refs/pull/7/merge GITHUB_API_URL="$GITHUB_API_URL" GITHUB_REPOSITORY="$GITHUB_REPOSITORY" \
+		GITHUB_WORKFLOW_REF=org/mlops-example/.github/workflows/model-ci.yml@refs/pull/7/merge \
+		INPUT_GITHUB-TOKEN="$token" INPUT_METRIC-THRESHOLDS='auc>=0.5' "$@"
+}
+# comments EXPR: a Python expression over the pull request's comments `c`.
+comments() { curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c "
+import json, sys
+c = [x for x in json.load(sys.stdin)['issue_comments'] if x['issue'] == 7]
+print($1)"; }
+
+t_a_pull_request_gets_one_model_report_updated_on_every_run() {
+	local first body
+	pr_run "$SANDBOX_GITHUB_TOKEN"
+	first=$(output job-name)
+	body=$(comments "c[0]['body'] if c else ''")
+	expect "$(rc)" 0 && expect "$(comments 'len(c)')" 1 &&
+		grep -q '^<!-- mlops:model-report:' <<<"$body" &&
+		grep -q "$first" <<<"$body" && grep -q '| auc |' <<<"$body" &&
+		grep -q 'Metric gate: passed' <<<"$body" && grep -q '^xychart-beta' <<<"$body" &&
+		grep -qxF "::add-mask::$SANDBOX_GITHUB_TOKEN" "$work/log" &&
+		! grep -v '^::add-mask::' "$work/log" "$work/summary" "$work/output" |
+			grep -qF "$SANDBOX_GITHUB_TOKEN" || return 1
+	# The next push: a new run, a new job, the same comment updated.
+	run_id=$((run_id + 500))
+	pr_run "$SANDBOX_GITHUB_TOKEN"
+	body=$(comments "c[0]['body'] if c else ''")
+	expect "$(rc)" 0 && [ "$(output job-name)" != "$first" ] &&
+		expect "$(comments 'len(c)')" 1 &&
+		grep -q "$(output job-name)" <<<"$body" && ! grep -q "$first" <<<"$body" &&
+		expect "$(comments "c[0]['updated_at'] > c[0]['created_at']")" True
+}
+
+t_a_token_that_cannot_comment_is_a_warning_naming_the_permission() {
+	pr_run "$SANDBOX_GITHUB_READONLY_TOKEN"
+	expect "$(rc)" 0 && expect "$(output status)" Completed &&
+		grep -q '^::warning.*pull-requests: write' "$work/log" &&
+		! grep -v '^::add-mask::' "$work/log" | grep -qF "$SANDBOX_GITHUB_READONLY_TOKEN"
+}
+
 t_unchanged_code_reuses_its_snapshot() {
 	gh model-ci INPUT_WAIT=false
 	expect "$(rc)" 0 && grep -q 'reused (unchanged)' "$work/log" &&
