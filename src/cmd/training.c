@@ -81,6 +81,17 @@ static void on_progress(const char *text, void *ctx)
 	log_info("[mlops] %s", text);
 }
 
+/* A pipeline's next step: its log in a group of its own (groups do not
+ * nest, so the one before ends). */
+static void on_step(const char *step, const char *job, void *ctx)
+{
+	char title[300];
+
+	snprintf(title, sizeof(title), "Step %s: job %s log", step, job);
+	ci_group_end(ctx);
+	ci_group_begin(ctx, title);
+}
+
 /* The plan's options: the inputs, where the run comes from, the stop flag
  * (which ends the follow, and the job is cancelled, see model_ci.c). */
 static void options(struct job_run_options *o, const struct ci_context *c, const struct training_config *cfg,
@@ -529,6 +540,8 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 
 	ci_workspace_path(ci, &path, c->job);
 	options(&o, ci_context(ci), c, s, path.data);
+	o.on_step = on_step;
+	o.ctx = ci;
 
 	/* The YAML and its code checked, then the job submitted (or found again). */
 	if ((ret = job_run_prepare(&jr, &o)))
