@@ -640,16 +640,22 @@ static int check_outputs(const struct pipeline_yaml *p)
 	size_t i, j, k;
 	int n;
 
+	for (i = 0; i < p->steps_nr; i++)
+		for (j = 0; j < p->steps[i].outputs_nr; j++) {
+			const char *po = p->steps[i].outputs[j].parent_output;
+
+			if (po && parent_output_index(p, po) < 0)
+				return yaml_error_at(&p->doc, io_node(p, p->steps[i].name, "outputs",
+								      p->steps[i].outputs[j].name),
+						     ERR_INPUT, "field 'jobs.%s.outputs.%s': the pipeline "
+						     "has no output %s", p->steps[i].name,
+						     p->steps[i].outputs[j].name, po);
+		}
 	for (k = 0; k < p->parent.outputs_nr; k++) {
 		for (n = 0, i = 0; i < p->steps_nr; i++)
 			for (j = 0; j < p->steps[i].outputs_nr; j++) {
 				const char *po = p->steps[i].outputs[j].parent_output;
 
-				if (po && parent_output_index(p, po) < 0)
-					return yaml_error_at(&p->doc, io_node(p, p->steps[i].name,
-						"outputs", p->steps[i].outputs[j].name), ERR_INPUT,
-						"field 'jobs.%s.outputs.%s': the pipeline has no output %s",
-						p->steps[i].name, p->steps[i].outputs[j].name, po);
 				n += po && !strcmp(po, p->parent.outputs[k].name);
 			}
 		if (n != 1)
@@ -791,13 +797,14 @@ static int check(struct pipeline_yaml *p)
 	if (!cJSON_IsObject(p->doc.root))
 		return yaml_error_at(&p->doc, p->doc.root, ERR_YAML, "a pipeline YAML is a mapping "
 				     "of fields, not %s", json_type_name(p->doc.root));
-	if ((ret = yaml_check_keys(&p->doc, p->doc.root, NULL, top_fields, "a pipeline job")) ||
-	    (ret = string_at(&p->doc, p->doc.root, "$schema", NULL, &schema)) ||
-	    (ret = string_at(&p->doc, p->doc.root, "type", NULL, &type)))
+	if ((ret = string_at(&p->doc, p->doc.root, "type", NULL, &type)))
 		return ret;
 	if (!type || strcmp(type, "pipeline"))
 		return yaml_error_at(&p->doc, type ? child(p->doc.root, "type") : p->doc.root,
 				     ERR_INPUT, "field 'type': pipeline expected");
+	if ((ret = yaml_check_keys(&p->doc, p->doc.root, NULL, top_fields, "a pipeline job")) ||
+	    (ret = string_at(&p->doc, p->doc.root, "$schema", NULL, &schema)))
+		return ret;
 	if ((ret = string_at(&p->doc, p->doc.root, "name", NULL, &p->name)) ||
 	    (ret = string_at(&p->doc, p->doc.root, "experiment_name", NULL, &p->experiment_name)) ||
 	    (ret = string_at(&p->doc, p->doc.root, "display_name", NULL, &p->display_name)) ||
