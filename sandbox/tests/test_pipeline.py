@@ -19,10 +19,15 @@ open(os.path.join(sys.argv[2], "model.txt"), "w").write(rows)
 
 
 class PipelineTests(SandboxTest):
-    # The command job tests' environment, code upload and status wait.
-    setUp = test_jobs.JobTests.setUp
+    # The command job tests' code upload and status wait.
     upload_code = test_jobs.JobTests.upload_code
     wait_status = test_jobs.JobTests.wait_status
+
+    def setUp(self):
+        super().setUp()
+        env = {"properties": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"}}
+        self.assertEqual(call("PUT", ws_url("/environments/py/versions/1"), body=env, token=self.tok).status, 201)
+        self.env_id = ws_url("/environments/py/versions/1").split("?")[0].replace("https://management.azure.com", "")
 
     def pipeline(self, name, jobs, **extra):
         props = {"jobType": "Pipeline", "experimentName": "exp", "jobs": jobs,
