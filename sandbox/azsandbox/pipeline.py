@@ -25,6 +25,7 @@ import time
 import uuid
 
 from .entra import ARM_AUDIENCES
+from .executor import JobRun
 from .httpcore import json_response
 
 TERMINAL = ("Completed", "Failed", "Canceled")
@@ -81,19 +82,11 @@ def order(props):
     return out
 
 
-class PipelineRun:
+class PipelineRun(JobRun):
     """Stands in the executor's table for the parent, so status, error and cancel work as for any job."""
 
     def __init__(self, ws, job):
-        self.ws = ws
-        self.job = job
-        self.name = job["name"]
-        self.status = "NotStarted"
-        self.error = None
-        self.cancel = threading.Event()
-        self.proc = None
-        self.thread = None
-        self.lock = threading.Lock()
+        super().__init__(ws, job)
         self.children = []      # (step, child job name), in the order they were started
 
 

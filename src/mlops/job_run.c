@@ -448,10 +448,8 @@ int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const ch
 	return job_logs_download(count_out, aml, r->job.name, dir, o->tokens);
 }
 
-/* The MLflow client for the job's run: at the job's own tracking endpoint
- * when it names one, else at the workspace's. */
-static int open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
-		       const struct aml_job *job, const struct job_run_options *o)
+int job_run_open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
+			const struct aml_job *job, const struct job_run_options *o)
 {
 	struct aml_workspace ws;
 	const char *uri = job->tracking_uri;
@@ -525,7 +523,7 @@ void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *htt
 	if (!r->metrics)
 		r->metrics = json_new_object();
 	if (r->pipeline ? pipeline_run_read_mlflow(&r->mlflow, r, aml, http, o)
-			: open_mlflow(&client, aml, http, r->last, o) ||
+			: job_run_open_mlflow(&client, aml, http, r->last, o) ||
 			  mlflow_run_get(&r->mlflow, &client, r->last->name)) {
 		log_warning("MLflow run %s not read: %s", r->job.name, error_message());
 		goto done;

@@ -203,6 +203,11 @@ int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const ch
  * (metric_series_build). A run or a history that cannot be read is a
  * warning, not an error: the job's status decides.
  */
+/* The MLflow client for `job`'s run: at the job's own tracking endpoint
+ * when it names one, else at the workspace's. */
+int job_run_open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
+			const struct aml_job *job, const struct job_run_options *o);
+
 void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
 		     const struct job_run_options *o);
 

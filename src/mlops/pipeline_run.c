@@ -219,34 +219,23 @@ done:
 
 /* ---- following ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int stopping(const struct job_follow_options *fo)
 {
 	return fo->stop && *fo->stop;
 }
 
-/* Waits `ms` between polls, in slices a stop ends. */
+/* Waits `ms` between polls, in slices of 100 ms a stop ends. */
 static void pause_ms(const struct job_follow_options *fo, long ms)
 {
-	double until = now_s() + (double)ms / 1000.0;
+	struct timespec slice = { 0, 100 * 1000 * 1000 };
 
-	while (!stopping(fo) && now_s() < until) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
+	for (; ms > 0 && !stopping(fo); ms -= 100)
+		nanosleep(&slice, NULL);
 }
 
 /* Follows one step's child job to its end, its log in a section of its own. */
 static int follow_child(struct pipeline_child *c, struct aml *aml, const struct job_follow_options *fo,
-			const struct job_run_options *o, double deadline)
+			const struct job_run_options *o, time_t deadline)
 {
 	struct job_follow_options cfo = *fo;
 	int ret;
@@ -254,7 +243,7 @@ static int follow_child(struct pipeline_child *c, struct aml *aml, const struct 
 	if (o->on_step)
 		o->on_step(c->step, c->job, o->ctx);
 	log_info("step %s: job %s", c->step, c->job);
-	cfo.timeout_s = (long)(deadline - now_s());
+	cfo.timeout_s = (long)(deadline - time(NULL));
 	if (cfo.timeout_s < 1)
 		cfo.timeout_s = 1;
 	ret = job_follow(&c->done, aml, c->job, &cfo);
@@ -332,7 +321,7 @@ int pipeline_run_follow(struct job_run *r, struct aml *aml, const struct job_fol
 			const struct job_run_options *o)
 {
 	struct pipeline_run *p = r->pipeline;
-	double deadline = now_s() + (double)fo->timeout_s;
+	time_t deadline = time(NULL) + fo->timeout_s;
 	long wait_ms = JOB_POLL_MIN_MS;
 	struct pipeline_child *c;
 	int ret = 0, ended = 0;
@@ -342,7 +331,7 @@ int pipeline_run_follow(struct job_run *r, struct aml *aml, const struct job_fol
 			return give_up(r, aml, fo, error_set(ERR_CANCELLED, "stopped while following "
 							     "pipeline job %s; it was asked to cancel",
 							     r->job.name));
-		if (now_s() >= deadline)
+		if (time(NULL) >= deadline)
 			return give_up(r, aml, fo, error_set(ERR_TIMEOUT, "pipeline job %s did not end "
 							     "within %lds; it was cancelled",
 							     r->job.name, fo->timeout_s));
@@ -433,26 +422,14 @@ int pipeline_run_read_mlflow(struct mlflow_run *out, struct job_run *r, struct a
 			     struct http_client *http, const struct job_run_options *o)
 {
 	struct pipeline_run *p = r->pipeline;
-	const char *uri = r->last ? r->last->tracking_uri : NULL;
-	struct aml_workspace ws;
 	struct mlflow m;
 	size_t i, read = 0;
-	int ret = 0;
+	int ret;
 
-	memset(&ws, 0, sizeof(ws));
 	memset(&m, 0, sizeof(m));
-	if (!p->children_nr && (ret = refresh_children(r, aml)))
-		goto done;
-	if (!uri || strncmp(uri, "azureml://", strlen("azureml://"))) {
-		if ((ret = aml_workspace_get(&ws, aml)))
-			goto done;
-		uri = ws.mlflow_tracking_uri;
-	}
-	if (!uri) {
-		ret = error_set(ERR_NOT_FOUND, "workspace %s has no MLflow tracking URI", aml->workspace);
-		goto done;
-	}
-	if ((ret = mlflow_init(&m, http, o->tokens, uri, aml->arm->scope)))
+	/* The steps' runs are in the pipeline's workspace, at its endpoint. */
+	if ((!p->children_nr && (ret = refresh_children(r, aml))) ||
+	    (ret = job_run_open_mlflow(&m, aml, http, r->last, o)))
 		goto done;
 	ret = error_set(ERR_NOT_FOUND, "pipeline job %s has no steps", r->job.name);
 	for (i = 0; i < p->children_nr; i++) {
@@ -471,7 +448,6 @@ int pipeline_run_read_mlflow(struct mlflow_run *out, struct job_run *r, struct a
 		ret = 0;
 done:
 	mlflow_release(&m);
-	aml_workspace_release(&ws);
 	return ret;
 }
 
