@@ -140,6 +140,32 @@ YML
 		expect "$(state "len(jobs)")" "$before"
 }
 
+t_sigterm_cancels_the_pipeline_and_its_running_step() {
+	job_yaml slowpipe <<'YML'
+type: pipeline
+jobs:
+  slow:
+    command: echo started && sleep 300
+    environment: azureml:train-env:1
+  after:
+    command: echo never
+    environment: azureml:train-env:1
+YML
+	(gh_cmd model-ci INPUT_JOB=jobs/slowpipe.yml) >"$work/log" 2>&1 &
+	local pid=$! job="" i
+	for i in $(seq 1 150); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q '^started$' "$work/log" && break
+		sleep 0.2
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	local code=$?
+	[ -n "$job" ] && [ "$code" -ne 0 ] && grep -q 'SIGTERM' "$work/log" &&
+		expect "$(state "jobs['$job']['status']")" Canceled &&
+		expect "$(children "$job")" "slow:Canceled"
+}
+
 # Azure Pipelines keeps the artifact folder in the agent's temp folder:
 # there every step's logs can be looked at, each under its step's name.
 t_every_steps_logs_are_kept_under_its_name() {
