@@ -478,13 +478,20 @@ void aml_job_list_release(struct aml_job_list *l)
 
 int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag)
 {
+	return aml_job_list_of(out, aml, "Command", tag);
+}
+
+int aml_job_list_of(struct aml_job_list *out, struct aml *aml, const char *job_type,
+		    const char *tag)
+{
 	struct buf path = BUF_INIT;
 	cJSON *items = NULL;
 	const cJSON *item;
 	int ret;
 
 	aml_job_list_release(out);
-	aml_path(&path, aml, "/jobs?jobType=Command");
+	aml_path(&path, aml, "/jobs?jobType=");
+	url_encode(&path, job_type);
 	if (tag && *tag) {
 		buf_addstr(&path, "&tag=");
 		url_encode(&path, tag);

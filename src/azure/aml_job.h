@@ -248,6 +248,9 @@ void aml_job_list_release(struct aml_job_list *l);
  * (the `tag` query parameter of azure-contract 3.5).
  */
 int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag);
+/* aml_job_list for jobs of `job_type` ("Command", "Pipeline"). */
+int aml_job_list_of(struct aml_job_list *out, struct aml *aml, const char *job_type,
+		    const char *tag);
 
 /* ---- logs ---- */
 

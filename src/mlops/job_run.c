@@ -246,7 +246,9 @@ static int has_tags(const struct aml_job *job, const char *const *tags)
 	return 1;
 }
 
-int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+/* job_run_find_submitted among the jobs of `job_type`. */
+static int find_submitted(struct aml_job *out, struct aml *aml, const char *job_type,
+			  const char *const *tags)
 {
 	struct aml_job_list list = AML_JOB_LIST_INIT;
 	struct buf filter = BUF_INIT;
@@ -254,7 +256,7 @@ int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *con
 	int ret;
 
 	buf_addf(&filter, "%s=%s", tags[0], tags[1]);
-	if ((ret = aml_job_list(&list, aml, filter.data)))
+	if ((ret = aml_job_list_of(&list, aml, job_type, filter.data)))
 		goto done;
 	ret = ERR_NOT_FOUND;
 	/* Newest first, as Azure lists them. */
@@ -272,6 +274,11 @@ done:
 	aml_job_list_release(&list);
 	buf_release(&filter);
 	return ret;
+}
+
+int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+{
+	return find_submitted(out, aml, "Command", tags);
 }
 
 /*
@@ -389,7 +396,8 @@ int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
 	int ret;
 
 	/* A re-run of this attempt follows the job it already submitted. */
-	ret = r->identity[0] ? job_run_find_submitted(&r->job, aml, r->identity) : ERR_NOT_FOUND;
+	ret = r->identity[0] ? find_submitted(&r->job, aml, r->pipeline ? "Pipeline" : "Command",
+					      r->identity) : ERR_NOT_FOUND;
 	if (!ret) {
 		r->attached = 1;
 		log_info("job %s was already submitted by this run attempt (%s): following it "
