@@ -166,6 +166,30 @@ YML
 		expect "$(children "$job")" "slow:Canceled"
 }
 
+t_a_rerun_of_the_same_attempt_follows_its_pipeline() {
+	job_yaml oncepipe <<'YML'
+type: pipeline
+jobs:
+  slow:
+    command: echo started && sleep 4 && echo trained once
+    environment: azureml:train-env:1
+YML
+	(gh_cmd model-ci INPUT_JOB=jobs/oncepipe.yml) >"$work/log" 2>&1 &
+	local pid=$! job="" i
+	for i in $(seq 1 150); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q '^started$' "$work/log" && break
+		sleep 0.2
+	done
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	gh model-ci INPUT_JOB=jobs/oncepipe.yml
+	expect "$(rc)" 0 && expect "$(output job-name)" "$job" &&
+		grep -q "already submitted by this run attempt" "$work/log" &&
+		grep -q '^trained once$' "$work/log" &&
+		expect "$(state "len([j for j in jobs.values() if j['properties']['tags'].get('run_id') == '$run_id'])")" 1
+}
+
 # Azure Pipelines keeps the artifact folder in the agent's temp folder:
 # there every step's logs can be looked at, each under its step's name.
 t_every_steps_logs_are_kept_under_its_name() {
