@@ -840,8 +840,9 @@ int pipeline_yaml_is_pipeline(const char *path)
 	const cJSON *type;
 	int is = 0;
 
-	/* A file that does not load is the command job reader's to report. */
-	if (fs_is_file(path) && !yaml_load_file(&doc, path)) {
+	/* A file that does not load, or that is not to be read at all, is the
+	 * command job reader's to report. */
+	if (fs_is_file(path) && fs_in_workspace(path) && !yaml_load_file(&doc, path)) {
 		type = cJSON_GetObjectItemCaseSensitive(doc.root, "type");
 		is = cJSON_IsString(type) && !strcmp(type->valuestring, "pipeline");
 	} else {

@@ -79,8 +79,9 @@ struct pipeline_yaml {
 };
 #define PIPELINE_YAML_INIT { .doc = YAML_DOC_INIT, .parent = JOB_YAML_INIT }
 
-/* 1 when `text` is a YAML mapping whose `type` is "pipeline" (the caller
- * then reads it with pipeline_yaml_load); 0 for anything else. */
+/* 1 when the file `path` (a regular file in the workspace) is a YAML
+ * mapping whose `type` is "pipeline" (the caller then reads it with
+ * pipeline_yaml_load); 0 for anything else, the error cleared. */
 int pipeline_yaml_is_pipeline(const char *path);
 
 /*

@@ -1,11 +1,14 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "core/error.h"
 #include "mlops/pipeline_yaml.h"
+#include "core/fs.h"
 #include "support/check.h"
+#include "support/tmpdir.h"
 
 static int parse(struct pipeline_yaml *p, const char *text)
 {
@@ -165,4 +168,38 @@ Test(pipeline_yaml, unknown_fields_and_types_are_refused_at_their_line)
 	fails_with("type: pipeline\ninputs:\n  d:\n    type: uri_folder\n    path: ./data\njobs:\n"
 		   STEP("a", "echo"), ERR_INPUT, "is a local path");
 	fails_with("type: pipeline\njobs:\n  a: [1]\n", ERR_YAML, "expected a command step");
+}
+
+Test(pipeline_yaml, load_resolves_each_steps_code_in_the_workspace)
+{
+	struct pipeline_yaml p = PIPELINE_YAML_INIT;
+	char root[] = "/tmp/pipeline-yaml-XXXXXX";
+	char *yml, *want, *bad, *cmd;
+
+	tmpdir_make(root);
+	tmpdir_write(root, "training/train.py", "print(1)\n");
+	tmpdir_write(root, "jobs/p.yml", "type: pipeline\njobs:\n" STEP("a", "echo") "    code: ../training\n"
+		     STEP("b", "echo"));
+	tmpdir_write(root, "jobs/bad.yml", "type: pipeline\njobs:\n" STEP("a", "echo") "    code: ../../\n");
+	tmpdir_write(root, "jobs/cmd.yml", "type: command\ncommand: x\n");
+	fs_set_workspace(root);
+	yml = xasprintf("%s/jobs/p.yml", root);
+	bad = xasprintf("%s/jobs/bad.yml", root);
+	cmd = xasprintf("%s/jobs/cmd.yml", root);
+	want = xasprintf("%s/training", root);
+	cr_assert(pipeline_yaml_is_pipeline(yml));
+	cr_assert_not(pipeline_yaml_is_pipeline(cmd));
+	cr_assert_not(pipeline_yaml_is_pipeline(root), "a folder is not read");
+	cr_assert_not(pipeline_yaml_is_pipeline("/etc/hostname"), "nor a file outside the workspace");
+	cr_assert_ok(pipeline_yaml_load(&p, yml));
+	cr_assert_str_eq(p.steps[0].spec.code_dir, want);
+	cr_assert_null(p.steps[1].spec.code_dir);
+	cr_assert_fails(pipeline_yaml_load(&p, bad), ERR_INPUT, "field 'jobs.a.code'");
+	cr_assert_fails(pipeline_yaml_load(&p, root), ERR_INPUT, "not a regular file");
+	pipeline_yaml_release(&p);
+	tmpdir_remove(root);
+	free(yml);
+	free(bad);
+	free(cmd);
+	free(want);
 }
