@@ -218,6 +218,8 @@ void aml_job_generate_name(struct buf *out);
  */
 int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
 		   const struct aml_job_spec *spec);
+/* aml_job_create for a body already built (a pipeline job's). */
+int aml_job_put(struct aml_job *out, struct aml *aml, const char *name, const cJSON *body);
 
 /* Reads job `name`; ERR_NOT_FOUND when it does not exist. */
 int aml_job_get(struct aml_job *out, struct aml *aml, const char *name);

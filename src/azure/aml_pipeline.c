@@ -93,28 +93,12 @@ int aml_pipeline_body(cJSON **out, const struct aml_pipeline_spec *spec)
 int aml_pipeline_create(struct aml_job *out, struct aml *aml, const char *name,
 			const struct aml_pipeline_spec *spec)
 {
-	struct buf job_name = BUF_INIT, path = BUF_INIT;
-	struct arm_response r = ARM_RESPONSE_INIT;
 	cJSON *body = NULL;
 	int ret;
 
-	if (name && *name)
-		buf_addstr(&job_name, name);
-	else
-		aml_job_generate_name(&job_name);
-	if ((ret = aml_check_name(job_name.data, "job name")) ||
-	    (ret = aml_pipeline_body(&body, spec)))
-		goto done;
-	aml_path(&path, aml, "/jobs/%s", job_name.data);
-	if ((ret = arm_call(aml->arm, "PUT", path.data, AML_API_VERSION, body, &r)))
-		goto done;
-	if (out)
-		ret = aml_job_parse(out, r.json);
-done:
+	if (!(ret = aml_pipeline_body(&body, spec)))
+		ret = aml_job_put(out, aml, name, body);
 	cJSON_Delete(body);
-	arm_response_release(&r);
-	buf_release(&path);
-	buf_release(&job_name);
 	return ret;
 }
 

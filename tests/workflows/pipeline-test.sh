@@ -34,6 +34,21 @@ gh_cmd() {
 
 job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
 
+# Model-CI on job YAML $1 in the background (its pid in $bg_pid) until its
+# first step printed "started"; the pipeline's name in $job.
+started_in_background() {
+	local i
+	(gh_cmd model-ci INPUT_JOB="$1") >"$work/log" 2>&1 &
+	bg_pid=$!
+	job=""
+	for i in $(seq 1 150); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q '^started$' "$work/log" && return 0
+		sleep 0.2
+	done
+	echo "the pipeline did not start"; tail -n 20 "$work/log"; return 1
+}
+
 # The children of pipeline job $1, as the sandbox ran them: "step:status ...".
 children() {
 	state "' '.join(j['properties']['displayName'] + ':' + j['status'] for j in sorted(jobs.values(), key=lambda j: j['properties'].get('seq', 0)) if j['properties'].get('properties', {}).get('azureml.parentRunId') == '$1')"
@@ -151,15 +166,9 @@ jobs:
     command: echo never
     environment: azureml:train-env:1
 YML
-	(gh_cmd model-ci INPUT_JOB=jobs/slowpipe.yml) >"$work/log" 2>&1 &
-	local pid=$! job="" i
-	for i in $(seq 1 150); do
-		job=$(output job-name)
-		[ -n "$job" ] && grep -q '^started$' "$work/log" && break
-		sleep 0.2
-	done
-	kill -TERM "$pid"
-	wait "$pid"
+	started_in_background jobs/slowpipe.yml || return 1
+	kill -TERM "$bg_pid"
+	wait "$bg_pid"
 	local code=$?
 	[ -n "$job" ] && [ "$code" -ne 0 ] && grep -q 'SIGTERM' "$work/log" &&
 		expect "$(state "jobs['$job']['status']")" Canceled &&
@@ -174,15 +183,9 @@ jobs:
     command: echo started && sleep 4 && echo trained once
     environment: azureml:train-env:1
 YML
-	(gh_cmd model-ci INPUT_JOB=jobs/oncepipe.yml) >"$work/log" 2>&1 &
-	local pid=$! job="" i
-	for i in $(seq 1 150); do
-		job=$(output job-name)
-		[ -n "$job" ] && grep -q '^started$' "$work/log" && break
-		sleep 0.2
-	done
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
+	started_in_background jobs/oncepipe.yml || return 1
+	kill -KILL "$bg_pid"
+	wait "$bg_pid" 2>/dev/null
 	gh model-ci INPUT_JOB=jobs/oncepipe.yml
 	expect "$(rc)" 0 && expect "$(output job-name)" "$job" &&
 		grep -q "already submitted by this run attempt" "$work/log" &&
