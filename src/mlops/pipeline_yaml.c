@@ -37,7 +37,7 @@ static const cJSON *child(const cJSON *map, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(map, key);
 }
 
-/* A string field of `map` (absent: *out untouched); `where` names it. */
+/* A non-empty string field of `map` (absent: *out untouched); `where` names `map`. */
 static int string_at(const struct yaml_doc *doc, const cJSON *map, const char *key,
 		     const char *where, const char **out)
 {
@@ -55,7 +55,7 @@ static int string_at(const struct yaml_doc *doc, const cJSON *map, const char *k
 	return 0;
 }
 
-/* A mapping field (absent: NULL); `what` says what it holds. */
+/* A mapping field of `map` (absent or null: NULL); `where` names `map`. */
 static int map_at(const struct yaml_doc *doc, const cJSON *map, const char *key,
 		  const char *where, const cJSON **out)
 {
@@ -71,24 +71,6 @@ static int map_at(const struct yaml_doc *doc, const cJSON *map, const char *key,
 	return 0;
 }
 
-/* A scalar as written: `lr: 0.010` stays "0.010". */
-static int scalar_at(const struct yaml_doc *doc, const cJSON *item, const char *where,
-		     const char **out)
-{
-	const char *t;
-
-	if (cJSON_IsString(item)) {
-		*out = item->valuestring;
-		return 0;
-	}
-	if ((cJSON_IsNumber(item) || cJSON_IsBool(item)) && (t = yaml_scalar_text(doc, item))) {
-		*out = t;
-		return 0;
-	}
-	return yaml_error_at(doc, item, ERR_YAML, "field '%s' is %s, expected a string, number or "
-			     "boolean", where, json_type_name(item));
-}
-
 static int scalar_map_at(const struct yaml_doc *doc, const cJSON *map, const char *key,
 			 const char *where, struct kv_list *out)
 {
@@ -102,7 +84,7 @@ static int scalar_map_at(const struct yaml_doc *doc, const cJSON *map, const cha
 	cJSON_ArrayForEach(it, m) {
 		buf_reset(&f);
 		buf_addf(&f, "%s%s%s.%s", where ? where : "", where ? "." : "", key, it->string);
-		if ((ret = scalar_at(doc, it, f.data, &v)))
+		if ((ret = job_yaml_scalar(doc, it, f.data, &v)))
 			break;
 		kv_list_add(out, it->string, v);
 	}
@@ -110,48 +92,12 @@ static int scalar_map_at(const struct yaml_doc *doc, const cJSON *map, const cha
 	return ret;
 }
 
-static int valid_io_name(const char *name)
-{
-	const char *p = name;
-
-	if (!isalpha((unsigned char)*p) && *p != '_')
-		return 0;
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			return 0;
-	return p - name <= 255;
-}
-
 static int io_name(const struct yaml_doc *doc, const cJSON *item, const char *where)
 {
-	if (valid_io_name(item->string))
+	if (job_yaml_io_name_ok(item->string))
 		return 0;
 	return yaml_error_at(doc, item, ERR_INPUT, "field '%s': a name of an input or output is "
 			     "letters, digits and '_', not starting with a digit", where);
-}
-
-/* "name:version" or "name@latest" (after "azureml:") into owned copies. */
-static int asset_ref(char **name_out, char **version_out, const char *ref, const char *what)
-{
-	const char *sep = strpbrk(ref, ":@");
-	char *name;
-	int ret = 0;
-
-	if (!sep || strpbrk(sep + 1, ":@/"))
-		return error_set(ERR_INPUT, "'%s' is not azureml:<name>:<version> or "
-				 "azureml:<name>@latest", ref);
-	name = xstrndup(ref, (size_t)(sep - ref));
-	if (*sep == '@' && strcmp(sep + 1, "latest"))
-		ret = error_set(ERR_INPUT, "'%s': only @latest may follow the name", ref);
-	else if (!(ret = aml_check_name(name, what)) && *sep == ':')
-		ret = aml_check_version(sep + 1, what);
-	if (ret) {
-		free(name);
-		return ret;
-	}
-	*name_out = name;
-	*version_out = xstrdup(*sep == '@' ? "latest" : sep + 1);
-	return 0;
 }
 
 /* A compute given as azureml:<name> or <name>, as an owned name. */
@@ -209,7 +155,7 @@ static int data_path(const struct yaml_doc *doc, struct job_input *in, const cJS
 				     "workflow uploads no input data: register it as a data asset "
 				     "and use azureml:<name>:<version>", where, in->path);
 	in->path_kind = JOB_PATH_ASSET;
-	if (asset_ref(&in->asset_name, &in->asset_version, in->path + 8, "data asset"))
+	if (job_yaml_asset_ref(&in->asset_name, &in->asset_version, in->path + 8, "data asset"))
 		return yaml_error_for_field(doc, p, "path");
 	return 0;
 }
@@ -228,7 +174,7 @@ static int parent_input(const struct yaml_doc *doc, struct job_input *in, const 
 		in->type = AML_INPUT_LITERAL;
 		ret = cJSON_IsNull(item) ? yaml_error_at(doc, item, ERR_INPUT, "field '%s': has no "
 							 "value", where.data)
-					 : scalar_at(doc, item, where.data, &in->value);
+					 : job_yaml_scalar(doc, item, where.data, &in->value);
 		goto done;
 	}
 	if ((ret = yaml_check_keys(doc, item, where.data, io_fields, NULL)) ||
@@ -330,7 +276,7 @@ static int step_environment(const struct yaml_doc *doc, struct job_yaml *s, cons
 		return yaml_error_at(doc, item, ERR_INPUT, "field '%s.environment': '%s' is not "
 				     "azureml:<name>:<version>, azureml:<name>@latest or "
 				     "azureml://registries/...", where, ref);
-	if (asset_ref(&s->env_name, &s->env_version, ref + 8, "environment"))
+	if (job_yaml_asset_ref(&s->env_name, &s->env_version, ref + 8, "environment"))
 		return yaml_error_for_field(doc, item, "environment");
 	s->env_kind = strcmp(s->env_version, "latest") ? JOB_ENV_VERSION : JOB_ENV_LATEST;
 	return 0;
@@ -404,7 +350,7 @@ static int step_inputs(struct pipeline_yaml *p, struct pipeline_step *st, const 
 		buf_addf(&f, "%s.inputs.%s", where, it->string);
 		in->name = it->string;
 		if ((ret = io_name(&p->doc, it, f.data)) ||
-		    (ret = scalar_at(&p->doc, it, f.data, &in->value)) ||
+		    (ret = job_yaml_scalar(&p->doc, it, f.data, &in->value)) ||
 		    (ret = step_binding(&p->doc, in, it, f.data)))
 			break;
 		if (in->bind == PIPELINE_LITERAL) {
