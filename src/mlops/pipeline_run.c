@@ -234,8 +234,9 @@ static void pause_ms(const struct job_follow_options *fo, long ms)
 }
 
 /* Follows one step's child job to its end, its log in a section of its own. */
-static int follow_child(struct pipeline_child *c, struct aml *aml, const struct job_follow_options *fo,
-			const struct job_run_options *o, time_t deadline)
+static int follow_child(struct pipeline_child *c, struct aml *aml,
+			const struct job_follow_options *fo, const struct job_run_options *o,
+			time_t deadline)
 {
 	struct job_follow_options cfo = *fo;
 	int ret;
