@@ -22,7 +22,6 @@
 #include "cmd/workflow.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "mlops/job_model.h"
 #include "mlops/job_run.h"
 #include "mlops/metric_gate.h"
 #include "core/banned.h"
@@ -497,7 +496,7 @@ static int write_run_outputs(struct ci *ci, const struct job_run *jr, const stru
 	    (logs->id.len && (ret = ci_output(ci, "artifact-id", logs->id.data))))
 		goto done;
 	buf_reset(&text);
-	if (!job_model_uri(&text, jr->last) && (ret = ci_output(ci, "model-uri", text.data)))
+	if (!job_run_model_uri(&text, jr) && (ret = ci_output(ci, "model-uri", text.data)))
 		goto done;
 	ret = ci_output(ci, "gate", metric_gate_state_name(gate->state));
 done:

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/job_model.h"
 #include "mlops/job_run.h"
 #include "mlops/pipeline_run.h"
 #include "core/banned.h"
@@ -550,6 +551,11 @@ done:
 int job_run_outcome(const struct job_run *r)
 {
 	return job_outcome_error(r->last);
+}
+
+int job_run_model_uri(struct buf *out, const struct job_run *r)
+{
+	return r->pipeline ? pipeline_run_model_uri(out, r) : job_model_uri(out, r->last);
 }
 
 int job_run_abandon(struct job_run *r, struct aml *aml, int ret, int stopping)

@@ -215,6 +215,10 @@ void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *htt
  * was Canceled, ERR_REMOTE_FAILED otherwise, "job <name> ended <status>: <error>". */
 int job_run_outcome(const struct job_run *r);
 
+/* The URI of the job's model output (job_model_uri); for a pipeline, of
+ * the step's output bound to it. ERR_NOT_FOUND (no message) when none. */
+int job_run_model_uri(struct buf *out, const struct job_run *r);
+
 /*
  * When the caller gives up (`ret` non-zero) on a job this run still
  * follows, cancels it, within JOB_CANCEL_STOP_S when `stopping` (the

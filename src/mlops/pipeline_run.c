@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "mlops/job_model.h"
 #include "mlops/pipeline_run.h"
 #include "core/banned.h"
 
@@ -359,6 +360,26 @@ int pipeline_run_follow(struct job_run *r, struct aml *aml, const struct job_fol
 }
 
 /* ---- after the end ---- */
+
+int pipeline_run_model_uri(struct buf *out, const struct job_run *r)
+{
+	const struct pipeline_run *p = r->pipeline;
+	const struct aml_job_output_path *model = job_model_output(r->last);
+	size_t i, j;
+
+	for (i = 0; model && i < p->children_nr; i++) {
+		const struct pipeline_step *st = pipeline_yaml_step(&p->yaml, p->children[i].step);
+
+		for (j = 0; st && j < st->outputs_nr; j++)
+			if (st->outputs[j].parent_output &&
+			    !strcmp(st->outputs[j].parent_output, model->name)) {
+				buf_addf(out, "azureml://jobs/%s/outputs/%s", p->children[i].job,
+					 st->outputs[j].name);
+				return 0;
+			}
+	}
+	return ERR_NOT_FOUND;
+}
 
 int pipeline_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
 		      const struct job_run_options *o)

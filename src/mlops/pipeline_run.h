@@ -60,6 +60,11 @@ int pipeline_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, con
  * step's run was read; else the error of the last read. */
 int pipeline_run_read_mlflow(struct mlflow_run *out, struct job_run *r, struct aml *aml,
 			     struct http_client *http, const struct job_run_options *o);
+/* "azureml://jobs/<child>/outputs/<name>": the output of the step bound to
+ * the pipeline's model output (job_model_output); ERR_NOT_FOUND (no
+ * message) when there is none or its step was not listed. */
+int pipeline_run_model_uri(struct buf *out, const struct job_run *r);
+
 void pipeline_run_release(struct pipeline_run *p);
 
 #endif

@@ -79,8 +79,8 @@ t_the_pipeline_runs_step_by_step_with_each_log_in_its_group() {
 }
 
 t_metrics_of_every_step_are_named_after_it() {
-	gh model-ci INPUT_JOB=jobs/train-pipeline.yml
-	expect "$(rc)" 0 &&
+	gh model-ci INPUT_JOB=jobs/train-pipeline.yml "INPUT_METRIC-THRESHOLDS=train/accuracy>=0.5, evaluate/auc>0.5"
+	expect "$(rc)" 0 && expect "$(output gate)" passed &&
 		python3 -c "import json,sys; m=json.loads(sys.argv[1]); assert 0.5 < m['train/accuracy'] <= 1 and 'evaluate/accuracy' in m and m['prep/train_rows'] > 0 and 'train/loss' in m, m" "$(output metrics)" &&
 		grep -q '| train/accuracy |' "$work/summary" && grep -q '| evaluate/auc |' "$work/summary" &&
 		grep -q '| train/learning_rate | 0.1 |' "$work/summary"
@@ -92,6 +92,7 @@ t_the_model_output_is_where_the_train_step_wrote_it() {
 	job=$(output job-name)
 	train=$(state "[n for n, j in jobs.items() if j['properties'].get('properties', {}).get('azureml.parentRunId') == '$job' and j['properties']['displayName'] == 'train'][0]")
 	expect "$(rc)" 0 && [ -n "$train" ] &&
+		expect "$(output model-uri)" "azureml://jobs/$train/outputs/model" &&
 		grep -q "| model | azureml://datastores/workspaceblobstore/paths/azureml/$train/model/ |" "$work/summary"
 }
 
