@@ -18,6 +18,7 @@ import uuid
 from urllib.parse import urlencode, quote
 
 from . import config as cfg
+from . import pipeline
 from .httpcore import Response, arm_error, iso_now, json_response, ml_user_error
 from .lro import Operations
 
@@ -788,9 +789,17 @@ class AzureML:
         props.setdefault("properties", {})
         props.setdefault("isArchived", False)
         props.pop("status", None)
+        if props["jobType"] == "Pipeline":
+            try:
+                pipeline.order(props)
+            except pipeline.PipelineError as exc:
+                raise MlError(400, str(exc))
         job = {"name": name, "seq": self._seq(ws), "properties": props, "systemData": _system_data(), "created": time.time()}
         ws.jobs[name] = job
-        self.app.executor.submit(ws, job, fail=req.wants_lro_failure())
+        if props["jobType"] == "Pipeline":
+            self.app.pipelines.submit(ws, job)
+        else:
+            self.app.executor.submit(ws, job, fail=req.wants_lro_failure())
         return json_response(201, self.job_body(ws, job))
 
     # -- online endpoints ------------------------------------------------------------------------

@@ -136,6 +136,8 @@ class MlflowApi:
             return json_response(200, {"api": base, "catalog": base, "experimentation": base, "gallery": base + "/gallery",
                                        "history": base, "hyperdrive": base, "labeling": base, "modelmanagement": base,
                                        "pipelines": base, "studio": "https://ml.azure.com"})
+        if path.startswith("/history/"):
+            return self.app.pipelines.history(req)
         m = re.match(r"^/mlflow/v[12]\.0/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.MachineLearningServices/"
                      r"workspaces/([^/]+)/api/2\.0/(mlflow|mlflow-artifacts)/(.+)$", path, re.I)
         if not m:

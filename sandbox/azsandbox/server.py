@@ -68,10 +68,12 @@ class App:
         from .azureml import AzureML
         from .mlflow_api import MlflowApi
         from .executor import Executor
+        from .pipeline import Pipelines
         self.arm = Arm(self)
         self.azureml = AzureML(self)
         self.mlflow = MlflowApi(self)
         self.executor = Executor(self)
+        self.pipelines = Pipelines(self)
         self.register_apps()
 
     # -- identity registrations ------------------------------------------------

@@ -395,16 +395,26 @@ void aml_job_generate_name(struct buf *out)
 int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
 		   const struct aml_job_spec *spec)
 {
+	cJSON *body = NULL;
+	int ret;
+
+	if (!(ret = aml_job_body(&body, spec)))
+		ret = aml_job_put(out, aml, name, body);
+	cJSON_Delete(body);
+	return ret;
+}
+
+int aml_job_put(struct aml_job *out, struct aml *aml, const char *name, const cJSON *body)
+{
 	struct buf job_name = BUF_INIT, path = BUF_INIT;
 	struct arm_response r = ARM_RESPONSE_INIT;
-	cJSON *body = NULL;
 	int ret;
 
 	if (name && *name)
 		buf_addstr(&job_name, name);
 	else
 		aml_job_generate_name(&job_name);
-	if ((ret = aml_check_name(job_name.data, "job name")) || (ret = aml_job_body(&body, spec)))
+	if ((ret = aml_check_name(job_name.data, "job name")))
 		goto done;
 	aml_path(&path, aml, "/jobs/%s", job_name.data);
 	if ((ret = arm_call(aml->arm, "PUT", path.data, AML_API_VERSION, body, &r)))
@@ -412,7 +422,6 @@ int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
 	if (out)
 		ret = aml_job_parse(out, r.json);
 done:
-	cJSON_Delete(body);
 	arm_response_release(&r);
 	buf_release(&path);
 	buf_release(&job_name);
@@ -478,13 +487,20 @@ void aml_job_list_release(struct aml_job_list *l)
 
 int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag)
 {
+	return aml_job_list_of(out, aml, "Command", tag);
+}
+
+int aml_job_list_of(struct aml_job_list *out, struct aml *aml, const char *job_type,
+		    const char *tag)
+{
 	struct buf path = BUF_INIT;
 	cJSON *items = NULL;
 	const cJSON *item;
 	int ret;
 
 	aml_job_list_release(out);
-	aml_path(&path, aml, "/jobs?jobType=Command");
+	aml_path(&path, aml, "/jobs?jobType=");
+	url_encode(&path, job_type);
 	if (tag && *tag) {
 		buf_addstr(&path, "&tag=");
 		url_encode(&path, tag);

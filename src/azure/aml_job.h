@@ -218,6 +218,8 @@ void aml_job_generate_name(struct buf *out);
  */
 int aml_job_create(struct aml_job *out, struct aml *aml, const char *name,
 		   const struct aml_job_spec *spec);
+/* aml_job_create for a body already built (a pipeline job's). */
+int aml_job_put(struct aml_job *out, struct aml *aml, const char *name, const cJSON *body);
 
 /* Reads job `name`; ERR_NOT_FOUND when it does not exist. */
 int aml_job_get(struct aml_job *out, struct aml *aml, const char *name);
@@ -248,6 +250,9 @@ void aml_job_list_release(struct aml_job_list *l);
  * (the `tag` query parameter of azure-contract 3.5).
  */
 int aml_job_list(struct aml_job_list *out, struct aml *aml, const char *tag);
+/* aml_job_list for jobs of `job_type` ("Command", "Pipeline"). */
+int aml_job_list_of(struct aml_job_list *out, struct aml *aml, const char *job_type,
+		    const char *tag);
 
 /* ---- logs ---- */
 

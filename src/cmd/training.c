@@ -23,7 +23,6 @@
 #include "cmd/workflow.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "mlops/job_model.h"
 #include "mlops/job_run.h"
 #include "mlops/metric_gate.h"
 #include "core/banned.h"
@@ -85,6 +84,17 @@ static void on_progress(const char *text, void *ctx)
 {
 	(void)ctx;
 	log_info("[mlops] %s", text);
+}
+
+/* A pipeline's next step: its log in a group of its own (groups do not
+ * nest, so the one before ends). */
+static void on_step(const char *step, const char *job, void *ctx)
+{
+	char title[300];
+
+	snprintf(title, sizeof(title), "Step %s: job %s log", step, job);
+	ci_group_end(ctx);
+	ci_group_begin(ctx, title);
 }
 
 /* The plan's options: the inputs, where the run comes from, the stop flag
@@ -492,7 +502,7 @@ static int write_run_outputs(struct ci *ci, const struct job_run *jr, const stru
 	    (logs->id.len && (ret = ci_output(ci, "artifact-id", logs->id.data))))
 		goto done;
 	buf_reset(&text);
-	if (!job_model_uri(&text, jr->last) && (ret = ci_output(ci, "model-uri", text.data)))
+	if (!job_run_model_uri(&text, jr) && (ret = ci_output(ci, "model-uri", text.data)))
 		goto done;
 	ret = ci_output(ci, "gate", metric_gate_state_name(gate->state));
 done:
@@ -555,6 +565,8 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 
 	ci_workspace_path(ci, &path, c->job);
 	options(&o, ci_context(ci), c, s, path.data);
+	o.on_step = on_step;
+	o.ctx = ci;
 
 	/* The YAML and its code checked, then the job submitted (or found again). */
 	if ((ret = job_run_prepare(&jr, &o)))

@@ -8,7 +8,9 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/job_model.h"
 #include "mlops/job_run.h"
+#include "mlops/pipeline_run.h"
 #include "core/banned.h"
 
 /* ---- what the YAML names, found in the workspace ---- */
@@ -245,7 +247,9 @@ static int has_tags(const struct aml_job *job, const char *const *tags)
 	return 1;
 }
 
-int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+/* job_run_find_submitted among the jobs of `job_type`. */
+static int find_submitted(struct aml_job *out, struct aml *aml, const char *job_type,
+			  const char *const *tags)
 {
 	struct aml_job_list list = AML_JOB_LIST_INIT;
 	struct buf filter = BUF_INIT;
@@ -253,7 +257,7 @@ int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *con
 	int ret;
 
 	buf_addf(&filter, "%s=%s", tags[0], tags[1]);
-	if ((ret = aml_job_list(&list, aml, filter.data)))
+	if ((ret = aml_job_list_of(&list, aml, job_type, filter.data)))
 		goto done;
 	ret = ERR_NOT_FOUND;
 	/* Newest first, as Azure lists them. */
@@ -271,6 +275,11 @@ done:
 	aml_job_list_release(&list);
 	buf_release(&filter);
 	return ret;
+}
+
+int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+{
+	return find_submitted(out, aml, "Command", tags);
 }
 
 /*
@@ -340,8 +349,11 @@ int job_run_prepare(struct job_run *r, const struct job_run_options *o)
 		r->metrics = json_new_object();
 	/* The YAML and the code it names first: either one bad fails before
 	 * any call to Azure. */
-	if ((ret = job_yaml_load(&r->spec, o->path)) ||
-	    (r->spec.code_dir && (ret = code_snapshot_scan(&r->snap, r->spec.code_dir))))
+	if (pipeline_yaml_is_pipeline(o->path))
+		ret = pipeline_run_load(r, o->path);
+	else if (!(ret = job_yaml_load(&r->spec, o->path)) && r->spec.code_dir)
+		ret = code_snapshot_scan(&r->snap, r->spec.code_dir);
+	if (ret)
 		return ret;
 	experiment_name(&r->experiment, o, &r->spec);
 	if (aml_check_name(r->experiment.data, "experiment name"))
@@ -385,7 +397,8 @@ int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
 	int ret;
 
 	/* A re-run of this attempt follows the job it already submitted. */
-	ret = r->identity[0] ? job_run_find_submitted(&r->job, aml, r->identity) : ERR_NOT_FOUND;
+	ret = r->identity[0] ? find_submitted(&r->job, aml, r->pipeline ? "Pipeline" : "Command",
+					      r->identity) : ERR_NOT_FOUND;
 	if (!ret) {
 		r->attached = 1;
 		log_info("job %s was already submitted by this run attempt (%s): following it "
@@ -393,7 +406,8 @@ int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
 			 ? r->job.status_text : aml_job_status_name(r->job.status));
 	} else if (ret != ERR_NOT_FOUND) {
 		return error_prefix("looking for the job of this run attempt");
-	} else if ((ret = submit(r, aml, http, o))) {
+	} else if ((ret = r->pipeline ? pipeline_run_submit(r, aml, http, o)
+				      : submit(r, aml, http, o))) {
 		return ret;
 	}
 	r->submitted = time(NULL);
@@ -414,7 +428,8 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 	fo.ctx = o->ctx;
 	fo.tokens = o->tokens;
 	fo.stop = o->stop;
-	ret = job_follow(&r->done, aml, r->job.name, &fo);
+	ret = r->pipeline ? pipeline_run_follow(r, aml, &fo, o)
+			  : job_follow(&r->done, aml, r->job.name, &fo);
 	r->live = 0;    /* ended, or cancelled when following gave up */
 	r->duration_s = (long)(time(NULL) - r->submitted);
 	if (ret == ERR_CANCELLED)      /* stopped by a signal: out quickly */
@@ -434,16 +449,16 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 	return ret;
 }
 
-int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, const char *dir,
+int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
 		 const struct job_run_options *o)
 {
+	if (r->pipeline)
+		return pipeline_run_logs(count_out, r, aml, dir, o);
 	return job_logs_download(count_out, aml, r->job.name, dir, o->tokens);
 }
 
-/* The MLflow client for the job's run: at the job's own tracking endpoint
- * when it names one, else at the workspace's. */
-static int open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
-		       const struct aml_job *job, const struct job_run_options *o)
+int job_run_open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
+			const struct aml_job *job, const struct job_run_options *o)
 {
 	struct aml_workspace ws;
 	const char *uri = job->tracking_uri;
@@ -516,8 +531,9 @@ void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *htt
 	memset(&client, 0, sizeof(client));
 	if (!r->metrics)
 		r->metrics = json_new_object();
-	if (open_mlflow(&client, aml, http, r->last, o) ||
-	    mlflow_run_get(&r->mlflow, &client, r->last->name)) {
+	if (r->pipeline ? pipeline_run_read_mlflow(&r->mlflow, r, aml, http, o)
+			: job_run_open_mlflow(&client, aml, http, r->last, o) ||
+			  mlflow_run_get(&r->mlflow, &client, r->last->name)) {
 		log_warning("MLflow run %s not read: %s", r->job.name, error_message());
 		goto done;
 	}
@@ -525,7 +541,9 @@ void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *htt
 	metric_values(r);
 	if (m->start_time > 0 && m->end_time >= m->start_time)
 		r->duration_s = (long)((m->end_time - m->start_time) / 1000);
-	read_histories(r, &client);
+	/* A pipeline's steps each have a run of their own: no histories. */
+	if (!r->pipeline)
+		read_histories(r, &client);
 done:
 	mlflow_release(&client);
 }
@@ -533,6 +551,11 @@ done:
 int job_run_outcome(const struct job_run *r)
 {
 	return job_outcome_error(r->last);
+}
+
+int job_run_model_uri(struct buf *out, const struct job_run *r)
+{
+	return r->pipeline ? pipeline_run_model_uri(out, r) : job_model_uri(out, r->last);
 }
 
 int job_run_abandon(struct job_run *r, struct aml *aml, int ret, int stopping)
@@ -568,6 +591,7 @@ void job_run_release(struct job_run *r)
 	size_t i;
 
 	job_yaml_release(&r->spec);
+	pipeline_run_release(r->pipeline);
 	code_snapshot_release(&r->snap);
 	buf_release(&r->experiment);
 	aml_job_release(&r->job);

@@ -115,6 +115,9 @@ struct job_run_options {
 	int wait;                     /* the job is followed: give up on it means cancel it */
 	long timeout_s;               /* how long job_run_follow waits */
 	job_line_fn on_line;          /* each line of the job's log; NULL: not read */
+	/* A pipeline's step `step` starts, as child job `job`: its log lines
+	 * follow (a new section of the log); NULL: none. */
+	void (*on_step)(const char *step, const char *job, void *ctx);
 	void (*on_progress)(const char *text, void *ctx);
 	void *ctx;
 	struct token_source tokens;   /* storage (logs) and management (MLflow) tokens */
@@ -124,8 +127,11 @@ struct job_run_options {
 /* What attempt_tags fills: up to five pairs and the NULL. */
 #define JOB_RUN_IDENTITY_MAX 11
 
+struct pipeline_run;
+
 struct job_run {
-	struct job_yaml spec;
+	struct job_yaml spec;         /* for a pipeline: its inputs, outputs, tags, default compute */
+	struct pipeline_run *pipeline;/* the YAML is a pipeline (mlops/pipeline_run.h); NULL: a command job */
 	struct code_snapshot snap;
 	struct buf experiment;
 	/* The attempt's tags, borrowed from the options; [0] NULL: none. */
@@ -182,7 +188,7 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 
 /* Downloads the job's logs into `dir` (job_logs_download, errors as that);
  * `*count_out` receives the number of files. */
-int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, const char *dir,
+int job_run_logs(size_t *count_out, struct job_run *r, struct aml *aml, const char *dir,
 		 const struct job_run_options *o);
 
 /* How many metric histories job_run_collect reads at most. */
@@ -197,12 +203,21 @@ int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, co
  * (metric_series_build). A run or a history that cannot be read is a
  * warning, not an error: the job's status decides.
  */
+/* The MLflow client for `job`'s run: at the job's own tracking endpoint
+ * when it names one, else at the workspace's. */
+int job_run_open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
+			const struct aml_job *job, const struct job_run_options *o);
+
 void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
 		     const struct job_run_options *o);
 
 /* 0 when the job Completed; else as job_outcome_error: ERR_CANCELLED when it
  * was Canceled, ERR_REMOTE_FAILED otherwise, "job <name> ended <status>: <error>". */
 int job_run_outcome(const struct job_run *r);
+
+/* The URI of the job's model output (job_model_uri); for a pipeline, of
+ * the step's output bound to it. ERR_NOT_FOUND (no message) when none. */
+int job_run_model_uri(struct buf *out, const struct job_run *r);
 
 /*
  * When the caller gives up (`ret` non-zero) on a job this run still

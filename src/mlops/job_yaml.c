@@ -39,8 +39,8 @@ static const cJSON *field(const struct job_yaml *s, const char *key)
 
 /* A scalar as written: strings as they are, numbers and booleans as their
  * source text (so `lr: 0.010` stays "0.010"). */
-static int scalar_text(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
-		       const char **out)
+int job_yaml_scalar(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
+		    const char **out)
 {
 	const char *t;
 
@@ -72,7 +72,7 @@ static int string_field(struct job_yaml *s, const char *key, const char **out, i
 }
 
 /* "name:version" or "name@latest" after "azureml:"; `what` for messages. */
-static int parse_asset_ref(char **name_out, char **version_out, const char *ref, const char *what)
+int job_yaml_asset_ref(char **name_out, char **version_out, const char *ref, const char *what)
 {
 	const char *sep;
 	char *name = NULL;
@@ -123,8 +123,8 @@ static int check_environment(struct job_yaml *s)
 		return yaml_error_at(&s->doc, item, ERR_INPUT, "field 'environment': '%s' is not "
 				     "azureml:<name>:<version>, azureml:<name>@latest or "
 				     "azureml://registries/...", ref);
-	if (parse_asset_ref(&s->env_name, &s->env_version, ref + strlen("azureml:"),
-			    "environment"))
+	if (job_yaml_asset_ref(&s->env_name, &s->env_version, ref + strlen("azureml:"),
+			       "environment"))
 		return yaml_error_for_field(&s->doc, item, "environment");
 	s->env_kind = strcmp(s->env_version, "latest") ? JOB_ENV_VERSION : JOB_ENV_LATEST;
 	return 0;
@@ -145,7 +145,7 @@ static int check_compute(struct job_yaml *s)
 	return 0;
 }
 
-static int valid_io_name(const char *name)
+int job_yaml_io_name_ok(const char *name)
 {
 	const char *p = name;
 
@@ -200,8 +200,8 @@ static int check_input_path(struct job_yaml *s, struct job_input *in, const cJSO
 	}
 	if (!strncmp(path, "azureml:", strlen("azureml:"))) {
 		in->path_kind = JOB_PATH_ASSET;
-		if (parse_asset_ref(&in->asset_name, &in->asset_version, path + strlen("azureml:"),
-				    "data asset")) {
+		if (job_yaml_asset_ref(&in->asset_name, &in->asset_version,
+				       path + strlen("azureml:"), "data asset")) {
 			struct buf f = BUF_INIT;
 			int ret;
 
@@ -223,7 +223,7 @@ static int check_io_name(struct job_yaml *s, const cJSON *item, const char *kind
 			 struct buf *where)
 {
 	buf_addf(where, "%ss.%s", kind, item->string);
-	if (valid_io_name(item->string))
+	if (job_yaml_io_name_ok(item->string))
 		return 0;
 	return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': an %s name is letters, "
 			     "digits and '_', not starting with a digit", where->data, kind);
@@ -253,7 +253,7 @@ static int check_input(struct job_yaml *s, struct job_input *in, const cJSON *it
 		if (cJSON_IsNull(item))
 			ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s': has no value", where.data);
 		else
-			ret = scalar_text(&s->doc, item, where.data, &in->value);
+			ret = job_yaml_scalar(&s->doc, item, where.data, &in->value);
 		goto done;
 	}
 	if ((ret = yaml_check_keys(&s->doc, item, where.data, io_fields, NULL)))
@@ -378,7 +378,7 @@ static int scalar_map(struct job_yaml *s, const char *key, struct kv_list *out)
 	cJSON_ArrayForEach(item, map) {
 		buf_reset(&where);
 		buf_addf(&where, "%s.%s", key, item->string);
-		if ((ret = scalar_text(&s->doc, item, where.data, &value)))
+		if ((ret = job_yaml_scalar(&s->doc, item, where.data, &value)))
 			break;
 		kv_list_add(out, item->string, value);
 	}
@@ -723,7 +723,7 @@ static int check_service(struct job_yaml *s, const cJSON *item, struct aml_job_s
 	if (!cJSON_IsObject(p))
 		goto done;
 	cJSON_ArrayForEach(kv, p) {
-		if ((ret = scalar_text(&s->doc, kv, where.data, &value)))
+		if ((ret = job_yaml_scalar(&s->doc, kv, where.data, &value)))
 			goto done;
 		kv_list_add(props, kv->string, value);
 	}

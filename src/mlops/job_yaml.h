@@ -120,6 +120,18 @@ int job_yaml_load(struct job_yaml *out, const char *path);
 
 void job_yaml_release(struct job_yaml *spec);
 
+/* ---- pieces the pipeline reader (mlops/pipeline_yaml.c) shares ---- */
+
+/* A scalar `item` as written (numbers and booleans as their source text);
+ * ERR_YAML naming `fieldname` for a mapping, a list or null. */
+int job_yaml_scalar(const struct yaml_doc *doc, const cJSON *item, const char *fieldname,
+		    const char **out);
+/* "name:version" or "name@latest" (after "azureml:") into owned copies;
+ * ERR_INPUT naming `what`, with no location. */
+int job_yaml_asset_ref(char **name_out, char **version_out, const char *ref, const char *what);
+/* 1 when `name` is a valid input or output name. */
+int job_yaml_io_name_ok(const char *name);
+
 /* Where `field` (a top-level key) stands, for annotations; `out->file` is
  * borrowed from the spec. Line 0 when absent. */
 void job_yaml_where(struct error_location *out, const struct job_yaml *spec, const char *field);
