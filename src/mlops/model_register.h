@@ -55,7 +55,7 @@ struct model_register_result {
 	int changed;                  /* a version PUT was sent */
 	cJSON *metrics;               /* what was tagged, {"name": value}; never NULL after a call */
 };
-#define MODEL_REGISTER_RESULT_INIT { AML_JOB_INIT, { { 0 } }, 0, 0, NULL }
+#define MODEL_REGISTER_RESULT_INIT { .job = AML_JOB_INIT }
 void model_register_result_release(struct model_register_result *r);
 
 /* ---- pure pieces ---- */
