@@ -135,6 +135,23 @@ static void mermaid_label(struct buf *out, const char *text)
 	buf_addch(out, '"');
 }
 
+/* A data input as its asset's name:version when the URI is a data asset
+ * version's id ("azureml:<workspace>/data/<name>/versions/<v>"), else the
+ * URI as the job has it. */
+static void input_label(struct buf *out, const struct aml_job_output_path *in)
+{
+	const char *data = strstr(in->uri, "/data/"), *versions;
+
+	versions = data ? strstr(data + strlen("/data/"), "/versions/") : NULL;
+	buf_addf(out, "%s: ", in->name);
+	if (versions && !strchr(versions + strlen("/versions/"), '/')) {
+		buf_add(out, data + strlen("/data/"), (size_t)(versions - data) - strlen("/data/"));
+		buf_addf(out, ":%s", versions + strlen("/versions/"));
+	} else {
+		buf_addstr(out, in->uri);
+	}
+}
+
 /* data asset(s) -> job -> model version. */
 static void lineage(struct summary *sum, const struct model_register_result *r)
 {
@@ -152,7 +169,7 @@ static void lineage(struct summary *sum, const struct model_register_result *r)
 			continue; /* a literal */
 		buf_addf(&m, "  in%zu[", i);
 		buf_reset(&label);
-		buf_addf(&label, "%s: %s", r->job.inputs[i].name, r->job.inputs[i].uri);
+		input_label(&label, &r->job.inputs[i]);
 		mermaid_label(&m, label.data);
 		buf_addf(&m, "] --> job\n");
 	}

@@ -63,7 +63,7 @@ t_train_then_register_with_lineage() {
 		state "$v['tags']['metric.accuracy']" | grep -q '^0\.[0-9]' &&
 		grep -q '^```mermaid$' "$work/summary" && grep -q 'flowchart LR' "$work/summary" &&
 		grep -q "job\[\"$job\"\]" "$work/summary" && grep -q 'churn-classifier:1' "$work/summary" &&
-		grep -q 'training_data: azureml:' "$work/summary" && grep -q '| accuracy |' "$work/summary"
+		grep -q 'in0\["training_data: churn:1"\] --> job' "$work/summary" && grep -q '| accuracy |' "$work/summary"
 }
 
 t_a_rerun_of_register_registers_nothing() {
