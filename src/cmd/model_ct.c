@@ -242,9 +242,11 @@ static int run_register(struct ci *ci)
 	o.run_url = run_url.data;
 	o.http = session.http;
 	o.tokens = session.tokens;
-	/* Exit 2 stays for inputs: from here on a registration may be sent. */
-	workflow_changing();
-	if (!(ret = model_register(&r, &session.aml, &o))) {
+	if (!(ret = model_register_decide(&r, &session.aml, &o)) && !r.reused) {
+		workflow_changing(); /* no exit 2 once a registration was sent */
+		ret = model_register_apply(&r, &session.aml, &o);
+	}
+	if (!ret) {
 		if (r.reused)
 			log_info("nothing to do: model %s version %s is job %s's already",
 				 r.version.asset.name, r.version.asset.version, r.job.name);

@@ -24,6 +24,7 @@ void model_register_result_release(struct model_register_result *r)
 	aml_job_release(&r->job);
 	aml_model_version_release(&r->version);
 	cJSON_Delete(r->metrics);
+	free(r->next_version);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -157,8 +158,8 @@ static int read_job(struct aml_job *job, struct aml *aml, const char *name)
 							"workspace %s; no model registered",
 							name, aml->workspace) : ret;
 	if (!aml_job_status_succeeded(job->status))
-		return error_set(ERR_CONFLICT, "job %s ended %s%s%s: only a Completed job's model is "
-				 "registered; no model registered", name,
+		return error_set(ERR_CONFLICT, "job %s did not complete (%s%s%s): only a Completed "
+				 "job's model is registered; no model registered", name,
 				 job->status_text ? job->status_text : aml_job_status_name(job->status),
 				 job->error ? ": " : "", job->error ? job->error : "");
 	return 0;
@@ -276,38 +277,8 @@ static int next_version(char **out, struct aml *aml, const char *model)
 	return ret;
 }
 
-static int put_version(struct model_register_result *out, struct aml *aml,
-		       const struct model_register_options *o)
-{
-	struct aml_model_version v = { 0 };
-	struct buf uri = BUF_INIT;
-	char *version = NULL;
-	int ret;
-
-	if ((ret = next_version(&version, aml, o->model)))
-		goto done;
-	model_register_uri(&uri, o->job, o->output);
-	/* The request borrows our strings: the client only reads them. */
-	v.asset.name = (char *)o->model;
-	v.asset.version = version;
-	v.asset.tags = model_register_tags(o, out->metrics);
-	v.model_type = (char *)o->type;
-	v.model_uri = uri.data;
-	v.job_name = (char *)o->job;
-	out->changed = 1;
-	if (!(ret = aml_model_version_put(&out->version, aml, &v)))
-		log_info("model %s: registered version %s from job %s", o->model, version, o->job);
-	else
-		error_prefix("model %s version %s", o->model, version);
-	cJSON_Delete(v.asset.tags);
-done:
-	free(version);
-	buf_release(&uri);
-	return ret;
-}
-
-int model_register(struct model_register_result *out, struct aml *aml,
-		   const struct model_register_options *o)
+int model_register_decide(struct model_register_result *out, struct aml *aml,
+			  const struct model_register_options *o)
 {
 	int ret;
 
@@ -325,9 +296,37 @@ int model_register(struct model_register_result *out, struct aml *aml,
 	}
 	if (ret != ERR_NOT_FOUND)
 		return error_prefix("looking for a version of model %s from job %s", o->model, o->job);
-	if ((ret = check_output(aml, o, &out->job)))
+	if ((ret = check_output(aml, o, &out->job)) ||
+	    (ret = next_version(&out->next_version, aml, o->model)))
 		return ret;
 	cJSON_Delete(out->metrics);
 	out->metrics = metrics_of(aml, o, &out->job);
-	return put_version(out, aml, o);
+	return 0;
+}
+
+int model_register_apply(struct model_register_result *out, struct aml *aml,
+			 const struct model_register_options *o)
+{
+	struct aml_model_version v = { 0 };
+	struct buf uri = BUF_INIT;
+	int ret;
+
+	if (out->reused || !out->next_version)
+		return 0;
+	model_register_uri(&uri, o->job, o->output);
+	/* The request borrows our strings: the client only reads them. */
+	v.asset.name = (char *)o->model;
+	v.asset.version = out->next_version;
+	v.asset.tags = model_register_tags(o, out->metrics);
+	v.model_type = (char *)o->type;
+	v.model_uri = uri.data;
+	v.job_name = (char *)o->job;
+	if (!(ret = aml_model_version_put(&out->version, aml, &v)))
+		log_info("model %s: registered version %s from job %s", o->model, out->next_version,
+			 o->job);
+	else
+		error_prefix("model %s version %s", o->model, out->next_version);
+	cJSON_Delete(v.asset.tags);
+	buf_release(&uri);
+	return ret;
 }

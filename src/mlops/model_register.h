@@ -52,7 +52,7 @@ struct model_register_result {
 	struct aml_job job;           /* the training job as read */
 	struct aml_model_version version; /* registered, or found again */
 	int reused;                   /* registered earlier from this job */
-	int changed;                  /* a version PUT was sent */
+	char *next_version;           /* decided: the version to register; NULL when reused */
 	cJSON *metrics;               /* what was tagged, {"name": value}; never NULL after a call */
 };
 #define MODEL_REGISTER_RESULT_INIT { .job = AML_JOB_INIT }
@@ -89,16 +89,22 @@ cJSON *model_register_tags(const struct model_register_options *o, const cJSON *
 int model_register_output_place(char **datastore, char **path, const char *uri, const char *job,
 				const char *output);
 
-/* ---- the call ---- */
+/* ---- the plan ---- */
 
 /*
  * Reads the job; refuses one that did not complete (ERR_CONFLICT "job X
- * ended Failed: ...; no model registered") or whose output is missing or
- * empty (ERR_NOT_FOUND); finds the version registered from it earlier
- * (`reused`), else registers the next version with its tags. `changed`
- * says whether a PUT was sent, even on failure.
+ * did not complete (Failed: ...); ... no model registered") or whose
+ * output is missing or empty in storage (ERR_NOT_FOUND); finds the
+ * version registered from it earlier (`reused`, its metric tags in
+ * `metrics`), else decides the next version (`next_version`) and reads
+ * the metrics to tag. Changes nothing.
  */
-int model_register(struct model_register_result *out, struct aml *aml,
-		   const struct model_register_options *o);
+int model_register_decide(struct model_register_result *out, struct aml *aml,
+			  const struct model_register_options *o);
+
+/* Registers `next_version` with its tags (nothing when `reused`); the
+ * caller calls workflow_changing() first. */
+int model_register_apply(struct model_register_result *out, struct aml *aml,
+			 const struct model_register_options *o);
 
 #endif

@@ -102,7 +102,7 @@ YML
 	job=$(output job-name)
 	expect "$(rc)" 1 && [ -n "$job" ] || return 1
 	register churn-failed "$job"
-	expect "$(rc)" 1 && grep -q "job $job ended Failed" "$work/log" &&
+	expect "$(rc)" 1 && grep -q "job $job did not complete (Failed" "$work/log" &&
 		grep -q 'no model registered' "$work/log" &&
 		expect "$(state "'churn-failed' in w.get('models', {})")" False
 }
