@@ -242,6 +242,8 @@ static int run_register(struct ci *ci)
 	o.run_url = run_url.data;
 	o.http = session.http;
 	o.tokens = session.tokens;
+	/* GATE: o.gate_metrics stays NULL (the job's MLflow metrics are
+	 * tagged) until the training step's gate hands over what it decided on. */
 	if (!(ret = model_register_decide(&r, &session.aml, &o)) && !r.reused) {
 		workflow_changing(); /* no exit 2 once a registration was sent */
 		ret = model_register_apply(&r, &session.aml, &o);
