@@ -117,24 +117,6 @@ static int read_register(struct ci *ci, struct model_register_options *o)
 	return model_register_check(o);
 }
 
-/* Mermaid label text: only letters, digits and a few marks stay; the rest
- * (quotes, brackets, backticks, line breaks) becomes an entity code, so a
- * hostile name cannot end the label or the diagram. */
-static void mermaid_label(struct buf *out, const char *text)
-{
-	const unsigned char *c;
-
-	buf_addch(out, '"');
-	for (c = (const unsigned char *)text; *c; c++) {
-		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		    strchr(" .:_-/", *c))
-			buf_addch(out, (char)*c);
-		else
-			buf_addf(out, "#%u;", *c);
-	}
-	buf_addch(out, '"');
-}
-
 /* A data input as its asset's name:version when the URI is a data asset
  * version's id ("azureml:<workspace>/data/<name>/versions/<v>"), else the
  * URI as the job has it. */
@@ -159,10 +141,10 @@ static void lineage(struct summary *sum, const struct model_register_result *r)
 	size_t i;
 
 	buf_addstr(&m, "flowchart LR\n  job[");
-	mermaid_label(&m, r->job.name);
+	summary_mermaid_label(&m, r->job.name);
 	buf_addstr(&m, "]\n  model[");
 	buf_addf(&label, "%s:%s", r->version.asset.name, r->version.asset.version);
-	mermaid_label(&m, label.data);
+	summary_mermaid_label(&m, label.data);
 	buf_addstr(&m, "]\n  job --> model\n");
 	for (i = 0; i < r->job.inputs_nr; i++) {
 		if (!r->job.inputs[i].uri)
@@ -170,7 +152,7 @@ static void lineage(struct summary *sum, const struct model_register_result *r)
 		buf_addf(&m, "  in%zu[", i);
 		buf_reset(&label);
 		input_label(&label, &r->job.inputs[i]);
-		mermaid_label(&m, label.data);
+		summary_mermaid_label(&m, label.data);
 		buf_addf(&m, "] --> job\n");
 	}
 	summary_code(sum, "mermaid", m.data);
