@@ -10,6 +10,7 @@
 #   tests/workflows/model-ci-test.sh  Model-CI: real training jobs on a sandbox
 #   tests/workflows/model-ct-test.sh  Model-CT: train, then register with lineage
 #   tests/workflows/hostile-code-test.sh  Model-CI on a hostile repository's code
+#   tests/workflows/jobs-test.sh     distributed command jobs (one process per rank) on a sandbox
 #   tests/conformance/az-cli-test.sh the official Azure CLI against a sandbox
 #   tests/container/rootfs-test.sh   the static binary in the image's root (as root)
 set -u
@@ -58,6 +59,7 @@ run_part "hostile repository against the sandbox" tests/workflows/hostile-repo-t
 run_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
 run_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
 run_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
+run_part "distributed jobs against the sandbox" tests/workflows/jobs-test.sh "$mlops"
 run_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"
 if [ -x tests/container/rootfs-test.sh ] && [ "${MLOPS_SKIP_CONTAINER:-0}" != 1 ]; then
 	run_part "container root" bash -c 'make -s rootfs >/dev/null && tests/container/rootfs-test.sh build/rootfs'

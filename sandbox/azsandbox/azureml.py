@@ -66,6 +66,69 @@ def _check_type(props, field, kinds, label):
         raise MlError(400, "The field '%s' must be %s." % (field, label))
 
 
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+DURATION_RE = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+
+def _check_int(obj, field, where, minimum=1):
+    value = obj.get(field)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise MlError(400, "The field '%s.%s' must be an integer of at least %d." % (where, field, minimum))
+
+
+def _check_enum(obj, field, where, allowed, required=True):
+    value = obj.get(field)
+    if value is None and not required:
+        return
+    if value not in allowed:
+        raise MlError(400, "The field '%s.%s' must be one of %s." % (where, field, ", ".join(allowed)))
+
+
+def _check_command_compute(props):
+    """resources, distribution, limits, queueSettings, identity and services of
+    a command job, typed as the 2025-12-01 spec types them."""
+    for f in ("resources", "distribution", "limits", "queueSettings", "identity", "services"):
+        _check_type(props, f, dict, "an object")
+    res = props.get("resources") or {}
+    _check_int(res, "instanceCount", "resources")
+    for f in ("instanceType", "shmSize", "dockerArgs"):
+        _check_type(res, f, str, "a string")
+    if res.get("shmSize") is not None and not re.match(r"^\d+[bBkKmMgG]$", res["shmSize"]):
+        raise MlError(400, "The field 'resources.shmSize' must match \\d+[bBkKmMgG].")
+    _check_type(res, "properties", dict, "an object")
+    dist = props.get("distribution")
+    if dist:
+        _check_enum(dist, "distributionType", "distribution", ("Mpi", "PyTorch", "TensorFlow"))
+        for f in ("processCountPerInstance", "workerCount"):
+            _check_int(dist, f, "distribution")
+        _check_int(dist, "parameterServerCount", "distribution", 0)
+    limits = props.get("limits")
+    if limits:
+        _check_enum(limits, "jobLimitsType", "limits", ("Command",))
+        timeout = limits.get("timeout")
+        if timeout is not None and (not isinstance(timeout, str) or not DURATION_RE.match(timeout)):
+            raise MlError(400, "The field 'limits.timeout' must be an ISO 8601 duration.")
+    _check_enum(props.get("queueSettings") or {}, "jobTier", "queueSettings",
+                ("Null", "Spot", "Basic", "Standard", "Premium"), required=False)
+    ident = props.get("identity")
+    if ident:
+        _check_enum(ident, "identityType", "identity", ("AMLToken", "Managed", "UserIdentity"))
+        for f in ("clientId", "objectId"):
+            if ident.get(f) is not None and not (isinstance(ident[f], str) and GUID_RE.match(ident[f])):
+                raise MlError(400, "The field 'identity.%s' must be a GUID." % f)
+    for sname, svc in (props.get("services") or {}).items():
+        if not isinstance(svc, dict):
+            raise MlError(400, "The service '%s' must be an object." % sname)
+        _check_type(svc, "jobServiceType", str, "a string")
+        _check_int(svc, "port", "services." + sname)
+        _check_map(svc, "properties")
+        nodes = svc.get("nodes")
+        if nodes is not None and (not isinstance(nodes, dict) or nodes.get("nodesValueType") != "All"):
+            raise MlError(400, "The field 'services.%s.nodes' must be {\"nodesValueType\": \"All\"}." % sname)
+
+
 def _check_name(name, what="name", regex=NAME_RE):
     if not regex.match(name or ""):
         raise MlError(400, "Invalid %s '%s': it must match the regex %s" % (what, name, regex.pattern))
@@ -730,6 +793,7 @@ class AzureML:
             _check_map(props, f)
         for f in ("inputs", "outputs"):
             _check_type(props, f, dict, "an object")
+        _check_command_compute(props)
         for iname, inp in (props.get("inputs") or {}).items():
             if not isinstance(inp, dict) or inp.get("jobInputType") not in (
                     "literal", "uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model", "triton_model"):

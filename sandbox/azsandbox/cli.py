@@ -112,6 +112,12 @@ def prepare(d):
                              "resource_id": "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/sandbox-runner-identity" % (
                                  cfg.SUBSCRIPTION_ID, cfg.RESOURCE_GROUP)},
         "github": gh,
+        # GitHub REST tokens: an installation token that may comment (as
+        # GITHUB_TOKEN with pull-requests: write), one that may only read
+        # (a fork's pull request), and a user's token.
+        "github_tokens": {"write": "ghs_" + secrets.token_urlsafe(27)[:36],
+                          "readonly": "ghs_" + secrets.token_urlsafe(27)[:36],
+                          "user": "ghp_" + secrets.token_urlsafe(27)[:36]},
     }
     path = os.path.join(d, "config.json")
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
@@ -184,6 +190,10 @@ def environment(d, conf):
          "https://pipelines.actions.githubusercontent.com/SbxRuntime0000000000000000000000000000000000/00000000-0000-0000-0000-000000000000"
          "/_apis/distributedtask/hubs/Actions/plans/%s/jobs/%s/idtoken?api-version=2.0" % (g["run_backend_id"], g["job_backend_id"])),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", gh.id_token_request_token()),
+        ("GITHUB_API_URL", "https://api.github.com"),
+        ("SANDBOX_GITHUB_TOKEN", conf["github_tokens"]["write"]),
+        ("SANDBOX_GITHUB_READONLY_TOKEN", conf["github_tokens"]["readonly"]),
+        ("SANDBOX_GITHUB_USER_TOKEN", conf["github_tokens"]["user"]),
     ]
     return env
 

@@ -69,6 +69,7 @@ def host_names(location=LOCATION):
         "token.actions.githubusercontent.com",
         "pipelines.actions.githubusercontent.com",
         "results-receiver.actions.githubusercontent.com",
+        "api.github.com",
         "ml.azure.com",
     ]
 

@@ -12,10 +12,12 @@ storage account; outputs are uploaded when it ends.
 Status walk: NotStarted -> Queued -> Preparing -> Running -> Finalizing ->
 Completed | Failed; cancel: CancelRequested -> Canceled.
 """
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -26,6 +28,7 @@ from .blob import BlobError
 JOBENV_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jobenv")
 TERMINAL = ("Completed", "Failed", "Canceled")
 MAX_PARALLEL_JOBS = 4
+MAX_JOB_PROCESSES = 16      # one host plays every node: a bound, not Azure's
 LOG_FLUSH_SECONDS = 0.5
 
 
@@ -44,6 +47,57 @@ def parse_duration(text):
     return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
 
 
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _check_process_count(n):
+    if n > MAX_JOB_PROCESSES:
+        raise JobFailure("The sandbox runs a distributed job as at most %d local processes; this one asks for %d."
+                         % (MAX_JOB_PROCESSES, n), "UserError")
+
+
+def process_plan(props):
+    """The extra environment of each process of a distributed command job, in rank
+    order, as Azure ML sets it on its nodes (all nodes are this host here); None for
+    a job without distribution, which runs its command once.
+
+    PyTorch and Mpi start processCountPerInstance processes on each of the
+    resources.instanceCount nodes; TensorFlow starts workerCount workers (default:
+    one per node) and parameterServerCount parameter servers, each told its task
+    in TF_CONFIG."""
+    dist = props.get("distribution") or {}
+    kind = dist.get("distributionType")
+    nodes = int((props.get("resources") or {}).get("instanceCount") or 1)
+    if kind in ("PyTorch", "Mpi"):
+        per = int(dist.get("processCountPerInstance") or 1)
+        world = nodes * per
+        _check_process_count(world)
+        port = str(_free_port())
+        plan = []
+        for rank in range(world):
+            node, local = divmod(rank, per)
+            if kind == "PyTorch":
+                plan.append({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(world),
+                             "RANK": str(rank), "LOCAL_RANK": str(local), "NODE_RANK": str(node)})
+            else:
+                plan.append({"OMPI_COMM_WORLD_SIZE": str(world), "OMPI_COMM_WORLD_RANK": str(rank),
+                             "OMPI_COMM_WORLD_LOCAL_RANK": str(local), "OMPI_COMM_WORLD_LOCAL_SIZE": str(per),
+                             "AZ_BATCHAI_MPI_MASTER_NODE": "127.0.0.1"})
+        return plan
+    if kind == "TensorFlow":
+        tasks = [("worker", i) for i in range(int(dist.get("workerCount") or nodes))]
+        tasks += [("ps", i) for i in range(int(dist.get("parameterServerCount") or 0))]
+        _check_process_count(len(tasks))
+        cluster = {}
+        for kind_, _ in tasks:
+            cluster.setdefault(kind_, []).append("127.0.0.1:%d" % _free_port())
+        return [{"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": t, "index": i}})} for t, i in tasks]
+    return None
+
+
 class JobRun:
     def __init__(self, ws, job):
         self.ws = ws
@@ -55,6 +109,9 @@ class JobRun:
         self.proc = None
         self.thread = None
         self.lock = threading.Lock()
+        self.procs = []             # a distributed job's processes, rank order
+        self.distributed = False
+        self.logs_created = set()
 
 
 class Executor:
@@ -151,17 +208,29 @@ class Executor:
                 raise _Canceled()
             self._set(run, "Running")
             self.app.mlflow.set_status(ws_key, run.name, "RUNNING")
-            rc = self._execute(run, workdir, code_dir, command, env)
+            plan = process_plan(run.job["properties"])
+            if plan is None:
+                rc = self._execute(run, workdir, code_dir, command, env)
+            else:
+                rc = self._execute_distributed(run, workdir, code_dir, command, env, plan)
             if run.cancel.is_set():
                 raise _Canceled()
             self._set(run, "Finalizing")
             self._upload_outputs(run, code_dir, outputs)
             if rc != 0:
                 raise JobFailure("Execution failed. User process 'bash' exited with status code %d. Please check log file "
-                                 "'user_logs/std_log.txt' for error details." % rc, "UserError")
+                                 "'%s' for error details." % (rc, self._log_blob(run, getattr(run, "failed_rank", None)).split("/", 2)[2]),
+                                 "UserError")
             self._set(run, "Completed")
             mlflow_status = "FINISHED"
         except _Canceled:
+            self._set(run, "Canceled")
+            mlflow_status = "KILLED"
+        except JobTimedOut as exc:
+            # limits.timeout: "the max run duration ..., after which the job
+            # will be cancelled" (the spec's CommandJobLimits).
+            run.error = {"code": "JobTimeout", "message": str(exc)}
+            self._append_log(run, "\n[sandbox] %s\n" % exc)
             self._set(run, "Canceled")
             mlflow_status = "KILLED"
         except JobFailure as exc:
@@ -351,27 +420,44 @@ class Executor:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _log_blob(self, run):
-        return "ExperimentRun/dcid.%s/user_logs/std_log.txt" % run.name
+    def _log_blob(self, run, rank=None):
+        """The user log: std_log.txt, or one std_log_process_<rank>.txt per process of a
+        distributed job (rank 0's by default), as Azure ML names them."""
+        if rank is None and getattr(run, "distributed", False):
+            rank = 0
+        leaf = "std_log.txt" if rank is None else "std_log_process_%d.txt" % rank
+        return "ExperimentRun/dcid.%s/user_logs/%s" % (run.name, leaf)
 
-    def _append_log(self, run, text):
+    def _append_log(self, run, text, rank=None):
         if not text:
             return
         data = text.encode() if isinstance(text, str) else text
+        blob = self._log_blob(run, rank)
         try:
-            if not getattr(run, "log_created", False):
-                self.app.blob.append_blob_create(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, self._log_blob(run))
-                run.log_created = True
+            if blob not in run.logs_created:
+                self.app.blob.append_blob_create(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, blob)
+                run.logs_created.add(blob)
             for i in range(0, len(data), 4 << 20):       # an append block holds at most 4 MiB
-                self.app.blob.append_block(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, self._log_blob(run), data[i:i + (4 << 20)])
+                self.app.blob.append_block(cfg.WORKSPACE_STORAGE_ACCOUNT, cfg.ARTIFACT_CONTAINER, blob, data[i:i + (4 << 20)])
         except BlobError as exc:
             self.app.log("job %s: cannot append log: %s" % (run.name, exc))
 
-    def _execute(self, run, workdir, code_dir, command, env):
-        limit = float(self.app.settings["job_timeout_seconds"])
+    def _time_limit(self, run):
+        """(seconds, declared): the job's limits.timeout when it is the tighter bound,
+        else the sandbox's own cap."""
+        cap = float(self.app.settings["job_timeout_seconds"])
         declared = parse_duration(((run.job["properties"].get("limits") or {}).get("timeout")) or "")
+        if declared and declared <= cap:
+            return declared, True
+        return cap, False
+
+    def _timed_out(self, limit, declared):
         if declared:
-            limit = min(limit, declared)
+            return JobTimedOut("The job ran past its limits.timeout of %d seconds and was canceled." % limit)
+        return JobFailure("The job exceeded its time limit of %d seconds and was stopped." % limit, "JobTimeout")
+
+    def _execute(self, run, workdir, code_dir, command, env):
+        limit, declared = self._time_limit(run)
         with run.lock:
             run.proc = subprocess.Popen(["bash", "-c", command], cwd=code_dir, env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -381,15 +467,7 @@ class Executor:
         done = threading.Event()
 
         def reader():
-            with open(os.path.join(workdir, "std_log.txt"), "wb") as local:
-                for line in iter(proc.stdout.readline, b""):
-                    local.write(line)
-                    with buf_lock:
-                        buffer.extend(line)
-                        if len(buffer) > (8 << 20):     # bounded: flush inline when a burst piles up
-                            data = bytes(buffer)
-                            buffer.clear()
-                            self._append_log(run, data)
+            self._read_process(run, None, proc, os.path.join(workdir, "std_log.txt"), buffer, buf_lock)
             done.set()
 
         t = threading.Thread(target=reader, daemon=True)
@@ -411,12 +489,82 @@ class Executor:
             buffer.clear()
         self._append_log(run, data)
         if timed_out:
-            raise JobFailure("The job exceeded its time limit of %d seconds and was stopped." % limit, "JobTimeout")
+            raise self._timed_out(limit, declared)
         return rc
+
+    def _execute_distributed(self, run, workdir, code_dir, command, env, plan):
+        """The command once per process of `plan`, each with its rank's environment and
+        its own log; the job's exit status is the first failing process's (the others
+        are then stopped, as Azure ML ends the job), 0 when all succeeded."""
+        limit, declared = self._time_limit(run)
+        run.distributed = True
+        buffers = [bytearray() for _ in plan]
+        buf_lock = threading.Lock()
+        with run.lock:
+            for extra in plan:
+                penv = dict(env)
+                penv.update(extra)
+                run.procs.append(subprocess.Popen(["bash", "-c", command], cwd=code_dir, env=penv,
+                                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.STDOUT, start_new_session=True))
+        readers = [threading.Thread(target=self._read_process, daemon=True,
+                                    args=(run, rank, proc, os.path.join(workdir, "std_log_process_%d.txt" % rank),
+                                          buffers[rank], buf_lock))
+                   for rank, proc in enumerate(run.procs)]
+        for t in readers:
+            t.start()
+
+        def flush():
+            with buf_lock:
+                chunks = [bytes(b) for b in buffers]
+                for b in buffers:
+                    b.clear()
+            for rank, data in enumerate(chunks):
+                self._append_log(run, data, rank)
+
+        deadline = time.time() + limit
+        timed_out = False
+        while any(t.is_alive() for t in readers):
+            time.sleep(LOG_FLUSH_SECONDS)
+            flush()
+            if getattr(run, "failed_rank", None) is None:
+                for rank, proc in enumerate(run.procs):
+                    if proc.poll():
+                        run.failed_rank = rank
+                        self._kill(run)
+                        break
+            if time.time() > deadline and not timed_out:
+                timed_out = True
+                self._kill(run)
+        for t in readers:
+            t.join(timeout=5)
+        codes = [proc.wait() for proc in run.procs]
+        flush()
+        if timed_out:
+            raise self._timed_out(limit, declared)
+        failed = getattr(run, "failed_rank", None)
+        return codes[failed] if failed is not None else next((c for c in codes if c), 0)
+
+    def _read_process(self, run, rank, proc, local_path, buffer, buf_lock):
+        """Copies the process's output to `local_path` and to `buffer`, which the caller
+        flushes to the log blob of `rank` (None: the job's one log)."""
+        with open(local_path, "wb") as local:
+            for line in iter(proc.stdout.readline, b""):
+                local.write(line)
+                with buf_lock:
+                    buffer.extend(line)
+                    if len(buffer) > (8 << 20):     # bounded: flush inline when a burst piles up
+                        data = bytes(buffer)
+                        buffer.clear()
+                        self._append_log(run, data, rank)
 
     def _kill(self, run):
         with run.lock:
-            proc = run.proc
+            procs = list(run.procs) or [run.proc]
+        for proc in procs:
+            self._kill_one(proc)
+
+    def _kill_one(self, proc):
         if proc is None or proc.poll() is not None:
             return
         try:
@@ -461,4 +609,8 @@ class Executor:
 
 
 class _Canceled(Exception):
+    pass
+
+
+class JobTimedOut(Exception):
     pass

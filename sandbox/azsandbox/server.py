@@ -21,6 +21,7 @@ from .control import ControlServer
 from .entra import Entra, ARM_AUDIENCES, STORAGE_AUDIENCES, LOGIN_HOST, entra_error
 from .faults import Faults
 from .github import GitHub, twirp_error
+from .github_rest import IssueComments, GITHUB_API_HOST
 from .blob import BlobClient
 from .httpcore import Response, arm_error, json_response, new_guid, rfc1123
 from .identity import IdentityServer
@@ -28,7 +29,7 @@ from .pki import RsaPrivateKey
 from .proxy import ProxyServer
 
 GITHUB_HOSTS = ("token.actions.githubusercontent.com", "pipelines.actions.githubusercontent.com",
-                "results-receiver.actions.githubusercontent.com")
+                "results-receiver.actions.githubusercontent.com", GITHUB_API_HOST)
 
 
 class App:
@@ -62,6 +63,7 @@ class App:
 
         self.entra = Entra(self)
         self.github_svc = GitHub(self)
+        self.github_rest = IssueComments(self)
         from .arm import Arm
         from .azureml import AzureML
         from .mlflow_api import MlflowApi
@@ -95,6 +97,7 @@ class App:
         self.requests.clear()
         self.register_apps()
         self.github_svc.reset()
+        self.github_rest.reset()
         self.arm.reset()
         self.azureml.reset()
         self.mlflow.reset()
@@ -117,7 +120,8 @@ class App:
             "settings": dict(self.settings), "apps": self.entra.dump(),
             "faults": self.faults.rules(), "faults_applied": self.faults.log(),
             "arm": self.arm.dump(), "azureml": self.azureml.dump(), "mlflow": self.mlflow.dump(),
-            "artifacts": self.github_svc.dump(), "requests": list(self.requests)[-200:],
+            "artifacts": self.github_svc.dump(),
+            "issue_comments": self.github_rest.dump(), "requests": list(self.requests)[-200:],
         }
 
     def log(self, message):
@@ -161,6 +165,8 @@ class App:
         try:
             if req.host == LOGIN_HOST:
                 return self.entra.handle(req)
+            if req.host == GITHUB_API_HOST:
+                return self.github_rest.handle(req)
             if req.host in GITHUB_HOSTS:
                 return self.github_svc.handle(req)
             if req.host == "management.azure.com":

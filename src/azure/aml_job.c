@@ -111,6 +111,125 @@ static int add_output(cJSON *outputs, const struct aml_job_output *o)
 	return 0;
 }
 
+/* ---- the compute side: resources, distribution, queue, identity, services ---- */
+
+static int check_count(long n, const char *what)
+{
+	if (n < 0)
+		return error_set(ERR_INPUT, "job %s is %ld, not a positive integer", what, n);
+	return 0;
+}
+
+static int add_resources(cJSON *props, const struct aml_job_resources *r)
+{
+	cJSON *o;
+	int ret;
+
+	if (!r->instance_count && !r->instance_type && !r->shm_size && !r->docker_args &&
+	    !r->properties)
+		return 0;
+	if ((ret = check_count(r->instance_count, "resources.instanceCount")))
+		return ret;
+	o = json_add_object(props, "resources");
+	if (r->instance_count)
+		json_add_number(o, "instanceCount", (double)r->instance_count);
+	aml_add_optional(o, "instanceType", r->instance_type);
+	aml_add_optional(o, "shmSize", r->shm_size);
+	aml_add_optional(o, "dockerArgs", r->docker_args);
+	if (r->properties)
+		cJSON_AddItemToObject(o, "properties", cJSON_Duplicate(r->properties, 1));
+	return 0;
+}
+
+static int add_distribution(cJSON *props, const struct aml_job_distribution *d)
+{
+	static const char *const types[] = {
+		[AML_DIST_PYTORCH] = "PyTorch", [AML_DIST_MPI] = "Mpi",
+		[AML_DIST_TENSORFLOW] = "TensorFlow",
+	};
+	cJSON *o;
+	int ret;
+
+	if (d->type == AML_DIST_NONE)
+		return 0;
+	if ((unsigned)d->type > AML_DIST_TENSORFLOW)
+		return error_set(ERR_INPUT, "the job's distribution has an unknown type");
+	if ((ret = check_count(d->process_count_per_instance, "distribution.processCountPerInstance")) ||
+	    (ret = check_count(d->worker_count, "distribution.workerCount")) ||
+	    (ret = check_count(d->parameter_server_count, "distribution.parameterServerCount")))
+		return ret;
+	o = json_add_object(props, "distribution");
+	json_add_string(o, "distributionType", types[d->type]);
+	if (d->type != AML_DIST_TENSORFLOW) {
+		if (d->process_count_per_instance)
+			json_add_number(o, "processCountPerInstance",
+						(double)d->process_count_per_instance);
+		return 0;
+	}
+	if (d->worker_count)
+		json_add_number(o, "workerCount", (double)d->worker_count);
+	if (d->parameter_server_count)
+		json_add_number(o, "parameterServerCount", (double)d->parameter_server_count);
+	return 0;
+}
+
+static void add_identity(cJSON *props, const struct aml_job_identity *id)
+{
+	/* Without one the job runs as the workspace's AML token identity, as
+	 * the CLI's default does; the example's identity block. */
+	cJSON *o = json_add_object(props, "identity");
+
+	json_add_string(o, "identityType", id->type && *id->type ? id->type : "AMLToken");
+	if (!id->type || strcmp(id->type, "Managed"))
+		return;
+	aml_add_optional(o, "clientId", id->client_id);
+	aml_add_optional(o, "objectId", id->object_id);
+	aml_add_optional(o, "resourceId", id->resource_id);
+}
+
+static int add_services(cJSON *props, const struct aml_job_service *svc, size_t n)
+{
+	cJSON *map, *o;
+	size_t i;
+	int ret;
+
+	if (!n)
+		return 0;
+	map = json_add_object(props, "services");
+	for (i = 0; i < n; i++) {
+		if (!svc[i].name || !*svc[i].name || !svc[i].type || !*svc[i].type)
+			return error_set(ERR_INPUT, "a job service has no name or type");
+		if (svc[i].port < 0 || svc[i].port > 65535)
+			return error_set(ERR_INPUT, "job service '%s': port %ld is not 1 to 65535",
+					 svc[i].name, svc[i].port);
+		o = json_add_object(map, svc[i].name);
+		json_add_string(o, "jobServiceType", svc[i].type);
+		if (svc[i].port)
+			json_add_number(o, "port", (double)svc[i].port);
+		if (svc[i].all_nodes)
+			json_add_string(json_add_object(o, "nodes"), "nodesValueType", "All");
+		if (svc[i].properties &&
+		    (ret = aml_add_pairs(o, "properties", svc[i].properties, "job service property")))
+			return ret;
+	}
+	return 0;
+}
+
+/* Everything of a command job that says where and how it runs. */
+static int add_compute_side(cJSON *props, const struct aml_job_spec *spec)
+{
+	int ret;
+
+	if ((ret = add_resources(props, &spec->resources)) ||
+	    (ret = add_distribution(props, &spec->distribution)) ||
+	    (ret = add_services(props, spec->services, spec->services_nr)))
+		return ret;
+	if (spec->job_tier && *spec->job_tier)
+		json_add_string(json_add_object(props, "queueSettings"), "jobTier", spec->job_tier);
+	add_identity(props, &spec->identity);
+	return 0;
+}
+
 void aml_duration(struct buf *out, long s)
 {
 	buf_addstr(out, "PT");
@@ -172,10 +291,7 @@ int aml_job_body(cJSON **out, const struct aml_job_spec *spec)
 		json_add_string(map, "timeout", d.data);
 		buf_release(&d);
 	}
-	/* The job runs as the workspace's AML token identity, as the CLI's
-	 * default does; the example's identity block. */
-	map = json_add_object(props, "identity");
-	json_add_string(map, "identityType", "AMLToken");
+	ret = add_compute_side(props, spec);
 done:
 	if (ret)
 		cJSON_Delete(root);
@@ -205,18 +321,22 @@ void aml_job_release(struct aml_job *job)
 	for (i = 0; i < job->outputs_nr; i++) {
 		free(job->outputs[i].name);
 		free(job->outputs[i].uri);
+		free(job->outputs[i].type);
 	}
 	free(job->outputs);
 	for (i = 0; i < job->inputs_nr; i++) {
 		free(job->inputs[i].name);
 		free(job->inputs[i].uri);
+		free(job->inputs[i].type);
 	}
 	free(job->inputs);
 	cJSON_Delete(job->tags);
 	memset(job, 0, sizeof(*job));
 }
 
-static void parse_paths(struct aml_job_output_path **out, size_t *nr_out, const cJSON *map)
+/* The inputs or outputs map; `type_key` names the field of their type. */
+static void parse_paths(struct aml_job_output_path **out, size_t *nr_out, const cJSON *map,
+			const char *type_key)
 {
 	const cJSON *o;
 	size_t n = 0;
@@ -229,6 +349,7 @@ static void parse_paths(struct aml_job_output_path **out, size_t *nr_out, const 
 	cJSON_ArrayForEach(o, map) {
 		(*out)[*nr_out].name = xstrdup(o->string ? o->string : "");
 		(*out)[*nr_out].uri = aml_dup_string(o, "uri");
+		(*out)[*nr_out].type = aml_dup_string(o, type_key);
 		(*nr_out)++;
 	}
 }
@@ -260,8 +381,8 @@ int aml_job_parse(struct aml_job *out, const cJSON *json)
 		arm_error_text(&text, err);
 		out->error = buf_detach(&text, NULL);
 	}
-	parse_paths(&out->outputs, &out->outputs_nr, json_find(props, "outputs"));
-	parse_paths(&out->inputs, &out->inputs_nr, json_find(props, "inputs"));
+	parse_paths(&out->outputs, &out->outputs_nr, json_find(props, "outputs"), "jobOutputType");
+	parse_paths(&out->inputs, &out->inputs_nr, json_find(props, "inputs"), "jobInputType");
 	out->tags = aml_dup_object(props, "tags");
 	return 0;
 }
@@ -404,9 +525,15 @@ void aml_job_log_blob(struct buf *out, const char *job_name)
 	buf_addf(out, "ExperimentRun/dcid.%s/user_logs/std_log.txt", job_name);
 }
 
+void aml_job_log_process_blob(struct buf *out, const char *job_name, int rank)
+{
+	buf_addf(out, "ExperimentRun/dcid.%s/user_logs/std_log_process_%d.txt", job_name, rank);
+}
+
 void aml_job_log_release(struct aml_job_log *log)
 {
 	free(log->url);
+	free(log->process_url);
 	free(log->account);
 	buf_wipe(&log->key);
 	memset(log, 0, sizeof(*log));
@@ -444,7 +571,7 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		     struct token_source tokens)
 {
 	struct arm_response r = ARM_RESPONSE_INIT;
-	struct buf path = BUF_INIT, url = BUF_INIT;
+	struct buf path = BUF_INIT, url = BUF_INIT, proc = BUF_INIT;
 	const char *account, *container, *suffix;
 	int ret;
 
@@ -462,7 +589,9 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		goto done;
 	}
 	buf_addf(&url, "https://%s.blob.%s/%s/", account, suffix, container);
+	buf_add(&proc, url.data, url.len);
 	aml_job_log_blob(&url, job_name);
+	aml_job_log_process_blob(&proc, job_name, 0);
 	out->account = xstrdup(account);
 	if ((ret = artifact_key(&out->key, aml)))
 		goto done;
@@ -472,6 +601,7 @@ int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_n
 		goto done;
 	}
 	out->url = buf_detach(&url, NULL);
+	out->process_url = buf_detach(&proc, NULL);
 	out->tokens = tokens;
 done:
 	out->http = aml->arm->http;
@@ -480,6 +610,7 @@ done:
 	arm_response_release(&r);
 	buf_release(&path);
 	buf_release(&url);
+	buf_release(&proc);
 	return ret;
 }
 
@@ -502,9 +633,9 @@ static void http_date(char *out, size_t n)
 	strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* The Authorization header line for a GET of log->url. */
-static int log_auth(struct buf *auth, const struct aml_job_log *log, const char *range,
-		    const char *date)
+/* The Authorization header line for a GET of `url`, a blob of log->account. */
+static int log_auth(struct buf *auth, const struct aml_job_log *log, const char *url,
+		    const char *range, const char *date)
 {
 	const char *token;
 	int ret;
@@ -512,7 +643,7 @@ static int log_auth(struct buf *auth, const struct aml_job_log *log, const char 
 	if (log->key.len) {
 		struct buf sts = BUF_INIT;
 		unsigned char mac[SHA256_LEN];
-		const char *path = strchr(log->url + strlen("https://"), '/');
+		const char *path = strchr(url + strlen("https://"), '/');
 
 		aml_blob_get_string_to_sign(&sts, log->account, path, range, date, LOG_BLOB_VERSION);
 		hmac_sha256(mac, log->key.data, log->key.len, sts.data, sts.len);
@@ -522,7 +653,7 @@ static int log_auth(struct buf *auth, const struct aml_job_log *log, const char 
 		return 0;
 	}
 	if ((ret = token_source_get(&log->tokens, AZURE_SCOPE_STORAGE, &token)))
-		return error_prefix("GET %s", log->url);
+		return error_prefix("GET %s", url);
 	buf_addf(auth, "Authorization: Bearer %s", token);
 	return 0;
 }
@@ -546,8 +677,9 @@ static size_t take_new_bytes(struct buf *out, const struct http_response *res,
 	return len;
 }
 
-int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
-		     uint64_t offset, size_t max)
+/* One ranged GET of `url`; `*missing` says it answered 404 (no blob yet). */
+static int log_get(struct buf *out, size_t *read_out, int *missing, struct aml_job_log *log,
+		   const char *url, uint64_t offset, size_t max)
 {
 	struct http_request req = { 0 };
 	struct http_response res = HTTP_RESPONSE_INIT;
@@ -557,8 +689,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	size_t got = 0;
 	int ret;
 
-	if (!max)
-		max = LOG_READ_DEFAULT;
+	*missing = 0;
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)offset,
 		 (unsigned long long)(offset + max - 1));
 	http_date(date, sizeof(date));
@@ -570,7 +701,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	headers[3] = ver_h.data;
 	headers[4] = NULL;
 	req.method = "GET";
-	req.url = log->url;
+	req.url = url;
 	req.headers = headers;
 	/* A server that ignores Range sends the whole blob: allow for the
 	 * bytes before `offset`, within the client's own cap. */
@@ -579,7 +710,7 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 		static const char bearer[] = "Authorization: Bearer ";
 
 		buf_wipe(&auth);
-		if ((ret = log_auth(&auth, log, range, date)))
+		if ((ret = log_auth(&auth, log, url, range, date)))
 			goto done;
 		headers[0] = auth.data;
 		if ((ret = http_send(log->http, &req, &res)))
@@ -592,13 +723,14 @@ int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 	}
 	/* 404: the job has not written its first line yet; 416: nothing past
 	 * `offset` yet. Both are the normal "no news" of a follower. */
+	*missing = res.status == 404;
 	if (res.status == 404 || res.status == 416)
 		goto done;
 	if (res.status != 200 && res.status != 206) {
 		struct buf code = BUF_INIT;
 
 		http_header(&res, "x-ms-error-code", &code);
-		ret = http_status_error(&res, "GET", log->url, code.len ? code.data : NULL);
+		ret = http_status_error(&res, "GET", url, code.len ? code.data : NULL);
 		buf_release(&code);
 		goto done;
 	}
@@ -611,5 +743,31 @@ done:
 	buf_release(&range_h);
 	buf_release(&date_h);
 	buf_release(&ver_h);
+	return ret;
+}
+
+int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
+		     uint64_t offset, size_t max)
+{
+	size_t got = 0;
+	int ret, missing;
+
+	if (!max)
+		max = LOG_READ_DEFAULT;
+	ret = log_get(out, &got, &missing, log, log->url, offset, max);
+	if (!ret && missing && !log->settled && log->process_url) {
+		/* No std_log.txt (yet): a distributed job writes per process. */
+		ret = log_get(out, &got, &missing, log, log->process_url, offset, max);
+		if (!ret && !missing) {
+			char *url = log->url;
+
+			log->url = log->process_url;
+			log->process_url = url;
+		}
+	}
+	if (!ret && !missing)
+		log->settled = 1;
+	if (read_out)
+		*read_out = got;
 	return ret;
 }

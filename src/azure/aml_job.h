@@ -74,6 +74,54 @@ struct aml_job_output {
 	const char *mode;
 };
 
+/* `resources` (JobResourceConfiguration, azure-contract 3.5): 0 / NULL
+ * leave Azure's default (one instance, the compute's VM size, a 2g shared
+ * memory block). `properties` is an object passed as it is. */
+struct aml_job_resources {
+	long instance_count;
+	const char *instance_type;
+	const char *shm_size;         /* "<digits><b|k|m|g>" */
+	const char *docker_args;
+	const cJSON *properties;
+};
+
+/* `distribution`: how many processes Azure starts per node. */
+enum aml_job_distribution_type {
+	AML_DIST_NONE = 0,
+	AML_DIST_PYTORCH,
+	AML_DIST_MPI,
+	AML_DIST_TENSORFLOW,
+};
+
+/* A count of 0 is not sent: Azure's default (one process per instance for
+ * PyTorch and Mpi, as many workers as instances and no parameter server
+ * for TensorFlow). */
+struct aml_job_distribution {
+	enum aml_job_distribution_type type;
+	long process_count_per_instance;  /* PyTorch, Mpi */
+	long worker_count;                /* TensorFlow */
+	long parameter_server_count;      /* TensorFlow */
+};
+
+/* `identity` (IdentityConfiguration): `type` "AMLToken" (also for NULL),
+ * "Managed" or "UserIdentity"; the ids only for a user-assigned managed
+ * identity, each NULL when not given. */
+struct aml_job_identity {
+	const char *type;
+	const char *client_id, *object_id, *resource_id;
+};
+
+/* One of `services` (JobService): `type` as REST spells it (JupyterLab,
+ * SSH, TensorBoard, VSCode, Custom); `port` 0 and `all_nodes` 0 leave
+ * Azure's defaults (the leader node only); `properties` pairs or NULL. */
+struct aml_job_service {
+	const char *name;
+	const char *type;
+	long port;
+	int all_nodes;
+	const char *const *properties;
+};
+
 /*
  * What to submit. Every pointer is borrowed for the duration of the call.
  * Maps (`tags`, `properties`, `environment_variables`) are "key", "value"
@@ -97,6 +145,12 @@ struct aml_job_spec {
 	const char *const *tags;
 	const char *const *properties;
 	long timeout_s;               /* limits.timeout; 0 for none */
+	struct aml_job_resources resources;
+	struct aml_job_distribution distribution;
+	const char *job_tier;         /* queueSettings.jobTier (Null, Spot, Basic, ...), or NULL */
+	struct aml_job_identity identity;
+	const struct aml_job_service *services;
+	size_t services_nr;
 };
 
 /* One input or output of a parsed job: its name and its URI (an output's
@@ -104,6 +158,7 @@ struct aml_job_spec {
 struct aml_job_output_path {
 	char *name;
 	char *uri;
+	char *type;                   /* jobOutputType (an input: jobInputType): uri_folder, ... */
 };
 
 /* A job resource as read back (azure-contract 3.5). Every string is owned and may
@@ -135,7 +190,11 @@ void aml_job_release(struct aml_job *job);
  * The PUT body for a command job (Job/CommandJob/createOrUpdate.json):
  * {"properties":{"jobType":"Command", ...}}. The caller owns `*out`
  * (cJSON_Delete). ERR_INPUT when a required field is missing, a name of an
- * input or output is not valid, or a literal has no value / a uri input no uri.
+ * input or output is not valid, a literal has no value / a uri input no uri,
+ * a count is negative, the distribution type unknown, or a service has no
+ * name or type or a port beyond 65535. The compute side (resources,
+ * distribution, queueSettings, services) is sent only when given; identity
+ * is always sent, AMLToken by default.
  */
 int aml_job_body(cJSON **out, const struct aml_job_spec *spec);
 
@@ -210,8 +269,13 @@ struct aml_job_log {
 	char *account;
 	struct buf key;               /* the decoded account key; wiped */
 	struct token_source tokens;   /* bearer fallback, may be empty */
+	/* A distributed job writes one log per process instead,
+	 * std_log_process_<rank>.txt: rank 0's, tried while `url` has no blob
+	 * and taken for good (swapped into `url`) once it has one. NULL: none. */
+	char *process_url;
+	int settled;                  /* a blob answered: no more switching */
 };
-#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, { NULL, NULL } }
+#define AML_JOB_LOG_INIT { NULL, NULL, NULL, BUF_INIT, { NULL, NULL }, NULL, 0 }
 
 /* `tokens` may be empty (TOKEN_SOURCE_NONE). Release with aml_job_log_release. */
 int aml_job_log_open(struct aml_job_log *out, struct aml *aml, const char *job_name,
@@ -220,6 +284,7 @@ void aml_job_log_release(struct aml_job_log *log);
 
 /*
  * Appends to `out` the log's bytes from `offset` on, at most `max` of them
+ * (std_log.txt, or rank 0's log of a distributed job, see process_url)
  * (0: 4 MiB), with a ranged GET; `*read_out` (may be NULL) receives how many
  * were appended, so the next read starts at offset + *read_out. Nothing yet
  * (no blob before the job writes its first line, or no byte past `offset`)
@@ -230,8 +295,10 @@ void aml_job_log_release(struct aml_job_log *log);
 int aml_job_log_read(struct buf *out, size_t *read_out, struct aml_job_log *log,
 		     uint64_t offset, size_t max);
 
-/* The blob path of a job's log inside the artifact container. */
+/* The blob path of a job's log inside the artifact container; with
+ * `rank` >= 0, the log of that process of a distributed job. */
 void aml_job_log_blob(struct buf *out, const char *job_name);
+void aml_job_log_process_blob(struct buf *out, const char *job_name, int rank);
 
 /*
  * The Shared Key string-to-sign of a ranged GET (x-ms-date, x-ms-version

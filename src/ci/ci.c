@@ -427,6 +427,11 @@ int ci_upload_artifact(struct ci *ci, const char *name, const char *root, char *
 	return ci->host->upload_artifact(ci, name, root, url_out);
 }
 
+const char *ci_artifact_id(const struct ci *ci)
+{
+	return ci->artifact_id;
+}
+
 int ci_id_token(struct ci *ci, const char *audience, char **token_out)
 {
 	*token_out = NULL;
@@ -517,6 +522,7 @@ int ci_close(struct ci *ci)
 		free(ci->lists[i]);
 	}
 	free(ci->lists);
+	free(ci->artifact_id);
 	free(ci);
 	return ret;
 }

@@ -137,6 +137,9 @@ const char *ci_relative_path(const struct ci *ci, const char *path);
  */
 int ci_upload_artifact(struct ci *ci, const char *name, const char *root,
 		       char **url_out);
+/* The id the host gave the artifact ci_upload_artifact last uploaded (on
+ * GitHub, FinalizeArtifact's artifact_id, decimal); NULL when it gave none. */
+const char *ci_artifact_id(const struct ci *ci);
 
 /*
  * Makes a new, empty folder named "<prefix>-XXXXXX" to gather an artifact's
@@ -171,5 +174,25 @@ void ci_managed_identity(const struct ci *ci, const char **endpoint_out,
  * ERR_AUTH with a hint when the host offers none (no id-token permission).
  */
 int ci_id_token(struct ci *ci, const char *audience, char **token_out);
+
+/* The pull request this run is for: its number on GitHub for a
+ * pull_request or pull_request_target event, else 0. */
+long ci_pull_request(const struct ci *ci);
+
+/*
+ * Creates, or updates in place, this run's comment on its pull request
+ * (ci/github_comment.h): one comment per workflow file and `key` (a job
+ * file, say), found again on every push by a hidden marker of `kind` and
+ * that key, which is put before `body` (Markdown the caller escaped; at
+ * most CI_PR_COMMENT_MAX bytes). `token` is masked first. Nothing is done,
+ * 0 returned, without a token, on a run that is not for a pull request,
+ * and on other hosts than GitHub (Azure Pipelines logs a notice). Errors
+ * as github_comment_upsert: ERR_AUTH naming `pull-requests: write` for a
+ * token that may not comment. `url_out`, when not NULL, receives the
+ * comment's link (caller frees) or NULL.
+ */
+#define CI_PR_COMMENT_MAX (63 * 1024)
+int ci_pr_comment(struct ci *ci, const char *token, const char *kind, const char *key,
+		  const char *body, char **url_out);
 
 #endif

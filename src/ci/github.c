@@ -250,6 +250,10 @@ static int gh_upload_artifact(struct ci *ci, const char *name, const char *root,
 	if ((ret = ci_http(ci, &http)))
 		return ret;
 	ret = artifact_upload(&result, http, &svc, name, root);
+	if (!ret) {
+		free(ci->artifact_id);
+		ci->artifact_id = result.id ? xstrdup(result.id) : NULL;
+	}
 	if (!ret && url_out) {
 		if (*ci->context.server_url && *ci->context.repository && *ci->context.run_id) {
 			artifact_url(&url, ci->context.server_url, ci->context.repository,

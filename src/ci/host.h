@@ -54,6 +54,7 @@ struct ci {
 	const char *artifacts_dir;
 	int in_group;
 	int summary_refused;          /* check_summary failed: not written */
+	char *artifact_id;            /* of the last artifact uploaded, when the host says */
 };
 
 extern const struct ci_host ci_github_host;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "ci/summary.h"
@@ -143,6 +144,17 @@ void summary_table_row(struct summary *s, const char *const *cells, int n)
 	row(&p, cells, n);
 	put(s, &p);
 	buf_release(&p);
+}
+
+void summary_table_more(struct summary *s, size_t more)
+{
+	const char *cells[16] = { NULL };
+	char text[64];
+	int n = s->table_columns < 1 ? 1 : s->table_columns > 16 ? 16 : s->table_columns;
+
+	snprintf(text, sizeof(text), "... %zu more", more);
+	cells[0] = text;
+	summary_table_row(s, cells, n);
 }
 
 void summary_table_end(struct summary *s)

@@ -37,6 +37,9 @@ void summary_markdown(struct summary *s, const char *markdown);
 void summary_table_begin(struct summary *s, const char *const *headers, int n);
 void summary_table_row(struct summary *s, const char *const *cells, int n);
 void summary_table_end(struct summary *s);
+/* The row that closes a table cut short: "... N more" in the first cell of
+ * the open table's width. */
+void summary_table_more(struct summary *s, size_t more);
 
 /* A collapsible section. */
 void summary_details_begin(struct summary *s, const char *title);

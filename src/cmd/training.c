@@ -22,8 +22,25 @@
 #include "cmd/workflow.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "mlops/job_model.h"
 #include "mlops/job_run.h"
+#include "mlops/metric_gate.h"
 #include "core/banned.h"
+
+/* The metric gate's thresholds, checked now: a malformed one is exit 2
+ * before anything is submitted. */
+static int read_thresholds(struct ci *ci, struct training_config *c)
+{
+	struct metric_thresholds t = METRIC_THRESHOLDS_INIT;
+	int ret;
+
+	if ((ret = ci_input(ci, "metric-thresholds", &c->metric_thresholds)))
+		return ret;
+	if ((ret = metric_thresholds_parse(&t, c->metric_thresholds)))
+		return error_prefix("Input metric-thresholds");
+	metric_thresholds_release(&t);
+	return 0;
+}
 
 int training_read_config(struct ci *ci, struct training_config *c)
 {
@@ -35,7 +52,8 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	    (ret = ci_input(ci, "compute", &c->compute)) ||
 	    (ret = ci_input_bool(ci, "wait", &c->wait)) ||
 	    (ret = ci_input_int(ci, "timeout-minutes", 1, 7 * 24 * 60, &minutes)) ||
-	    (ret = ci_input(ci, "log-artifact", &c->log_artifact)))
+	    (ret = ci_input(ci, "log-artifact", &c->log_artifact)) ||
+	    (ret = read_thresholds(ci, c)))
 		return ret;
 	if (!*c->job)
 		return error_set(ERR_INPUT, "Input required and not supplied: job");
@@ -86,6 +104,7 @@ static void options(struct job_run_options *o, const struct ci_context *c, const
 struct logs {
 	struct buf name;
 	struct buf url;
+	struct buf id;          /* the artifact's id, when the host gave one */
 };
 
 /* The job's logs as artifact "<prefix>-<job>". The artifact was asked
@@ -128,6 +147,8 @@ static int upload_logs(struct ci *ci, struct session *s, const struct training_c
 		 logs->name.data);
 	if (url)
 		buf_addstr(&logs->url, url);
+	if (ci_artifact_id(ci))
+		buf_addstr(&logs->id, ci_artifact_id(ci));
 done:
 	free(url);
 	ci_artifact_folder_done(ci, dir.data);
@@ -208,47 +229,222 @@ static void summarize_job(struct summary *s, const struct job_run *jr)
 	buf_release(&line);
 }
 
+/*
+ * Rows a table of the summary shows at most, and bytes a cell keeps:
+ * whatever the job logged (thousands of metrics, params of 6000 bytes),
+ * the summary stays far under the runner's 1 MiB.
+ */
+#define TABLE_ROWS_MAX 100
+#define CELL_MAX 200
+
+/* `text` cut at CELL_MAX bytes, at a UTF-8 character boundary; in `out`. */
+static const char *clip(struct buf *out, const char *text)
+{
+	size_t n = strlen(text);
+
+	buf_reset(out);
+	if (n <= CELL_MAX) {
+		buf_addstr(out, text);
+		return out->data;
+	}
+	for (n = CELL_MAX; n && ((unsigned char)text[n] & 0xc0) == 0x80; n--)
+		;
+	buf_add(out, text, n);
+	buf_addstr(out, "...");
+	return out->data;
+}
+
+/* Ends a table of `total` rows, saying how many were left out. */
+static void table_end(struct summary *s, size_t total)
+{
+	if (total > TABLE_ROWS_MAX)
+		summary_table_more(s, total - TABLE_ROWS_MAX);
+	summary_table_end(s);
+}
+
+static void summarize_metrics(struct summary *s, const struct mlflow_run *run, char *const *text)
+{
+	static const char *const head[] = { "Metric", "Value", "Step" };
+	struct buf key = BUF_INIT;
+	size_t i;
+
+	summary_heading(s, 3, "Metrics");
+	summary_table_begin(s, head, 3);
+	for (i = 0; i < run->metrics_nr && i < TABLE_ROWS_MAX; i++) {
+		char step[32];
+		const char *row[3] = { clip(&key, run->metrics[i].key), text[i], step };
+
+		snprintf(step, sizeof(step), "%lld", (long long)run->metrics[i].step);
+		summary_table_row(s, row, 3);
+	}
+	table_end(s, run->metrics_nr);
+	buf_release(&key);
+}
+
+static void summarize_params(struct summary *s, const struct kv_list *params)
+{
+	static const char *const head[] = { "Param", "Value" };
+	struct buf key = BUF_INIT, value = BUF_INIT;
+	const char *const *p;
+	size_t n = 0;
+
+	summary_heading(s, 3, "Params");
+	summary_table_begin(s, head, 2);
+	for (p = kv_list_pairs(params); *p; p += 2, n++) {
+		const char *row[2];
+
+		if (n >= TABLE_ROWS_MAX)
+			continue;
+		row[0] = clip(&key, p[0]);
+		row[1] = clip(&value, p[1] ? p[1] : "");
+		summary_table_row(s, row, 2);
+	}
+	table_end(s, n);
+	buf_release(&key);
+	buf_release(&value);
+}
+
 /* The run's metrics and params, and the job's outputs. */
 static void summarize_tables(struct summary *s, const struct job_run *jr)
 {
-	static const char *const mhead[] = { "Metric", "Value", "Step" };
-	static const char *const phead[] = { "Param", "Value" };
 	static const char *const ohead[] = { "Output", "URI" };
 	const struct mlflow_run *run = jr->have_mlflow ? &jr->mlflow : NULL;
 	const struct aml_job *job = jr->last;
+	struct buf uri = BUF_INIT;
 	size_t i;
 
-	if (run && run->metrics_nr) {
-		summary_heading(s, 3, "Metrics");
-		summary_table_begin(s, mhead, 3);
-		for (i = 0; i < run->metrics_nr; i++) {
-			char step[32];
-			const char *row[3] = { run->metrics[i].key, jr->metric_text[i], step };
-
-			snprintf(step, sizeof(step), "%lld", (long long)run->metrics[i].step);
-			summary_table_row(s, row, 3);
-		}
-		summary_table_end(s);
-	}
-	if (run && run->params.nr) {
-		const char *const *p;
-
-		summary_heading(s, 3, "Params");
-		summary_table_begin(s, phead, 2);
-		for (p = kv_list_pairs(&run->params); *p; p += 2)
-			summary_table_row(s, p, 2);
-		summary_table_end(s);
-	}
+	if (run && run->metrics_nr)
+		summarize_metrics(s, run, jr->metric_text);
+	if (run && run->params.nr)
+		summarize_params(s, &run->params);
 	if (job->outputs_nr) {
 		summary_heading(s, 3, "Outputs");
 		summary_table_begin(s, ohead, 2);
-		for (i = 0; i < job->outputs_nr; i++) {
-			const char *row[2] = { job->outputs[i].name, job->outputs[i].uri ? job->outputs[i].uri : "" };
+		for (i = 0; i < job->outputs_nr && i < TABLE_ROWS_MAX; i++) {
+			const char *u = job->outputs[i].uri;
+			const char *row[2] = { job->outputs[i].name, clip(&uri, u ? u : "") };
 
 			summary_table_row(s, row, 2);
 		}
-		summary_table_end(s);
+		table_end(s, job->outputs_nr);
 	}
+	buf_release(&uri);
+}
+
+/* ---- metric history ---- */
+
+/* A line chart of each metric logged over steps (the loss curve). */
+static void summarize_charts(struct summary *s, const struct job_run *jr)
+{
+	struct buf text = BUF_INIT;
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < jr->series_nr; i++) {
+		const struct metric_series *m = &jr->series[i];
+
+		buf_reset(&text);
+		metric_chart_mermaid(&text, m);
+		if (!text.len)
+			continue;
+		if (!any++)
+			summary_heading(s, 3, "Metric history");
+		summary_code(s, "mermaid", text.data);
+		if (m->logged > m->nr) {
+			buf_reset(&text);
+			buf_addf(&text, "%zu values of ", m->logged);
+			metric_chart_label(&text, m->key);
+			buf_addf(&text, " drawn as %zu points (the first, the last, and the means "
+				 "of the runs of steps between)", m->nr);
+			summary_text(s, text.data);
+		}
+	}
+	buf_release(&text);
+}
+
+/* ---- the metric gate ---- */
+
+/* The gate's verdict on the run, when there are thresholds and the job
+ * Completed (a job that failed has failed the step already). */
+static void check_gate(struct metric_gate_result *g, const struct training_config *c,
+		       const struct job_run *jr, int ret)
+{
+	struct metric_thresholds t = METRIC_THRESHOLDS_INIT;
+
+	if (!*c->metric_thresholds)
+		return;
+	if (!c->wait) {
+		log_warning("metric-thresholds not checked: with wait false the job's metrics "
+			    "are not read");
+		return;
+	}
+	if (ret || job_outcome_of(jr->last->status) != JOB_OUTCOME_SUCCEEDED)
+		return;
+	if (metric_thresholds_parse(&t, c->metric_thresholds)) /* read_thresholds checked it */
+		return;
+	metric_gate_evaluate(g, &t, jr->have_mlflow ? &jr->mlflow : NULL);
+	metric_thresholds_release(&t);
+}
+
+static void summarize_gate(struct summary *s, const struct metric_gate_result *g)
+{
+	static const char *const head[] = { "Metric", "Threshold", "Value", "Verdict" };
+	struct buf title = BUF_INIT, limit = BUF_INIT, value = BUF_INIT;
+	size_t i;
+
+	if (g->state == METRIC_GATE_NONE)
+		return;
+	buf_addf(&title, "Metric gate: %s", metric_gate_state_name(g->state));
+	summary_heading(s, 3, title.data);
+	summary_table_begin(s, head, 4);
+	for (i = 0; i < g->nr; i++) {
+		const struct metric_check *c = &g->checks[i];
+		const char *row[4];
+
+		buf_reset(&limit);
+		buf_reset(&value);
+		buf_addf(&limit, "%s %s", metric_op_text(c->op), c->limit_text);
+		metric_check_value(&value, c);
+		row[0] = c->key;
+		row[1] = limit.data;
+		row[2] = value.data;
+		row[3] = metric_verdict_name(c->verdict);
+		summary_table_row(s, row, 4);
+	}
+	summary_table_end(s);
+	buf_release(&title);
+	buf_release(&limit);
+	buf_release(&value);
+}
+
+/* Checks the gate reports at most in its error. */
+#define GATE_MISSES_SAID 10
+
+/* A failed gate fails the step, after the job and its logs are reported:
+ * the error (an annotation) names each threshold missed, its value and
+ * the threshold. */
+static int gate_verdict(const struct metric_gate_result *g)
+{
+	struct buf msg = BUF_INIT;
+	size_t i, said = 0;
+	int ret;
+
+	if (g->state != METRIC_GATE_FAILED)
+		return 0;
+	buf_addf(&msg, "metric gate failed (%zu of %zu threshold%s not met): ", g->failed, g->nr,
+		 g->nr == 1 ? "" : "s");
+	for (i = 0; i < g->nr && said < GATE_MISSES_SAID; i++) {
+		if (g->checks[i].verdict == METRIC_PASSED)
+			continue;
+		if (said++)
+			buf_addstr(&msg, "; ");
+		metric_check_describe(&msg, &g->checks[i]);
+	}
+	if (g->failed > said)
+		buf_addf(&msg, "; and %zu more", g->failed - said);
+	ret = error_set(ERR_REMOTE_FAILED, "%s", msg.data);
+	buf_release(&msg);
+	return ret;
 }
 
 static void summarize_logs(struct summary *s, const struct logs *logs)
@@ -273,8 +469,35 @@ static void summarize_logs(struct summary *s, const struct logs *logs)
 	buf_release(&line);
 }
 
+/* The run's params, the logs' artifact id, the model output, the gate. */
+static int write_run_outputs(struct ci *ci, const struct job_run *jr, const struct logs *logs,
+			     const struct metric_gate_result *gate)
+{
+	struct buf text = BUF_INIT;
+	cJSON *params = json_new_object();
+	const char *const *p;
+	int ret;
+
+	if (jr->have_mlflow)
+		for (p = kv_list_pairs(&jr->mlflow.params); *p; p += 2)
+			json_add_string(params, p[0], p[1] ? p[1] : "");
+	json_write(&text, params);
+	if ((ret = ci_output(ci, "params", text.data)) ||
+	    (logs->id.len && (ret = ci_output(ci, "artifact-id", logs->id.data))))
+		goto done;
+	buf_reset(&text);
+	if (!job_model_uri(&text, jr->last) && (ret = ci_output(ci, "model-uri", text.data)))
+		goto done;
+	ret = ci_output(ci, "gate", metric_gate_state_name(gate->state));
+done:
+	cJSON_Delete(params);
+	buf_release(&text);
+	return ret;
+}
+
 /* The outputs of a run that got to its end; then whether the job Completed. */
-static int write_outputs(struct ci *ci, const struct training_config *cfg, const struct job_run *jr)
+static int write_outputs(struct ci *ci, const struct training_config *cfg, const struct job_run *jr,
+			 const struct logs *logs, const struct metric_gate_result *gate)
 {
 	struct buf text = BUF_INIT;
 	int ret;
@@ -286,6 +509,8 @@ static int write_outputs(struct ci *ci, const struct training_config *cfg, const
 	if (jr->done.studio_url && !jr->job.studio_url &&
 	    (ret = ci_output(ci, "studio-url", jr->done.studio_url)))
 		goto done;
+	if ((ret = write_run_outputs(ci, jr, logs, gate)))
+		goto done;
 	if (cfg->wait)
 		ret = job_run_outcome(jr);
 done:
@@ -296,7 +521,8 @@ done:
 int training_run(struct ci *ci, struct session *s, const struct training_config *c)
 {
 	struct job_run jr = JOB_RUN_INIT;
-	struct logs logs = { BUF_INIT, BUF_INIT };
+	struct logs logs = { BUF_INIT, BUF_INIT, BUF_INIT };
+	struct metric_gate_result gate = METRIC_GATE_RESULT_INIT;
 	struct job_run_options o;
 	struct buf path = BUF_INIT;
 	int ret;
@@ -322,16 +548,23 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 			goto done; /* stopped by a signal: out quickly */
 		ret = collect(ci, s, c, &jr, &o, &logs, ret);
 	}
+	check_gate(&gate, c, &jr, ret);
 	summarize_job(ci_summary(ci), &jr);
+	summarize_gate(ci_summary(ci), &gate);
 	summarize_tables(ci_summary(ci), &jr);
+	summarize_charts(ci_summary(ci), &jr);
 	summarize_logs(ci_summary(ci), &logs);
 	if (!ret)
-		ret = write_outputs(ci, c, &jr);
+		ret = write_outputs(ci, c, &jr, &logs, &gate);
+	if (!ret)
+		ret = gate_verdict(&gate);
 done:
+	metric_gate_result_release(&gate);
 	job_run_abandon(&jr, &s->aml, ret, workflow_stopping());
 	job_run_release(&jr);
 	buf_release(&path);
 	buf_release(&logs.name);
 	buf_release(&logs.url);
+	buf_release(&logs.id);
 	return ret;
 }

@@ -10,7 +10,9 @@
  * checked, its job submitted (or the job of this very workflow attempt
  * found again), followed to its end with its log streamed, its logs kept
  * as a workflow artifact, its MLflow metrics and params reported in the
- * outputs and the summary. Both workflows list TRAINING_INPUTS and
+ * outputs and the summary (with a chart of each metric logged over
+ * steps), its latest metrics checked against `metric-thresholds` (the
+ * metric gate, mlops/metric_gate.h). Both workflows list TRAINING_INPUTS and
  * TRAINING_OUTPUTS, so the step reads and writes the same names in each.
  */
 
@@ -20,13 +22,18 @@
 	{ "compute", "Compute cluster to run on, overriding the YAML's compute (a name or azureml:name).", NULL, 0 }, \
 	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL }, \
 	{ "timeout-minutes", "How long to wait for the job before cancelling it.", "120", 0 }, \
-	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 }
+	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 }, \
+	{ "metric-thresholds", "Metric gate: thresholds on the run's latest MLflow metrics, separated by commas or newlines, e.g. 'auc>=0.75, loss<0.5' (operators >=, >, <=, <, ==). A threshold missed, a metric not logged or not finite fails the step after the job is reported.", NULL, 0 }
 
 #define TRAINING_OUTPUTS \
 	{ "job-name", "Name of the submitted job (the MLflow run id)." }, \
 	{ "status", "Final status of the job (Completed, Failed, Canceled), or its status when not waited for." }, \
 	{ "metrics", "JSON object of the run's latest metric values (NaN, Infinity and -Infinity as those strings, as MLflow writes them)." }, \
-	{ "studio-url", "Link to the job in Azure ML studio." }
+	{ "studio-url", "Link to the job in Azure ML studio." }, \
+	{ "params", "JSON object of the run's MLflow params (each value a string)." }, \
+	{ "artifact-id", "Id of the workflow artifact holding the job logs, as the GitHub results service gave it; empty when there is none." }, \
+	{ "model-uri", "The job's model output, azureml://jobs/<job>/outputs/<name>: the output named model, else the only uri_folder, mlflow_model or custom_model output; empty when none." }, \
+	{ "gate", "The metric gate's verdict: passed, failed, or none (no metric-thresholds, or the job did not complete)." }
 
 /* The step's inputs, read before signing in so that a bad one fails first. */
 struct training_config {
@@ -36,6 +43,9 @@ struct training_config {
 	int wait;
 	long timeout_s;
 	const char *log_artifact;
+	/* The metric-thresholds input, checked (metric_thresholds_parse takes
+	 * it); training_run parses it again, so the config owns nothing. */
+	const char *metric_thresholds;
 };
 int training_read_config(struct ci *ci, struct training_config *c);
 

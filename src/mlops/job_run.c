@@ -177,6 +177,15 @@ int job_request_build(struct job_request *out, struct aml *aml, const struct job
 	req->outputs_nr = spec->outputs_nr;
 	req->environment_variables = kv_list_pairs(&spec->environment_variables);
 	req->tags = kv_list_pairs(&out->tags);
+	req->properties = kv_list_pairs(&spec->properties);
+	/* Where and how it runs: as the YAML says, already in REST terms. */
+	req->resources = spec->resources;
+	req->distribution = spec->distribution;
+	req->timeout_s = spec->timeout_s;
+	req->job_tier = spec->job_tier;
+	req->identity = spec->identity;
+	req->services = spec->services;
+	req->services_nr = spec->services_nr;
 	return 0;
 }
 
@@ -431,18 +440,16 @@ int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, co
 	return job_logs_download(count_out, aml, r->job.name, dir, o->tokens);
 }
 
-/* The job's MLflow run: at the job's own tracking endpoint when it names
- * one, else at the workspace's. */
-static int read_mlflow(struct mlflow_run *run, struct aml *aml, struct http_client *http,
+/* The MLflow client for the job's run: at the job's own tracking endpoint
+ * when it names one, else at the workspace's. */
+static int open_mlflow(struct mlflow *m, struct aml *aml, struct http_client *http,
 		       const struct aml_job *job, const struct job_run_options *o)
 {
 	struct aml_workspace ws;
-	struct mlflow m;
 	const char *uri = job->tracking_uri;
 	int ret;
 
 	memset(&ws, 0, sizeof(ws));
-	memset(&m, 0, sizeof(m));
 	if (!uri || strncmp(uri, "azureml://", strlen("azureml://"))) {
 		if ((ret = aml_workspace_get(&ws, aml)))
 			goto done;
@@ -453,28 +460,42 @@ static int read_mlflow(struct mlflow_run *run, struct aml *aml, struct http_clie
 		goto done;
 	}
 	/* MLflow takes the Resource Manager token: the cloud's own scope. */
-	if ((ret = mlflow_init(&m, http, o->tokens, uri, aml->arm->scope)))
-		goto done;
-	ret = mlflow_run_get(run, &m, job->name);
+	ret = mlflow_init(m, http, o->tokens, uri, aml->arm->scope);
 done:
-	mlflow_release(&m);
 	aml_workspace_release(&ws);
 	return ret;
 }
 
-void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
-		     const struct job_run_options *o)
+/* The histories of the metrics logged over steps, downsampled; one that
+ * cannot be read is left out with a warning. */
+static void read_histories(struct job_run *r, struct mlflow *m)
+{
+	const struct mlflow_run *run = &r->mlflow;
+	size_t i;
+
+	r->series = xcalloc(JOB_RUN_SERIES_MAX, sizeof(*r->series));
+	for (i = 0; i < run->metrics_nr && r->series_nr < JOB_RUN_SERIES_MAX; i++) {
+		struct mlflow_metrics hist = MLFLOW_METRICS_INIT;
+		const struct mlflow_metric *k = &run->metrics[i];
+
+		if (k->step <= 0)
+			continue;
+		if (mlflow_metric_history(&hist, m, r->job.name, k->key))
+			log_warning("history of metric %s not read: %s", k->key, error_message());
+		else
+			metric_series_build(&r->series[r->series_nr++], k->key, hist.items, hist.nr,
+					    METRIC_CHART_POINTS);
+		mlflow_metrics_release(&hist);
+	}
+}
+
+/* The latest values as text and as the JSON output: one that is not
+ * finite is the string MLflow writes, beside the others. */
+static void metric_values(struct job_run *r)
 {
 	const struct mlflow_run *m = &r->mlflow;
 	size_t i;
 
-	if (!r->metrics)
-		r->metrics = json_new_object();
-	if (read_mlflow(&r->mlflow, aml, http, r->last, o)) {
-		log_warning("MLflow run %s not read: %s", r->job.name, error_message());
-		return;
-	}
-	r->have_mlflow = 1;
 	r->metric_text = xcalloc(m->metrics_nr + 1, sizeof(*r->metric_text));
 	for (i = 0; i < m->metrics_nr; i++) {
 		struct buf text = BUF_INIT;
@@ -484,8 +505,29 @@ void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *htt
 		cJSON_AddItemToObject(r->metrics, m->metrics[i].key,
 				      mlflow_value_json(m->metrics[i].value));
 	}
+}
+
+void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
+		     const struct job_run_options *o)
+{
+	const struct mlflow_run *m = &r->mlflow;
+	struct mlflow client;
+
+	memset(&client, 0, sizeof(client));
+	if (!r->metrics)
+		r->metrics = json_new_object();
+	if (open_mlflow(&client, aml, http, r->last, o) ||
+	    mlflow_run_get(&r->mlflow, &client, r->last->name)) {
+		log_warning("MLflow run %s not read: %s", r->job.name, error_message());
+		goto done;
+	}
+	r->have_mlflow = 1;
+	metric_values(r);
 	if (m->start_time > 0 && m->end_time >= m->start_time)
 		r->duration_s = (long)((m->end_time - m->start_time) / 1000);
+	read_histories(r, &client);
+done:
+	mlflow_release(&client);
 }
 
 int job_run_outcome(const struct job_run *r)
@@ -533,6 +575,9 @@ void job_run_release(struct job_run *r)
 	for (i = 0; r->metric_text && i < r->mlflow.metrics_nr; i++)
 		free(r->metric_text[i]);
 	free(r->metric_text);
+	for (i = 0; i < r->series_nr; i++)
+		metric_series_release(&r->series[i]);
+	free(r->series);
 	mlflow_run_release(&r->mlflow);
 	cJSON_Delete(r->metrics);
 	memset(r, 0, sizeof(*r));

@@ -16,6 +16,7 @@
 #include "core/kv.h"
 #include "mlops/code_snapshot.h"
 #include "mlops/job_follow.h"
+#include "mlops/metric_chart.h"
 #include "mlops/job_yaml.h"
 
 /*
@@ -31,7 +32,8 @@
  *                     tags) and submitted;
  *   job_run_follow    followed to its end, its log streamed (job_follow);
  *   job_run_logs      its logs downloaded into a folder the caller keeps;
- *   job_run_collect   its MLflow run read: metrics, params, duration;
+ *   job_run_collect   its MLflow run read: metrics, params, duration, and
+ *                     the history of each metric logged over steps;
  *   job_run_outcome   whether it Completed;
  *   job_run_abandon   a job this run started cancelled when the caller
  *                     gives up on it, so it does not train on alone.
@@ -141,6 +143,10 @@ struct job_run {
 	int have_mlflow;
 	char **metric_text;           /* mlflow.metrics[i]'s value as MLflow writes it */
 	cJSON *metrics;               /* {"key": latest value}; NaN and the infinities as strings */
+	/* The histories of the metrics whose latest step is past 0, downsampled
+	 * (at most JOB_RUN_SERIES_MAX, in the run's order of metrics). */
+	struct metric_series *series;
+	size_t series_nr;
 };
 #define JOB_RUN_INIT { .spec = JOB_YAML_INIT, .snap = CODE_SNAPSHOT_INIT, \
 		       .experiment = BUF_INIT, .job = AML_JOB_INIT, .done = AML_JOB_INIT, \
@@ -179,11 +185,17 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 int job_run_logs(size_t *count_out, const struct job_run *r, struct aml *aml, const char *dir,
 		 const struct job_run_options *o);
 
+/* How many metric histories job_run_collect reads at most. */
+#define JOB_RUN_SERIES_MAX 20
+
 /*
  * Reads the job's MLflow run, from the job's own tracking endpoint or else
  * the workspace's, for its metrics and params; the run's own start and end
- * give the duration. A run that cannot be read is a warning, not an error:
- * the job's status decides.
+ * give the duration. Then the history of each metric whose latest step is
+ * past 0 (logged over steps: a loss curve), for the first
+ * JOB_RUN_SERIES_MAX of them, each downsampled to METRIC_CHART_POINTS
+ * (metric_series_build). A run or a history that cannot be read is a
+ * warning, not an error: the job's status decides.
  */
 void job_run_collect(struct job_run *r, struct aml *aml, struct http_client *http,
 		     const struct job_run_options *o);

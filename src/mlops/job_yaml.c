@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,8 @@
 static const char *const known_fields[] = {
 	"$schema", "type", "name", "code", "command", "environment", "compute", "inputs",
 	"outputs", "experiment_name", "display_name", "description", "tags",
-	"environment_variables", NULL,
+	"environment_variables", "properties", "resources", "distribution", "limits",
+	"queue_settings", "identity", "services", NULL,
 };
 
 /* The fields of an input or output given as a mapping. */
@@ -320,7 +322,8 @@ done:
 	return ret;
 }
 
-/* The `inputs` or `outputs` mapping: 0 with NULL when absent or null. */
+/* A top-level mapping (`inputs`, `tags`, `resources`...): 0 with NULL when
+ * absent or null. */
 static int io_map(struct job_yaml *s, const char *key, const cJSON **out)
 {
 	const cJSON *map = field(s, key);
@@ -431,6 +434,338 @@ static int check_command_refs(struct job_yaml *s)
 	return 0;
 }
 
+/* ---- where and how it runs: resources, distribution, limits, queue, identity, services ---- */
+
+/* One YAML name and the REST name it stands for. */
+struct name_map {
+	const char *yaml, *rest;
+};
+
+static const struct name_map job_tiers[] = {
+	{ "null", "Null" }, { "spot", "Spot" }, { "basic", "Basic" },
+	{ "standard", "Standard" }, { "premium", "Premium" }, { NULL, NULL },
+};
+
+static const struct name_map identity_types[] = {
+	{ "aml_token", "AMLToken" }, { "user_identity", "UserIdentity" },
+	{ "managed", "Managed" }, { "managed_identity", "Managed" }, { NULL, NULL },
+};
+
+static const struct name_map service_types[] = {
+	{ "jupyter_lab", "JupyterLab" }, { "ssh", "SSH" }, { "tensor_board", "TensorBoard" },
+	{ "vs_code", "VSCode" }, { "custom", "Custom" }, { NULL, NULL },
+};
+
+static const char *const resources_fields[] = {
+	"instance_count", "instance_type", "shm_size", "docker_args", "properties", NULL,
+};
+static const char *const pytorch_fields[] = { "type", "process_count_per_instance", NULL };
+static const char *const tensorflow_fields[] = {
+	"type", "worker_count", "parameter_server_count", NULL,
+};
+static const char *const limits_fields[] = { "timeout", NULL };
+static const char *const queue_fields[] = { "job_tier", NULL };
+static const char *const identity_fields[] = {
+	"type", "client_id", "object_id", "resource_id", NULL,
+};
+static const char *const service_fields[] = { "type", "port", "nodes", "properties", NULL };
+
+/* `key` under the mapping `obj` (at `path`): NULL when absent, else a
+ * string (ERR_YAML otherwise), not empty. */
+static int sub_string(const struct job_yaml *s, const cJSON *obj, const char *path,
+		      const char *key, const char **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (!item)
+		return 0;
+	if (!cJSON_IsString(item))
+		return yaml_error_at(&s->doc, item, ERR_YAML, "field '%s.%s' is %s, expected a string",
+				     path, key, json_type_name(item));
+	if (!*item->valuestring)
+		return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.%s' is empty", path, key);
+	*out = item->valuestring;
+	return 0;
+}
+
+/* `key` under `obj`: 0 left in `*out` when absent, else an integer from
+ * `min` to `max`. */
+static int sub_integer(const struct job_yaml *s, const cJSON *obj, const char *path,
+		       const char *key, long min, long max, long *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double v;
+
+	*out = 0;
+	if (!item)
+		return 0;
+	if (!cJSON_IsNumber(item))
+		return yaml_error_at(&s->doc, item, ERR_YAML, "field '%s.%s' is %s, expected an "
+				     "integer", path, key, json_type_name(item));
+	v = item->valuedouble;
+	if (!(v >= (double)min && v <= (double)max) || v != (double)(long)v) {
+		const char *text = yaml_scalar_text(&s->doc, item);
+
+		return yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.%s': %s is not an integer "
+				     "from %ld to %ld", path, key, text ? text : "the value", min, max);
+	}
+	*out = (long)v;
+	return 0;
+}
+
+/* `key` under `obj` as one of `names`: its REST spelling, NULL when absent. */
+static int sub_enum(const struct job_yaml *s, const cJSON *obj, const char *path,
+		    const char *key, const struct name_map *names, const char **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct buf known = BUF_INIT;
+	const struct name_map *n;
+	int ret;
+
+	*out = NULL;
+	if (!item)
+		return 0;
+	for (n = names; cJSON_IsString(item) && n->yaml; n++)
+		if (!strcmp(item->valuestring, n->yaml)) {
+			*out = n->rest;
+			return 0;
+		}
+	for (n = names; n->yaml; n++)
+		buf_addf(&known, "%s%s", n == names ? "" : ", ", n->yaml);
+	ret = yaml_error_at(&s->doc, item, cJSON_IsString(item) ? ERR_INPUT : ERR_YAML,
+			    "field '%s.%s': use %s", path, key, known.data);
+	buf_release(&known);
+	return ret;
+}
+
+/* A top-level mapping `key`, NULL when absent or null, its keys checked. */
+static int section(struct job_yaml *s, const char *key, const char *const *known,
+		   const cJSON **out)
+{
+	int ret = io_map(s, key, out);
+
+	if (ret || !*out || !known)
+		return ret;
+	return yaml_check_keys(&s->doc, *out, key, known, NULL);
+}
+
+static int check_shm_size(const struct job_yaml *s, const cJSON *r)
+{
+	const char *v = s->resources.shm_size, *p;
+
+	if (!v)
+		return 0;
+	/* The spec's pattern, \d+[bBkKmMgG], and a size above zero. */
+	for (p = v; isdigit((unsigned char)*p); p++)
+		;
+	if (p > v && strchr("bBkKmMgG", *p) && *p && !p[1] && strspn(v, "0") < (size_t)(p - v))
+		return 0;
+	return yaml_error_at(&s->doc, cJSON_GetObjectItemCaseSensitive(r, "shm_size"), ERR_INPUT,
+			     "field 'resources.shm_size': '%s' is not <number><unit>, a number "
+			     "above 0 and a unit of b, k, m or g (2g)", v);
+}
+
+static int check_resources(struct job_yaml *s)
+{
+	struct aml_job_resources *res = &s->resources;
+	const cJSON *r, *props;
+	int ret;
+
+	if ((ret = section(s, "resources", resources_fields, &r)) || !r)
+		return ret;
+	if ((ret = sub_integer(s, r, "resources", "instance_count", 1, INT32_MAX, &res->instance_count)) ||
+	    (ret = sub_string(s, r, "resources", "instance_type", &res->instance_type)) ||
+	    (ret = sub_string(s, r, "resources", "shm_size", &res->shm_size)) ||
+	    (ret = sub_string(s, r, "resources", "docker_args", &res->docker_args)) ||
+	    (ret = check_shm_size(s, r)))
+		return ret;
+	props = cJSON_GetObjectItemCaseSensitive(r, "properties");
+	if (props && !cJSON_IsNull(props) && !cJSON_IsObject(props))
+		return yaml_error_at(&s->doc, props, ERR_YAML, "field 'resources.properties' is %s, "
+				     "expected a mapping", json_type_name(props));
+	res->properties = cJSON_IsObject(props) ? props : NULL;
+	return 0;
+}
+
+static int check_distribution(struct job_yaml *s)
+{
+	struct aml_job_distribution *d = &s->distribution;
+	const cJSON *m, *t;
+	const char *type;
+	int ret;
+
+	if ((ret = section(s, "distribution", NULL, &m)) || !m)
+		return ret;
+	t = cJSON_GetObjectItemCaseSensitive(m, "type");
+	if (!t)
+		return yaml_error_at(&s->doc, m, ERR_INPUT, "field 'distribution.type': required "
+				     "(pytorch, mpi or tensorflow)");
+	type = cJSON_IsString(t) ? t->valuestring : "";
+	if (!strcmp(type, "pytorch") || !strcmp(type, "mpi")) {
+		d->type = !strcmp(type, "mpi") ? AML_DIST_MPI : AML_DIST_PYTORCH;
+		if ((ret = yaml_check_keys(&s->doc, m, "distribution", pytorch_fields, NULL)))
+			return ret;
+		return sub_integer(s, m, "distribution", "process_count_per_instance", 1, INT32_MAX,
+				   &d->process_count_per_instance);
+	}
+	if (strcmp(type, "tensorflow"))
+		return yaml_error_at(&s->doc, t, ERR_INPUT, "field 'distribution.type': use pytorch, "
+				     "mpi or tensorflow");
+	d->type = AML_DIST_TENSORFLOW;
+	if ((ret = yaml_check_keys(&s->doc, m, "distribution", tensorflow_fields, NULL)) ||
+	    (ret = sub_integer(s, m, "distribution", "worker_count", 1, INT32_MAX, &d->worker_count)))
+		return ret;
+	return sub_integer(s, m, "distribution", "parameter_server_count", 0, INT32_MAX,
+			   &d->parameter_server_count);
+}
+
+static int check_limits_and_queue(struct job_yaml *s)
+{
+	const cJSON *m;
+	int ret;
+
+	/* A timeout in seconds, as the CLI reads it; sent as an ISO 8601
+	 * duration. Counts are the spec's int32; no tighter bound is Azure's. */
+	if ((ret = section(s, "limits", limits_fields, &m)) ||
+	    (m && (ret = sub_integer(s, m, "limits", "timeout", 1, INT32_MAX, &s->timeout_s))))
+		return ret;
+	if ((ret = section(s, "queue_settings", queue_fields, &m)) || !m)
+		return ret;
+	return sub_enum(s, m, "queue_settings", "job_tier", job_tiers, &s->job_tier);
+}
+
+static int is_guid(const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? v[i] != '-' : !isxdigit((unsigned char)v[i]))
+			return 0;
+	}
+	return !v[36];
+}
+
+static int check_identity(struct job_yaml *s)
+{
+	struct aml_job_identity *id = &s->identity;
+	static const char *const guids[] = { "client_id", "object_id" };
+	const cJSON *m;
+	size_t i;
+	int ret;
+
+	if ((ret = section(s, "identity", identity_fields, &m)) || !m)
+		return ret;
+	if (!cJSON_GetObjectItemCaseSensitive(m, "type"))
+		return yaml_error_at(&s->doc, m, ERR_INPUT, "field 'identity.type': required "
+				     "(aml_token, user_identity or managed)");
+	if ((ret = sub_enum(s, m, "identity", "type", identity_types, &id->type)) ||
+	    (ret = sub_string(s, m, "identity", "client_id", &id->client_id)) ||
+	    (ret = sub_string(s, m, "identity", "object_id", &id->object_id)) ||
+	    (ret = sub_string(s, m, "identity", "resource_id", &id->resource_id)))
+		return ret;
+	for (i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, guids[i]);
+
+		if (v && strcmp(id->type, "Managed"))
+			return yaml_error_at(&s->doc, v, ERR_INPUT, "field 'identity.%s': only a "
+					     "managed identity names one", guids[i]);
+		if (v && !is_guid(v->valuestring))
+			return yaml_error_at(&s->doc, v, ERR_INPUT, "field 'identity.%s': '%s' is "
+					     "not a GUID", guids[i], v->valuestring);
+	}
+	if (id->resource_id && strcmp(id->type, "Managed"))
+		return yaml_error_at(&s->doc, cJSON_GetObjectItemCaseSensitive(m, "resource_id"),
+				     ERR_INPUT, "field 'identity.resource_id': only a managed "
+				     "identity names one");
+	return 0;
+}
+
+static int check_service(struct job_yaml *s, const cJSON *item, struct aml_job_service *svc,
+			 struct kv_list *props)
+{
+	struct buf where = BUF_INIT;
+	const cJSON *nodes, *p, *kv;
+	const char *value;
+	int ret;
+
+	buf_addf(&where, "services.%s", item->string);
+	svc->name = item->string;
+	if (!cJSON_IsObject(item)) {
+		ret = yaml_error_at(&s->doc, item, ERR_YAML, "field '%s' is %s, expected a mapping",
+				    where.data, json_type_name(item));
+		goto done;
+	}
+	if ((ret = yaml_check_keys(&s->doc, item, where.data, service_fields, NULL)))
+		goto done;
+	if (!cJSON_GetObjectItemCaseSensitive(item, "type")) {
+		ret = yaml_error_at(&s->doc, item, ERR_INPUT, "field '%s.type': required", where.data);
+		goto done;
+	}
+	if ((ret = sub_enum(s, item, where.data, "type", service_types, &svc->type)) ||
+	    (ret = sub_integer(s, item, where.data, "port", 1, 65535, &svc->port)))
+		goto done;
+	nodes = cJSON_GetObjectItemCaseSensitive(item, "nodes");
+	if (nodes && (!cJSON_IsString(nodes) || strcmp(nodes->valuestring, "all"))) {
+		ret = yaml_error_at(&s->doc, nodes, ERR_INPUT, "field '%s.nodes': only 'all' may be "
+				    "given (absent: the leader node)", where.data);
+		goto done;
+	}
+	svc->all_nodes = nodes != NULL;
+	p = cJSON_GetObjectItemCaseSensitive(item, "properties");
+	if (p && !cJSON_IsNull(p) && !cJSON_IsObject(p)) {
+		ret = yaml_error_at(&s->doc, p, ERR_YAML, "field '%s.properties' is %s, expected a "
+				    "mapping", where.data, json_type_name(p));
+		goto done;
+	}
+	if (!cJSON_IsObject(p))
+		goto done;
+	cJSON_ArrayForEach(kv, p) {
+		if ((ret = scalar_text(&s->doc, kv, where.data, &value)))
+			goto done;
+		kv_list_add(props, kv->string, value);
+	}
+done:
+	buf_release(&where);
+	return ret;
+}
+
+static int check_services(struct job_yaml *s)
+{
+	const cJSON *m, *item;
+	size_t i, n;
+	int ret;
+
+	if ((ret = section(s, "services", NULL, &m)) || !m)
+		return ret;
+	n = (size_t)cJSON_GetArraySize(m);
+	s->services = xcalloc(n + 1, sizeof(*s->services));
+	s->service_properties = xcalloc(n + 1, sizeof(*s->service_properties));
+	cJSON_ArrayForEach(item, m) {
+		i = s->services_nr++;
+		kv_list_init(&s->service_properties[i]);
+		if ((ret = check_service(s, item, &s->services[i], &s->service_properties[i])))
+			return ret;
+	}
+	/* The pairs settle once every property is added. */
+	for (i = 0; i < s->services_nr; i++)
+		if (s->service_properties[i].nr)
+			s->services[i].properties = kv_list_pairs(&s->service_properties[i]);
+	return 0;
+}
+
+static int check_compute_side(struct job_yaml *s)
+{
+	int ret;
+
+	if ((ret = check_resources(s)) || (ret = check_distribution(s)) ||
+	    (ret = check_limits_and_queue(s)) || (ret = check_identity(s)))
+		return ret;
+	return check_services(s);
+}
+
 static int check(struct job_yaml *s)
 {
 	const char *type = NULL;
@@ -474,7 +809,9 @@ static int check(struct job_yaml *s)
 		return yaml_error_for_field(&s->doc, field(s, "experiment_name"), "experiment_name");
 	if ((ret = check_io(s)) ||
 	    (ret = scalar_map(s, "tags", &s->tags)) ||
-	    (ret = scalar_map(s, "environment_variables", &s->environment_variables)))
+	    (ret = scalar_map(s, "environment_variables", &s->environment_variables)) ||
+	    (ret = scalar_map(s, "properties", &s->properties)) ||
+	    (ret = check_compute_side(s)))
 		return ret;
 	return check_command_refs(s);
 }
@@ -566,6 +903,11 @@ void job_yaml_release(struct job_yaml *s)
 	free(s->outputs);
 	kv_list_release(&s->tags);
 	kv_list_release(&s->environment_variables);
+	kv_list_release(&s->properties);
+	for (i = 0; i < s->services_nr; i++)
+		kv_list_release(&s->service_properties[i]);
+	free(s->service_properties);
+	free(s->services);
 	free(s->env_name);
 	free(s->env_version);
 	free(s->compute);

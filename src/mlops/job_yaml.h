@@ -22,7 +22,16 @@
  *   {type: uri_file|uri_folder, path: azureml:name:version | azureml:name@latest
  *   | azureml://... | https://..., mode}), outputs ({type: uri_folder, mode,
  *   path}), experiment_name, display_name, description, tags,
- *   environment_variables.
+ *   environment_variables, properties (a mapping of scalars), and where it
+ *   runs: resources {instance_count, instance_type, shm_size, docker_args,
+ *   properties}, distribution {type: pytorch|mpi (process_count_per_instance)
+ *   | tensorflow (worker_count, parameter_server_count)}, limits {timeout:
+ *   seconds}, queue_settings {job_tier: null|spot|basic|standard|premium},
+ *   identity {type: aml_token|user_identity|managed (client_id, object_id,
+ *   resource_id)}, services {<name>: {type: jupyter_lab|ssh|tensor_board|
+ *   vs_code|custom, port, nodes: all, properties}} (azure-contract 3.5).
+ *   Counts, ports and the timeout are positive integers (a parameter
+ *   server count may be 0), names are checked against their enums.
  *
  * Inline environments (image + conda_file) and local input paths are
  * refused with a hint: this workflow submits registered assets only.
@@ -76,6 +85,17 @@ struct job_yaml {
 	size_t outputs_nr;
 	struct kv_list tags;             /* each value as written (`rows: 1200` is "1200") */
 	struct kv_list environment_variables;
+	struct kv_list properties;       /* as tags */
+	/* Where and how it runs, already in the REST spelling (aml_job.h);
+	 * strings and resources.properties borrowed from doc. */
+	struct aml_job_resources resources;
+	struct aml_job_distribution distribution;
+	long timeout_s;                  /* limits.timeout, 0 when absent */
+	const char *job_tier;            /* queue_settings.job_tier ("Spot"...), NULL when absent */
+	struct aml_job_identity identity;/* type NULL when absent */
+	struct aml_job_service *services;
+	struct kv_list *service_properties; /* services[i].properties points into [i] */
+	size_t services_nr;
 };
 #define JOB_YAML_INIT { .doc = YAML_DOC_INIT }
 

@@ -87,6 +87,112 @@ Test(aml_job, body_matches_the_official_example_shape)
 	cJSON_Delete(ex);
 }
 
+static const char *const svc_props[] = { "logDir", "outputs/tb", NULL };
+static const struct aml_job_service services[] = {
+	{ .name = "board", .type = "TensorBoard", .port = 6006, .properties = svc_props },
+};
+
+Test(aml_job, compute_side_matches_the_official_example_shape)
+{
+	cJSON *ex = example_load(EXAMPLES_AML, "Job/CommandJob/createOrUpdate.json"), *body = NULL;
+	struct aml_job_spec s = full_spec();
+
+	s.inputs_nr = 1;
+	s.resources.instance_count = 2;
+	s.resources.instance_type = "Standard_DS3_v2";
+	s.distribution.type = AML_DIST_TENSORFLOW;
+	s.distribution.worker_count = 2;
+	s.distribution.parameter_server_count = 1;
+	s.services = services;
+	s.services_nr = 1;
+	cr_assert_ok(aml_job_body(&body, &s));
+	assert_shape(body, json_find(ex, "parameters.body"), "body");
+	cr_assert_eq(json_find(body, "properties.resources.instanceCount")->valuedouble, 2);
+	cr_assert_str_eq(json_string_or(body, "properties.distribution.distributionType", ""),
+			 "TensorFlow");
+	cr_assert_eq(json_find(body, "properties.distribution.workerCount")->valuedouble, 2);
+	cr_assert_eq(json_find(body, "properties.distribution.parameterServerCount")->valuedouble, 1);
+	cr_assert_str_eq(json_string_or(body, "properties.services.board.jobServiceType", ""),
+			 "TensorBoard");
+	cr_assert_eq(json_find(body, "properties.services.board.port")->valuedouble, 6006);
+	cr_assert_str_eq(json_string_or(body, "properties.services.board.properties.logDir", ""),
+			 "outputs/tb");
+	cr_assert_null(json_find(body, "properties.services.board.nodes"));
+	cr_assert_str_eq(json_string_or(body, "properties.identity.identityType", ""), "AMLToken");
+	cJSON_Delete(body);
+	cJSON_Delete(ex);
+}
+
+Test(aml_job, sends_pytorch_mpi_queue_managed_identity_and_all_nodes)
+{
+	struct aml_job_service all[] = { { .name = "lab", .type = "JupyterLab", .all_nodes = 1 } };
+	cJSON *props = cJSON_Parse("{\"k\":{\"a\":1}}"), *body = NULL;
+	struct aml_job_spec s = full_spec();
+
+	s.resources.shm_size = "16g";
+	s.resources.docker_args = "--ipc=host";
+	s.resources.properties = props;
+	s.distribution.type = AML_DIST_PYTORCH;
+	s.distribution.process_count_per_instance = 4;
+	s.distribution.worker_count = 9;      /* TensorFlow's only: not sent */
+	s.job_tier = "Spot";
+	s.identity.type = "Managed";
+	s.identity.client_id = "0a1b2c3d-0000-4000-8000-00000000abcd";
+	s.identity.resource_id = "/subscriptions/s/uai";
+	s.services = all;
+	s.services_nr = 1;
+	cr_assert_ok(aml_job_body(&body, &s));
+	cr_assert_str_eq(json_string_or(body, "properties.resources.shmSize", ""), "16g");
+	cr_assert_str_eq(json_string_or(body, "properties.resources.dockerArgs", ""), "--ipc=host");
+	cr_assert_eq(json_find(body, "properties.resources.properties.k.a")->valuedouble, 1);
+	cr_assert_null(json_find(body, "properties.resources.instanceCount"));
+	cr_assert_str_eq(json_string_or(body, "properties.distribution.distributionType", ""), "PyTorch");
+	cr_assert_eq(json_find(body, "properties.distribution.processCountPerInstance")->valuedouble, 4);
+	cr_assert_null(json_find(body, "properties.distribution.workerCount"));
+	cr_assert_str_eq(json_string_or(body, "properties.queueSettings.jobTier", ""), "Spot");
+	cr_assert_str_eq(json_string_or(body, "properties.identity.identityType", ""), "Managed");
+	cr_assert_str_eq(json_string_or(body, "properties.identity.clientId", ""),
+			 "0a1b2c3d-0000-4000-8000-00000000abcd");
+	cr_assert_str_eq(json_string_or(body, "properties.identity.resourceId", ""), "/subscriptions/s/uai");
+	cr_assert_null(json_find(body, "properties.identity.objectId"));
+	cr_assert_str_eq(json_string_or(body, "properties.services.lab.nodes.nodesValueType", ""), "All");
+	cr_assert_null(json_find(body, "properties.services.lab.port"));
+	cJSON_Delete(body);
+	s.distribution.type = AML_DIST_MPI;
+	s.identity.type = "UserIdentity";
+	cr_assert_ok(aml_job_body(&body, &s));
+	cr_assert_str_eq(json_string_or(body, "properties.distribution.distributionType", ""), "Mpi");
+	cr_assert_eq(json_find(body, "properties.distribution.processCountPerInstance")->valuedouble, 4);
+	cr_assert_null(json_find(body, "properties.identity.clientId"), "ids are a managed identity's");
+	cJSON_Delete(body);
+	cJSON_Delete(props);
+}
+
+Test(aml_job, compute_side_values_are_checked)
+{
+	struct aml_job_service bad_port[] = { { .name = "lab", .type = "JupyterLab", .port = 70000 } };
+	struct aml_job_service no_type[] = { { .name = "lab" } };
+	struct aml_job_spec s = full_spec();
+	cJSON *body = NULL;
+
+	s.resources.instance_count = -1;
+	cr_assert_fails(aml_job_body(&body, &s), ERR_INPUT, "resources.instanceCount is -1");
+	s = full_spec();
+	s.distribution.type = AML_DIST_PYTORCH;
+	s.distribution.process_count_per_instance = -2;
+	cr_assert_fails(aml_job_body(&body, &s), ERR_INPUT, "processCountPerInstance is -2");
+	s = full_spec();
+	s.distribution.type = (enum aml_job_distribution_type)9;
+	cr_assert_fails(aml_job_body(&body, &s), ERR_INPUT, "unknown type");
+	s = full_spec();
+	s.services = bad_port;
+	s.services_nr = 1;
+	cr_assert_fails(aml_job_body(&body, &s), ERR_INPUT, "port 70000");
+	s.services = no_type;
+	cr_assert_fails(aml_job_body(&body, &s), ERR_INPUT, "no name or type");
+	cr_assert_null(body);
+}
+
 Test(aml_job, body_needs_command_environment_and_valid_inputs)
 {
 	struct aml_job_spec s = full_spec();
@@ -117,6 +223,11 @@ Test(aml_job, minimal_body_leaves_azure_defaults)
 	cr_assert_null(json_find(body, "properties.limits"));
 	cr_assert_null(json_find(body, "properties.codeId"));
 	cr_assert_null(json_find(body, "properties.experimentName"));
+	cr_assert_null(json_find(body, "properties.resources"));
+	cr_assert_null(json_find(body, "properties.distribution"));
+	cr_assert_null(json_find(body, "properties.queueSettings"));
+	cr_assert_null(json_find(body, "properties.services"));
+	cr_assert_str_eq(json_string_or(body, "properties.identity.identityType", ""), "AMLToken");
 	cJSON_Delete(body);
 }
 
@@ -157,6 +268,7 @@ Test(aml_job, parses_services_error_and_times)
 	cr_assert_str_eq(job.end_time, "2025-01-01 10:05:00");
 	cr_assert_str_eq(job.outputs[0].name, "model");
 	cr_assert_null(job.outputs[0].uri);
+	cr_assert_str_eq(job.outputs[0].type, "uri_folder");
 	cr_assert_str_eq(json_string_or(job.tags, "a", ""), "b");
 	aml_job_release(&job);
 	cJSON_Delete(json);
@@ -378,6 +490,50 @@ Test(aml_job, log_read_with_a_bearer_refused_as_expired_gets_a_new_token_once)
 	/* Refused again after the new token: the error, after one more try. */
 	cr_assert_fails(aml_job_log_read(&out, &got, &log, 6, 0), ERR_AUTH, "InvalidAuthenticationInfo");
 	cr_assert_eq(stub_count(f.stub), 4);
+	aml_job_log_release(&log);
+	buf_release(&out);
+	arm_stub_stop(&f);
+}
+
+/* A distributed job has no std_log.txt: rank 0's log is read instead,
+ * and kept once it answered; a job that has std_log.txt keeps it. */
+Test(aml_job, log_read_falls_back_to_rank_0_of_a_distributed_job)
+{
+	struct stub_reply script[] = {
+		{ .status = 404 }, { .status = 404 },             /* neither yet */
+		{ .status = 404 }, { .status = 206, .body = "rank 0\n" },
+		{ .status = 206, .body = "more\n" },            /* process 0 only now */
+		{ .status = 206, .body = "single\n" },          /* a second handle */
+		{ .status = 404 },
+	};
+	struct aml_job_log log = AML_JOB_LOG_INIT;
+	struct buf out = BUF_INIT, b = BUF_INIT;
+	size_t got;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 7, "ws1");
+	stub_log(&log, &f, "k");
+	log.process_url = xasprintf("%s/azureml/ExperimentRun/dcid.j/user_logs/std_log_process_0.txt",
+				    stub_url(f.stub));
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_eq(got, 0);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_str_eq(out.data, "rank 0\n");
+	cr_assert(strstr(stub_head(f.stub, 3), "std_log_process_0.txt") != NULL);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 7, 0));
+	cr_assert(strstr(stub_head(f.stub, 4), "std_log_process_0.txt") != NULL, "kept");
+	cr_assert_str_eq(out.data, "rank 0\nmore\n");
+	aml_job_log_release(&log);
+	stub_log(&log, &f, "k");
+	log.process_url = xstrdup("https://unused.invalid/p0");
+	buf_reset(&out);
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 0, 0));
+	cr_assert_str_eq(out.data, "single\n");
+	cr_assert_ok(aml_job_log_read(&out, &got, &log, 7, 0));
+	cr_assert_eq(stub_count(f.stub), 7, "settled on std_log.txt: a 404 later is no switch");
+	aml_job_log_process_blob(&b, "j1", 3);
+	cr_assert_str_eq(b.data, "ExperimentRun/dcid.j1/user_logs/std_log_process_3.txt");
+	buf_release(&b);
 	aml_job_log_release(&log);
 	buf_release(&out);
 	arm_stub_stop(&f);

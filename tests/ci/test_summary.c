@@ -115,3 +115,16 @@ Test(summary, mermaid_label_keeps_no_byte_that_ends_it)
 	cr_assert_str_eq(b.data, "\"x#34;#93; --#62; evil#91;#34;#96;#96;#96;#60;b#62;#10;#35;#59;\"");
 	buf_release(&b);
 }
+
+Test(summary, a_table_cut_short_says_how_many_rows_more)
+{
+	struct summary s;
+	const char *head[] = { "a", "b" };
+
+	summary_init(&s, SUMMARY_LIMIT);
+	summary_table_begin(&s, head, 2);
+	summary_table_more(&s, 42);
+	summary_table_end(&s);
+	cr_assert_str_eq(summary_finish(&s), "| a | b |\n| --- | --- |\n| ... 42 more |  |\n\n");
+	summary_release(&s);
+}

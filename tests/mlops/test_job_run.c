@@ -167,6 +167,39 @@ Test(job_run, the_request_carries_the_overrides_and_the_tags_in_order)
 	arm_stub_stop(&f);
 }
 
+Test(job_run, the_request_carries_where_and_how_the_job_runs)
+{
+	struct stub_reply script[] = { { .status = 500 } };
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+	struct job_request req = JOB_REQUEST_INIT;
+	struct arm_stub f;
+	cJSON *body = NULL;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD "resources: {instance_count: 2, shm_size: 8g}\n"
+				  "distribution: {type: pytorch, process_count_per_instance: 3}\n"
+				  "limits: {timeout: 90}\nqueue_settings: {job_tier: basic}\n"
+				  "identity: {type: user_identity}\nproperties: {owner: ml}\n"
+				  "services:\n  lab: {type: vs_code}\n"));
+	arm_stub_start_aml(&f, script, 1, "ws1");
+	cr_assert_ok(job_request_build(&req, &f.aml, &r.spec, "churn", NULL, NULL, NULL));
+	cr_assert_ok(aml_job_body(&body, &req.spec));
+	cr_assert_eq(json_find(body, "properties.resources.instanceCount")->valuedouble, 2);
+	cr_assert_str_eq(json_string_or(body, "properties.resources.shmSize", ""), "8g");
+	cr_assert_str_eq(json_string_or(body, "properties.distribution.distributionType", ""), "PyTorch");
+	cr_assert_eq(json_find(body, "properties.distribution.processCountPerInstance")->valuedouble, 3);
+	cr_assert_str_eq(json_string_or(body, "properties.limits.timeout", ""), "PT1M30S");
+	cr_assert_str_eq(json_string_or(body, "properties.queueSettings.jobTier", ""), "Basic");
+	cr_assert_str_eq(json_string_or(body, "properties.identity.identityType", ""), "UserIdentity");
+	cr_assert_str_eq(json_string_or(body, "properties.properties.owner", ""), "ml");
+	cr_assert_str_eq(json_string_or(body, "properties.services.lab.jobServiceType", ""), "VSCode");
+	cJSON_Delete(body);
+	job_request_release(&req);
+	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
 #define RUNNING "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\"}}"
 
 Test(job_run, a_re_run_of_the_attempt_follows_its_job_instead_of_submitting_again)

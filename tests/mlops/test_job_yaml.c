@@ -124,9 +124,119 @@ static const struct bad_case bad_cases[] = {
 	{ "command: python t.py ${{jobs.x}}\nenvironment: azureml:e:1\n", ERR_INPUT, "is not ${{inputs.<name>}}" },
 	{ GOOD_HEAD "experiment_name: 'a b'\n", ERR_INPUT, ":4:18: field 'experiment_name':" },
 	{ GOOD_HEAD "name: ''\n", ERR_INPUT, ":4:7: field 'name' is empty" },
+	{ GOOD_HEAD "resources: {instance_count: 0}\n", ERR_INPUT, ":4:29: field 'resources.instance_count': 0 is not an integer from 1" },
+	{ GOOD_HEAD "resources: {instance_count: 1.5}\n", ERR_INPUT, "field 'resources.instance_count': 1.5 is not an integer" },
+	{ GOOD_HEAD "resources: {instance_count: '2'}\n", ERR_YAML, ":4:29: field 'resources.instance_count' is a string, expected an integer" },
+	{ GOOD_HEAD "resources: {instance_count: 2, gpus: 1}\n", ERR_INPUT, ":4:38: field 'resources.gpus': unknown" },
+	{ GOOD_HEAD "resources: {shm_size: 2gb}\n", ERR_INPUT, ":4:23: field 'resources.shm_size': '2gb' is not <number><unit>" },
+	{ GOOD_HEAD "resources: {shm_size: 0g}\n", ERR_INPUT, "field 'resources.shm_size': '0g'" },
+	{ GOOD_HEAD "resources: {instance_type: 3}\n", ERR_YAML, "field 'resources.instance_type' is a number, expected a string" },
+	{ GOOD_HEAD "resources: {properties: [a]}\n", ERR_YAML, "field 'resources.properties' is an array" },
+	{ GOOD_HEAD "resources: 2\n", ERR_YAML, ":4:12: field 'resources' is a number, expected a mapping" },
+	{ GOOD_HEAD "distribution: {process_count_per_instance: 2}\n", ERR_INPUT, ":4:15: field 'distribution.type': required" },
+	{ GOOD_HEAD "distribution: {type: ray}\n", ERR_INPUT, ":4:22: field 'distribution.type': use pytorch, mpi or tensorflow" },
+	{ GOOD_HEAD "distribution: {type: PyTorch}\n", ERR_INPUT, "field 'distribution.type': use pytorch" },
+	{ GOOD_HEAD "distribution: {type: pytorch, process_count_per_instance: -1}\n", ERR_INPUT, "field 'distribution.process_count_per_instance': -1 is not" },
+	{ GOOD_HEAD "distribution: {type: pytorch, worker_count: 2}\n", ERR_INPUT, "field 'distribution.worker_count': unknown" },
+	{ GOOD_HEAD "distribution: {type: tensorflow, process_count_per_instance: 2}\n", ERR_INPUT, "field 'distribution.process_count_per_instance': unknown" },
+	{ GOOD_HEAD "distribution: {type: tensorflow, parameter_server_count: true}\n", ERR_YAML, "field 'distribution.parameter_server_count' is a boolean" },
+	{ GOOD_HEAD "limits: {timeout: 0}\n", ERR_INPUT, ":4:19: field 'limits.timeout': 0 is not an integer from 1" },
+	{ GOOD_HEAD "limits: {timeout: 3000000000}\n", ERR_INPUT, "field 'limits.timeout': 3000000000 is not an integer from 1 to 2147483647" },
+	{ GOOD_HEAD "resources: {instance_count: 1e12}\n", ERR_INPUT, "field 'resources.instance_count': 1e12 is not an integer from 1 to 2147483647" },
+	{ GOOD_HEAD "limits: {timeout: 1h}\n", ERR_YAML, "field 'limits.timeout' is a string, expected an integer" },
+	{ GOOD_HEAD "limits: {max_trials: 3}\n", ERR_INPUT, "field 'limits.max_trials': unknown" },
+	{ GOOD_HEAD "queue_settings: {job_tier: gold}\n", ERR_INPUT, ":4:28: field 'queue_settings.job_tier': use null, spot, basic, standard, premium" },
+	{ GOOD_HEAD "queue_settings: {priority: high}\n", ERR_INPUT, "field 'queue_settings.priority': unknown" },
+	{ GOOD_HEAD "identity: {client_id: 00000000-0000-0000-0000-000000000000}\n", ERR_INPUT, ":4:11: field 'identity.type': required" },
+	{ GOOD_HEAD "identity: {type: system}\n", ERR_INPUT, "field 'identity.type': use aml_token, user_identity, managed" },
+	{ GOOD_HEAD "identity: {type: managed, client_id: abc}\n", ERR_INPUT, ":4:38: field 'identity.client_id': 'abc' is not a GUID" },
+	{ GOOD_HEAD "identity: {type: user_identity, object_id: 00000000-0000-0000-0000-000000000000}\n", ERR_INPUT, "field 'identity.object_id': only a managed identity" },
+	{ GOOD_HEAD "identity: {type: aml_token, resource_id: /x}\n", ERR_INPUT, "field 'identity.resource_id': only a managed identity" },
+	{ GOOD_HEAD "services:\n  lab: {type: jupyter}\n", ERR_INPUT, ":5:15: field 'services.lab.type': use jupyter_lab, ssh, tensor_board, vs_code, custom" },
+	{ GOOD_HEAD "services:\n  lab: {port: 8888}\n", ERR_INPUT, ":5:8: field 'services.lab.type': required" },
+	{ GOOD_HEAD "services:\n  lab: {type: jupyter_lab, port: 70000}\n", ERR_INPUT, "field 'services.lab.port': 70000 is not an integer from 1 to 65535" },
+	{ GOOD_HEAD "services:\n  lab: {type: jupyter_lab, nodes: 2}\n", ERR_INPUT, "field 'services.lab.nodes': only 'all'" },
+	{ GOOD_HEAD "services:\n  lab: {type: ssh, ssh_public_keys: k}\n", ERR_INPUT, "field 'services.lab.ssh_public_keys': unknown" },
+	{ GOOD_HEAD "services:\n  lab: ssh\n", ERR_YAML, "field 'services.lab' is a string, expected a mapping" },
+	{ GOOD_HEAD "services:\n  lab: {type: ssh, properties: {k: [1]}}\n", ERR_YAML, "field 'services.lab' is an array" },
+	{ GOOD_HEAD "properties:\n  a: {b: 1}\n", ERR_YAML, ":5:6: field 'properties.a' is an object" },
 	{ "- a\n- b\n", ERR_YAML, ":1:1: a job YAML is a mapping" },
 	{ "command: [unclosed\n", ERR_YAML, "jobs/train.yml:" },
 };
+
+Test(job_yaml, reads_where_and_how_the_job_runs)
+{
+	struct job_yaml s = JOB_YAML_INIT;
+	const char *const *p;
+
+	cr_assert_ok(parse(&s, GOOD_HEAD
+		"resources:\n"
+		"  instance_count: 4\n"
+		"  instance_type: Standard_NC6s_v3\n"
+		"  shm_size: 16g\n"
+		"  docker_args: --ipc=host\n"
+		"  properties: {AISuperComputer: {interactive: false}}\n"
+		"distribution:\n"
+		"  type: pytorch\n"
+		"  process_count_per_instance: 2\n"
+		"limits: {timeout: 5400}\n"
+		"queue_settings: {job_tier: spot}\n"
+		"identity:\n"
+		"  type: managed\n"
+		"  client_id: 0a1b2c3d-0000-4000-8000-00000000abcd\n"
+		"services:\n"
+		"  lab: {type: jupyter_lab, port: 8888, nodes: all}\n"
+		"  board: {type: tensor_board, properties: {logDir: outputs/tb}}\n"
+		"properties: {owner: ml, rows: 12}\n"));
+	cr_assert_eq(s.resources.instance_count, 4);
+	cr_assert_str_eq(s.resources.instance_type, "Standard_NC6s_v3");
+	cr_assert_str_eq(s.resources.shm_size, "16g");
+	cr_assert_str_eq(s.resources.docker_args, "--ipc=host");
+	cr_assert(cJSON_IsObject(s.resources.properties));
+	cr_assert_eq(s.distribution.type, AML_DIST_PYTORCH);
+	cr_assert_eq(s.distribution.process_count_per_instance, 2);
+	cr_assert_eq(s.timeout_s, 5400);
+	cr_assert_str_eq(s.job_tier, "Spot");
+	cr_assert_str_eq(s.identity.type, "Managed");
+	cr_assert_str_eq(s.identity.client_id, "0a1b2c3d-0000-4000-8000-00000000abcd");
+	cr_assert_null(s.identity.object_id);
+	cr_assert_eq(s.services_nr, 2);
+	cr_assert_str_eq(s.services[0].name, "lab");
+	cr_assert_str_eq(s.services[0].type, "JupyterLab");
+	cr_assert_eq(s.services[0].port, 8888);
+	cr_assert(s.services[0].all_nodes);
+	cr_assert_null(s.services[0].properties);
+	cr_assert_str_eq(s.services[1].type, "TensorBoard");
+	cr_assert_not(s.services[1].all_nodes);
+	p = s.services[1].properties;
+	cr_assert(p && !strcmp(p[0], "logDir") && !strcmp(p[1], "outputs/tb") && !p[2]);
+	cr_assert_str_eq(kv_list_find(&s.properties, "rows"), "12");
+	job_yaml_release(&s);
+}
+
+Test(job_yaml, tensorflow_mpi_and_the_other_identities)
+{
+	struct job_yaml s = JOB_YAML_INIT;
+
+	cr_assert_ok(parse(&s, GOOD_HEAD "distribution: {type: tensorflow, worker_count: 3, "
+			   "parameter_server_count: 0}\nidentity: {type: user_identity}\n"));
+	cr_assert_eq(s.distribution.type, AML_DIST_TENSORFLOW);
+	cr_assert_eq(s.distribution.worker_count, 3);
+	cr_assert_eq(s.distribution.parameter_server_count, 0);
+	cr_assert_str_eq(s.identity.type, "UserIdentity");
+	cr_assert_ok(parse(&s, GOOD_HEAD "distribution: {type: mpi}\nidentity: {type: aml_token}\n"
+			   "queue_settings: {job_tier: 'null'}\n"));
+	cr_assert_eq(s.distribution.type, AML_DIST_MPI);
+	cr_assert_eq(s.distribution.process_count_per_instance, 0, "absent: Azure's default");
+	cr_assert_str_eq(s.identity.type, "AMLToken");
+	cr_assert_str_eq(s.job_tier, "Null");
+	cr_assert_ok(parse(&s, GOOD_HEAD));
+	cr_assert_eq(s.distribution.type, AML_DIST_NONE);
+	cr_assert_null(s.identity.type);
+	cr_assert_eq(s.resources.instance_count, 0);
+	cr_assert_eq(s.timeout_s, 0);
+	job_yaml_release(&s);
+}
 
 Test(job_yaml, every_error_names_line_and_field)
 {

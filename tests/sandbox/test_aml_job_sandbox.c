@@ -90,6 +90,38 @@ Test(aml_job_sandbox, runs_to_completed_while_its_log_is_read_incrementally)
 	sandbox_aml_close(&c);
 }
 
+/* The compute side as sent is what the service runs: two ranks, each with
+ * its environment, and the reader follows rank 0's log. */
+Test(aml_job_sandbox, a_distributed_job_runs_its_ranks_and_rank_0_log_is_read)
+{
+	struct aml_job_spec spec = {
+		.experiment_name = "sandbox-tests", .environment_id = ENV_ID,
+		.command = "echo rank $RANK of $WORLD_SIZE local $LOCAL_RANK node $NODE_RANK",
+		.resources = { .instance_count = 1, .shm_size = "2g" },
+		.distribution = { .type = AML_DIST_PYTORCH, .process_count_per_instance = 2 },
+		.timeout_s = 120,
+	};
+	struct aml_job job = AML_JOB_INIT;
+	struct aml_job_log log = AML_JOB_LOG_INIT;
+	struct buf text = BUF_INIT;
+	struct aml_job done = AML_JOB_INIT;
+	size_t got;
+	struct sandbox_aml c;
+
+	setup(&c);
+	cr_assert_ok(aml_job_create(&job, &c.aml, "", &spec));
+	cr_assert_ok(aml_job_log_open(&log, &c.aml, job.name, TOKEN_SOURCE_NONE));
+	cr_assert_eq(wait_for(&c, job.name, AML_JOB_COMPLETED, &done), AML_JOB_COMPLETED, "%s", done.error);
+	cr_assert_ok(aml_job_log_read(&text, &got, &log, 0, 0));
+	cr_assert_str_eq(text.data, "rank 0 of 2 local 0 node 0\n");
+	cr_assert(strstr(log.url, "std_log_process_0.txt") != NULL, "%s", log.url);
+	aml_job_log_release(&log);
+	aml_job_release(&job);
+	aml_job_release(&done);
+	buf_release(&text);
+	sandbox_aml_close(&c);
+}
+
 Test(aml_job_sandbox, failing_command_ends_failed_with_its_status)
 {
 	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = "echo oops; exit 3" };

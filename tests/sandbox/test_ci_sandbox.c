@@ -92,6 +92,8 @@ Test(ci_sandbox, artifact_upload_lands_finalized_in_the_results_service)
 	cr_assert_ok(ci_upload_artifact(ci, "training-logs-test", dir, &url));
 	cr_assert_not_null(url);
 	cr_assert(strstr(url, "/actions/runs/") && strstr(url, "/artifacts/"), "url %s", url);
+	cr_assert_not_null(ci_artifact_id(ci));
+	cr_assert(strstr(url, ci_artifact_id(ci)), "url %s, id %s", url, ci_artifact_id(ci));
 	sandbox_control("GET", "/state", NULL, &state);
 	runs = json_find(state, "artifacts");
 	cJSON_ArrayForEach(run, runs)

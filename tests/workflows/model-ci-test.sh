@@ -34,6 +34,12 @@ wait_running() {
 	done
 	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
 }
+# chart_of KEY: the Mermaid chart of metric KEY in the summary.
+chart_of() {
+	awk -v t="    title \"$1\"" '/^```mermaid$/ { c = ""; on = 1; next }
+		on && /^```$/ { if (index(c "\n", "\n" t "\n")) printf "%s\n", c; on = 0; next }
+		on { c = c "\n" $0 }' "$work/summary" | sed '1{/^$/d}'
+}
 slow_job() {
 	job_yaml slow <<YML
 type: command
@@ -66,7 +72,14 @@ t_training_job_completes_with_metrics_logs_and_artifact() {
 		expect "$(state "jobs['$job']['properties']['experimentName']")" mlops-example &&
 		expect "$(state "len(w['codes']['training']['versions'])")" 1 &&
 		state "[n for r in s['artifacts'].values() for n in r]" | grep -q "training-logs-$job" &&
-		grep -q "training-logs-$job" "$work/summary"
+		grep -q "training-logs-$job" "$work/summary" &&
+		python3 -c "import json,sys; p=json.loads(sys.argv[1]); assert p['learning_rate'] == '0.1' and p['epochs'] == '30', p" "$(output params)" &&
+		expect "$(output model-uri)" "azureml://jobs/$job/outputs/model" &&
+		expect "$(output gate)" none && ! grep -q 'Metric gate' "$work/summary" &&
+		[ -n "$(output artifact-id)" ] &&
+		grep -q "/artifacts/$(output artifact-id))" "$work/summary" &&
+		chart_of loss | grep -q '^    line \[0\.[0-9]*\(, [0-9.]*\)\{29\}\]$' &&
+		chart_of loss | grep -q '^    x-axis "step" \["0", "1", .*"29"\]$'
 }
 
 t_unchanged_code_reuses_its_snapshot() {
@@ -377,6 +390,110 @@ t_pipelines_keeps_the_log_folder_for_the_agent_and_defuses_job_output() {
 		grep -rq 'end of the hostile log' "$dir" &&
 		grep -q '^x \*\*vso\[task.setvariable variable=pwned\]1$' "$work/log" &&
 		grep -q '^##vso\[task.setvariable variable=job-name;isOutput=true\]' "$work/log"
+}
+
+# ---- the metric gate and the summary's bounds ----
+
+t_a_threshold_missed_fails_the_step_naming_metric_value_and_threshold() {
+	gh model-ci "INPUT_METRIC-THRESHOLDS=auc>=1.5, loss<100"
+	local job
+	job=$(output job-name)
+	expect "$(rc)" 1 && expect "$(output status)" Completed && expect "$(output gate)" failed &&
+		grep -q '^::error title=model-ci%3A failed::metric gate failed (1 of 2 thresholds not met): auc = 0\.[0-9]* is not >= 1\.5$' "$work/log" &&
+		grep -q '^### Metric gate: failed$' "$work/summary" &&
+		grep -q '^| auc | &gt;= 1\.5 | 0\.[0-9]* | missed |$' "$work/summary" &&
+		grep -q '^| loss | &lt; 100 | [0-9.]* | passed |$' "$work/summary" &&
+		grep -q "Job \`$job\`: \*\*Completed\*\*" "$work/summary" &&
+		state "[n for r in s['artifacts'].values() for n in r]" | grep -q "training-logs-$job" &&
+		[ -n "$(output metrics)" ]
+}
+
+t_a_gate_met_passes() {
+	gh model-ci "INPUT_METRIC-THRESHOLDS=auc>=0
+accuracy > 0.5, loss<100"
+	expect "$(rc)" 0 && expect "$(output gate)" passed &&
+		grep -q '^### Metric gate: passed$' "$work/summary" &&
+		expect "$(grep -c '| passed |$' "$work/summary")" 3
+}
+
+t_a_metric_not_logged_fails_the_gate() {
+	gh model-ci "INPUT_METRIC-THRESHOLDS=f1 score>=0.5"
+	expect "$(rc)" 1 && expect "$(output gate)" failed &&
+		grep -q '^::error title=model-ci%3A failed::metric gate failed (1 of 1 threshold not met): f1 score was not logged (needs >= 0\.5)$' "$work/log" &&
+		grep -q '^| f1 score | &gt;= 0\.5 |  | not logged |$' "$work/summary"
+}
+
+t_malformed_thresholds_exit_2_and_submit_nothing() {
+	local before
+	before=$(state "len(jobs)")
+	gh model-ci "INPUT_METRIC-THRESHOLDS=auc>=0.7, loss=>0.5"
+	expect "$(rc)" 2 &&
+		grep -q "^::error title=model-ci%3A input error::Input metric-thresholds: threshold 'loss=>0.5': unknown operator" "$work/log" &&
+		expect "$(state "len(jobs)")" "$before"
+}
+
+# A job logging with the sandbox's MLflow client, from a code folder of its own.
+steps_job() {
+	mkdir -p "$work/ws/steps"
+	cat >"$work/ws/steps/log_steps.py"
+	job_yaml steps <<'YML'
+type: command
+code: ../steps
+command: python log_steps.py
+environment: azureml:train-env:1
+YML
+}
+
+t_a_value_that_is_not_finite_fails_a_threshold_and_drops_no_other() {
+	steps_job <<'PY'
+import mlflow
+mlflow.start_run()
+mlflow.log_metrics({"auc": float("nan"), "accuracy": 0.9, "peak": float("inf")})
+for step in range(1, 4):
+    mlflow.log_metric("loss", [float("nan"), 0.5, 0.25][step - 1], step=step)
+print("logged")
+PY
+	gh model-ci INPUT_JOB=jobs/steps.yml "INPUT_METRIC-THRESHOLDS=auc>=0.5, accuracy>=0.5"
+	expect "$(rc)" 1 && expect "$(output gate)" failed &&
+		python3 -c "import json,sys; m=json.loads(sys.argv[1]); assert m == {'auc': 'NaN', 'accuracy': 0.9, 'peak': 'Infinity', 'loss': 0.25}, m" "$(output metrics)" &&
+		grep -q '^::error title=model-ci%3A failed::metric gate failed (1 of 2 thresholds not met): auc = NaN is not finite (needs >= 0\.5)$' "$work/log" &&
+		grep -q '^| auc | NaN | 0 |$' "$work/summary" &&
+		chart_of loss | grep -q '^    line \[0\.5, 0\.25\]$'
+}
+
+# Whatever the job logged, the summary stays small: 10,000 steps of a
+# metric are drawn as 100 points, hundreds of metrics and long params are
+# tables cut short.
+t_ten_thousand_steps_and_many_keys_keep_the_summary_small() {
+	steps_job <<'PY'
+import mlflow
+mlflow.start_run()
+def batch(metrics=(), params=()):
+    mlflow._call("POST", "mlflow/runs/log-batch", {"run_id": mlflow._run_id(),
+                 "metrics": list(metrics), "params": list(params)})
+for start in range(0, 10000, 1000):
+    batch({"key": "loss", "value": 1.0 / (1 + s), "timestamp": 1, "step": s + 1}
+          for s in range(start, start + 1000))
+for k in range(30):
+    batch([{"key": "curve_%02d\"]`<b>" % k, "value": v, "timestamp": 1, "step": v} for v in (1, 2)])
+batch({"key": "m%03d" % k, "value": k, "timestamp": 1, "step": 0} for k in range(400))
+batch(params=[{"key": "p%03d" % k, "value": "v" * 5000} for k in range(300)])
+print("logged")
+PY
+	gh model-ci INPUT_JOB=jobs/steps.yml
+	local size
+	size=$(wc -c <"$work/summary")
+	expect "$(rc)" 0 && [ "$size" -lt 200000 ] &&
+		chart_of loss | grep -q '^    x-axis "step" \["1", .*, "10000"\]$' &&
+		expect "$(chart_of loss | sed -n 's/^    line \[\(.*\)\]$/\1/p' | tr ',' '\n' | wc -l)" 100 &&
+		grep -q '^10000 values of loss drawn as 100 points' "$work/summary" &&
+		expect "$(grep -c '^```mermaid$' "$work/summary")" 20 &&
+		grep -q '^    title "curve_00____b_"$' "$work/summary" &&
+		grep -q '^| \.\.\. 331 more |  |  |$' "$work/summary" &&
+		grep -q '^| \.\.\. 200 more |  |$' "$work/summary" &&
+		! grep -q 'Summary truncated' "$work/summary" &&
+		! grep -q 'v\{201\}' "$work/summary" ||
+		{ echo "summary of $size bytes"; return 1; }
 }
 
 run_runs 100

@@ -1,0 +1,68 @@
+#ifndef MLOPS_METRIC_CHART_H
+#define MLOPS_METRIC_CHART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azure/mlflow.h"
+#include "core/buf.h"
+
+/*
+ * A metric's history as a line chart (the loss curve), in Mermaid's
+ * xychart-beta syntax, for the step summary. Pure text building: nothing
+ * here knows the CI host.
+ *
+ * Downsampling: the history is ordered by step (a stable sort, so values
+ * logged at the same step stay in the order logged), values that are not
+ * finite are dropped, and when more than `max` points remain the first
+ * and the last are kept as they are and the ones between are split into
+ * `max` - 2 runs of consecutive points of (nearly) equal length, each
+ * drawn as one point: the step of its first point and the mean of its
+ * values. A curve keeps its shape and its end points; a single spike in
+ * a long run is flattened.
+ */
+
+#define METRIC_CHART_POINTS 100
+/* Longest chart title: a longer metric key is cut (at a character boundary). */
+#define METRIC_CHART_TITLE_MAX 100
+
+struct chart_point {
+	int64_t step;
+	double value;
+};
+
+/* One metric's downsampled history. */
+struct metric_series {
+	char *key;
+	struct chart_point *points;
+	size_t nr;
+	size_t logged;          /* values the history held, finite or not */
+};
+#define METRIC_SERIES_INIT { NULL, NULL, 0, 0 }
+void metric_series_release(struct metric_series *s);
+
+/*
+ * Fills `out` (released first) with `key`'s history `in` (`n` values, any
+ * order) downsampled to at most `max` points (at least 2). Leaves `in` as
+ * it is.
+ */
+void metric_series_build(struct metric_series *out, const char *key,
+			 const struct mlflow_metric *in, size_t n, size_t max);
+
+/*
+ * Appends the xychart-beta text for `s` (without the ``` fence): a title,
+ * the steps as the x axis, the y axis over the range of the values
+ * widened by 2% each side, one line. The key is hostile text: in the
+ * chart it is a double-quoted Mermaid string holding only letters, digits
+ * and " _-./:" (anything else becomes '_'), cut at METRIC_CHART_TITLE_MAX.
+ * Numbers are plain decimals (no exponent, which Mermaid does not read),
+ * of 6 significant digits or as many places as tell apart values
+ * 1/100,000 of the range apart. Nothing is appended for a series of fewer
+ * than 2 points: there is no line to draw.
+ */
+void metric_chart_mermaid(struct buf *out, const struct metric_series *s);
+
+/* Appends `key` as metric_chart_mermaid quotes it, without the quotes. */
+void metric_chart_label(struct buf *out, const char *key);
+
+#endif
