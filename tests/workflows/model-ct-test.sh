@@ -87,20 +87,26 @@ t_a_second_job_registers_the_next_version() {
 		expect "$(state "w['models']['churn-classifier']['versions']['2']['modelType']")" custom_model
 }
 
-t_a_failed_job_registers_no_version() {
-	job_yaml fail <<'YML'
+# trained_by NAME COMMAND RC: jobs/NAME.yml runs COMMAND with a model
+# output; stage train must exit RC. Its job name in $job.
+trained_by() {
+	job_yaml "$1" <<YML
 type: command
 code: ../training
-command: echo boom >&2 && exit 3
+command: $2
 environment: azureml:train-env:1
 outputs:
   model:
     type: uri_folder
 YML
-	gh model-ct INPUT_JOB=jobs/fail.yml
-	local job
+	gh model-ct INPUT_JOB="jobs/$1.yml"
 	job=$(output job-name)
-	expect "$(rc)" 1 && [ -n "$job" ] || return 1
+	expect "$(rc)" "$3" && [ -n "$job" ]
+}
+
+t_a_failed_job_registers_no_version() {
+	local job
+	trained_by fail 'echo boom >&2 && exit 3' 1 || return 1
 	register churn-failed "$job"
 	expect "$(rc)" 1 && grep -q "job $job did not complete (Failed" "$work/log" &&
 		grep -q 'no model registered' "$work/log" &&
@@ -108,19 +114,8 @@ YML
 }
 
 t_a_job_whose_output_is_missing_registers_no_version() {
-	job_yaml empty <<'YML'
-type: command
-code: ../training
-command: echo trained nothing
-environment: azureml:train-env:1
-outputs:
-  model:
-    type: uri_folder
-YML
-	gh model-ct INPUT_JOB=jobs/empty.yml
 	local job
-	job=$(output job-name)
-	expect "$(rc)" 0 && [ -n "$job" ] || return 1
+	trained_by empty 'echo trained nothing' 0 || return 1
 	register churn-empty "$job"
 	expect "$(rc)" 1 && grep -q "output 'model' of job $job is missing" "$work/log" &&
 		expect "$(state "'churn-empty' in w.get('models', {})")" False || return 1
