@@ -217,7 +217,9 @@ static int run_register(struct ci *ci)
 	if ((ret = read_register(ci, &o)) || (ret = session_open(&session, ci)))
 		return ret;
 	http_client_set_stop(session.http, workflow_stop_flag());
-	if (*c->server_url && *c->repository && *c->run_id)
+	/* GitHub's run page; Azure Pipelines' needs the project, which the
+	 * context lacks, so its runs are tagged by commit and repository only. */
+	if (ci_kind(ci) != CI_PIPELINES && *c->server_url && *c->repository && *c->run_id)
 		buf_addf(&run_url, "%s/%s/actions/runs/%s", c->server_url, c->repository, c->run_id);
 	o.commit = c->sha;
 	o.repository = c->repository;
