@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the whole flow on the local Azure sandbox. Starts a private
 # sandbox (Azurite + the emulator), then runs Workspace-CD, Environment-CI,
-# Environment-CD and Model-CI from a terminal over the repository's own
+# Environment-CD, Model-CI and Model-CT (train, then register) from a terminal over the repository's own
 # .cloud/, datasets/, environments/ and jobs/, printing each one's summary
 # and outputs.
 # Nothing in the repository is changed; the sandbox is stopped at the end.
@@ -41,6 +41,20 @@ step environment-ci
 step environment-cd
 step environment-ci
 step model-ci --artifacts "$SANDBOX_DIR/artifacts"
+step model-ct --stage train --artifacts "$SANDBOX_DIR/artifacts"
+job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job-name"])' "$summaries/model-ct.json")
+cp "$summaries/model-ct.md" "$summaries/model-ct-train.md"
+step model-ct --stage register --job-name "$job" --model-name churn-classifier
 echo
-echo "Done: the workspace, its datasets, environments and a trained model's run are in the sandbox;"
+echo "---- the registered model, as the workspace has it"
+curl -s "$SANDBOX_CONTROL_URL/state" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for ws in s["azureml"].values():
+    for version, v in ws["assets"].get("models", {}).get("churn-classifier", {}).get("versions", {}).items():
+        print("churn-classifier:%s  jobName=%s  modelUri=%s" % (version, v.get("jobName"), v.get("modelUri")))
+        for k, t in sorted((v.get("tags") or {}).items()):
+            print("    %s = %s" % (k, t))'
+echo
+echo "Done: the workspace, its datasets, environments, a trained model's run and its registered model are in the sandbox;"
 echo "summaries in $summaries, the training logs in $SANDBOX_DIR/artifacts."

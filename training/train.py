@@ -3,16 +3,21 @@
 Standard library only (no numpy or scikit-learn), so the same script runs in
 the local sandbox on the host's python3 and on Azure ML in train-env.
 Metrics go to MLflow (Azure ML's tracking server sets the run up through
-the environment); the model goes to --model-dir as JSON weights plus an
-MLmodel-like descriptor.
+the environment); the model goes to --model-dir as an MLflow model folder:
+the weights as JSON, the MLmodel file with a python_function flavor whose
+loader_module (code/churn_model.py, written beside them) MLflow imports
+and calls _load_pyfunc(<data path>) on, and the conda environment it needs.
 """
 import argparse
 import csv
 import json
 import math
 import os
+import platform
 import random
 import sys
+import time
+import uuid
 
 import mlflow
 
@@ -90,6 +95,65 @@ def auc(w, b, xs, ys):
     return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
 
 
+# What the python_function flavor loads: MLflow puts <model>/code on
+# sys.path, imports loader_module and calls _load_pyfunc(<model>/model.json).
+LOADER = '''"""Loads the churn model for MLflow's python_function flavor."""
+import json
+import math
+
+
+class ChurnModel:
+    def __init__(self, spec):
+        self.spec = spec
+
+    def _row(self, row):
+        s = self.spec
+        x = []
+        for i, name in enumerate(s["features"]):
+            if name.startswith("contract="):
+                x.append(1.0 if row.get("contract") == name[len("contract="):] else 0.0)
+            else:
+                x.append((float(row[name]) - s["mean"][i]) / (s["std"][i] or 1.0))
+        z = s["bias"] + sum(w * v for w, v in zip(s["weights"], x))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def predict(self, model_input):
+        rows = model_input.to_dict("records") if hasattr(model_input, "to_dict") else model_input
+        return [int(self._row(r) >= self.spec["threshold"]) for r in rows]
+
+
+def _load_pyfunc(data_path):
+    with open(data_path) as f:
+        return ChurnModel(json.load(f))
+'''
+
+
+def write_mlmodel(model_dir, acc, area):
+    """The MLmodel file (YAML, as MLflow writes it), the loader and its conda env."""
+    os.makedirs(os.path.join(model_dir, "code"), exist_ok=True)
+    with open(os.path.join(model_dir, "code", "churn_model.py"), "w") as f:
+        f.write(LOADER)
+    with open(os.path.join(model_dir, "conda.yaml"), "w") as f:
+        f.write("name: churn-model\nchannels:\n  - conda-forge\ndependencies:\n"
+                "  - python=%d.%d\n  - pip\n  - pip:\n    - mlflow\n" % sys.version_info[:2])
+    created = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
+    with open(os.path.join(model_dir, "MLmodel"), "w") as f:
+        f.write("artifact_path: model\n"
+                "flavors:\n"
+                "  python_function:\n"
+                "    code: code\n"
+                "    data: model.json\n"
+                "    env:\n"
+                "      conda: conda.yaml\n"
+                "    loader_module: churn_model\n"
+                "    python_version: %s\n"
+                "metadata:\n"
+                "  accuracy: %.6f\n"
+                "  auc: %.6f\n"
+                "model_uuid: %s\n"
+                "utc_time_created: '%s'\n" % (platform.python_version(), acc, area, uuid.uuid4().hex, created))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -138,9 +202,7 @@ def main():
              "mean": mean, "std": std, "weights": w, "bias": b, "threshold": 0.5}
     with open(os.path.join(args.model_dir, "model.json"), "w") as f:
         json.dump(model, f, indent=2)
-    with open(os.path.join(args.model_dir, "MLmodel"), "w") as f:
-        f.write("artifact_path: model\nflavors:\n  churn_logreg:\n    data: model.json\n"
-                "metadata:\n  accuracy: %.6f\n  auc: %.6f\n" % (acc, area))
+    write_mlmodel(args.model_dir, acc, area)
     mlflow.end_run()
 
 

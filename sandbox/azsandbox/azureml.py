@@ -541,6 +541,8 @@ class AzureML:
             raise MlError(400, "Invalid version '%s'." % version)
         props = self._props(self._body(req))
         self._validate_version(kind, props, required, display)
+        if kind == "models" and ver is None:
+            self._check_model_lineage(ws, props)
         if ver is not None:
             old = ver["properties"]
             for field in create_only:
@@ -573,6 +575,24 @@ class AzureML:
         ver = {"name": version, "seq": self._seq(ws), "properties": props, "systemData": _system_data()}
         cont["versions"][version] = ver
         return json_response(201, self.version_body(ws, kind, cont, ver))
+
+    @staticmethod
+    def _check_model_lineage(ws, props):
+        """A new model version's jobName names a job of the workspace (the
+        service links the version to it). A modelUri
+        azureml://jobs/<job>/outputs/<output>[/paths/...] of a job the
+        workspace has names an output the job declares (or `artifacts`).
+        A modelUri of a job the sandbox never ran is left as it is written,
+        as before: nothing documented says the service resolves it."""
+        job_name = props.get("jobName")
+        if job_name is not None and job_name not in ws.jobs:
+            raise MlError(400, "Job '%s' referenced by jobName was not found in workspace %s." % (job_name, ws.name))
+        m = re.match(r"^azureml://jobs/([^/]+)/outputs/([^/]+)(/.*)?$", props.get("modelUri") or "")
+        job = ws.jobs.get(m.group(1)) if m else None
+        if job is None or m.group(2) == "artifacts":
+            return
+        if m.group(2) not in (job["properties"].get("outputs") or {}):
+            raise MlError(400, "Job '%s' has no output '%s' (modelUri %s)." % (m.group(1), m.group(2), props["modelUri"]))
 
     @staticmethod
     def _same(field, a, b):

@@ -35,6 +35,12 @@ class AssetTests(SandboxTest):
         self.assertEqual(r.status, 400)
         self.assertIn("Environment e with version 1 is already registered and cannot be changed", r.json()["error"]["message"])
 
+    def test_model_job_name_must_name_a_job(self):
+        r = self.put("/models/m/versions/1", model(jobName="no-such-job"))
+        self.assertEqual(r.status, 400)
+        self.assertIn("Job 'no-such-job' referenced by jobName was not found", r.json()["error"]["message"])
+        self.assertEqual(self.get("/models/m/versions/1").status, 404)
+
     def test_container_latest_and_next_version(self):
         for v in ("1", "2", "5"):
             self.put("/models/m/versions/%s" % v, model())

@@ -324,25 +324,33 @@ void aml_job_release(struct aml_job *job)
 		free(job->outputs[i].type);
 	}
 	free(job->outputs);
+	for (i = 0; i < job->inputs_nr; i++) {
+		free(job->inputs[i].name);
+		free(job->inputs[i].uri);
+		free(job->inputs[i].type);
+	}
+	free(job->inputs);
 	cJSON_Delete(job->tags);
 	memset(job, 0, sizeof(*job));
 }
 
-static void parse_outputs(struct aml_job *job, const cJSON *outputs)
+/* The inputs or outputs map; `type_key` names the field of their type. */
+static void parse_paths(struct aml_job_output_path **out, size_t *nr_out, const cJSON *map,
+			const char *type_key)
 {
 	const cJSON *o;
 	size_t n = 0;
 
-	cJSON_ArrayForEach(o, outputs)
+	cJSON_ArrayForEach(o, map)
 		n++;
 	if (!n)
 		return;
-	job->outputs = xcalloc(n, sizeof(*job->outputs));
-	cJSON_ArrayForEach(o, outputs) {
-		job->outputs[job->outputs_nr].name = xstrdup(o->string ? o->string : "");
-		job->outputs[job->outputs_nr].uri = aml_dup_string(o, "uri");
-		job->outputs[job->outputs_nr].type = aml_dup_string(o, "jobOutputType");
-		job->outputs_nr++;
+	*out = xcalloc(n, sizeof(**out));
+	cJSON_ArrayForEach(o, map) {
+		(*out)[*nr_out].name = xstrdup(o->string ? o->string : "");
+		(*out)[*nr_out].uri = aml_dup_string(o, "uri");
+		(*out)[*nr_out].type = aml_dup_string(o, type_key);
+		(*nr_out)++;
 	}
 }
 
@@ -373,7 +381,8 @@ int aml_job_parse(struct aml_job *out, const cJSON *json)
 		arm_error_text(&text, err);
 		out->error = buf_detach(&text, NULL);
 	}
-	parse_outputs(out, json_find(props, "outputs"));
+	parse_paths(&out->outputs, &out->outputs_nr, json_find(props, "outputs"), "jobOutputType");
+	parse_paths(&out->inputs, &out->inputs_nr, json_find(props, "inputs"), "jobInputType");
 	out->tags = aml_dup_object(props, "tags");
 	return 0;
 }

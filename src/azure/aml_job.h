@@ -153,12 +153,12 @@ struct aml_job_spec {
 	size_t services_nr;
 };
 
-/* One output of a parsed job: its name and where it lands (may be NULL
- * while the job runs). */
+/* One input or output of a parsed job: its name and its URI (an output's
+ * may be NULL while the job runs; a literal input has none). */
 struct aml_job_output_path {
 	char *name;
 	char *uri;
-	char *type;                   /* jobOutputType: uri_folder, mlflow_model... */
+	char *type;                   /* jobOutputType (an input: jobInputType): uri_folder, ... */
 };
 
 /* A job resource as read back (azure-contract 3.5). Every string is owned and may
@@ -177,6 +177,8 @@ struct aml_job {
 	char *end_time;               /* properties.EndTimeUtc [obs], when given */
 	struct aml_job_output_path *outputs;
 	size_t outputs_nr;
+	struct aml_job_output_path *inputs;  /* what a model's lineage names */
+	size_t inputs_nr;
 	cJSON *tags;                  /* the tags object (owned), or NULL */
 };
 #define AML_JOB_INIT { 0 }

@@ -225,3 +225,18 @@ const char *summary_finish(struct summary *s)
 	}
 	return s->text.data;
 }
+
+void summary_mermaid_label(struct buf *out, const char *text)
+{
+	const unsigned char *c;
+
+	buf_addch(out, '"');
+	for (c = (const unsigned char *)text; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr(" .:_-/", *c))
+			buf_addch(out, (char)*c);
+		else
+			buf_addf(out, "#%u;", *c);
+	}
+	buf_addch(out, '"');
+}

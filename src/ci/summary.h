@@ -52,6 +52,12 @@ void summary_code(struct summary *s, const char *language, const char *text);
  * image (brackets and backslashes are escaped), `|` too in table cells. */
 void summary_escape(struct buf *out, const char *text);
 
+/* Appends `text` as a quoted Mermaid node label ("..."): letters, digits,
+ * space and . : _ - / stay, every other byte becomes an entity code
+ * (#34; for a quote), so no text ends the label, the node or the fenced
+ * diagram, nor forms HTML. */
+void summary_mermaid_label(struct buf *out, const char *text);
+
 /* The final text, with the truncation note when something was left out. */
 const char *summary_finish(struct summary *s);
 

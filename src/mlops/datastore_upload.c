@@ -12,28 +12,25 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-int datastore_upload(struct aml *aml, struct http_client *http,
-		     const struct aml_datastore *store, const struct datastore_upload *u,
-		     size_t *count_out)
+int datastore_blob_client(struct blob_client **out, struct aml *aml, struct http_client *http,
+			  const struct aml_datastore *store, struct token_source tokens)
 {
 	struct aml_datastore_secret secret = AML_DATASTORE_SECRET_INIT;
-	struct blob_client *blob = NULL;
 	struct blob_auth auth = { 0 };
-	struct buf url = BUF_INIT, name = BUF_INIT;
-	size_t count = 1;
+	struct buf url = BUF_INIT;
 	int ret;
 
 	if ((ret = aml_datastore_container_url(&url, store)))
 		goto done;
 	if (store->credentials_type && !strcmp(store->credentials_type, "None")) {
 		/* Identity-based access: our own Entra token for storage. */
-		if (!token_source_ready(&u->tokens)) {
+		if (!token_source_ready(&tokens)) {
 			ret = error_set(ERR_AUTH, "datastore %s has no key, and no storage token "
 					"is available", store->name);
 			goto done;
 		}
 		auth.kind = BLOB_AUTH_BEARER;
-		auth.tokens = u->tokens;
+		auth.tokens = tokens;
 	} else {
 		if ((ret = aml_datastore_list_secrets(&secret, aml, store->name)))
 			goto done;
@@ -48,7 +45,23 @@ int datastore_upload(struct aml *aml, struct http_client *http,
 			auth.account_key = secret.value.data;
 		}
 	}
-	if ((ret = blob_client_new(&blob, http, url.data, &auth)))
+	ret = blob_client_new(out, http, url.data, &auth);
+done:
+	aml_datastore_secret_release(&secret);
+	buf_wipe(&url);
+	return ret;
+}
+
+int datastore_upload(struct aml *aml, struct http_client *http,
+		     const struct aml_datastore *store, const struct datastore_upload *u,
+		     size_t *count_out)
+{
+	struct blob_client *blob = NULL;
+	struct buf name = BUF_INIT;
+	size_t count = 1;
+	int ret;
+
+	if ((ret = datastore_blob_client(&blob, aml, http, store, u->tokens)))
 		goto done;
 	if (u->is_dir) {
 		ret = blob_upload_dir(blob, u->prefix, u->local_path, NULL, &count);
@@ -60,8 +73,6 @@ int datastore_upload(struct aml *aml, struct http_client *http,
 		*count_out = count;
 done:
 	blob_client_free(blob);
-	aml_datastore_secret_release(&secret);
-	buf_wipe(&url);
 	buf_release(&name);
 	return ret;
 }

@@ -3,6 +3,7 @@
 
 #include "azure/aml.h"
 #include "azure/aml_workspace.h"
+#include "azure/blob.h"
 #include "azure/token.h"
 #include "core/http.h"
 
@@ -28,5 +29,10 @@ struct datastore_upload {
 int datastore_upload(struct aml *aml, struct http_client *http,
 		     const struct aml_datastore *store, const struct datastore_upload *u,
 		     size_t *count_out);
+
+/* A blob client for the container of `store`, authenticated as
+ * datastore_upload is; also what reads a job's outputs back. */
+int datastore_blob_client(struct blob_client **out, struct aml *aml, struct http_client *http,
+			  const struct aml_datastore *store, struct token_source tokens);
 
 #endif

@@ -104,6 +104,18 @@ Test(summary, outside_text_forms_no_link_or_image)
 	buf_release(&line);
 }
 
+Test(summary, mermaid_label_keeps_no_byte_that_ends_it)
+{
+	struct buf b = BUF_INIT;
+
+	summary_mermaid_label(&b, "churn-classifier:1 data/x_y.z");
+	cr_assert_str_eq(b.data, "\"churn-classifier:1 data/x_y.z\"");
+	buf_reset(&b);
+	summary_mermaid_label(&b, "x\"] --> evil[\"```<b>\n#;");
+	cr_assert_str_eq(b.data, "\"x#34;#93; --#62; evil#91;#34;#96;#96;#96;#60;b#62;#10;#35;#59;\"");
+	buf_release(&b);
+}
+
 Test(summary, a_table_cut_short_says_how_many_rows_more)
 {
 	struct summary s;

@@ -12,6 +12,7 @@
 #include "azure/aml_code.h"
 #include "azure/aml_data.h"
 #include "azure/aml_environment.h"
+#include "azure/aml_job.h"
 #include "azure/aml_model.h"
 #include "azure/aml_workspace.h"
 #include "core/json.h"
@@ -206,6 +207,23 @@ Test(aml_assets_sandbox, environment_versions_latest_and_immutability)
 	sandbox_aml_close(&e);
 }
 
+/* The training job a model version names as its jobName: the service
+ * links the version to it, so it must exist. */
+static void ensure_job(struct sandbox_aml *e, const char *name)
+{
+	struct aml_job_spec spec = {
+		.experiment_name = "sandbox-tests", .command = "true",
+		.environment_id = "azureml://registries/azureml/environments/sklearn-1.5/labels/latest",
+	};
+	struct aml_job job = AML_JOB_INIT;
+
+	if (aml_job_get(&job, &e->aml, name) == ERR_NOT_FOUND) {
+		error_clear();
+		cr_assert_ok(aml_job_create(NULL, &e->aml, name, &spec));
+	}
+	aml_job_release(&job);
+}
+
 static void put_model(struct sandbox_aml *e, const char *version, const char *stage)
 {
 	struct aml_model_version v = { 0 }, out;
@@ -218,6 +236,7 @@ static void put_model(struct sandbox_aml *e, const char *version, const char *st
 	v.model_type = xstrdup("mlflow_model");
 	v.model_uri = xasprintf("azureml://jobs/train-%s/outputs/artifacts/paths/model/", version);
 	v.job_name = xasprintf("train-%s", version);
+	ensure_job(e, v.job_name);
 	v.flavors = json_new_object();
 	data = json_add_object(json_add_object(v.flavors, "python_function"), "data");
 	json_add_string(data, "loader_module", "mlflow.sklearn");

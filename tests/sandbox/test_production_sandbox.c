@@ -90,12 +90,22 @@ Test(production_sandbox, a_run_that_cannot_be_read_is_found_without_metrics)
 	struct production_model p = PRODUCTION_MODEL_INIT;
 	struct sandbox_aml e;
 
+	char *fault;
+
 	sandbox_aml_open(&e);
-	register_model(&e, "churn", "4", "production", "never-ran");
+	sandbox_config("{\"job_step_seconds\":0.05}");
+	/* A version's jobName names a job of the workspace; its run is what
+	 * cannot be read. */
+	train(&e, "train-unread", "0.5");
+	register_model(&e, "churn", "4", "production", "train-unread");
+	fault = sandbox_fault("{\"kind\":\"status\",\"status\":404,\"count\":0,"
+			      "\"method\":\"GET\",\"path\":\"/mlflow/runs/get$\"}");
 	cr_assert_ok(production_model_find(&p, &e.aml, e.http, sandbox_tokens, "churn"));
+	cr_assert_gt(sandbox_fault_applied(fault), 0);
 	cr_assert(p.found);
 	cr_assert_str_eq(p.version, "4");
 	cr_assert_not(p.have_run);
 	production_model_release(&p);
+	free(fault);
 	sandbox_aml_close(&e);
 }

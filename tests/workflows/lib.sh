@@ -51,3 +51,46 @@ applied() {
 	curl -s "$SANDBOX_CONTROL_URL/faults" |
 		python3 -c 'import json,sys; print(sum(r["applied"] for r in json.load(sys.stdin)["faults"] if r["id"] == int(sys.argv[1])))' "$1"
 }
+
+# gh_runner WORKFLOW [NAME=VALUE...]: one step as the runner runs it, in
+# $work/ws with the sandbox's sign-in (the training scripts' gh_cmd);
+# outputs in $work/output, summary in $work/summary.
+gh_runner() {
+	local wf=$1
+	shift
+	: >"$work/output"
+	: >"$work/summary"
+	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
+		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
+		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
+		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
+		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
+}
+
+# training_sandbox NAME: sandbox_up NAME with quick jobs and deployments,
+# and $work/ws a copy of the repository's .cloud, datasets, environments,
+# jobs and training, as the runner checks them out.
+training_sandbox() {
+	sandbox_up "$1"
+	curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
+	rm -rf "$work/ws" && mkdir -p "$work/ws"
+	cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
+}
+
+# run_runs FIRST_RUN_ID: each t_ function of the script (t_setup* always,
+# the others as TEST_FILTER picks them) as a workflow run of its own, so
+# that no test finds the jobs of another as its own attempt's; then the
+# summary line.
+run_runs() {
+	local t out
+	run_id=$1
+	for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
+		run_id=$((run_id + 1))
+		if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
+	done
+	summary_line
+}

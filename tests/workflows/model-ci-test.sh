@@ -10,29 +10,11 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
 
-sandbox_up model-ci
-curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
-
-rm -rf "$work/ws" && mkdir -p "$work/ws"
-cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
+training_sandbox model-ci
 
 # gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
 # in $work/log, outputs in $work/output, summary in $work/summary.
-gh_cmd() {
-	local wf=$1
-	shift
-	: >"$work/output"
-	: >"$work/summary"
-	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
-		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
-		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
-		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
-		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
-		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
-		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
-		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
-		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
-}
+gh_cmd() { gh_runner "$@"; }
 
 # A job YAML beside the shipped one, on the same code folder.
 job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
@@ -560,11 +542,4 @@ PY
 		{ echo "summary of $size bytes"; return 1; }
 }
 
-run_id=100
-for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
-	# Each test is a workflow run of its own, so that no test finds the
-	# jobs of another as its own attempt's.
-	run_id=$((run_id + 1))
-	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
-done
-summary_line
+run_runs 100
