@@ -30,14 +30,14 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	long minutes;
 	int ret;
 
-	if ((ret = ci_input(ci, "job", &c->job)) ||
+	if ((ret = ci_input(ci, "job", &c->job)) || (ret = ci_input(ci, "job-name", &c->job_name)) ||
 	    (ret = ci_input(ci, "experiment-name", &c->experiment)) ||
 	    (ret = ci_input(ci, "compute", &c->compute)) ||
 	    (ret = ci_input_bool(ci, "wait", &c->wait)) ||
 	    (ret = ci_input_int(ci, "timeout-minutes", 1, 7 * 24 * 60, &minutes)) ||
 	    (ret = ci_input(ci, "log-artifact", &c->log_artifact)))
 		return ret;
-	if (!*c->job)
+	if (!*c->job && !*c->job_name)
 		return error_set(ERR_INPUT, "Input required and not supplied: job");
 	/* Checked now, not after the job ran: the job name appended later
 	 * holds only letters, digits, '-' and '_'. */
@@ -305,9 +305,10 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 	options(&o, ci_context(ci), c, s, path.data);
 
 	/* The YAML and its code checked, then the job submitted (or found again). */
-	if ((ret = job_run_prepare(&jr, &o)))
-		goto done;
-	ret = job_run_submit(&jr, &s->aml, s->http, &o);
+	if (*c->job_name) /* started earlier (wait false): followed, nothing submitted */
+		ret = job_run_attach_named(&jr, &s->aml, c->job_name, &o);
+	else if (!(ret = job_run_prepare(&jr, &o)))
+		ret = job_run_submit(&jr, &s->aml, s->http, &o);
 	if (jr.changed)
 		workflow_changing(); /* no exit 2 after an upload or a submit */
 	if (ret)
@@ -318,9 +319,9 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 
 	/* Followed to its end, its logs kept, its metrics read; then reported. */
 	if (c->wait) {
-		if ((ret = follow(ci, s, &jr, &o)) == ERR_CANCELLED)
-			goto done; /* stopped by a signal: out quickly */
-		ret = collect(ci, s, c, &jr, &o, &logs, ret);
+		/* Stopped by a signal: out quickly, the summary saying how the job was left. */
+		if ((ret = follow(ci, s, &jr, &o)) != ERR_CANCELLED)
+			ret = collect(ci, s, c, &jr, &o, &logs, ret);
 	}
 	summarize_job(ci_summary(ci), &jr);
 	summarize_tables(ci_summary(ci), &jr);

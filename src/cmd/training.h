@@ -15,7 +15,8 @@
  */
 
 #define TRAINING_INPUTS \
-	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it.", "jobs/train.yml", 0 }, \
+	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it. Not read when job-name is given.", "jobs/train.yml", 0 }, \
+	{ "job-name", "Follow this existing job (e.g. one a step with wait false started) instead of submitting one.", NULL, 0 }, \
 	{ "experiment-name", "Experiment to run the job in; default: the YAML's experiment_name, else the repository name.", NULL, 0 }, \
 	{ "compute", "Compute cluster to run on, overriding the YAML's compute (a name or azureml:name).", NULL, 0 }, \
 	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL }, \
@@ -31,6 +32,7 @@
 /* The step's inputs, read before signing in so that a bad one fails first. */
 struct training_config {
 	const char *job;
+	const char *job_name;         /* "": submit `job`; else follow that job */
 	const char *experiment;
 	const char *compute;
 	int wait;

@@ -73,7 +73,9 @@ int workflow_outputs_written(int ret, int out, struct error_saved *saved);
  * at once (EXIT_SIGNAL + the signal). The runner sends SIGINT, SIGTERM
  * 7.5 s later, then SIGKILL 2.5 s after that.
  */
-#define WORKFLOW_STOP_GRACE_S 6
+/* 4 s: the step is out within 5 s of the first signal, hung or not (alarm()
+ * counts whole seconds, and is async-signal-safe where setitimer is not). */
+#define WORKFLOW_STOP_GRACE_S 4
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), or 0. */
 int workflow_stopping(void);
