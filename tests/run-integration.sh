@@ -8,6 +8,7 @@
 #   tests/workflows/workflows-test.sh the workflows, run as the runner runs them, on a sandbox
 #   tests/workflows/hostile-repo-test.sh  a hostile repository's data and environments
 #   tests/workflows/model-ci-test.sh  Model-CI: real training jobs on a sandbox
+#   tests/workflows/rerun-test.sh    Model-CI killed and run again, long jobs, signals
 #   tests/workflows/hostile-code-test.sh  Model-CI on a hostile repository's code
 #   tests/conformance/az-cli-test.sh the official Azure CLI against a sandbox
 #   tests/container/rootfs-test.sh   the static binary in the image's root (as root)
@@ -55,6 +56,7 @@ run_part "clients against the sandbox" tests/sandbox/run.sh "$(dirname "$mlops")
 run_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
 run_part "hostile repository against the sandbox" tests/workflows/hostile-repo-test.sh "$mlops"
 run_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
+run_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlops"
 run_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
 run_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"
 if [ -x tests/container/rootfs-test.sh ] && [ "${MLOPS_SKIP_CONTAINER:-0}" != 1 ]; then
