@@ -7,8 +7,8 @@
  *
  * A re-run of the same workflow attempt (the process was killed, the step
  * retried) follows the job that attempt submitted instead of training
- * twice: the job is tagged with the repository, run id, run attempt,
- * workflow job and job file, and looked up by them before submitting.
+ * twice: the job is named after the attempt and read by that name before
+ * submitting (job_run_name). `job-name` follows a job started earlier.
  * Whenever the run gives up on a job it started (an error, the timeout, a
  * signal) it cancels it first, unless `wait` is false.
  */
@@ -30,7 +30,8 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	long minutes;
 	int ret;
 
-	if ((ret = ci_input(ci, "job", &c->job)) || (ret = ci_input(ci, "job-name", &c->job_name)) ||
+	if ((ret = ci_input(ci, "job", &c->job)) ||
+	    (ret = ci_input(ci, "job-name", &c->job_name)) ||
 	    (ret = ci_input(ci, "experiment-name", &c->experiment)) ||
 	    (ret = ci_input(ci, "compute", &c->compute)) ||
 	    (ret = ci_input_bool(ci, "wait", &c->wait)) ||

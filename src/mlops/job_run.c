@@ -262,8 +262,10 @@ static void hash_field(struct sha256 *h, const char *s)
 void job_run_name(struct buf *out, const struct job_origin *origin, const char *job_file,
 		  const char *experiment, const char *compute)
 {
-	const char *repo = origin->repository ? origin->repository : "", *slash = strrchr(repo, '/');
-	const char *attempt = origin->run_attempt && *origin->run_attempt ? origin->run_attempt : "1";
+	const char *repo = origin->repository ? origin->repository : "";
+	const char *slash = strrchr(repo, '/');
+	const char *attempt = origin->run_attempt && *origin->run_attempt
+			      ? origin->run_attempt : "1";
 	unsigned char digest[SHA256_LEN];
 	struct sha256 h;
 

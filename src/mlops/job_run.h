@@ -91,7 +91,7 @@ void job_request_release(struct job_request *req);
 struct job_origin {
 	const char *repository;       /* owner/name */
 	const char *commit;
-	const char *run_id;           /* NULL or "": not a CI run; a random name, nothing to find again */
+	const char *run_id;           /* NULL or "": not a CI run (a random job name) */
 	const char *run_attempt;      /* NULL or "": "1" */
 	const char *workflow_job;
 };
@@ -150,8 +150,8 @@ struct job_run {
 	cJSON *metrics;               /* {"key": latest value}; NaN and the infinities as strings */
 };
 #define JOB_RUN_INIT { .spec = JOB_YAML_INIT, .snap = CODE_SNAPSHOT_INIT, \
-		       .experiment = BUF_INIT, .name = BUF_INIT, .job = AML_JOB_INIT, .done = AML_JOB_INIT, \
-		       .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
+		       .experiment = BUF_INIT, .name = BUF_INIT, .job = AML_JOB_INIT, \
+		       .done = AML_JOB_INIT, .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
 
 /*
  * Reads and checks the job YAML (job_yaml_load) and scans its code folder

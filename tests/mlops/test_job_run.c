@@ -288,51 +288,48 @@ Test(job_run, a_re_run_of_the_attempt_follows_its_job_instead_of_submitting_agai
 	arm_stub_stop(&f);
 }
 
+/* Submits with `script`: the look-up's 404, the PUT's refusal, the read
+ * after it. */
+static int submit_refused(struct job_run *r, struct arm_stub *f, struct stub_reply *script)
+{
+	struct job_run_options o;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(r, &o, JOB_HEAD));
+	arm_stub_start_aml(f, script, 3, "ws1");
+	return job_run_submit(r, &f->aml, f->http, &o);
+}
+
 /* Two runs of one attempt racing: ours reads no job, then its PUT meets the
- * other's job of the same name (a 400 for the different body) and follows it. */
+ * other's job of the same name (a 400 for the different body) and follows it.
+ * A refusal with no job of our name behind it stays the error. */
 Test(job_run, a_submit_refused_because_the_job_appeared_meanwhile_follows_it)
 {
-	struct stub_reply script[] = {
+	struct stub_reply raced[] = {
 		{ .status = 404, .body = NOT_FOUND },
 		{ .status = 400, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"Job exists\"}}" },
 		{ .status = 200, .body = RUNNING },
 	};
-	struct job_run_options o;
-	struct job_run r = JOB_RUN_INIT;
-	struct arm_stub f;
+	struct stub_reply refused[] = {
+		{ .status = 404, .body = NOT_FOUND },
+		{ .status = 400, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"bad command\"}}" },
+		{ .status = 404, .body = NOT_FOUND },
+	};
+	struct job_run r = JOB_RUN_INIT, lone = JOB_RUN_INIT;
+	struct arm_stub f, g;
 
-	ci_options(&o);
-	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
-	arm_stub_start_aml(&f, script, 3, "ws1");
-	cr_assert_ok(job_run_submit(&r, &f.aml, f.http, &o));
+	cr_assert_ok(submit_refused(&r, &f, raced));
 	cr_assert(r.attached);
 	cr_assert(r.changed);
 	cr_assert(strstr(stub_head(f.stub, 1), "PUT ") == stub_head(f.stub, 1));
 	cr_assert(strstr(stub_head(f.stub, 2), "GET ") == stub_head(f.stub, 2));
 	cr_assert_str_eq(r.job.name, "j1");
+	cr_assert_fails(submit_refused(&lone, &g, refused), ERR_HTTP, "bad command");
+	cr_assert(!lone.attached);
 	job_run_release(&r);
+	job_run_release(&lone);
 	arm_stub_stop(&f);
-}
-
-/* A refusal with no job of our name behind it stays the error. */
-Test(job_run, a_refused_submit_with_no_job_of_the_name_is_the_error)
-{
-	struct stub_reply script[] = {
-		{ .status = 404, .body = NOT_FOUND },
-		{ .status = 400, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"bad command\"}}" },
-		{ .status = 404, .body = NOT_FOUND },
-	};
-	struct job_run_options o;
-	struct job_run r = JOB_RUN_INIT;
-	struct arm_stub f;
-
-	ci_options(&o);
-	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
-	arm_stub_start_aml(&f, script, 3, "ws1");
-	cr_assert_fails(job_run_submit(&r, &f.aml, f.http, &o), ERR_HTTP, "bad command");
-	cr_assert(!r.attached);
-	job_run_release(&r);
-	arm_stub_stop(&f);
+	arm_stub_stop(&g);
 }
 
 Test(job_run, a_name_the_yaml_gives_is_the_jobs_name)

@@ -11,69 +11,26 @@ mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
+. "$repo/tests/workflows/model-ci-lib.sh"
 
 sandbox_up rerun
 curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
 
-rm -rf "$work/ws" && mkdir -p "$work/ws"
-cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
-
-# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
-# in $work/log, outputs in $work/output, summary in $work/summary.
-gh_cmd() {
-	local wf=$1
-	shift
-	: >"$work/output"
-	: >"$work/summary"
-	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
-		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
-		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
-		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=train GITHUB_SERVER_URL=https://github.com \
-		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
-		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
-		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
-		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
-		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
-}
+model_ci_workspace
 
 # As PID 1 of a PID namespace when the machine allows it, as the
 # container's process is (docs/reliability.md 6): no default action
 # stands in for a missing handler there.
 if unshare --pid --fork true 2>/dev/null; then as_pid1=(unshare --pid --fork --kill-child); else as_pid1=(); fi
 
-# A job YAML beside the shipped one, on the same code folder.
-job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
-# bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
-bg() {
-	(gh_cmd "$@") >"$work/log" 2>&1 &
-	bg_pid=$!
-}
-# Waits until the background step's job runs; its name in $job.
-wait_running() {
-	local i
-	job=""
-	for i in $(seq 1 150); do
-		job=$(output job-name)
-		[ -n "$job" ] && grep -q 'Running' "$work/log" && return 0
-		sleep 0.2
-	done
-	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
-}
-slow_job() {
-	job_yaml "${2:-slow}" <<YML
-type: command
-code: ../training
-command: ${1:-sleep 300}
-environment: azureml:train-env:1
-YML
-}
 # How many jobs of this test's workflow run the workspace holds.
 jobs_of_run() { state "len([j for j in jobs.values() if j['properties']['tags'].get('run_id') == '$run_id'])"; }
 # The name a job of this run's attempt ATTEMPT has: readable parts, then a hash.
 name_shape() { [[ $1 =~ ^mlops-example-$run_id-${2:-1}-[0-9a-f]{12}$ ]] || { echo "job name '$1' is not of attempt ${2:-1} of run $run_id"; return 1; }; }
 settings() { curl -s -X POST -d "$1" "$SANDBOX_CONTROL_URL/config" >/dev/null; }
-# requests_since N HOST PATH_REGEX: how many requests after the first N
-# went to HOST on a path matching PATH_REGEX.
+# requests_total: how many requests the sandbox logged; requests_since N
+# HOST PATH_REGEX: how many after the first N went to HOST on a path
+# matching PATH_REGEX.
 requests_total() { curl -s "$SANDBOX_CONTROL_URL/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
 requests_since() {
 	curl -s "$SANDBOX_CONTROL_URL/requests" | python3 -c '
@@ -82,6 +39,18 @@ r = json.load(sys.stdin)["requests"]
 n, host, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 assert len(r) < 5000, "the request log wrapped; the count would be wrong"
 print(sum(1 for q in r[n:] if q["host"] == host and re.search(path, q["path"])))' "$1" "$2" "$3"
+}
+
+# killed_while_running COMMAND: Model-CI on a job running COMMAND, killed
+# as a dying runner leaves it (SIGKILL: no handler runs, nothing is
+# cancelled) once the job runs; its name in $job.
+killed_while_running() {
+	slow_job "$1"
+	bg model-ci INPUT_JOB=jobs/slow.yml
+	wait_running || return 1
+	kill -KILL "$bg_pid"
+	wait "$bg_pid" 2>/dev/null
+	return 0
 }
 
 t_setup_registers_the_data_and_the_environment() {
@@ -94,11 +63,7 @@ t_setup_registers_the_data_and_the_environment() {
 # The runner died (kill -9: no handler runs, nothing is cancelled) while
 # the job ran; the step runs again in the same attempt and follows it.
 t_a_step_killed_while_its_job_runs_follows_that_job_when_run_again() {
-	slow_job "sleep 6; echo trained once"
-	bg model-ci INPUT_JOB=jobs/slow.yml
-	wait_running || return 1
-	kill -KILL "$bg_pid"
-	wait "$bg_pid" 2>/dev/null
+	killed_while_running "sleep 6; echo trained once" || return 1
 	local first=$job
 	name_shape "$first" || return 1
 	expect "$(state "jobs['$first']['status']")" Running || return 1
@@ -115,11 +80,7 @@ t_a_step_killed_while_its_job_runs_follows_that_job_when_run_again() {
 # and meets the job of its name on the PUT, with another body (Azure
 # refuses the change), follows that job instead of failing.
 t_a_submit_meeting_the_job_of_its_name_follows_it() {
-	slow_job "sleep 4; echo the first body ran"
-	bg model-ci INPUT_JOB=jobs/slow.yml
-	wait_running || return 1
-	kill -KILL "$bg_pid"
-	wait "$bg_pid" 2>/dev/null
+	killed_while_running "sleep 4; echo the first body ran" || return 1
 	local first=$job
 	slow_job "echo a second body"
 	fault "{\"kind\": \"status\", \"status\": 404, \"code\": \"NotFoundError\", \"method\": \"GET\", \"host\": \"management.azure.com\", \"path\": \"/jobs/$first\$\", \"count\": 1}" >/dev/null
