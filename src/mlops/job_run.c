@@ -391,7 +391,8 @@ static void attached(struct job_run *r, const char *how)
 
 /*
  * Submits under r->name. Azure refuses a PUT of a job that exists with
- * another body (400 UserError, or a 409): when a job of our name exists
+ * another body (only tags may change, azure-contract 3.5; the status is
+ * not documented, so a 400 or a 409): when a job of our name exists
  * after such a refusal, a run of this attempt submitted it meanwhile, and
  * it is ours to follow. Otherwise the refusal stays the error.
  */

@@ -1,7 +1,8 @@
-# Shared by the Model-CI workflow tests (model-ci-test.sh, rerun-test.sh),
-# after tests/workflows/lib.sh and sandbox_up: the step as the runner runs
-# it, job YAMLs beside the shipped one, a step in the background. The
-# script sets $run_id for each test.
+# For the Model-CI workflow tests, after tests/workflows/lib.sh and
+# sandbox_up: the step as the runner runs it, job YAMLs beside the shipped
+# one, a step in the background, the test loop (run_tests sets $run_id for
+# each test). rerun-test.sh uses it; model-ci-test.sh still has copies of
+# the same helpers, meant to go once it sources this file too.
 
 # gh_cmd WORKFLOW [NAME=VALUE...]: one step as the runner runs it (gh runs
 # it with stdout+stderr in $work/log); outputs in $work/output, summary in
@@ -56,4 +57,18 @@ code: ../training
 command: ${1:-sleep 300}
 environment: azureml:train-env:1
 YML
+}
+
+# run_tests FIRST_RUN_ID: every t_ function of the script (those matching
+# $TEST_FILTER, and the setup ones always), each as a workflow run of its
+# own (run ids from FIRST_RUN_ID + 1), so that no test finds the jobs of
+# another as its own attempt's; then the result line.
+run_tests() {
+	local t out
+	run_id=$1
+	for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
+		run_id=$((run_id + 1))
+		if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
+	done
+	summary_line
 }

@@ -9,12 +9,57 @@ mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
-. "$repo/tests/workflows/model-ci-lib.sh"
 
 sandbox_up model-ci
 curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
 
-model_ci_workspace
+rm -rf "$work/ws" && mkdir -p "$work/ws"
+cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
+
+# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
+# in $work/log, outputs in $work/output, summary in $work/summary.
+gh_cmd() {
+	local wf=$1
+	shift
+	: >"$work/output"
+	: >"$work/summary"
+	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
+		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
+		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
+		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
+		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
+		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
+		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
+		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
+		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
+}
+
+# A job YAML beside the shipped one, on the same code folder.
+job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
+# bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
+bg() {
+	(gh_cmd "$@") >"$work/log" 2>&1 &
+	bg_pid=$!
+}
+# Waits until the background step's job runs; its name in $job.
+wait_running() {
+	local i
+	job=""
+	for i in $(seq 1 150); do
+		job=$(output job-name)
+		[ -n "$job" ] && grep -q 'Running' "$work/log" && return 0
+		sleep 0.2
+	done
+	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
+}
+slow_job() {
+	job_yaml slow <<YML
+type: command
+code: ../training
+command: ${1:-sleep 300}
+environment: azureml:train-env:1
+YML
+}
 
 t_setup_registers_the_data_and_the_environment() {
 	gh workspace-cd

@@ -213,11 +213,4 @@ t_sigint_exits_within_five_seconds_when_the_poll_and_the_cancel_hang() {
 		{ echo "exit $code after $elapsed_ms ms"; tail -n 8 "$work/log"; cat "$work/summary"; return 1; }
 }
 
-run_id=500
-for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
-	# Each test is a workflow run of its own, so that no test finds the
-	# jobs of another as its own attempt's.
-	run_id=$((run_id + 1))
-	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
-done
-summary_line
+run_tests 500
