@@ -9,6 +9,7 @@
 #   tests/workflows/hostile-repo-test.sh  a hostile repository's data and environments
 #   tests/workflows/model-ci-test.sh  Model-CI: real training jobs on a sandbox
 #   tests/workflows/model-ct-test.sh  Model-CT: train, then register with lineage
+#   tests/workflows/rerun-test.sh    Model-CI killed and run again, long jobs, signals
 #   tests/workflows/hostile-code-test.sh  Model-CI on a hostile repository's code
 #   tests/workflows/jobs-test.sh     distributed command jobs (one process per rank) on a sandbox
 #   tests/workflows/pipeline-test.sh  Model-CI on pipeline jobs (jobs/train-pipeline.yml)
@@ -59,6 +60,7 @@ run_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlo
 run_part "hostile repository against the sandbox" tests/workflows/hostile-repo-test.sh "$mlops"
 run_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
 run_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
+run_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlops"
 run_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
 run_part "distributed jobs against the sandbox" tests/workflows/jobs-test.sh "$mlops"
 run_part "model-ci on pipeline jobs" tests/workflows/pipeline-test.sh "$mlops"

@@ -12,6 +12,7 @@ static const struct input_spec inputs[] = {
 	AZURE_INPUTS,
 	WORKSPACE_INPUT,
 	TRAINING_INPUTS,
+	TRAINING_JOB_NAME_INPUT,
 	MODEL_REPORT_MODEL_INPUT,
 	{ NULL, NULL, NULL, 0 },
 };

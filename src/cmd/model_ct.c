@@ -34,7 +34,7 @@ static const struct input_spec inputs[] = {
 	{ "model-name", "Name of the model to register (required for stage register).", NULL, 0 },
 	{ "model-output", "Output of the training job that holds the model.", "model", 0 },
 	{ "model-type", "Type of the registered model: mlflow_model or custom_model.", "mlflow_model", 0 },
-	{ "job-name", "Training job whose model to register (stage register): the train stage's job-name output.", NULL, 0 },
+	{ "job-name", "Training job whose model to register (stage register): the train stage's job-name output. Stage train: follow this job instead of submitting one.", NULL, 0 },
 	{ NULL, NULL, NULL, 0 },
 };
 

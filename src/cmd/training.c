@@ -7,8 +7,8 @@
  *
  * A re-run of the same workflow attempt (the process was killed, the step
  * retried) follows the job that attempt submitted instead of training
- * twice: the job is tagged with the repository, run id, run attempt,
- * workflow job and job file, and looked up by them before submitting.
+ * twice: the job is named after the attempt and read by that name before
+ * submitting (job_run_name). `job-name` follows a job started earlier.
  * Whenever the run gives up on a job it started (an error, the timeout, a
  * signal) it cancels it first, unless `wait` is false.
  */
@@ -48,6 +48,7 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	int ret;
 
 	if ((ret = ci_input(ci, "job", &c->job)) ||
+	    (ret = ci_input(ci, "job-name", &c->job_name)) ||
 	    (ret = ci_input(ci, "experiment-name", &c->experiment)) ||
 	    (ret = ci_input(ci, "compute", &c->compute)) ||
 	    (ret = ci_input_bool(ci, "wait", &c->wait)) ||
@@ -60,7 +61,7 @@ int training_read_config(struct ci *ci, struct training_config *c)
 	c->model_name = NULL;
 	if (ci_has_input(ci, "model-name") && (ret = ci_input(ci, "model-name", &c->model_name)))
 		return ret;
-	if (!*c->job)
+	if (!*c->job && !*c->job_name)
 		return error_set(ERR_INPUT, "Input required and not supplied: job");
 	/* Checked now, not after the job ran: the job name appended later
 	 * holds only letters, digits, '-' and '_'. */
@@ -569,9 +570,10 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 	o.ctx = ci;
 
 	/* The YAML and its code checked, then the job submitted (or found again). */
-	if ((ret = job_run_prepare(&jr, &o)))
-		goto done;
-	ret = job_run_submit(&jr, &s->aml, s->http, &o);
+	if (*c->job_name) /* started earlier (wait false): followed, nothing submitted */
+		ret = job_run_attach_named(&jr, &s->aml, c->job_name, &o);
+	else if (!(ret = job_run_prepare(&jr, &o)))
+		ret = job_run_submit(&jr, &s->aml, s->http, &o);
 	if (jr.changed)
 		workflow_changing(); /* no exit 2 after an upload or a submit */
 	if (ret)
@@ -582,9 +584,9 @@ int training_run(struct ci *ci, struct session *s, const struct training_config 
 
 	/* Followed to its end, its logs kept, its metrics read; then reported. */
 	if (c->wait) {
-		if ((ret = follow(ci, s, &jr, &o)) == ERR_CANCELLED)
-			goto done; /* stopped by a signal: out quickly */
-		ret = collect(ci, s, c, &jr, &o, &logs, ret);
+		/* Stopped by a signal: out quickly, the summary saying how the job was left. */
+		if ((ret = follow(ci, s, &jr, &o)) != ERR_CANCELLED)
+			ret = collect(ci, s, c, &jr, &o, &logs, ret);
 	}
 	check_gate(&gate, c, &jr, ret);
 	summarize_job(ci_summary(ci), &jr);

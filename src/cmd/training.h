@@ -14,11 +14,12 @@
  * outputs and the summary (with a chart of each metric logged over
  * steps), its latest metrics checked against `metric-thresholds` (the
  * metric gate, mlops/metric_gate.h). Both workflows list TRAINING_INPUTS and
- * TRAINING_OUTPUTS, so the step reads and writes the same names in each.
+ * TRAINING_OUTPUTS, so the step reads and writes the same names in each;
+ * each describes `job-name` in its own words (Model-CI: TRAINING_JOB_NAME_INPUT).
  */
 
 #define TRAINING_INPUTS \
-	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it.", "jobs/train.yml", 0 }, \
+	{ "job", "Azure ML command job YAML to submit (CLI v2 schema); its code folder is relative to it. Not read when job-name is given.", "jobs/train.yml", 0 }, \
 	{ "experiment-name", "Experiment to run the job in; default: the YAML's experiment_name, else the repository name.", NULL, 0 }, \
 	{ "compute", "Compute cluster to run on, overriding the YAML's compute (a name or azureml:name).", NULL, 0 }, \
 	{ "wait", "Follow the job to its end, streaming its log; false returns once it is submitted.", "true", INPUT_BOOL }, \
@@ -26,6 +27,10 @@
 	{ "log-artifact", "Name prefix of the workflow artifact holding the job logs (the job name is appended); empty for none.", "training-logs", 0 }, \
 	{ "metric-thresholds", "Metric gate: thresholds on the run's latest MLflow metrics, separated by commas or newlines, e.g. 'auc>=0.75, loss<0.5' (operators >=, >, <=, <, ==). A threshold missed, a metric not logged or not finite fails the step after the job is reported.", NULL, 0 }, \
 	MODEL_REPORT_INPUTS
+
+/* The job to follow instead of submitting one, read by the step. */
+#define TRAINING_JOB_NAME_INPUT \
+	{ "job-name", "Follow this existing job (e.g. one a step with wait false started) instead of submitting one.", NULL, 0 }
 
 #define TRAINING_OUTPUTS \
 	{ "job-name", "Name of the submitted job (the MLflow run id)." }, \
@@ -40,6 +45,7 @@
 /* The step's inputs, read before signing in so that a bad one fails first. */
 struct training_config {
 	const char *job;
+	const char *job_name;         /* "": submit `job`; else follow that job */
 	const char *experiment;
 	const char *compute;
 	int wait;

@@ -71,9 +71,11 @@ int workflow_outputs_written(int ret, int out, struct error_saved *saved);
  * stop flag, and arms a watchdog that ends the process after
  * WORKFLOW_STOP_GRACE_S whatever the network does; a second signal ends it
  * at once (EXIT_SIGNAL + the signal). The runner sends SIGINT, SIGTERM
- * 7.5 s later, then SIGKILL 2.5 s after that.
+ * 7.5 s later, then SIGKILL 2.5 s after that; the step is out within 5 s
+ * of the first, hung or not: 4 s, as alarm() counts whole seconds (it is
+ * async-signal-safe, setitimer is not).
  */
-#define WORKFLOW_STOP_GRACE_S 6
+#define WORKFLOW_STOP_GRACE_S 4
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), or 0. */
 int workflow_stopping(void);

@@ -206,11 +206,13 @@ static void progress(const struct job_follow_options *o, const char *fmt, const 
 	buf_release(&e);
 }
 
-int job_cancel(struct aml *aml, const char *name, long limit_s)
+/* job_cancel, also saying in `*ended` whether the job was seen to end. */
+static int cancel(struct aml *aml, const char *name, long limit_s, int *ended)
 {
 	struct http_client *http = aml->arm->http;
 	int ret;
 
+	*ended = 0;
 	log_info("cancelling job %s", name);
 	/* The deadline, a little past the wait's own limit, bounds the POST
 	 * and every poll after it: a hung service cannot hold a stopping
@@ -224,7 +226,16 @@ int job_cancel(struct aml *aml, const char *name, long limit_s)
 	}
 	if (ret)
 		log_warning("cancelling job %s: %s", name, error_message());
+	else
+		*ended = 1;
 	return ret;
+}
+
+int job_cancel(struct aml *aml, const char *name, long limit_s)
+{
+	int ended;
+
+	return cancel(aml, name, limit_s, &ended);
 }
 
 /* A 401 this many times in a row is a refusal, not an expired token. */
@@ -284,15 +295,22 @@ static int read_failed(struct follower *f, int *ret, long status)
 	return 0;
 }
 
-static int stopped(struct follower *f)
+/* Stopped by a signal: the job cancelled within JOB_CANCEL_STOP_S, and
+ * `job` says what the cancel left, so the summary can say it. */
+static int stopped(struct follower *f, struct aml_job *job)
 {
 	const volatile sig_atomic_t *stop = f->o->stop;
 	const char *sig = *stop == SIGTERM ? "SIGTERM" : *stop == SIGINT ? "SIGINT" : "a stop signal";
+	int ended = 0;
 
 	log_warning("%s received: cancelling job %s before stopping", sig, f->name);
-	job_cancel(f->aml, f->name, JOB_CANCEL_STOP_S);
-	return error_set(ERR_CANCELLED, "stopped by %s while following job %s; "
-			 "the job was asked to cancel", sig, f->name);
+	if (cancel(f->aml, f->name, JOB_CANCEL_STOP_S, &ended) == 0) {
+		job->status = ended ? AML_JOB_CANCELED : AML_JOB_CANCEL_REQUESTED;
+		free(job->status_text);
+		job->status_text = xstrdup(aml_job_status_name(job->status));
+	}
+	return error_set(ERR_CANCELLED, "stopped by %s while following job %s; the job %s",
+			 sig, f->name, ended ? "was cancelled" : "was asked to cancel");
 }
 
 /* Progress: a line for each new status, and one every PROGRESS_EVERY_S
@@ -370,7 +388,7 @@ int job_follow(struct aml_job *out, struct aml *aml, const char *name,
 				break;
 		}
 		if (stopping(o)) {
-			ret = stopped(&f);
+			ret = stopped(&f, out);
 			break;
 		}
 		moved = report(&f, out);

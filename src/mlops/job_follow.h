@@ -79,9 +79,13 @@ struct job_follow_options {
 	const volatile sig_atomic_t *stop;
 };
 
-/* How long the cancel a stopping program sends may take, all of it: the
- * runner kills a step 10 s after its first signal. */
-#define JOB_CANCEL_STOP_S 4
+/* How long the cancel a stopping program sends may take, all of it (the
+ * HTTP deadline adds half a second): the step must be out within 5 s of
+ * the runner's first signal, and the stop flag may take a second to end
+ * the transfer in flight before the cancel starts; the watchdog
+ * (WORKFLOW_STOP_GRACE_S, 4 s) comes after, and the summary is written
+ * in between. */
+#define JOB_CANCEL_STOP_S 2
 
 /*
  * Asks Azure to cancel job `name` and waits for it to end, the whole of it

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -5,6 +6,8 @@
 #include "azure/aml_assets.h"
 #include "azure/aml_environment.h"
 #include "azure/aml_workspace.h"
+#include "core/crypto.h"
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -234,52 +237,72 @@ void job_request_release(struct job_request *req)
 
 /* ---- the job already submitted ---- */
 
-static int has_tags(const struct aml_job *job, const char *const *tags)
+/*
+ * Appends `text` lower-cased, each run of characters other than letters and
+ * digits made one '-' (none leading or trailing), at most `max` characters.
+ * Returns how many were appended.
+ */
+static size_t add_segment(struct buf *out, const char *text, size_t max)
 {
-	size_t i;
+	size_t start = out->len;
+	int gap = 0;
 
-	for (i = 0; tags[i] && tags[i + 1]; i += 2) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(job->tags, tags[i]);
+	for (; text && *text && out->len - start < max; text++) {
+		unsigned char c = (unsigned char)*text;
 
-		if (!cJSON_IsString(v) || strcmp(v->valuestring, tags[i + 1]))
-			return 0;
-	}
-	return 1;
-}
-
-/* job_run_find_submitted among the jobs of `job_type`. */
-static int find_submitted(struct aml_job *out, struct aml *aml, const char *job_type,
-			  const char *const *tags)
-{
-	struct aml_job_list list = AML_JOB_LIST_INIT;
-	struct buf filter = BUF_INIT;
-	size_t i;
-	int ret;
-
-	buf_addf(&filter, "%s=%s", tags[0], tags[1]);
-	if ((ret = aml_job_list_of(&list, aml, job_type, filter.data)))
-		goto done;
-	ret = ERR_NOT_FOUND;
-	/* Newest first, as Azure lists them. */
-	for (i = 0; i < list.nr; i++)
-		if (has_tags(&list.items[i], tags)) {
-			aml_job_release(out);
-			*out = list.items[i];
-			memset(&list.items[i], 0, sizeof(list.items[i]));
-			ret = 0;
-			break;
+		if (c > 0x7f || !isalnum(c)) {
+			gap = 1;
+			continue;
 		}
-	if (ret)
-		error_set(ret, "no job tagged %s in workspace %s", filter.data, aml->workspace);
-done:
-	aml_job_list_release(&list);
-	buf_release(&filter);
-	return ret;
+		if (gap && out->len > start && out->len - start + 1 < max)
+			buf_addch(out, '-');
+		gap = 0;
+		buf_addch(out, (char)tolower(c));
+	}
+	return out->len - start;
 }
 
-int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags)
+/* One field of the name's hash, ended by a NUL so that no two lists of
+ * fields hash alike. */
+static void hash_field(struct sha256 *h, const char *s)
 {
-	return find_submitted(out, aml, "Command", tags);
+	s = s ? s : "";
+	sha256_update(h, s, strlen(s) + 1);
+}
+
+void job_run_name(struct buf *out, const struct job_origin *origin, const char *job_file,
+		  const char *experiment, const char *compute)
+{
+	const char *repo = origin->repository ? origin->repository : "";
+	const char *slash = strrchr(repo, '/');
+	const char *attempt = origin->run_attempt && *origin->run_attempt
+			      ? origin->run_attempt : "1";
+	unsigned char digest[SHA256_LEN];
+	struct sha256 h;
+
+	if (!origin->run_id || !*origin->run_id)
+		return;
+	/* Readable parts for a person looking at the workspace; the hash is
+	 * what tells two jobs apart (a sanitized part may lose characters). */
+	if (!add_segment(out, slash ? slash + 1 : repo, 64))
+		buf_addstr(out, "mlops");
+	buf_addch(out, '-');
+	if (!add_segment(out, origin->run_id, 40))
+		buf_addch(out, '0');
+	buf_addch(out, '-');
+	if (!add_segment(out, attempt, 10))
+		buf_addch(out, '0');
+	buf_addch(out, '-');
+	sha256_begin(&h);
+	hash_field(&h, repo);
+	hash_field(&h, origin->run_id);
+	hash_field(&h, attempt);
+	hash_field(&h, origin->workflow_job);
+	hash_field(&h, job_file);
+	hash_field(&h, experiment);
+	hash_field(&h, compute);
+	sha256_end(&h, digest);
+	hex_encode(out, digest, 6);
 }
 
 /*
@@ -362,7 +385,48 @@ int job_run_prepare(struct job_run *r, const struct job_run_options *o)
 	if (compute && aml_check_name(compute, "compute"))
 		return error_prefix("Input compute");
 	attempt_tags(r->identity, &o->origin, o->job_file);
+	/* A name the YAML gives is the user's: a job of that name is that job. */
+	if (r->spec.name)
+		buf_addstr(&r->name, r->spec.name);
+	else
+		job_run_name(&r->name, &o->origin, o->job_file, r->experiment.data, compute);
 	return 0;
+}
+
+/* The job of our name is there already: an earlier run of this attempt (or
+ * one racing this run) submitted it, so it is followed, not trained again. */
+static void attached(struct job_run *r, const char *how)
+{
+	r->attached = 1;
+	log_info("job %s was already submitted by this run attempt%s (%s): following it "
+		 "instead of submitting it again", r->job.name, how, r->job.status_text
+		 ? r->job.status_text : aml_job_status_name(r->job.status));
+}
+
+/*
+ * Submits under r->name. Azure refuses a PUT of a job that exists with
+ * another body (only tags may change, azure-contract 3.5; the status is
+ * not documented, so a 400 or a 409): when a job of our name exists
+ * after such a refusal, a run of this attempt submitted it meanwhile, and
+ * it is ours to follow. Otherwise the refusal stays the error.
+ */
+static int create(struct job_run *r, struct aml *aml, const struct aml_job_spec *spec)
+{
+	struct error_saved why = ERROR_SAVED_INIT;
+	int ret;
+
+	ret = aml_job_create(&r->job, aml, r->name.len ? r->name.data : NULL, spec);
+	if (!ret || !r->name.len || (ret != ERR_CONFLICT && ret != ERR_HTTP))
+		return ret;
+	error_save(&why);
+	if (!aml_job_get(&r->job, aml, r->name.data)) {
+		attached(r, " meanwhile");
+		ret = 0;
+	} else {
+		ret = error_restore(&why);
+	}
+	error_saved_release(&why);
+	return ret;
 }
 
 /* Everything the job needs found or made in the workspace, then the job
@@ -383,7 +447,7 @@ static int submit(struct job_run *r, struct aml *aml, struct http_client *http,
 			goto done;
 	}
 	r->changed = 1;
-	if (!(ret = aml_job_create(&r->job, aml, r->spec.name, &req.spec)))
+	if (!(ret = create(r, aml, &req.spec)) && !r->attached)
 		log_info("job %s submitted to experiment %s%s%s", r->job.name, r->experiment.data,
 			 r->job.studio_url ? ": " : "", r->job.studio_url ? r->job.studio_url : "");
 done:
@@ -391,28 +455,51 @@ done:
 	return ret;
 }
 
+/* The job read (submitted or found) becomes what the run follows. */
+static void started(struct job_run *r, const struct job_run_options *o)
+{
+	r->submitted = time(NULL);
+	r->live = o->wait && !aml_job_status_terminal(r->job.status);
+	set_last(r, &r->job);
+}
+
 int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
 		   const struct job_run_options *o)
 {
 	int ret;
 
-	/* A re-run of this attempt follows the job it already submitted. */
-	ret = r->identity[0] ? find_submitted(&r->job, aml, r->pipeline ? "Pipeline" : "Command",
-					      r->identity) : ERR_NOT_FOUND;
-	if (!ret) {
-		r->attached = 1;
-		log_info("job %s was already submitted by this run attempt (%s): following it "
-			 "instead of submitting it again", r->job.name, r->job.status_text
-			 ? r->job.status_text : aml_job_status_name(r->job.status));
-	} else if (ret != ERR_NOT_FOUND) {
-		return error_prefix("looking for the job of this run attempt");
-	} else if ((ret = r->pipeline ? pipeline_run_submit(r, aml, http, o)
-				      : submit(r, aml, http, o))) {
+	/* A re-run of this attempt finds the job it already submitted by its
+	 * name; outside CI the name is random and there is nothing to find. */
+	ret = r->name.len ? aml_job_get(&r->job, aml, r->name.data) : ERR_NOT_FOUND;
+	if (!ret)
+		attached(r, "");
+	else if (ret != ERR_NOT_FOUND)
+		return error_prefix("looking for job %s of this run attempt", r->name.data);
+	else if ((ret = r->pipeline ? pipeline_run_submit(r, aml, http, o) : submit(r, aml, http, o)))
 		return ret;
-	}
-	r->submitted = time(NULL);
-	r->live = o->wait && !aml_job_status_terminal(r->job.status);
-	set_last(r, &r->job);
+	started(r, o);
+	return 0;
+}
+
+int job_run_attach_named(struct job_run *r, struct aml *aml, const char *name,
+			 const struct job_run_options *o)
+{
+	int ret;
+
+	if (!r->metrics)
+		r->metrics = json_new_object();
+	if (aml_check_name(name, "job name"))
+		return error_prefix("Input job-name");
+	if ((ret = aml_job_get(&r->job, aml, name)) == ERR_NOT_FOUND)
+		return error_set(ERR_INPUT, "Input job-name: workspace %s has no job %s",
+				 aml->workspace, name);
+	if (ret)
+		return error_prefix("reading job %s", name);
+	buf_addstr(&r->name, name);
+	r->attached = 1;
+	log_info("following job %s (%s), started earlier", r->job.name, r->job.status_text
+		 ? r->job.status_text : aml_job_status_name(r->job.status));
+	started(r, o);
 	return 0;
 }
 
@@ -432,8 +519,11 @@ int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_opti
 			  : job_follow(&r->done, aml, r->job.name, &fo);
 	r->live = 0;    /* ended, or cancelled when following gave up */
 	r->duration_s = (long)(time(NULL) - r->submitted);
-	if (ret == ERR_CANCELLED)      /* stopped by a signal: out quickly */
+	if (ret == ERR_CANCELLED) {    /* stopped by a signal: out quickly */
+		if (r->done.name)
+			set_last(r, &r->done); /* as the cancel left it */
 		return ret;
+	}
 	if (ret == ERR_TIMEOUT) {
 		/* The state after the cancel; the timeout stays the error. */
 		struct error_saved timeout = ERROR_SAVED_INIT;
@@ -594,6 +684,7 @@ void job_run_release(struct job_run *r)
 	pipeline_run_release(r->pipeline);
 	code_snapshot_release(&r->snap);
 	buf_release(&r->experiment);
+	buf_release(&r->name);
 	aml_job_release(&r->job);
 	aml_job_release(&r->done);
 	for (i = 0; r->metric_text && i < r->mlflow.metrics_nr; i++)

@@ -25,11 +25,13 @@
  *   job_run_prepare   the YAML and the code folder it names read and
  *                     checked, the experiment and compute decided: nothing
  *                     is sent to Azure, so a bad file fails first;
- *   job_run_submit    the job of this very workflow attempt found again (a
- *                     re-run after the process was killed follows it
- *                     instead of training twice), else the job request
- *                     built (environment, data, compute, code snapshot,
- *                     tags) and submitted;
+ *   job_run_submit    the job of this very workflow attempt found again by
+ *                     its name (job_run_name: a re-run after the process
+ *                     was killed follows it instead of training twice),
+ *                     else the job request built (environment, data,
+ *                     compute, code snapshot, tags) and submitted;
+ *   job_run_attach_named  instead of both: a job started earlier (wait
+ *                     false) followed by its name, no YAML read;
  *   job_run_follow    followed to its end, its log streamed (job_follow);
  *   job_run_logs      its logs downloaded into a folder the caller keeps;
  *   job_run_collect   its MLflow run read: metrics, params, duration, and
@@ -86,22 +88,12 @@ void job_request_release(struct job_request *req);
 
 /* ---- the run ---- */
 
-/*
- * The job a workflow attempt already submitted, if any, so that a re-run
- * after the process was killed follows it instead of training twice: the
- * newest command job whose tags hold every "key", "value" pair of `tags`
- * (NULL-terminated, at least one pair), looked up by the first pair on the
- * server and the others here. 0 with `out` filled when found;
- * ERR_NOT_FOUND when there is none; errors as aml_job_list.
- */
-int job_run_find_submitted(struct aml_job *out, struct aml *aml, const char *const *tags);
-
 /* Where a job comes from: what tags it, names its default experiment, and
  * finds it again. Every member may be NULL. */
 struct job_origin {
 	const char *repository;       /* owner/name */
 	const char *commit;
-	const char *run_id;           /* NULL or "": not a CI run; nothing to find again */
+	const char *run_id;           /* NULL or "": not a CI run (a random job name) */
 	const char *run_attempt;      /* NULL or "": "1" */
 	const char *workflow_job;
 };
@@ -128,19 +120,33 @@ struct job_run_options {
 #define JOB_RUN_IDENTITY_MAX 11
 
 struct pipeline_run;
+/*
+ * Appends the name of the job a CI run submits, the same for every run of
+ * one attempt of one workflow job and job file, so that a re-run finds
+ * the job it already started: "<repository name>-<run id>-<attempt>-<hash>",
+ * the first three lower-cased with anything but letters and digits made a
+ * '-', the hash 12 hex digits of SHA-256 over the repository, run id,
+ * attempt, workflow job, job file, experiment and compute (each may be
+ * NULL). At most 129 characters, within Azure ML's name rule
+ * (aml_check_name). Appends nothing outside CI (no run id): such a run
+ * has no re-run to find it again, and its job gets a random name.
+ */
+void job_run_name(struct buf *out, const struct job_origin *origin, const char *job_file,
+		  const char *experiment, const char *compute);
 
 struct job_run {
 	struct job_yaml spec;         /* for a pipeline: its inputs, outputs, tags, default compute */
 	struct pipeline_run *pipeline;/* the YAML is a pipeline (mlops/pipeline_run.h); NULL: a command job */
 	struct code_snapshot snap;
 	struct buf experiment;
+	struct buf name;              /* the name to submit under; empty: a random one */
 	/* The attempt's tags, borrowed from the options; [0] NULL: none. */
 	const char *identity[JOB_RUN_IDENTITY_MAX];
 	struct aml_job job;           /* as submitted, or as found again */
 	struct aml_job done;          /* the last state job_run_follow read */
 	const struct aml_job *last;   /* `done` once it was read, else `job` */
 	const char *status;           /* last's status as Azure spells it */
-	int attached;                 /* `job` was submitted by an earlier run of this attempt */
+	int attached;                 /* `job` was submitted earlier (this attempt, or job-name) */
 	int changed;                  /* Azure may have been changed (an upload, a submit) */
 	int live;                     /* started and followed, not yet ended nor cancelled */
 	time_t submitted;
@@ -155,34 +161,50 @@ struct job_run {
 	size_t series_nr;
 };
 #define JOB_RUN_INIT { .spec = JOB_YAML_INIT, .snap = CODE_SNAPSHOT_INIT, \
-		       .experiment = BUF_INIT, .job = AML_JOB_INIT, .done = AML_JOB_INIT, \
-		       .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
+		       .experiment = BUF_INIT, .name = BUF_INIT, .job = AML_JOB_INIT, \
+		       .done = AML_JOB_INIT, .duration_s = -1, .mlflow = MLFLOW_RUN_INIT }
 
 /*
  * Reads and checks the job YAML (job_yaml_load) and scans its code folder
  * (code_snapshot_scan); the experiment is the option, else the YAML's,
  * else the repository's name, else "Default"; it and the compute must be
  * valid names ("Input experiment-name: ...", "Input compute: ...",
- * ERR_INPUT). Nothing is sent to Azure.
+ * ERR_INPUT). The job's name is the YAML's `name`, else job_run_name's
+ * in CI, else none yet (a random one at submit). Nothing is sent to Azure.
  */
 int job_run_prepare(struct job_run *r, const struct job_run_options *o);
 
 /*
- * Follows the job this workflow attempt already submitted when there is
- * one (`attached`), else builds the request and submits it (uploading the
- * code snapshot when it changed). `changed` says whether Azure may have
- * been changed, even on failure. Errors as job_request_build,
- * job_request_add_code and aml_job_create; a failed look-up of the earlier
- * job is "looking for the job of this run attempt: ...".
+ * Follows the job of the prepared name when it exists already (`attached`:
+ * an earlier run of this attempt submitted it), else builds the request
+ * and submits it under that name (uploading the code snapshot when it
+ * changed). A submit refused because a job of that name appeared
+ * meanwhile (a run of the same attempt racing this one) attaches to it
+ * too. `changed` says whether Azure may have been changed, even on
+ * failure. Errors as job_request_build, job_request_add_code and
+ * aml_job_create; a failed look-up of the earlier job is "looking for job
+ * <name> of this run attempt: ...".
  */
 int job_run_submit(struct job_run *r, struct aml *aml, struct http_client *http,
 		   const struct job_run_options *o);
 
 /*
+ * Instead of prepare and submit: the existing job `name` (a step with
+ * wait false started it) read and made the run's job, as if attached, so
+ * that job_run_follow, job_run_logs and job_run_collect work on it; no
+ * YAML is read and nothing is submitted. ERR_INPUT "Input job-name: ..."
+ * for a name Azure ML could not hold, or one the workspace has no job of
+ * (nothing was changed); else errors as aml_job_get.
+ */
+int job_run_attach_named(struct job_run *r, struct aml *aml, const char *name,
+			 const struct job_run_options *o);
+
+/*
  * Follows the job to its end (job_follow, errors as that: ERR_CANCELLED when
  * the stop flag was raised, ERR_TIMEOUT after timeout_s, the job cancelled in
  * both). After a timeout the job's state is read again, the timeout
- * staying the error.
+ * staying the error; after a stop, `status` is what the cancel left
+ * (Canceled, or CancelRequested when it had not ended in time).
  */
 int job_run_follow(struct job_run *r, struct aml *aml, const struct job_run_options *o);
 

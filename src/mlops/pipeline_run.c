@@ -151,7 +151,7 @@ int pipeline_run_submit(struct job_run *r, struct aml *aml, struct http_client *
 	ps.steps = steps;
 	ps.steps_nr = n;
 	r->changed = 1;
-	if (!(ret = aml_pipeline_create(&r->job, aml, r->spec.name, &ps)))
+	if (!(ret = aml_pipeline_create(&r->job, aml, r->name.len ? r->name.data : NULL, &ps)))
 		log_info("pipeline job %s (%zu step%s) submitted to experiment %s%s%s", r->job.name, n,
 			 n == 1 ? "" : "s", r->experiment.data, r->job.studio_url ? ": " : "",
 			 r->job.studio_url ? r->job.studio_url : "");

@@ -140,7 +140,9 @@ Test(job_follow, the_stop_flag_cancels_the_job_and_is_cancelled)
 
 	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_fails(job_follow(&job, &f.aml, "j1", &o), ERR_CANCELLED,
-			"stopped by SIGTERM while following job j1; the job was asked to cancel");
+			"stopped by SIGTERM while following job j1; the job was cancelled");
+	cr_assert_eq(job.status, AML_JOB_CANCELED, "the cancel ended it: the summary says so");
+	cr_assert_str_eq(job.status_text, "Canceled");
 	cr_assert_eq(stub_count(f.stub), 1, "the cancel, and no status read");
 	cr_assert(strstr(stub_head(f.stub, 0), "POST ") &&
 		  strstr(stub_head(f.stub, 0), "/jobs/j1/cancel?"), "%s", stub_head(f.stub, 0));

@@ -201,40 +201,212 @@ Test(job_run, the_request_carries_where_and_how_the_job_runs)
 }
 
 #define RUNNING "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\"}}"
+#define NOT_FOUND "{\"error\":{\"code\":\"UserError\",\"message\":\"not found\"}}"
+
+/* The name of the job of run 41, attempt 2, of org/churn-model's `train`
+ * job with jobs/train.yml (ci_options), in the default experiment. */
+static void attempt_name(struct buf *out)
+{
+	struct job_run_options o;
+
+	ci_options(&o);
+	job_run_name(out, &o.origin, o.job_file, "churn-model", NULL);
+}
+
+Test(job_run, a_ci_job_is_named_after_its_attempt_and_outside_ci_not_at_all)
+{
+	struct job_origin origin = { "org/churn-model", "3c5e0a7b", "41", "2", "train" };
+	struct buf a = BUF_INIT, b = BUF_INIT;
+
+	job_run_name(&a, &origin, "jobs/train.yml", "churn-model", NULL);
+	cr_assert_eq(a.len, strlen("churn-model-41-2-") + 12, "%s", a.data);
+	cr_assert(!strncmp(a.data, "churn-model-41-2-", strlen("churn-model-41-2-")), "%s", a.data);
+	cr_assert_ok(aml_check_name(a.data, "job name"));
+	job_run_name(&b, &origin, "jobs/train.yml", "churn-model", NULL);
+	cr_assert_str_eq(a.data, b.data, "the same attempt, the same name");
+	origin.run_id = "";
+	buf_reset(&b);
+	job_run_name(&b, &origin, "jobs/train.yml", "churn-model", NULL);
+	cr_assert_eq(b.len, 0);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+/* Each field the hash covers tells two jobs apart, so two job files of one
+ * workflow job, or a new attempt, never share a name. */
+Test(job_run, the_job_file_attempt_workflow_job_and_compute_each_change_the_name)
+{
+	const struct job_origin base = { "org/churn-model", NULL, "41", "2", "train" };
+	struct job_origin other = base;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+
+	job_run_name(&a, &base, "jobs/train.yml", "x", NULL);
+	job_run_name(&b, &base, "jobs/other.yml", "x", NULL);
+	cr_assert_str_neq(a.data, b.data);
+	buf_reset(&b);
+	other.workflow_job = "train-2";
+	job_run_name(&b, &other, "jobs/train.yml", "x", NULL);
+	cr_assert_str_neq(a.data, b.data);
+	buf_reset(&b);
+	job_run_name(&b, &base, "jobs/train.yml", "x", "gpu");
+	cr_assert_str_neq(a.data, b.data);
+	buf_reset(&b);
+	other = base;
+	other.run_attempt = "3";
+	job_run_name(&b, &other, "jobs/train.yml", "x", NULL);
+	cr_assert(!strncmp(b.data, "churn-model-41-3-", strlen("churn-model-41-3-")), "%s", b.data);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+/* Whatever the repository is called, the name stays within Azure ML's rule. */
+Test(job_run, a_repository_name_azure_ml_would_refuse_is_made_a_valid_name)
+{
+	struct job_origin origin = { "org/.Ünïcode Repo..Name_", NULL, "7", NULL, NULL };
+	struct buf name = BUF_INIT, long_repo = BUF_INIT;
+	size_t i;
+
+	job_run_name(&name, &origin, NULL, NULL, NULL);
+	cr_assert(!strncmp(name.data, "n-code-repo-name-7-1-", strlen("n-code-repo-name-7-1-")), "%s",
+		  name.data);
+	cr_assert_ok(aml_check_name(name.data, "job name"));
+	buf_addstr(&long_repo, "org/");
+	for (i = 0; i < 300; i++)
+		buf_addstr(&long_repo, "a-");
+	origin.repository = long_repo.data;
+	origin.run_id = "...";
+	buf_reset(&name);
+	job_run_name(&name, &origin, NULL, NULL, NULL);
+	cr_assert_ok(aml_check_name(name.data, "job name"));
+	cr_assert(name.len <= 129, "%zu", name.len);
+	origin.repository = "org/---";
+	buf_reset(&name);
+	job_run_name(&name, &origin, NULL, NULL, NULL);
+	cr_assert(!strncmp(name.data, "mlops-0-1-", strlen("mlops-0-1-")), "%s", name.data);
+	buf_release(&name);
+	buf_release(&long_repo);
+}
 
 Test(job_run, a_re_run_of_the_attempt_follows_its_job_instead_of_submitting_again)
 {
 	struct stub_reply script[] = {
-		{ .status = 200, .body = "{\"value\":[{\"name\":\"j0\",\"properties\":{\"status\":\"Running\","
-					 "\"tags\":{\"run_id\":\"41\",\"run_attempt\":\"1\"}}},"
-					 "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\",\"tags\":"
-					 "{\"run_id\":\"41\",\"run_attempt\":\"2\",\"repository\":\"org/churn-model\","
-					 "\"workflow_job\":\"train\",\"job_file\":\"jobs/train.yml\"}}}]}" },
+		{ .status = 200, .body = "{\"name\":\"j1\",\"properties\":{\"status\":\"Running\"}}" },
 	};
 	struct job_run_options o;
 	struct job_run r = JOB_RUN_INIT;
+	struct buf want = BUF_INIT, path = BUF_INIT;
 	struct arm_stub f;
 
 	ci_options(&o);
 	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD));
+	attempt_name(&want);
+	cr_assert_str_eq(r.name.data, want.data);
 	arm_stub_start_aml(&f, script, 1, "ws1");
 	cr_assert_ok(job_run_submit(&r, &f.aml, f.http, &o));
 	cr_assert(r.attached);
-	cr_assert_str_eq(r.job.name, "j1", "attempt 1's job is not this attempt's");
 	cr_assert(!r.changed, "nothing was submitted");
 	cr_assert(r.live);
 	cr_assert_str_eq(r.status, "Running");
 	cr_assert_eq(stub_count(f.stub), 1);
-	cr_assert(strstr(stub_head(f.stub, 0), "&tag=run_id%3D41&") != NULL, "looked up by the run id: %s",
+	buf_addf(&path, "GET /subscriptions/");
+	cr_assert(strstr(stub_head(f.stub, 0), path.data) == stub_head(f.stub, 0), "%s",
 		  stub_head(f.stub, 0));
+	buf_reset(&path);
+	buf_addf(&path, "/jobs/%s?", want.data);
+	cr_assert(strstr(stub_head(f.stub, 0), path.data) != NULL, "read by its name: %s",
+		  stub_head(f.stub, 0));
+	buf_release(&want);
+	buf_release(&path);
 	job_run_release(&r);
+	arm_stub_stop(&f);
+}
+
+/* Submits with `script`: the look-up's 404, the PUT's refusal, the read
+ * after it. */
+static int submit_refused(struct job_run *r, struct arm_stub *f, struct stub_reply *script)
+{
+	struct job_run_options o;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(r, &o, JOB_HEAD));
+	arm_stub_start_aml(f, script, 3, "ws1");
+	return job_run_submit(r, &f->aml, f->http, &o);
+}
+
+/* Two runs of one attempt racing: ours reads no job, then its PUT meets the
+ * other's job of the same name (a 400 for the different body) and follows it.
+ * A refusal with no job of our name behind it stays the error. */
+Test(job_run, a_submit_refused_because_the_job_appeared_meanwhile_follows_it)
+{
+	struct stub_reply raced[] = {
+		{ .status = 404, .body = NOT_FOUND },
+		{ .status = 400, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"Job exists\"}}" },
+		{ .status = 200, .body = RUNNING },
+	};
+	struct stub_reply refused[] = {
+		{ .status = 404, .body = NOT_FOUND },
+		{ .status = 400, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"bad command\"}}" },
+		{ .status = 404, .body = NOT_FOUND },
+	};
+	struct job_run r = JOB_RUN_INIT, lone = JOB_RUN_INIT;
+	struct arm_stub f, g;
+
+	cr_assert_ok(submit_refused(&r, &f, raced));
+	cr_assert(r.attached);
+	cr_assert(r.changed);
+	cr_assert(strstr(stub_head(f.stub, 1), "PUT ") == stub_head(f.stub, 1));
+	cr_assert(strstr(stub_head(f.stub, 2), "GET ") == stub_head(f.stub, 2));
+	cr_assert_str_eq(r.job.name, "j1");
+	cr_assert_fails(submit_refused(&lone, &g, refused), ERR_HTTP, "bad command");
+	cr_assert(!lone.attached);
+	job_run_release(&r);
+	job_run_release(&lone);
+	arm_stub_stop(&f);
+	arm_stub_stop(&g);
+}
+
+Test(job_run, a_name_the_yaml_gives_is_the_jobs_name)
+{
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT;
+
+	ci_options(&o);
+	cr_assert_ok(prepare_with(&r, &o, JOB_HEAD "name: my-job\n"));
+	cr_assert_str_eq(r.name.data, "my-job");
+	job_run_release(&r);
+}
+
+Test(job_run, a_job_started_earlier_is_followed_by_its_name_without_a_yaml)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = RUNNING },
+		{ .status = 404, .body = NOT_FOUND },
+	};
+	struct job_run_options o;
+	struct job_run r = JOB_RUN_INIT, missing = JOB_RUN_INIT;
+	struct arm_stub f;
+
+	ci_options(&o);
+	o.path = "/no/such/file.yml";
+	arm_stub_start_aml(&f, script, 2, "ws1");
+	cr_assert_ok(job_run_attach_named(&r, &f.aml, "j1", &o));
+	cr_assert(r.attached && r.live && !r.changed);
+	cr_assert_str_eq(r.status, "Running");
+	cr_assert(strstr(stub_head(f.stub, 0), "/jobs/j1?") != NULL);
+	cr_assert_fails(job_run_attach_named(&missing, &f.aml, "j2", &o), ERR_INPUT,
+			"Input job-name: workspace ws1 has no job j2");
+	cr_assert_fails(job_run_attach_named(&missing, &f.aml, "no/such", &o), ERR_INPUT,
+			"Input job-name");
+	cr_assert_eq(stub_count(f.stub), 2, "a bad name is not sent");
+	job_run_release(&r);
+	job_run_release(&missing);
 	arm_stub_stop(&f);
 }
 
 Test(job_run, giving_up_on_a_live_job_cancels_it_and_keeps_the_error)
 {
 	struct stub_reply script[] = {
-		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 404, .body = NOT_FOUND },
 		{ .status = 201, .body = RUNNING },
 		{ .status = 200 },
 	};
@@ -278,7 +450,7 @@ static void train(struct job_run *r, struct arm_stub *f, struct stub_reply *scri
 Test(job_run, training_submits_follows_and_reports_a_completed_job)
 {
 	struct stub_reply script[] = {
-		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 404, .body = NOT_FOUND },
 		{ .status = 201, .body = RUNNING },
 		{ .status = 200, .body = "{\"name\":\"j1\",\"properties\":{\"status\":\"Completed\"}}" },
 	};
@@ -304,7 +476,7 @@ Test(job_run, training_submits_follows_and_reports_a_completed_job)
 Test(job_run, training_a_job_that_fails_is_an_error_naming_its_error)
 {
 	struct stub_reply script[] = {
-		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 404, .body = NOT_FOUND },
 		{ .status = 201, .body = RUNNING },
 		{ .status = 200, .body = "{\"name\":\"j1\",\"properties\":{\"status\":\"Failed\","
 					 "\"error\":{\"error\":{\"code\":\"UserError\",\"message\":\"boom\"}}}}" },

@@ -91,7 +91,7 @@ Test(pipeline_run, the_pipeline_is_submitted_with_its_steps_and_followed_to_its_
 	/* The children are listed on the tracking host, which nothing answers
 	 * here: the pipeline's own status still decides. */
 	struct stub_reply script[] = {
-		{ .status = 200, .body = "{\"value\":[]}" },
+		{ .status = 404, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"not found\"}}" },
 		{ .status = 201, .body = "{\"name\":\"p1\",\"properties\":{\"status\":\"Running\","
 			"\"services\":{\"Tracking\":{\"endpoint\":\"azureml://127.0.0.1:1/mlflow/v1.0/x\"}}}}" },
 		{ .status = 200, .body = "{\"name\":\"p1\",\"properties\":{\"status\":\"Completed\"}}" },
@@ -113,8 +113,12 @@ Test(pipeline_run, the_pipeline_is_submitted_with_its_steps_and_followed_to_its_
 	arm_stub_start_aml(&f, script, 3, "ws1");
 	cr_assert_ok(job_run_train(&r, &f.aml, f.http, &o));
 	cr_assert_str_eq(r.status, "Completed");
-	cr_assert(strstr(stub_head(f.stub, 0), "/jobs?jobType=Pipeline&tag=run_id%3D41") != NULL,
+	/* A re-run of the attempt would find it by its name: looked up, then
+	 * put under it. */
+	cr_assert(strstr(stub_head(f.stub, 0), "GET ") && strstr(stub_head(f.stub, 0), "/jobs/churn-model-41-"),
 		  "%s", stub_head(f.stub, 0));
+	cr_assert(strstr(stub_head(f.stub, 1), "PUT ") && strstr(stub_head(f.stub, 1), "/jobs/churn-model-41-"),
+		  "%s", stub_head(f.stub, 1));
 	body = stub_body(f.stub, 1, &len);
 	json = cJSON_ParseWithLength(body, len);
 	cr_assert_str_eq(json_string_or(json, "properties.jobType", ""), "Pipeline");

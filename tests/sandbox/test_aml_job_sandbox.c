@@ -8,7 +8,6 @@
 
 #include "azure/aml_job.h"
 #include "core/json.h"
-#include "mlops/job_run.h"
 #include "support/check.h"
 #include "support/sandbox.h"
 
@@ -190,26 +189,3 @@ Test(aml_job_sandbox, a_read_gives_the_status_of_a_failed_answer)
 	sandbox_aml_close(&c);
 }
 
-/* A re-run of a workflow attempt finds the job that attempt submitted,
- * and only that one. */
-Test(aml_job_sandbox, the_job_of_a_run_attempt_is_found_by_its_tags)
-{
-	const char *const a1[] = { "run_id", "77", "run_attempt", "1", "job_file", "jobs/train.yml", NULL };
-	const char *const a2[] = { "run_id", "77", "run_attempt", "2", "job_file", "jobs/train.yml", NULL };
-	const char *const other[] = { "run_id", "77", "run_attempt", "1", "job_file", "jobs/other.yml", NULL };
-	struct aml_job_spec spec = { .environment_id = ENV_ID, .command = "echo hi" };
-	struct aml_job job = AML_JOB_INIT;
-	struct sandbox_aml c;
-
-	setup(&c);
-	spec.tags = other;
-	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-other-file", &spec));
-	cr_assert_fails(job_run_find_submitted(&job, &c.aml, a1), ERR_NOT_FOUND, "run_id=77");
-	spec.tags = a1;
-	cr_assert_ok(aml_job_create(NULL, &c.aml, "sbx-attempt-1", &spec));
-	cr_assert_ok(job_run_find_submitted(&job, &c.aml, a1));
-	cr_assert_str_eq(job.name, "sbx-attempt-1");
-	cr_assert_fails(job_run_find_submitted(&job, &c.aml, a2), ERR_NOT_FOUND, "run_id=77");
-	aml_job_release(&job);
-	sandbox_aml_close(&c);
-}
