@@ -3,7 +3,6 @@
  * job Completed, 1 when it Failed or was cancelled, 2 when the YAML or the
  * inputs are bad (nothing submitted).
  */
-#include "cmd/session.h"
 #include "cmd/training.h"
 #include "cmd/workflow.h"
 #include "core/banned.h"
@@ -40,14 +39,5 @@ const struct workflow workflow_model_ci = {
  */
 static int run(struct ci *ci)
 {
-	struct training_config cfg;
-	struct session session;
-	int ret;
-
-	if ((ret = training_read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
-		return ret;
-	http_client_set_stop(session.http, workflow_stop_flag());
-	ret = training_run(ci, &session, &cfg);
-	session_close(&session);
-	return ret;
+	return training_main(ci, NULL);
 }

@@ -87,21 +87,6 @@ done:
 	return ret;
 }
 
-static int run_train(struct ci *ci)
-{
-	struct training_config cfg;
-	struct session session;
-	int ret;
-
-	if ((ret = training_read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
-		return ret;
-	http_client_set_stop(session.http, workflow_stop_flag());
-	if (!(ret = ensure_environment(ci, &session, &cfg)))
-		ret = training_run(ci, &session, &cfg);
-	session_close(&session);
-	return ret;
-}
-
 /* ---- stage register ---- */
 
 static int read_register(struct ci *ci, struct model_register_options *o)
@@ -253,7 +238,7 @@ static int run(struct ci *ci)
 	if ((ret = ci_input(ci, "stage", &stage)))
 		return ret;
 	if (!strcmp(stage, "train"))
-		return run_train(ci);
+		return training_main(ci, ensure_environment);
 	if (!strcmp(stage, "register"))
 		return run_register(ci);
 	return error_set(ERR_INPUT, "Input stage: '%s' is not train or register", stage);

@@ -609,3 +609,18 @@ done:
 	buf_release(&logs.id);
 	return ret;
 }
+
+int training_main(struct ci *ci, training_before_fn *before)
+{
+	struct training_config cfg;
+	struct session session;
+	int ret;
+
+	if ((ret = training_read_config(ci, &cfg)) || (ret = session_open(&session, ci)))
+		return ret;
+	http_client_set_stop(session.http, workflow_stop_flag());
+	if (!before || !(ret = before(ci, &session, &cfg)))
+		ret = training_run(ci, &session, &cfg);
+	session_close(&session);
+	return ret;
+}

@@ -68,4 +68,13 @@ int training_read_config(struct ci *ci, struct training_config *c);
  */
 int training_run(struct ci *ci, struct session *s, const struct training_config *c);
 
+/* What a workflow does in the session before the step (Model-CT makes sure
+ * of the job's environment); non-zero stops the run there. */
+typedef int training_before_fn(struct ci *ci, struct session *s, const struct training_config *c);
+
+/* A workflow's whole run of the step: the inputs read, the session opened
+ * (its HTTP calls ended by the workflow's stop flag), `before` when not
+ * NULL, then training_run. */
+int training_main(struct ci *ci, training_before_fn *before);
+
 #endif

@@ -10,11 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
 
-sandbox_up jobs
-curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
-
-rm -rf "$work/ws" && mkdir -p "$work/ws"
-cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
+training_sandbox jobs
 
 # gh_cmd WORKFLOW [NAME=VALUE...]: a GitHub step (lib.sh's gh runs it);
 # AGENT=1 in front runs it as an Azure Pipelines step instead, whose log
@@ -123,9 +119,4 @@ YML
 		expect "$(state "len(jobs)")" "$before"
 }
 
-run_id=500
-for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
-	run_id=$((run_id + 1))
-	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
-done
-summary_line
+run_runs 500

@@ -9,44 +9,15 @@ mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
+. "$repo/tests/workflows/model-ci-lib.sh"
 
 training_sandbox model-ci
 
-# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
-# in $work/log, outputs in $work/output, summary in $work/summary.
-gh_cmd() { gh_runner "$@"; }
-
-# A job YAML beside the shipped one, on the same code folder.
-job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
-# bg WORKFLOW [NAME=VALUE...]: the step in the background; its pid in $bg_pid.
-bg() {
-	(gh_cmd "$@") >"$work/log" 2>&1 &
-	bg_pid=$!
-}
-# Waits until the background step's job runs; its name in $job.
-wait_running() {
-	local i
-	job=""
-	for i in $(seq 1 150); do
-		job=$(output job-name)
-		[ -n "$job" ] && grep -q 'Running' "$work/log" && return 0
-		sleep 0.2
-	done
-	echo "the job did not start running"; tail -n 20 "$work/log"; return 1
-}
 # chart_of KEY: the Mermaid chart of metric KEY in the summary.
 chart_of() {
 	awk -v t="    title \"$1\"" '/^```mermaid$/ { c = ""; on = 1; next }
 		on && /^```$/ { if (index(c "\n", "\n" t "\n")) printf "%s\n", c; on = 0; next }
 		on { c = c "\n" $0 }' "$work/summary" | sed '1{/^$/d}'
-}
-slow_job() {
-	job_yaml slow <<YML
-type: command
-code: ../training
-command: ${1:-sleep 300}
-environment: azureml:train-env:1
-YML
 }
 
 t_setup_registers_the_data_and_the_environment() {

@@ -8,31 +8,9 @@ mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
+. "$repo/tests/workflows/model-ci-lib.sh"
 
-sandbox_up pipeline
-curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
-
-rm -rf "$work/ws" && mkdir -p "$work/ws"
-cp -r "$repo/.cloud" "$repo/datasets" "$repo/environments" "$repo/jobs" "$repo/training" "$work/ws/"
-
-# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it.
-gh_cmd() {
-	local wf=$1
-	shift
-	: >"$work/output"
-	: >"$work/summary"
-	cd "$work/ws" && exec env -i PATH=/usr/bin:/bin HOME="$work" CI=true GITHUB_ACTIONS=true \
-		GITHUB_WORKSPACE="$work/ws" GITHUB_OUTPUT="$work/output" GITHUB_STEP_SUMMARY="$work/summary" \
-		GITHUB_SHA=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c GITHUB_REPOSITORY=org/mlops-example \
-		GITHUB_RUN_ID="$run_id" GITHUB_RUN_ATTEMPT=1 GITHUB_SERVER_URL=https://github.com \
-		ACTIONS_RESULTS_URL="$ACTIONS_RESULTS_URL" ACTIONS_RUNTIME_URL="$ACTIONS_RUNTIME_URL" \
-		ACTIONS_RUNTIME_TOKEN="$ACTIONS_RUNTIME_TOKEN" \
-		HTTPS_PROXY="$HTTPS_PROXY" NO_PROXY="$NO_PROXY" SSL_CERT_FILE="$SSL_CERT_FILE" \
-		INPUT_CREDS="$AZURE_CREDENTIALS" INPUT_RESOURCE-GROUP="$AZURE_RESOURCE_GROUP" \
-		INPUT_WORKSPACE-NAME="$AZURE_ML_WORKSPACE" "$@" "$mlops" "$wf"
-}
-
-job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
+training_sandbox pipeline
 
 # Model-CI on job YAML $1 in the background (its pid in $bg_pid) until its
 # first step printed "started"; the pipeline's name in $job.
@@ -215,9 +193,4 @@ t_every_steps_logs_are_kept_under_its_name() {
 		{ find "$dir" | head -20; tail -n 20 "$work/log"; return 1; }
 }
 
-run_id=500
-for t in $(grep -o '^t_[a-z0-9_]*' "$0" | grep -E "^t_setup|${TEST_FILTER:-.}"); do
-	run_id=$((run_id + 1))
-	if out=$($t 2>&1); then pass "${t#t_}"; else fail "${t#t_}" "$(printf '%s' "$out" | tail -n 8)"; fi
-done
-summary_line
+run_runs 500

@@ -13,10 +13,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/workflows/lib.sh"
 . "$repo/tests/workflows/model-ci-lib.sh"
 
-sandbox_up rerun
-curl -s -X POST -d '{"lro_step_seconds": 0.2, "job_step_seconds": 0.2}' "$SANDBOX_CONTROL_URL/config" >/dev/null
-
-model_ci_workspace
+training_sandbox rerun
 
 # As PID 1 of a PID namespace when the machine allows it, as the
 # container's process is (docs/reliability.md 6): no default action
@@ -170,7 +167,7 @@ t_tokens_that_live_five_seconds_carry_a_job_of_a_minute() {
 # $elapsed_ms and $code afterwards.
 sigint_step() {
 	slow_job
-	("${as_pid1[@]}" bash -c "$(declare -f gh_cmd); $(declare -p work mlops run_id HTTPS_PROXY NO_PROXY SSL_CERT_FILE AZURE_CREDENTIALS AZURE_RESOURCE_GROUP AZURE_ML_WORKSPACE ACTIONS_RESULTS_URL ACTIONS_RUNTIME_URL ACTIONS_RUNTIME_TOKEN); gh_cmd \"\$@\"" gh model-ci INPUT_JOB=jobs/slow.yml) >"$work/log" 2>&1 &
+	("${as_pid1[@]}" bash -c "$(declare -f gh_cmd gh_runner); $(declare -p work mlops run_id HTTPS_PROXY NO_PROXY SSL_CERT_FILE AZURE_CREDENTIALS AZURE_RESOURCE_GROUP AZURE_ML_WORKSPACE ACTIONS_RESULTS_URL ACTIONS_RUNTIME_URL ACTIONS_RUNTIME_TOKEN); gh_cmd \"\$@\"" gh model-ci INPUT_JOB=jobs/slow.yml) >"$work/log" 2>&1 &
 	bg_pid=$!
 	wait_running || return 1
 	local target=$bg_pid start id i
@@ -213,4 +210,4 @@ t_sigint_exits_within_five_seconds_when_the_poll_and_the_cancel_hang() {
 		{ echo "exit $code after $elapsed_ms ms"; tail -n 8 "$work/log"; cat "$work/summary"; return 1; }
 }
 
-run_tests 500
+run_runs 500
