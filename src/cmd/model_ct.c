@@ -89,16 +89,24 @@ done:
 
 /* ---- stage register ---- */
 
-static int read_register(struct ci *ci, struct model_register_options *o)
+/* The inputs of stage register; `gate` receives metric-thresholds, the
+ * gate the train stage checked, checked again before registering. */
+static int read_register(struct ci *ci, struct model_register_options *o,
+			 struct metric_thresholds *gate)
 {
+	const char *thresholds;
 	int ret;
 
 	memset(o, 0, sizeof(*o));
 	if ((ret = ci_input(ci, "model-name", &o->model)) ||
 	    (ret = ci_input(ci, "model-output", &o->output)) ||
 	    (ret = ci_input(ci, "model-type", &o->type)) ||
-	    (ret = ci_input(ci, "job-name", &o->job)))
+	    (ret = ci_input(ci, "job-name", &o->job)) ||
+	    (ret = ci_input(ci, "metric-thresholds", &thresholds)))
 		return ret;
+	if ((ret = metric_thresholds_parse(gate, thresholds)))
+		return error_prefix("Input metric-thresholds");
+	o->gate = gate;
 	return model_register_check(o);
 }
 
@@ -195,12 +203,15 @@ static int run_register(struct ci *ci)
 	const struct ci_context *c = ci_context(ci);
 	struct model_register_result r = MODEL_REGISTER_RESULT_INIT;
 	struct model_register_options o;
+	struct metric_thresholds gate = METRIC_THRESHOLDS_INIT;
 	struct session session;
 	struct buf run_url = BUF_INIT;
 	int ret;
 
-	if ((ret = read_register(ci, &o)) || (ret = session_open(&session, ci)))
+	if ((ret = read_register(ci, &o, &gate)) || (ret = session_open(&session, ci))) {
+		metric_thresholds_release(&gate);
 		return ret;
+	}
 	http_client_set_stop(session.http, workflow_stop_flag());
 	/* GitHub's run page; Azure Pipelines' needs the project, which the
 	 * context lacks, so its runs are tagged by commit and repository only. */
@@ -211,8 +222,6 @@ static int run_register(struct ci *ci)
 	o.run_url = run_url.data;
 	o.http = session.http;
 	o.tokens = session.tokens;
-	/* GATE: o.gate_metrics stays NULL (the job's MLflow metrics are
-	 * tagged) until the training step's gate hands over what it decided on. */
 	if (!(ret = model_register_decide(&r, &session.aml, &o)) && !r.reused) {
 		workflow_changing(); /* no exit 2 once a registration was sent */
 		ret = model_register_apply(&r, &session.aml, &o);
@@ -226,6 +235,7 @@ static int run_register(struct ci *ci)
 	}
 	model_register_result_release(&r);
 	session_close(&session);
+	metric_thresholds_release(&gate);
 	buf_release(&run_url);
 	return ret;
 }

@@ -202,27 +202,71 @@ done:
 	return ret;
 }
 
-/* The gate's metrics, else the job's MLflow metrics (latest values). */
-static cJSON *metrics_of(struct aml *aml, const struct model_register_options *o,
-			 const struct aml_job *job)
+/* Of the run's latest metrics, those `gate` names. */
+static cJSON *gate_metrics(const cJSON *metrics, const struct metric_thresholds *gate)
+{
+	cJSON *out = json_new_object();
+	const cJSON *m;
+	size_t i;
+
+	for (i = 0; i < gate->nr; i++)
+		if (!cJSON_GetObjectItemCaseSensitive(out, gate->items[i].key) &&
+		    (m = cJSON_GetObjectItemCaseSensitive(metrics, gate->items[i].key)))
+			json_add_copy(out, gate->items[i].key, m);
+	return out;
+}
+
+/* The gate checked on the run; ERR_REMOTE_FAILED naming the first miss. */
+static int check_gate(const struct model_register_options *o, const struct job_run *jr)
+{
+	struct metric_gate_result g = METRIC_GATE_RESULT_INIT;
+	struct buf why = BUF_INIT;
+	size_t i;
+	int ret = 0;
+
+	metric_gate_evaluate(&g, o->gate, jr->have_mlflow ? &jr->mlflow : NULL);
+	for (i = 0; i < g.nr && g.state == METRIC_GATE_FAILED; i++)
+		if (g.checks[i].verdict != METRIC_PASSED) {
+			metric_check_describe(&why, &g.checks[i]);
+			ret = error_set(ERR_REMOTE_FAILED, "job %s did not pass the metric gate "
+					"(%zu of %zu thresholds not met: %s): no model registered",
+					o->job, g.failed, g.nr, why.data);
+			break;
+		}
+	metric_gate_result_release(&g);
+	buf_release(&why);
+	return ret;
+}
+
+/* What the version is tagged with: the job's MLflow metrics (latest
+ * values), only those the gate names when there is one, once it passed. */
+static int metrics_of(cJSON **out, struct aml *aml, const struct model_register_options *o,
+		      const struct aml_job *job)
 {
 	struct job_run jr = JOB_RUN_INIT;
 	struct job_run_options ro;
-	cJSON *metrics;
+	int ret = 0;
 
-	if (o->gate_metrics)
-		return cJSON_Duplicate(o->gate_metrics, 1);
 	memset(&ro, 0, sizeof(ro));
 	ro.tokens = o->tokens;
 	/* The run is read as job_run reads the one it followed. */
 	jr.last = job;
 	jr.job.name = job->name;
 	job_run_collect(&jr, aml, o->http, &ro);
-	metrics = jr.metrics;
-	jr.metrics = NULL;
+	cJSON_Delete(*out);
+	if (!jr.metrics)
+		jr.metrics = json_new_object();
+	if (!o->gate || !o->gate->nr) {
+		*out = jr.metrics;
+		jr.metrics = NULL;
+	} else if (!(ret = check_gate(o, &jr))) {
+		*out = gate_metrics(jr.metrics, o->gate);
+	} else {
+		*out = json_new_object();
+	}
 	jr.job.name = NULL;
 	job_run_release(&jr);
-	return metrics ? metrics : json_new_object();
+	return ret;
 }
 
 /* The version registered from the job earlier, into `out`: 0 found,
@@ -297,11 +341,9 @@ int model_register_decide(struct model_register_result *out, struct aml *aml,
 	if (ret != ERR_NOT_FOUND)
 		return error_prefix("looking for a version of model %s from job %s", o->model, o->job);
 	if ((ret = check_output(aml, o, &out->job)) ||
-	    (ret = next_version(&out->next_version, aml, o->model)))
+	    (ret = metrics_of(&out->metrics, aml, o, &out->job)))
 		return ret;
-	cJSON_Delete(out->metrics);
-	out->metrics = metrics_of(aml, o, &out->job);
-	return 0;
+	return next_version(&out->next_version, aml, o->model);
 }
 
 int model_register_apply(struct model_register_result *out, struct aml *aml,

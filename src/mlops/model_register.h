@@ -11,6 +11,7 @@
 #include "azure/token.h"
 #include "core/buf.h"
 #include "core/http.h"
+#include "mlops/metric_gate.h"
 
 /*
  * Model-CT's second stage: the model a training job wrote to one of its
@@ -39,11 +40,13 @@ struct model_register_options {
 	const char *repository;
 	const char *run_url;
 	/*
-	 * GATE: the metrics the promotion gate decided on, {"name": value}.
-	 * NULL until the gate exists: the job's MLflow metrics (latest
-	 * values) are tagged instead.
+	 * The metric gate the training stage checked (NULL or none: no
+	 * gate). Checked again on the job's run before anything is
+	 * registered, so a register stage pointed at a job that missed it
+	 * registers nothing; then only the metrics it names are tagged.
+	 * Without one, every metric of the run (latest values) is tagged.
 	 */
-	const cJSON *gate_metrics;
+	const struct metric_thresholds *gate;
 	struct http_client *http;     /* MLflow and the output's storage */
 	struct token_source tokens;
 };

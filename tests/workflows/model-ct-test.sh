@@ -10,15 +10,11 @@ mlops=$(realpath "${1:-build/mlops}")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib.sh"
 . "$repo/tests/workflows/lib.sh"
+. "$repo/tests/workflows/model-ci-lib.sh"
 
 training_sandbox model-ct
 
-# gh WORKFLOW [NAME=VALUE...]: one step as the runner runs it; stdout+stderr
-# in $work/log, outputs in $work/output, summary in $work/summary.
-gh_cmd() { gh_runner "$@"; }
-
-# A job YAML beside the shipped one, on the same code folder.
-job_yaml() { cat >"$work/ws/jobs/$1.yml"; }
+# register MODEL JOB [NAME=VALUE...]: stage register of JOB's model as MODEL.
 register() { gh model-ct INPUT_STAGE=register INPUT_MODEL-NAME="$1" INPUT_JOB-NAME="$2" "${@:3}"; }
 trained() { cat "$work/trained"; }
 
@@ -75,6 +71,21 @@ t_a_rerun_of_register_registers_nothing() {
 		grep -q "was registered from job $job already; nothing to do" "$work/log" &&
 		grep -q 'nothing done' "$work/summary" &&
 		expect "$(state "sorted(w['models']['churn-classifier']['versions'])")" "['1']"
+}
+
+t_register_checks_the_gate_again_and_tags_only_its_metrics() {
+	local job v="w['models']['churn-gated']['versions']['1']['tags']"
+	job=$(trained)
+	[ -n "$job" ] || { echo "no trained job"; return 1; }
+	register churn-gated "$job" INPUT_METRIC-THRESHOLDS='auc>=0.5, accuracy>0.1'
+	expect "$(rc)" 0 && expect "$(output model-version)" 1 &&
+		state "$v['metric.auc']" | grep -q '^0\.[0-9]' &&
+		state "$v['metric.accuracy']" | grep -q '^0\.[0-9]' &&
+		expect "$(state "'metric.loss' in $v")" False || return 1
+	register churn-ungated "$job" INPUT_METRIC-THRESHOLDS='auc>=0.99'
+	expect "$(rc)" 1 &&
+		grep -q "^::error title=model-ct%3A failed::job $job did not pass the metric gate (1 of 1 thresholds not met: auc = 0\.[0-9]* is not >= 0\.99): no model registered" "$work/log" &&
+		expect "$(state "'churn-ungated' in w.get('models', {})")" False
 }
 
 t_a_second_job_registers_the_next_version() {
