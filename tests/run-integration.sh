@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything after the unit tests, each part its own script with its own
-# "N passed, M failed" line; this one adds them up into the last line.
+# "N passed, M failed" line; this one adds them up into the last line. The
+# sandbox-backed parts run two at a time (start_part below).
 #   tests/cli/cli-test.sh            the binary under GitHub, Pipelines, terminal
 #   action-validator                 every action.yml against the schema
 #   sandbox/sandbox.sh test          the local Azure sandbox's own tests
@@ -20,12 +21,9 @@ mlops=${1:-build/mlops}
 cd "$(dirname "$0")/.."
 total_pass=0 total_fail=0 total_skip=0
 
-run_part() {
-	local name=$1 log line p f s
-	shift
-	log=$(mktemp)
-	echo "== $name"
-	"$@" 2>&1 | tee "$log"
+# tally NAME LOG: adds the part's "N passed, M failed" line to the totals.
+tally() {
+	local name=$1 log=$2 line p f s
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "FAIL $name: no result line"
@@ -36,7 +34,47 @@ run_part() {
 		s=$(grep -Eo '[0-9]+ skipped' <<<"$line" | grep -Eo '[0-9]+' || echo 0)
 		total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
 	fi
+}
+
+# run_part NAME COMMAND...: one part, its output as it comes.
+run_part() {
+	local name=$1 log
+	shift
+	log=$(mktemp)
+	echo "== $name"
+	"$@" 2>&1 | tee "$log"
+	tally "$name" "$log"
 	rm -f "$log"
+}
+
+# The parts that start a sandbox of their own (its own ports and folders)
+# run $MLOPS_TEST_LANES at a time, default 2: their jobs mostly wait, so
+# two share the machine's cores without starving a timed step. Each
+# part's output is printed whole, in the order they were started, once
+# all have ended.
+lanes=${MLOPS_TEST_LANES:-2}
+lane_names=() lane_logs=()
+
+# start_part NAME COMMAND...: the part in a lane, once one is free.
+start_part() {
+	local name=$1 log
+	shift
+	while [ "$(jobs -rp | wc -l)" -ge "$lanes" ]; do wait -n; done
+	log=$(mktemp)
+	echo "-- started: $name"
+	"$@" >"$log" 2>&1 </dev/null &
+	lane_names+=("$name") lane_logs+=("$log")
+}
+
+finish_parts() {
+	local i
+	wait
+	for i in "${!lane_names[@]}"; do
+		echo "== ${lane_names[$i]}"
+		cat "${lane_logs[$i]}"
+		tally "${lane_names[$i]}" "${lane_logs[$i]}"
+		rm -f "${lane_logs[$i]}"
+	done
 }
 
 validate_actions() {
@@ -54,17 +92,19 @@ validate_actions() {
 
 run_part "command line" tests/cli/cli-test.sh "$mlops"
 run_part "action.yml schema" validate_actions
-run_part "sandbox" sandbox/sandbox.sh test
-run_part "clients against the sandbox" tests/sandbox/run.sh "$(dirname "$mlops")/sandbox-tests"
-run_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
-run_part "hostile repository against the sandbox" tests/workflows/hostile-repo-test.sh "$mlops"
-run_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
-run_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
-run_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlops"
-run_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
-run_part "distributed jobs against the sandbox" tests/workflows/jobs-test.sh "$mlops"
-run_part "model-ci on pipeline jobs" tests/workflows/pipeline-test.sh "$mlops"
-run_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"
+# Longest first, so the lanes end close together.
+start_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlops"
+start_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlops"
+start_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
+start_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
+start_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"
+start_part "sandbox" sandbox/sandbox.sh test
+start_part "clients against the sandbox" tests/sandbox/run.sh "$(dirname "$mlops")/sandbox-tests"
+start_part "model-ci on pipeline jobs" tests/workflows/pipeline-test.sh "$mlops"
+start_part "model-ci on a hostile repository" tests/workflows/hostile-code-test.sh "$mlops"
+start_part "hostile repository against the sandbox" tests/workflows/hostile-repo-test.sh "$mlops"
+start_part "distributed jobs against the sandbox" tests/workflows/jobs-test.sh "$mlops"
+finish_parts
 if [ -x tests/container/rootfs-test.sh ] && [ "${MLOPS_SKIP_CONTAINER:-0}" != 1 ]; then
 	run_part "container root" bash -c 'make -s rootfs >/dev/null && tests/container/rootfs-test.sh build/rootfs'
 fi
