@@ -181,7 +181,12 @@ static int children_list(struct aml_pipeline_children *out, const struct job_run
 	return ret;
 }
 
-/* The step a child ran: the one whose display name it has. */
+/*
+ * The step a child ran: the one whose display name it has, else the
+ * child's own name (checked by aml_pipeline_children_list). Never the
+ * display name as Azure sent it: anyone with the workspace may edit it,
+ * and the step names a folder of the log artifact and the metrics' keys.
+ */
 static const char *step_of(const struct pipeline_run *p, const struct aml_pipeline_child *c)
 {
 	size_t i;
@@ -189,7 +194,7 @@ static const char *step_of(const struct pipeline_run *p, const struct aml_pipeli
 	for (i = 0; c->display_name && i < p->yaml.steps_nr; i++)
 		if (!strcmp(p->yaml.steps[i].spec.display_name, c->display_name))
 			return p->yaml.steps[i].name;
-	return c->display_name ? c->display_name : c->name;
+	return c->name;
 }
 
 /* Adds the children not known yet, in the order they are listed. */

@@ -699,6 +699,24 @@ static int read_settings(struct pipeline_yaml *p)
 	return 0;
 }
 
+/* The last step read must not share its display name with an earlier one:
+ * the pipeline's child jobs are matched to their steps by it. */
+static int display_name_unique(struct pipeline_yaml *p, const cJSON *node)
+{
+	const struct pipeline_step *last = &p->steps[p->steps_nr - 1];
+	const cJSON *at = child(node, "display_name");
+	size_t i;
+
+	for (i = 0; i + 1 < p->steps_nr; i++)
+		if (!strcmp(p->steps[i].spec.display_name, last->spec.display_name))
+			return yaml_error_at(&p->doc, at ? at : node, ERR_INPUT,
+					     "field 'jobs.%s.display_name': step %s has the display "
+					     "name '%s' already; each step's must differ (its job is "
+					     "found by it)", last->name, p->steps[i].name,
+					     last->spec.display_name);
+	return 0;
+}
+
 static int read_steps(struct pipeline_yaml *p)
 {
 	const cJSON *jobs, *it;
@@ -712,7 +730,8 @@ static int read_steps(struct pipeline_yaml *p)
 	p->steps = xcalloc((size_t)cJSON_GetArraySize(jobs) + 1, sizeof(*p->steps));
 	cJSON_ArrayForEach(it, jobs) {
 		p->steps[p->steps_nr].spec = (struct job_yaml)JOB_YAML_INIT;
-		if ((ret = read_step(p, &p->steps[p->steps_nr++], it)))
+		if ((ret = read_step(p, &p->steps[p->steps_nr++], it)) ||
+		    (ret = display_name_unique(p, it)))
 			return ret;
 	}
 	return 0;

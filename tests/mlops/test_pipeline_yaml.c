@@ -141,6 +141,14 @@ Test(pipeline_yaml, every_pipeline_output_is_written_by_one_step)
 		   ERR_INPUT, "the pipeline has no output x");
 }
 
+/* Child jobs are matched to their steps by display name: two alike would
+ * share a log folder and metric keys. */
+Test(pipeline_yaml, two_steps_may_not_share_a_display_name)
+{
+	fails_with("type: pipeline\njobs:\n" STEP("a", "echo") "    display_name: b\n" STEP("b", "echo"),
+		   ERR_INPUT, "field 'jobs.b.display_name': step a has the display name 'b' already");
+}
+
 Test(pipeline_yaml, the_command_names_only_the_steps_inputs_and_outputs)
 {
 	fails_with("type: pipeline\njobs:\n" STEP("a", "echo ${{inputs.x}}"), ERR_INPUT,
