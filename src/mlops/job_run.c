@@ -408,7 +408,9 @@ static void attached(struct job_run *r, const char *how)
  * another body (only tags may change, azure-contract 3.5; the status is
  * not documented, so a 400 or a 409): when a job of our name exists
  * after such a refusal, a run of this attempt submitted it meanwhile, and
- * it is ours to follow. Otherwise the refusal stays the error.
+ * it is ours to follow. So it is after a PUT whose answer was lost (the
+ * connection dropped, the wait ran out): Azure may have taken it, and a
+ * job left unfollowed would train on alone. Otherwise the error stays.
  */
 static int create(struct job_run *r, struct aml *aml, const struct aml_job_spec *spec)
 {
@@ -416,7 +418,8 @@ static int create(struct job_run *r, struct aml *aml, const struct aml_job_spec 
 	int ret;
 
 	ret = aml_job_create(&r->job, aml, r->name.len ? r->name.data : NULL, spec);
-	if (!ret || !r->name.len || (ret != ERR_CONFLICT && ret != ERR_HTTP))
+	if (!ret || !r->name.len ||
+	    (ret != ERR_CONFLICT && ret != ERR_HTTP && ret != ERR_NETWORK && ret != ERR_TIMEOUT))
 		return ret;
 	error_save(&why);
 	if (!aml_job_get(&r->job, aml, r->name.data)) {
