@@ -189,30 +189,38 @@ done:
 	return ret;
 }
 
-/* Who the token is, when it is a user's; NULL for an app's token, which
- * GET /user refuses ("Resource not accessible by integration"). */
-static char *token_login(const struct github_api *gh)
+/*
+ * Who the token is, into `*login`: a user's login, or NULL for an app's
+ * token, which GET /user refuses with a 403 ("Resource not accessible by
+ * integration"). Any other failure is the error: guessing "a bot" then
+ * would miss the user's own comment and post a second one.
+ */
+static int token_login(char **login, const struct github_api *gh)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct buf url = BUF_INIT;
 	cJSON *json = NULL;
-	char *login = NULL;
+	int ret;
 
+	*login = NULL;
 	/* ghs_: an installation token (GITHUB_TOKEN is one): a bot, no user. */
 	if (!strncmp(gh->token, "ghs_", 4))
-		return NULL;
+		return 0;
 	buf_addf(&url, "%s/user", gh->api_url);
-	if (!call(gh, "GET", url.data, NULL, 200, &json, &resp) &&
-	    *json_string_or(json, "login", ""))
-		login = xstrdup(json_string_or(json, "login", ""));
-	else
-		log_debug("GitHub: the token is not a user's (%s): looking for a bot's comment",
-			  error_message());
-	error_clear();
+	ret = call(gh, "GET", url.data, NULL, 200, &json, &resp);
+	if (!ret && *json_string_or(json, "login", "")) {
+		*login = xstrdup(json_string_or(json, "login", ""));
+	} else if (!ret || resp.status == 403) {
+		log_debug("GitHub: the token is not a user's: looking for a bot's comment");
+		error_clear();
+		ret = 0;
+	} else {
+		error_prefix("who the github-token is");
+	}
 	cJSON_Delete(json);
 	http_response_release(&resp);
 	buf_release(&url);
-	return login;
+	return ret;
 }
 
 /* The marked comment of pull request `pr`: its id, or 0 when none. */
@@ -263,8 +271,7 @@ int github_comment_upsert(struct github_comment_result *out, const struct github
 	if (strncmp(body, marker, strlen(marker)) || strlen(body) > GITHUB_COMMENT_MAX)
 		return error_set(ERR_INPUT, "pull request comment: the body must start with its "
 				 "marker and hold at most %d bytes", GITHUB_COMMENT_MAX);
-	login = token_login(gh);
-	if ((ret = find(&id, gh, pr, marker, login)))
+	if ((ret = token_login(&login, gh)) || (ret = find(&id, gh, pr, marker, login)))
 		goto done;
 	req = json_new_object();
 	json_add_string(req, "body", body);
