@@ -227,9 +227,6 @@ static int run_register(struct ci *ci)
 		ret = model_register_apply(&r, &session.aml, &o);
 	}
 	if (!ret) {
-		if (r.reused)
-			log_info("nothing to do: model %s version %s is job %s's already",
-				 r.version.asset.name, r.version.asset.version, r.job.name);
 		summarize(ci, &r);
 		ret = write_register_outputs(ci, &r);
 	}

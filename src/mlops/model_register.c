@@ -321,6 +321,18 @@ static int next_version(char **out, struct aml *aml, const char *model)
 	return ret;
 }
 
+/* The names the caller reports, as asked for where Azure's answer left
+ * them out (a version's name comes from its optional `id`). */
+static void fill_names(struct model_register_result *out, const struct model_register_options *o)
+{
+	if (!out->version.asset.name)
+		out->version.asset.name = xstrdup(o->model);
+	if (!out->version.asset.version && out->next_version)
+		out->version.asset.version = xstrdup(out->next_version);
+	if (!out->job.name)
+		out->job.name = xstrdup(o->job);
+}
+
 int model_register_decide(struct model_register_result *out, struct aml *aml,
 			  const struct model_register_options *o)
 {
@@ -333,6 +345,7 @@ int model_register_decide(struct model_register_result *out, struct aml *aml,
 	ret = find_earlier(&out->version, aml, o->model, o->job);
 	if (!ret) {
 		out->reused = 1;
+		fill_names(out, o);
 		metrics_of_tags(out->metrics, out->version.asset.tags);
 		log_info("model %s: version %s was registered from job %s already; nothing to do",
 			 o->model, out->version.asset.version, o->job);
@@ -364,6 +377,8 @@ int model_register_apply(struct model_register_result *out, struct aml *aml,
 	v.model_uri = uri.data;
 	v.job_name = (char *)o->job;
 	if (!(ret = aml_model_version_put(&out->version, aml, &v)))
+		fill_names(out, o);
+	if (!ret)
 		log_info("model %s: registered version %s from job %s", o->model, out->next_version,
 			 o->job);
 	else
