@@ -14,13 +14,15 @@ bg() {
 	(gh_cmd "$@") >"$work/log" 2>&1 &
 	bg_pid=$!
 }
-# Waits until the background step's job runs; its name in $job.
+# wait_running [PATTERN]: waits until the background step has a job-name
+# output and its log a line matching PATTERN (default: Running); the job's
+# name in $job.
 wait_running() {
 	local i
 	job=""
 	for i in $(seq 1 150); do
 		job=$(output job-name)
-		[ -n "$job" ] && grep -q 'Running' "$work/log" && return 0
+		[ -n "$job" ] && grep -q "${1:-Running}" "$work/log" && return 0
 		sleep 0.2
 	done
 	echo "the job did not start running"; tail -n 20 "$work/log"; return 1

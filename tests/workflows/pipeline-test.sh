@@ -15,16 +15,8 @@ training_sandbox pipeline
 # Model-CI on job YAML $1 in the background (its pid in $bg_pid) until its
 # first step printed "started"; the pipeline's name in $job.
 started_in_background() {
-	local i
-	(gh_cmd model-ci INPUT_JOB="$1") >"$work/log" 2>&1 &
-	bg_pid=$!
-	job=""
-	for i in $(seq 1 150); do
-		job=$(output job-name)
-		[ -n "$job" ] && grep -q '^started$' "$work/log" && return 0
-		sleep 0.2
-	done
-	echo "the pipeline did not start"; tail -n 20 "$work/log"; return 1
+	bg model-ci INPUT_JOB="$1"
+	wait_running '^started$'
 }
 
 # The children of pipeline job $1, as the sandbox ran them: "step:status ...".
