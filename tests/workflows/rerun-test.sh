@@ -89,6 +89,20 @@ t_a_submit_meeting_the_job_of_its_name_follows_it() {
 		expect "$(jobs_of_run)" 1
 }
 
+# A PUT that Azure took but whose every answer was lost (the connection cut
+# after the request was processed) is not a job left training alone: the
+# step finds the job of its name and follows it.
+t_a_submit_whose_answer_was_lost_follows_the_job_it_made() {
+	slow_job "echo the lost answer job ran"
+	fault '{"kind": "drop", "method": "PUT", "host": "management.azure.com", "path": "/jobs/[^/]+$", "count": 0}' >/dev/null
+	gh model-ci INPUT_JOB=jobs/slow.yml
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	expect "$(rc)" 0 && expect "$(output status)" Completed &&
+		grep -q "was already submitted by this run attempt meanwhile" "$work/log" &&
+		grep -q "^the lost answer job ran$" "$work/log" &&
+		expect "$(jobs_of_run)" 1
+}
+
 # Two job files in one workflow job are two jobs; a new attempt is a third.
 t_two_job_files_and_a_new_attempt_each_train_their_own_job() {
 	slow_job "echo job a" a
