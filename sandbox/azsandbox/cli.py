@@ -9,6 +9,7 @@ answer, and prints the environment (also written to SANDBOX_DIR/env).
 `stop` terminates exactly the recorded pids.
 """
 import base64
+import fcntl
 import json
 import os
 import secrets
@@ -207,11 +208,22 @@ def write_env(d, env):
 
 
 def ensure_node_modules():
-    if os.path.exists(AZURITE_BIN):
-        return
-    print("sandbox: installing Azurite (npm ci)...", file=sys.stderr)
-    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SANDBOX_ROOT, check=True,
-                   stdout=sys.stderr)
+    """Installs Azurite once, however many sandboxes start at the same time.
+
+    `npm ci` first deletes node_modules, so two of them at once (the test
+    lanes each start a sandbox) break each other, and one sandbox can see
+    the other's half-written tree.  An exclusive lock orders them, and a
+    stamp written after a whole install is what says it is done: an
+    install cut short leaves no stamp and is redone."""
+    stamp = os.path.join(SANDBOX_ROOT, "node_modules", ".azsandbox-installed")
+    with open(os.path.join(SANDBOX_ROOT, ".npm-install.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(stamp) and os.path.exists(AZURITE_BIN):
+            return
+        print("sandbox: installing Azurite (npm ci)...", file=sys.stderr)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=SANDBOX_ROOT, check=True,
+                       stdout=sys.stderr)
+        open(stamp, "w").close()
 
 
 def _wait_port(port, deadline):
