@@ -21,93 +21,68 @@ static struct deploy_health health(long n2, long n4, long n5, int has_latency, d
 	return h;
 }
 
-static void judge_is(struct deploy_health h, double rate, double ms, enum deploy_verdict want,
-		     const char *reason)
+/* Every branch of the judge: limits met, at, over; disabled limits; both
+ * broken; client errors; unknown latency; no requests. */
+static const struct {
+	const char *what;
+	long n2, n4, n5;
+	int has_latency;
+	double p90, max_rate, max_ms;
+	enum deploy_verdict want;
+	const char *reason;
+} judge_cases[] = {
+	{ "error rate over the limit", 28, 0, 12, 1, 100, 0.05, 500, DEPLOY_BREACH,
+	  "5xx 12 of 40 requests (30.0%) > max-error-rate 5%" },
+	{ "error rate at the limit", 95, 0, 5, 1, 100, 0.05, 500, DEPLOY_HEALTHY,
+	  "5xx 5 of 100 requests (5.0%), P90 latency 100 ms: within the limits" },
+	{ "zero limit allows no 5xx", 99, 0, 1, 1, 10, 0, 0, DEPLOY_BREACH,
+	  "5xx 1 of 100 requests (1.0%) > max-error-rate 0%" },
+	{ "zero limit, no 5xx", 100, 0, 0, 1, 10, 0, 0, DEPLOY_HEALTHY,
+	  "5xx 0 of 100 requests (0.0%), P90 latency 10 ms: within the limits" },
+	{ "negative rate limit is no limit", 0, 0, 10, 1, 10, -1, 0, DEPLOY_HEALTHY,
+	  "5xx 10 of 10 requests (100.0%), P90 latency 10 ms: within the limits" },
+	{ "slow P90", 40, 0, 0, 1, 812.4, 0.05, 500, DEPLOY_BREACH,
+	  "P90 latency 812 ms > max-latency 500 ms" },
+	{ "P90 at the limit", 40, 0, 0, 1, 500, 0.05, 500, DEPLOY_HEALTHY,
+	  "5xx 0 of 40 requests (0.0%), P90 latency 500 ms: within the limits" },
+	{ "zero latency limit is no limit", 40, 0, 0, 1, 9000, 0.05, 0, DEPLOY_HEALTHY,
+	  "5xx 0 of 40 requests (0.0%), P90 latency 9000 ms: within the limits" },
+	{ "negative latency limit is no limit", 40, 0, 0, 1, 9000, 0.05, -3, DEPLOY_HEALTHY,
+	  "5xx 0 of 40 requests (0.0%), P90 latency 9000 ms: within the limits" },
+	{ "both broken says both", 20, 0, 20, 1, 1500, 0.1, 1000, DEPLOY_BREACH,
+	  "5xx 20 of 40 requests (50.0%) > max-error-rate 10%; P90 latency 1500 ms > max-latency 1000 ms" },
+	{ "4xx reported, never held against", 10, 30, 0, 1, 50, 0.05, 500, DEPLOY_HEALTHY,
+	  "5xx 0 of 40 requests (0.0%), P90 latency 50 ms: within the limits; "
+	  "4xx 30 (client errors, not held against the deployment)" },
+	{ "4xx beside a 5xx breach", 10, 25, 5, 1, 50, 0.05, 500, DEPLOY_BREACH,
+	  "5xx 5 of 40 requests (12.5%) > max-error-rate 5%; "
+	  "4xx 25 (client errors, not held against the deployment)" },
+	{ "unknown latency is said, not a breach", 40, 0, 0, 0, 0, 0.05, 500, DEPLOY_HEALTHY,
+	  "5xx 0 of 40 requests (0.0%): within the limits; P90 latency unknown" },
+	{ "unknown latency beside a breach", 30, 0, 10, 0, 0, 0.05, 500, DEPLOY_BREACH,
+	  "5xx 10 of 40 requests (25.0%) > max-error-rate 5%; P90 latency unknown" },
+	{ "no requests", 0, 0, 0, 0, 0, 0.05, 500, DEPLOY_NO_REQUESTS,
+	  "no requests reached the deployment in the window: nothing to judge" },
+	{ "no requests, whatever the latency", 0, 0, 0, 1, 9999, 0, 1, DEPLOY_NO_REQUESTS,
+	  "no requests reached the deployment in the window: nothing to judge" },
+};
+
+Test(deploy_health_judge, verdicts_and_reasons)
 {
 	struct buf text = BUF_INIT;
-	enum deploy_verdict got = deploy_health_judge(&h, rate, ms, &text);
+	size_t i;
 
-	cr_assert_eq(got, want, "verdict %d, wanted %d: %s", got, want, text.data);
-	cr_assert_str_eq(text.data, reason);
+	for (i = 0; i < sizeof(judge_cases) / sizeof(judge_cases[0]); i++) {
+		struct deploy_health h = health(judge_cases[i].n2, judge_cases[i].n4, judge_cases[i].n5,
+						judge_cases[i].has_latency, judge_cases[i].p90);
+		enum deploy_verdict got;
+
+		buf_reset(&text);
+		got = deploy_health_judge(&h, judge_cases[i].max_rate, judge_cases[i].max_ms, &text);
+		cr_expect_eq(got, judge_cases[i].want, "%s: verdict %d: %s", judge_cases[i].what, got, text.data);
+		cr_expect_str_eq(text.data, judge_cases[i].reason, "%s", judge_cases[i].what);
+	}
 	buf_release(&text);
-}
-
-Test(deploy_health_judge, error_rate_over_the_limit_is_a_breach)
-{
-	judge_is(health(28, 0, 12, 1, 100), 0.05, 500, DEPLOY_BREACH,
-		 "5xx 12 of 40 requests (30.0%) > max-error-rate 5%");
-}
-
-Test(deploy_health_judge, error_rate_at_the_limit_is_healthy)
-{
-	judge_is(health(95, 0, 5, 1, 100), 0.05, 500, DEPLOY_HEALTHY,
-		 "5xx 5 of 100 requests (5.0%), P90 latency 100 ms: within the limits");
-}
-
-Test(deploy_health_judge, zero_limit_allows_no_5xx)
-{
-	judge_is(health(99, 0, 1, 1, 10), 0, 0, DEPLOY_BREACH,
-		 "5xx 1 of 100 requests (1.0%) > max-error-rate 0%");
-	judge_is(health(100, 0, 0, 1, 10), 0, 0, DEPLOY_HEALTHY,
-		 "5xx 0 of 100 requests (0.0%), P90 latency 10 ms: within the limits");
-}
-
-Test(deploy_health_judge, negative_rate_limit_is_no_limit)
-{
-	judge_is(health(0, 0, 10, 1, 10), -1, 0, DEPLOY_HEALTHY,
-		 "5xx 10 of 10 requests (100.0%), P90 latency 10 ms: within the limits");
-}
-
-Test(deploy_health_judge, slow_p90_is_a_breach)
-{
-	judge_is(health(40, 0, 0, 1, 812.4), 0.05, 500, DEPLOY_BREACH,
-		 "P90 latency 812 ms > max-latency 500 ms");
-}
-
-Test(deploy_health_judge, p90_at_the_limit_is_healthy)
-{
-	judge_is(health(40, 0, 0, 1, 500), 0.05, 500, DEPLOY_HEALTHY,
-		 "5xx 0 of 40 requests (0.0%), P90 latency 500 ms: within the limits");
-}
-
-Test(deploy_health_judge, no_latency_limit_ignores_p90)
-{
-	judge_is(health(40, 0, 0, 1, 9000), 0.05, 0, DEPLOY_HEALTHY,
-		 "5xx 0 of 40 requests (0.0%), P90 latency 9000 ms: within the limits");
-	judge_is(health(40, 0, 0, 1, 9000), 0.05, -3, DEPLOY_HEALTHY,
-		 "5xx 0 of 40 requests (0.0%), P90 latency 9000 ms: within the limits");
-}
-
-Test(deploy_health_judge, both_broken_says_both)
-{
-	judge_is(health(20, 0, 20, 1, 1500), 0.1, 1000, DEPLOY_BREACH,
-		 "5xx 20 of 40 requests (50.0%) > max-error-rate 10%; P90 latency 1500 ms > max-latency 1000 ms");
-}
-
-Test(deploy_health_judge, client_errors_are_reported_never_held_against)
-{
-	judge_is(health(10, 30, 0, 1, 50), 0.05, 500, DEPLOY_HEALTHY,
-		 "5xx 0 of 40 requests (0.0%), P90 latency 50 ms: within the limits; "
-		 "4xx 30 (client errors, not held against the deployment)");
-	judge_is(health(10, 25, 5, 1, 50), 0.05, 500, DEPLOY_BREACH,
-		 "5xx 5 of 40 requests (12.5%) > max-error-rate 5%; "
-		 "4xx 25 (client errors, not held against the deployment)");
-}
-
-Test(deploy_health_judge, unknown_latency_is_said_not_a_breach)
-{
-	judge_is(health(40, 0, 0, 0, 0), 0.05, 500, DEPLOY_HEALTHY,
-		 "5xx 0 of 40 requests (0.0%): within the limits; P90 latency unknown");
-	judge_is(health(30, 0, 10, 0, 0), 0.05, 500, DEPLOY_BREACH,
-		 "5xx 10 of 40 requests (25.0%) > max-error-rate 5%; P90 latency unknown");
-}
-
-Test(deploy_health_judge, no_requests_is_reported_not_a_breach)
-{
-	judge_is(health(0, 0, 0, 0, 0), 0.05, 500, DEPLOY_NO_REQUESTS,
-		 "no requests reached the deployment in the window: nothing to judge");
-	judge_is(health(0, 0, 0, 1, 9999), 0, 1, DEPLOY_NO_REQUESTS,
-		 "no requests reached the deployment in the window: nothing to judge");
 }
 
 Test(deploy_health_judge, reason_is_appended)
