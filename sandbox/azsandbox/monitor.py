@@ -325,7 +325,10 @@ class Monitor:
             if a not in AGGREGATIONS:
                 raise BadQuery("Invalid aggregation '%s': expected Average, Count, Minimum, Maximum or Total." % a)
         flt = parse_filter(req.q("$filter"))
-        top = int(req.q("top") or DEFAULT_TOP)
+        try:
+            top = int(req.q("top") or DEFAULT_TOP)
+        except ValueError:
+            raise BadQuery("Invalid top '%s': expected a whole number." % req.q("top"))
         metadata_only = (req.q("resultType") or "").lower() == "metadata"
         value = []
         for n in names:

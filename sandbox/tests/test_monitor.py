@@ -118,6 +118,7 @@ class RecordTests(unittest.TestCase):
                  ({"$filter": "deployment ne 'a'"}, "Invalid $filter"),
                  ({"interval": "PT30S"}, "Invalid interval"),
                  ({"aggregation": "median"}, "Invalid aggregation"),
+                 ({"top": "many"}, "Invalid top"),
                  ({"timespan": "yesterday"}, "Invalid timespan"),
                  ({"timespan": span(T0 + 10, T0)}, "Invalid timespan"),
                  ({"timespan": span(T0, T0 + 86400 * 30)}, "points per time series"),
@@ -127,6 +128,22 @@ class RecordTests(unittest.TestCase):
                 with self.assertRaises(mon.BadQuery) as ctx:
                     self.query(**query)
                 self.assertIn(message, str(ctx.exception))
+
+    def test_top_keeps_the_biggest_series(self):
+        for code in range(200, 215):
+            for _ in range(code - 199):
+                self.m.record(EP, "blue", code, 1, T0 + 1)
+        out = self.query(metricnames="RequestsPerMinute", aggregation="Total", **{"$filter": "statusCode eq '*'"})
+        self.assertEqual(len(out["value"][0]["timeseries"]), 10)
+        out = self.query(metricnames="RequestsPerMinute", aggregation="Total", top="2", **{"$filter": "statusCode eq '*'"})
+        self.assertEqual([s["metadatavalues"][0]["value"] for s in out["value"][0]["timeseries"]], ["214", "213"])
+
+    def test_metadata_only(self):
+        self.feed()
+        out = self.query(metricnames="RequestsPerMinute", resultType="Metadata", **{"$filter": "deployment eq '*'"})
+        self.assertNotIn("interval", out)
+        self.assertEqual(sorted(s["metadatavalues"][0]["value"] for s in out["value"][0]["timeseries"]), ["blue", "green"])
+        self.assertTrue(all(s["data"] == [] for s in out["value"][0]["timeseries"]))
 
     def test_filter_grammar(self):
         self.assertEqual(mon.parse_filter("A eq 'a1' and B eq 'b1' or B eq 'b2' and C eq '*'"),
