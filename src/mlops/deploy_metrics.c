@@ -7,13 +7,17 @@
 #include "mlops/deploy_metrics.h"
 #include "core/banned.h"
 
+/* Requests over the window: each minute's Total, or its Average where
+ * Azure gives only that (RequestsPerMinute's documented default
+ * aggregation; at PT1M a minute's average is that minute's count). */
 static double sum_total(const struct monitor_series *s)
 {
 	double sum = 0, v;
 	size_t i;
 
 	for (i = 0; i < s->points_nr; i++)
-		if (monitor_point_value(&s->points[i], MONITOR_TOTAL, &v))
+		if (monitor_point_value(&s->points[i], MONITOR_TOTAL, &v) ||
+		    monitor_point_value(&s->points[i], MONITOR_AVERAGE, &v))
 			sum += v;
 	return sum;
 }
@@ -78,7 +82,7 @@ int deploy_health_read(struct deploy_health *out, struct arm *arm, const char *e
 		return error_set(ERR_INPUT, "deployment %s: the bake window ends before it starts",
 				 deployment);
 	buf_addf(&filter, "deployment eq '%s' and statusCodeClass eq '*'", deployment);
-	if ((ret = query(&counts, arm, endpoint_id, out, "RequestsPerMinute", "Total", filter.data)))
+	if ((ret = query(&counts, arm, endpoint_id, out, "RequestsPerMinute", "Total,Average", filter.data)))
 		goto done;
 	buf_reset(&filter);
 	buf_addf(&filter, "deployment eq '%s'", deployment);
