@@ -52,6 +52,8 @@ DEFAULT_SETTINGS = {
     "retry_after_seconds": 1,              # Retry-After on LRO answers
     "job_step_seconds": 0.3,               # time per job status before Running
     "job_timeout_seconds": 600,            # hard cap on a job's subprocess
+    # How long a "minute" of Azure Monitor metrics lasts (monitor.py).
+    "metrics_grain_seconds": float(os.environ.get("SANDBOX_METRICS_GRAIN_SECONDS") or 60),
 }
 
 

@@ -69,6 +69,8 @@ class App:
         from .mlflow_api import MlflowApi
         from .executor import Executor
         from .pipeline import Pipelines
+        from .monitor import Monitor
+        self.monitor = Monitor(self)
         self.arm = Arm(self)
         self.azureml = AzureML(self)
         self.mlflow = MlflowApi(self)
@@ -103,6 +105,7 @@ class App:
         self.arm.reset()
         self.azureml.reset()
         self.mlflow.reset()
+        self.monitor.reset()
         self.reset_storage()
 
     def reset_storage(self):
@@ -176,7 +179,7 @@ class App:
             if self.is_mlflow_host(req.host):
                 return self.mlflow.handle(req)
             if self.is_inference_host(req.host):
-                return self.azureml.score(req)
+                return self.monitor.observe_scoring(req, self.azureml.score)
             return json_response(404, {"error": "unknown host"})
         except Exception as exc:  # a bug in the sandbox must not look like a network failure
             import traceback
@@ -212,6 +215,8 @@ class App:
                 return self.arm.subscription_operation_result(req, segs[3])
             if len(low) in (3, 4) and low[2] in ("providers", "resources", "resourcegroups"):
                 return self.arm.handle_basic(req, segs)
+            if low[-3:] == ["providers", "microsoft.insights", "metrics"]:
+                return self.monitor.handle(req, segs)
             if "microsoft.machinelearningservices" in low:
                 return self.azureml.handle(req, segs)
             if "microsoft.resources" in low or "deployments" in low:
