@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "mlops/champion.h"
 #include "mlops/metric_gate.h"
 #include "core/banned.h"
-
-#define EXCERPT_MAX 60
 
 /* ---- the policy ---- */
 
@@ -34,23 +33,12 @@ const char *champion_direction_name(enum champion_direction d)
 	return d == CHAMPION_MINIMIZE ? "minimize" : "maximize";
 }
 
-/* Hostile text as a message quotes it: printable, cut short. */
-static void excerpt(struct buf *out, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < EXCERPT_MAX; i++)
-		buf_addch(out, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
-	if (s[i])
-		buf_addstr(out, "...");
-}
-
 static int input_error(const char *input, const char *value, const char *why)
 {
 	struct buf q = BUF_INIT;
 	int ret;
 
-	excerpt(&q, value);
+	excerpt_add(&q, value);
 	ret = error_set(ERR_INPUT, "Input %s: '%s' %s", input, q.data, why);
 	buf_release(&q);
 	return ret;
@@ -220,7 +208,7 @@ static void unusable(struct buf *out, enum value_kind k, const struct champion_c
 		buf_addf(out, "%s is %s, not a finite number", metric, c->value);
 	} else {
 		buf_addf(out, "%s is '", metric);
-		excerpt(out, c->value);
+		excerpt_add(out, c->value);
 		buf_addstr(out, "', not a number");
 	}
 }

@@ -51,7 +51,7 @@ Test(champion_policy, refuses_bad_inputs_naming_them)
 	cr_assert_fails(champion_policy_parse(&p, "  ", NULL, NULL, NULL), ERR_INPUT,
 			"Input required and not supplied: metric");
 	cr_assert_fails(champion_policy_parse(&p, "a\nb", NULL, NULL, NULL), ERR_INPUT,
-			"Input metric: 'a?b' holds a control character");
+			"Input metric: 'a\\nb' holds a control character");
 	cr_assert_fails(champion_policy_parse(&p, "auc", "Maximize", NULL, NULL), ERR_INPUT,
 			"Input direction: 'Maximize' is not maximize or minimize");
 	cr_assert_fails(champion_policy_parse(&p, "auc", NULL, "5%x", NULL), ERR_INPUT,
