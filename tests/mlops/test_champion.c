@@ -467,3 +467,85 @@ Test(champion, value_text_is_the_shortest_that_reads_back)
 	cr_assert_str_eq(b.data, "-Infinity");
 	buf_release(&b);
 }
+
+/* ---- gathering, against the stub ---- */
+
+#include "support/arm_stub.h"
+
+#define VERSION(v, job)                                                                   \
+	"{\"name\":\"" v "\",\"properties\":{\"tags\":{\"stage\":\"production\"}" job "}}"
+#define WORKSPACE "{\"name\":\"ws1\",\"location\":\"westeurope\",\"properties\":{}}"
+
+Test(champion_gather, a_run_that_cannot_be_read_leaves_each_value_missing_saying_why)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"name\":\"7\",\"properties\":{\"jobName\":\"j7\"}}" },
+		{ .status = 200, .body = WORKSPACE }, /* no tracking URI: no run */
+		{ .status = 200, .body = "{\"value\":[" VERSION("5", ",\"jobName\":\"j5\"") "]}" },
+		{ .status = 200, .body = WORKSPACE },
+	};
+	struct champion_gathered g = CHAMPION_GATHERED_INIT;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 4, "ws1");
+	cr_assert_ok(champion_gather(&g, &f.aml, f.http, (struct token_source){ 0 }, "m", "7", "auc"));
+	cr_assert(strstr(stub_head(f.stub, 0), "/models/m/versions/7?"), "%s", stub_head(f.stub, 0));
+	cr_assert_str_eq(g.challenger.version, "7");
+	cr_assert_str_eq(g.challenger_job, "j7");
+	cr_assert_null(g.challenger.value);
+	cr_assert(strstr(g.challenger.missing, "its training run j7 was not read: workspace ws1 "
+			 "has no MLflow tracking URI"), "%s", g.challenger.missing);
+	cr_assert(g.have_champion);
+	cr_assert_str_eq(g.champion.version, "5");
+	cr_assert_null(g.champion.value);
+	cr_assert_str_eq(g.champion.missing, "its training run j5 was not read");
+	champion_gathered_release(&g);
+	arm_stub_stop(&f);
+}
+
+Test(champion_gather, the_latest_version_without_a_job_and_nothing_in_production)
+{
+	struct stub_reply script[] = {
+		{ .status = 200, .body = "{\"name\":\"m\",\"properties\":{\"latestVersion\":\"9\"}}" },
+		{ .status = 200, .body = "{\"name\":\"9\",\"properties\":{}}" },
+		{ .status = 200, .body = "{\"value\":[]}" },
+	};
+	struct champion_gathered g = CHAMPION_GATHERED_INIT;
+	struct champion_policy p;
+	struct champion_decision d = CHAMPION_DECISION_INIT;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 3, "ws1");
+	cr_assert_ok(champion_gather(&g, &f.aml, f.http, (struct token_source){ 0 }, "m", NULL, "auc"));
+	cr_assert_eq(stub_count(f.stub), 3);
+	cr_assert(strstr(stub_head(f.stub, 1), "/models/m/versions/9?"), "%s", stub_head(f.stub, 1));
+	cr_assert_str_eq(g.challenger.version, "9");
+	cr_assert_null(g.challenger_job);
+	cr_assert_str_eq(g.challenger.missing, "version 9 names no training job");
+	cr_assert_not(g.have_champion);
+	policy(&p, NULL, NULL, NULL);
+	champion_decide(&d, &p, g.have_champion ? &g.champion : NULL, &g.challenger, 0, NULL);
+	cr_assert_str_eq(d.reason, "challenger 9 has no auc value (version 9 names no training "
+			 "job): it cannot win, and no version is in production: nothing to deploy");
+	champion_decision_release(&d);
+	champion_policy_release(&p);
+	champion_gathered_release(&g);
+	arm_stub_stop(&f);
+}
+
+Test(champion_gather, a_challenger_that_does_not_exist_is_not_found)
+{
+	struct stub_reply script[] = {
+		{ .status = 404, .body = "{\"error\":{\"code\":\"UserError\",\"message\":\"no such\"}}" },
+	};
+	struct champion_gathered g = CHAMPION_GATHERED_INIT;
+	struct arm_stub f;
+
+	arm_stub_start_aml(&f, script, 1, "ws1");
+	cr_assert_fails(champion_gather(&g, &f.aml, f.http, (struct token_source){ 0 }, "m", "42",
+					"auc"), ERR_NOT_FOUND, "model m version 42");
+	cr_assert_null(g.challenger_version);
+	cr_assert_eq(stub_count(f.stub), 1, "production not looked for");
+	champion_gathered_release(&g);
+	arm_stub_stop(&f);
+}
