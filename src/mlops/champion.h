@@ -57,7 +57,7 @@ const char *champion_direction_name(enum champion_direction d);
  * value"; "and its p-value must be at most 0.05"). */
 void champion_policy_describe(struct buf *out, const struct champion_policy *p);
 
-/* One side of the comparison; every pointer borrowed. */
+/* One side of the comparison; every pointer borrowed; `version` required. */
 struct champion_candidate {
 	const char *version;
 	/* The metric's value as MLflow gives it: a decimal number, or "NaN",
