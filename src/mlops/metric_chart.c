@@ -126,10 +126,14 @@ void metric_chart_label(struct buf *out, const char *key)
  * line by a tenth of its value, or 1) so that no point sits on the frame
  * and no bound rounded to its decimals cuts a point off. `*decimals_out`:
  * places enough to tell apart values 1/100,000 of the range apart.
+ * `bars`: below, by the range itself (not below 0 for values that are
+ * not), so that the lowest bar is half the height of the highest, not a
+ * sliver on the axis.
  */
-static void y_range(double *lo, double *hi, int *decimals_out, const struct metric_series *s)
+static void y_range(double *lo, double *hi, int *decimals_out, const struct metric_series *s,
+		    int bars)
 {
-	double pad;
+	double pad, below;
 	size_t i;
 
 	*lo = *hi = s->points[0].value;
@@ -138,39 +142,91 @@ static void y_range(double *lo, double *hi, int *decimals_out, const struct metr
 		*hi = fmax(*hi, s->points[i].value);
 	}
 	pad = *lo == *hi ? (*lo ? fabs(*lo) / 10 : 1) : (*hi - *lo) / 50;
-	if (isfinite(*lo - pad) && isfinite(*hi + pad) && isfinite(*hi - *lo + 2 * pad)) {
-		*lo -= pad;
+	below = bars && *lo != *hi ? *hi - *lo : pad;
+	if (bars && *lo >= 0 && *lo - below < 0)
+		below = *lo;
+	if (isfinite(*lo - below) && isfinite(*hi + pad) && isfinite(*hi - *lo + below + pad)) {
+		*lo -= below;
 		*hi += pad;
 	}
 	/* A range past a double's (values near its limits) takes no decimals. */
 	*decimals_out = isfinite(*hi - *lo) && *hi > *lo ? 5 - (int)floor(log10(*hi - *lo)) : 0;
 }
 
-void metric_chart_mermaid(struct buf *out, const struct metric_series *s)
+/* The y axis over `s`'s values, its label `key`: "    y-axis "auc" 0.7 --> 0.9\n";
+ * returns the places each value is written with at least. */
+static int y_axis(struct buf *out, const char *key, const struct metric_series *s, int bars)
 {
 	double lo, hi;
-	size_t i;
 	int d;
 
-	if (s->nr < 2)
-		return;
-	y_range(&lo, &hi, &d, s);
-	buf_addstr(out, "xychart-beta\n    title \"");
-	metric_chart_label(out, s->key);
-	buf_addstr(out, "\"\n    x-axis \"step\" [");
-	for (i = 0; i < s->nr; i++)
-		buf_addf(out, "%s\"%lld\"", i ? ", " : "", (long long)s->points[i].step);
-	buf_addstr(out, "]\n    y-axis \"");
-	metric_chart_label(out, s->key);
+	y_range(&lo, &hi, &d, s, bars);
+	buf_addstr(out, "    y-axis \"");
+	metric_chart_label(out, key);
 	buf_addstr(out, "\" ");
 	number(out, lo, decimals_for(lo, d));
 	buf_addstr(out, " --> ");
 	number(out, hi, decimals_for(hi, d));
-	buf_addstr(out, "\n    line [");
+	buf_addch(out, '\n');
+	return d;
+}
+
+/* "    line [0.5, 0.25]\n", "    bar [...]\n" */
+static void values(struct buf *out, const char *kind, const struct metric_series *s, int d)
+{
+	size_t i;
+
+	buf_addf(out, "    %s [", kind);
 	for (i = 0; i < s->nr; i++) {
 		if (i)
 			buf_addstr(out, ", ");
 		number(out, s->points[i].value, decimals_for(s->points[i].value, d));
 	}
 	buf_addstr(out, "]\n");
+}
+
+void metric_chart_mermaid(struct buf *out, const struct metric_series *s)
+{
+	size_t i;
+	int d;
+
+	if (s->nr < 2)
+		return;
+	buf_addstr(out, "xychart-beta\n    title \"");
+	metric_chart_label(out, s->key);
+	buf_addstr(out, "\"\n    x-axis \"step\" [");
+	for (i = 0; i < s->nr; i++)
+		buf_addf(out, "%s\"%lld\"", i ? ", " : "", (long long)s->points[i].step);
+	buf_addstr(out, "]\n");
+	d = y_axis(out, s->key, s, 0);
+	values(out, "line", s, d);
+}
+
+void metric_chart_bars(struct buf *out, const char *title, const char *const *labels,
+		       const double *v, size_t n)
+{
+	struct metric_series s = METRIC_SERIES_INIT;
+	size_t i;
+	int d;
+
+	s.points = xcalloc(n + 1, sizeof(*s.points));
+	for (i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			s.points[s.nr++] = (struct chart_point){ (int64_t)i, v[i] };
+	if (!s.nr)
+		goto done;
+	buf_addstr(out, "xychart-beta\n    title \"");
+	metric_chart_label(out, title);
+	buf_addstr(out, "\"\n    x-axis [");
+	/* A bar's step is the index of its label. */
+	for (i = 0; i < s.nr; i++) {
+		buf_addstr(out, i ? ", \"" : "\"");
+		metric_chart_label(out, labels[s.points[i].step]);
+		buf_addch(out, '"');
+	}
+	buf_addstr(out, "]\n");
+	d = y_axis(out, title, &s, 1);
+	values(out, "bar", &s, d);
+done:
+	metric_series_release(&s);
 }

@@ -65,4 +65,17 @@ void metric_chart_mermaid(struct buf *out, const struct metric_series *s);
 /* Appends `key` as metric_chart_mermaid quotes it, without the quotes. */
 void metric_chart_label(struct buf *out, const char *key);
 
+/*
+ * Appends an xychart-beta bar chart (without the ``` fence) of `n` named
+ * values, e.g. the champion's and the challenger's metric: `title` (and
+ * the y axis) and each label quoted as metric_chart_label does; the y axis
+ * from the lowest value less the values' range (not below 0 for values
+ * that are not), so that two close values still differ to the eye, to the
+ * highest plus 2% of the range; numbers as metric_chart_mermaid writes them.
+ * Values that are not finite cannot be drawn: they and their labels are
+ * left out; nothing is appended when no value is left.
+ */
+void metric_chart_bars(struct buf *out, const char *title, const char *const *labels,
+		       const double *values, size_t n);
+
 #endif

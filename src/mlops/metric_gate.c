@@ -75,8 +75,7 @@ static size_t parse_op(enum metric_op *out, const char *s, size_t len)
 	return 0;
 }
 
-/* A finite decimal number, the whole of `s`: [+-]digits[.digits][e[+-]digits]. */
-static int parse_number(double *out, const char *s, size_t len)
+int metric_number_parse(double *out, const char *s, size_t len)
 {
 	size_t i = 0, digits = 0;
 	char text[64];
@@ -134,7 +133,7 @@ static int parse_item(struct metric_threshold *out, const char *s, size_t len)
 		if (!key_char(key[i]))
 			return item_error(s, len, "a metric name holds only letters, digits, "
 					  "'_', '-', '.', '/' and spaces");
-	if (parse_number(&out->limit, num, nlen))
+	if (metric_number_parse(&out->limit, num, nlen))
 		return item_error(s, len, "the threshold is not a finite number");
 	out->key = xstrndup(key, klen);
 	out->limit_text = xstrndup(num, nlen);

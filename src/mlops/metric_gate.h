@@ -50,6 +50,11 @@ struct metric_thresholds {
 int metric_thresholds_parse(struct metric_thresholds *out, const char *text);
 void metric_thresholds_release(struct metric_thresholds *t);
 
+/* A finite decimal number, the whole of `s[0..len)`, as a threshold is
+ * written: [+-]digits[.digits][e[+-]digits] (no hex, inf or nan, no white
+ * space); 0, else -1 (a number too large for a double included). */
+int metric_number_parse(double *out, const char *s, size_t len);
+
 /* ">=", ">", "<=", "<", "==". */
 const char *metric_op_text(enum metric_op op);
 

@@ -55,9 +55,8 @@ long production_pick(const struct aml_model_version *v, size_t nr)
 	return best;
 }
 
-/* The run of job `job` at the workspace's MLflow tracking URI. */
-static int read_run(struct mlflow_run *run, struct aml *aml, struct http_client *http,
-		    struct token_source tokens, const char *job)
+int production_run_read(struct mlflow_run *run, struct aml *aml, struct http_client *http,
+			struct token_source tokens, const char *job)
 {
 	struct aml_workspace ws;
 	struct mlflow m;
@@ -116,7 +115,7 @@ int production_model_find(struct production_model *out, struct aml *aml,
 	if (!out->job_name)
 		log_warning("model %s:%s in production names no training job: no metrics to compare",
 			    name, out->version);
-	else if (read_run(&out->run, aml, http, tokens, out->job_name))
+	else if (production_run_read(&out->run, aml, http, tokens, out->job_name))
 		log_warning("model %s:%s in production: run %s not read: %s", name, out->version,
 			    out->job_name, error_message());
 	else

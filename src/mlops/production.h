@@ -48,6 +48,16 @@ long production_pick(const struct aml_model_version *v, size_t nr);
 int production_model_find(struct production_model *out, struct aml *aml,
 			  struct http_client *http, struct token_source tokens, const char *name);
 
+/*
+ * The MLflow run of job `job` (Azure ML's run id is the job name), at the
+ * workspace's tracking URI with the management token of `tokens`: how
+ * production_model_find reads production's, for others to read another
+ * version's the same way. ERR_NOT_FOUND when the workspace has no
+ * tracking URI or the run does not exist; those of the calls otherwise.
+ */
+int production_run_read(struct mlflow_run *run, struct aml *aml, struct http_client *http,
+			struct token_source tokens, const char *job);
+
 /* One metric of a training run beside the model in production. */
 struct production_row {
 	const char *key;           /* borrowed from the runs */

@@ -136,3 +136,57 @@ Test(metric_chart, no_line_from_fewer_than_two_points)
 	metric_series_release(&s);
 	buf_release(&text);
 }
+
+Test(metric_chart, bars_of_two_close_values_stay_apart)
+{
+	static const char *const labels[] = { "champion 5", "challenger 7" };
+	static const double v[] = { 0.797, 0.812 };
+	struct buf text = BUF_INIT;
+
+	metric_chart_bars(&text, "auc", labels, v, 2);
+	/* From 0.797 less the range 0.015: the lower bar is half the higher. */
+	cr_assert_str_eq(text.data, "xychart-beta\n"
+			 "    title \"auc\"\n"
+			 "    x-axis [\"champion 5\", \"challenger 7\"]\n"
+			 "    y-axis \"auc\" 0.782 --> 0.8123\n"
+			 "    bar [0.797, 0.812]\n");
+	buf_release(&text);
+}
+
+Test(metric_chart, bars_start_at_zero_when_they_can_and_go_below_it_when_not)
+{
+	static const char *const labels[] = { "a", "b" };
+	static const double positive[] = { 1, 10 }, negative[] = { -3, -1 };
+	struct buf text = BUF_INIT;
+
+	metric_chart_bars(&text, "m", labels, positive, 2);
+	cr_assert(strstr(text.data, "    y-axis \"m\" 0 --> 10.18\n"), "%s", text.data);
+	buf_reset(&text);
+	metric_chart_bars(&text, "m", labels, negative, 2);
+	cr_assert(strstr(text.data, "    y-axis \"m\" -5 --> -0.96\n"), "%s", text.data);
+	buf_release(&text);
+}
+
+Test(metric_chart, bars_leave_out_what_cannot_be_drawn_and_quote_labels)
+{
+	static const char *const labels[] = { "champion 5\"]\n", "challenger 7" };
+	static const double nan_first[] = { NAN, 0.5 }, none[] = { NAN, INFINITY };
+	struct buf text = BUF_INIT;
+
+	metric_chart_bars(&text, "a\"uc", labels, nan_first, 2);
+	cr_assert_str_eq(text.data, "xychart-beta\n"
+			 "    title \"a_uc\"\n"
+			 "    x-axis [\"challenger 7\"]\n"
+			 "    y-axis \"a_uc\" 0.45 --> 0.55\n"
+			 "    bar [0.5]\n");
+	buf_reset(&text);
+	metric_chart_bars(&text, "auc", labels, none, 2);
+	cr_assert_eq(text.len, 0);
+	metric_chart_bars(&text, "auc", labels, nan_first, 0);
+	cr_assert_eq(text.len, 0);
+	buf_reset(&text);
+	/* A hostile label never closes its quotes or the line. */
+	metric_chart_bars(&text, "auc", labels, (const double[]){ 0.4, 0.5 }, 2);
+	cr_assert(strstr(text.data, "[\"champion 5___\", \"challenger 7\"]"), "%s", text.data);
+	buf_release(&text);
+}
