@@ -225,3 +225,23 @@ int code_snapshot_ensure(struct aml_code_version *out, int *uploaded_out, struct
 	buf_release(&name);
 	return ret;
 }
+
+int code_snapshot_ensure_id(struct buf *id_out, struct aml *aml, struct http_client *http,
+			    const struct code_snapshot *snap, const char *dir)
+{
+	struct aml_code_version code;
+	int ret, uploaded = 0;
+
+	memset(&code, 0, sizeof(code));
+	if (!(ret = code_snapshot_ensure(&code, &uploaded, aml, http, snap, dir))) {
+		log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
+			 uploaded ? "uploaded" : "reused (unchanged)");
+		if (code.asset.id)
+			buf_addstr(id_out, code.asset.id);
+		else
+			aml_path(id_out, aml, "/codes/%s/versions/%s", code.asset.name,
+				 code.asset.version);
+	}
+	aml_code_version_release(&code);
+	return ret;
+}

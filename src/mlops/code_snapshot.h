@@ -61,4 +61,9 @@ void code_snapshot_release(struct code_snapshot *s);
 int code_snapshot_ensure(struct aml_code_version *out, int *uploaded_out, struct aml *aml,
 			 struct http_client *http, const struct code_snapshot *snap, const char *dir);
 
+/* code_snapshot_ensure, then the version's ARM id appended to `id_out`,
+ * with a line saying whether it was uploaded or reused. */
+int code_snapshot_ensure_id(struct buf *id_out, struct aml *aml, struct http_client *http,
+			    const struct code_snapshot *snap, const char *dir);
+
 #endif

@@ -32,35 +32,43 @@ static int at_field(const struct job_yaml *spec, const char *field, int code)
 	return ret;
 }
 
+int job_environment_id(struct buf *id_out, struct aml *aml, const char *ref, const char *name,
+		       const char *version)
+{
+	struct aml_environment_version env;
+	int ret;
+
+	memset(&env, 0, sizeof(env));
+	if (!version)
+		ret = aml_environment_version_latest(&env, aml, name);
+	else
+		ret = aml_environment_version_get(&env, aml, name, version);
+	if (ret == ERR_NOT_FOUND)
+		ret = error_set(ERR_INPUT, "environment %s is not registered in workspace %s "
+				"(Environment-CD registers it)", ref, aml->workspace);
+	if (!ret) {
+		const char *v = env.asset.version ? env.asset.version : version;
+
+		aml_path(id_out, aml, "/environments/%s/versions/%s", name, v);
+		log_info("environment %s -> %s:%s", ref, name, v);
+	}
+	aml_environment_version_release(&env);
+	return ret;
+}
+
 /* Appends the environment's ARM id (azureml:name:version, or @latest
  * resolved); registry environments are passed through as written. */
 static int resolve_environment(struct buf *id_out, struct aml *aml, const struct job_yaml *spec)
 {
-	struct aml_environment_version env;
 	int ret;
 
 	if (spec->env_kind == JOB_ENV_REGISTRY) {
 		buf_addstr(id_out, spec->environment);
 		return 0;
 	}
-	memset(&env, 0, sizeof(env));
-	if (spec->env_kind == JOB_ENV_LATEST)
-		ret = aml_environment_version_latest(&env, aml, spec->env_name);
-	else
-		ret = aml_environment_version_get(&env, aml, spec->env_name, spec->env_version);
-	if (ret == ERR_NOT_FOUND) {
-		error_set(ERR_INPUT, "environment %s is not registered in workspace %s (Environment-CD "
-			  "registers it)", spec->environment, aml->workspace);
-		ret = at_field(spec, "environment", ERR_INPUT);
-	}
-	if (!ret) {
-		aml_path(id_out, aml, "/environments/%s/versions/%s", spec->env_name,
-			 env.asset.version ? env.asset.version : spec->env_version);
-		log_info("environment %s -> %s:%s", spec->environment, spec->env_name,
-			 env.asset.version ? env.asset.version : spec->env_version);
-	}
-	aml_environment_version_release(&env);
-	return ret;
+	ret = job_environment_id(id_out, aml, spec->environment, spec->env_name,
+				 spec->env_kind == JOB_ENV_LATEST ? NULL : spec->env_version);
+	return ret == ERR_INPUT ? at_field(spec, "environment", ERR_INPUT) : ret;
 }
 
 /*
@@ -197,22 +205,11 @@ int job_request_build(struct job_request *out, struct aml *aml, const struct job
 int job_request_add_code(struct job_request *req, struct aml *aml, struct http_client *http,
 			 const struct code_snapshot *snap, const char *dir)
 {
-	struct aml_code_version code;
-	int ret, uploaded = 0;
+	int ret;
 
-	memset(&code, 0, sizeof(code));
-	if ((ret = code_snapshot_ensure(&code, &uploaded, aml, http, snap, dir)))
-		goto done;
-	log_info("code snapshot %s:%s %s", code.asset.name, code.asset.version,
-		 uploaded ? "uploaded" : "reused (unchanged)");
 	buf_reset(&req->code_id);
-	buf_addstr(&req->code_id, code.asset.id ? code.asset.id : "");
-	if (!code.asset.id)
-		aml_path(&req->code_id, aml, "/codes/%s/versions/%s", code.asset.name,
-			 code.asset.version);
-	req->spec.code_id = req->code_id.data;
-done:
-	aml_code_version_release(&code);
+	if (!(ret = code_snapshot_ensure_id(&req->code_id, aml, http, snap, dir)))
+		req->spec.code_id = req->code_id.data;
 	return ret;
 }
 

@@ -86,6 +86,14 @@ int job_request_add_code(struct job_request *req, struct aml *aml, struct http_c
 
 void job_request_release(struct job_request *req);
 
+/*
+ * Appends the ARM id of environment `name` at `version` (NULL: its latest
+ * version, resolved), `ref` being how the file wrote it, for messages.
+ * ERR_INPUT when it is not registered (Environment-CD registers it).
+ */
+int job_environment_id(struct buf *id_out, struct aml *aml, const char *ref, const char *name,
+		       const char *version);
+
 /* ---- the run ---- */
 
 /* Where a job comes from: what tags it, names its default experiment, and
