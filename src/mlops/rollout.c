@@ -1,6 +1,5 @@
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -407,19 +406,11 @@ static int restore(struct run *r, int ret)
 	return ret;
 }
 
-static int fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct run *r, const char *fmt, ...)
+/* Keeps the message of the error just set as the report's failure. */
+static int failed(struct run *r, int ret)
 {
-	struct buf msg = BUF_INIT;
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	buf_vaddf(&msg, fmt, ap);
-	va_end(ap);
-	ret = error_set(ERR_REMOTE_FAILED, "%s", msg.data);
 	free(r->out->failure);
-	r->out->failure = buf_detach(&msg, NULL);
+	r->out->failure = xstrdup(error_message());
 	return ret;
 }
 
@@ -471,12 +462,9 @@ static int ensure_deployment(struct run *r)
 		req->deployment);
 	ret = aml_deployment_put(&r->dep, r->aml, req->endpoint, req->deployment,
 				 req->deployment_spec, req->timeout_s);
-	if (ret == ERR_REMOTE_FAILED) {
-		error_prefix("deployment %s/%s failed provisioning (traffic left as it was)",
-			     req->endpoint, req->deployment);
-		free(r->out->failure);
-		r->out->failure = xstrdup(error_message());
-	}
+	if (ret == ERR_REMOTE_FAILED)
+		ret = failed(r, error_prefix("deployment %s/%s failed provisioning (traffic left "
+					     "as it was)", req->endpoint, req->deployment));
 	return ret;
 }
 
@@ -491,9 +479,10 @@ static int smoke(struct run *r)
 	log_msg(LOG_INFO, "smoke test of %s: status %d in %ld ms", r->req->deployment, s->status,
 		s->latency_ms);
 	if (!s->passed)
-		return fail(r, "smoke test of deployment %s failed (traffic left as it was): "
-			    "status %d in %ld ms%s%s", r->req->deployment, s->status, s->latency_ms,
-			    s->detail ? ": " : "", s->detail ? s->detail : "");
+		return failed(r, error_set(ERR_REMOTE_FAILED, "smoke test of deployment %s "
+					   "failed (traffic left as it was): status %d in %ld ms%s%s",
+					   r->req->deployment, s->status, s->latency_ms,
+					   s->detail ? ": " : "", s->detail ? s->detail : ""));
 	return 0;
 }
 
@@ -520,10 +509,11 @@ static int bake(struct run *r, struct rollout_step *s)
 				    : rollout_judge(&s->health, req, &reason);
 	if (s->breached) {
 		s->reason = xstrdup(reason.data);
-		ret = fail(r, "deployment %s breached at %d%% (traffic restored): %s; "
-			   "%ld requests, %ld 4xx, %ld 5xx, P90 %.0f ms", req->deployment,
-			   s->percent, reason.data, s->health.requests, s->health.errors_4xx,
-			   s->health.errors_5xx, s->health.p90_ms);
+		ret = failed(r, error_set(ERR_REMOTE_FAILED, "deployment %s breached at %d%% "
+					  "(traffic restored): %s; %ld requests, %ld 4xx, %ld 5xx, "
+					  "P90 %.0f ms", req->deployment, s->percent, reason.data,
+					  s->health.requests, s->health.errors_4xx,
+					  s->health.errors_5xx, s->health.p90_ms));
 	}
 done:
 	if (!s->ended)

@@ -144,6 +144,14 @@ static void deploy(struct test_ctx *t, const char *name)
 	rollout_report_release(&r);
 }
 
+/* A fresh sandbox where blue serves 100%, and the request for `name`. */
+static struct rollout_request after_blue(struct test_ctx *t, const char *name)
+{
+	open_ctx(t);
+	deploy(t, "blue");
+	return request(name);
+}
+
 Test(rollout_sandbox, first_deployment_breach_success_rerun_and_rollback)
 {
 	struct rollout_report r = ROLLOUT_REPORT_INIT;
@@ -223,9 +231,7 @@ Test(rollout_sandbox, direct_without_keep_previous_deletes_it)
 	struct rollout_request req;
 	struct test_ctx t;
 
-	open_ctx(&t);
-	deploy(&t, "blue");
-	req = request("green");
+	req = after_blue(&t, "green");
 	req.mode = ROLLOUT_DIRECT;
 	req.keep_previous = 0;
 	cr_assert_ok(rollout_run(&r, &t.c.aml, &req, &ops, &t));
@@ -248,10 +254,8 @@ Test(rollout_sandbox, smoke_failure_leaves_the_traffic)
 	struct rollout_request req;
 	struct test_ctx t;
 
-	open_ctx(&t);
-	deploy(&t, "blue");
+	req = after_blue(&t, "green");
 	t.smoke_status = 500;
-	req = request("green");
 	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
 			"smoke test of deployment green failed");
 	cr_assert(r.smoked);
@@ -270,11 +274,9 @@ Test(rollout_sandbox, failed_provisioning_then_replaced)
 	struct test_ctx t;
 	char *fault;
 
-	open_ctx(&t);
-	deploy(&t, "blue");
+	req = after_blue(&t, "green");
 	fault = sandbox_fault("{\"kind\":\"lro_failed\",\"method\":\"PUT\","
 			      "\"path\":\"/deployments/green$\",\"count\":1}");
-	req = request("green");
 	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
 			"failed provisioning");
 	cr_assert_not_null(r.failure);
@@ -289,48 +291,36 @@ Test(rollout_sandbox, failed_provisioning_then_replaced)
 	sandbox_aml_close(&t.c);
 }
 
-Test(rollout_sandbox, mirror_bake_then_off_before_live_traffic)
+Test(rollout_sandbox, mirror_bake_breach_then_success_turn_it_off)
 {
 	struct rollout_report r = ROLLOUT_REPORT_INIT;
 	struct rollout_request req;
 	struct test_ctx t;
 
-	open_ctx(&t);
-	deploy(&t, "blue");
-	req = request("green");
+	/* A breach while mirrored: the mirror is off again, traffic as before. */
+	req = after_blue(&t, "green");
+	t.breach_at = 0;
+	req.mirror_percent = 50;
+	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
+			"breached at 0%");
+	cr_assert_eq(t.mirror_seen[1], 50);
+	cr_assert_eq(raw_share(&t, "mirrorTraffic", "green"), 0);
+	traffic_is(&t, "blue=100");
+
+	/* Healthy: mirrored, then off before green takes live traffic. */
+	t.breach_at = -1;
 	req.mirror_percent = 20;
 	cr_assert_ok(rollout_steps_parse(&req.steps, "50,100"));
 	cr_assert_ok(rollout_run(&r, &t.c.aml, &req, &ops, &t));
 	cr_assert_eq(r.steps_nr, 3);
 	cr_assert_eq(r.steps[0].mirror_percent, 20);
 	cr_assert_eq(r.steps[0].percent, 0);
-	/* health reads 1 (blue), then green: mirrored, then 50, then 100. */
-	cr_assert_eq(t.mirror_seen[1], 20);
-	cr_assert_eq(t.seen[1], 0);
-	cr_assert_eq(t.mirror_seen[2], 0);
-	cr_assert_eq(t.seen[2], 50);
+	cr_assert_eq(t.mirror_seen[2], 20);
+	cr_assert_eq(t.seen[2], 0);
+	cr_assert_eq(t.mirror_seen[3], 0);
+	cr_assert_eq(t.seen[3], 50);
 	cr_assert_eq(raw_share(&t, "mirrorTraffic", "green"), 0);
 	traffic_is(&t, "blue=0,green=100");
-	rollout_report_release(&r);
-	sandbox_aml_close(&t.c);
-}
-
-Test(rollout_sandbox, mirror_breach_turns_it_off)
-{
-	struct rollout_report r = ROLLOUT_REPORT_INIT;
-	struct rollout_request req;
-	struct test_ctx t;
-
-	open_ctx(&t);
-	deploy(&t, "blue");
-	t.breach_at = 0;
-	req = request("green");
-	req.mirror_percent = 50;
-	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
-			"breached");
-	cr_assert_eq(t.mirror_seen[1], 50);
-	cr_assert_eq(raw_share(&t, "mirrorTraffic", "green"), 0);
-	traffic_is(&t, "blue=100");
 	rollout_report_release(&r);
 	sandbox_aml_close(&t.c);
 }
@@ -341,10 +331,8 @@ Test(rollout_sandbox, stop_during_a_bake_restores_the_traffic)
 	struct rollout_request req;
 	struct test_ctx t;
 
-	open_ctx(&t);
-	deploy(&t, "blue");
+	req = after_blue(&t, "green");
 	t.cancel_at_sleep = 3;  /* blue's, green's 10%, green's 50% */
-	req = request("green");
 	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_CANCELLED, "signal");
 	cr_assert_eq(r.steps_nr, 2);
 	traffic_is(&t, "blue=100");
