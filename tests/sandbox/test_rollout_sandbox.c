@@ -224,6 +224,30 @@ Test(rollout_sandbox, first_deployment_breach_success_rerun_and_rollback)
 	sandbox_aml_close(&t.c);
 }
 
+Test(rollout_sandbox, breach_restores_a_split_map_exactly)
+{
+	struct aml_traffic split[] = { { "blue", 70 }, { "green", 30 } };
+	struct rollout_report r = ROLLOUT_REPORT_INIT;
+	struct rollout_request req;
+	struct test_ctx t;
+
+	req = after_blue(&t, "green");
+	cr_assert_ok(rollout_run(&r, &t.c.aml, &req, &ops, &t));
+	cr_assert_ok(aml_endpoint_set_traffic(NULL, &t.c.aml, EP, split, 2, 60));
+	req = request("red");
+	t.breach_at = 50;
+	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
+			"breached at 50%");
+	/* 90 shared as 70:30, then 50 as 70:30 (35, 15). */
+	cr_assert_eq(rollout_map_percent(&r.steps[0].traffic, "blue"), 63);
+	cr_assert_eq(rollout_map_percent(&r.steps[0].traffic, "green"), 27);
+	cr_assert_eq(rollout_map_percent(&r.steps[1].traffic, "blue"), 35);
+	cr_assert_eq(rollout_map_percent(&r.steps[1].traffic, "green"), 15);
+	traffic_is(&t, "blue=70,green=30");
+	rollout_report_release(&r);
+	sandbox_aml_close(&t.c);
+}
+
 Test(rollout_sandbox, direct_without_keep_previous_deletes_it)
 {
 	struct rollout_report r = ROLLOUT_REPORT_INIT;
