@@ -382,35 +382,36 @@ static int set_map(struct run *r, const struct rollout_map *m, struct aml_endpoi
 	return ret;
 }
 
-/* Puts the traffic back as it was before, mirror off, keeping the error
- * that made us do it. */
-static int restore(struct run *r, int ret)
-{
-	struct error_saved why = ERROR_SAVED_INIT;
-	int undo = 0;
-
-	error_save(&why);
-	log_msg(LOG_WARNING, "endpoint %s: restoring the traffic as it was", r->req->endpoint);
-	if (r->mirrored && !(undo = rollout_set_mirror(r->aml, r->req->endpoint, NULL, 0,
-						     r->req->timeout_s)))
-		r->mirrored = 0;
-	if (!undo)
-		undo = set_map(r, &r->out->before, NULL);
-	if (undo)
-		log_msg(LOG_ERROR, "the traffic of endpoint %s could not be restored: %s",
-			r->req->endpoint, error_message());
-	error_restore(&why);
-	if (undo)
-		error_prefix("traffic NOT restored");
-	error_saved_release(&why);
-	return ret;
-}
-
 /* Keeps the message of the error just set as the report's failure. */
 static int failed(struct run *r, int ret)
 {
 	free(r->out->failure);
 	r->out->failure = xstrdup(error_message());
+	return ret;
+}
+
+/* Puts the traffic back as it was before, mirror off, keeping the error
+ * that made us do it (prefixed when the traffic could not be put back). */
+static int restore(struct run *r, int ret)
+{
+	struct error_saved why = ERROR_SAVED_INIT;
+	int mirror = 0, live;
+
+	error_save(&why);
+	log_msg(LOG_WARNING, "endpoint %s: restoring the traffic as it was", r->req->endpoint);
+	if (r->mirrored && !(mirror = rollout_set_mirror(r->aml, r->req->endpoint, NULL, 0,
+						       r->req->timeout_s)))
+		r->mirrored = 0;
+	if (mirror)
+		log_msg(LOG_ERROR, "the mirror of endpoint %s could not be turned off: %s",
+			r->req->endpoint, error_message());
+	if ((live = set_map(r, &r->out->before, NULL)))
+		log_msg(LOG_ERROR, "the traffic of endpoint %s could not be restored: %s",
+			r->req->endpoint, error_message());
+	error_restore(&why);
+	if (mirror || live)
+		failed(r, error_prefix("traffic NOT restored"));
+	error_saved_release(&why);
 	return ret;
 }
 
@@ -509,8 +510,8 @@ static int bake(struct run *r, struct rollout_step *s)
 				    : rollout_judge(&s->health, req, &reason);
 	if (s->breached) {
 		s->reason = xstrdup(reason.data);
-		ret = failed(r, error_set(ERR_REMOTE_FAILED, "deployment %s breached at %d%% "
-					  "(traffic restored): %s; %ld requests, %ld 4xx, %ld 5xx, "
+		ret = failed(r, error_set(ERR_REMOTE_FAILED, "deployment %s breached at %d%%: "
+					  "%s; %ld requests, %ld 4xx, %ld 5xx, "
 					  "P90 %.0f ms", req->deployment, s->percent, reason.data,
 					  s->health.requests, s->health.errors_4xx,
 					  s->health.errors_5xx, s->health.p90_ms));
@@ -641,8 +642,10 @@ static int finish(struct run *r)
 
 	iso_time(when, sizeof(when), run_now(r));
 	tags = tags_with(r->dep.tags, ROLLOUT_SERVED_TAG, when);
-	ret = aml_deployment_update(r->aml, req->endpoint, req->deployment, tags, 0,
-				    req->timeout_s);
+	if ((ret = aml_deployment_update(r->aml, req->endpoint, req->deployment, tags, 0,
+					 req->timeout_s)))
+		error_prefix("deployment %s serves 100%%, but marking it as served failed",
+			     req->deployment);
 	free(tags);
 	for (i = 0; !ret && !req->keep_previous && i < before->nr; i++) {
 		const char *old = before->items[i].deployment;

@@ -248,6 +248,28 @@ Test(rollout_sandbox, breach_restores_a_split_map_exactly)
 	sandbox_aml_close(&t.c);
 }
 
+Test(rollout_sandbox, a_restore_that_fails_says_so)
+{
+	struct rollout_report r = ROLLOUT_REPORT_INIT;
+	struct rollout_request req;
+	struct test_ctx t;
+	char *fault;
+
+	req = after_blue(&t, "green");
+	t.breach_at = 10;
+	/* The PUT of the 10% step passes, the restoring one is refused. */
+	fault = sandbox_fault("{\"kind\":\"status\",\"status\":400,\"method\":\"PUT\","
+			      "\"path\":\"/onlineEndpoints/" EP "$\",\"skip\":1,\"count\":1}");
+	cr_assert_fails(rollout_run(&r, &t.c.aml, &req, &ops, &t), ERR_REMOTE_FAILED,
+			"traffic NOT restored: deployment green breached at 10%");
+	cr_assert_eq(sandbox_fault_applied(fault), 1);
+	cr_assert(strstr(r.failure, "NOT restored") != NULL, "%s", r.failure);
+	traffic_is(&t, "blue=90,green=10");
+	free(fault);
+	rollout_report_release(&r);
+	sandbox_aml_close(&t.c);
+}
+
 Test(rollout_sandbox, direct_without_keep_previous_deletes_it)
 {
 	struct rollout_report r = ROLLOUT_REPORT_INIT;
