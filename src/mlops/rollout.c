@@ -719,6 +719,8 @@ int rollout_run(struct rollout_report *out, struct aml *aml, const struct rollou
 		out->noop = 1;
 		goto done;
 	}
+	if (ops->ready && (ret = ops->ready(ctx, &e)))
+		goto done;
 	if (!(ret = ensure_deployment(&r)))
 		ret = shift(&r, &e);
 done:

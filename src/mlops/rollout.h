@@ -96,6 +96,11 @@ struct rollout_health {
 struct rollout_request;
 
 struct rollout_ops {
+	/* Optional: called once the endpoint exists (created by this run or
+	 * not), before any smoke test: where the caller learns the scoring
+	 * URI (`e->scoring_uri`) and reads the key (aml_endpoint_list_keys)
+	 * its smoke op needs. An error stops the run, traffic untouched. */
+	int (*ready)(void *ctx, const struct aml_endpoint *e);
 	/* POST the smoke request to the scoring URI, routed to `deployment`
 	 * (azureml-model-deployment header) with the endpoint key. 0 with
 	 * `out` filled whatever the status; an error only when it could not

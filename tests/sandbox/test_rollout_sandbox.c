@@ -1,6 +1,7 @@
 /* The rollout engine over the real endpoint client against the sandbox;
  * the scoring and metrics readers are test ops (the seam), which look at
  * the endpoint as Azure has it while a step bakes. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct test_ctx {
 	int seen[8];             /* the deployment's live share at each health read */
 	int mirror_seen[8];      /* its mirrored share */
 	int health_nr;
+	char scoring_uri[200];   /* as ready saw it */
 };
 
 /* The endpoint's raw answer: mirrorTraffic is not in struct aml_endpoint. */
@@ -56,11 +58,21 @@ static int raw_share(struct test_ctx *t, const char *field, const char *deployme
 	return share;
 }
 
+static int ready(void *ctx, const struct aml_endpoint *e)
+{
+	struct test_ctx *t = ctx;
+
+	cr_assert_not_null(e->scoring_uri);
+	snprintf(t->scoring_uri, sizeof(t->scoring_uri), "%s", e->scoring_uri);
+	return 0;
+}
+
 static int smoke(void *ctx, const char *deployment, struct rollout_smoke *out)
 {
 	struct test_ctx *t = ctx;
 
 	(void)deployment;
+	cr_assert(t->scoring_uri[0], "smoke before ready");
 	out->status = t->smoke_status;
 	out->passed = t->smoke_status == 200;
 	out->latency_ms = 12;
@@ -95,7 +107,7 @@ static int nap(void *ctx, long seconds)
 	return 0;
 }
 
-static const struct rollout_ops ops = { .smoke = smoke, .health = health, .sleep = nap };
+static const struct rollout_ops ops = { .ready = ready, .smoke = smoke, .health = health, .sleep = nap };
 
 static void open_ctx(struct test_ctx *t)
 {
@@ -169,6 +181,7 @@ Test(rollout_sandbox, first_deployment_breach_success_rerun_and_rollback)
 	cr_assert_eq(r.steps[0].percent, 100);
 	cr_assert_null(r.previous);
 	cr_assert(strstr(r.scoring_uri, "sbx-roll.") != NULL, "%s", r.scoring_uri);
+	cr_assert_str_eq(t.scoring_uri, r.scoring_uri);
 	traffic_is(&t, "blue=100");
 	cr_assert_ok(aml_endpoint_get(&e, &t.c.aml, EP));
 	cr_assert_str_eq(json_string_or(e.tags, "commit", ""), "3c5e0a7");
