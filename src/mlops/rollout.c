@@ -324,6 +324,9 @@ done:
 	return ret;
 }
 
+/* Here, not in azure/aml_endpoint.c (which has no mirror call yet), so the
+ * rollout needs no change to a shared file; it belongs beside
+ * aml_endpoint_set_traffic and should move there. */
 int rollout_set_mirror(struct aml *aml, const char *endpoint, const char *deployment,
 		       int percent, long timeout_s)
 {
