@@ -253,6 +253,7 @@ int stage_reconcile(char ***notices, size_t *notices_nr, struct stage_model *m,
 struct stage_moment {
 	const char *version;     /* borrowed from the model */
 	struct stage_event event;
+	size_t order;            /* the model's version index, then the entry: breaks ties */
 };
 
 struct stage_timeline {
