@@ -391,9 +391,21 @@ static int find_or_fail(long *at, const struct stage_model *m, const char *versi
 	return 0;
 }
 
-int stage_plan_stage(struct stage_plan *out, const struct stage_model *m, const char *challenger)
+/* Version `at` to `to` (staged or production), the one there before
+ * moving aside. */
+static int plan_move(struct stage_plan *out, const struct stage_model *m, long at, enum stage to,
+		     const char *why)
 {
 	struct targets t;
+
+	targets_init(&t, m, why);
+	demote_others(&t, m, at, to, to == STAGE_STAGED ? STAGE_UNSTAGED : STAGE_SURPASSED);
+	t.stage[at] = to;
+	return targets_plan(out, m, &t);
+}
+
+int stage_plan_stage(struct stage_plan *out, const struct stage_model *m, const char *challenger)
+{
 	long at;
 
 	memset(out, 0, sizeof(*out));
@@ -402,15 +414,11 @@ int stage_plan_stage(struct stage_plan *out, const struct stage_model *m, const 
 	if (m->v[at].stage == STAGE_PRODUCTION)
 		return error_set(ERR_CONFLICT, "model %s:%s is in production: it cannot be staged",
 				 m->name, challenger);
-	targets_init(&t, m, "evaluation won");
-	demote_others(&t, m, at, STAGE_STAGED, STAGE_UNSTAGED);
-	t.stage[at] = STAGE_STAGED;
-	return targets_plan(out, m, &t);
+	return plan_move(out, m, at, STAGE_STAGED, "evaluation won");
 }
 
 int stage_plan_deploy(struct stage_plan *out, const struct stage_model *m, const char *version)
 {
-	struct targets t;
 	long at;
 
 	memset(out, 0, sizeof(*out));
@@ -419,24 +427,17 @@ int stage_plan_deploy(struct stage_plan *out, const struct stage_model *m, const
 	if (m->v[at].stage != STAGE_STAGED && m->v[at].stage != STAGE_PRODUCTION)
 		return error_set(ERR_CONFLICT, "model %s:%s is %s, not staged: nothing to deploy",
 				 m->name, version, stage_name(m->v[at].stage));
-	targets_init(&t, m, "deployed");
-	demote_others(&t, m, at, STAGE_PRODUCTION, STAGE_SURPASSED);
-	t.stage[at] = STAGE_PRODUCTION;
-	return targets_plan(out, m, &t);
+	return plan_move(out, m, at, STAGE_PRODUCTION, "deployed");
 }
 
 int stage_plan_rollback(struct stage_plan *out, const struct stage_model *m, const char *restored)
 {
-	struct targets t;
 	long at;
 
 	memset(out, 0, sizeof(*out));
 	if (find_or_fail(&at, m, restored))
 		return ERR_NOT_FOUND;
-	targets_init(&t, m, "rolled back");
-	demote_others(&t, m, at, STAGE_PRODUCTION, STAGE_SURPASSED);
-	t.stage[at] = STAGE_PRODUCTION;
-	return targets_plan(out, m, &t);
+	return plan_move(out, m, at, STAGE_PRODUCTION, "rolled back");
 }
 
 int stage_plan_restore(struct stage_plan *out, const struct stage_model *m,

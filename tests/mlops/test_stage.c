@@ -302,35 +302,43 @@ Test(stage, evaluation_won_from_every_start)
 	for_valid_starts(each_stage);
 }
 
+/* After a plan putting version i in production (crashes included, the
+ * endpoint serving i): it is production, the one before surpassed,
+ * nothing else moved. */
+static void check_put_in_production(const struct stage_model *m, const struct stage_plan *p,
+				    size_t i)
+{
+	struct stage_model w;
+
+	check_every_prefix(m, p);
+	/* The caller makes these moves only once the endpoint serves i. */
+	check_crash_points(m, p, m->v[i].version);
+	finish(&w, m, p);
+	cr_assert_str_eq(version_in(&w, STAGE_PRODUCTION), m->v[i].version);
+	cr_assert(stage_model_valid(&w));
+	for (size_t j = 0; j < m->nr; j++)
+		if (j != i)
+			cr_assert_eq(w.v[j].stage, m->v[j].stage == STAGE_PRODUCTION ? STAGE_SURPASSED
+										      : m->v[j].stage);
+	if (p->nr == 2) {
+		cr_assert_eq(p->writes[0].to, STAGE_SURPASSED, "old production leaves first");
+		cr_assert_eq(p->writes[1].to, STAGE_PRODUCTION);
+	}
+	if (m->v[i].stage == STAGE_PRODUCTION)
+		cr_assert_eq(p->nr, 0);
+	stage_model_release(&w);
+}
+
 static void each_deploy(const struct stage_model *m, size_t i)
 {
-	const char *v = m->v[i].version;
-	struct stage_model w;
 	struct stage_plan p;
 
 	if (m->v[i].stage != STAGE_STAGED && m->v[i].stage != STAGE_PRODUCTION) {
-		cr_assert_fails(stage_plan_deploy(&p, m, v), ERR_CONFLICT, "not staged");
+		cr_assert_fails(stage_plan_deploy(&p, m, m->v[i].version), ERR_CONFLICT, "not staged");
 		return;
 	}
-	cr_assert_ok(stage_plan_deploy(&p, m, v));
-	check_every_prefix(m, &p);
-	/* The caller deploys only once the new deployment serves. */
-	check_crash_points(m, &p, v);
-	finish(&w, m, &p);
-	cr_assert_str_eq(version_in(&w, STAGE_PRODUCTION), v);
-	cr_assert(stage_model_valid(&w));
-	for (size_t j = 0; j < m->nr; j++)
-		if (j != i && m->v[j].stage == STAGE_PRODUCTION)
-			cr_assert_eq(w.v[j].stage, STAGE_SURPASSED);
-		else if (j != i)
-			cr_assert_eq(w.v[j].stage, m->v[j].stage);
-	if (p.nr == 2) {
-		cr_assert_eq(p.writes[0].to, STAGE_SURPASSED, "old production leaves first");
-		cr_assert_eq(p.writes[1].to, STAGE_PRODUCTION);
-	}
-	if (m->v[i].stage == STAGE_PRODUCTION)
-		cr_assert_eq(p.nr, 0);
-	stage_model_release(&w);
+	cr_assert_ok(stage_plan_deploy(&p, m, m->v[i].version));
+	check_put_in_production(m, &p, i);
 	stage_plan_release(&p);
 }
 
@@ -341,20 +349,10 @@ Test(stage, deploy_from_every_start)
 
 static void each_rollback(const struct stage_model *m, size_t i)
 {
-	const char *v = m->v[i].version;
-	struct stage_model w;
 	struct stage_plan p;
 
-	cr_assert_ok(stage_plan_rollback(&p, m, v));
-	check_every_prefix(m, &p);
-	check_crash_points(m, &p, v);
-	finish(&w, m, &p);
-	cr_assert_str_eq(version_in(&w, STAGE_PRODUCTION), v);
-	cr_assert(stage_model_valid(&w));
-	for (size_t j = 0; j < m->nr; j++)
-		if (j != i && m->v[j].stage == STAGE_PRODUCTION)
-			cr_assert_eq(w.v[j].stage, STAGE_SURPASSED, "the rolled-back one");
-	stage_model_release(&w);
+	cr_assert_ok(stage_plan_rollback(&p, m, m->v[i].version));
+	check_put_in_production(m, &p, i);
 	stage_plan_release(&p);
 }
 
