@@ -18,7 +18,7 @@ static const enum stage all[] = {
 /* Model "m" with versions "1".."n" in the stages `s`. */
 static void model(struct stage_model *m, const enum stage *s, size_t n)
 {
-	char v[16];
+	char v[24];
 	size_t i;
 
 	memset(m, 0, sizeof(*m));
@@ -211,40 +211,56 @@ Test(stage, a_target_with_two_of_a_kind_is_refused)
 	stage_model_release(&m);
 }
 
-/* Every start of up to 3 versions, every valid target: the plan reaches
- * the target and every prefix keeps the invariant. */
+/* Calls `each(a, b)` for every pair of models of 1 to 3 versions. */
+static size_t for_pairs(void (*each)(const struct stage_model *a, const struct stage_model *b))
+{
+	size_t pairs = 0;
+
+	for (size_t n = 1; n <= 3; n++)
+		for (unsigned x = 0; x < power5(n); x++)
+			for (unsigned y = 0; y < power5(n); y++) {
+				enum stage s[3], t[3];
+				struct stage_model ma, mb;
+
+				decode(s, n, x);
+				decode(t, n, y);
+				model(&ma, s, n);
+				model(&mb, t, n);
+				each(&ma, &mb);
+				stage_model_release(&ma);
+				stage_model_release(&mb);
+				pairs++;
+			}
+	return pairs;
+}
+
+/* The plan from `m` to the stages of `target` reaches them, and every
+ * prefix keeps the invariant; an invalid target is refused. */
+static void each_target(const struct stage_model *m, const struct stage_model *target)
+{
+	enum stage t[3];
+	struct stage_model w;
+	struct stage_plan p;
+	size_t i;
+
+	for (i = 0; i < target->nr; i++)
+		t[i] = target->v[i].stage;
+	if (!stage_model_valid(target)) {
+		cr_assert_eq(stage_plan_to(&p, m, t, "t"), ERR_CONFLICT);
+		return;
+	}
+	cr_assert_ok(stage_plan_to(&p, m, t, "t"));
+	check_every_prefix(m, &p);
+	finish(&w, m, &p);
+	for (i = 0; i < m->nr; i++)
+		cr_assert_eq(w.v[i].stage, t[i]);
+	stage_model_release(&w);
+	stage_plan_release(&p);
+}
+
 Test(stage, every_start_to_every_target)
 {
-	size_t n, checked = 0;
-
-	for (n = 1; n <= 3; n++)
-		for (unsigned a = 0; a < power5(n); a++)
-			for (unsigned b = 0; b < power5(n); b++) {
-				enum stage s[3], t[3];
-				struct stage_model m, w, tm;
-				struct stage_plan p;
-
-				decode(s, n, a);
-				decode(t, n, b);
-				model(&m, s, n);
-				model(&tm, t, n);
-				if (!stage_model_valid(&tm)) {
-					cr_assert_eq(stage_plan_to(&p, &m, t, "t"), ERR_CONFLICT);
-					goto next;
-				}
-				cr_assert_ok(stage_plan_to(&p, &m, t, "t"));
-				check_every_prefix(&m, &p);
-				finish(&w, &m, &p);
-				for (size_t i = 0; i < n; i++)
-					cr_assert_eq(w.v[i].stage, t[i]);
-				stage_model_release(&w);
-				stage_plan_release(&p);
-				checked++;
-next:
-				stage_model_release(&m);
-				stage_model_release(&tm);
-			}
-	cr_assert_gt(checked, 1000);
+	cr_assert_eq(for_pairs(each_target), 5 * 5 + 25 * 25 + 125 * 125);
 }
 
 /* ---- the transitions, exhaustively ---- */
@@ -361,33 +377,26 @@ Test(stage, rollback_from_every_start)
 	for_valid_starts(each_rollback);
 }
 
-/* A breach restores every pair of (valid) before/after states of up to
- * 3 versions. */
+/* A breach restores every (valid) state before from every (valid) now. */
+static void each_restore(const struct stage_model *now, const struct stage_model *before)
+{
+	struct stage_model w;
+	struct stage_plan p;
+
+	if (!stage_model_valid(now) || !stage_model_valid(before))
+		return;
+	cr_assert_ok(stage_plan_restore(&p, now, before));
+	check_every_prefix(now, &p);
+	finish(&w, now, &p);
+	for (size_t i = 0; i < now->nr; i++)
+		cr_assert_eq(w.v[i].stage, before->v[i].stage);
+	stage_model_release(&w);
+	stage_plan_release(&p);
+}
+
 Test(stage, breach_restores_every_before_state)
 {
-	for (size_t n = 1; n <= 3; n++)
-		for (unsigned a = 0; a < power5(n); a++)
-			for (unsigned b = 0; b < power5(n); b++) {
-				enum stage s[3], t[3];
-				struct stage_model now, before, w;
-				struct stage_plan p;
-
-				decode(s, n, a);
-				decode(t, n, b);
-				model(&now, s, n);
-				model(&before, t, n);
-				if (stage_model_valid(&now) && stage_model_valid(&before)) {
-					cr_assert_ok(stage_plan_restore(&p, &now, &before));
-					check_every_prefix(&now, &p);
-					finish(&w, &now, &p);
-					for (size_t i = 0; i < n; i++)
-						cr_assert_eq(w.v[i].stage, t[i]);
-					stage_model_release(&w);
-					stage_plan_release(&p);
-				}
-				stage_model_release(&now);
-				stage_model_release(&before);
-			}
+	for_pairs(each_restore);
 }
 
 Test(stage, restore_leaves_versions_it_did_not_know)
@@ -464,7 +473,7 @@ Test(stage, reconcile_every_start)
 		for (unsigned a = 0; a < power5(n); a++) {
 			enum stage s[4];
 			struct stage_model m;
-			char v[8];
+			char v[24];
 
 			decode(s, n, a);
 			model(&m, s, n);
@@ -479,35 +488,102 @@ Test(stage, reconcile_every_start)
 		}
 }
 
-Test(stage, reconcile_of_a_valid_served_state_writes_nothing)
-{
-	static const enum stage s[] = { STAGE_SURPASSED, STAGE_PRODUCTION, STAGE_STAGED };
-	struct stage_model m;
+/* A reconcile case: the model in stages `s`, its plan, the model after. */
+struct rc {
+	struct stage_model m, w;
 	struct stage_plan p;
+};
 
-	model(&m, s, 3);
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "2"));
-	cr_assert_eq(p.nr, 0);
-	cr_assert_eq(p.warnings_nr, 0);
-	stage_plan_release(&p);
-	stage_model_release(&m);
+static void rc_run(struct rc *c, const enum stage *s, size_t n, enum stage_served served,
+		   const char *v)
+{
+	model(&c->m, s, n);
+	cr_assert_ok(stage_plan_reconcile(&c->p, &c->m, served, v));
+	finish(&c->w, &c->m, &c->p);
 }
 
-Test(stage, two_production_keep_the_served_one)
+static void rc_done(struct rc *c)
 {
-	static const enum stage s[] = { STAGE_PRODUCTION, STAGE_PRODUCTION, STAGE_UNSTAGED };
-	struct stage_model m;
-	struct stage_plan p;
+	stage_model_release(&c->w);
+	stage_plan_release(&c->p);
+	stage_model_release(&c->m);
+}
 
-	model(&m, s, 3);
-	/* The older one is served: it stays, whatever the numbers say. */
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "1"));
-	cr_assert_eq(p.nr, 1);
-	cr_assert_str_eq(p.writes[0].version, "2");
-	cr_assert_eq(p.writes[0].to, STAGE_SURPASSED);
-	cr_assert(strstr(p.writes[0].reason, "m:2 was tagged production but the endpoint serves 1"));
-	stage_plan_release(&p);
-	stage_model_release(&m);
+/* The writes of `p` as "2 production->surpassed, 1 surpassed->production". */
+static void plan_text(struct buf *out, const struct stage_plan *p)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		buf_addf(out, "%s%s %s->%s", i ? ", " : "", p->writes[i].version,
+			 stage_name(p->writes[i].from), stage_name(p->writes[i].to));
+}
+
+#define P STAGE_PRODUCTION
+#define S STAGE_STAGED
+#define X STAGE_SURPASSED
+#define U STAGE_UNSTAGED
+
+Test(stage, reconcile_cases)
+{
+	static const struct {
+		const char *what;
+		enum stage s[4];
+		size_t n;
+		const char *served;         /* NULL: the endpoint serves none */
+		const char *writes;
+		const char *reason;         /* in the last write's reason */
+		const char *staged;         /* staged afterwards */
+	} cases[] = {
+		{ "sound: nothing to do", { X, P, S }, 3, "2", "", NULL, "3" },
+		{ "the older production is served: it stays, whatever the numbers say",
+		  { P, P, U }, 3, "1", "2 production->surpassed",
+		  "m:2 was tagged production but the endpoint serves 1", NULL },
+		{ "a rollback crashed after the endpoint moved back to 1",
+		  { X, P, S }, 3, "1", "2 production->surpassed, 1 surpassed->production",
+		  "the endpoint serves m:1, tagged surpassed", "3" },
+		{ "a deploy crashed between its writes", { X, S }, 2, "2",
+		  "2 staged->production", "the endpoint serves m:2, tagged staged", NULL },
+		{ "three staged: the newest stays", { S, S, S, P }, 4, "4",
+		  "1 staged->unstaged, 2 staged->unstaged",
+		  "3 versions of m were staged; the newest, 3, stays", "3" },
+		{ "a served staged version is not counted as staged", { S, S, S }, 3, "3",
+		  "1 staged->unstaged, 3 staged->production", "the endpoint serves m:3", "2" },
+		{ "nothing served: production stays", { P, S }, 2, NULL, "", NULL, "2" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct buf text = BUF_INIT;
+		struct rc c;
+
+		rc_run(&c, cases[i].s, cases[i].n,
+		       cases[i].served ? STAGE_SERVED_VERSION : STAGE_SERVED_NONE, cases[i].served);
+		plan_text(&text, &c.p);
+		cr_assert_str_eq(text.data, cases[i].writes, "%s", cases[i].what);
+		if (cases[i].reason)
+			cr_assert(strstr(c.p.writes[c.p.nr - 1].reason, cases[i].reason), "%s: %s",
+				  cases[i].what, c.p.writes[c.p.nr - 1].reason);
+		if (cases[i].staged)
+			cr_assert_str_eq(version_in(&c.w, S), cases[i].staged, "%s", cases[i].what);
+		else
+			cr_assert_null(version_in(&c.w, S), "%s", cases[i].what);
+		buf_release(&text);
+		rc_done(&c);
+	}
+}
+
+#undef P
+#undef S
+#undef X
+#undef U
+
+Test(stage, a_served_version_the_registry_lacks_is_a_warning)
+{
+	static const enum stage s[] = { STAGE_PRODUCTION };
+	struct rc c;
+
+	rc_run(&c, s, 1, STAGE_SERVED_VERSION, "8");
+	cr_assert_eq(c.p.nr, 0);
+	cr_assert_eq(c.p.warnings_nr, 1);
+	cr_assert(strstr(c.p.warnings[0], "serves m:8, which the registry does not list"));
+	rc_done(&c);
 }
 
 Test(stage, two_production_without_endpoint_keep_the_newest)
@@ -533,78 +609,6 @@ Test(stage, two_production_without_endpoint_keep_the_newest)
 	stage_model_release(&m);
 }
 
-Test(stage, production_not_served_is_fixed_from_the_endpoint)
-{
-	static const enum stage s[] = { STAGE_SURPASSED, STAGE_PRODUCTION, STAGE_STAGED };
-	struct stage_model m, w;
-	struct stage_plan p;
-
-	model(&m, s, 3);
-	/* A rollback crashed after the endpoint moved back to 1. */
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "1"));
-	cr_assert_eq(p.nr, 2);
-	cr_assert_str_eq(p.writes[0].version, "2");
-	cr_assert_eq(p.writes[0].to, STAGE_SURPASSED);
-	cr_assert_str_eq(p.writes[1].version, "1");
-	cr_assert(strstr(p.writes[1].reason, "the endpoint serves m:1, tagged surpassed"));
-	finish(&w, &m, &p);
-	cr_assert_eq(w.v[2].stage, STAGE_STAGED, "the staged one is left");
-	stage_model_release(&w);
-	stage_plan_release(&p);
-	stage_model_release(&m);
-}
-
-Test(stage, a_deploy_crash_between_writes_is_finished)
-{
-	static const enum stage s[] = { STAGE_SURPASSED, STAGE_STAGED };
-	struct stage_model m;
-	struct stage_plan p;
-
-	/* Old production 1 already surpassed, 2 still staged, endpoint on 2. */
-	model(&m, s, 2);
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "2"));
-	cr_assert_eq(p.nr, 1);
-	cr_assert_eq(p.writes[0].from, STAGE_STAGED);
-	cr_assert_eq(p.writes[0].to, STAGE_PRODUCTION);
-	stage_plan_release(&p);
-	stage_model_release(&m);
-}
-
-Test(stage, two_staged_keep_the_newest)
-{
-	static const enum stage s[] = { STAGE_STAGED, STAGE_STAGED, STAGE_STAGED, STAGE_PRODUCTION };
-	struct stage_model m, w;
-	struct stage_plan p;
-
-	model(&m, s, 4);
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "4"));
-	cr_assert_eq(p.nr, 2);
-	finish(&w, &m, &p);
-	cr_assert_str_eq(version_in(&w, STAGE_STAGED), "3");
-	cr_assert_eq(w.v[0].stage, STAGE_UNSTAGED);
-	cr_assert(strstr(p.writes[0].reason, "3 versions of m were staged; the newest, 3, stays"));
-	stage_model_release(&w);
-	stage_plan_release(&p);
-	stage_model_release(&m);
-}
-
-Test(stage, a_served_staged_version_is_not_counted_as_staged)
-{
-	static const enum stage s[] = { STAGE_STAGED, STAGE_STAGED, STAGE_STAGED };
-	struct stage_model m, w;
-	struct stage_plan p;
-
-	model(&m, s, 3);
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "3"));
-	finish(&w, &m, &p);
-	cr_assert_str_eq(version_in(&w, STAGE_PRODUCTION), "3");
-	cr_assert_str_eq(version_in(&w, STAGE_STAGED), "2");
-	cr_assert_eq(w.v[0].stage, STAGE_UNSTAGED);
-	stage_model_release(&w);
-	stage_plan_release(&p);
-	stage_model_release(&m);
-}
-
 Test(stage, non_numeric_versions_go_by_creation_time)
 {
 	struct stage_model m, w;
@@ -622,20 +626,6 @@ Test(stage, non_numeric_versions_go_by_creation_time)
 	stage_model_release(&m);
 }
 
-Test(stage, a_served_version_the_registry_lacks_is_a_warning)
-{
-	static const enum stage s[] = { STAGE_PRODUCTION };
-	struct stage_model m;
-	struct stage_plan p;
-
-	model(&m, s, 1);
-	cr_assert_ok(stage_plan_reconcile(&p, &m, STAGE_SERVED_VERSION, "8"));
-	cr_assert_eq(p.nr, 0);
-	cr_assert_eq(p.warnings_nr, 1);
-	cr_assert(strstr(p.warnings[0], "serves m:8, which the registry does not list"));
-	stage_plan_release(&p);
-	stage_model_release(&m);
-}
 
 /* ---- the model from Azure's versions ---- */
 
