@@ -901,126 +901,125 @@ static void one_write(struct stage_plan *p, const char *version, enum stage from
 	p->writes[0].reason = xstrdup("test");
 }
 
+/*
+ * One write of version 3, staged -> production, against a server whose
+ * answers are version 3 with the tags `tags[i]` (JSON object text) in
+ * order: the check, aml_model_set_tags' GET and PUT, the read-back.
+ */
+struct one {
+	struct arm_stub f;
+	char *bodies[4];
+	size_t done;
+};
+
+static int one_run(struct one *o, const char *const *tags, size_t n)
+{
+	struct stub_reply script[4];
+	struct stage_plan p;
+	int ret;
+
+	memset(script, 0, sizeof(script));
+	for (size_t i = 0; i < n; i++) {
+		o->bodies[i] = body("3", tags[i]);
+		script[i] = (struct stub_reply){ .status = 200, .body = o->bodies[i] };
+	}
+	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
+	arm_stub_start_aml(&o->f, script, n, "mlw");
+	o->done = 9;
+	ret = stage_apply(&o->done, &o->f.aml, "m", &p, &opts);
+	stage_plan_release(&p);
+	return ret;
+}
+
+static void one_done(struct one *o)
+{
+	arm_stub_stop(&o->f);
+	for (size_t i = 0; i < 4; i++)
+		free(o->bodies[i]);
+	memset(o, 0, sizeof(*o));
+}
+
+#define AFTER "{\"stage\":\"production\",\"stage-history\":\"" WRITTEN "\"}"
+
 Test(stage_apply, writes_stage_and_history_then_reads_back)
 {
-	char *before = body("3", "{\"stage\":\"staged\",\"owner\":\"ml\"}");
-	char *after = body("3", "{\"stage\":\"production\",\"stage-history\":\"" WRITTEN "\"}");
-	struct stub_reply script[] = {
-		{ .status = 200, .body = before },  /* the check */
-		{ .status = 200, .body = before },  /* aml_model_set_tags' GET */
-		{ .status = 200, .body = after },   /* its PUT */
-		{ .status = 200, .body = after },   /* the read-back */
+	static const char *const tags[] = {
+		"{\"stage\":\"staged\",\"owner\":\"ml\"}", "{\"stage\":\"staged\",\"owner\":\"ml\"}",
+		AFTER, AFTER,
 	};
-	struct stage_plan p;
-	struct arm_stub f;
+	struct one o = { 0 };
 	cJSON *sent = NULL;
-	size_t len, done;
 	const char *b;
+	size_t len;
 
-	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
-	arm_stub_start_aml(&f, script, 4, "mlw");
-	cr_assert_ok(stage_apply(&done, &f.aml, "m", &p, &opts));
-	cr_assert_eq(done, 1);
-	cr_assert_eq(stub_count(f.stub), 4);
-	cr_assert(strstr(stub_head(f.stub, 2), "PUT " WS "/models/m/versions/3?"));
-	b = stub_body(f.stub, 2, &len);
+	cr_assert_ok(one_run(&o, tags, 4));
+	cr_assert_eq(o.done, 1);
+	cr_assert_eq(stub_count(o.f.stub), 4);
+	cr_assert(strstr(stub_head(o.f.stub, 2), "PUT " WS "/models/m/versions/3?"));
+	b = stub_body(o.f.stub, 2, &len);
 	cr_assert_ok(json_parse(&sent, b, len, "PUT"));
 	cr_assert_str_eq(json_string_or(sent, "properties.tags.stage", ""), "production");
 	cr_assert_str_eq(json_string_or(sent, "properties.tags.stage-history", ""), WRITTEN);
 	cr_assert_str_eq(json_string_or(sent, "properties.tags.owner", ""), "ml", "other tags kept");
 	cJSON_Delete(sent);
-	arm_stub_stop(&f);
-	stage_plan_release(&p);
-	free(before);
-	free(after);
+	one_done(&o);
 }
 
 Test(stage_apply, history_is_appended_to)
 {
-	char *before = body("3", "{\"stage\":\"staged\",\"stage-history\":\"us20261201T000000Z,,5\"}");
-	char *after = body("3", "{\"stage\":\"production\",\"stage-history\":"
-			   "\"us20261201T000000Z,,5;" WRITTEN "\"}");
-	struct stub_reply script[] = {
-		{ .status = 200, .body = before }, { .status = 200, .body = before },
-		{ .status = 200, .body = after }, { .status = 200, .body = after },
-	};
-	struct stage_plan p;
-	struct arm_stub f;
+#define OLD "{\"stage\":\"staged\",\"stage-history\":\"us20261201T000000Z,,5\"}"
+#define NEW "{\"stage\":\"production\",\"stage-history\":\"us20261201T000000Z,,5;" WRITTEN "\"}"
+	static const char *const tags[] = { OLD, OLD, NEW, NEW };
+	struct one o = { 0 };
 
-	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
-	arm_stub_start_aml(&f, script, 4, "mlw");
-	cr_assert_ok(stage_apply(NULL, &f.aml, "m", &p, &opts));
-	cr_assert(strstr(stub_body(f.stub, 2, NULL), "us20261201T000000Z,,5;" WRITTEN));
-	arm_stub_stop(&f);
-	stage_plan_release(&p);
-	free(before);
-	free(after);
+	cr_assert_ok(one_run(&o, tags, 4));
+	cr_assert(strstr(stub_body(o.f.stub, 2, NULL), "us20261201T000000Z,,5;" WRITTEN));
+	one_done(&o);
+#undef OLD
+#undef NEW
 }
 
 Test(stage_apply, a_lost_race_is_refused_before_any_write)
 {
-	char *raced = body("3", "{\"stage\":\"unstaged\"}");
-	struct stub_reply script[] = { { .status = 200, .body = raced } };
-	struct stage_plan p;
-	struct arm_stub f;
-	size_t done = 9;
+	static const char *const tags[] = { "{\"stage\":\"unstaged\"}" };
+	struct one o = { 0 };
 
-	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
-	arm_stub_start_aml(&f, script, 1, "mlw");
-	cr_assert_fails(stage_apply(&done, &f.aml, "m", &p, &opts), ERR_CONFLICT,
+	cr_assert_fails(one_run(&o, tags, 1), ERR_CONFLICT,
 			"model m:3: its stage tag is now 'unstaged', the plan expected staged: "
 			"someone else changed it");
-	cr_assert_eq(done, 0);
-	cr_assert_eq(stub_count(f.stub), 1, "nothing was PUT");
-	arm_stub_stop(&f);
-	stage_plan_release(&p);
-	free(raced);
+	cr_assert_eq(o.done, 0);
+	cr_assert_eq(stub_count(o.f.stub), 1, "nothing was PUT");
+	one_done(&o);
 }
 
 Test(stage_apply, a_race_to_a_missing_tag_is_named)
 {
-	char *raced = body("3", "{}");
-	struct stub_reply script[] = { { .status = 200, .body = raced } };
-	struct stage_plan p;
-	struct arm_stub f;
+	static const char *const tags[] = { "{}" };
+	struct one o = { 0 };
 
-	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
-	arm_stub_start_aml(&f, script, 1, "mlw");
-	cr_assert_fails(stage_apply(NULL, &f.aml, "m", &p, &opts), ERR_CONFLICT,
+	cr_assert_fails(one_run(&o, tags, 1), ERR_CONFLICT,
 			"its stage tag is now missing, the plan expected staged");
-	arm_stub_stop(&f);
-	stage_plan_release(&p);
-	free(raced);
+	one_done(&o);
 }
 
 Test(stage_apply, a_read_back_mismatch_is_detected)
 {
-	char *before = body("3", "{\"stage\":\"staged\"}");
-	char *after = body("3", "{\"stage\":\"production\",\"stage-history\":\"" WRITTEN "\"}");
-	char *other = body("3", "{\"stage\":\"staged\",\"stage-history\":\"" WRITTEN "\"}");
-	char *history = body("3", "{\"stage\":\"production\",\"stage-history\":\"x\"}");
-	struct stub_reply script[] = {
-		{ .status = 200, .body = before }, { .status = 200, .body = before },
-		{ .status = 200, .body = after }, { .status = 200, .body = other },
+	static const char *const stage[] = {
+		"{\"stage\":\"staged\"}", "{\"stage\":\"staged\"}", AFTER,
+		"{\"stage\":\"staged\",\"stage-history\":\"" WRITTEN "\"}",
 	};
-	struct stage_plan p;
-	struct arm_stub f;
+	static const char *const history[] = {
+		"{\"stage\":\"staged\"}", "{\"stage\":\"staged\"}", AFTER,
+		"{\"stage\":\"production\",\"stage-history\":\"x\"}",
+	};
+	struct one o = { 0 };
 
-	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
-	arm_stub_start_aml(&f, script, 4, "mlw");
-	cr_assert_fails(stage_apply(NULL, &f.aml, "m", &p, &opts), ERR_CONFLICT,
+	cr_assert_fails(one_run(&o, stage, 4), ERR_CONFLICT,
 			"read back after the write, its stage tag is 'staged' (written: production)");
-	arm_stub_stop(&f);
-	script[3].body = history;
-	arm_stub_start_aml(&f, script, 4, "mlw");
-	cr_assert_fails(stage_apply(NULL, &f.aml, "m", &p, &opts), ERR_CONFLICT,
-			"its history is not the one written");
-	arm_stub_stop(&f);
-	stage_plan_release(&p);
-	free(before);
-	free(after);
-	free(other);
-	free(history);
+	cr_assert_eq(o.done, 0);
+	one_done(&o);
+	cr_assert_fails(one_run(&o, history, 4), ERR_CONFLICT, "its history is not the one written");
+	one_done(&o);
 }
 
 Test(stage_apply, stops_at_the_first_failure)
