@@ -73,7 +73,10 @@ enum stage stage_parse(const char *tag);
  *             made of URL characters only (no ';' or ','), else "".
  * Example: "us20261204T184650Z,0123456789ab,7123456789".
  * At most STAGE_HISTORY_MAX entries, fewer (the oldest dropped) when the
- * value would pass STAGE_HISTORY_MAX_LEN; typically 6 or 7 fit.
+ * value would pass STAGE_HISTORY_MAX_LEN: 5 entries of 42 characters (a
+ * commit, a 10-digit run number) fit. The history is per version, and a
+ * version's life rarely has more moves than that (staged, production,
+ * surpassed, back by a rollback); the model's timeline merges them all.
  */
 #define STAGE_HISTORY_MAX 10
 #define STAGE_HISTORY_MAX_LEN 256
@@ -241,8 +244,9 @@ int stage_load(struct stage_model *out, struct aml *aml, const char *model);
 
 /*
  * Loads the model, plans the reconcile and applies it. `notices`
- * receives one line per repair and per warning (the caller's, free each
- * and the array); `m` (may be NULL) the model as it is afterwards.
+ * receives one line per warning and per repair made, even when a later
+ * repair failed (the caller's: free each and the array); `m` (may be
+ * NULL) the model as it is afterwards, on success only.
  */
 int stage_reconcile(char ***notices, size_t *notices_nr, struct stage_model *m,
 		    struct aml *aml, const char *model, enum stage_served served,
@@ -265,6 +269,13 @@ struct stage_timeline {
 void stage_timeline_release(struct stage_timeline *t);
 /* Every version's history merged, sorted by time (stable). */
 void stage_timeline_build(struct stage_timeline *out, const struct stage_model *m);
+/* "2026-12-04T18:46:50Z": a moment's time for people (tables, lines). */
+#define STAGE_TIME_LEN 21
+void stage_time_text(char out[STAGE_TIME_LEN], time_t when);
+/* The URL of an event's run: a run number is <server>/<repository>/actions/runs/<n>
+ * (server NULL: https://github.com; repository NULL or "": the number
+ * alone), a URL is itself. Appended to `out`. */
+void stage_run_url(struct buf *out, const char *run, const char *server, const char *repository);
 /* One line per moment: "2026-12-04T18:46:50Z  3  staged -> production  commit 0123456789ab  run 7123456789". */
 void stage_timeline_write(struct buf *out, const struct stage_timeline *t);
 /* The version in production at `when`, from the timeline; NULL when none. */

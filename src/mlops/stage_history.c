@@ -5,6 +5,7 @@
  * parser only ever skips what it does not understand.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,19 +259,38 @@ void stage_timeline_build(struct stage_timeline *out, const struct stage_model *
 		qsort(out->items, out->nr, sizeof(*out->items), moment_cmp);
 }
 
+void stage_time_text(char out[STAGE_TIME_LEN], time_t when)
+{
+	char basic[17];
+
+	/* Back to ISO 8601's extended form for people. */
+	format_time(basic, when);
+	snprintf(out, STAGE_TIME_LEN, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", basic, basic + 4,
+		 basic + 6, basic + 9, basic + 11, basic + 13);
+}
+
+void stage_run_url(struct buf *out, const char *run, const char *server, const char *repository)
+{
+	size_t n = run ? strspn(run, "0123456789") : 0;
+
+	if (n && !run[n] && repository && *repository)
+		buf_addf(out, "%s/%s/actions/runs/%s", server && *server ? server : "https://github.com",
+			 repository, run);
+	else if (run)
+		buf_addstr(out, run);
+}
+
 void stage_timeline_write(struct buf *out, const struct stage_timeline *t)
 {
 	size_t i;
 
 	for (i = 0; i < t->nr; i++) {
 		const struct stage_event *e = &t->items[i].event;
-		char when[17];
+		char when[STAGE_TIME_LEN];
 
-		format_time(when, e->time);
-		/* Back to ISO 8601's extended form for people. */
-		buf_addf(out, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ  %s  %s -> %s", when, when + 4,
-			 when + 6, when + 9, when + 11, when + 13, t->items[i].version,
-			 stage_name(e->from), stage_name(e->to));
+		stage_time_text(when, e->time);
+		buf_addf(out, "%s  %s  %s -> %s", when, t->items[i].version, stage_name(e->from),
+			 stage_name(e->to));
 		if (*e->commit)
 			buf_addf(out, "  commit %s", e->commit);
 		if (*e->run)

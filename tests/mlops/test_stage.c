@@ -711,6 +711,21 @@ Test(stage, history_is_bounded_by_count_and_length)
 	stage_history_release(&back);
 	stage_history_release(&h);
 
+	/* A full commit and a 10-digit run number: 5 fit. */
+	memset(&h, 0, sizeof(h));
+	buf_reset(&text);
+	for (i = 0; i < 10; i++) {
+		stage_event_set(&e, STAGE_STAGED, STAGE_PRODUCTION, T0 + i,
+				"0123456789abcdef0123456789abcdef01234567",
+				"https://github.com/o/r/actions/runs/7123456789");
+		stage_history_add(&h, &e);
+	}
+	stage_history_encode(&text, &h);
+	stage_history_parse(&back, text.data);
+	cr_assert_eq(back.nr, 5, "%s", text.data);
+	stage_history_release(&back);
+	stage_history_release(&h);
+
 	/* Full run URLs: fewer fit, never past the limit. */
 	memset(&h, 0, sizeof(h));
 	buf_reset(&text);
@@ -805,6 +820,30 @@ Test(stage, timeline_merges_and_sorts)
 	buf_release(&text);
 	stage_timeline_release(&t);
 	stage_model_release(&m);
+}
+
+Test(stage, times_and_run_urls_for_people)
+{
+	struct buf url = BUF_INIT;
+	char when[STAGE_TIME_LEN];
+
+	stage_time_text(when, T0);
+	cr_assert_str_eq(when, "2026-12-04T18:46:50Z");
+	stage_run_url(&url, "77", NULL, "o/r");
+	cr_assert_str_eq(url.data, "https://github.com/o/r/actions/runs/77");
+	buf_reset(&url);
+	stage_run_url(&url, "77", "https://ghe.example", "o/r");
+	cr_assert_str_eq(url.data, "https://ghe.example/o/r/actions/runs/77");
+	buf_reset(&url);
+	stage_run_url(&url, "77", NULL, "");
+	cr_assert_str_eq(url.data, "77", "no repository: the number alone");
+	buf_reset(&url);
+	stage_run_url(&url, "https://ci.example/x", NULL, "o/r");
+	cr_assert_str_eq(url.data, "https://ci.example/x");
+	buf_reset(&url);
+	stage_run_url(&url, NULL, NULL, "o/r");
+	cr_assert_str_eq(url.data, "");
+	buf_release(&url);
 }
 
 /* ---- model ids and what the endpoint serves ---- */
