@@ -163,6 +163,10 @@ void stage_plan_release(struct stage_plan *p);
 int stage_plan_to(struct stage_plan *out, const struct stage_model *m, const enum stage *target,
 		  const char *why);
 
+/* The transitions expect a reconciled model: planned on one with two
+ * production versions, the moves that leave production alone
+ * (stage_plan_stage) are ERR_CONFLICT, the others repair it on the way. */
+
 /* Evaluation won: `challenger` -> staged, the staged one -> unstaged.
  * ERR_NOT_FOUND for an unknown version; ERR_CONFLICT when the challenger
  * is in production. Already staged: an empty plan. */
