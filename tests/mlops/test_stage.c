@@ -1061,6 +1061,52 @@ Test(stage_apply, a_read_back_mismatch_is_detected)
 	one_done(&o);
 }
 
+Test(stage_apply, back_to_missing_removes_the_tag)
+{
+	char *before = body("3", "{\"stage\":\"staged\"}");
+	char *after = body("3", "{\"stage-history\":\"sm20261204T184650Z,0123456789ab,77\"}");
+	struct stub_reply script[] = {
+		{ .status = 200, .body = before }, { .status = 200, .body = before },
+		{ .status = 200, .body = after }, { .status = 200, .body = after },
+	};
+	struct stage_plan p;
+	struct arm_stub f;
+	cJSON *sent = NULL;
+	size_t len;
+	const char *b;
+
+	/* A breach restoring a version that had no stage before. */
+	one_write(&p, "3", STAGE_STAGED, STAGE_MISSING);
+	arm_stub_start_aml(&f, script, 4, "mlw");
+	cr_assert_ok(stage_apply(NULL, &f.aml, "m", &p, &opts));
+	b = stub_body(f.stub, 2, &len);
+	cr_assert_ok(json_parse(&sent, b, len, "PUT"));
+	cr_assert_null(json_find(sent, "properties.tags.stage"), "sent %s", b);
+	cr_assert_str_eq(json_string_or(sent, "properties.tags.stage-history", ""),
+			 "sm20261204T184650Z,0123456789ab,77");
+	cJSON_Delete(sent);
+	arm_stub_stop(&f);
+	stage_plan_release(&p);
+	free(before);
+	free(after);
+}
+
+Test(stage_apply, a_failed_read_names_the_write)
+{
+	struct stub_reply script[] = {
+		{ .status = 404, .body = "{\"error\":{\"code\":\"NotFound\",\"message\":\"gone\"}}" },
+	};
+	struct stage_plan p;
+	struct arm_stub f;
+
+	one_write(&p, "3", STAGE_STAGED, STAGE_PRODUCTION);
+	arm_stub_start_aml(&f, script, 1, "mlw");
+	cr_assert_fails(stage_apply(NULL, &f.aml, "m", &p, &opts), ERR_NOT_FOUND,
+			"model m: stage write 1 of 1 (test)");
+	arm_stub_stop(&f);
+	stage_plan_release(&p);
+}
+
 Test(stage_apply, stops_at_the_first_failure)
 {
 	char *v1 = body("1", "{\"stage\":\"production\"}");
