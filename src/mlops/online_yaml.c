@@ -764,7 +764,7 @@ int online_deployment_name(char *out, size_t n, const char *model_name,
 
 int online_yaml_line(const struct online_deployment *d, const char *name)
 {
-	const cJSON *item = d->doc.root ? json_find(d->doc.root, name) : NULL;
+	const cJSON *item = d->doc.root && *name ? json_find(d->doc.root, name) : NULL;
 	int line = 0, column;
 
 	if (item && yaml_where(&d->doc, item, &line, &column))

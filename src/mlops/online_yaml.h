@@ -161,7 +161,9 @@ int online_deployment_name(char *out, size_t n, const char *model_name,
  * The line of `field` in the YAML, for annotations: a top-level key
  * ("instance_type", "environment", "liveness_probe") or a dotted path
  * below it ("code_configuration.scoring_script",
- * "request_settings.request_timeout_ms"). 0 when absent.
+ * "request_settings.request_timeout_ms"). The line is its value's: a
+ * section's first entry, as every error of the reader names it. 0 when
+ * absent.
  */
 int online_yaml_line(const struct online_deployment *d, const char *field);
 
