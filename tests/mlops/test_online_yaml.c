@@ -271,31 +271,36 @@ Test(online_yaml, inline_environment_build_context)
 
 Test(online_yaml, inline_environment_shapes_refused)
 {
+	static const struct { const char *env; int code; const char *needle; } cases[] = {
+		{ "  conda_file: c.yml\n", ERR_INPUT, "online.yml:3:3: field 'environment': an "
+		  "inline environment has exactly one of 'image' and 'build'" },
+		{ "  image: a:1\n  build: {path: d}\n", ERR_INPUT, "exactly one of 'image' and 'build'" },
+		{ "  image: Ubuntu:22\n", ERR_INPUT, "online.yml:3:10: field 'environment.image': "
+		  "'Ubuntu:22' is not a Docker image" },
+		{ "  build: {path: d}\n  conda_file: c.yml\n", ERR_INPUT,
+		  "field 'environment.conda_file': only with 'image'" },
+		{ "  build: {dockerfile_path: D}\n", ERR_INPUT, "field 'environment.build.path': required" },
+		{ "  build: {path: 'https://x/y'}\n", ERR_INPUT, "field 'environment.build.path': "
+		  "https://x/y is not a folder of the repository" },
+		{ "  build: {path: d, dockerfile_path: ../D}\n", ERR_INPUT,
+		  "'environment.build.dockerfile_path': ../D is not a path inside" },
+		{ "  image: a:1\n  conda_file: /etc/c.yml\n", ERR_INPUT,
+		  "field 'environment.conda_file': '/etc/c.yml' is not a file of the repository" },
+		{ "  image: a:1\n  conda_file: {a: 1}\n", ERR_YAML, "expected the path of a conda file" },
+		{ "  image: a:1\n  os_type: mac\n", ERR_INPUT, "field 'environment.os_type': 'mac' is not valid" },
+		{ "  image: a:1\n  dockerfile: D\n", ERR_INPUT,
+		  "field 'environment.dockerfile': unknown in an inline environment" },
+		{ "  image: a:1\n  name: -bad\n", ERR_INPUT, "field 'environment.name'" },
+	};
 	struct online_deployment d = ONLINE_DEPLOYMENT_INIT;
+	size_t i;
 
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  conda_file: c.yml\n"), ERR_INPUT,
-			"online.yml:3:3: field 'environment': an inline environment has exactly one "
-			"of 'image' and 'build'");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: a:1\n  build: {path: d}\n"),
-			ERR_INPUT, "exactly one of 'image' and 'build'");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: Ubuntu:22\n"), ERR_INPUT,
-			"online.yml:3:10: field 'environment.image': 'Ubuntu:22' is not a Docker image");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  build: {path: d}\n  conda_file: c.yml\n"),
-			ERR_INPUT, "field 'environment.conda_file': only with 'image'");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  build: {dockerfile_path: D}\n"),
-			ERR_INPUT, "field 'environment.build.path': required");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  build: {path: 'https://x/y'}\n"),
-			ERR_INPUT, "field 'environment.build.path': https://x/y is not a folder of the repository");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  build: {path: d, dockerfile_path: ../D}\n"),
-			ERR_INPUT, "'environment.build.dockerfile_path': ../D is not a path inside");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: a:1\n  conda_file: /etc/c.yml\n"),
-			ERR_INPUT, "field 'environment.conda_file': '/etc/c.yml' is not a file of the repository");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: a:1\n  conda_file: {a: 1}\n"),
-			ERR_YAML, "expected the path of a conda file");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: a:1\n  os_type: mac\n"),
-			ERR_INPUT, "field 'environment.os_type': 'mac' is not valid");
-	cr_assert_fails(parse(&d, "instance_type: x\nenvironment:\n  image: a:1\n  dockerfile: D\n"),
-			ERR_INPUT, "field 'environment.dockerfile': unknown in an inline environment");
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *text = xasprintf("instance_type: x\nenvironment:\n%s", cases[i].env);
+
+		cr_assert_fails(parse(&d, text), cases[i].code, cases[i].needle);
+		free(text);
+	}
 }
 
 /* ---- code_configuration, as written ---- */
@@ -557,8 +562,25 @@ Test(online_yaml, spec_carries_what_was_read_and_the_callers_ids)
 {
 	struct online_deployment d = ONLINE_DEPLOYMENT_INIT;
 	static const char *const tags[] = { "team", "mlops", "mlops.model_version", "3", NULL };
+	static const char *const want[][2] = {
+		{ "properties.model", "/m/churn-model/versions/3" },
+		{ "properties.environmentId", "/e/churn-serve/versions/2" },
+		{ "properties.codeConfiguration.codeId", "/c/code/versions/9" },
+		{ "properties.environmentVariables.WORKERS", "2" },
+		{ "properties.requestSettings.requestTimeout", "PT1.5S" },
+		{ "properties.requestSettings.maxQueueWait", "PT0.5S" },
+		{ "properties.livenessProbe.initialDelay", "PT30S" },
+		{ "properties.livenessProbe.timeout", "PT2S" },
+		{ "properties.readinessProbe.initialDelay", "PT10S" },
+		{ "properties.scaleSettings.scaleType", "Default" },
+		{ "properties.egressPublicNetworkAccess", "Disabled" },
+		{ "properties.instanceType", "Standard_DS3_v2" },
+		{ "properties.description", "churn scoring" },
+		{ "sku.name", "Default" },
+	};
 	struct aml_deployment_spec s;
 	cJSON *body = NULL;
+	size_t i;
 
 	cr_assert_ok(online_yaml_read(&d, FIXTURES, "deployments/online.yml"));
 	cr_assert_ok(online_deployment_spec(&s, &d, "eastus", "/m/churn-model/versions/3",
@@ -573,18 +595,10 @@ Test(online_yaml, spec_carries_what_was_read_and_the_callers_ids)
 	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(json_find(body, "tags"),
 							  "mlops.model_version")->valuestring, "3");
 	cr_assert_eq(cJSON_GetArraySize(json_find(body, "tags")), 3);
-	cr_assert_str_eq(json_string_or(body, "properties.model", ""), "/m/churn-model/versions/3");
-	cr_assert_str_eq(json_string_or(body, "properties.codeConfiguration.codeId", ""), "/c/code/versions/9");
-	cr_assert_str_eq(json_string_or(body, "properties.environmentVariables.WORKERS", ""), "2");
-	cr_assert_str_eq(json_string_or(body, "properties.requestSettings.requestTimeout", ""), "PT1.5S");
-	cr_assert_str_eq(json_string_or(body, "properties.requestSettings.maxQueueWait", ""), "PT0.5S");
-	cr_assert_str_eq(json_string_or(body, "properties.livenessProbe.initialDelay", ""), "PT30S");
-	cr_assert_str_eq(json_string_or(body, "properties.readinessProbe.initialDelay", ""), "PT10S");
+	for (i = 0; i < sizeof(want) / sizeof(*want); i++)
+		cr_assert_str_eq(json_string_or(body, want[i][0], ""), want[i][1], "%s", want[i][0]);
 	cr_assert_null(json_find(body, "properties.readinessProbe.period"));
-	cr_assert_str_eq(json_string_or(body, "properties.scaleSettings.scaleType", ""), "Default");
 	cr_assert(cJSON_IsTrue(json_find(body, "properties.appInsightsEnabled")));
-	cr_assert_str_eq(json_string_or(body, "properties.egressPublicNetworkAccess", ""), "Disabled");
-	cr_assert_str_eq(json_string_or(body, "sku.name", ""), "Default");
 	cr_assert_eq(json_find(body, "sku.capacity")->valueint, 2);
 	cJSON_Delete(body);
 	online_deployment_release(&d);
