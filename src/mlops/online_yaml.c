@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "mlops/conda.h"
 #include "mlops/image_ref.h"
 #include "mlops/job_yaml.h"
 #include "mlops/online_yaml.h"
@@ -579,9 +580,18 @@ static int resolve_env(struct online_deployment *d, const char *root)
 	if (d->env_kind != ONLINE_ENV_INLINE)
 		return 0;
 	conda = cJSON_GetObjectItemCaseSensitive(e->node, "conda_file");
-	if (conda)
-		return resolve(d, conda, "environment.conda_file", d->yaml_dir, conda->valuestring,
-			       root, "resolves outside the workspace", 0, &e->conda_path);
+	if (conda) {
+		struct conda_file c = CONDA_FILE_INIT;
+
+		if ((ret = resolve(d, conda, "environment.conda_file", d->yaml_dir,
+				   conda->valuestring, root, "resolves outside the workspace", 0,
+				   &e->conda_path)))
+			return ret;
+		/* Checked as Environment-CI checks one: its errors name its lines. */
+		ret = conda_load_file(&c, e->conda_path);
+		conda_file_release(&c);
+		return ret;
+	}
 	if (!(build = cJSON_GetObjectItemCaseSensitive(e->node, "build")))
 		return 0;
 	if ((ret = resolve(d, json_find(build, "path"), "environment.build.path", d->yaml_dir,

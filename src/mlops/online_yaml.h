@@ -44,7 +44,8 @@
  * and build.path are resolved against the YAML's folder (absolute paths
  * refused) and must resolve, links followed, inside the workspace root;
  * code_configuration.scoring_script is relative to the code folder, must
- * stay inside it and be a regular file there.
+ * stay inside it and be a regular file there. A conda_file is checked as
+ * Environment-CI checks one (conda_load_file: its errors name its lines).
  *
  * Every string of an online_deployment is owned by it (directly or
  * through `doc`) until online_deployment_release.

@@ -477,6 +477,9 @@ Test(online_yaml, inline_environment_files_stay_inside, .init = tree, .fini = un
 	cr_assert_fails(load_env(&d, "cout", "environment:\n  image: a:1\n  conda_file: ../../outside/secret.py\n"),
 			ERR_INPUT, "cout.yml:4:15: field 'environment.conda_file': ../../outside/secret.py "
 			"resolves outside the workspace");
+	tmpdir_write(root, "ws/deployments/bad-conda.yml", "dependencies: [python=3.10, 'numpy>>1']\n");
+	cr_assert_fails(load_env(&d, "badc", "environment:\n  image: a:1\n  conda_file: bad-conda.yml\n"),
+			ERR_INPUT, "bad-conda.yml:1:");
 	cr_assert_fails(load_env(&d, "nocon", "environment:\n  image: a:1\n  conda_file: none.yml\n"),
 			ERR_INPUT, "none.yml does not exist");
 	cr_assert_ok(load_env(&d, "bld", "environment:\n  build:\n    path: docker\n"));
