@@ -695,12 +695,17 @@ int online_deployment_spec(struct aml_deployment_spec *out, struct online_deploy
 #define SHA_SHOWN 7
 #define VERSION_SHOWN 10
 
-/* `src` lowercased, each run of other characters one '-', none at the ends. */
+/* `src` lowercased, each run of other characters one '-', none at the
+ * ends, and "m-" before a leading digit: Azure's REST pattern lets a
+ * deployment name start with one, the online endpoint naming rules ask
+ * for a letter, so the name always starts with a letter. */
 static void name_part(struct buf *out, const char *src)
 {
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)src; *p; p++) {
+		if (!out->len && isdigit(*p))
+			buf_addstr(out, "m-");
 		if (isalnum(*p))
 			buf_addch(out, (char)tolower(*p));
 		else if (out->len && out->data[out->len - 1] != '-')

@@ -146,9 +146,10 @@ int online_deployment_spec(struct aml_deployment_spec *out, struct online_deploy
 
 /*
  * The deployment's name for (model, version, commit): at most 32 of
- * lowercase letters, digits and '-', valid for aml_check_deployment_name,
- * "<model>-v<version>-<sha7>" with the model part shortened to fit (and
- * "m" when nothing of it is left) and a version that is not all letters
+ * lowercase letters, digits and '-', starting with a letter, valid for
+ * aml_check_deployment_name: "<model>-v<version>-<sha7>", the model part
+ * with each run of other characters one '-', "m-" before a leading digit,
+ * shortened to fit ("m" when nothing of it is left), and a version that is not all letters
  * and digits, or is longer than 10, replaced by "h" and 8 hex digits of
  * its SHA-256. Deterministic, so a re-run finds the deployment it made;
  * another version or commit gives another name, so the new deployment

@@ -643,6 +643,7 @@ static const char *name_of(const char *model, const char *version, const char *s
 	cr_assert_ok(online_deployment_name(out, sizeof(out), model, version, sha));
 	cr_assert_leq(strlen(out), 32, "%s", out);
 	cr_assert_ok(aml_check_deployment_name(out));
+	cr_assert(out[0] >= 'a' && out[0] <= 'z', "%s starts with a letter", out);
 	return out;
 }
 
@@ -652,7 +653,8 @@ Test(online_yaml, deployment_names_read_as_model_version_commit)
 	cr_assert_str_eq(name_of("Churn_Model", "12", "ABCDEF0123"), "churn-model-v12-abcdef0");
 	cr_assert_str_eq(name_of("churn..model__x", "1", SHA), "churn-model-x-v1-0123456");
 	cr_assert_str_eq(name_of("_churn_", "1", SHA), "churn-v1-0123456");
-	cr_assert_str_eq(name_of("2024-model", "5", SHA), "2024-model-v5-0123456", "a digit may lead");
+	cr_assert_str_eq(name_of("2024-model", "5", SHA), "m-2024-model-v5-0123456", "a letter leads");
+	cr_assert_str_eq(name_of("_9lives", "5", SHA), "m-9lives-v5-0123456");
 	cr_assert_str_eq(name_of("___", "5", SHA), "m-v5-0123456", "nothing of the model left");
 	cr_assert_str_eq(name_of("a", "1", SHA), "a-v1-0123456");
 	cr_assert_str_eq(name_of("m", "1234567890", SHA), "m-v1234567890-0123456");
@@ -718,4 +720,22 @@ Test(online_yaml, name_inputs_are_checked)
 	cr_assert_fails(online_deployment_name(out, sizeof(out), "churn", "", SHA), ERR_INPUT,
 			"needs the model's name and version");
 	cr_assert_fails(online_deployment_name(out, 32, "churn", "1", SHA), ERR_INPUT, "needs 33 bytes");
+}
+
+Test(online_yaml, any_model_name_gives_a_valid_name)
+{
+	static const char *const models[] = {
+		"churn\nmodel", "\xd0\xbc\xd0\xbe\xd0\xb4\xd0\xb5\xd0\xbb\xd1\x8c", "a/b\\c",
+		"$(rm -rf /)", "-", "9", "x.y.z", "UPPER_case.Mixed-9",
+		"a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t",
+		"0000000000000000000000000000000000000000000000000",
+	};
+	static const char *const versions[] = { "1", "2.0.1", "release_candidate-1", "x" };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(models) / sizeof(*models); i++)
+		for (j = 0; j < sizeof(versions) / sizeof(*versions); j++)
+			name_of(models[i], versions[j], SHA);
+	cr_assert_str_eq(name_of("\xd0\xbc\xd0\xbe", "1", SHA), "m-v1-0123456");
+	cr_assert_str_eq(name_of("$(rm -rf /)", "1", SHA), "rm-rf-v1-0123456");
 }
