@@ -33,18 +33,21 @@
  *   scale_settings {type: default} (target_utilization is a Kubernetes
  *   deployment's and refused);
  *   request_settings {request_timeout_ms, max_concurrent_requests_per_instance,
- *   max_queue_wait_ms} (integers >= 1);
+ *   max_queue_wait_ms} (integers >= 1; the timeout at most 180000, the
+ *   CLI's bound for managed deployments);
  *   liveness_probe, readiness_probe {initial_delay, period, timeout (seconds),
  *   success_threshold, failure_threshold} (integers >= 1);
  *   egress_public_network_access (enabled or disabled).
  * data_collector is refused as unsupported by this workflow.
  *
  * Paths are repository content, hence hostile (docs/security.md): the
- * YAML itself, code_configuration.code, an inline environment's conda_file
- * and build.path are resolved against the YAML's folder (absolute paths
- * refused) and must resolve, links followed, inside the workspace root;
- * code_configuration.scoring_script is relative to the code folder, must
- * stay inside it and be a regular file there. A conda_file is checked as
+ * YAML itself must be a regular file inside the workspace root;
+ * code_configuration.code, an inline environment's conda_file and
+ * build.path are resolved against the YAML's folder (absolute paths and
+ * URLs refused) and must resolve, links followed, inside the workspace
+ * root and not into its .git; code_configuration.scoring_script must
+ * resolve to a regular file inside the code folder, build.dockerfile_path
+ * to one inside the build context. A conda_file is checked as
  * Environment-CI checks one (conda_load_file: its errors name its lines).
  *
  * Every string of an online_deployment is owned by it (directly or
