@@ -1,9 +1,11 @@
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "azure/aml_endpoint.h"
+#include "azure/aml_job.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -203,12 +205,126 @@ int aml_endpoint_traffic_body(cJSON **out, const cJSON *current, const struct am
 
 /* ---- deployments: bodies ---- */
 
-int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
+void aml_duration_ms(struct buf *out, long ms)
 {
-	cJSON *root, *props, *o;
+	long s = ms / 1000;
+	char frac[8];
+	size_t n;
+
+	if (ms <= 0 || !(ms % 1000)) {
+		aml_duration(out, ms <= 0 ? 0 : s);
+		return;
+	}
+	/* Whole hours and minutes as aml_duration, then the seconds with
+	 * their fraction, its trailing zeros dropped: 1500 is PT1.5S. */
+	buf_addstr(out, "PT");
+	if (s >= 3600)
+		buf_addf(out, "%ldH", s / 3600);
+	if (s % 3600 >= 60)
+		buf_addf(out, "%ldM", s % 3600 / 60);
+	snprintf(frac, sizeof(frac), "%03ld", ms % 1000);
+	for (n = strlen(frac); frac[n - 1] == '0'; n--)
+		;
+	buf_addf(out, "%ld.%.*sS", s % 60, (int)n, frac);
+}
+
+static void add_duration_ms(cJSON *o, const char *key, long ms)
+{
+	struct buf d = BUF_INIT;
+
+	aml_duration_ms(&d, ms);
+	json_add_string(o, key, d.data);
+	buf_release(&d);
+}
+
+static int probe_empty(const struct aml_probe *p)
+{
+	return !p->initial_delay_s && !p->period_s && !p->timeout_s &&
+	       !p->success_threshold && !p->failure_threshold;
+}
+
+/* A probe is sent only with something in it; each field only when set. */
+static int add_probe(cJSON *props, const char *key, const struct aml_probe *p)
+{
+	cJSON *o;
+
+	if (probe_empty(p))
+		return 0;
+	if (p->initial_delay_s < 0 || p->period_s < 0 || p->timeout_s < 0 ||
+	    p->success_threshold < 0 || p->failure_threshold < 0)
+		return error_set(ERR_INPUT, "%s: a negative value", key);
+	o = json_add_object(props, key);
+	if (p->failure_threshold)
+		json_add_number(o, "failureThreshold", p->failure_threshold);
+	if (p->success_threshold)
+		json_add_number(o, "successThreshold", p->success_threshold);
+	if (p->timeout_s)
+		add_duration_ms(o, "timeout", p->timeout_s * 1000L);
+	if (p->period_s)
+		add_duration_ms(o, "period", p->period_s * 1000L);
+	if (p->initial_delay_s)
+		add_duration_ms(o, "initialDelay", p->initial_delay_s * 1000L);
+	return 0;
+}
+
+static int add_request_settings(cJSON *props, const struct aml_request_settings *r)
+{
+	cJSON *o;
+
+	if (!r->request_timeout_ms && !r->max_concurrent_requests_per_instance &&
+	    !r->max_queue_wait_ms)
+		return 0;
+	if (r->request_timeout_ms < 0 || r->max_concurrent_requests_per_instance < 0 ||
+	    r->max_queue_wait_ms < 0)
+		return error_set(ERR_INPUT, "requestSettings: a negative value");
+	o = json_add_object(props, "requestSettings");
+	if (r->max_queue_wait_ms)
+		add_duration_ms(o, "maxQueueWait", r->max_queue_wait_ms);
+	if (r->request_timeout_ms)
+		add_duration_ms(o, "requestTimeout", r->request_timeout_ms);
+	if (r->max_concurrent_requests_per_instance)
+		json_add_number(o, "maxConcurrentRequestsPerInstance",
+				r->max_concurrent_requests_per_instance);
+	return 0;
+}
+
+/* Whether `v` is NULL or one of the NULL-terminated `names`. */
+static int absent_or_one_of(const char *v, const char *const *names)
+{
+	for (; v && *names; names++)
+		if (!strcmp(v, *names))
+			return 1;
+	return !v;
+}
+
+/* The serving side: request settings, probes, scale, monitoring, network. */
+static int add_serving(cJSON *props, const struct aml_deployment_spec *spec)
+{
+	static const char *const egress[] = { "Enabled", "Disabled", NULL };
+	static const char *const scale[] = { "Default", NULL };
 	int ret;
 
-	*out = NULL;
+	if (!absent_or_one_of(spec->egress_public_network_access, egress))
+		return error_set(ERR_INPUT, "egress public network access '" SHOWN "' is not "
+				 "Enabled or Disabled", spec->egress_public_network_access);
+	if (!absent_or_one_of(spec->scale_type, scale))
+		return error_set(ERR_INPUT, "scale type '" SHOWN "': a managed deployment "
+				 "scales Default only", spec->scale_type);
+	if ((ret = add_request_settings(props, &spec->request_settings)) ||
+	    (ret = add_probe(props, "livenessProbe", &spec->liveness_probe)) ||
+	    (ret = add_probe(props, "readinessProbe", &spec->readiness_probe)))
+		return ret;
+	if (spec->scale_type)
+		json_add_string(json_add_object(props, "scaleSettings"), "scaleType", spec->scale_type);
+	if (spec->app_insights_enabled)
+		json_add_bool(props, "appInsightsEnabled", 1);
+	aml_add_optional(props, "egressPublicNetworkAccess", spec->egress_public_network_access);
+	aml_add_optional(props, "modelMountPath", spec->model_mount_path);
+	return 0;
+}
+
+static int check_deployment_spec(const struct aml_deployment_spec *spec)
+{
 	if (!spec->location || !*spec->location)
 		return error_set(ERR_INPUT, "the deployment has no location");
 	if (!spec->instance_type || !*spec->instance_type)
@@ -217,6 +333,17 @@ int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
 		return error_set(ERR_INPUT, "instance count %d is negative", spec->instance_count);
 	if (!!spec->code_id != !!spec->scoring_script)
 		return error_set(ERR_INPUT, "a deployment's code needs both a code id and a scoring script");
+	return 0;
+}
+
+int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
+{
+	cJSON *root, *props, *o;
+	int ret;
+
+	*out = NULL;
+	if ((ret = check_deployment_spec(spec)))
+		return ret;
 	root = json_new_object();
 	json_add_string(root, "location", spec->location);
 	json_add_string(root, "kind", "Managed");
@@ -236,8 +363,9 @@ int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec)
 		json_add_string(o, "codeId", spec->code_id);
 		json_add_string(o, "scoringScript", spec->scoring_script);
 	}
-	ret = aml_add_pairs(props, "environmentVariables", spec->environment_variables,
-			"environment variable");
+	if (!(ret = aml_add_pairs(props, "environmentVariables", spec->environment_variables,
+				  "environment variable")))
+		ret = add_serving(props, spec);
 done:
 	if (ret)
 		cJSON_Delete(root);

@@ -62,9 +62,31 @@ void aml_endpoint_release(struct aml_endpoint *e);
 int aml_endpoint_traffic(const struct aml_endpoint *e, const char *deployment);
 
 /*
+ * A probe (livenessProbe, readinessProbe). Every field 0 is left to
+ * Azure's default, so a zeroed probe is not sent at all; the seconds
+ * are sent as ISO 8601 durations ("PT10S").
+ */
+struct aml_probe {
+	int initial_delay_s;          /* initialDelay */
+	int period_s;                 /* period */
+	int timeout_s;                /* timeout */
+	int success_threshold;        /* successThreshold */
+	int failure_threshold;        /* failureThreshold */
+};
+
+/* requestSettings; 0 fields are left to Azure (a zeroed one is not sent). */
+struct aml_request_settings {
+	int request_timeout_ms;       /* requestTimeout, as a duration ("PT1.5S") */
+	int max_concurrent_requests_per_instance;
+	int max_queue_wait_ms;        /* maxQueueWait; deprecated for managed */
+};
+
+/*
  * What to create or replace for a deployment. Borrowed for the call.
  * `environment_variables` and `tags` are NULL-terminated pairs or NULL.
- * Probes are left to Azure's defaults.
+ * Every field added after the first ones (request settings, probes,
+ * scale type, app insights, egress, model mount path) is optional: its
+ * zero value leaves the field out of the body, to Azure's default.
  */
 struct aml_deployment_spec {
 	const char *location;         /* required: the endpoint's region */
@@ -77,6 +99,13 @@ struct aml_deployment_spec {
 	const char *description;
 	const char *const *environment_variables;
 	const char *const *tags;
+	struct aml_request_settings request_settings;
+	struct aml_probe liveness_probe;
+	struct aml_probe readiness_probe;
+	const char *scale_type;       /* scaleSettings.scaleType: "Default"; NULL: left out */
+	int app_insights_enabled;     /* 1: appInsightsEnabled true; 0: left out (off) */
+	const char *egress_public_network_access; /* "Enabled" | "Disabled"; NULL: left out */
+	const char *model_mount_path; /* modelMountPath (custom containers); NULL: left out */
 };
 
 struct aml_deployment {
@@ -128,7 +157,14 @@ int aml_endpoint_parse(struct aml_endpoint *out, const cJSON *json);
 int aml_endpoint_traffic_body(cJSON **out, const cJSON *current,
 			      const struct aml_traffic *traffic, size_t nr);
 
-/* The PUT body of a deployment (ManagedOnlineDeployment/createOrUpdate.json). */
+/* An ISO 8601 duration of `ms` milliseconds: "PT5S", "PT0.5S", "PT1M30.25S",
+ * "PT0S" for 0 or less (aml_duration with a fraction of seconds). */
+void aml_duration_ms(struct buf *out, long ms);
+
+/* The PUT body of a deployment (ManagedOnlineDeployment/createOrUpdate.json).
+ * ERR_INPUT for a missing location or instance type, a negative count or
+ * probe field, half a code configuration, or an egress value or scale type
+ * Azure does not know. */
 int aml_deployment_body(cJSON **out, const struct aml_deployment_spec *spec);
 int aml_deployment_parse(struct aml_deployment *out, const cJSON *json);
 

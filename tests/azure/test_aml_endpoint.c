@@ -150,6 +150,112 @@ Test(aml_endpoint, deployment_body_matches_the_official_example_shape)
 	cJSON_Delete(ex);
 }
 
+Test(aml_endpoint, deployment_serving_fields_match_the_official_example)
+{
+	cJSON *ex = example_load(EXAMPLES_AML, "OnlineDeployment/ManagedOnlineDeployment/"
+			    "createOrUpdate.json");
+	const cJSON *want = json_find(ex, "parameters.body.properties");
+	struct aml_deployment_spec s = {
+		.location = "eastus", .instance_type = "Standard_DS3_v2", .scale_type = "Default",
+		.request_settings = { 300000, 1, 300000 }, .app_insights_enabled = 1,
+		/* The example's own values, so the durations must come out alike. */
+		.liveness_probe = { 300, 300, 300, 1, 1 },
+		.readiness_probe = { 1, 10, 2, 1, 30 },
+		.model_mount_path = "/var/model",
+	};
+	static const char *const keys[] = {
+		"requestSettings.maxQueueWait", "requestSettings.requestTimeout",
+		"livenessProbe.timeout", "livenessProbe.period", "livenessProbe.initialDelay",
+		"readinessProbe.timeout", "readinessProbe.period", "readinessProbe.initialDelay",
+		"scaleSettings.scaleType",
+	};
+	cJSON *body = NULL;
+	size_t i;
+
+	cr_assert_ok(aml_deployment_body(&body, &s));
+	assert_shape(body, json_find(ex, "parameters.body"), "body");
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		cr_assert_str_eq(json_string_or(json_find(body, "properties"), keys[i], "?"),
+				 json_string_or(want, keys[i], "!"), "%s", keys[i]);
+	cr_assert_eq(json_find(body, "properties.requestSettings.maxConcurrentRequestsPerInstance")->valueint, 1);
+	cr_assert_eq(json_find(body, "properties.readinessProbe.failureThreshold")->valueint, 30);
+	cr_assert(cJSON_IsTrue(json_find(body, "properties.appInsightsEnabled")));
+	cr_assert_str_eq(json_string_or(body, "properties.modelMountPath", ""), "/var/model");
+	cJSON_Delete(body);
+	cJSON_Delete(ex);
+}
+
+Test(aml_endpoint, deployment_serving_fields_are_left_out_unless_given)
+{
+	struct aml_deployment_spec s = { .location = "eastus", .instance_type = "Standard_DS3_v2" };
+	static const char *const absent[] = {
+		"requestSettings", "livenessProbe", "readinessProbe", "scaleSettings",
+		"appInsightsEnabled", "egressPublicNetworkAccess", "modelMountPath",
+	};
+	cJSON *body = NULL;
+	size_t i;
+
+	cr_assert_ok(aml_deployment_body(&body, &s));
+	for (i = 0; i < sizeof(absent) / sizeof(*absent); i++)
+		cr_assert_null(json_find(json_find(body, "properties"), absent[i]), "%s", absent[i]);
+	cJSON_Delete(body);
+	/* Only the fields given: a probe with a period alone. */
+	s.liveness_probe.period_s = 5;
+	s.request_settings.request_timeout_ms = 1500;
+	cr_assert_ok(aml_deployment_body(&body, &s));
+	cr_assert_str_eq(json_string_or(body, "properties.livenessProbe.period", ""), "PT5S");
+	cr_assert_null(json_find(body, "properties.livenessProbe.timeout"));
+	cr_assert_null(json_find(body, "properties.livenessProbe.failureThreshold"));
+	cr_assert_str_eq(json_string_or(body, "properties.requestSettings.requestTimeout", ""), "PT1.5S");
+	cr_assert_null(json_find(body, "properties.requestSettings.maxQueueWait"));
+	cJSON_Delete(body);
+}
+
+/* egressPublicNetworkAccess is in the REST spec (OnlineDeploymentProperties),
+ * not in the example body. */
+Test(aml_endpoint, deployment_egress_and_scale_are_checked)
+{
+	struct aml_deployment_spec s = { .location = "eastus", .instance_type = "Standard_DS3_v2" };
+	cJSON *body = NULL;
+
+	s.egress_public_network_access = "Disabled";
+	cr_assert_ok(aml_deployment_body(&body, &s));
+	cr_assert_str_eq(json_string_or(body, "properties.egressPublicNetworkAccess", ""), "Disabled");
+	cJSON_Delete(body);
+	s.egress_public_network_access = "disabled";
+	cr_assert_fails(aml_deployment_body(&body, &s), ERR_INPUT, "'disabled' is not Enabled or Disabled");
+	cr_assert_null(body);
+	s.egress_public_network_access = NULL;
+	s.scale_type = "TargetUtilization";
+	cr_assert_fails(aml_deployment_body(&body, &s), ERR_INPUT, "scales Default only");
+	s.scale_type = NULL;
+	s.readiness_probe.timeout_s = -1;
+	cr_assert_fails(aml_deployment_body(&body, &s), ERR_INPUT, "readinessProbe: a negative value");
+	s.readiness_probe.timeout_s = 0;
+	s.request_settings.max_queue_wait_ms = -5;
+	cr_assert_fails(aml_deployment_body(&body, &s), ERR_INPUT, "requestSettings: a negative value");
+}
+
+Test(aml_endpoint, durations_in_milliseconds_are_iso_8601)
+{
+	static const struct { long ms; const char *want; } cases[] = {
+		{ 0, "PT0S" }, { -3, "PT0S" }, { 1, "PT0.001S" }, { 10, "PT0.01S" },
+		{ 500, "PT0.5S" }, { 1000, "PT1S" }, { 1500, "PT1.5S" }, { 5000, "PT5S" },
+		{ 60000, "PT1M" }, { 90250, "PT1M30.25S" }, { 180000, "PT3M" },
+		{ 3600000, "PT1H" }, { 3600001, "PT1H0.001S" }, { 3661000, "PT1H1M1S" },
+		{ 3660500, "PT1H1M0.5S" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct buf b = BUF_INIT;
+
+		aml_duration_ms(&b, cases[i].ms);
+		cr_assert_str_eq(b.data, cases[i].want, "%ld ms", cases[i].ms);
+		buf_release(&b);
+	}
+}
+
 Test(aml_endpoint, parses_the_official_deployment_answer)
 {
 	cJSON *ex = example_load(EXAMPLES_AML, "OnlineDeployment/ManagedOnlineDeployment/get.json");
