@@ -115,10 +115,7 @@ class Faults:
                     continue
                 if rule["query"] and not re.search(rule["query"], query or ""):
                     continue
-                if rule["count"] > 0 and rule["applied"] >= rule["count"]:
-                    continue
-                rule["matched"] += 1
-                if rule["matched"] <= rule["skip"]:
+                if not _take(rule):
                     continue
                 rule["applied"] += 1
                 kinds_seen.add(rule["kind"])
@@ -128,7 +125,6 @@ class Faults:
                 del self._log[:-1000]
         return hits
 
-
     def unhealthy(self, endpoint, deployment):
         """The `unhealthy` rule for a scoring request to endpoint/deployment, or
         None: {"status", "latency_ms", "failing"} where failing says whether
@@ -137,10 +133,7 @@ class Faults:
             for rule in self._rules:
                 if rule["kind"] != "unhealthy" or rule["endpoint"] != endpoint.lower() or rule["deployment"] != deployment:
                     continue
-                if rule["count"] > 0 and rule["applied"] >= rule["count"]:
-                    continue
-                rule["matched"] += 1
-                if rule["matched"] <= rule["skip"]:
+                if not _take(rule):
                     continue
                 failing = random.random() < rule["error_share"]
                 if not failing and rule["latency_ms"] <= 0:
@@ -151,6 +144,15 @@ class Faults:
                 del self._log[:-1000]
                 return {"status": rule["status"], "latency_ms": rule["latency_ms"], "failing": failing}
         return None
+
+
+def _take(rule):
+    """Counts a request the rule matches; True when it is to be applied
+    (the rule's `count` is not used up and its `skip` requests have passed)."""
+    if rule["count"] > 0 and rule["applied"] >= rule["count"]:
+        return False
+    rule["matched"] += 1
+    return rule["matched"] > rule["skip"]
 
 
 def _unhealthy_rule(rule, spec):

@@ -58,8 +58,12 @@ int aml_score_post(struct aml_score_result *out, struct http_client *http,
 {
 	struct buf auth = BUF_INIT, target = BUF_INIT;
 	struct http_response res = HTTP_RESPONSE_INIT;
-	struct http_request req = { 0 };
 	const char *headers[5];
+	struct http_request req = {
+		.method = "POST", .url = scoring_uri, .headers = headers, .body = body,
+		.body_len = len, .max_response = AML_SCORE_MAX_BODY, .no_retry = 1,
+		.timeout_ms = timeout_ms,
+	};
 	struct timespec t0;
 	size_t n = 0;
 	int ret;
@@ -81,14 +85,6 @@ int aml_score_post(struct aml_score_result *out, struct http_client *http,
 		headers[n++] = target.data;
 	}
 	headers[n] = NULL;
-	req.method = "POST";
-	req.url = scoring_uri;
-	req.headers = headers;
-	req.body = body;
-	req.body_len = len;
-	req.max_response = AML_SCORE_MAX_BODY;
-	req.no_retry = 1;
-	req.timeout_ms = timeout_ms;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = http_send(http, &req, &res);
 	out->latency_ms = elapsed_ms(&t0);
