@@ -10,7 +10,7 @@ import types
 from .helpers import SandboxTest, call, control, wait_for, ws_url
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PROBE = b"""import json, os
+PROBE = b"""import json, os, time
 files = None
 def init():
     global files
@@ -26,6 +26,10 @@ def run(raw):
         raise RuntimeError("boom requested by the test")
     if data.get("text"):
         return "plain text"
+    if data.get("sleep"):
+        time.sleep(data["sleep"])
+    if data.get("exit"):
+        os._exit(3)
     return {"pid": os.getpid(), "files": files, "greeting": os.environ.get("GREETING"),
             "model_dir": os.environ["AZUREML_MODEL_DIR"], "echo": data}
 """
@@ -98,10 +102,11 @@ class ScoringTests(SandboxTest):
         self.assertEqual(self.wait_state(ws_url("/onlineEndpoints/" + name))["properties"]["provisioningState"], "Succeeded")
         return call("POST", ws_url("/onlineEndpoints/%s/listKeys" % name), token=self.tok).json()["primaryKey"]
 
-    def deploy(self, ep, name, script="probe.py", env=None):
-        props = {"endpointComputeType": "Managed", "model": self.model_id, "instanceType": "Standard_DS3_v2",
+    def deploy(self, ep, name, script="probe.py", env=None, model=None, **extra):
+        props = {"endpointComputeType": "Managed", "model": model or self.model_id, "instanceType": "Standard_DS3_v2",
                  "codeConfiguration": {"codeId": self.code_id, "scoringScript": script},
                  "environmentId": "azureml:inference-env:1", "environmentVariables": env or {}}
+        props.update(extra)
         url = ws_url("/onlineEndpoints/%s/deployments/%s" % (ep, name))
         r = call("PUT", url, body={"location": "eastus", "sku": {"name": "Default", "capacity": 1}, "properties": props}, token=self.tok)
         self.assertIn(r.status, (200, 201), r.body)
@@ -214,6 +219,50 @@ class ScoringTests(SandboxTest):
         wait_for(lambda: call("GET", r.header("Location"), token=self.tok).status == 204, 20)
         self.assertFalse(alive(pids[1]))
         self.assertEqual(self.score("gone", key, {}).status, 404)
+
+    def test_requests_queue_one_at_a_time_and_a_late_answer_is_not_misdelivered(self):
+        import threading
+        key = self.endpoint("queue", {})
+        self.deploy("queue", "blue", requestSettings={"requestTimeout": "PT2S"})
+        got = {}
+
+        def one(i):
+            got[i] = self.score("queue", key, {"n": i}, deployment="blue").json()["echo"]["n"]
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(got, {i: i for i in range(8)})
+        slow = self.score("queue", key, {"sleep": 2.6}, deployment="blue")
+        self.assertEqual(slow.status, 408)
+        after = self.score("queue", key, {"n": "after"}, deployment="blue")     # waits out the slow run()
+        self.assertEqual((after.status, after.json()["echo"]), (200, {"n": "after"}))
+
+    def test_a_crashed_scoring_process_answers_502(self):
+        key = self.endpoint("crash", {})
+        self.deploy("crash", "blue")
+        self.assertEqual(self.score("crash", key, {"exit": 1}, deployment="blue").status, 502)
+        self.assertEqual(self.score("crash", key, {"n": 1}, deployment="blue").status, 502)
+
+    def test_a_model_registered_from_a_job_output_is_downloaded(self):
+        self.assertEqual(call("PUT", ws_url("/codes/trainer/versions/1"), token=self.tok, body={"properties": {
+            "codeUri": call("GET", ws_url("/codes/src/versions/1"), token=self.tok).json()["properties"]["codeUri"]}}).status, 201)
+        job = {"properties": {"jobType": "Command", "experimentName": "exp", "environmentId": "azureml:inference-env:1",
+                              "codeId": arm_id(ws_url("/codes/trainer/versions/1")),
+                              "command": "mkdir -p ${{outputs.model}}/sub && echo w > ${{outputs.model}}/sub/weights.txt",
+                              "outputs": {"model": {"jobOutputType": "uri_folder"}}}}
+        self.assertEqual(call("PUT", ws_url("/jobs/train-1"), body=job, token=self.tok).status, 201)
+        wait_for(lambda: call("GET", ws_url("/jobs/train-1"), token=self.tok).json()["properties"]["status"] == "Completed", 60)
+        r = call("PUT", ws_url("/models/from-job/versions/3"), token=self.tok, body={"properties": {
+            "modelUri": "azureml://jobs/train-1/outputs/model/", "jobName": "train-1", "modelType": "custom_model"}})
+        self.assertEqual(r.status, 201, r.body)
+        key = self.endpoint("fromjob", {})
+        _, dep = self.deploy("fromjob", "blue", model="azureml:from-job:3")
+        self.assertEqual(dep["properties"]["provisioningState"], "Succeeded", self.logs("fromjob", "blue", "StorageInitializer"))
+        got = self.score("fromjob", key, {}, deployment="blue").json()
+        self.assertEqual(got["files"], [os.path.join("model", "sub", "weights.txt")])
+        self.assertTrue(got["model_dir"].endswith(os.path.join("azureml-models", "from-job", "3")))
 
     def test_reset_stops_every_scoring_process(self):
         key = self.endpoint("reset", {})
