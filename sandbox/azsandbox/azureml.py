@@ -1325,7 +1325,8 @@ class AzureML:
                 return json_response(401, {"message": "Unauthorized"})
             forced = req.header("azureml-model-deployment")
             target = self._score_target(ep, forced)
-            if target is None or ep["deployments"][target]["state"] != "Succeeded":
+            # A deployment keeps serving while it is updated or scaled, as Azure's rolling updates do.
+            if target is None or ep["deployments"][target]["state"] not in ("Succeeded", "Updating", "Scaling"):
                 return json_response(424 if target is None else 503, {"message": "No healthy deployment receives traffic"})
             dep = ep["deployments"][target]
             ep_id = "%s/onlineEndpoints/%s" % (self.ws_id(ws), ep["name"])

@@ -210,6 +210,8 @@ class ScoringTests(SandboxTest):
         pids = [self.score("gone", key, {}, deployment=d).json()["pid"] for d in ("blue", "green")]
         for pid in pids:
             os.kill(pid, 0)        # running
+        state = control("GET", "/state")["azureml"]
+        self.assertEqual(sorted(list(state.values())[0]["onlineEndpoints"]["gone"]["deployments"]), ["blue", "green"])
         r = call("DELETE", ws_url("/onlineEndpoints/gone/deployments/blue"), token=self.tok)
         self.assertEqual(r.status, 202)
         wait_for(lambda: call("GET", r.header("Location"), token=self.tok).status == 204, 20)
