@@ -9,6 +9,7 @@ ML's UserError + innerError.
 import base64
 import copy
 import json
+import os
 import random
 import re
 import secrets
@@ -19,7 +20,10 @@ from urllib.parse import urlencode, quote
 
 from . import config as cfg
 from . import pipeline
-from .httpcore import Response, arm_error, iso_now, json_response, ml_user_error
+from . import scoring
+from .httpcore import Response, arm_error, iso_now, json_response, ml_user_error, new_guid
+from .blob import BlobError
+from .executor import JobFailure, parse_duration
 from .lro import Operations
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
@@ -196,11 +200,13 @@ class AzureML:
         self.app = app
         self.lock = threading.RLock()
         self.ops = Operations(app)
+        self.scoring = scoring.Scoring(os.path.join(app.dir, "deployments"))
         self.reset()
 
     # -- state ------------------------------------------------------------------
 
     def reset(self):
+        self.scoring.shutdown()
         with self.lock:
             self.ops.reset()
             self.workspaces = {}
@@ -240,7 +246,8 @@ class AzureML:
                     "assets": {k: {n: {"properties": c["properties"], "versions": {v: r["properties"] for v, r in c["versions"].items()}}
                                    for n, c in conts.items()} for k, conts in ws.assets.items()},
                     "jobs": {n: {"status": self.app.executor.status(ws, n), "properties": j["properties"]} for n, j in ws.jobs.items()},
-                    "onlineEndpoints": {n: {"properties": e["properties"], "deployments": {d: dep["properties"] for d, dep in e["deployments"].items()}}
+                    "onlineEndpoints": {n: {"properties": e["resource"]["properties"],
+                                            "deployments": {d: dep["resource"]["properties"] for d, dep in e["deployments"].items()}}
                                         for n, e in ws.endpoints.items()},
                 }
             return out
@@ -1021,6 +1028,7 @@ class AzureML:
                 return
             if op.status == "Succeeded":
                 del ws.endpoints[name]
+                self.scoring.stop_prefix(self._dep_key(ws, ep))
             else:
                 ep["state"] = "Failed"
         return done
@@ -1045,7 +1053,7 @@ class AzureML:
                 ctype = body.get("containerType", "InferenceServer")
                 if ctype not in ("InferenceServer", "StorageInitializer"):
                     raise MlError(400, "containerType must be InferenceServer or StorageInitializer.")
-                lines = dep["logs"].get(ctype, [])
+                lines = dep["logs"].get(ctype)
                 tail = body.get("tail")
                 if isinstance(tail, int) and tail > 0:
                     lines = lines[-tail:]
@@ -1114,16 +1122,99 @@ class AzureML:
         resource.setdefault("kind", "Managed")
         created = dep is None
         if created:
-            dep = {"name": name, "seq": self._seq(ws), "systemData": _system_data(), "logs": {"InferenceServer": [], "StorageInitializer": []}}
+            dep = {"name": name, "seq": self._seq(ws), "systemData": _system_data(), "logs": scoring.Logs()}
             ep["deployments"][name] = dep
         else:
             dep["systemData"] = _system_data(dep["systemData"])
         dep["resource"] = resource
         dep["state"] = "Creating" if created else "Updating"
         error = self._lro_error(req) or self._deployment_reference_error(ws, resource["properties"])
-        self._write_logs(dep, resource, error)
-        op = self.ops.start("deployment", name, 4, error, self._deployment_done(ws, ep, name), {"ws": ws})
+        if error is None and (resource["properties"].get("codeConfiguration") or {}).get("codeId"):
+            op = self._start_runtime(ws, ep, dep)
+        else:
+            # No scoring script (a no-code MLflow deployment): the sandbox
+            # answers by echoing, with stand-in logs.
+            self.scoring.stop(self._dep_key(ws, ep, name))
+            self._write_logs(dep, resource, error)
+            op = self.ops.start("deployment", name, 4, error, self._deployment_done(ws, ep, name), {"ws": ws})
         return self._accepted_put(ws, op, api, created, self.deployment_body(ws, ep, dep))
+
+    # -- the deployment's containers (scoring.py) ---------------------------------------------
+
+    @staticmethod
+    def _dep_key(ws, ep, name=None):
+        key = (ws.rg.lower(), ws.name.lower(), ep["name"].lower())
+        return key + (name,) if name is not None else key
+
+    def _start_runtime(self, ws, ep, dep):
+        """Starts the deployment's scoring process; its operation ends when
+        init() has completed (Succeeded) or failed (Failed with the error
+        Azure reports), however long that takes, but not before the usual
+        4 steps. With lro_step_seconds 0 the PUT itself waits."""
+        props = dep["resource"]["properties"]
+        name = dep["name"]
+        model = self.app.executor._resolve_version(ws, "models", props["model"]) if props.get("model") else None
+        uri = self._model_uri(ws, model) if model else None
+        subdir = os.path.join(*(self._model_ref(props["model"], model) if model else ("none", "0")))
+        code = props["codeConfiguration"]
+        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+               "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "AZUREML_SANDBOX": "1"}
+        env.update({k: str(v) for k, v in (props.get("environmentVariables") or {}).items()})
+        timeout = parse_duration((props.get("requestSettings") or {}).get("requestTimeout") or "") or 5.0
+        prepare = self._preparer(ws, props.get("model"), uri, code["codeId"])
+        key = self._dep_key(ws, ep, name)
+        step = self.ops.step()
+        if step <= 0:
+            rt = self.scoring.start(key, dep["logs"], code.get("scoringScript"), env, timeout, prepare, subdir)
+            rt.ready.wait(scoring.INIT_TIMEOUT_SECONDS + 60)
+            return self.ops.start("deployment", name, 4, rt.error, self._deployment_done(ws, ep, name), {"ws": ws})
+        op = self.ops.start("deployment", name, 10 ** 9, None, self._deployment_done(ws, ep, name), {"ws": ws})
+
+        def on_ready(error):
+            with self.ops.lock:
+                op.fail_error = error
+                op.steps = max(4, int((time.time() - op.started) / step) + 1)
+        self.scoring.start(key, dep["logs"], code.get("scoringScript"), env, timeout, prepare, subdir, on_ready)
+        return op
+
+    @staticmethod
+    def _model_ref(ref, model):
+        m = re.search(r"/models/([^/]+)/versions/([^/]+)$", ref) or re.match(r"^azureml:([^:@/]+)[:@]([^:@/]+)$", ref)
+        name = m.group(1) if m else "model"
+        return name, model["name"]
+
+    @staticmethod
+    def _model_uri(ws, model):
+        """The storage URI of a model version's files: azureml://jobs/<job>/outputs/<name>
+        is the job's output (where the executor uploaded it), other forms as they are."""
+        uri = model["properties"].get("modelUri") or ""
+        m = re.match(r"^azureml://jobs/([^/]+)/outputs/([^/]+)/?(?:paths/(.*))?$", uri)
+        if m and m.group(2) != "artifacts":
+            job = ws.jobs.get(m.group(1)) or {}
+            out = (job.get("properties", {}).get("outputs") or {}).get(m.group(2)) or {}
+            base = out.get("uri") or "azureml://datastores/workspaceblobstore/paths/azureml/%s/%s/" % (m.group(1), m.group(2))
+            uri = base.rstrip("/") + "/" + (m.group(3) or "")
+        return uri
+
+    def _preparer(self, ws, model_ref, uri, code_id):
+        ex = self.app.executor
+
+        def prepare(model_dir, code_dir, log):
+            try:
+                if uri:
+                    log("Downloading model %s from %s" % (model_ref, uri.split("?")[0]))
+                    account, container, prefix = ex._blob_location(ws, uri)
+                    leaf = [p for p in prefix.split("/") if p][-1:] or ["model"]
+                    dest = ex._download_prefix(account, container, prefix, os.path.join(model_dir, leaf[0]))
+                    count = sum(len(f) for _, _, f in os.walk(dest)) if os.path.isdir(dest) else 1
+                    log("Model download complete: %d file(s) in %s" % (count, os.path.relpath(dest, os.path.dirname(os.path.dirname(model_dir)))))
+                ex._fetch_code(ws, code_id, code_dir)
+                log("Code %s ready" % code_id)
+            except JobFailure as exc:
+                raise RuntimeError(str(exc))
+            except BlobError as exc:
+                raise RuntimeError("storage answered %s %s" % (exc.status, exc.code))
+        return prepare
 
     def _resolve_asset(self, ws, ref, kind):
         """True when ref names an existing asset version (ARM id or azureml: short form)."""
@@ -1151,9 +1242,8 @@ class AzureML:
     def _write_logs(self, dep, resource, error):
         now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         props = resource["properties"]
-        dep["logs"]["StorageInitializer"] += [
-            "%s,000 | INFO | Downloading model %s" % (now, props.get("model")),
-            "%s,000 | INFO | Model download complete" % now]
+        for line in ("%s,000 | INFO | Downloading model %s" % (now, props.get("model")), "%s,000 | INFO | Model download complete" % now):
+            dep["logs"].add("StorageInitializer", line)
         lines = ["%s,000 | INFO | Starting gunicorn 20.1.0" % now,
                  "%s,000 | INFO | Azure ML Inferencing HTTP server v1.0.0 (sandbox)" % now,
                  "%s,000 | INFO | Scoring script: %s" % (now, (props.get("codeConfiguration") or {}).get("scoringScript"))]
@@ -1162,13 +1252,16 @@ class AzureML:
         else:
             lines += ["%s,000 | INFO | Users's init has completed successfully" % now,
                       "%s,000 | INFO | Listening at: http://0.0.0.0:31311" % now]
-        dep["logs"]["InferenceServer"] += lines
+        for line in lines:
+            dep["logs"].add("InferenceServer", line)
 
     def _deployment_done(self, ws, ep, name):
         def done(op):
             dep = ep["deployments"].get(name)
             if dep is not None:
                 dep["state"] = "Succeeded" if op.status == "Succeeded" else "Failed"
+                if op.status != "Succeeded":
+                    self.scoring.stop(self._dep_key(ws, ep, name))
                 op.data["body"] = self.deployment_body(ws, ep, dep)
         return done
 
@@ -1176,6 +1269,7 @@ class AzureML:
         def done(op):
             if op.status == "Succeeded":
                 ep["deployments"].pop(name, None)
+                self.scoring.stop(self._dep_key(ws, ep, name))
             elif name in ep["deployments"]:
                 ep["deployments"][name]["state"] = "Failed"
         return done
@@ -1209,6 +1303,7 @@ class AzureML:
     # -- scoring (the data plane of online endpoints) ------------------------------------------
 
     def score(self, req):
+        started = time.time()
         self.ops.advance_all()
         label = req.host.split(".")[0]
         with self.lock:
@@ -1228,19 +1323,62 @@ class AzureML:
                 return json_response(401, {"message": "Unauthorized: the key is missing or invalid"})
             if auth_mode != "Key" and not token:
                 return json_response(401, {"message": "Unauthorized"})
-            traffic = ep["resource"]["properties"].get("traffic") or {}
             forced = req.header("azureml-model-deployment")
-            if forced:
-                target = forced if forced in ep["deployments"] else None
-            else:
-                live = [(d, w) for d, w in traffic.items() if w > 0 and d in ep["deployments"]]
-                target = random.choices([d for d, _ in live], [w for _, w in live])[0] if live else None
-            if target is None or ep["deployments"][target]["state"] != "Succeeded":
+            target = self._score_target(ep, forced)
+            # A deployment keeps serving while it is updated or scaled, as Azure's rolling updates do.
+            if target is None or ep["deployments"][target]["state"] not in ("Succeeded", "Updating", "Scaling"):
                 return json_response(424 if target is None else 503, {"message": "No healthy deployment receives traffic"})
             dep = ep["deployments"][target]
-        try:
-            payload = json.loads(req.body or b"null")
-        except ValueError:
-            return json_response(400, {"message": "The request body is not JSON"})
-        return json_response(200, {"deployment": target, "model": dep["resource"]["properties"].get("model"), "input": payload},
-                             headers=[("azureml-model-deployment", target)])
+            ep_id = "%s/onlineEndpoints/%s" % (self.ws_id(ws), ep["name"])
+            rt = self.scoring.get(self._dep_key(ws, ep, target))
+            model = dep["resource"]["properties"].get("model")
+            mirrors = [] if forced else self._mirrors(ws, ep)
+        for mrt in mirrors:     # a copy of the request; its answer is discarded
+            threading.Thread(target=mrt.score, args=(req.body or b"",), daemon=True).start()
+        status, body, headers = self._serve(req, ep["name"], target, rt, model)
+        rid = new_guid()
+        headers += [("azureml-model-deployment", target), ("x-request-id", rid), ("x-ms-request-id", rid)]
+        if req.header("x-ms-client-request-id"):
+            headers.append(("x-ms-client-request-id", req.header("x-ms-client-request-id")))
+        monitor = getattr(self.app, "monitor", None)
+        if monitor is not None:
+            monitor.record(ep_id, target, status, int((time.time() - started) * 1000))
+        return Response(status, body, headers, "application/json")
+
+    @staticmethod
+    def _score_target(ep, forced):
+        """The deployment a request goes to: the one the azureml-model-deployment
+        header names (even at 0% traffic), else one drawn by the traffic shares."""
+        if forced:
+            return forced if forced in ep["deployments"] else None
+        traffic = ep["resource"]["properties"].get("traffic") or {}
+        live = [(d, w) for d, w in traffic.items() if w > 0 and d in ep["deployments"]]
+        return random.choices([d for d, _ in live], [w for _, w in live])[0] if live else None
+
+    def _mirrors(self, ws, ep):
+        out = []
+        for d, pct in (ep["resource"]["properties"].get("mirrorTraffic") or {}).items():
+            dep = ep["deployments"].get(d)
+            if dep is not None and dep["state"] == "Succeeded" and random.random() * 100 < pct:
+                rt = self.scoring.get(self._dep_key(ws, ep, d))
+                if rt is not None:
+                    out.append(rt)
+        return out
+
+    def _serve(self, req, endpoint, target, rt, model):
+        """(status, body, headers) from the deployment's scoring process, after the
+        `unhealthy` fault, if one names this deployment, had its way."""
+        fault = self.app.faults.unhealthy(endpoint, target)
+        if fault is not None:
+            if fault["latency_ms"] > 0:
+                time.sleep(fault["latency_ms"] / 1000.0)
+            if fault["failing"]:
+                return fault["status"], json.dumps({"message": "upstream connect error or disconnect/reset before headers "
+                                                               "(injected by the sandbox fault script)"}).encode(), []
+        if rt is None:
+            try:
+                payload = json.loads(req.body or b"null")
+            except ValueError:
+                return 400, json.dumps({"message": "The request body is not JSON"}).encode(), []
+            return 200, json.dumps({"deployment": target, "model": model, "input": payload}).encode(), []
+        return rt.score(req.body or b"")

@@ -13,12 +13,18 @@ Kinds:
   delay         wait `seconds`, then answer normally
   expired_token answer 401 as an expired bearer token is answered
   lro_failed    the long-running operation the request starts ends Failed
+  unhealthy     an online deployment that Succeeded turns bad: `error_share`
+                (0-1) of its scoring requests answer `status` (default 503),
+                each one waits `latency_ms` first; matched on `endpoint` and
+                `deployment` (not on method/host/path), forever unless
+                `count` says otherwise
 """
+import random
 import re
 import threading
 import time
 
-KINDS = ("status", "drop", "delay", "expired_token", "lro_failed")
+KINDS = ("status", "drop", "delay", "expired_token", "lro_failed", "unhealthy")
 
 
 class FaultError(ValueError):
@@ -71,6 +77,8 @@ class Faults:
                 raise FaultError("bad %s regex: %s" % (key, exc))
         if kind == "status" and not 400 <= rule["status"] <= 599:
             raise FaultError("status must be 4xx or 5xx")
+        if kind == "unhealthy":
+            _unhealthy_rule(rule, spec)
         with self._lock:
             rule["id"] = self._next_id
             self._next_id += 1
@@ -97,7 +105,7 @@ class Faults:
         with self._lock:
             kinds_seen = set()
             for rule in self._rules:
-                if rule["kind"] in kinds_seen:
+                if rule["kind"] in kinds_seen or rule["kind"] == "unhealthy":
                     continue
                 if rule["method"] not in ("*", method):
                     continue
@@ -107,10 +115,7 @@ class Faults:
                     continue
                 if rule["query"] and not re.search(rule["query"], query or ""):
                     continue
-                if rule["count"] > 0 and rule["applied"] >= rule["count"]:
-                    continue
-                rule["matched"] += 1
-                if rule["matched"] <= rule["skip"]:
+                if not _take(rule):
                     continue
                 rule["applied"] += 1
                 kinds_seen.add(rule["kind"])
@@ -119,6 +124,53 @@ class Faults:
                                   "path": path, "time": time.time()})
                 del self._log[:-1000]
         return hits
+
+    def unhealthy(self, endpoint, deployment):
+        """The `unhealthy` rule for a scoring request to endpoint/deployment, or
+        None: {"status", "latency_ms", "failing"} where failing says whether
+        this request is one of the error_share that fail."""
+        with self._lock:
+            for rule in self._rules:
+                if rule["kind"] != "unhealthy" or rule["endpoint"] != endpoint.lower() or rule["deployment"] != deployment:
+                    continue
+                if not _take(rule):
+                    continue
+                failing = random.random() < rule["error_share"]
+                if not failing and rule["latency_ms"] <= 0:
+                    return None
+                rule["applied"] += 1
+                self._log.append({"id": rule["id"], "kind": "unhealthy", "endpoint": endpoint, "deployment": deployment,
+                                  "status": rule["status"] if failing else None, "time": time.time()})
+                del self._log[:-1000]
+                return {"status": rule["status"], "latency_ms": rule["latency_ms"], "failing": failing}
+        return None
+
+
+def _take(rule):
+    """Counts a request the rule matches; True when it is to be applied
+    (the rule's `count` is not used up and its `skip` requests have passed)."""
+    if rule["count"] > 0 and rule["applied"] >= rule["count"]:
+        return False
+    rule["matched"] += 1
+    return rule["matched"] > rule["skip"]
+
+
+def _unhealthy_rule(rule, spec):
+    if not spec.get("endpoint") or not spec.get("deployment"):
+        raise FaultError("an unhealthy fault names its endpoint and deployment")
+    rule["endpoint"] = str(spec["endpoint"]).lower()
+    rule["deployment"] = str(spec["deployment"])
+    rule["count"] = int(spec.get("count", 0))
+    rule["status"] = int(spec.get("status", 503))
+    try:
+        rule["latency_ms"] = float(spec.get("latency_ms", 0))
+        rule["error_share"] = float(spec.get("error_share", 0 if "latency_ms" in spec else 1))
+    except (TypeError, ValueError):
+        raise FaultError("error_share and latency_ms are numbers")
+    if not 0 <= rule["error_share"] <= 1:
+        raise FaultError("error_share is between 0 and 1")
+    if not 400 <= rule["status"] <= 599 or rule["latency_ms"] < 0:
+        raise FaultError("status must be 4xx or 5xx and latency_ms not negative")
 
 
 def _host_matches(pattern, host):
