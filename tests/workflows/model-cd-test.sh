@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Model-CD end to end: the real binary, run the way the GitHub runner runs
+# a container action, against a private local sandbox that trains the
+# models for real (Model-CT), runs each deployment's scoring script and
+# serves the endpoint's Azure Monitor metrics from the requests it
+# answered. Live traffic comes from tests/workflows/traffic.py, a client
+# of the endpoint with its key. The tests run in order, as one model's
+# life: first deployment, a better challenger rolled out in steps, a worse
+# one refused, a forced promotion, a rollback, a breach rolled back, a
+# failed provisioning explained, a crash between tag writes repaired, two
+# runs at once.
+set -u
+mlops=$(realpath "${1:-build/mlops}")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/tests/lib.sh"
+. "$repo/tests/workflows/lib.sh"
+. "$repo/tests/workflows/model-ci-lib.sh"
+
+training_sandbox model-cd
+cp -r "$repo/deployments" "$work/ws/"
+# A metrics "minute" of one second, so a bake of a few seconds is judged.
+curl -s -X POST -d '{"metrics_grain_seconds": 1}' "$SANDBOX_CONTROL_URL/config" >/dev/null
+
+model=churn-classifier
+endpoint=churn-endpoint
+sha=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c
+# cd STAGE [NAME=VALUE...]: one Model-CD step on the test's model and endpoint.
+cd_step() {
+	gh model-cd INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
+		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize GITHUB_ACTOR=octocat \
+		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 "${@:2}"
+}
+# stage_of VERSION: the version's stage tag, or "-".
+stage_of() { state "w['models']['$model']['versions']['$1']['tags'].get('stage', '-')"; }
+stages() { state "' '.join(v + '=' + d['tags'].get('stage', '-') for v, d in sorted(w['models']['$model']['versions'].items()))"; }
+traffic() { state "json.dumps(ws['onlineEndpoints']['$endpoint']['properties'].get('traffic', {}), sort_keys=True)"; }
+# deployment_of VERSION: the deployment Model-CD names for it.
+deployment_of() { echo "churn-classifier-v$1-${sha:0:7}"; }
+# valid: at most one staged and one production version.
+valid() {
+	state "all(sum(1 for d in w['models']['$model']['versions'].values() if d['tags'].get('stage') == s) <= 1 for s in ('staged', 'production'))"
+}
+# live_traffic: scores in the background until the test ends; answers in $work/answers.
+live_traffic() {
+	: >"$work/answers"
+	python3 "$repo/tests/workflows/traffic.py" $endpoint "$work/ws/deployments/smoke-request.json" \
+		"$work/answers" 0.05 &
+	traffic_pid=$!
+}
+stop_traffic() { kill "$traffic_pid" 2>/dev/null; wait "$traffic_pid" 2>/dev/null; }
+
+# train_and_register JOB: Model-CT's two stages; prints the new version.
+train_and_register() {
+	gh model-ct INPUT_JOB="$1"
+	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
+	gh model-ct INPUT_STAGE=register INPUT_MODEL-NAME=$model INPUT_JOB-NAME="$(output job-name)"
+	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
+	output model-version
+}
+
+t_setup_trains_a_weak_and_a_strong_model() {
+	gh workspace-cd
+	expect "$(rc)" 0 || return 1
+	gh environment-cd
+	expect "$(rc)" 0 || return 1
+	sed -e 's/epochs: 30/epochs: 1/' -e 's/learning_rate: 0.1/learning_rate: 0.001/' \
+		"$work/ws/jobs/train.yml" >"$work/ws/jobs/weak.yml"
+	expect "$(train_and_register jobs/weak.yml)" 1 && expect "$(train_and_register jobs/train.yml)" 2
+}
+
+t_bad_inputs_exit_2_before_anything() {
+	cd_step all
+	expect "$(rc)" 2 && grep -q "Input stage: 'all' is not evaluate, deploy, rollback or history" "$work/log" || return 1
+	cd_step deploy INPUT_TRAFFIC-STEPS=50,10
+	expect "$(rc)" 2 && grep -q 'traffic-steps' "$work/log" || return 1
+	cd_step deploy INPUT_MAX-ERROR-RATE=150%
+	expect "$(rc)" 2 && grep -q "Input max-error-rate: '150%'" "$work/log" || return 1
+	cp "$work/ws/deployments/online.yml" "$work/ws/deployments/bad.yml"
+	sed -i 's/^instance_count: 1/instance_count: many/' "$work/ws/deployments/bad.yml"
+	cd_step deploy INPUT_DEPLOYMENT=deployments/bad.yml
+	expect "$(rc)" 2 && grep -q 'deployments/bad.yml:[0-9]*:[0-9]*: .*instance_count' "$work/log" || return 1
+	cd_step deploy INPUT_SMOKE-REQUEST=../etc/passwd
+	expect "$(rc)" 2 && expect "$(state "'$endpoint' in ws.get('onlineEndpoints', {})")" False &&
+		expect "$(stages)" "1=- 2=-"
+}
+
+t_the_first_model_goes_to_production() {
+	cd_step evaluate INPUT_MODEL-VERSION=1
+	expect "$(rc)" 0 && expect "$(output deploy)" true && expect "$(stage_of 1)" staged &&
+		grep -q 'first deployment' "$work/log" || return 1
+	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['winner']=='challenger' and d['champion'] is None, d" \
+		"$(output decision)" || return 1
+	cd_step deploy
+	expect "$(rc)" 0 && expect "$(output deployment)" "$(deployment_of 1)" &&
+		expect "$(traffic)" "{\"$(deployment_of 1)\": 100}" && expect "$(stages)" "1=production 2=-" &&
+		expect "$(state "ws['onlineEndpoints']['$endpoint']['tags']['commit']")" $sha &&
+		expect "$(state "ws['onlineEndpoints']['$endpoint']['deployments']['$(deployment_of 1)']['tags']['modelVersion']")" 1 &&
+		grep -q 'Smoke test: HTTP 200' "$work/summary" || return 1
+	# The real scoring script answers a caller.
+	live_traffic
+	sleep 2
+	stop_traffic
+	grep -q "^$(deployment_of 1) 200$" "$work/answers"
+}
+
+t_a_better_challenger_rolls_out_in_steps() {
+	live_traffic
+	cd_step evaluate
+	expect "$(rc)" 0 && expect "$(output model-version)" 2 && expect "$(output deploy)" true &&
+		expect "$(stages)" "1=production 2=staged" || { stop_traffic; return 1; }
+	cd_step deploy INPUT_MAX-LATENCY-MS=5000
+	stop_traffic
+	expect "$(rc)" 0 && expect "$(output model-version)" 2 &&
+		expect "$(output previous-deployment)" "$(deployment_of 1)" &&
+		expect "$(traffic)" "{\"$(deployment_of 1)\": 0, \"$(deployment_of 2)\": 100}" &&
+		expect "$(stages)" "1=surpassed 2=production" &&
+		grep -q '| 3 |.* 100%' "$work/summary" && grep -q "^$(deployment_of 2) 200$" "$work/answers" ||
+		return 1
+	# The steps were judged on requests the new deployment really served.
+	grep -E '^\| 1 \|' "$work/summary" | grep -qv '| 0 | 0 | 0 |'
+}
+
+t_a_worse_challenger_changes_nothing() {
+	cd_step evaluate INPUT_MODEL-VERSION=1
+	expect "$(rc)" 0 && expect "$(output deploy)" false && expect "$(stages)" "1=surpassed 2=production" &&
+		grep -q '::warning title=no deployment' "$work/log"
+}
+
+t_a_forced_promotion_says_who() {
+	cd_step evaluate INPUT_MODEL-VERSION=1 INPUT_FORCE=true
+	expect "$(rc)" 0 && expect "$(output deploy)" true && expect "$(stages)" "1=staged 2=production" &&
+		python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['forced'] is True and d['actor']=='octocat', d" \
+			"$(output decision)"
+}
+
+t_rollback_restores_the_previous_deployment() {
+	cd_step rollback
+	expect "$(rc)" 0 && expect "$(output deployment)" "$(deployment_of 1)" &&
+		expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0}" &&
+		expect "$(stages)" "1=production 2=surpassed" || return 1
+	cd_step history
+	expect "$(rc)" 0 && grep -q 'staged -> production' "$work/log" && grep -q 'production -> surpassed' "$work/log"
+}
+
+t_a_breach_at_the_50_percent_step_rolls_back() {
+	local v
+	v=$(train_and_register jobs/train.yml) && expect "$v" 3 || return 1
+	cd_step evaluate INPUT_MODEL-VERSION=3
+	expect "$(rc)" 0 && expect "$(stages)" "1=production 2=surpassed 3=staged" || return 1
+	fault "{\"kind\": \"unhealthy\", \"endpoint\": \"$endpoint\", \"deployment\": \"$(deployment_of 3)\", \"error_share\": 0.6}" >/dev/null
+	live_traffic
+	cd_step deploy INPUT_TRAFFIC-STEPS=50,100 INPUT_MAX-ERROR-RATE=5%
+	stop_traffic
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	expect "$(rc)" 1 && expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 0}" &&
+		expect "$(stages)" "1=production 2=surpassed 3=staged" && grep -q 'max-error-rate 5%' "$work/log"
+}
+
+t_a_failed_provisioning_is_explained() {
+	sed 's/^def init():/def init():\n    raise RuntimeError("the model file is corrupt")/' "$repo/deployments/score.py" \
+		>"$work/ws/deployments/score.py"
+	cd_step deploy
+	cp "$repo/deployments/score.py" "$work/ws/deployments/score.py"
+	expect "$(rc)" 1 && expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 0}" &&
+		expect "$(stages)" "1=production 2=surpassed 3=staged" &&
+		grep -q '#### Diagnosis' "$work/summary" && grep -q 'the model file is corrupt' "$work/summary" &&
+		grep -q '::error file=deployments/online.yml,line=[0-9]*' "$work/log"
+}
+
+t_a_crash_between_tag_writes_is_repaired() {
+	# Rolls out version 3 healthy; its second tag write (the old production
+	# one surpassed comes first, then the new one made production) is held
+	# for 20 s by the sandbox and the step is killed meanwhile.
+	fault '{"kind": "delay", "seconds": 20, "method": "PUT", "path": "/models/churn-classifier/versions/3$"}' >/dev/null
+	(gh_cmd model-cd INPUT_STAGE=deploy INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
+		INPUT_BAKE-MINUTES=0 INPUT_RUN=1 >"$work/killed.log" 2>&1) &
+	local pid=$! i
+	for i in $(seq 300); do
+		grep -q 'stage tags: version 1\|version 1: production -> surpassed' "$work/killed.log" && break
+		sleep 0.1
+	done
+	sleep 1
+	pkill -KILL -f "$mlops model-cd" ; wait $pid 2>/dev/null
+	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
+	expect "$(valid)" True || return 1
+	cd_step evaluate INPUT_MODEL-VERSION=3
+	expect "$(rc)" 0 && grep -q 'stage tags:' "$work/log" && expect "$(valid)" True &&
+		expect "$(stage_of 3)" production
+}
+
+t_two_runs_at_once_keep_the_invariant() {
+	(cd_step evaluate INPUT_MODEL-VERSION=1 INPUT_FORCE=true) &
+	local a=$!
+	(cd_step evaluate INPUT_MODEL-VERSION=2 INPUT_FORCE=true) &
+	wait $a
+	wait
+	expect "$(valid)" True
+}
+
+run_runs 400
