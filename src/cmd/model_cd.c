@@ -224,7 +224,7 @@ static int write_evaluation_outputs(struct ci *ci, const struct model_evaluation
 static int evaluate(struct ci *ci, struct session *s, struct model_evaluate_options *o)
 {
 	struct model_evaluation e = MODEL_EVALUATION_INIT;
-	struct error_saved saved;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	int ret;
 
 	if (!(ret = model_evaluate_decide(&e, o))) {
@@ -569,7 +569,7 @@ static int deploy(struct ci *ci, struct deploy_inputs *in, int rollback)
 {
 	struct model_deploy d;
 	struct session session;
-	struct error_saved saved;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	int ret;
 
 	model_deploy_init(&d, &in->o);

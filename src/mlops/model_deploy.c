@@ -462,7 +462,7 @@ static void failure_code(struct buf *out, const char *message)
 static void diagnose(struct model_deploy *d)
 {
 	static const char *const containers[] = { "StorageInitializer", "InferenceServer" };
-	struct error_saved saved;
+	struct error_saved saved = ERROR_SAVED_INIT;
 	struct buf code = BUF_INIT;
 	size_t i;
 

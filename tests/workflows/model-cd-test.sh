@@ -28,8 +28,11 @@ sha=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c
 cd_step() {
 	gh model-cd INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
 		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize GITHUB_ACTOR=octocat \
-		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 "${@:2}"
+		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0 "${@:2}"
 }
+# logs PATTERN, in_summary PATTERN: the step's log or summary holds it.
+logs() { grep -q -- "$1" "$work/log" || { echo "no '$1' in the log:"; tail -n 15 "$work/log"; return 1; }; }
+in_summary() { grep -q -- "$1" "$work/summary" || { echo "no '$1' in the summary:"; cat "$work/summary"; return 1; }; }
 # stage_of VERSION: the version's stage tag, or "-".
 stage_of() { state "w['models']['$model']['versions']['$1']['tags'].get('stage', '-')"; }
 stages() { state "' '.join(v + '=' + d['tags'].get('stage', '-') for v, d in sorted(w['models']['$model']['versions'].items()))"; }
@@ -70,15 +73,15 @@ t_setup_trains_a_weak_and_a_strong_model() {
 
 t_bad_inputs_exit_2_before_anything() {
 	cd_step all
-	expect "$(rc)" 2 && grep -q "Input stage: 'all' is not evaluate, deploy, rollback or history" "$work/log" || return 1
+	expect "$(rc)" 2 && logs "Input stage: 'all' is not evaluate, deploy, rollback or history" || return 1
 	cd_step deploy INPUT_TRAFFIC-STEPS=50,10
-	expect "$(rc)" 2 && grep -q 'traffic-steps' "$work/log" || return 1
+	expect "$(rc)" 2 && logs 'traffic-steps' || return 1
 	cd_step deploy INPUT_MAX-ERROR-RATE=150%
-	expect "$(rc)" 2 && grep -q "Input max-error-rate: '150%'" "$work/log" || return 1
+	expect "$(rc)" 2 && logs "Input max-error-rate: '150%25'" || return 1
 	cp "$work/ws/deployments/online.yml" "$work/ws/deployments/bad.yml"
 	sed -i 's/^instance_count: 1/instance_count: many/' "$work/ws/deployments/bad.yml"
 	cd_step deploy INPUT_DEPLOYMENT=deployments/bad.yml
-	expect "$(rc)" 2 && grep -q 'deployments/bad.yml:[0-9]*:[0-9]*: .*instance_count' "$work/log" || return 1
+	expect "$(rc)" 2 && logs 'deployments/bad.yml:[0-9]*:[0-9]*: .*instance_count' || return 1
 	cd_step deploy INPUT_SMOKE-REQUEST=../etc/passwd
 	expect "$(rc)" 2 && expect "$(state "'$endpoint' in ws.get('onlineEndpoints', {})")" False &&
 		expect "$(stages)" "1=- 2=-"
@@ -87,7 +90,7 @@ t_bad_inputs_exit_2_before_anything() {
 t_the_first_model_goes_to_production() {
 	cd_step evaluate INPUT_MODEL-VERSION=1
 	expect "$(rc)" 0 && expect "$(output deploy)" true && expect "$(stage_of 1)" staged &&
-		grep -q 'first deployment' "$work/log" || return 1
+		logs 'first deployment' || return 1
 	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['winner']=='challenger' and d['champion'] is None, d" \
 		"$(output decision)" || return 1
 	cd_step deploy
@@ -95,7 +98,7 @@ t_the_first_model_goes_to_production() {
 		expect "$(traffic)" "{\"$(deployment_of 1)\": 100}" && expect "$(stages)" "1=production 2=-" &&
 		expect "$(state "ws['onlineEndpoints']['$endpoint']['tags']['commit']")" $sha &&
 		expect "$(state "ws['onlineEndpoints']['$endpoint']['deployments']['$(deployment_of 1)']['tags']['modelVersion']")" 1 &&
-		grep -q 'Smoke test: HTTP 200' "$work/summary" || return 1
+		in_summary 'Smoke test: HTTP 200' || return 1
 	# The real scoring script answers a caller.
 	live_traffic
 	sleep 2
@@ -114,7 +117,7 @@ t_a_better_challenger_rolls_out_in_steps() {
 		expect "$(output previous-deployment)" "$(deployment_of 1)" &&
 		expect "$(traffic)" "{\"$(deployment_of 1)\": 0, \"$(deployment_of 2)\": 100}" &&
 		expect "$(stages)" "1=surpassed 2=production" &&
-		grep -q '| 3 |.* 100%' "$work/summary" && grep -q "^$(deployment_of 2) 200$" "$work/answers" ||
+		in_summary '| 3 |.* 100%' && grep -q "^$(deployment_of 2) 200$" "$work/answers" ||
 		return 1
 	# The steps were judged on requests the new deployment really served.
 	grep -E '^\| 1 \|' "$work/summary" | grep -qv '| 0 | 0 | 0 |'
@@ -123,7 +126,7 @@ t_a_better_challenger_rolls_out_in_steps() {
 t_a_worse_challenger_changes_nothing() {
 	cd_step evaluate INPUT_MODEL-VERSION=1
 	expect "$(rc)" 0 && expect "$(output deploy)" false && expect "$(stages)" "1=surpassed 2=production" &&
-		grep -q '::warning title=no deployment' "$work/log"
+		logs '::warning title=no deployment'
 }
 
 t_a_forced_promotion_says_who() {
@@ -139,7 +142,7 @@ t_rollback_restores_the_previous_deployment() {
 		expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0}" &&
 		expect "$(stages)" "1=production 2=surpassed" || return 1
 	cd_step history
-	expect "$(rc)" 0 && grep -q 'staged -> production' "$work/log" && grep -q 'production -> surpassed' "$work/log"
+	expect "$(rc)" 0 && logs 'staged -> production' && logs 'production -> surpassed'
 }
 
 t_a_breach_at_the_50_percent_step_rolls_back() {
@@ -153,7 +156,7 @@ t_a_breach_at_the_50_percent_step_rolls_back() {
 	stop_traffic
 	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
 	expect "$(rc)" 1 && expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 0}" &&
-		expect "$(stages)" "1=production 2=surpassed 3=staged" && grep -q 'max-error-rate 5%' "$work/log"
+		expect "$(stages)" "1=production 2=surpassed 3=staged" && logs 'max-error-rate 5%'
 }
 
 t_a_failed_provisioning_is_explained() {
@@ -163,8 +166,8 @@ t_a_failed_provisioning_is_explained() {
 	cp "$repo/deployments/score.py" "$work/ws/deployments/score.py"
 	expect "$(rc)" 1 && expect "$(traffic)" "{\"$(deployment_of 1)\": 100, \"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 0}" &&
 		expect "$(stages)" "1=production 2=surpassed 3=staged" &&
-		grep -q '#### Diagnosis' "$work/summary" && grep -q 'the model file is corrupt' "$work/summary" &&
-		grep -q '::error file=deployments/online.yml,line=[0-9]*' "$work/log"
+		in_summary '#### Diagnosis' && in_summary 'the model file is corrupt' &&
+		logs '::error file=deployments/online.yml,line=[0-9]*'
 }
 
 t_a_crash_between_tag_writes_is_repaired() {
@@ -184,7 +187,7 @@ t_a_crash_between_tag_writes_is_repaired() {
 	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
 	expect "$(valid)" True || return 1
 	cd_step evaluate INPUT_MODEL-VERSION=3
-	expect "$(rc)" 0 && grep -q 'stage tags:' "$work/log" && expect "$(valid)" True &&
+	expect "$(rc)" 0 && logs 'stage tags:' && expect "$(valid)" True &&
 		expect "$(stage_of 3)" production
 }
 
