@@ -400,14 +400,18 @@ int model_stage_reconcile(char ***notices, size_t *nr, struct stage_model *m, st
 			  const struct stage_apply_options *o)
 {
 	enum stage_served served;
-	char *version = NULL;
-	size_t i;
+	char *version = NULL, **more = NULL;
+	size_t i, more_nr = 0;
 	int ret;
 
 	if (!(ret = model_deploy_served(&served, &version, aml, endpoint, model)))
-		ret = stage_reconcile(notices, nr, m, aml, model, served, version, o);
-	for (i = 0; !ret && i < *nr; i++)
-		log_notice("stage tags: %s", (*notices)[i]);
+		ret = stage_reconcile(&more, &more_nr, m, aml, model, served, version, o);
+	if (more_nr) {
+		*notices = xrealloc(*notices, (*nr + more_nr) * sizeof(**notices));
+		for (i = 0; i < more_nr; i++)
+			(*notices)[(*nr)++] = more[i];
+	}
+	free(more);
 	free(version);
 	return ret;
 }
@@ -418,7 +422,6 @@ static int reconcile(struct model_deploy *d, struct stage_model *m)
 {
 	struct stage_apply_options ao;
 
-	free_notices(d);
 	return model_stage_reconcile(&d->notices, &d->notices_nr, m, d->o.aml, d->o.endpoint,
 				     d->o.model, apply_options(d, &ao));
 }
@@ -547,8 +550,9 @@ static int roll_out(struct model_deploy *d, enum rollout_mode mode)
 	return ret;
 }
 
-/* Moves the stage tags once the deployment serves, then reads the model
- * as it is now. */
+/* Moves the stage tags once the deployment serves, then reconciles
+ * again: a run that raced this one is repaired by whichever ends last.
+ * `d->after` is the model as it is now. */
 static int move_stages(struct model_deploy *d, struct stage_model *m, int rollback)
 {
 	struct stage_plan p = STAGE_PLAN_INIT;
@@ -561,7 +565,7 @@ static int move_stages(struct model_deploy *d, struct stage_model *m, int rollba
 		d->stage_moved = 1;
 	stage_plan_release(&p);
 	if (!ret)
-		ret = stage_load(&d->after, d->o.aml, d->o.model);
+		ret = reconcile(d, &d->after);
 	return ret;
 }
 

@@ -118,10 +118,12 @@ int model_deploy_served(enum stage_served *served, char **version, struct aml *a
 			const char *endpoint, const char *model);
 
 /*
- * Every Model-CD run starts here: the stage tags of `model` repaired
- * (stage_reconcile), the endpoint's traffic the truth for production, each
- * repair logged as a notice and kept in `notices`; `m` receives the model
- * as it is afterwards.
+ * Every Model-CD run starts here, and ends here after its own writes: the
+ * stage tags of `model` repaired (stage_reconcile), the endpoint's traffic
+ * the truth for production, each repair logged as a notice and appended
+ * to `notices` (`*nr` of them); `m` receives the model as it is afterwards.
+ * There is no lock on a model's tags: two runs at once may each write what
+ * they planned, and the one that ends last repairs what the two left.
  */
 int model_stage_reconcile(char ***notices, size_t *nr, struct stage_model *m, struct aml *aml,
 			  const char *endpoint, const char *model,

@@ -43,7 +43,6 @@ int model_evaluate_apply(struct model_evaluation *e, const struct model_evaluate
 	struct stage_plan p = STAGE_PLAN_INIT;
 	struct stage_apply_options ao = { time(NULL), o->commit, o->run_url };
 	struct stage_model m = STAGE_MODEL_INIT;
-	size_t done = 0;
 	int ret;
 
 	ret = model_stage_reconcile(&e->notices, &e->notices_nr, &m, o->aml, o->endpoint,
@@ -51,12 +50,15 @@ int model_evaluate_apply(struct model_evaluation *e, const struct model_evaluate
 	if (!ret && e->decision.deploy && !e->decision.same_version) {
 		ret = stage_plan_stage(&p, &m, e->decision.challenger_version);
 		if (!ret)
-			ret = stage_apply(&done, o->aml, o->model, &p, &ao);
+			ret = stage_apply(NULL, o->aml, o->model, &p, &ao);
 		e->staged = !ret && p.nr > 0;
 	}
 	stage_plan_release(&p);
 	stage_model_release(&m);
+	/* Again after the writes: a run that raced this one is repaired by
+	 * whichever ends last. */
 	if (!ret)
-		ret = stage_load(&e->after, o->aml, o->model);
+		ret = model_stage_reconcile(&e->notices, &e->notices_nr, &e->after, o->aml,
+					    o->endpoint, o->model, &ao);
 	return ret;
 }

@@ -40,7 +40,7 @@ w = ws['assets']
 jobs = ws.get('jobs', {})
 print($1)"
 }
-expect() { [ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; tail -n 20 "$work/log"; return 1; }; }
+expect() { [ "$1" = "$2" ] || { tail -n 20 "$work/log"; echo "expected '$2', got '$1'"; return 1; }; }
 # fault JSON: adds a rule to the sandbox's fault script; prints its id.
 fault() {
 	curl -s -X POST -d "$1" "$SANDBOX_CONTROL_URL/faults" |
