@@ -246,8 +246,10 @@ class AzureML:
                     "assets": {k: {n: {"properties": c["properties"], "versions": {v: r["properties"] for v, r in c["versions"].items()}}
                                    for n, c in conts.items()} for k, conts in ws.assets.items()},
                     "jobs": {n: {"status": self.app.executor.status(ws, n), "properties": j["properties"]} for n, j in ws.jobs.items()},
-                    "onlineEndpoints": {n: {"properties": e["resource"]["properties"],
-                                            "deployments": {d: dep["resource"]["properties"] for d, dep in e["deployments"].items()}}
+                    "onlineEndpoints": {n: {"properties": e["resource"]["properties"], "tags": e["resource"].get("tags", {}),
+                                            "deployments": {d: {"properties": dep["resource"]["properties"],
+                                                                "tags": dep["resource"].get("tags", {})}
+                                                            for d, dep in e["deployments"].items()}}
                                         for n, e in ws.endpoints.items()},
                 }
             return out

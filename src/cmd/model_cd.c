@@ -337,6 +337,9 @@ static int read_rollout(struct ci *ci, struct model_deploy_options *o)
 	if (strcmp(mode, "safe") && strcmp(mode, "direct"))
 		return error_set(ERR_INPUT, "Input rollout: '%s' is not safe or direct", mode);
 	o->mode = strcmp(mode, "safe") ? ROLLOUT_DIRECT : ROLLOUT_SAFE;
+	if (o->mode == ROLLOUT_SAFE && o->bake_seconds < 1)
+		return error_set(ERR_INPUT, "Input bake-minutes: a safe rollout watches each step "
+				 "for at least a second (0.02)");
 	o->mirror_percent = (int)mirror;
 	o->max_latency_ms = (double)latency;
 	o->timeout_s = minutes * 60;

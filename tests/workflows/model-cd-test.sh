@@ -180,7 +180,7 @@ t_a_crash_between_tag_writes_is_repaired() {
 	# version 3 production) the second is held by the sandbox for 20 s and
 	# the step is killed meanwhile.
 	fault '{"kind": "delay", "seconds": 20, "method": "PUT", "path": "/models/churn-classifier/versions/3$"}' >/dev/null
-	(cd_step deploy INPUT_BAKE-MINUTES=0) &
+	(cd_step deploy INPUT_BAKE-MINUTES=0.02) &
 	local pid=$! i
 	for i in $(seq 300); do
 		grep -q 'deployed: 1 production -> surpassed' "$work/log" 2>/dev/null && break
