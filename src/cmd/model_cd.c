@@ -232,11 +232,11 @@ static int evaluate(struct ci *ci, struct session *s, struct model_evaluate_opti
 		workflow_changing(); /* reconcile and the winner's tag */
 		ret = model_evaluate_apply(&e, o);
 	}
+	error_save(&saved);
 	if (!ret && !e.decision.deploy)
 		ci_annotate(ci, LOG_WARNING, NULL, "no deployment", e.decision.reason);
 	if (e.decision.reason)
 		summarize_evaluation(ci, &e, o->policy);
-	error_save(&saved);
 	ret = workflow_outputs_written(ret, e.decision.reason ? write_evaluation_outputs(ci, &e,
 				       o->policy) : 0, &saved);
 	(void)s;
@@ -588,11 +588,12 @@ static int deploy(struct ci *ci, struct deploy_inputs *in, int rollback)
 		workflow_changing();
 		ret = rollback ? model_deploy_rollback(&d) : model_deploy_run(&d);
 	}
+	/* Saved first: reporting may meet (and clear) errors of its own. */
+	error_save(&saved);
 	if (d.report.endpoint || d.diagnosed)
 		summarize_deploy(ci, &d, rollback ? "Rollback" : "Deployment");
 	if (d.diagnosed)
 		upload_logs(ci, &d);
-	error_save(&saved);
 	ret = workflow_outputs_written(ret, write_deploy_outputs(ci, &d), &saved);
 	model_deploy_release(&d);
 	session_close(&session);

@@ -47,6 +47,13 @@ int model_evaluate_apply(struct model_evaluation *e, const struct model_evaluate
 
 	ret = model_stage_reconcile(&e->notices, &e->notices_nr, &m, o->aml, o->endpoint,
 				    o->model, &ao);
+	/* A repair may have changed the champion: decide again on what the
+	 * registry holds now. */
+	if (!ret && e->notices_nr) {
+		champion_gathered_release(&e->gathered);
+		champion_decision_release(&e->decision);
+		ret = model_evaluate_decide(e, o);
+	}
 	if (!ret && e->decision.deploy && !e->decision.same_version) {
 		ret = stage_plan_stage(&p, &m, e->decision.challenger_version);
 		if (!ret)

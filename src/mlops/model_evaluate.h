@@ -11,8 +11,9 @@
  * Model-CD's stage evaluate as a plan: decide (champion_gather and
  * champion_decide: reads only), then apply: the stage tags reconciled
  * (model_stage_reconcile), and when the challenger wins it becomes staged
- * and the version staged before unstaged (stage_plan_stage). A losing
- * challenger's tag is left as it is.
+ * and the version staged before unstaged (stage_plan_stage); when the
+ * reconcile repaired anything, the decision is made again first, on the
+ * registry as repaired. A losing challenger's tag is left as it is.
  */
 
 struct model_evaluate_options {

@@ -150,7 +150,8 @@ t_a_breach_at_the_50_percent_step_rolls_back() {
 	v=$(train_and_register jobs/train.yml) && expect "$v" 3 || return 1
 	cd_step evaluate INPUT_MODEL-VERSION=3
 	expect "$(rc)" 0 && expect "$(stages)" "1=production 2=surpassed 3=staged" || return 1
-	fault "{\"kind\": \"unhealthy\", \"endpoint\": \"$endpoint\", \"deployment\": \"$(deployment_of 3)\", \"error_share\": 0.6}" >/dev/null
+	# Unhealthy once it serves: the smoke request (the first) passes.
+	fault "{\"kind\": \"unhealthy\", \"endpoint\": \"$endpoint\", \"deployment\": \"$(deployment_of 3)\", \"error_share\": 0.6, \"skip\": 1}" >/dev/null
 	live_traffic
 	cd_step deploy INPUT_TRAFFIC-STEPS=50,100 INPUT_MAX-ERROR-RATE=5%
 	stop_traffic
