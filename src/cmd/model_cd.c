@@ -653,10 +653,13 @@ static int run_history(struct ci *ci)
 
 static int run(struct ci *ci)
 {
-	const char *stage;
+	const char *stage, *v;
 	int ret;
 
-	if ((ret = ci_input(ci, "stage", &stage)))
+	/* The inputs every stage needs, first, so a missing one is named
+	 * before a stage's own. */
+	if ((ret = ci_input(ci, "resource-group", &v)) || (ret = ci_input(ci, "workspace-name", &v)) ||
+	    (ret = ci_input(ci, "model-name", &v)) || (ret = ci_input(ci, "stage", &stage)))
 		return ret;
 	if (!strcmp(stage, "evaluate"))
 		return run_evaluate(ci);
