@@ -545,26 +545,29 @@ static int write_deploy_outputs(struct ci *ci, const struct model_deploy *d)
 	return ret;
 }
 
-/* A failed deployment's logs as an artifact. */
+/* A failed deployment's logs as an artifact, named after the deployment:
+ * one workflow run may fail several. */
 static void upload_logs(struct ci *ci, const struct model_deploy *d)
 {
-	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct buf dir = BUF_INIT, file = BUF_INIT, artifact = BUF_INIT;
 	const char *name;
 
 	if (!d->logs.len || ci_input(ci, "log-artifact", &name) || !*name) {
 		error_clear();
 		return;
 	}
+	buf_addf(&artifact, "%s-%s", name, d->deployment);
 	if (!ci_artifact_folder(ci, "deployment-logs", &dir)) {
 		buf_addf(&file, "%s/%s.log", dir.data, d->deployment);
 		if (fs_write_file(file.data, d->logs.data, d->logs.len) ||
-		    ci_upload_artifact(ci, name, dir.data, NULL))
+		    ci_upload_artifact(ci, artifact.data, dir.data, NULL))
 			log_warning("deployment logs not uploaded: %s", error_message());
 	}
 	error_clear();
 	ci_artifact_folder_done(ci, dir.data);
 	buf_release(&dir);
 	buf_release(&file);
+	buf_release(&artifact);
 }
 
 /* Reads the repository, then the workspace, then deploys (or rolls back). */

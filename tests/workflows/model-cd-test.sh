@@ -52,6 +52,19 @@ live_traffic() {
 }
 stop_traffic() { kill "$traffic_pid" 2>/dev/null; wait "$traffic_pid" 2>/dev/null; }
 
+# delete_deployment NAME: deletes it as a person would with the CLI, and
+# waits until it is gone.
+delete_deployment() {
+	PYTHONPATH="$repo/sandbox" python3 - "$endpoint" "$1" <<'PY'
+import sys, time
+from tests.helpers import call, token, ws_url
+tok, path = token(), "/onlineEndpoints/%s/deployments/%s" % (sys.argv[1], sys.argv[2])
+assert call("DELETE", ws_url(path), token=tok).status in (200, 202, 204)
+while call("GET", ws_url(path), token=tok).status != 404:
+    time.sleep(0.1)
+PY
+}
+
 # train_and_register JOB: Model-CT's two stages; prints the new version.
 train_and_register() {
 	gh model-ct INPUT_JOB="$1"
@@ -194,6 +207,15 @@ t_a_crash_between_tag_writes_is_repaired() {
 	expect "$(stages)" "1=surpassed 2=surpassed 3=staged" && expect "$(valid)" True || return 1
 	cd_step evaluate INPUT_MODEL-VERSION=3
 	expect "$(rc)" 0 && logs '::notice::.*3' && expect "$(stages)" "1=surpassed 2=surpassed 3=production"
+}
+
+t_rollback_without_a_kept_deployment_redeploys() {
+	delete_deployment "$(deployment_of 1)" && delete_deployment "$(deployment_of 2)" || return 1
+	cd_step rollback
+	expect "$(rc)" 0 && expect "$(output deployment)" "$(deployment_of 2)" &&
+		expect "$(output model-version)" 2 &&
+		expect "$(traffic)" "{\"$(deployment_of 2)\": 100, \"$(deployment_of 3)\": 0}" &&
+		expect "$(stages)" "1=surpassed 2=production 3=surpassed" && logs 'redeploying version 2'
 }
 
 t_two_runs_at_once_keep_the_invariant() {
