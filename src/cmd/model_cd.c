@@ -52,6 +52,7 @@ static const struct input_spec inputs[] = {
 	{ "max-latency-ms", "Largest P90 latency of the new deployment a step may see, in milliseconds; 0: not checked.", "0", 0 },
 	{ "keep-previous", "Keep the previous deployment at 0% traffic for rollback once the new one serves everything.", "true", INPUT_BOOL },
 	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation.", "60", 0 },
+	{ "history", "Print the model's stage timeline instead (stage history; on a terminal: --history).", "false", INPUT_BOOL },
 	{ "log-artifact", "Name of the artifact holding a failed deployment's full logs; empty: none.", "deployment-logs", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
@@ -657,19 +658,20 @@ static int run_history(struct ci *ci)
 static int run(struct ci *ci)
 {
 	const char *stage, *v;
-	int ret;
+	int ret, history;
 
 	/* The inputs every stage needs, first, so a missing one is named
 	 * before a stage's own. */
 	if ((ret = ci_input(ci, "resource-group", &v)) || (ret = ci_input(ci, "workspace-name", &v)) ||
-	    (ret = ci_input(ci, "model-name", &v)) || (ret = ci_input(ci, "stage", &stage)))
+	    (ret = ci_input(ci, "model-name", &v)) || (ret = ci_input(ci, "stage", &stage)) ||
+	    (ret = ci_input_bool(ci, "history", &history)))
 		return ret;
+	if (history || !strcmp(stage, "history"))
+		return run_history(ci);
 	if (!strcmp(stage, "evaluate"))
 		return run_evaluate(ci);
 	if (!strcmp(stage, "deploy") || !strcmp(stage, "rollback"))
 		return run_deploy(ci, !strcmp(stage, "rollback"));
-	if (!strcmp(stage, "history"))
-		return run_history(ci);
 	return error_set(ERR_INPUT, "Input stage: '%s' is not evaluate, deploy, rollback or history",
 			 stage);
 }
