@@ -100,6 +100,8 @@ sed -e 's/epochs: 30/epochs: 1/' -e 's/learning_rate: 0.1/learning_rate: 0.001/'
 train_and_register model-ct jobs/train.yml
 
 heading "Model-CD: the baseline (version 1) goes to production first"
+# cd_step STAGE-N [--INPUT VALUE]...: Model-CD's stage STAGE on the
+# model and endpoint, its summary named model-cd-STAGE-N.
 cd_step() {
 	step_as "model-cd-$1" model-cd --stage "${1%-*}" --model-name $model --endpoint-name $endpoint \
 		--metric test_loss --direction minimize --bake-minutes 0.05 --timeout-minutes 5 "${@:2}"
@@ -109,7 +111,7 @@ decision() {
 	python3 - "$summaries/model-cd-$1.json" <<'PY'
 import json, sys
 out = json.load(open(sys.argv[1]))
-d, p = json.loads(out["decision"]), None
+d = json.loads(out["decision"])
 p = d["policy"]
 side = lambda who: "%s version %s (%s %.4f)" % (who, d[who]["version"], p["metric"], d[who]["value"])
 print("---- the decision")
@@ -138,11 +140,11 @@ heading "Model-CD: the example job's model (version 2) challenges it, then rolls
 cd_step evaluate-2
 decision evaluate-2
 cd_step deploy-2
-kill "$traffic_pid"
+kill "$traffic_pid" 2>/dev/null || true
 wait "$traffic_pid" 2>/dev/null || true
 traffic_pid=
 echo "---- the live traffic's answers, by deployment and HTTP status"
-# 424: the endpoint existed but no deployment had traffic yet (Azure's answer too).
+# 424: the endpoint existed, but no deployment received traffic yet.
 sort "$answers" | uniq -c | sed 's/ - 424$/ (no deployment) 424/'
 
 heading "Every version of $model and its stage"
