@@ -103,20 +103,32 @@ static void summarize_notices(struct summary *sum, char *const *notices, size_t 
 	buf_release(&line);
 }
 
-/* Every version of the model and its stage tag. */
-static void summarize_stages(struct summary *sum, const struct stage_model *m)
+/* A version's stage tag as the table shows it: empty when it has none. */
+static const char *stage_cell(const struct stage_version *v)
 {
-	static const char *const head[] = { "Version", "Stage" };
+	if (v->stage == STAGE_MISSING)
+		return "";
+	return v->tag ? v->tag : stage_name(v->stage);
+}
+
+/* Every version of the model and its stage tag; with `before` (may be
+ * NULL or empty), the tag each had before the run too. */
+static void summarize_stages(struct summary *sum, const struct stage_model *m,
+			     const struct stage_model *before)
+{
+	static const char *const head[] = { "Version", "Stage", "Before" };
+	int n = before && before->nr ? 3 : 2;
 	size_t i;
 
 	if (!m->nr)
 		return;
-	summary_table_begin(sum, head, 2);
+	summary_table_begin(sum, head, n);
 	for (i = 0; i < m->nr; i++) {
-		const char *row[2] = { m->v[i].version, m->v[i].stage == STAGE_MISSING ? "" :
-				       m->v[i].tag ? m->v[i].tag : stage_name(m->v[i].stage) };
+		long b = n == 3 ? stage_model_find(before, m->v[i].version) : -1;
+		const char *row[3] = { m->v[i].version, stage_cell(&m->v[i]),
+				       b >= 0 ? stage_cell(&before->v[b]) : "" };
 
-		summary_table_row(sum, row, 2);
+		summary_table_row(sum, row, n);
 	}
 	summary_table_end(sum);
 }
@@ -201,7 +213,7 @@ static void summarize_evaluation(struct ci *ci, const struct model_evaluation *e
 	buf_addstr(&text, ".");
 	summary_markdown(sum, text.data);
 	summarize_notices(sum, e->notices, e->notices_nr);
-	summarize_stages(sum, &e->after);
+	summarize_stages(sum, &e->after, NULL);
 	buf_release(&text);
 }
 
@@ -525,7 +537,7 @@ static void summarize_deploy(struct ci *ci, const struct model_deploy *d, const 
 	if (d->diagnosed)
 		summarize_diagnosis(ci, d);
 	summarize_notices(sum, d->notices, d->notices_nr);
-	summarize_stages(sum, &d->after);
+	summarize_stages(sum, &d->after, &d->model);
 	buf_release(&text);
 }
 
@@ -634,7 +646,7 @@ static int history(struct ci *ci, struct session *s, const char *model)
 	log_info("%s", text.data);
 	summary_heading(sum, 3, "Stage history");
 	summary_code(sum, NULL, text.data);
-	summarize_stages(sum, &m);
+	summarize_stages(sum, &m, NULL);
 done:
 	stage_timeline_release(&t);
 	stage_model_release(&m);

@@ -656,7 +656,8 @@ int model_deploy_rollback(struct model_deploy *d)
 	struct stage_model m = STAGE_MODEL_INIT;
 	int ret;
 
-	if ((ret = reconcile(d, &m)))
+	/* The model before: for the report. */
+	if ((ret = stage_load(&d->model, d->o.aml, d->o.model)) || (ret = reconcile(d, &m)))
 		goto done;
 	ret = rollout_rollback(&d->report, d->o.aml, d->o.endpoint, d->o.timeout_s);
 	if (!ret) {

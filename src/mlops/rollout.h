@@ -30,6 +30,9 @@
 #define ROLLOUT_SERVED_TAG "rollout-served-at"
 
 #define ROLLOUT_MAX_STEPS 20
+/* Stopped by a signal, the traffic is put back within this (the runner
+ * kills the step 10 s after its first signal; workflow.h stops it at 4 s). */
+#define ROLLOUT_STOP_RESTORE_MS 3000
 #define ROLLOUT_MIRROR_MAX 50
 
 /* ---- pure pieces ---- */
