@@ -227,4 +227,23 @@ t_two_runs_at_once_keep_the_invariant() {
 	expect "$(valid)" True
 }
 
+t_a_stop_during_the_bake_puts_the_traffic_back() {
+	local before pid i t0
+	cd_step evaluate INPUT_MODEL-VERSION=3 INPUT_FORCE=true
+	expect "$(rc)" 0 && expect "$(stage_of 3)" staged || return 1
+	before=$(traffic)
+	(cd_step deploy INPUT_BAKE-MINUTES=0.5) &
+	pid=$!
+	for i in $(seq 300); do
+		grep -q '^baking ' "$work/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	t0=$(date +%s)
+	pkill -TERM -f "$mlops model-cd"
+	wait $pid
+	[ $(($(date +%s) - t0)) -le 5 ] || { echo "the step took more than 5 s to stop"; return 1; }
+	expect "$(rc)" 1 && logs 'restoring the traffic as it was' && logs 'cancelled::stopped while the deployment baked' &&
+		expect "$(traffic)" "$before" && expect "$(stage_of 3)" staged && expect "$(valid)" True
+}
+
 run_runs 400
