@@ -246,4 +246,21 @@ t_a_stop_during_the_bake_puts_the_traffic_back() {
 		expect "$(traffic)" "$before" && expect "$(stage_of 3)" staged && expect "$(valid)" True
 }
 
+t_an_answer_other_than_expected_fails_the_smoke_test() {
+	local before
+	before=$(traffic)
+	echo '{"predictions": [7, 7]}' >"$work/ws/deployments/expect.json"
+	cd_step deploy INPUT_SMOKE-EXPECT=deployments/expect.json
+	expect "$(rc)" 1 && logs 'lacks what smoke-expect holds' && expect "$(traffic)" "$before" &&
+		expect "$(stage_of 3)" staged
+}
+
+t_a_direct_rollout_that_keeps_nothing_behind() {
+	echo '{"predictions": [1, 0]}' >"$work/ws/deployments/expect.json"
+	cd_step deploy INPUT_ROLLOUT=direct INPUT_KEEP-PREVIOUS=false INPUT_SMOKE-EXPECT=deployments/expect.json
+	expect "$(rc)" 0 && expect "$(traffic)" "{\"$(deployment_of 3)\": 100}" &&
+		expect "$(state "'$(deployment_of 2)' in ws['onlineEndpoints']['$endpoint']['deployments']")" False &&
+		expect "$(stage_of 3)" production && expect "$(stage_of 2)" surpassed && expect "$(valid)" True
+}
+
 run_runs 400
