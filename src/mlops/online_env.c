@@ -157,8 +157,16 @@ int online_env_ensure(struct buf *id_out, struct online_env *e, struct aml *aml,
 		ret = check_reused(e, &v);
 	} else if (ret == ERR_NOT_FOUND) {
 		error_clear();
-		if (!(ret = env_register_version(aml, &e->env, e->version, ctx)))
+		ret = env_register_version(aml, &e->env, e->version, ctx);
+		if (!ret)
 			e->registered = 1;
+		/* Another run registered it meanwhile: ours if its content is. */
+		if (ret == ERR_CONFLICT) {
+			error_clear();
+			aml_environment_version_release(&v);
+			if (!(ret = aml_environment_version_get(&v, aml, e->name, e->version)))
+				ret = check_reused(e, &v);
+		}
 	}
 	if (ret && ret != ERR_CONFLICT)
 		error_prefix("%s:%d: field 'environment'", e->yaml_path, e->line);

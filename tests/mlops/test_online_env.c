@@ -274,3 +274,28 @@ Test(online_env, a_failed_registration_names_the_line)
 	online_deployment_release(&d);
 	arm_stub_stop(&f);
 }
+
+Test(online_env, a_run_that_registered_it_meanwhile_is_reused)
+{
+	struct online_deployment d = ONLINE_DEPLOYMENT_INIT;
+	struct online_env e = ONLINE_ENV_INIT;
+	struct stub_reply script[3];
+	struct arm_stub f;
+	char *found;
+
+	cr_assert_ok(load(&e, &d, IMAGE_ENV, CONDA));
+	found = xasprintf("{\"name\":\"%s\",\"properties\":{\"image\":\"" IMAGE "\","
+			  "\"tags\":{\"contentHash\":\"%s\"}}}", e.version, e.env.content_hash);
+	online_env_release(&e);
+	script[0] = (struct stub_reply){ .status = 404, .body = NOT_FOUND };
+	script[1] = (struct stub_reply){ .status = 409, .body = "{\"error\":{\"code\":\"Conflict\","
+					 "\"message\":\"exists\"}}" };
+	script[2] = (struct stub_reply){ .status = 200, .body = found };
+	ensure(&f, &e, &d, script, 3, 0);
+	cr_assert(!e.registered);
+	cr_assert_eq(stub_count(f.stub), 3, "looked up again after the conflict");
+	online_env_release(&e);
+	online_deployment_release(&d);
+	arm_stub_stop(&f);
+	free(found);
+}
