@@ -114,10 +114,7 @@ int online_env_load(struct online_env *out, const struct online_deployment *d,
 	}
 	memcpy(out->version, out->env.content_hash, ONLINE_ENV_VERSION_LEN);
 	out->version[ONLINE_ENV_VERSION_LEN] = '\0';
-	if (d->inline_env.version)
-		log_notice("%s:%d: environment version %s as written is not used: an inline "
-			   "environment is versioned by its content (%s)", d->yaml_path, out->line,
-			   d->inline_env.version, out->version);
+	out->written_version = d->inline_env.version;
 done:
 	if (ret)
 		online_env_release(out);
@@ -152,6 +149,11 @@ int online_env_ensure(struct buf *id_out, struct online_env *e, struct aml *aml,
 	struct aml_environment_version v = { 0 };
 	int ret;
 
+	/* Here, not at load: Model-CD loads it twice, and says it once. */
+	if (e->written_version)
+		log_notice("%s:%d: environment version %s as written is not used: an inline "
+			   "environment is versioned by its content (%s)", e->yaml_path, e->line,
+			   e->written_version, e->version);
 	ret = aml_environment_version_get(&v, aml, e->name, e->version);
 	if (!ret) {
 		ret = check_reused(e, &v);

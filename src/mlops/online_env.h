@@ -19,7 +19,7 @@
  *   version  the first ONLINE_ENV_VERSION_LEN hex digits of the content
  *            hash (environment_hash: image, os_type, the conda file's
  *            canonical form, the build context's files); a version the
- *            YAML writes is ignored, with a notice;
+ *            YAML writes is ignored, with a notice (online_env_ensure);
  *   tags     the YAML's environment.tags, contentHash, commit, repository.
  *
  * Every error names the deployment YAML's environment line.
@@ -34,9 +34,10 @@ struct online_env {
 	char version[ONLINE_ENV_VERSION_LEN + 1];
 	const char *yaml_path;    /* the deployment YAML as given, for messages */
 	int line;                 /* its environment line */
+	const char *written_version; /* environment.version, unused; NULL when absent */
 	int registered;           /* online_env_ensure registered it */
 };
-#define ONLINE_ENV_INIT { ENVIRONMENT_INIT, NULL, { 0 }, NULL, 0, 0 }
+#define ONLINE_ENV_INIT { ENVIRONMENT_INIT, NULL, { 0 }, NULL, 0, NULL, 0 }
 
 /*
  * Reads what `d`'s inline environment is made of (the conda file, the
