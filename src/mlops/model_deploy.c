@@ -18,6 +18,7 @@
 #include "mlops/deploy_metrics.h"
 #include "mlops/job_run.h"
 #include "mlops/model_deploy.h"
+#include "mlops/online_env.h"
 #include "core/banned.h"
 
 /* A smoke request or its expected answer: small JSON documents. */
@@ -97,13 +98,15 @@ int model_deploy_load(struct model_deploy *d)
 
 	if ((ret = online_yaml_read(&d->yaml, d->o.workspace_root, d->o.deployment_yaml)))
 		return ret;
-	if (d->yaml.env_kind == ONLINE_ENV_INLINE)
-		return error_set_at(ERR_INPUT, d->o.deployment_yaml,
-				    online_yaml_line(&d->yaml, "environment"), 0,
-				    "%s: field 'environment': an inline environment is not deployed "
-				    "by Model-CD yet: register it from environments/ with "
-				    "Environment-CD and name it as azureml:<name>:<version>",
-				    d->o.deployment_yaml);
+	if (d->yaml.env_kind == ONLINE_ENV_INLINE) {
+		/* Its files read and hashed now, so a bad one fails before any call. */
+		struct online_env env = ONLINE_ENV_INIT;
+
+		ret = online_env_load(&env, &d->yaml, d->o.model);
+		online_env_release(&env);
+		if (ret)
+			return ret;
+	}
 	if (d->yaml.code_dir) {
 		d->code = xcalloc(1, sizeof(*d->code));
 		if ((ret = code_snapshot_scan(d->code, d->yaml.code_dir)))
@@ -180,6 +183,16 @@ static int resolve_environment(struct model_deploy *d, struct aml *aml)
 	if (y->env_kind == ONLINE_ENV_REGISTRY) {
 		buf_addstr(&d->environment_id, y->environment);
 		return 0;
+	}
+	if (y->env_kind == ONLINE_ENV_INLINE) {
+		struct env_register_context ctx = { d->o.commit, d->o.repository, d->o.http,
+						    d->o.tokens };
+		struct online_env env = ONLINE_ENV_INIT;
+
+		if (!(ret = online_env_load(&env, y, d->o.model)))
+			ret = online_env_ensure(&d->environment_id, &env, aml, &ctx);
+		online_env_release(&env);
+		return ret;
 	}
 	ret = job_environment_id(&d->environment_id, aml, y->environment, y->env_name,
 				 y->env_kind == ONLINE_ENV_LATEST ? NULL : y->env_version);
