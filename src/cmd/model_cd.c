@@ -493,12 +493,11 @@ static void summarize_diagnosis(struct ci *ci, const struct model_deploy *d)
 
 	summary_heading(sum, 4, "Diagnosis");
 	buf_addf(&text, "**%s**: %s\n\nFix: %s", g->name, g->why, g->fix);
-	if (g->detail) {
-		buf_addstr(&text, "\n\nFrom the logs: `");
-		summary_escape(&text, g->detail);
-		buf_addstr(&text, "`");
-	}
+	if (g->detail)
+		buf_addstr(&text, "\n\nFrom the logs:");
 	summary_markdown(sum, text.data);
+	if (g->detail)
+		summary_code(sum, NULL, g->detail);
 	if (d->logs.len) {
 		summary_details_begin(sum, "Container logs (tail)");
 		summary_code(sum, NULL, d->logs.data);

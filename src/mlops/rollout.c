@@ -787,6 +787,17 @@ static int unmark(struct aml *aml, const char *endpoint, const struct aml_deploy
 	return ret;
 }
 
+int rollout_unmark(struct aml *aml, const char *endpoint, const char *deployment, long timeout_s)
+{
+	struct aml_deployment_list list = AML_DEPLOYMENT_LIST_INIT;
+	int ret;
+
+	if (!(ret = aml_deployment_list(&list, aml, endpoint)))
+		ret = unmark(aml, endpoint, &list, deployment, timeout_s);
+	aml_deployment_list_release(&list);
+	return ret;
+}
+
 int rollout_rollback(struct rollout_report *out, struct aml *aml, const char *endpoint,
 		     long timeout_s)
 {

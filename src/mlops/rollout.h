@@ -222,6 +222,14 @@ int rollout_rollback(struct rollout_report *out, struct aml *aml, const char *en
 		     long timeout_s);
 
 /*
+ * Takes ROLLOUT_SERVED_TAG off `deployment` (NULL: nothing to do): a
+ * deployment rolled back from is no rollback target any more, so a second
+ * rollback goes further back, not forth. rollout_rollback does it itself;
+ * a rollback that redeploys calls this for the deployment it replaced.
+ */
+int rollout_unmark(struct aml *aml, const char *endpoint, const char *deployment, long timeout_s);
+
+/*
  * Sets the endpoint's mirrorTraffic (its live traffic left as it is):
  * GET, the same full PUT as aml_endpoint_set_traffic with
  * properties.mirrorTraffic replaced, wait. `deployment` NULL or `percent`

@@ -191,9 +191,11 @@ t_a_failed_provisioning_is_explained() {
 t_a_crash_between_tag_writes_is_repaired() {
 	# Version 3 rolled out (its deployment of the first commit is healthy
 	# now); of the two tag writes that follow (version 1 surpassed, then
-	# version 3 production) the second is held by the sandbox for 20 s and
-	# the step is killed meanwhile.
-	fault '{"kind": "delay", "seconds": 20, "method": "PUT", "path": "/models/churn-classifier/versions/3$"}' >/dev/null
+	# version 3 production) the second waits on the read before it (the
+	# first read of version 3, its id, passes), held by the sandbox for
+	# 20 s, and the step is killed meanwhile. (A held write would land
+	# after the kill, as a lost write does, and change the state later.)
+	fault '{"kind": "delay", "seconds": 20, "method": "GET", "path": "/models/churn-classifier/versions/3$", "skip": 1}' >/dev/null
 	(cd_step deploy INPUT_BAKE-MINUTES=0.02) &
 	local pid=$! i
 	for i in $(seq 300); do
@@ -215,7 +217,15 @@ t_rollback_without_a_kept_deployment_redeploys() {
 	expect "$(rc)" 0 && expect "$(output deployment)" "$(deployment_of 2)" &&
 		expect "$(output model-version)" 2 &&
 		expect "$(traffic)" "{\"$(deployment_of 2)\": 100, \"$(deployment_of 3)\": 0}" &&
-		expect "$(stages)" "1=surpassed 2=production 3=surpassed" && logs 'redeploying version 2'
+		expect "$(stages)" "1=surpassed 2=production 3=surpassed" && logs 'redeploying version 2' ||
+		return 1
+	# Again: further back (version 1, redeployed), never forth to 3.
+	cd_step rollback
+	expect "$(rc)" 0 && expect "$(output model-version)" 1 &&
+		expect "$(stages)" "1=production 2=surpassed 3=surpassed" || return 1
+	# And once more: nothing older than version 1 is left.
+	cd_step rollback
+	expect "$(rc)" 1 && logs 'nothing to roll back to' && expect "$(stages)" "1=production 2=surpassed 3=surpassed"
 }
 
 t_two_runs_at_once_keep_the_invariant() {
@@ -258,9 +268,10 @@ t_an_answer_other_than_expected_fails_the_smoke_test() {
 t_a_direct_rollout_that_keeps_nothing_behind() {
 	echo '{"predictions": [1, 0]}' >"$work/ws/deployments/expect.json"
 	cd_step deploy INPUT_ROLLOUT=direct INPUT_KEEP-PREVIOUS=false INPUT_SMOKE-EXPECT=deployments/expect.json
-	expect "$(rc)" 0 && expect "$(traffic)" "{\"$(deployment_of 3)\": 100}" &&
-		expect "$(state "'$(deployment_of 2)' in ws['onlineEndpoints']['$endpoint']['deployments']")" False &&
-		expect "$(stage_of 3)" production && expect "$(stage_of 2)" surpassed && expect "$(valid)" True
+	# The one serving before (version 1's) is deleted; 2's, idle, is left.
+	expect "$(rc)" 0 && expect "$(traffic)" "{\"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 100}" &&
+		expect "$(state "'$(deployment_of 1)' in ws['onlineEndpoints']['$endpoint']['deployments']")" False &&
+		expect "$(stage_of 3)" production && expect "$(stage_of 1)" surpassed && expect "$(valid)" True
 }
 
 run_runs 400
