@@ -427,7 +427,7 @@ static void traffic_text(struct buf *out, const struct rollout_map *m)
 
 static void summarize_steps(struct summary *sum, const struct rollout_report *r)
 {
-	static const char *const head[] = { "Step", "Traffic", "Requests", "4xx", "5xx",
+	static const char *const head[] = { "Step", "Traffic", "Requests", "4xx", "5xx and 424",
 					    "P90 ms", "Verdict" };
 	char n[5][32];
 	size_t i;

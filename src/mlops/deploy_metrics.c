@@ -69,6 +69,7 @@ int deploy_health_read(struct deploy_health *out, struct arm *arm, const char *e
 		       const char *deployment, time_t from, time_t to)
 {
 	struct monitor_result counts = MONITOR_RESULT_INIT, p90 = MONITOR_RESULT_INIT;
+	struct monitor_result model = MONITOR_RESULT_INIT;
 	struct buf filter = BUF_INIT;
 	size_t i;
 	int ret;
@@ -89,30 +90,44 @@ int deploy_health_read(struct deploy_health *out, struct arm *arm, const char *e
 	if ((ret = query(&p90, arm, endpoint_id, out, "RequestLatency_P90", "Average,Maximum",
 			 filter.data)))
 		goto done;
+	buf_reset(&filter);
+	buf_addf(&filter, "deployment eq '%s' and statusCode eq '424'", deployment);
+	if ((ret = query(&model, arm, endpoint_id, out, "RequestsPerMinute", "Total,Average",
+			 filter.data)))
+		goto done;
 	for (i = 0; i < counts.nr; i++)
 		add_class(out, &counts.series[i]);
 	for (i = 0; i < p90.nr; i++)
 		add_p90(out, &p90.series[i]);
-	out->error_rate = out->requests ? (double)out->status_5xx / (double)out->requests : 0;
+	for (i = 0; i < model.nr; i++)
+		out->status_424 += (long)(sum_total(&model.series[i]) + 0.5);
+	if (out->status_424 > out->status_4xx)
+		out->status_424 = out->status_4xx; /* the two reads disagree: trust the classes */
+	out->error_rate = out->requests
+		? (double)(out->status_5xx + out->status_424) / (double)out->requests : 0;
 done:
 	if (ret)
 		error_prefix("deployment %s metrics", deployment);
 	monitor_result_release(&counts);
 	monitor_result_release(&p90);
+	monitor_result_release(&model);
 	buf_release(&filter);
 	return ret;
 }
 
 static void add_counts(struct buf *reason, const struct deploy_health *h)
 {
-	buf_addf(reason, "5xx %ld of %ld requests (%.1f%%)", h->status_5xx, h->requests,
-		 h->error_rate * 100.0);
+	buf_addf(reason, "5xx %ld", h->status_5xx);
+	if (h->status_424)
+		buf_addf(reason, " and 424 (model error) %ld", h->status_424);
+	buf_addf(reason, " of %ld requests (%.1f%%)", h->requests, h->error_rate * 100.0);
 }
 
 static void add_limits_note(struct buf *reason, const struct deploy_health *h)
 {
-	if (h->status_4xx)
-		buf_addf(reason, "; 4xx %ld (client errors, not held against the deployment)", h->status_4xx);
+	if (h->status_4xx > h->status_424)
+		buf_addf(reason, "; 4xx %ld (client errors, not held against the deployment)",
+			 h->status_4xx - h->status_424);
 	if (!h->has_latency)
 		buf_addstr(reason, "; P90 latency unknown");
 }

@@ -14,7 +14,9 @@
  * Counting: RequestsPerMinute of the endpoint split by statusCodeClass,
  * restricted to the deployment, summed (Total) over the window's minutes.
  * `requests` counts every class (1xx and 3xx too). The error rate is
- * 5xx / requests: a 5xx is the deployment failing. 4xx are the callers'
+ * (5xx + 424) / requests: a 5xx, or a 424 (Azure's Model Error: the model
+ * container did not answer 200), is the deployment failing (a third call,
+ * RequestsPerMinute of statusCode 424). The other 4xx are the callers'
  * mistakes (bad payload, bad key); they are counted and reported apart and
  * never make a breach.
  *
@@ -30,7 +32,11 @@ struct deploy_health {
 	time_t from, to;
 	long requests;
 	long status_2xx, status_4xx, status_5xx;
-	double error_rate;          /* status_5xx / requests; 0 without requests */
+	/* Of status_4xx, the 424s: Azure's "Model Error", the model container
+	 * answered other than 200 (a scoring script that raised). The
+	 * deployment's failure, not the caller's: counted as an error. */
+	long status_424;
+	double error_rate;          /* (status_5xx + status_424) / requests; 0 without requests */
 	int has_latency;            /* whether p90_ms was given */
 	double p90_ms;
 };

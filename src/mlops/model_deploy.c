@@ -353,9 +353,10 @@ static int op_health(void *ctx, const char *deployment, time_t from, time_t to,
 	if ((ret = deploy_health_read(&h, c->d->o.aml->arm, c->endpoint_id.data, deployment, from,
 				      to)))
 		return ret;
+	/* The rollout's "5xx" are the deployment's errors: 5xx and 424. */
 	out->requests = h.requests;
-	out->errors_4xx = h.status_4xx;
-	out->errors_5xx = h.status_5xx;
+	out->errors_4xx = h.status_4xx - h.status_424;
+	out->errors_5xx = h.status_5xx + h.status_424;
 	out->p90_ms = h.has_latency ? h.p90_ms : -1;
 	return 0;
 }

@@ -118,13 +118,22 @@ static const char latency[] =
 	"{\"timeStamp\":\"2026-01-01T10:01:00Z\"},"
 	"{\"timeStamp\":\"2026-01-01T10:02:00Z\",\"average\":310}]}],\"errorCode\":\"Success\"}]}";
 
+static const char no_424[] =
+	"{\"timespan\":\"x\",\"value\":[{\"name\":{\"value\":\"RequestsPerMinute\"},\"timeseries\":[]}]}";
+/* Two of the three 4xx were 424, the model container's failure. */
+static const char two_424[] =
+	"{\"timespan\":\"x\",\"value\":[{\"name\":{\"value\":\"RequestsPerMinute\"},\"unit\":\"Count\","
+	"\"timeseries\":[{\"metadatavalues\":[{\"name\":{\"value\":\"statuscode\"},\"value\":\"424\"}],"
+	"\"data\":[{\"timeStamp\":\"2026-01-01T10:00:00Z\",\"total\":2}]}],\"errorCode\":\"Success\"}]}";
+
 Test(deploy_health_read, sums_classes_and_takes_the_worst_p90)
 {
-	struct stub_reply script[] = { { .status = 200, .body = counts }, { .status = 200, .body = latency } };
+	struct stub_reply script[] = { { .status = 200, .body = counts }, { .status = 200, .body = latency },
+				       { .status = 200, .body = no_424 } };
 	struct deploy_health h;
 	struct arm_stub f;
 
-	arm_stub_start(&f, script, 2);
+	arm_stub_start(&f, script, 3);
 	cr_assert_ok(deploy_health_read(&h, &f.arm, EP, "green", T0, T0 + 180));
 	cr_assert_eq(h.requests, 39, "%ld", h.requests);
 	cr_assert_eq(h.status_2xx, 32, "an Average stands in for a missing Total");
@@ -139,6 +148,29 @@ Test(deploy_health_read, sums_classes_and_takes_the_worst_p90)
 	cr_assert(strstr(stub_head(f.stub, 1), "metricnames=RequestLatency_P90&") != NULL);
 	cr_assert(strstr(stub_head(f.stub, 1), "&$filter=deployment%20eq%20%27green%27&api-version") != NULL,
 		  "%s", stub_head(f.stub, 1));
+	cr_assert(strstr(stub_head(f.stub, 2), "statusCode%20eq%20%27424%27") != NULL, "%s",
+		  stub_head(f.stub, 2));
+	arm_stub_stop(&f);
+}
+
+Test(deploy_health_read, a_424_is_the_deployment_s_error_not_the_caller_s)
+{
+	struct stub_reply script[] = { { .status = 200, .body = counts }, { .status = 200, .body = latency },
+				       { .status = 200, .body = two_424 } };
+	struct deploy_health h;
+	struct buf reason = BUF_INIT;
+	struct arm_stub f;
+
+	arm_stub_start(&f, script, 3);
+	cr_assert_ok(deploy_health_read(&h, &f.arm, EP, "green", T0, T0 + 180));
+	cr_assert_eq(h.status_4xx, 3);
+	cr_assert_eq(h.status_424, 2);
+	cr_assert_float_eq(h.error_rate, 5.0 / 39.0, 1e-9);
+	cr_assert_eq(deploy_health_judge(&h, 0.1, 0, &reason), DEPLOY_BREACH);
+	cr_assert(strstr(reason.data, "5xx 3 and 424 (model error) 2 of 39 requests (12.8%)"), "%s",
+		  reason.data);
+	cr_assert(strstr(reason.data, "; 4xx 1 (client errors"), "%s", reason.data);
+	buf_release(&reason);
 	arm_stub_stop(&f);
 }
 
@@ -150,11 +182,12 @@ Test(deploy_health_read, empty_window_has_no_requests_and_no_latency)
 		{ .status = 200, .body = "{\"timespan\":\"x\",\"value\":[{\"name\":{\"value\":\"RequestLatency_P90\"},"
 					 "\"timeseries\":[{\"metadatavalues\":[],\"data\":[{\"timeStamp\":"
 					 "\"2026-01-01T10:00:00Z\"}]}]}]}" },
+		{ .status = 200, .body = no_424 },
 	};
 	struct deploy_health h;
 	struct arm_stub f;
 
-	arm_stub_start(&f, script, 2);
+	arm_stub_start(&f, script, 3);
 	cr_assert_ok(deploy_health_read(&h, &f.arm, EP, "green", T0, T0 + 60));
 	cr_assert_eq(h.requests, 0);
 	cr_assert_eq(h.error_rate, 0);
