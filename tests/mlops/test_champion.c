@@ -96,6 +96,7 @@ Test(champion_policy, describes_itself_in_words)
 	cr_assert_str_eq(b.data, "the higher auc wins; the challenger must beat the champion by "
 			 "at least 0.01");
 	buf_reset(&b);
+	champion_policy_release(&p);
 	policy(&p, "minimize", "1%", "0.05");
 	champion_policy_describe(&b, &p);
 	cr_assert_str_eq(b.data, "the lower auc wins; the challenger must beat the champion by "
