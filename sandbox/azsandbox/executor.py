@@ -381,7 +381,7 @@ class Executor:
             ver = self._resolve_version(ws, "models", ref)
             if ver is None:
                 raise JobFailure("Model '%s' for input '%s' was not found." % (uri, name))
-            uri = ver["properties"]["modelUri"]
+            uri = self.app.azureml._model_uri(ws, ver)
         elif uri.startswith("azureml:") and not uri.startswith("azureml://") or "/data/" in uri and "/versions/" in uri:
             ver = self._resolve_version(ws, "data", uri[len("azureml:"):] if uri.startswith("azureml:/") else uri)
             if ver is None:
