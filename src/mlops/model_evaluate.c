@@ -109,41 +109,48 @@ static int prepare(struct job_run *r, struct buf *uris, const struct job_run_opt
 	return 0;
 }
 
-/* `key` of the job's run as a candidate's value, or why it is missing. */
-static void job_metric(char **value, char **missing, const struct job_run *r, const char *key)
+/* `key` of `run` as a candidate's value, or why it is missing. */
+static void job_metric(char **value, char **missing, const struct mlflow_run *run,
+		       const char *job, const char *key)
 {
-	const struct mlflow_metric *m = mlflow_run_metric(&r->mlflow, key);
+	const struct mlflow_metric *m = mlflow_run_metric(run, key);
 	struct buf text = BUF_INIT;
 
 	if (!m) {
-		*missing = xasprintf("evaluation job %s did not log %s", r->job.name, key);
+		*missing = xasprintf("evaluation job %s did not log %s", job, key);
 		return;
 	}
 	champion_value_text(&text, m->value);
 	*value = buf_detach(&text, NULL);
 }
 
+void model_evaluation_job_read(struct model_evaluation_job *j, const struct mlflow_run *run,
+			       const char *job, const char *metric)
+{
+	struct buf key = BUF_INIT;
+
+	buf_addf(&key, "champion_%s", metric);
+	job_metric(&j->champion_value, &j->champion_missing, run, job, key.data);
+	buf_reset(&key);
+	buf_addf(&key, "challenger_%s", metric);
+	job_metric(&j->challenger_value, &j->challenger_missing, run, job, key.data);
+	buf_release(&key);
+	if (mlflow_run_metric(run, "p_value"))
+		job_metric(&j->p_value, &j->challenger_missing, run, job, "p_value");
+}
+
 /* What the ended job gave: its metrics, or why there are none. */
 static void job_results(struct model_evaluation_job *j, const struct job_run *r,
 			const char *metric)
 {
-	struct buf key = BUF_INIT;
-
 	if (!j->failure && !r->have_mlflow)
 		j->failure = xasprintf("evaluation job %s: its MLflow run was not read", r->job.name);
-	if (j->failure) {
-		j->champion_missing = xstrdup(j->failure);
-		j->challenger_missing = xstrdup(j->failure);
+	if (!j->failure) {
+		model_evaluation_job_read(j, &r->mlflow, r->job.name, metric);
 		return;
 	}
-	buf_addf(&key, "champion_%s", metric);
-	job_metric(&j->champion_value, &j->champion_missing, r, key.data);
-	buf_reset(&key);
-	buf_addf(&key, "challenger_%s", metric);
-	job_metric(&j->challenger_value, &j->challenger_missing, r, key.data);
-	buf_release(&key);
-	if (mlflow_run_metric(&r->mlflow, "p_value"))
-		job_metric(&j->p_value, &j->challenger_missing, r, "p_value");
+	j->champion_missing = xstrdup(j->failure);
+	j->challenger_missing = xstrdup(j->failure);
 }
 
 /* Followed to its end: a job that did not complete is a failure in words
@@ -181,7 +188,7 @@ static int run_evaluation(struct model_evaluation *e, const struct model_evaluat
 	job_options(&jo, o);
 	if (!(ret = prepare(&r, uris, &jo, o, versions)))
 		ret = job_run_submit(&r, o->aml, o->http, &jo);
-	j->changed = r.changed || r.attached;
+	j->changed = r.changed;
 	if (!ret) {
 		j->ran = 1;
 		j->name = xstrdup(r.job.name);

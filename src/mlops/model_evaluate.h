@@ -73,6 +73,13 @@ struct model_evaluation {
 	struct stage_model after;          /* the model once applied */
 	struct model_evaluation_job job;   /* evaluation_job's, when it ran */
 };
+/* The values of the evaluation job's MLflow run `run` (of job `job`) for
+ * `metric` into `j`: champion_<metric>, challenger_<metric>, p_value (left
+ * NULL when not logged); a value not logged is missing in words ("evaluation
+ * job J did not log challenger_auc"). */
+void model_evaluation_job_read(struct model_evaluation_job *j, const struct mlflow_run *run,
+			       const char *job, const char *metric);
+
 #define MODEL_EVALUATION_INIT { .gathered = CHAMPION_GATHERED_INIT, \
 	.decision = CHAMPION_DECISION_INIT, .after = STAGE_MODEL_INIT }
 void model_evaluation_release(struct model_evaluation *e);
