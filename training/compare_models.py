@@ -70,20 +70,14 @@ def probabilities(model, rows):
 
 
 def auc(ps, ys):
-    """Area under the ROC curve by the rank-sum (Mann-Whitney) formula."""
-    scored = sorted(zip(ps, ys))
-    pos = sum(ys)
-    neg = len(ys) - pos
+    """Area under the ROC curve: the share of (churner, stayer) pairs the
+    model ranks the right way round, a tie counting half."""
+    pos = [p for p, y in zip(ps, ys) if y == 1]
+    neg = [p for p, y in zip(ps, ys) if y != 1]
     if not pos or not neg:
         return 0.5
-    rank_sum, i = 0.0, 0
-    while i < len(scored):
-        j = i
-        while j < len(scored) and scored[j][0] == scored[i][0]:
-            j += 1
-        rank_sum += (i + 1 + j) / 2.0 * sum(1 for k in range(i, j) if scored[k][1] == 1)
-        i = j
-    return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg)
+    right = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in pos for b in neg)
+    return right / (len(pos) * len(neg))
 
 
 def metrics(ps, ys, threshold):

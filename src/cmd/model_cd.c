@@ -53,7 +53,7 @@ static const struct input_spec inputs[] = {
 	{ "max-error-rate", "Largest share of 5xx answers of the new deployment a step may see (0.01 or 1%).", "1%", 0 },
 	{ "max-latency-ms", "Largest P90 latency of the new deployment a step may see, in milliseconds; 0: not checked.", "0", 0 },
 	{ "keep-previous", "Keep the previous deployment at 0% traffic for rollback once the new one serves everything.", "true", INPUT_BOOL },
-	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation.", "60", 0 },
+	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation, and for the evaluation job.", "60", 0 },
 	{ "log-artifact", "Name of the artifact holding a failed deployment's full logs; empty: none.", "deployment-logs", 0 },
 	{ NULL, NULL, NULL, 0 },
 };

@@ -99,9 +99,15 @@ static int prepare(struct job_run *r, struct buf *uris, const struct job_run_opt
 	struct buf key = BUF_INIT;
 	int ret;
 
-	if ((ret = job_run_prepare(r, jo)) ||
-	    (ret = add_model_inputs(r, uris, o->aml, o->model, versions)))
+	if ((ret = job_run_prepare(r, jo)))
 		return ret;
+	/* A pipeline's inputs are its steps' to bind: two more would reach none. */
+	if (r->pipeline)
+		return error_set(ERR_INPUT, "Input evaluation-job: %s is a pipeline job; the "
+				 "evaluation job is a command job", jo->job_file);
+	if ((ret = add_model_inputs(r, uris, o->aml, o->model, versions)))
+		return ret;
+	/* The YAML's own name would be one job for every pair: not used. */
 	buf_addf(&key, "%s champion %s challenger %s", jo->job_file, versions[0], versions[1]);
 	buf_reset(&r->name);
 	job_run_name(&r->name, &o->origin, key.data, r->experiment.data, r->spec.compute);
@@ -188,7 +194,7 @@ static int run_evaluation(struct model_evaluation *e, const struct model_evaluat
 	job_options(&jo, o);
 	if (!(ret = prepare(&r, uris, &jo, o, versions)))
 		ret = job_run_submit(&r, o->aml, o->http, &jo);
-	j->changed = r.changed;
+	j->changed |= r.changed;
 	if (!ret) {
 		j->ran = 1;
 		j->name = xstrdup(r.job.name);
@@ -208,12 +214,15 @@ static int evaluate_by_job(struct model_evaluation *e, const struct model_evalua
 {
 	struct champion_gathered *g = &e->gathered;
 	struct model_evaluation_job *j = &e->job;
-	int ret;
+	int ret, changed = j->changed;
 
+	/* Deciding again (after a repair): the last job's results go, what
+	 * it changed stays known. */
+	evaluation_job_release(j);
+	j->changed = changed;
 	if (!o->evaluation_job || !*o->evaluation_job || !g->have_champion ||
 	    !strcmp(g->champion.version, g->challenger.version))
 		return 0;
-	evaluation_job_release(j);
 	if ((ret = run_evaluation(e, o)))
 		return ret;
 	g->champion.value = j->champion_value;

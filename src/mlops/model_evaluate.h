@@ -25,6 +25,8 @@
  * champion, or the challenger being the champion: no job runs. A job that
  * does not complete (failed, cancelled, timed out) or does not log a
  * value leaves that value missing, in words: the challenger cannot win.
+ * The job is a command job; a `name` in its YAML is not used (each pair
+ * of versions is a job of its own).
  */
 
 #define EVALUATION_CHAMPION_INPUT "champion_model"

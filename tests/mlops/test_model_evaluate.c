@@ -262,3 +262,23 @@ Test(model_evaluate, a_job_declaring_a_model_input_itself_is_an_input_error_befo
 	champion_policy_release(&policy);
 	arm_stub_stop(&f);
 }
+
+Test(model_evaluate, a_pipeline_as_evaluation_job_is_an_input_error_before_any_job)
+{
+	struct stub_reply script[] = { CHALLENGER, CHAMPION };
+	struct model_evaluation e = MODEL_EVALUATION_INIT;
+	struct model_evaluate_options o;
+	struct arm_stub f;
+
+	tmpdir_write(root, "jobs/eval.yml", "type: pipeline\njobs:\n  compare:\n"
+		     "    command: python compare.py\n    environment: azureml://registries/"
+		     "azureml/environments/sklearn-1.5/versions/1\n");
+	arm_stub_start_aml(&f, script, 2, "ws1");
+	options(&o, &f);
+	cr_assert_fails(model_evaluate_decide(&e, &o), ERR_INPUT,
+			"Input evaluation-job: jobs/eval.yml is a pipeline job");
+	cr_assert_eq(stub_count(f.stub), 2, "no job looked for");
+	model_evaluation_release(&e);
+	champion_policy_release(&policy);
+	arm_stub_stop(&f);
+}
