@@ -126,6 +126,14 @@ static void summarize_stages(struct summary *sum, const struct stage_model *m)
 
 static int read_minutes(struct ci *ci, const char *name, long *seconds);
 
+/* The evaluation job's log, line by line: the host fences lines that look
+ * like workflow commands, so the job cannot act on the run. */
+static void job_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	log_info("%s", line);
+}
+
 /* The policy; `*job` the evaluation job as named ("": none). */
 static int read_policy(struct ci *ci, struct champion_policy *p, int *force, const char **job)
 {
@@ -311,6 +319,7 @@ static int run_evaluate(struct ci *ci)
 	}
 	o.origin = (struct job_origin){ c->repository, c->sha, c->run_id, c->run_attempt, c->job };
 	o.stop = workflow_stop_flag();
+	o.on_line = job_line;
 	ret = evaluate(ci, &session, &o);
 	session_close(&session);
 	champion_policy_release(&policy);

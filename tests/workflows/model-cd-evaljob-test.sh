@@ -77,6 +77,7 @@ t_the_challenger_wins_by_the_jobs_metrics_and_p_value() {
 	evaluate INPUT_MAX-P-VALUE=0.05
 	expect "$(rc)" 0 && expect "$(output deploy)" true && expect "$(stages)" "1=production 2=staged" &&
 		expect "$(eval_jobs)" 1 && logs 'p-value .* <= max-p-value 0.05' &&
+		logs 'McNemar on 200 held-out rows' &&
 		in_summary 'Evaluation job .*: Completed, p-value' || return 1
 	# Both models were the job's inputs, as the versions' files.
 	expect "$(state "sorted(k for j in jobs.values() if 'compare_models.py' in j['properties']['command'] for k in j['properties']['inputs'])")" \
