@@ -241,21 +241,19 @@ Test(model_evaluate, the_version_in_production_as_challenger_runs_no_job)
 	arm_stub_stop(&f);
 }
 
-Test(model_evaluate, a_job_declaring_a_model_input_itself_is_an_input_error_before_any_job)
+/* The job YAML `text` refused with `needle` once the versions are read,
+ * before any job is looked for. */
+static void refused(const char *text, const char *needle)
 {
 	struct stub_reply script[] = { CHALLENGER, CHAMPION };
 	struct model_evaluation e = MODEL_EVALUATION_INIT;
 	struct model_evaluate_options o;
 	struct arm_stub f;
 
-	tmpdir_write(root, "jobs/eval.yml", "type: command\ncommand: python compare.py\n"
-		     "environment: azureml://registries/azureml/environments/sklearn-1.5/versions/1\n"
-		     "inputs:\n  challenger_model:\n    type: uri_folder\n"
-		     "    path: azureml://datastores/x/paths/y\n");
+	tmpdir_write(root, "jobs/eval.yml", text);
 	arm_stub_start_aml(&f, script, 2, "ws1");
 	options(&o, &f);
-	cr_assert_fails(model_evaluate_decide(&e, &o), ERR_INPUT,
-			"input challenger_model is Model-CD's own");
+	cr_assert_fails(model_evaluate_decide(&e, &o), ERR_INPUT, needle);
 	cr_assert_eq(stub_count(f.stub), 2, "no job looked for");
 	cr_assert_not(e.job.changed);
 	model_evaluation_release(&e);
@@ -263,22 +261,17 @@ Test(model_evaluate, a_job_declaring_a_model_input_itself_is_an_input_error_befo
 	arm_stub_stop(&f);
 }
 
+#define ENV "environment: azureml://registries/azureml/environments/sklearn-1.5/versions/1\n"
+
+Test(model_evaluate, a_job_declaring_a_model_input_itself_is_an_input_error_before_any_job)
+{
+	refused("type: command\ncommand: python compare.py\n" ENV "inputs:\n  challenger_model:\n"
+		"    type: uri_folder\n    path: azureml://datastores/x/paths/y\n",
+		"input challenger_model is Model-CD's own");
+}
+
 Test(model_evaluate, a_pipeline_as_evaluation_job_is_an_input_error_before_any_job)
 {
-	struct stub_reply script[] = { CHALLENGER, CHAMPION };
-	struct model_evaluation e = MODEL_EVALUATION_INIT;
-	struct model_evaluate_options o;
-	struct arm_stub f;
-
-	tmpdir_write(root, "jobs/eval.yml", "type: pipeline\njobs:\n  compare:\n"
-		     "    command: python compare.py\n    environment: azureml://registries/"
-		     "azureml/environments/sklearn-1.5/versions/1\n");
-	arm_stub_start_aml(&f, script, 2, "ws1");
-	options(&o, &f);
-	cr_assert_fails(model_evaluate_decide(&e, &o), ERR_INPUT,
-			"Input evaluation-job: jobs/eval.yml is a pipeline job");
-	cr_assert_eq(stub_count(f.stub), 2, "no job looked for");
-	model_evaluation_release(&e);
-	champion_policy_release(&policy);
-	arm_stub_stop(&f);
+	refused("type: pipeline\njobs:\n  compare:\n    command: python compare.py\n    " ENV,
+		"Input evaluation-job: jobs/eval.yml is a pipeline job");
 }
