@@ -11,6 +11,7 @@
 #   tests/workflows/model-ci-test.sh  Model-CI: real training jobs on a sandbox
 #   tests/workflows/model-ct-test.sh  Model-CT: train, then register with lineage
 #   tests/workflows/model-cd-test.sh  Model-CD: evaluate, roll out, breach, rollback, crash
+#   tests/workflows/model-cd-inline-test.sh  Model-CD on an inline environment, registered by content
 #   tests/workflows/rerun-test.sh    Model-CI killed and run again, long jobs, signals
 #   tests/workflows/hostile-code-test.sh  Model-CI on a hostile repository's code
 #   tests/workflows/jobs-test.sh     distributed command jobs (one process per rank) on a sandbox
@@ -99,6 +100,7 @@ start_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlop
 start_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
 start_part "model-cd against the sandbox" tests/workflows/model-cd-test.sh "$mlops"
 start_part "model-cd with an evaluation job" tests/workflows/model-cd-evaljob-test.sh "$mlops"
+start_part "model-cd on an inline environment" tests/workflows/model-cd-inline-test.sh "$mlops"
 start_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
 start_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"
 start_part "sandbox" sandbox/sandbox.sh test

@@ -1271,6 +1271,10 @@ class AzureML:
         def done(op):
             if op.status == "Succeeded":
                 ep["deployments"].pop(name, None)
+                # A deleted deployment (it had 0%) leaves the traffic maps
+                # (unconfirmed: the service shows no entry for it after).
+                for key in ("traffic", "mirrorTraffic"):
+                    (ep["resource"]["properties"].get(key) or {}).pop(name, None)
                 self.scoring.stop(self._dep_key(ws, ep, name))
             elif name in ep["deployments"]:
                 ep["deployments"][name]["state"] = "Failed"

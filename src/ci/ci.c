@@ -43,6 +43,15 @@ static const struct input_spec *find_input(const struct ci_spec *spec, const cha
 	return NULL;
 }
 
+/* A boolean input given as a bare switch: nothing follows it, or another
+ * flag does. */
+static int is_bare_bool(const struct ci_spec *spec, const char *name, const char *next)
+{
+	const struct input_spec *in = find_input(spec, name);
+
+	return in && (in->flags & INPUT_BOOL) && (!next || !strncmp(next, "--", 2));
+}
+
 static int parse_flags(struct ci *ci, int argc, char **argv)
 {
 	int i;
@@ -59,6 +68,8 @@ static int parse_flags(struct ci *ci, int argc, char **argv)
 		buf_add(&name, arg, eq ? (size_t)(eq - arg) : strlen(arg));
 		if (eq) {
 			value = eq + 1;
+		} else if (is_bare_bool(ci->spec, name.data, i + 1 < argc ? argv[i + 1] : NULL)) {
+			value = "true"; /* --force alone, as most programs take a switch */
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {

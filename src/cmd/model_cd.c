@@ -54,6 +54,7 @@ static const struct input_spec inputs[] = {
 	{ "max-latency-ms", "Largest P90 latency of the new deployment a step may see, in milliseconds; 0: not checked.", "0", 0 },
 	{ "keep-previous", "Keep the previous deployment at 0% traffic for rollback once the new one serves everything.", "true", INPUT_BOOL },
 	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation, and for the evaluation job.", "60", 0 },
+	{ "history", "Print the model's stage timeline instead (stage history; on a terminal: --history).", "false", INPUT_BOOL },
 	{ "log-artifact", "Name of the artifact holding a failed deployment's full logs; empty: none.", "deployment-logs", 0 },
 	{ NULL, NULL, NULL, 0 },
 };
@@ -104,20 +105,32 @@ static void summarize_notices(struct summary *sum, char *const *notices, size_t 
 	buf_release(&line);
 }
 
-/* Every version of the model and its stage tag. */
-static void summarize_stages(struct summary *sum, const struct stage_model *m)
+/* A version's stage tag as the table shows it: empty when it has none. */
+static const char *stage_cell(const struct stage_version *v)
 {
-	static const char *const head[] = { "Version", "Stage" };
+	if (v->stage == STAGE_MISSING)
+		return "";
+	return v->tag ? v->tag : stage_name(v->stage);
+}
+
+/* Every version of the model and its stage tag; with `before` (may be
+ * NULL or empty), the tag each had before the run too. */
+static void summarize_stages(struct summary *sum, const struct stage_model *m,
+			     const struct stage_model *before)
+{
+	static const char *const head[] = { "Version", "Stage", "Before" };
+	int n = before && before->nr ? 3 : 2;
 	size_t i;
 
 	if (!m->nr)
 		return;
-	summary_table_begin(sum, head, 2);
+	summary_table_begin(sum, head, n);
 	for (i = 0; i < m->nr; i++) {
-		const char *row[2] = { m->v[i].version, m->v[i].stage == STAGE_MISSING ? "" :
-				       m->v[i].tag ? m->v[i].tag : stage_name(m->v[i].stage) };
+		long b = n == 3 ? stage_model_find(before, m->v[i].version) : -1;
+		const char *row[3] = { m->v[i].version, stage_cell(&m->v[i]),
+				       b >= 0 ? stage_cell(&before->v[b]) : "" };
 
-		summary_table_row(sum, row, 2);
+		summary_table_row(sum, row, n);
 	}
 	summary_table_end(sum);
 }
@@ -229,7 +242,7 @@ static void summarize_evaluation(struct ci *ci, const struct model_evaluation *e
 	buf_addstr(&text, ".");
 	summary_markdown(sum, text.data);
 	summarize_notices(sum, e->notices, e->notices_nr);
-	summarize_stages(sum, &e->after);
+	summarize_stages(sum, &e->after, NULL);
 	buf_release(&text);
 }
 
@@ -529,12 +542,11 @@ static void summarize_diagnosis(struct ci *ci, const struct model_deploy *d)
 
 	summary_heading(sum, 4, "Diagnosis");
 	buf_addf(&text, "**%s**: %s\n\nFix: %s", g->name, g->why, g->fix);
-	if (g->detail) {
-		buf_addstr(&text, "\n\nFrom the logs: `");
-		summary_escape(&text, g->detail);
-		buf_addstr(&text, "`");
-	}
+	if (g->detail)
+		buf_addstr(&text, "\n\nFrom the logs:");
 	summary_markdown(sum, text.data);
+	if (g->detail)
+		summary_code(sum, NULL, g->detail);
 	if (d->logs.len) {
 		summary_details_begin(sum, "Container logs (tail)");
 		summary_code(sum, NULL, d->logs.data);
@@ -573,7 +585,7 @@ static void summarize_deploy(struct ci *ci, const struct model_deploy *d, const 
 	if (d->diagnosed)
 		summarize_diagnosis(ci, d);
 	summarize_notices(sum, d->notices, d->notices_nr);
-	summarize_stages(sum, &d->after);
+	summarize_stages(sum, &d->after, &d->model);
 	buf_release(&text);
 }
 
@@ -594,26 +606,29 @@ static int write_deploy_outputs(struct ci *ci, const struct model_deploy *d)
 	return ret;
 }
 
-/* A failed deployment's logs as an artifact. */
+/* A failed deployment's logs as an artifact, named after the deployment:
+ * one workflow run may fail several. */
 static void upload_logs(struct ci *ci, const struct model_deploy *d)
 {
-	struct buf dir = BUF_INIT, file = BUF_INIT;
+	struct buf dir = BUF_INIT, file = BUF_INIT, artifact = BUF_INIT;
 	const char *name;
 
 	if (!d->logs.len || ci_input(ci, "log-artifact", &name) || !*name) {
 		error_clear();
 		return;
 	}
+	buf_addf(&artifact, "%s-%s", name, d->deployment);
 	if (!ci_artifact_folder(ci, "deployment-logs", &dir)) {
 		buf_addf(&file, "%s/%s.log", dir.data, d->deployment);
 		if (fs_write_file(file.data, d->logs.data, d->logs.len) ||
-		    ci_upload_artifact(ci, name, dir.data, NULL))
+		    ci_upload_artifact(ci, artifact.data, dir.data, NULL))
 			log_warning("deployment logs not uploaded: %s", error_message());
 	}
 	error_clear();
 	ci_artifact_folder_done(ci, dir.data);
 	buf_release(&dir);
 	buf_release(&file);
+	buf_release(&artifact);
 }
 
 /* Reads the repository, then the workspace, then deploys (or rolls back). */
@@ -679,7 +694,7 @@ static int history(struct ci *ci, struct session *s, const char *model)
 	log_info("%s", text.data);
 	summary_heading(sum, 3, "Stage history");
 	summary_code(sum, NULL, text.data);
-	summarize_stages(sum, &m);
+	summarize_stages(sum, &m, NULL);
 done:
 	stage_timeline_release(&t);
 	stage_model_release(&m);
@@ -702,17 +717,21 @@ static int run_history(struct ci *ci)
 
 static int run(struct ci *ci)
 {
-	const char *stage;
-	int ret;
+	const char *stage, *v;
+	int ret, history;
 
-	if ((ret = ci_input(ci, "stage", &stage)))
+	/* The inputs every stage needs, first, so a missing one is named
+	 * before a stage's own. */
+	if ((ret = ci_input(ci, "resource-group", &v)) || (ret = ci_input(ci, "workspace-name", &v)) ||
+	    (ret = ci_input(ci, "model-name", &v)) || (ret = ci_input(ci, "stage", &stage)) ||
+	    (ret = ci_input_bool(ci, "history", &history)))
 		return ret;
+	if (history || !strcmp(stage, "history"))
+		return run_history(ci);
 	if (!strcmp(stage, "evaluate"))
 		return run_evaluate(ci);
 	if (!strcmp(stage, "deploy") || !strcmp(stage, "rollback"))
 		return run_deploy(ci, !strcmp(stage, "rollback"));
-	if (!strcmp(stage, "history"))
-		return run_history(ci);
 	return error_set(ERR_INPUT, "Input stage: '%s' is not evaluate, deploy, rollback or history",
 			 stage);
 }

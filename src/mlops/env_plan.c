@@ -209,16 +209,16 @@ done:
 	return ret;
 }
 
-static int register_one(struct env_entry *e, struct aml *aml, const struct env_register_context *ctx)
+int env_register_version(struct aml *aml, const struct environment *env, const char *version,
+			 const struct env_register_context *ctx)
 {
 	struct aml_environment_version v = { 0 }, made = { 0 };
 	struct buf conda = BUF_INIT, context = BUF_INIT;
-	const struct environment *env = &e->env;
 	int ret = 0;
 
 	/* The request borrows our strings: the client only reads them. */
 	v.asset.name = (char *)env->name;
-	v.asset.version = e->decision.version;
+	v.asset.version = (char *)version;
 	v.asset.description = (char *)env->description;
 	v.asset.tags = version_tags(env, ctx);
 	v.os_type = (char *)(!strcmp(env->os_type, "windows") ? "Windows" : "Linux");
@@ -238,11 +238,10 @@ static int register_one(struct env_entry *e, struct aml *aml, const struct env_r
 	}
 	if ((ret = aml_environment_version_put(&made, aml, &v)))
 		goto done;
-	e->registered = 1;
-	log_info("environment %s: registered version %s", env->name, e->decision.version);
+	log_info("environment %s: registered version %s", env->name, version);
 done:
 	if (ret)
-		error_prefix("environment %s version %s", env->name, e->decision.version);
+		error_prefix("environment %s version %s", env->name, version);
 	cJSON_Delete(v.asset.tags);
 	aml_environment_version_release(&made);
 	buf_release(&conda);
@@ -261,8 +260,9 @@ int env_plan_register(struct env_plan *plan, struct aml *aml, const struct env_r
 		if (!e->decided || (e->decision.status != ENV_NEW &&
 				    e->decision.status != ENV_CHANGED_AUTO))
 			continue;
-		if ((ret = register_one(e, aml, ctx)))
+		if ((ret = env_register_version(aml, &e->env, e->decision.version, ctx)))
 			return ret;
+		e->registered = 1;
 	}
 	return 0;
 }

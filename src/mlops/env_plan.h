@@ -60,6 +60,18 @@ struct env_register_context {
 int env_plan_register(struct env_plan *plan, struct aml *aml,
 		      const struct env_register_context *ctx);
 
+/*
+ * Registers `env` as version `version` of its name, as env_plan_register
+ * registers each entry: the conda file sent as written, a build context
+ * uploaded to the default datastore under environments/<name>/<hash>/
+ * first; tagged with env->tags (scalars of env->doc), contentHash, commit
+ * and repository. Needs name, os_type, image or build_path, content_hash;
+ * description and tags may be NULL. Errors are prefixed with the name and
+ * version.
+ */
+int env_register_version(struct aml *aml, const struct environment *env, const char *version,
+			 const struct env_register_context *ctx);
+
 void env_plan_release(struct env_plan *plan);
 
 #endif

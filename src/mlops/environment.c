@@ -499,7 +499,7 @@ static int hash_build_file(const struct fs_entry *e, void *ctx)
 	return 0;
 }
 
-static int compute_hash(struct environment *env)
+int environment_hash(struct environment *env)
 {
 	struct buf text = BUF_INIT, hex = BUF_INIT;
 	unsigned char digest[SHA256_LEN];
@@ -520,7 +520,7 @@ static int compute_hash(struct environment *env)
 		buf_addstr(&text, "dockerfile ");
 		add_json_string(&text, env->dockerfile_path);
 		buf_addch(&text, '\n');
-		struct build_hash h = { &text, realpath(env->yaml_path, NULL) };
+		struct build_hash h = { &text, env->yaml_path ? realpath(env->yaml_path, NULL) : NULL };
 
 		ret = fs_walk(env->build_path, hash_build_file, &h);
 		free(h.yaml_real);
@@ -580,7 +580,7 @@ int environment_load(struct environment *out, const char *dir, enum env_versioni
 	    (ret = check_inference_config(out)) ||
 	    (ret = check_os_type(out)) ||
 	    (ret = check_image_or_build(out)) ||
-	    (ret = compute_hash(out)))
+	    (ret = environment_hash(out)))
 		goto done;
 	out->tags = field(out, "tags");
 done:

@@ -102,4 +102,15 @@ void environment_release(struct environment *env);
  */
 int environment_load(struct environment *out, const char *dir, enum env_versioning mode);
 
+/*
+ * Computes `canonical` and `content_hash` (as above) of an environment
+ * described by other means (an inline one of a deployment YAML): reads
+ * image, os_type, conda.canonical, build_path and dockerfile_path, and
+ * leaves the file yaml_path (may be NULL) out of a build context. The
+ * build context's files must already be known to be inside the
+ * workspace; a link out met by the walk is ERR_INPUT. environment_load
+ * calls it.
+ */
+int environment_hash(struct environment *env);
+
 #endif

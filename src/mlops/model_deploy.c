@@ -2,6 +2,7 @@
  * Model-CD's deploy and rollback stages (mlops/model_deploy.h): the
  * repository read first, the workspace read next, then the changes.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include "mlops/deploy_metrics.h"
 #include "mlops/job_run.h"
 #include "mlops/model_deploy.h"
+#include "mlops/online_env.h"
 #include "core/banned.h"
 
 /* A smoke request or its expected answer: small JSON documents. */
@@ -95,15 +97,19 @@ int model_deploy_load(struct model_deploy *d)
 	cJSON *smoke = NULL;
 	int ret;
 
+	if (aml_check_endpoint_name(d->o.endpoint))
+		return error_prefix("Input endpoint-name");
 	if ((ret = online_yaml_read(&d->yaml, d->o.workspace_root, d->o.deployment_yaml)))
 		return ret;
-	if (d->yaml.env_kind == ONLINE_ENV_INLINE)
-		return error_set_at(ERR_INPUT, d->o.deployment_yaml,
-				    online_yaml_line(&d->yaml, "environment"), 0,
-				    "%s: field 'environment': an inline environment is not deployed "
-				    "by Model-CD yet: register it from environments/ with "
-				    "Environment-CD and name it as azureml:<name>:<version>",
-				    d->o.deployment_yaml);
+	if (d->yaml.env_kind == ONLINE_ENV_INLINE) {
+		/* Its files read and hashed now, so a bad one fails before any call. */
+		struct online_env env = ONLINE_ENV_INIT;
+
+		ret = online_env_load(&env, &d->yaml, d->o.model);
+		online_env_release(&env);
+		if (ret)
+			return ret;
+	}
 	if (d->yaml.code_dir) {
 		d->code = xcalloc(1, sizeof(*d->code));
 		if ((ret = code_snapshot_scan(d->code, d->yaml.code_dir)))
@@ -166,17 +172,29 @@ static int pick_version(struct model_deploy *d)
 	for (k = 0; k < d->model.nr; k++)
 		if (d->model.v[k].stage == STAGE_STAGED)
 			d->version = xstrdup(d->model.v[k].version);
+	/* None staged: a re-run of the deploy that made it production finds
+	 * its deployment serving and does nothing. */
+	for (k = 0; !d->version && k < d->model.nr; k++)
+		if (d->model.v[k].stage == STAGE_PRODUCTION) {
+			d->version = xstrdup(d->model.v[k].version);
+			log_notice("no version of model %s is staged: deploying version %s, the one "
+				   "in production", d->o.model, d->version);
+		}
 	if (!d->version)
 		return error_set(ERR_INPUT, "model %s has no version tagged stage=staged: stage "
 				 "evaluate stages the winner, or give model-version", d->o.model);
 	return 0;
 }
 
+/* The environment's id from a reference; an inline environment is
+ * registered later, once the run may change things (ensure_inline). */
 static int resolve_environment(struct model_deploy *d, struct aml *aml)
 {
 	const struct online_deployment *y = &d->yaml;
 	int ret;
 
+	if (y->env_kind == ONLINE_ENV_INLINE)
+		return 0;
 	if (y->env_kind == ONLINE_ENV_REGISTRY) {
 		buf_addstr(&d->environment_id, y->environment);
 		return 0;
@@ -186,6 +204,21 @@ static int resolve_environment(struct model_deploy *d, struct aml *aml)
 	if (ret == ERR_INPUT)
 		error_set_at(ERR_INPUT, d->o.deployment_yaml, online_yaml_line(y, "environment"), 0,
 			     "%s: field 'environment': %s", d->o.deployment_yaml, error_message());
+	return ret;
+}
+
+/* An inline environment, registered when missing (mlops/online_env.h). */
+static int ensure_inline(struct model_deploy *d)
+{
+	struct env_register_context ctx = { d->o.commit, d->o.repository, d->o.http, d->o.tokens };
+	struct online_env env = ONLINE_ENV_INIT;
+	int ret;
+
+	if (d->yaml.env_kind != ONLINE_ENV_INLINE || d->environment_id.len)
+		return 0;
+	if (!(ret = online_env_load(&env, &d->yaml, d->o.model)))
+		ret = online_env_ensure(&d->environment_id, &env, d->o.aml, &ctx);
+	online_env_release(&env);
 	return ret;
 }
 
@@ -427,13 +460,16 @@ static int reconcile(struct model_deploy *d, struct stage_model *m)
 }
 
 /* The provenance tags of what is created: NULL-terminated pairs into
- * `pairs` (room for 11). */
-static const char *const *provenance(const struct model_deploy *d, const char **pairs)
+ * `pairs` (room for 11). The endpoint outlives its deployments and keeps
+ * only the tags of its creation (Azure ML drops tags on later updates), so
+ * the model version is a deployment's tag only. */
+static const char *const *provenance(const struct model_deploy *d, const char **pairs,
+				     int deployment)
 {
 	const char *v[][2] = {
 		{ "commit", d->o.commit }, { "repository", d->o.repository },
 		{ "workflowRun", d->o.run_url }, { "model", d->o.model },
-		{ "modelVersion", d->version },
+		{ "modelVersion", deployment ? d->version : NULL },
 	};
 	size_t i, n = 0;
 
@@ -502,14 +538,15 @@ static void fill_request(struct rollout_request *req, const struct model_deploy 
 	req->timeout_s = d->o.timeout_s;
 }
 
-static int breached(const struct rollout_report *r)
+/* Whether a failed rollout failed in the deployment itself: its
+ * provisioning (before any smoke test), or a smoke test the deployment
+ * did not answer well (a 200 lacking what smoke-expect holds is said
+ * plainly already). A breach or a refused traffic change is not. */
+static int needs_diagnosis(const struct rollout_report *r)
 {
-	size_t i;
-
-	for (i = 0; i < r->steps_nr; i++)
-		if (r->steps[i].breached)
-			return 1;
-	return 0;
+	if (!r->smoked)
+		return !r->steps_nr;
+	return !r->smoke.passed && r->smoke.status != 200;
 }
 
 /* The code uploaded, the specs built and the rollout run. */
@@ -520,22 +557,23 @@ static int roll_out(struct model_deploy *d, enum rollout_mode mode)
 	struct aml_deployment_spec ds;
 	struct rollout_request req;
 	struct buf code_id = BUF_INIT;
-	const char *tags[12];
-	int ret = 0;
+	const char *tags[12], *endpoint_tags[12];
+	int ret;
 
-	if (d->code)
+	ret = ensure_inline(d);
+	if (!ret && d->code)
 		ret = code_snapshot_ensure_id(&code_id, d->o.aml, d->o.http, d->code,
 					      d->yaml.code_dir);
 	if (!ret)
 		ret = online_deployment_spec(&ds, &d->yaml, d->location, d->model_id,
 					     d->environment_id.data, d->code ? code_id.data : NULL,
-					     provenance(d, tags));
+					     provenance(d, tags, 1));
 	if (!ret) {
 		memset(&es, 0, sizeof(es));
 		es.location = d->location;
 		es.auth_mode = "Key";
 		es.description = "Model-CD's endpoint";
-		es.tags = tags;
+		es.tags = provenance(d, endpoint_tags, 0);
 		aml_path(&c.endpoint_id, d->o.aml, "/onlineEndpoints/%s", d->o.endpoint);
 		fill_request(&req, d);
 		req.mode = mode;
@@ -543,7 +581,7 @@ static int roll_out(struct model_deploy *d, enum rollout_mode mode)
 		req.deployment_spec = &ds;
 		ret = rollout_run(&d->report, d->o.aml, &req, &real_ops, &c);
 	}
-	if (ret == ERR_REMOTE_FAILED && !breached(&d->report))
+	if (ret == ERR_REMOTE_FAILED && needs_diagnosis(&d->report))
 		diagnose(d);
 	ops_release(&c);
 	buf_release(&code_id);
@@ -592,17 +630,23 @@ done:
 
 /* ---- rollback ---- */
 
-/* The surpassed version that served last: the newest by version number. */
-static const char *newest_surpassed(const struct stage_model *m)
+/* Where a redeploying rollback goes: the newest surpassed version older
+ * than the one in production (by version number), so that a second
+ * rollback goes further back, never forth to the version just rolled
+ * back from. With none in production, the newest surpassed. */
+static const char *rollback_target(const struct stage_model *m)
 {
 	const char *best = NULL;
-	long best_n = -1;
+	long best_n = -1, current = LONG_MAX;
 	size_t i;
 
+	for (i = 0; i < m->nr; i++)
+		if (m->v[i].stage == STAGE_PRODUCTION)
+			current = strtol(m->v[i].version, NULL, 10);
 	for (i = 0; i < m->nr; i++) {
 		long n = strtol(m->v[i].version, NULL, 10);
 
-		if (m->v[i].stage == STAGE_SURPASSED && n > best_n) {
+		if (m->v[i].stage == STAGE_SURPASSED && n < current && n > best_n) {
 			best = m->v[i].version;
 			best_n = n;
 		}
@@ -631,14 +675,15 @@ static int restored_version(struct model_deploy *d)
  * all traffic at once. */
 static int redeploy(struct model_deploy *d, const struct stage_model *m)
 {
-	const char *v = newest_surpassed(m);
+	const char *v = rollback_target(m);
 	int ret;
 
 	if (!v)
 		return error_set(ERR_NOT_FOUND, "nothing to roll back to: endpoint %s keeps no "
-				 "previous deployment and model %s has no surpassed version",
-				 d->o.endpoint, d->o.model);
-	log_notice("no previous deployment kept: redeploying version %s, the last surpassed", v);
+				 "previous deployment and model %s has no surpassed version older "
+				 "than the one in production", d->o.endpoint, d->o.model);
+	log_notice("no previous deployment kept: redeploying version %s, the newest surpassed one "
+		   "older than production (with this checkout's deployment YAML and code)", v);
 	free(d->version);
 	d->version = xstrdup(v);
 	d->redeployed = 1;
@@ -648,7 +693,9 @@ static int redeploy(struct model_deploy *d, const struct stage_model *m)
 					  d->version, d->o.commit && *d->o.commit
 					  ? d->o.commit : "0000000")))
 		return ret;
-	return roll_out(d, ROLLOUT_DIRECT);
+	if ((ret = roll_out(d, ROLLOUT_DIRECT)))
+		return ret;
+	return rollout_unmark(d->o.aml, d->o.endpoint, d->report.previous, d->o.timeout_s);
 }
 
 int model_deploy_rollback(struct model_deploy *d)
@@ -656,7 +703,8 @@ int model_deploy_rollback(struct model_deploy *d)
 	struct stage_model m = STAGE_MODEL_INIT;
 	int ret;
 
-	if ((ret = reconcile(d, &m)))
+	/* The model before: for the report. */
+	if ((ret = stage_load(&d->model, d->o.aml, d->o.model)) || (ret = reconcile(d, &m)))
 		goto done;
 	ret = rollout_rollback(&d->report, d->o.aml, d->o.endpoint, d->o.timeout_s);
 	if (!ret) {

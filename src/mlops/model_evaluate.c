@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "azure/aml_endpoint.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "mlops/model_deploy.h"
@@ -240,6 +241,8 @@ int model_evaluate_decide(struct model_evaluation *e, const struct model_evaluat
 	struct champion_gathered *g = &e->gathered;
 	int ret;
 
+	if (o->endpoint && *o->endpoint && aml_check_endpoint_name(o->endpoint))
+		return error_prefix("Input endpoint-name");
 	ret = champion_gather(g, o->aml, o->http, o->tokens, o->model, o->version,
 			      o->policy->metric);
 	if (!ret)

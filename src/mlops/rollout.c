@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "azure/arm.h"
+#include "core/http.h"
 #include "mlops/rollout.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -370,7 +371,8 @@ static time_t run_now(const struct run *r)
 	return r->ops->now ? r->ops->now(r->ctx) : time(NULL);
 }
 
-static int set_map(struct run *r, const struct rollout_map *m, struct aml_endpoint *e_out)
+static int set_map_full(struct run *r, const struct rollout_map *m, struct aml_endpoint *e_out,
+			long timeout_s)
 {
 	struct aml_traffic *view = map_view(m);
 	struct buf what = BUF_INIT;
@@ -378,11 +380,15 @@ static int set_map(struct run *r, const struct rollout_map *m, struct aml_endpoi
 
 	map_describe(&what, m);
 	log_msg(LOG_INFO, "endpoint %s traffic: %s", r->req->endpoint, what.data);
-	ret = aml_endpoint_set_traffic(e_out, r->aml, r->req->endpoint, view, m->nr,
-				       r->req->timeout_s);
+	ret = aml_endpoint_set_traffic(e_out, r->aml, r->req->endpoint, view, m->nr, timeout_s);
 	free(view);
 	buf_release(&what);
 	return ret;
+}
+
+static int set_map(struct run *r, const struct rollout_map *m, struct aml_endpoint *e_out)
+{
+	return set_map_full(r, m, e_out, r->req->timeout_s);
 }
 
 /* Keeps the message of the error just set as the report's failure. */
@@ -394,23 +400,40 @@ static int failed(struct run *r, int ret)
 }
 
 /* Puts the traffic back as it was before, mirror off, keeping the error
- * that made us do it (prefixed when the traffic could not be put back). */
+ * that made us do it (prefixed when the traffic could not be put back).
+ * Stopped by a signal, the requests still go out, bounded by a deadline
+ * within the runner's grace (the stop flag would cut them at once); an
+ * operation not seen to end by then was asked for all the same. */
 static int restore(struct run *r, int ret)
 {
 	struct error_saved why = ERROR_SAVED_INIT;
-	int mirror = 0, live;
+	struct http_client *http = r->aml->arm->http;
+	int stopping = ret == ERR_CANCELLED, mirror = 0, live;
+	long timeout_s = r->req->timeout_s;
 
 	error_save(&why);
 	log_msg(LOG_WARNING, "endpoint %s: restoring the traffic as it was", r->req->endpoint);
+	if (stopping) {
+		http_client_set_deadline(http, ROLLOUT_STOP_RESTORE_MS);
+		timeout_s = ROLLOUT_STOP_RESTORE_MS / 1000;
+	}
 	if (r->mirrored && !(mirror = rollout_set_mirror(r->aml, r->req->endpoint, NULL, 0,
-						       r->req->timeout_s)))
+						       timeout_s)))
 		r->mirrored = 0;
 	if (mirror)
 		log_msg(LOG_ERROR, "the mirror of endpoint %s could not be turned off: %s",
 			r->req->endpoint, error_message());
-	if ((live = set_map(r, &r->out->before, NULL)))
+	live = set_map_full(r, &r->out->before, NULL, timeout_s);
+	if (stopping && live == ERR_TIMEOUT) {
+		log_msg(LOG_WARNING, "endpoint %s: the traffic was asked back; its operation had "
+			"not ended when the step had to stop", r->req->endpoint);
+		live = 0;
+	} else if (live) {
 		log_msg(LOG_ERROR, "the traffic of endpoint %s could not be restored: %s",
 			r->req->endpoint, error_message());
+	}
+	if (stopping)
+		http_client_set_deadline(http, 0);
 	error_restore(&why);
 	if (mirror || live)
 		failed(r, error_prefix("traffic NOT restored"));
@@ -761,6 +784,17 @@ static int unmark(struct aml *aml, const char *endpoint, const struct aml_deploy
 		ret = aml_deployment_update(aml, endpoint, name, tags, 0, timeout_s);
 		free(tags);
 	}
+	return ret;
+}
+
+int rollout_unmark(struct aml *aml, const char *endpoint, const char *deployment, long timeout_s)
+{
+	struct aml_deployment_list list = AML_DEPLOYMENT_LIST_INIT;
+	int ret;
+
+	if (!(ret = aml_deployment_list(&list, aml, endpoint)))
+		ret = unmark(aml, endpoint, &list, deployment, timeout_s);
+	aml_deployment_list_release(&list);
 	return ret;
 }
 

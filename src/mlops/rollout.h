@@ -30,6 +30,9 @@
 #define ROLLOUT_SERVED_TAG "rollout-served-at"
 
 #define ROLLOUT_MAX_STEPS 20
+/* Stopped by a signal, the traffic is put back within this (the runner
+ * kills the step 10 s after its first signal; workflow.h stops it at 4 s). */
+#define ROLLOUT_STOP_RESTORE_MS 3000
 #define ROLLOUT_MIRROR_MAX 50
 
 /* ---- pure pieces ---- */
@@ -217,6 +220,14 @@ long rollout_pick_restore(const struct aml_deployment *d, size_t nr,
  */
 int rollout_rollback(struct rollout_report *out, struct aml *aml, const char *endpoint,
 		     long timeout_s);
+
+/*
+ * Takes ROLLOUT_SERVED_TAG off `deployment` (NULL: nothing to do): a
+ * deployment rolled back from is no rollback target any more, so a second
+ * rollback goes further back, not forth. rollout_rollback does it itself;
+ * a rollback that redeploys calls this for the deployment it replaced.
+ */
+int rollout_unmark(struct aml *aml, const char *endpoint, const char *deployment, long timeout_s);
 
 /*
  * Sets the endpoint's mirrorTraffic (its live traffic left as it is):

@@ -17,6 +17,7 @@ static const struct input_spec spec_inputs[] = {
 	{ "resource-group", "rg", NULL, INPUT_REQUIRED },
 	{ "client-secret", "secret", NULL, INPUT_SECRET },
 	{ "count", "n", "3", 0 },
+	{ "force", "f", "false", INPUT_BOOL },
 	{ NULL, NULL, NULL, 0 },
 };
 static const struct output_spec spec_outputs[] = { { "result", "r" }, { NULL, NULL } };
@@ -244,6 +245,34 @@ Test(terminal, unknown_flags_are_input_errors)
 	struct ci *ci;
 
 	cr_assert_fails(ci_open(&ci, &spec, 2, argv), ERR_INPUT, "unknown input --no-such");
+	ci_close(ci);
+}
+
+Test(terminal, a_boolean_input_is_also_a_bare_switch)
+{
+	char a0[] = "--force", a1[] = "--count", a2[] = "4", a3[] = "--force", a4[] = "false";
+	char *last[] = { a1, a2, a0 }, *before_flag[] = { a0, a1, a2 }, *valued[] = { a3, a4 };
+	char **argvs[] = { last, before_flag, valued };
+	const char *expect[] = { "true", "true", "false" };
+	struct ci *ci;
+	size_t i;
+	int on;
+
+	for (i = 0; i < 3; i++) {
+		cr_assert_ok(ci_open(&ci, &spec, i == 2 ? 2 : 3, argvs[i]));
+		cr_assert_ok(ci_input_bool(ci, "force", &on));
+		cr_assert_eq(on, !strcmp(expect[i], "true"), "case %zu", i);
+		ci_close(ci);
+	}
+}
+
+Test(terminal, a_bare_switch_is_for_booleans_only)
+{
+	char a0[] = "--count";
+	char *argv[] = { a0 };
+	struct ci *ci;
+
+	cr_assert_fails(ci_open(&ci, &spec, 1, argv), ERR_INPUT, "--count needs a value");
 	ci_close(ci);
 }
 

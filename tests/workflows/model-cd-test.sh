@@ -52,6 +52,19 @@ live_traffic() {
 }
 stop_traffic() { kill "$traffic_pid" 2>/dev/null; wait "$traffic_pid" 2>/dev/null; }
 
+# delete_deployment NAME: deletes it as a person would with the CLI, and
+# waits until it is gone.
+delete_deployment() {
+	PYTHONPATH="$repo/sandbox" python3 - "$endpoint" "$1" <<'PY'
+import sys, time
+from tests.helpers import call, token, ws_url
+tok, path = token(), "/onlineEndpoints/%s/deployments/%s" % (sys.argv[1], sys.argv[2])
+assert call("DELETE", ws_url(path), token=tok).status in (200, 202, 204)
+while call("GET", ws_url(path), token=tok).status != 404:
+    time.sleep(0.1)
+PY
+}
+
 # train_and_register JOB: Model-CT's two stages; prints the new version.
 train_and_register() {
 	gh model-ct INPUT_JOB="$1"
@@ -178,9 +191,11 @@ t_a_failed_provisioning_is_explained() {
 t_a_crash_between_tag_writes_is_repaired() {
 	# Version 3 rolled out (its deployment of the first commit is healthy
 	# now); of the two tag writes that follow (version 1 surpassed, then
-	# version 3 production) the second is held by the sandbox for 20 s and
-	# the step is killed meanwhile.
-	fault '{"kind": "delay", "seconds": 20, "method": "PUT", "path": "/models/churn-classifier/versions/3$"}' >/dev/null
+	# version 3 production) the second waits on the read before it (the
+	# first read of version 3, its id, passes), held by the sandbox for
+	# 20 s, and the step is killed meanwhile. (A held write would land
+	# after the kill, as a lost write does, and change the state later.)
+	fault '{"kind": "delay", "seconds": 20, "method": "GET", "path": "/models/churn-classifier/versions/3$", "skip": 1}' >/dev/null
 	(cd_step deploy INPUT_BAKE-MINUTES=0.02) &
 	local pid=$! i
 	for i in $(seq 300); do
@@ -196,6 +211,23 @@ t_a_crash_between_tag_writes_is_repaired() {
 	expect "$(rc)" 0 && logs '::notice::.*3' && expect "$(stages)" "1=surpassed 2=surpassed 3=production"
 }
 
+t_rollback_without_a_kept_deployment_redeploys() {
+	delete_deployment "$(deployment_of 1)" && delete_deployment "$(deployment_of 2)" || return 1
+	cd_step rollback
+	expect "$(rc)" 0 && expect "$(output deployment)" "$(deployment_of 2)" &&
+		expect "$(output model-version)" 2 &&
+		expect "$(traffic)" "{\"$(deployment_of 2)\": 100, \"$(deployment_of 3)\": 0}" &&
+		expect "$(stages)" "1=surpassed 2=production 3=surpassed" && logs 'redeploying version 2' ||
+		return 1
+	# Again: further back (version 1, redeployed), never forth to 3.
+	cd_step rollback
+	expect "$(rc)" 0 && expect "$(output model-version)" 1 &&
+		expect "$(stages)" "1=production 2=surpassed 3=surpassed" || return 1
+	# And once more: nothing older than version 1 is left.
+	cd_step rollback
+	expect "$(rc)" 1 && logs 'nothing to roll back to' && expect "$(stages)" "1=production 2=surpassed 3=surpassed"
+}
+
 t_two_runs_at_once_keep_the_invariant() {
 	(cd_step evaluate INPUT_MODEL-VERSION=1 INPUT_FORCE=true) &
 	local a=$!
@@ -203,6 +235,43 @@ t_two_runs_at_once_keep_the_invariant() {
 	wait $a
 	wait
 	expect "$(valid)" True
+}
+
+t_a_stop_during_the_bake_puts_the_traffic_back() {
+	local before pid i t0
+	cd_step evaluate INPUT_MODEL-VERSION=3 INPUT_FORCE=true
+	expect "$(rc)" 0 && expect "$(stage_of 3)" staged || return 1
+	before=$(traffic)
+	(cd_step deploy INPUT_BAKE-MINUTES=0.5) &
+	pid=$!
+	for i in $(seq 300); do
+		grep -q '^baking ' "$work/log" 2>/dev/null && break
+		sleep 0.1
+	done
+	t0=$(date +%s)
+	pkill -TERM -f "$mlops model-cd"
+	wait $pid
+	[ $(($(date +%s) - t0)) -le 5 ] || { echo "the step took more than 5 s to stop"; return 1; }
+	expect "$(rc)" 1 && logs 'restoring the traffic as it was' && logs 'cancelled::stopped while the deployment baked' &&
+		expect "$(traffic)" "$before" && expect "$(stage_of 3)" staged && expect "$(valid)" True
+}
+
+t_an_answer_other_than_expected_fails_the_smoke_test() {
+	local before
+	before=$(traffic)
+	echo '{"predictions": [7, 7]}' >"$work/ws/deployments/expect.json"
+	cd_step deploy INPUT_SMOKE-EXPECT=deployments/expect.json
+	expect "$(rc)" 1 && logs 'lacks what smoke-expect holds' && expect "$(traffic)" "$before" &&
+		expect "$(stage_of 3)" staged
+}
+
+t_a_direct_rollout_that_keeps_nothing_behind() {
+	echo '{"predictions": [1, 0]}' >"$work/ws/deployments/expect.json"
+	cd_step deploy INPUT_ROLLOUT=direct INPUT_KEEP-PREVIOUS=false INPUT_SMOKE-EXPECT=deployments/expect.json
+	# The one serving before (version 1's) is deleted; 2's, idle, is left.
+	expect "$(rc)" 0 && expect "$(traffic)" "{\"$(deployment_of 2)\": 0, \"$(deployment_of 3)\": 100}" &&
+		expect "$(state "'$(deployment_of 1)' in ws['onlineEndpoints']['$endpoint']['deployments']")" False &&
+		expect "$(stage_of 3)" production && expect "$(stage_of 1)" surpassed && expect "$(valid)" True
 }
 
 run_runs 400
