@@ -99,6 +99,7 @@ start_part "model-ci against the sandbox" tests/workflows/model-ci-test.sh "$mlo
 start_part "model-ci re-runs and long jobs" tests/workflows/rerun-test.sh "$mlops"
 start_part "model-ct against the sandbox" tests/workflows/model-ct-test.sh "$mlops"
 start_part "model-cd against the sandbox" tests/workflows/model-cd-test.sh "$mlops"
+start_part "model-cd with an evaluation job" tests/workflows/model-cd-evaljob-test.sh "$mlops"
 start_part "model-cd on an inline environment" tests/workflows/model-cd-inline-test.sh "$mlops"
 start_part "workflows against the sandbox" tests/workflows/workflows-test.sh "$mlops"
 start_part "the Azure CLI against the sandbox" tests/conformance/az-cli-test.sh "$mlops"

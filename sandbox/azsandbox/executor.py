@@ -375,7 +375,14 @@ class Executor:
     def _fetch_input(self, ws, name, inp, dest):
         uri = inp.get("uri") or ""
         kind = inp.get("jobInputType")
-        if uri.startswith("azureml:") and not uri.startswith("azureml://") or "/data/" in uri and "/versions/" in uri:
+        if kind in ("custom_model", "mlflow_model", "triton_model"):
+            # A registered model version: its files, wherever modelUri keeps them.
+            ref = uri[len("azureml:"):] if uri.startswith("azureml:/") else uri
+            ver = self._resolve_version(ws, "models", ref)
+            if ver is None:
+                raise JobFailure("Model '%s' for input '%s' was not found." % (uri, name))
+            uri = self.app.azureml._model_uri(ws, ver)
+        elif uri.startswith("azureml:") and not uri.startswith("azureml://") or "/data/" in uri and "/versions/" in uri:
             ver = self._resolve_version(ws, "data", uri[len("azureml:"):] if uri.startswith("azureml:/") else uri)
             if ver is None:
                 raise JobFailure("Data asset '%s' for input '%s' was not found." % (uri, name))

@@ -84,6 +84,21 @@ class JobTests(SandboxTest):
         model = call("GET", acct + "model/model.txt", token=storage, headers={"x-ms-version": "2021-12-02"})
         self.assertEqual(model.body, b"weights")
 
+    def test_a_model_input_is_the_registered_versions_files(self):
+        code = self.upload_code({"train.py": TRAIN})
+        self.submit("job-m", "python3 train.py 0.1 ${{outputs.model}}", code,
+                    outputs={"model": {"jobOutputType": "uri_folder"}})
+        self.assertEqual(self.wait_status("job-m", ("Completed", "Failed"))[-1], "Completed")
+        body = {"properties": {"modelUri": "azureml://jobs/job-m/outputs/model", "modelType": "custom_model"}}
+        self.assertIn(call("PUT", ws_url("/models/m/versions/1"), body=body, token=self.tok).status, (200, 201))
+        ref = "azureml:" + ws_url("/models/m/versions/%s").split("?")[0].replace("https://management.azure.com", "")
+        self.submit("job-use", "cat ${{inputs.m}}/model.txt", inputs={"m": {"jobInputType": "custom_model", "uri": ref % "1"}})
+        self.assertEqual(self.wait_status("job-use", ("Completed", "Failed"))[-1], "Completed")
+        self.submit("job-none", "true", inputs={"m": {"jobInputType": "custom_model", "uri": ref % "9"}})
+        self.assertEqual(self.wait_status("job-none", ("Completed", "Failed"))[-1], "Failed")
+        job = call("GET", ws_url("/jobs/job-none"), token=self.tok).json()
+        self.assertIn("for input 'm' was not found", job["properties"]["error"]["message"])
+
     def test_failing_job(self):
         self.submit("job-bad", "echo about to fail; exit 3")
         seen = self.wait_status("job-bad", ("Completed", "Failed"))

@@ -70,13 +70,14 @@ int aml_job_status_succeeded(enum aml_job_status s)
 
 static int add_input(cJSON *inputs, const struct aml_job_input *in)
 {
-	static const char *const types[] = { "literal", "uri_file", "uri_folder" };
+	static const char *const types[] = { "literal", "uri_file", "uri_folder",
+					     "custom_model" };
 	cJSON *o;
 	int ret;
 
 	if (!in->name || (ret = aml_check_name(in->name, "job input name")))
 		return in->name ? ret : error_set(ERR_INPUT, "a job input has no name");
-	if ((unsigned)in->type > AML_INPUT_URI_FOLDER)
+	if ((unsigned)in->type > AML_INPUT_CUSTOM_MODEL)
 		return error_set(ERR_INPUT, "job input '%s' has an unknown type", in->name);
 	o = json_add_object(inputs, in->name);
 	json_add_string(o, "jobInputType", types[in->type]);

@@ -52,6 +52,7 @@ enum aml_job_input_type {
 	AML_INPUT_LITERAL,
 	AML_INPUT_URI_FILE,
 	AML_INPUT_URI_FOLDER,
+	AML_INPUT_CUSTOM_MODEL,   /* a registered model version's files, as a folder */
 };
 
 /* A job input; `value` for literals, `uri` (azureml:..., https://...,

@@ -39,6 +39,8 @@ static const struct input_spec inputs[] = {
 	{ "metric", "Metric of each version's training run that decides champion against challenger (stage evaluate).", NULL, 0 },
 	{ "direction", "maximize or minimize: which way the metric is better.", "maximize", 0 },
 	{ "min-delta", "How much better the challenger must be: absolute (0.01) or relative to the champion's value (1%).", "0", 0 },
+	{ "evaluation-job", "Azure ML command job YAML that decides instead of the training runs (stage evaluate): submitted with inputs champion_model and challenger_model (the two versions' files), its MLflow run's champion_<metric>, challenger_<metric> and p_value are compared; empty: each version's training run.", "", 0 },
+	{ "max-p-value", "Largest p-value the evaluation job may log for the challenger to win (0 to 1; needs evaluation-job); empty: not checked.", NULL, 0 },
 	{ "force", "Promote the challenger whatever the policy says; the decision records it and who asked (GITHUB_ACTOR).", "false", INPUT_BOOL },
 	{ "endpoint-name", "Managed online endpoint to deploy to (stages deploy and rollback); created with key auth when missing.", NULL, 0 },
 	{ "deployment", "Azure ML CLI v2 online deployment YAML describing the deployment.", "deployments/online.yml", 0 },
@@ -51,7 +53,7 @@ static const struct input_spec inputs[] = {
 	{ "max-error-rate", "Largest share of 5xx answers of the new deployment a step may see (0.01 or 1%).", "1%", 0 },
 	{ "max-latency-ms", "Largest P90 latency of the new deployment a step may see, in milliseconds; 0: not checked.", "0", 0 },
 	{ "keep-previous", "Keep the previous deployment at 0% traffic for rollback once the new one serves everything.", "true", INPUT_BOOL },
-	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation.", "60", 0 },
+	{ "timeout-minutes", "How long to wait for each endpoint or deployment operation, and for the evaluation job.", "60", 0 },
 	{ "history", "Print the model's stage timeline instead (stage history; on a terminal: --history).", "false", INPUT_BOOL },
 	{ "log-artifact", "Name of the artifact holding a failed deployment's full logs; empty: none.", "deployment-logs", 0 },
 	{ NULL, NULL, NULL, 0 },
@@ -135,19 +137,37 @@ static void summarize_stages(struct summary *sum, const struct stage_model *m,
 
 /* ---- stage evaluate ---- */
 
-static int read_policy(struct ci *ci, struct champion_policy *p, int *force)
+static int read_minutes(struct ci *ci, const char *name, long *seconds);
+
+/* The evaluation job's log, line by line: the host fences lines that look
+ * like workflow commands, so the job cannot act on the run. */
+static void job_line(const char *line, void *ctx)
 {
-	const char *metric, *direction, *min_delta;
+	(void)ctx;
+	log_info("%s", line);
+}
+
+/* The policy; `*job` the evaluation job as named ("": none). */
+static int read_policy(struct ci *ci, struct champion_policy *p, int *force, const char **job)
+{
+	const char *metric, *direction, *min_delta, *max_p;
 	int ret;
 
 	if ((ret = ci_input(ci, "metric", &metric)) ||
 	    (ret = ci_input(ci, "direction", &direction)) ||
 	    (ret = ci_input(ci, "min-delta", &min_delta)) ||
+	    (ret = ci_input(ci, "max-p-value", &max_p)) ||
+	    (ret = ci_input(ci, "evaluation-job", job)) ||
 	    (ret = ci_input_bool(ci, "force", force)))
 		return ret;
 	if (!*metric)
 		return error_set(ERR_INPUT, "Input required and not supplied: metric (stage evaluate)");
-	return champion_policy_parse(p, metric, direction, min_delta, NULL);
+	/* Only an evaluation job logs a p-value: without one the policy
+	 * could never be met. */
+	if (*max_p && !**job)
+		return error_set(ERR_INPUT, "Input max-p-value: needs evaluation-job, the job "
+				 "that logs the p-value");
+	return champion_policy_parse(p, metric, direction, min_delta, max_p);
 }
 
 /* A candidate's value in the table: as MLflow gave it, or why it is missing. */
@@ -207,6 +227,15 @@ static void summarize_evaluation(struct ci *ci, const struct model_evaluation *e
 	}
 	summary_table_end(sum);
 	comparison_chart(sum, d, p);
+	if (e->job.ran) {
+		buf_addstr(&text, "Evaluation job ");
+		summary_escape(&text, e->job.name);
+		buf_addstr(&text, ": ");
+		summary_escape(&text, e->job.status ? e->job.status : "unknown");
+		if (e->job.p_value)
+			buf_addf(&text, ", p-value %s", e->job.p_value);
+		buf_addstr(&text, ".\n\n");
+	}
 	summary_escape(&text, d->reason);
 	buf_addstr(&text, "\n\nPolicy: ");
 	champion_policy_describe(&text, p);
@@ -224,6 +253,14 @@ static int write_evaluation_outputs(struct ci *ci, const struct model_evaluation
 	struct buf text = BUF_INIT;
 	int ret;
 
+	if (e->job.ran) {
+		cJSON *job = json_add_object(json, "evaluation_job");
+
+		json_add_string(job, "name", e->job.name);
+		json_add_string(job, "status", e->job.status ? e->job.status : "unknown");
+		if (e->job.p_value)
+			json_add_string(job, "p_value", e->job.p_value);
+	}
 	json_write(&text, json);
 	if (!(ret = ci_output(ci, "decision", text.data)) &&
 	    !(ret = ci_output(ci, "deploy", e->decision.deploy ? "true" : "false")))
@@ -240,7 +277,10 @@ static int evaluate(struct ci *ci, struct session *s, struct model_evaluate_opti
 	struct error_saved saved = ERROR_SAVED_INIT;
 	int ret;
 
-	if (!(ret = model_evaluate_decide(&e, o))) {
+	ret = model_evaluate_decide(&e, o);
+	if (e.job.changed)
+		workflow_changing(); /* the evaluation job submitted: no exit 2 after it */
+	if (!ret) {
 		log_info("%s", e.decision.reason);
 		workflow_changing(); /* reconcile and the winner's tag */
 		ret = model_evaluate_apply(&e, o);
@@ -263,11 +303,12 @@ static int run_evaluate(struct ci *ci)
 	struct champion_policy policy = CHAMPION_POLICY_INIT;
 	struct model_evaluate_options o;
 	struct session session;
-	struct buf url = BUF_INIT;
+	struct buf url = BUF_INIT, job = BUF_INIT;
 	int ret, force = 0;
 
 	memset(&o, 0, sizeof(o));
-	if ((ret = read_policy(ci, &policy, &force)) ||
+	if ((ret = read_policy(ci, &policy, &force, &o.evaluation_job_file)) ||
+	    (ret = read_minutes(ci, "timeout-minutes", &o.timeout_s)) ||
 	    (ret = ci_input(ci, "model-name", &o.model)) ||
 	    (ret = ci_input(ci, "model-version", &o.version)) ||
 	    (ret = ci_input(ci, "endpoint-name", &o.endpoint)) ||
@@ -285,10 +326,18 @@ static int run_evaluate(struct ci *ci)
 	o.actor = c->actor;
 	o.commit = c->sha;
 	o.run_url = url.data;
+	if (*o.evaluation_job_file) {
+		ci_workspace_path(ci, &job, o.evaluation_job_file);
+		o.evaluation_job = job.data;
+	}
+	o.origin = (struct job_origin){ c->repository, c->sha, c->run_id, c->run_attempt, c->job };
+	o.stop = workflow_stop_flag();
+	o.on_line = job_line;
 	ret = evaluate(ci, &session, &o);
 	session_close(&session);
 	champion_policy_release(&policy);
 	buf_release(&url);
+	buf_release(&job);
 	return ret;
 }
 
