@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
+from urllib.parse import unquote
 
 from .httpcore import arm_error, json_response
 
@@ -134,6 +135,11 @@ def parse_duration(text):
 def parse_timespan(text, now):
     if not text:
         return now - 3600, now
+    # The Azure CLI (az monitor metrics list) sends the timespan quoted twice
+    # ("2026-12-04T18%253A52%253A24.846807%252F..."), with naive times in UTC;
+    # Azure reads it all the same (found by tests/conformance/az-cli-test.sh).
+    if "%" in text:
+        text = unquote(text)
     parts = text.split("/")
     if len(parts) == 1:
         dur = parse_duration(parts[0])

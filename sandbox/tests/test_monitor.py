@@ -157,6 +157,9 @@ class RecordTests(unittest.TestCase):
         self.assertEqual(mon.parse_timespan("2021-04-20T09:00:00Z/PT1H", 0), (1618909200, 1618912800))
         self.assertEqual(mon.parse_timespan("PT1H", 7200), (3600, 7200))
         self.assertEqual(mon.parse_duration("P1DT1M"), 86460)
+        # As the Azure CLI sends it: quoted twice, naive times in UTC.
+        self.assertEqual(mon.parse_timespan("2021-04-20T09%3A00%3A00.000000%2F2021-04-20T10%3A00%3A00", 0),
+                         (1618909200, 1618912800))
 
     def test_memory_is_bounded(self):
         for i in range(mon.MAX_BUCKETS + 50):

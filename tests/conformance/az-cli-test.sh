@@ -9,7 +9,8 @@
 # relaxed JSON the CLI sends inline) and show, deployment operations,
 # resource and provider GETs, storage blob upload / list / download, and
 # `az rest` GETs of the Azure ML assets the workflows create, at served
-# api-versions. Installs azure-cli from Debian's archive when it is missing.
+# api-versions, and an online endpoint scored, then its metrics listed by
+# `az monitor metrics list`. Installs azure-cli from Debian's archive when it is missing.
 #   tests/conformance/az-cli-test.sh [build/mlops]
 set -u
 mlops=$(realpath "${1:-build/mlops}")
@@ -258,6 +259,38 @@ t_rest_gets_ml_assets_at_served_api_versions() {
 		expect "$(out)" 3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c &&
 		ok az rest --method get --url "$ml/datastores?api-version=2025-06-01&isDefault=true" --query "value[].name" -o tsv &&
 		expect "$(out)" workspaceblobstore
+}
+
+# An online endpoint and a deployment made with `az rest` (the request
+# bodies of the official examples), scored with the key listKeys gives, then
+# read back by `az monitor metrics list`, the CLI's own Azure Monitor client
+# (its api-version and query, not ours): the counts Model-CD judges.
+t_online_endpoint_scored_then_its_metrics_listed() {
+	local ep="$ml/onlineEndpoints/conform-ep" key uri i
+	ok az rest --method put --url "$ep?api-version=2025-06-01" --body \
+		'{"location": "eastus", "properties": {"authMode": "Key"}}' &&
+		ok az rest --method put --url "$ep/deployments/blue?api-version=2025-06-01" --body \
+			'{"location": "eastus", "sku": {"name": "Default", "capacity": 1}, "properties": {"endpointComputeType": "Managed", "instanceType": "Standard_DS3_v2"}}' ||
+		return 1
+	for i in $(seq 100); do
+		az rest --method get --url "$ep/deployments/blue?api-version=2025-06-01" \
+			--query properties.provisioningState -o tsv && [ "$(out)" = Succeeded ] && break
+		sleep 0.2
+	done
+	ok az rest --method put --url "$ep?api-version=2025-06-01" --body \
+		'{"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 100}}}' &&
+		ok az rest --method post --url "$ep/listKeys?api-version=2025-06-01" --query primaryKey -o tsv || return 1
+	key=$(out)
+	ok az rest --method get --url "$ep?api-version=2025-06-01" --query properties.scoringUri -o tsv || return 1
+	uri=$(out)
+	for i in 1 2 3; do
+		curl -s -o /dev/null -w '%{http_code}\n' --proxy "$HTTPS_PROXY" --cacert "$SSL_CERT_FILE" \
+			-H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"data": [1]}' "$uri"
+	done | sort -u | grep -qx 200 || { echo "scoring did not answer 200"; return 1; }
+	ok az monitor metrics list --resource "${ep#https://management.azure.com}" --metric RequestsPerMinute \
+		--aggregation Total --interval PT1M --filter "deployment eq 'blue'" \
+		--query "sum(value[0].timeseries[].data[].total)" -o tsv &&
+		expect "$(out)" 3.0
 }
 
 t_rest_refuses_an_api_version_azure_does_not_serve() {
