@@ -25,11 +25,18 @@ model=churn-classifier
 endpoint=churn-endpoint
 sha=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c
 # cd STAGE [NAME=VALUE...]: one Model-CD step on the test's model and endpoint.
-cd_step() {
-	gh model-cd INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
+cd_args() {
+	echo INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
 		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize GITHUB_ACTOR=octocat \
-		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0 "${@:2}"
+		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0
 }
+# shellcheck disable=SC2046 # the defaults are words without spaces
+cd_step() { gh model-cd $(cd_args "$1") "${@:2}"; }
+# cd_bg STAGE [NAME=VALUE...]: the same in the background, its pid (the
+# program's own: gh_runner execs it) in $bg_pid; signals go to it alone,
+# never to another test's step running at the same time.
+# shellcheck disable=SC2046
+cd_bg() { bg model-cd $(cd_args "$1") "${@:2}"; }
 # logs PATTERN, in_summary PATTERN: the step's log or summary holds it.
 logs() { grep -q -- "$1" "$work/log" || { echo "no '$1' in the log:"; tail -n 15 "$work/log"; return 1; }; }
 in_summary() { grep -q -- "$1" "$work/summary" || { echo "no '$1' in the summary:"; cat "$work/summary"; return 1; }; }
@@ -196,15 +203,15 @@ t_a_crash_between_tag_writes_is_repaired() {
 	# 20 s, and the step is killed meanwhile. (A held write would land
 	# after the kill, as a lost write does, and change the state later.)
 	fault '{"kind": "delay", "seconds": 20, "method": "GET", "path": "/models/churn-classifier/versions/3$", "skip": 1}' >/dev/null
-	(cd_step deploy INPUT_BAKE-MINUTES=0.02) &
-	local pid=$! i
+	local i
+	cd_bg deploy INPUT_BAKE-MINUTES=0.02
 	for i in $(seq 300); do
 		grep -q 'deployed: 1 production -> surpassed' "$work/log" 2>/dev/null && break
 		sleep 0.1
 	done
 	sleep 1
-	pkill -KILL -f "$mlops model-cd"
-	wait $pid 2>/dev/null
+	kill -KILL "$bg_pid"
+	wait "$bg_pid" 2>/dev/null
 	curl -s -X DELETE "$SANDBOX_CONTROL_URL/faults" >/dev/null
 	expect "$(stages)" "1=surpassed 2=surpassed 3=staged" && expect "$(valid)" True || return 1
 	cd_step evaluate INPUT_MODEL-VERSION=3
@@ -238,21 +245,21 @@ t_two_runs_at_once_keep_the_invariant() {
 }
 
 t_a_stop_during_the_bake_puts_the_traffic_back() {
-	local before pid i t0
+	local before i t0 code
 	cd_step evaluate INPUT_MODEL-VERSION=3 INPUT_FORCE=true
 	expect "$(rc)" 0 && expect "$(stage_of 3)" staged || return 1
 	before=$(traffic)
-	(cd_step deploy INPUT_BAKE-MINUTES=0.5) &
-	pid=$!
+	cd_bg deploy INPUT_BAKE-MINUTES=0.5
 	for i in $(seq 300); do
 		grep -q '^baking ' "$work/log" 2>/dev/null && break
 		sleep 0.1
 	done
 	t0=$(date +%s)
-	pkill -TERM -f "$mlops model-cd"
-	wait $pid
+	kill -TERM "$bg_pid"
+	wait "$bg_pid"
+	code=$?
 	[ $(($(date +%s) - t0)) -le 5 ] || { echo "the step took more than 5 s to stop"; return 1; }
-	expect "$(rc)" 1 && logs 'restoring the traffic as it was' && logs 'cancelled::stopped while the deployment baked' &&
+	expect "$code" 1 && logs 'restoring the traffic as it was' && logs 'cancelled::stopped while the deployment baked' &&
 		expect "$(traffic)" "$before" && expect "$(stage_of 3)" staged && expect "$(valid)" True
 }
 
