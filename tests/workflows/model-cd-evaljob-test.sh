@@ -14,31 +14,18 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/workflows/model-ci-lib.sh"
 
 training_sandbox model-cd-evaljob
-cp -r "$repo/deployments" "$work/ws/"
+. "$repo/tests/workflows/model-cd-lib.sh"
 
-model=churn-classifier
-endpoint=churn-endpoint
 # evaluate [NAME=VALUE...]: stage evaluate by the evaluation job on test_loss.
 evaluate() {
 	gh model-cd INPUT_STAGE=evaluate INPUT_MODEL-NAME=$model INPUT_METRIC=test_loss INPUT_DIRECTION=minimize \
 		INPUT_EVALUATION-JOB=jobs/evaluate-models.yml INPUT_TIMEOUT-MINUTES=5 \
 		GITHUB_ACTOR=octocat ASAN_OPTIONS=detect_leaks=0 "$@"
 }
-logs() { grep -q -- "$1" "$work/log" || { echo "no '$1' in the log:"; tail -n 15 "$work/log"; return 1; }; }
-in_summary() { grep -q -- "$1" "$work/summary" || { echo "no '$1' in the summary:"; cat "$work/summary"; return 1; }; }
-stages() { state "' '.join(v + '=' + d['tags'].get('stage', '-') for v, d in sorted(w['models']['$model']['versions'].items()))"; }
 # decision EXPR: a Python expression over the decision output `d`.
 decision() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$(output decision)"; }
 # eval_jobs: how many jobs of the workspace ran compare_models.py.
 eval_jobs() { state "sum(1 for j in jobs.values() if 'compare_models.py' in j['properties']['command'])"; }
-
-train_and_register() {
-	gh model-ct INPUT_JOB="$1"
-	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
-	gh model-ct INPUT_STAGE=register INPUT_MODEL-NAME=$model INPUT_JOB-NAME="$(output job-name)"
-	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
-	output model-version
-}
 
 t_setup_a_weak_model_in_production_and_a_strong_challenger() {
 	gh workspace-cd

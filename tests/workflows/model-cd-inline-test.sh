@@ -13,22 +13,19 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/workflows/model-ci-lib.sh"
 
 training_sandbox model-cd-inline
-cp -r "$repo/deployments" "$work/ws/"
+. "$repo/tests/workflows/model-cd-lib.sh"
 # The deployment YAML with the inference environment written inline, its
 # conda file next to it.
 cp "$repo/environments/inference/conda.yml" "$work/ws/deployments/conda.yml"
 sed -e 's|^environment: .*|environment:\n  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest\n  conda_file: conda.yml|' \
 	"$repo/deployments/online.yml" >"$work/ws/deployments/inline.yml"
 
-model=churn-classifier
-endpoint=churn-endpoint
 env=$model-deploy-env
 cd_step() {
 	gh model-cd INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
 		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize INPUT_DEPLOYMENT=deployments/inline.yml \
 		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0 "${@:2}"
 }
-logs() { grep -q -- "$1" "$work/log" || { echo "no '$1' in the log:"; tail -n 15 "$work/log"; return 1; }; }
 env_versions() { state "sorted(w.get('environments', {}).get('$env', {}).get('versions', {}))"; }
 # deployed_env: the environment id of the deployment serving all traffic.
 deployed_env() {
@@ -50,10 +47,7 @@ t_setup_trains_and_registers_a_model() {
 	expect "$(rc)" 0 || return 1
 	gh environment-cd
 	expect "$(rc)" 0 || return 1
-	gh model-ct INPUT_JOB=jobs/train.yml
-	expect "$(rc)" 0 || return 1
-	gh model-ct INPUT_STAGE=register INPUT_MODEL-NAME=$model INPUT_JOB-NAME="$(output job-name)"
-	expect "$(rc)" 0 && expect "$(output model-version)" 1
+	expect "$(train_and_register jobs/train.yml)" 1
 }
 
 t_an_inline_environment_is_registered_and_deployed() {

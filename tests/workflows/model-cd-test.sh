@@ -17,12 +17,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/workflows/model-ci-lib.sh"
 
 training_sandbox model-cd
-cp -r "$repo/deployments" "$work/ws/"
+. "$repo/tests/workflows/model-cd-lib.sh"
 # A metrics "minute" of one second, so a bake of a few seconds is judged.
 curl -s -X POST -d '{"metrics_grain_seconds": 1}' "$SANDBOX_CONTROL_URL/config" >/dev/null
 
-model=churn-classifier
-endpoint=churn-endpoint
 sha=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c
 # cd STAGE [NAME=VALUE...]: one Model-CD step on the test's model and endpoint.
 cd_args() {
@@ -37,12 +35,8 @@ cd_step() { gh model-cd $(cd_args "$1") "${@:2}"; }
 # never to another test's step running at the same time.
 # shellcheck disable=SC2046
 cd_bg() { bg model-cd $(cd_args "$1") "${@:2}"; }
-# logs PATTERN, in_summary PATTERN: the step's log or summary holds it.
-logs() { grep -q -- "$1" "$work/log" || { echo "no '$1' in the log:"; tail -n 15 "$work/log"; return 1; }; }
-in_summary() { grep -q -- "$1" "$work/summary" || { echo "no '$1' in the summary:"; cat "$work/summary"; return 1; }; }
 # stage_of VERSION: the version's stage tag, or "-".
 stage_of() { state "w['models']['$model']['versions']['$1']['tags'].get('stage', '-')"; }
-stages() { state "' '.join(v + '=' + d['tags'].get('stage', '-') for v, d in sorted(w['models']['$model']['versions'].items()))"; }
 traffic() { state "json.dumps(ws['onlineEndpoints']['$endpoint']['properties'].get('traffic', {}), sort_keys=True)"; }
 # deployment_of VERSION: the deployment Model-CD names for it.
 deployment_of() { local c=${2:-$sha}; echo "churn-classifier-v$1-${c:0:7}"; }
@@ -70,15 +64,6 @@ assert call("DELETE", ws_url(path), token=tok).status in (200, 202, 204)
 while call("GET", ws_url(path), token=tok).status != 404:
     time.sleep(0.1)
 PY
-}
-
-# train_and_register JOB: Model-CT's two stages; prints the new version.
-train_and_register() {
-	gh model-ct INPUT_JOB="$1"
-	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
-	gh model-ct INPUT_STAGE=register INPUT_MODEL-NAME=$model INPUT_JOB-NAME="$(output job-name)"
-	[ "$(rc)" = 0 ] || { tail -n 20 "$work/log"; return 1; }
-	output model-version
 }
 
 t_setup_trains_a_weak_and_a_strong_model() {
