@@ -22,7 +22,6 @@
 #include "cmd/session.h"
 #include "cmd/workflow.h"
 #include "core/fs.h"
-#include "core/json.h"
 #include "core/log.h"
 #include "mlops/metric_chart.h"
 #include "mlops/metric_gate.h"
@@ -249,23 +248,13 @@ static void summarize_evaluation(struct ci *ci, const struct model_evaluation *e
 static int write_evaluation_outputs(struct ci *ci, const struct model_evaluation *e,
 				    const struct champion_policy *p)
 {
-	cJSON *json = champion_decision_json(&e->decision, p);
 	struct buf text = BUF_INIT;
 	int ret;
 
-	if (e->job.ran) {
-		cJSON *job = json_add_object(json, "evaluation_job");
-
-		json_add_string(job, "name", e->job.name);
-		json_add_string(job, "status", e->job.status ? e->job.status : "unknown");
-		if (e->job.p_value)
-			json_add_string(job, "p_value", e->job.p_value);
-	}
-	json_write(&text, json);
+	model_evaluation_record(&text, e, p);
 	if (!(ret = ci_output(ci, "decision", text.data)) &&
 	    !(ret = ci_output(ci, "deploy", e->decision.deploy ? "true" : "false")))
 		ret = ci_output(ci, "model-version", e->decision.challenger_version);
-	cJSON_Delete(json);
 	buf_release(&text);
 	return ret;
 }

@@ -7,6 +7,7 @@
 
 #include "azure/aml_endpoint.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "mlops/model_deploy.h"
 #include "mlops/model_evaluate.h"
@@ -284,4 +285,21 @@ int model_evaluate_apply(struct model_evaluation *e, const struct model_evaluate
 		ret = model_stage_reconcile(&e->notices, &e->notices_nr, &e->after, o->aml,
 					    o->endpoint, o->model, &ao);
 	return ret;
+}
+
+void model_evaluation_record(struct buf *out, const struct model_evaluation *e,
+			     const struct champion_policy *p)
+{
+	cJSON *json = champion_decision_json(&e->decision, p);
+
+	if (e->job.ran) {
+		cJSON *job = json_add_object(json, "evaluation_job");
+
+		json_add_string(job, "name", e->job.name);
+		json_add_string(job, "status", e->job.status ? e->job.status : "unknown");
+		if (e->job.p_value)
+			json_add_string(job, "p_value", e->job.p_value);
+	}
+	json_write(out, json);
+	cJSON_Delete(json);
 }

@@ -95,6 +95,11 @@ void model_evaluation_release(struct model_evaluation *e);
  * when the stop flag ended the wait (the job cancelled). */
 int model_evaluate_decide(struct model_evaluation *e, const struct model_evaluate_options *o);
 
+/* Appends the decision record, the `decision` output: champion_decision_json,
+ * with "evaluation_job" {name, status, p_value} when one ran. */
+void model_evaluation_record(struct buf *out, const struct model_evaluation *e,
+			     const struct champion_policy *p);
+
 /* The tags, as decided. Call workflow_changing() first. */
 int model_evaluate_apply(struct model_evaluation *e, const struct model_evaluate_options *o);
 
