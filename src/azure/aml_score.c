@@ -4,6 +4,7 @@
 
 #include "azure/aml_endpoint.h"
 #include "azure/aml_score.h"
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/banned.h"
@@ -17,19 +18,40 @@ void aml_score_result_release(struct aml_score_result *r)
 	r->status = r->latency_ms = 0;
 }
 
+/* "http://<host>:<digits>" then "/" or the end: nothing after the port
+ * may name another host. */
+static int local_http(const char *uri, const char *prefix)
+{
+	size_t n = strlen(prefix), digits;
+
+	if (strncmp(uri, prefix, n))
+		return 0;
+	digits = strspn(uri + n, "0123456789");
+	return digits && (uri[n + digits] == '/' || !uri[n + digits]);
+}
+
 /* Plain http only to this host: a local inference server (azmlinfsrv
- * listens on http://127.0.0.1:5001/score). */
+ * listens on http://127.0.0.1:5001/score). The key goes in the request, so
+ * an authority with user information ("https://x@other.host") is refused
+ * too: curl would send it to the host after the '@'. */
 int aml_score_check_uri(const char *uri)
 {
-	const char *p;
+	const char *p, *authority, *end;
 	int ok = uri && ((!strncmp(uri, "https://", 8) && uri[8]) ||
-			 !strncmp(uri, "http://127.0.0.1:", 17) || !strncmp(uri, "http://localhost:", 17));
+			 local_http(uri, "http://127.0.0.1:") || local_http(uri, "http://localhost:"));
 
 	if (!ok)
-		return error_set(ERR_INPUT, "scoring URI '%.80s' is not an https:// URL", uri ? uri : "");
+		return error_set(ERR_INPUT, "scoring URI '%s' is not an https:// URL",
+				 excerpt(uri ? uri : ""));
 	for (p = uri; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return error_set(ERR_INPUT, "scoring URI '%.80s' holds a space or control character", uri);
+			return error_set(ERR_INPUT, "scoring URI '%s' holds a space or control character",
+					 excerpt(uri));
+	authority = strstr(uri, "//") + 2;
+	end = authority + strcspn(authority, "/?#");
+	if (memchr(authority, '@', (size_t)(end - authority)))
+		return error_set(ERR_INPUT, "scoring URI '%s' names a user: the key goes to its host "
+				 "alone", excerpt(uri));
 	return 0;
 }
 

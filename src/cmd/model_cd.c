@@ -136,7 +136,16 @@ static void summarize_stages(struct summary *sum, const struct stage_model *m,
 
 /* ---- stage evaluate ---- */
 
-static int read_minutes(struct ci *ci, const char *name, long *seconds);
+/* timeout-minutes, every stage's: whole minutes, in seconds. */
+static int read_timeout(struct ci *ci, long *seconds)
+{
+	long minutes;
+	int ret;
+
+	if (!(ret = ci_input_int(ci, "timeout-minutes", 1, 24 * 60, &minutes)))
+		*seconds = minutes * 60;
+	return ret;
+}
 
 /* The evaluation job's log, line by line: the host fences lines that look
  * like workflow commands, so the job cannot act on the run. */
@@ -214,13 +223,13 @@ static void summarize_evaluation(struct ci *ci, const struct model_evaluation *e
 	summary_table_begin(sum, head, 3);
 	if (d->have_champion) {
 		const char *row[] = { "champion (production)", d->champion_version,
-				      value_cell(d->champion_value, g->champion_missing) };
+				      value_cell(d->champion_value, g->champion.missing) };
 
 		summary_table_row(sum, row, 3);
 	}
 	{
 		const char *row[] = { "challenger", d->challenger_version,
-				      value_cell(d->challenger_value, g->challenger_missing) };
+				      value_cell(d->challenger_value, g->challenger.missing) };
 
 		summary_table_row(sum, row, 3);
 	}
@@ -260,7 +269,7 @@ static int write_evaluation_outputs(struct ci *ci, const struct model_evaluation
 }
 
 /* Decides, tags, reports. */
-static int evaluate(struct ci *ci, struct session *s, struct model_evaluate_options *o)
+static int evaluate(struct ci *ci, struct model_evaluate_options *o)
 {
 	struct model_evaluation e = MODEL_EVALUATION_INIT;
 	struct error_saved saved = ERROR_SAVED_INIT;
@@ -281,7 +290,6 @@ static int evaluate(struct ci *ci, struct session *s, struct model_evaluate_opti
 		summarize_evaluation(ci, &e, o->policy);
 	ret = workflow_outputs_written(ret, e.decision.reason ? write_evaluation_outputs(ci, &e,
 				       o->policy) : 0, &saved);
-	(void)s;
 	model_evaluation_release(&e);
 	return ret;
 }
@@ -297,7 +305,7 @@ static int run_evaluate(struct ci *ci)
 
 	memset(&o, 0, sizeof(o));
 	if ((ret = read_policy(ci, &policy, &force, &o.evaluation_job_file)) ||
-	    (ret = read_minutes(ci, "timeout-minutes", &o.timeout_s)) ||
+	    (ret = read_timeout(ci, &o.timeout_s)) ||
 	    (ret = ci_input(ci, "model-name", &o.model)) ||
 	    (ret = ci_input(ci, "model-version", &o.version)) ||
 	    (ret = ci_input(ci, "endpoint-name", &o.endpoint)) ||
@@ -322,7 +330,7 @@ static int run_evaluate(struct ci *ci)
 	o.origin = (struct job_origin){ c->repository, c->sha, c->run_id, c->run_attempt, c->job };
 	o.stop = workflow_stop_flag();
 	o.on_line = job_line;
-	ret = evaluate(ci, &session, &o);
+	ret = evaluate(ci, &o);
 	session_close(&session);
 	champion_policy_release(&policy);
 	buf_release(&url);
@@ -374,13 +382,13 @@ static int read_minutes(struct ci *ci, const char *name, long *seconds)
 static int read_rollout(struct ci *ci, struct model_deploy_options *o)
 {
 	const char *mode, *steps;
-	long mirror, latency, minutes;
+	long mirror, latency;
 	int ret;
 
 	if ((ret = ci_input(ci, "rollout", &mode)) || (ret = ci_input(ci, "traffic-steps", &steps)) ||
 	    (ret = ci_input_int(ci, "mirror-percent", 0, ROLLOUT_MIRROR_MAX, &mirror)) ||
 	    (ret = ci_input_int(ci, "max-latency-ms", 0, 3600 * 1000, &latency)) ||
-	    (ret = ci_input_int(ci, "timeout-minutes", 1, 24 * 60, &minutes)) ||
+	    (ret = read_timeout(ci, &o->timeout_s)) ||
 	    (ret = read_minutes(ci, "bake-minutes", &o->bake_seconds)) ||
 	    (ret = read_rate(ci, "max-error-rate", &o->max_error_rate)) ||
 	    (ret = ci_input_bool(ci, "keep-previous", &o->keep_previous)))
@@ -393,7 +401,6 @@ static int read_rollout(struct ci *ci, struct model_deploy_options *o)
 				 "for at least a second (0.02)");
 	o->mirror_percent = (int)mirror;
 	o->max_latency_ms = (double)latency;
-	o->timeout_s = minutes * 60;
 	return rollout_steps_parse(&o->steps, steps);
 }
 

@@ -67,7 +67,6 @@ void model_deploy_release(struct model_deploy *d)
 	rollout_report_release(&d->report);
 	deploy_diagnosis_release(&d->diagnosis);
 	buf_release(&d->logs);
-	free(d->rollback_to);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -601,7 +600,6 @@ static int move_stages(struct model_deploy *d, struct stage_model *m, int rollba
 	ret = rollback ? stage_plan_rollback(&p, m, d->version)
 		: stage_plan_deploy(&p, m, d->version);
 	if (!ret && !(ret = stage_apply(NULL, d->o.aml, d->o.model, &p, apply_options(d, &ao))))
-		d->stage_moved = 1;
 	stage_plan_release(&p);
 	if (!ret)
 		ret = reconcile(d, &d->after);
@@ -716,8 +714,6 @@ int model_deploy_rollback(struct model_deploy *d)
 	}
 	if (!ret)
 		ret = move_stages(d, &m, 1);
-	if (!ret)
-		d->rollback_to = xstrdup(d->version);
 done:
 	stage_model_release(&m);
 	return ret;

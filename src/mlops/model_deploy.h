@@ -73,12 +73,10 @@ struct model_deploy {
 	size_t notices_nr;
 	/* the run */
 	struct rollout_report report;
-	int stage_moved;                  /* the tags were moved to production */
 	struct stage_model after;         /* the model as it is afterwards */
 	struct deploy_diagnosis diagnosis;
 	int diagnosed;
 	struct buf logs;                  /* the failed deployment's container logs */
-	char *rollback_to;                /* rollback: the version restored */
 	int redeployed;                   /* rollback: by redeploying a surpassed version */
 };
 

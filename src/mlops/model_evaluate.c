@@ -125,7 +125,8 @@ static void job_metric(char **value, char **missing, const struct mlflow_run *ru
 	struct buf text = BUF_INIT;
 
 	if (!m) {
-		*missing = xasprintf("evaluation job %s did not log %s", job, key);
+		if (missing)
+			*missing = xasprintf("evaluation job %s did not log %s", job, key);
 		return;
 	}
 	champion_value_text(&text, m->value);
@@ -143,8 +144,8 @@ void model_evaluation_job_read(struct model_evaluation_job *j, const struct mlfl
 	buf_addf(&key, "challenger_%s", metric);
 	job_metric(&j->challenger_value, &j->challenger_missing, run, job, key.data);
 	buf_release(&key);
-	if (mlflow_run_metric(run, "p_value"))
-		job_metric(&j->p_value, &j->challenger_missing, run, job, "p_value");
+	/* No p-value is no reason of its own: max-p-value then says so. */
+	job_metric(&j->p_value, NULL, run, job, "p_value");
 }
 
 /* What the ended job gave: its metrics, or why there are none. */

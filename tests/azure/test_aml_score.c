@@ -75,6 +75,18 @@ Test(aml_score, uri_check)
 	cr_assert_fails(aml_score_check_uri("https://h/score\r\nX-Evil: 1"), ERR_INPUT, "control character");
 }
 
+/* The key goes with the request: a URI whose host is not what it seems
+ * must not get it (curl reads "a:b@host" as a user and a host). */
+Test(aml_score, a_uri_naming_another_host_is_refused)
+{
+	cr_assert_ok(aml_score_check_uri("http://localhost:5001"));
+	cr_assert_ok(aml_score_check_uri("https://ep.eastus.inference.ml.azure.com/score?x=a@b"));
+	cr_assert_fails(aml_score_check_uri("http://127.0.0.1:5001@evil.example/score"), ERR_INPUT, "https://");
+	cr_assert_fails(aml_score_check_uri("http://localhost:@evil.example/"), ERR_INPUT, "https://");
+	cr_assert_fails(aml_score_check_uri("http://127.0.0.1:80.evil.example/"), ERR_INPUT, "https://");
+	cr_assert_fails(aml_score_check_uri("https://key@evil.example/score"), ERR_INPUT, "names a user");
+}
+
 static const struct http_options fast = {
 	.max_attempts = 3, .retry_base_ms = 1, .retry_max_delay_ms = 2, .retry_budget_ms = 100,
 };
