@@ -57,9 +57,10 @@ static int pick_name(struct online_env *e, const struct online_deployment *d, co
 		e->name = xstrdup(written);
 	} else {
 		if (!model || !*model)
-			return error_set(ERR_INPUT, "%s:%d: field 'environment': an inline "
-					 "environment without a name needs the model's name",
-					 e->yaml_path, e->line);
+			return error_set_at(ERR_INPUT, e->yaml_path, e->line, 0,
+					    "%s:%d: field 'environment': an inline environment "
+					    "without a name needs the model's name",
+					    e->yaml_path, e->line);
 		e->name = xasprintf("%s-deploy-env", model);
 		if (aml_check_name(e->name, "environment name"))
 			return at_environment(e, ERR_INPUT);
@@ -99,8 +100,9 @@ int online_env_load(struct online_env *out, const struct online_deployment *d,
 	out->yaml_path = d->yaml_path;
 	out->line = online_yaml_line(d, "environment");
 	if (d->env_kind != ONLINE_ENV_INLINE)
-		return error_set(ERR_INPUT, "%s:%d: field 'environment': not an inline environment",
-				 d->yaml_path, out->line);
+		return error_set_at(ERR_INPUT, d->yaml_path, out->line, 0,
+				    "%s:%d: field 'environment': not an inline environment",
+				    d->yaml_path, out->line);
 	/*
 	 * Borrowed, not copied: version_tags reads the tags' text as written
 	 * through it. online_env_release gives it back before releasing env.

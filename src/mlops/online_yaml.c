@@ -502,17 +502,33 @@ int online_yaml_parse(struct online_deployment *out, const char *text, size_t le
  * or block the run) inside the workspace. */
 static int check_yaml_file(const char *full, const char *path, const char *root)
 {
+	struct buf parent = BUF_INIT;
 	struct stat st;
+	int missing = stat(full, &st), err = errno, inside;
 
-	if (stat(full, &st))
-		return error_set(ERR_INPUT, "deployment YAML %s: %s", excerpt(path), strerror(errno));
+	/* Outside first: nothing about a file out of bounds is told but that
+	 * (a missing one is, when its folder is inside). */
+	if (missing) {
+		const char *slash = strrchr(full, '/');
+
+		if (slash)
+			buf_add(&parent, full, (size_t)(slash - full));
+		else
+			buf_addstr(&parent, ".");
+		inside = fs_resolves_inside(parent.data, root);
+		buf_release(&parent);
+	} else {
+		inside = fs_resolves_inside(full, root);
+	}
+	if (!inside)
+		return error_set(ERR_INPUT, "deployment YAML %s resolves outside the workspace %s",
+				 excerpt(path), root);
+	if (missing)
+		return error_set(ERR_INPUT, "deployment YAML %s: %s", excerpt(path), strerror(err));
 	if (!S_ISREG(st.st_mode))
 		return error_set(ERR_INPUT, "deployment YAML %s is %s, not a regular file",
 				 excerpt(path), S_ISDIR(st.st_mode) ? "a folder" :
 				 S_ISFIFO(st.st_mode) ? "a FIFO" : "a special file");
-	if (!fs_resolves_inside(full, root))
-		return error_set(ERR_INPUT, "deployment YAML %s resolves outside the workspace %s",
-				 excerpt(path), root);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -514,10 +515,20 @@ static int smoke(struct run *r)
 }
 
 /* Holds step `s` for the bake, then reads and judges its metrics. */
+/* A step's P90 in words: "120 ms", or "unknown" when Azure gave none. */
+static void p90_text(char *out, size_t n, const struct rollout_health *h)
+{
+	if (h->p90_ms < 0)
+		snprintf(out, n, "unknown");
+	else
+		snprintf(out, n, "%.0f ms", h->p90_ms);
+}
+
 static int bake(struct run *r, struct rollout_step *s)
 {
 	const struct rollout_request *req = r->req;
 	struct buf reason = BUF_INIT;
+	char p90[32];
 	int ret;
 
 	s->started = run_now(r);
@@ -529,18 +540,19 @@ static int bake(struct run *r, struct rollout_step *s)
 	if ((ret = r->ops->health(r->ctx, req->deployment, s->started, s->ended, &s->health)))
 		goto done;
 	s->have_health = 1;
-	log_msg(LOG_INFO, "%s at %d%%: %ld requests, %ld 4xx, %ld 5xx, P90 %.0f ms",
+	p90_text(p90, sizeof(p90), &s->health);
+	log_msg(LOG_INFO, "%s at %d%%: %ld requests, %ld 4xx, %ld 5xx, P90 %s",
 		req->deployment, s->percent, s->health.requests, s->health.errors_4xx,
-		s->health.errors_5xx, s->health.p90_ms);
+		s->health.errors_5xx, p90);
 	s->breached = r->ops->judge ? r->ops->judge(r->ctx, &s->health, req, &reason)
 				    : rollout_judge(&s->health, req, &reason);
 	if (s->breached) {
 		s->reason = xstrdup(reason.data);
 		ret = failed(r, error_set(ERR_REMOTE_FAILED, "deployment %s breached at %d%%: "
 					  "%s; %ld requests, %ld 4xx, %ld 5xx, "
-					  "P90 %.0f ms", req->deployment, s->percent, reason.data,
+					  "P90 %s", req->deployment, s->percent, reason.data,
 					  s->health.requests, s->health.errors_4xx,
-					  s->health.errors_5xx, s->health.p90_ms));
+					  s->health.errors_5xx, p90));
 	}
 done:
 	if (!s->ended)
@@ -750,12 +762,12 @@ int rollout_run(struct rollout_report *out, struct aml *aml, const struct rollou
 	if (!(ret = ensure_deployment(&r)))
 		ret = shift(&r, &e);
 done:
-	if (!ret || out->endpoint) {
+	if (out->endpoint) {
 		/* After: as Azure has it now, whatever happened. */
 		struct error_saved why = ERROR_SAVED_INIT;
 
 		error_save(&why);
-		if (out->endpoint && !aml_endpoint_get(&e, aml, req->endpoint))
+		if (!aml_endpoint_get(&e, aml, req->endpoint))
 			rollout_map_of(&out->after, &e);
 		error_restore(&why);
 		error_saved_release(&why);

@@ -2,6 +2,7 @@
  * The stage machine's pure part (mlops/stage.h): the states, the
  * versions of a model, and the planners that order the tag writes.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -148,8 +149,10 @@ static int version_number(const char *s, unsigned long long *out)
 
 	if (!s || *s < '0' || *s > '9')
 		return -1;
+	errno = 0;
 	*out = strtoull(s, &end, 10);
-	return *end ? -1 : 0;
+	/* Too long a number is no number: ULLONG_MAX for all would tie. */
+	return *end || errno == ERANGE ? -1 : 0;
 }
 
 /* Whether `a` is newer than `b`: by number when both are numbers, else by

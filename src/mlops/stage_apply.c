@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encode.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -32,10 +33,10 @@ static int check_expected(const struct aml_model_version *v, const char *model,
 
 	if (stage_parse(tag) == w->from)
 		return 0;
-	return error_set(ERR_CONFLICT, "model %s:%s: its stage tag is now %s%.40s%s, the plan "
+	return error_set(ERR_CONFLICT, "model %s:%s: its stage tag is now %s%s%s, the plan "
 			 "expected %s: someone else changed it since it was read; not "
 			 "overwritten (run again to plan from what is there)", model, w->version,
-			 tag ? "'" : "", tag ? tag : "missing", tag ? "'" : "",
+			 tag ? "'" : "", tag ? excerpt(tag) : "missing", tag ? "'" : "",
 			 stage_name(w->from));
 }
 
@@ -66,8 +67,8 @@ static int verify(const struct aml_model_version *v, const char *model,
 	if (stage_ok && h && !strcmp(h, history))
 		return 0;
 	return error_set(ERR_CONFLICT, "model %s:%s: read back after the write, its stage tag is "
-			 "'%.40s' (written: %s)%s: another writer raced this one, or Azure did not "
-			 "keep the tags", model, w->version, stage ? stage : "missing",
+			 "'%s' (written: %s)%s: another writer raced this one, or Azure did not "
+			 "keep the tags", model, w->version, stage ? excerpt(stage) : "missing",
 			 stage_name(w->to), stage_ok ? " and its history is not the one written" : "");
 }
 

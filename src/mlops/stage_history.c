@@ -251,7 +251,7 @@ void stage_timeline_build(struct stage_timeline *out, const struct stage_model *
 
 			mo->version = m->v[i].version;
 			mo->event = h.items[j];
-			mo->order = i * (STAGE_HISTORY_MAX + 1) + j;
+			mo->order = out->nr - 1; /* model order, then entry order */
 		}
 		stage_history_release(&h);
 	}
