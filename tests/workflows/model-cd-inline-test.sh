@@ -21,11 +21,8 @@ sed -e 's|^environment: .*|environment:\n  image: mcr.microsoft.com/azureml/open
 	"$repo/deployments/online.yml" >"$work/ws/deployments/inline.yml"
 
 env=$model-deploy-env
-cd_step() {
-	gh model-cd INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
-		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize INPUT_DEPLOYMENT=deployments/inline.yml \
-		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0 "${@:2}"
-}
+# shellcheck disable=SC2046
+inline_step() { gh model-cd $(cd_args "$1") INPUT_DEPLOYMENT=deployments/inline.yml "${@:2}"; }
 env_versions() { state "sorted(w.get('environments', {}).get('$env', {}).get('versions', {}))"; }
 # deployed_env: the environment id of the deployment serving all traffic.
 deployed_env() {
@@ -52,10 +49,10 @@ t_setup_trains_and_registers_a_model() {
 
 t_an_inline_environment_is_registered_and_deployed() {
 	local v
-	cd_step evaluate INPUT_MODEL-VERSION=1
+	inline_step evaluate INPUT_MODEL-VERSION=1
 	expect "$(rc)" 0 && expect "$(output deploy)" true || return 1
 	expect "$(env_versions)" "[]" || return 1
-	cd_step deploy
+	inline_step deploy
 	expect "$(rc)" 0 && logs "environment $env: registered version" || return 1
 	v=$(state "list(w['environments']['$env']['versions'])[0]")
 	[[ "$v" =~ ^[0-9a-f]{12}$ ]] || { echo "version '$v' is not 12 hex digits"; return 1; }
@@ -70,11 +67,11 @@ t_an_inline_environment_is_registered_and_deployed() {
 t_a_rerun_reuses_it_and_a_change_registers_another() {
 	local before after
 	before=$(env_versions)
-	cd_step deploy INPUT_MODEL-VERSION=1
+	inline_step deploy INPUT_MODEL-VERSION=1
 	expect "$(rc)" 0 && logs "reused (the same content is registered)" &&
 		expect "$(env_versions)" "$before" || return 1
 	printf '  - pyyaml\n' >>"$work/ws/deployments/conda.yml"
-	cd_step deploy INPUT_MODEL-VERSION=1 GITHUB_SHA=9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c
+	inline_step deploy INPUT_MODEL-VERSION=1 GITHUB_SHA=9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c
 	expect "$(rc)" 0 && logs "environment $env: registered version" || return 1
 	after=$(state "len(w['environments']['$env']['versions'])")
 	expect "$after" 2 && expect "$(provisioned)" Succeeded

@@ -13,6 +13,17 @@ in_summary() { grep -q -- "$1" "$work/summary" || { echo "no '$1' in the summary
 # stages: "VERSION=STAGE ..." of every version, "-" for no stage tag.
 stages() { state "' '.join(v + '=' + d['tags'].get('stage', '-') for v, d in sorted(w['models']['$model']['versions'].items()))"; }
 
+# cd_step STAGE [NAME=VALUE...]: one Model-CD step on the model and
+# endpoint, deciding on test_loss (lower is better), with short bakes;
+# later NAME=VALUE win. cd_args STAGE: those defaults.
+cd_args() {
+	echo INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
+		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize GITHUB_ACTOR=octocat \
+		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0
+}
+# shellcheck disable=SC2046 # the defaults are words without spaces
+cd_step() { gh model-cd $(cd_args "$1") "${@:2}"; }
+
 # train_and_register JOB: Model-CT's two stages; prints the new version.
 train_and_register() {
 	gh model-ct INPUT_JOB="$1"

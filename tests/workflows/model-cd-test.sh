@@ -23,13 +23,6 @@ curl -s -X POST -d '{"metrics_grain_seconds": 1}' "$SANDBOX_CONTROL_URL/config" 
 
 sha=3c5e0a7b9d1f2a4c6e8b0d2f4a6c8e0b2d4f6a8c
 # cd STAGE [NAME=VALUE...]: one Model-CD step on the test's model and endpoint.
-cd_args() {
-	echo INPUT_STAGE="$1" INPUT_MODEL-NAME=$model INPUT_ENDPOINT-NAME=$endpoint \
-		INPUT_METRIC=test_loss INPUT_DIRECTION=minimize GITHUB_ACTOR=octocat \
-		INPUT_BAKE-MINUTES=0.05 INPUT_TIMEOUT-MINUTES=5 ASAN_OPTIONS=detect_leaks=0
-}
-# shellcheck disable=SC2046 # the defaults are words without spaces
-cd_step() { gh model-cd $(cd_args "$1") "${@:2}"; }
 # cd_bg STAGE [NAME=VALUE...]: the same in the background, its pid (the
 # program's own: gh_runner execs it) in $bg_pid; signals go to it alone,
 # never to another test's step running at the same time.
@@ -48,7 +41,7 @@ valid() {
 live_traffic() {
 	: >"$work/answers"
 	python3 "$repo/tests/workflows/traffic.py" $endpoint "$work/ws/deployments/smoke-request.json" \
-		"$work/answers" 0.05 &
+		"$work/answers" 0.05 >/dev/null 2>&1 &
 	traffic_pid=$!
 }
 stop_traffic() { kill "$traffic_pid" 2>/dev/null; wait "$traffic_pid" 2>/dev/null; }
@@ -106,7 +99,10 @@ t_the_first_model_goes_to_production() {
 		in_summary 'Smoke test: HTTP 200' || return 1
 	# The real scoring script answers a caller.
 	live_traffic
-	sleep 2
+	for i in $(seq 150); do
+		grep -q "^$(deployment_of 1) 200$" "$work/answers" && break
+		sleep 0.1
+	done
 	stop_traffic
 	grep -q "^$(deployment_of 1) 200$" "$work/answers"
 }
@@ -221,12 +217,23 @@ t_rollback_without_a_kept_deployment_redeploys() {
 }
 
 t_two_runs_at_once_keep_the_invariant() {
-	(cd_step evaluate INPUT_MODEL-VERSION=1 INPUT_FORCE=true) &
-	local a=$!
-	(cd_step evaluate INPUT_MODEL-VERSION=2 INPUT_FORCE=true) &
+	# Each with a log and outputs of its own; at least one wins, and the
+	# end holds the invariant with one of them staged.
+	local a b ca cb
+	(work=$work/a && mkdir -p "$work" && cp -r "${work%/a}/ws" "$work/" &&
+		cd_step evaluate INPUT_MODEL-VERSION=1 INPUT_FORCE=true && exit "$(rc)") &
+	a=$!
+	(work=$work/b && mkdir -p "$work" && cp -r "${work%/b}/ws" "$work/" &&
+		cd_step evaluate INPUT_MODEL-VERSION=2 INPUT_FORCE=true && exit "$(rc)") &
+	b=$!
 	wait $a
-	wait
-	expect "$(valid)" True
+	ca=$?
+	wait $b
+	cb=$?
+	[ "$ca" = 0 ] || [ "$cb" = 0 ] || { echo "both runs failed: $ca $cb"; tail -n 5 "$work/a/log" "$work/b/log"; return 1; }
+	expect "$(valid)" True &&
+		state "[v for v, d in w['models']['$model']['versions'].items() if d['tags'].get('stage') in ('staged', 'production')]" |
+		grep -q "'[12]'"
 }
 
 t_a_stop_during_the_bake_puts_the_traffic_back() {
